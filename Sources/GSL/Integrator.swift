@@ -1,0 +1,148 @@
+import CGSL
+
+/// The result of a one-dimensional quadrature.
+public struct Quadrature: Sendable, Equatable {
+    /// The integral estimate.
+    public var value: Double
+    /// GSL's estimate of the absolute error.
+    public var absoluteError: Double
+    /// Number of integrand evaluations.
+    public var evaluations: Int
+    /// False when GSL could not reach the requested tolerance (the value is still GSL's best
+    /// estimate, and `absoluteError` says how good it is).
+    public var converged: Bool
+
+    public init(value: Double, absoluteError: Double, evaluations: Int, converged: Bool) {
+        self.value = value
+        self.absoluteError = absoluteError
+        self.evaluations = evaluations
+        self.converged = converged
+    }
+}
+
+/// Requested accuracy of a quadrature: GSL stops when |error| <= max(absolute, relative * |I|).
+public struct Tolerance: Sendable, Equatable, Codable {
+    public var absolute: Double
+    public var relative: Double
+
+    public init(absolute: Double, relative: Double = 0) {
+        self.absolute = absolute
+        self.relative = relative
+    }
+
+    public static let exact = Tolerance(absolute: 1e-12, relative: 1e-12)
+}
+
+/// Adaptive Gauss-Kronrod quadrature (GSL QAG / QAGP / QAGI), one workspace per instance.
+///
+/// Not thread-safe: each computation (and each nesting level of a nested integral) owns its
+/// own `Integrator`. Throws only for misuse (bad limits, non-finite integrand); a tolerance
+/// that is not reached is reported through `Quadrature.converged`.
+public final class Integrator {
+    private let workspace: UnsafeMutablePointer<gsl_integration_workspace>
+    public let limit: Int
+
+    public init(limit: Int = 2000) {
+        GSL.prepare()
+        precondition(limit > 0)
+        guard let w = gsl_integration_workspace_alloc(limit) else {
+            fatalError("gsl_integration_workspace_alloc(\(limit)) failed: out of memory")
+        }
+        self.workspace = w
+        self.limit = limit
+    }
+
+    deinit { gsl_integration_workspace_free(workspace) }
+
+    /// Integral of `f` over [a, b], with optional interior break points where `f` or one of
+    /// its derivatives jumps (points outside (a, b) are ignored).
+    public func integrate(
+        over a: Double, _ b: Double, breakPoints: [Double] = [],
+        tolerance: Tolerance = .exact, _ f: (Double) -> Double
+    ) throws -> Quadrature {
+        if a == b { return Quadrature(value: 0, absoluteError: 0, evaluations: 0, converged: true) }
+        // QAGP needs strictly increasing points: drop duplicates and points within a hair of
+        // each other or of the ends (zero-length sub-intervals make it fail).
+        let lo = Swift.min(a, b), hi = Swift.max(a, b)
+        let gap = 1e-12 * Swift.max(hi - lo, 1e-300)
+        var interior: [Double] = []
+        for p in breakPoints.filter({ $0.isFinite && $0 > lo + gap && $0 < hi - gap }).sorted()
+        where interior.last.map({ p - $0 > gap }) ?? true {
+            interior.append(p)
+        }
+        return try withCallback(f) { fn, counter in
+            var result = 0.0
+            var abserr = 0.0
+            let status: Int32
+            if interior.isEmpty {
+                status = gsl_integration_qag(
+                    fn, a, b, tolerance.absolute, tolerance.relative, limit,
+                    Int32(GSL_INTEG_GAUSS31), workspace, &result, &abserr)
+            } else {
+                var pts = [Swift.min(a, b)] + interior + [Swift.max(a, b)]
+                let sign = a <= b ? 1.0 : -1.0
+                status = gsl_integration_qagp(
+                    fn, &pts, pts.count, tolerance.absolute, tolerance.relative, limit,
+                    workspace, &result, &abserr)
+                result *= sign
+            }
+            return try Self.finish(status, result, abserr, counter.count, "integral over [\(a), \(b)]")
+        }
+    }
+
+    /// Integral of `f` over the whole real line (GSL QAGI).
+    public func integrateOverReals(
+        tolerance: Tolerance = .exact, _ f: (Double) -> Double
+    ) throws -> Quadrature {
+        try withCallback(f) { fn, counter in
+            var result = 0.0
+            var abserr = 0.0
+            let status = gsl_integration_qagi(
+                fn, tolerance.absolute, tolerance.relative, limit, workspace, &result, &abserr)
+            return try Self.finish(status, result, abserr, counter.count, "integral over the real line")
+        }
+    }
+
+    private static func finish(
+        _ status: Int32, _ value: Double, _ abserr: Double, _ counter: Int, _ what: String
+    ) throws -> Quadrature {
+        // Failing to reach the tolerance is a reportable outcome, not a crash: the caller
+        // carries `converged` and the error estimate into its output.
+        let soft: Set<Int32> = [Int32(GSL_EMAXITER), Int32(GSL_EROUND), Int32(GSL_ESING), Int32(GSL_EDIVERGE)]
+        if status != Int32(GSL_SUCCESS) && !soft.contains(status) {
+            throw GSLError(code: status, context: what)
+        }
+        guard value.isFinite else {
+            throw GSLError(code: Int32(GSL_EDOM), context: "\(what) is not finite")
+        }
+        return Quadrature(
+            value: value, absoluteError: abserr, evaluations: counter,
+            converged: status == Int32(GSL_SUCCESS))
+    }
+}
+
+/// Bridges a Swift closure to a `gsl_function` for the duration of `body`.
+final class CallbackBox {
+    let f: (Double) -> Double
+    var count = 0
+    init(_ f: @escaping (Double) -> Double) { self.f = f }
+}
+
+func withCallback<R>(
+    _ f: (Double) -> Double,
+    _ body: (UnsafeMutablePointer<gsl_function>, CallbackBox) throws -> R
+) throws -> R {
+    try withoutActuallyEscaping(f) { (escapable) throws -> R in
+        let box = CallbackBox(escapable)
+        return try withExtendedLifetime(box) { () throws -> R in
+            var fn = gsl_function(
+                function: { x, params in
+                    let box = Unmanaged<CallbackBox>.fromOpaque(params!).takeUnretainedValue()
+                    box.count += 1
+                    return box.f(x)
+                },
+                params: Unmanaged.passUnretained(box).toOpaque())
+            return try body(&fn, box)
+        }
+    }
+}

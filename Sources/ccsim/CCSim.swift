@@ -1,0 +1,46 @@
+import ArgumentParser
+import CrossClass
+import Foundation
+
+@main
+struct CCSim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ccsim",
+        abstract: "Exact numbers for the cross-class feature theory of adversarial training.",
+        discussion: """
+            Implements the Gaussian model of Wei, Guo & Wang (ICML 2025), computes robust accuracy \
+            exactly, and writes CSV with a JSON manifest. Bad input exits with status 2.
+            """,
+        version: CrossClassLibrary.version,
+        subcommands: [Risk.self, Table.self, Sample.self, Info.self]
+    )
+
+    /// Runs a command with ccsim's error contract: user errors print one line and exit 2;
+    /// numerical failures exit 3; help and version exit 0.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as InputError {
+            fail(error.message, code: 2)
+        } catch let error as NumericalError {
+            fail("numerical failure: \(error.message)", code: 3)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error)
+            let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? message
+            fail(line + " (see 'ccsim help')", code: 2)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data("ccsim: error: \(message)\n".utf8))
+        Foundation.exit(code)
+    }
+}

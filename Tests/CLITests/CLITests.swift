@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+/// Runs the `ccsim` executable built next to the test bundle.
+enum CLI {
+    static let binary: URL = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("ccsim")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        // Fallback: the default build folder of this package.
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/ccsim")
+    }()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("ccsim-cli-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+@Suite("CLI contract")
+struct CLITests {
+    @Test("risk --json prints the documented keys")
+    func riskJSON() throws {
+        let r = try CLI.run(["risk", "--model", "paper3", "--mu", "1", "--sigma", "0.5", "--norm", "linf",
+                             "--eps", "0.3", "--w1", "1", "--w2", "0.6", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let ra = try #require(object["robust_accuracy"] as? Double)
+        let na = try #require(object["natural_accuracy"] as? Double)
+        let bound = try #require(object["error_bound"] as? Double)
+        #expect(ra > 0.7 && ra < na && na < 1 && bound < 1e-10)
+        let line = try CLI.run(["risk", "--eps", "0.3", "--w1", "1", "--w2", "0.6"])
+        #expect(line.status == 0 && line.stdout.contains("robust accuracy"))
+    }
+
+    @Test("bad input: one line on stderr naming the value, exit 2", arguments: [
+        (["risk", "--eps", "0.3", "--w1", "1", "--w2", "0.6", "--sigma", "0"], "--sigma 0.0"),
+        (["risk", "--eps=-0.1", "--w1", "1", "--w2", "0.6"], "--eps -0.1"),
+        (["risk", "--eps", "nan", "--w1", "1", "--w2", "0.6"], "--eps nan"),
+        (["risk", "--eps", "inf", "--w1", "1", "--w2", "0.6"], "--eps inf"),
+        (["risk", "--eps", "0.1", "--w1", "1", "--w2", "0.6", "--model", "paper9"], "paper9"),
+        (["risk", "--eps", "0.1", "--w1", "1", "--w2", "0.6", "--norm", "l7"], "l7"),
+        (["risk", "--eps", "0.1", "--w1", "1", "--w2", "0.6", "--model", "/nonexistent/m.json"], "does not exist"),
+        (["risk", "--eps", "0.1", "--w1", "1"], "--w2"),
+        (["risk", "--eps", "abc", "--w1", "1", "--w2", "0"], "abc"),
+        (["risk", "--w1", "1", "--w2", "0"], "--eps"),
+        (["frobnicate"], "frobnicate"),
+    ])
+    func badInput(arguments: [String], fragment: String) throws {
+        let r = try CLI.run(arguments)
+        #expect(r.status == 2, "\(arguments): status \(r.status), stderr \(r.stderr)")
+        #expect(r.stderr.contains(fragment), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test("malformed model file: exit 2, no output file")
+    func malformedModelFile() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("m.yaml")
+        try "membership: [[1, 0], [0, 1]\nsigma: 1\n".write(to: model, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("s.csv")
+        let r = try CLI.run(["sample", "--model", model.path, "--n", "10", "--out", out.path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("malformed YAML"))
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.yaml"])
+    }
+
+    @Test("sample: same seed, same bytes; manifest beside the CSV")
+    func sampleDeterminism() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.csv"), b = dir.appendingPathComponent("b.csv")
+        let c = dir.appendingPathComponent("c.csv")
+        let base = ["sample", "--model", "paper3", "--mu", "1", "--sigma", "0.5", "--n", "1000"]
+        #expect(try CLI.run(base + ["--seed", "1", "--out", a.path]).status == 0)
+        #expect(try CLI.run(base + ["--seed", "1", "--out", b.path]).status == 0)
+        #expect(try CLI.run(base + ["--seed", "2", "--out", c.path]).status == 0)
+        let da = try Data(contentsOf: a), db = try Data(contentsOf: b), dc = try Data(contentsOf: c)
+        #expect(da == db)
+        #expect(da != dc)
+        let text = String(decoding: da, as: UTF8.self)
+        #expect(text.hasPrefix("y,E1,E2,E3,C1,C2,C3\n"))
+        #expect(text.split(separator: "\n").count == 1001)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("a.json"))) as? [String: Any]
+        #expect(manifest?["command"] as? String == "sample")
+    }
+}

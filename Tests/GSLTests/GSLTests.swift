@@ -1,0 +1,73 @@
+import Foundation
+import GSL
+import Testing
+
+@Suite("GSL wrapper")
+struct GSLTests {
+    @Test("quadrature: known integrals, break points, reals")
+    func quadrature() throws {
+        let integrator = Integrator()
+        let a = try integrator.integrate(over: 0, .pi) { sin($0) }
+        #expect(abs(a.value - 2) < 1e-13 && a.converged)
+        let b = try integrator.integrate(over: -1, 2, breakPoints: [0]) { abs($0) }
+        #expect(abs(b.value - 2.5) < 1e-13)
+        let c = try integrator.integrateOverReals { Normal.pdf($0) }
+        #expect(abs(c.value - 1) < 1e-12)
+        let reversed = try integrator.integrate(over: 1, 0) { $0 }
+        #expect(abs(reversed.value + 0.5) < 1e-15)
+    }
+
+    @Test("quadrature reports, does not hide, a tolerance it cannot reach")
+    func quadratureFailure() throws {
+        let tiny = Integrator(limit: 3)
+        let r = try tiny.integrate(over: 0, 1, tolerance: Tolerance(absolute: 1e-15)) { 1 / ($0.squareRoot() + 1e-9) * sin(1 / ($0 + 1e-3)) }
+        #expect(!r.converged)
+        #expect(throws: GSLError.self) { try Integrator().integrate(over: 0, 1) { _ in .nan } }
+    }
+
+    @Test("minimiser: interior and boundary minima")
+    func minimiser() throws {
+        let m = try Minimizer1D.minimize(in: -3, 5) { ($0 - 1.234) * ($0 - 1.234) + 2 }
+        #expect(abs(m.argument - 1.234) < 1e-7 && abs(m.value - 2) < 1e-12)
+        let edge = try Minimizer1D.minimize(in: 0, 1) { $0 + 0.1 * $0 * $0 }
+        #expect(edge.argument == 0)
+        let nearEdge = try Minimizer1D.minimize(in: 0, 1) { ($0 - 1e-4) * ($0 - 1e-4) }
+        #expect(abs(nearEdge.argument - 1e-4) < 1e-8)
+    }
+
+    @Test("root finder: root, sign check")
+    func roots() throws {
+        let r = try RootFinder.brent(in: 0, 2) { $0 * $0 - 2 }
+        #expect(abs(r.location - 2.0.squareRoot()) < 1e-12)
+        #expect(throws: GSLError.self) { try RootFinder.brent(in: 2, 3) { $0 * $0 - 2 } }
+    }
+
+    @Test("normal distribution functions")
+    func normal() {
+        #expect(abs(Normal.cdf(1.959963984540054) - 0.975) < 1e-15)
+        #expect(abs(Normal.upperTail(10) - 7.619853024160527e-24) < 1e-36)
+        #expect(abs(Normal.quantile(0.975) - 1.959963984540054) < 1e-12)
+        #expect(abs(Normal.logCDF(-40) - (-804.6084420137538)) < 1e-9)
+    }
+
+    @Test("random source: reproducible and seed-sensitive")
+    func random() {
+        let a = RandomSource(seed: 5), b = RandomSource(seed: 5), c = RandomSource(seed: 6)
+        let xa = (0..<10).map { _ in a.gaussian() }, xb = (0..<10).map { _ in b.gaussian() }
+        #expect(xa == xb)
+        #expect(xa != (0..<10).map { _ in c.gaussian() })
+        #expect(RandomSource(seed: 0).uniform() != RandomSource(seed: 4356).uniform())
+        let p = RandomSource(seed: 1).permutation(10)
+        #expect(p.sorted() == Array(0..<10))
+    }
+
+    @Test("BLAS: dgemm is correct and served by OpenBLAS")
+    func blas() {
+        let a: [Double] = [1, 2, 3, 4, 5, 6]  // 2 x 3
+        let b: [Double] = [7, 8, 9, 10, 11, 12]  // 3 x 2
+        var c = [Double](repeating: 0, count: 4)
+        BLAS.gemm(.none, .none, m: 2, n: 2, k: 3, alpha: 1, a: a, lda: 3, b: b, ldb: 2, beta: 0, c: &c, ldc: 2)
+        #expect(c == [58, 64, 139, 154])
+        #expect(BLAS.provider?.contains("openblas") == true, "provider: \(BLAS.provider ?? "nil")")
+    }
+}
