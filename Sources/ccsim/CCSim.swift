@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrossClass
+import GSL
 import Foundation
 
 @main
@@ -12,7 +13,7 @@ struct CCSim: ParsableCommand {
             exactly, and writes CSV with a JSON manifest. Bad input exits with status 2.
             """,
         version: CrossClassLibrary.version,
-        subcommands: [Risk.self, Table.self, Sample.self, Info.self]
+        subcommands: [Risk.self, OptimumCommand.self, ThresholdCommand.self, Table.self, Sample.self, Info.self]
     )
 
     /// Runs a command with ccsim's error contract: user errors print one line and exit 2;
@@ -25,6 +26,8 @@ struct CCSim: ParsableCommand {
             fail(error.message, code: 2)
         } catch let error as NumericalError {
             fail("numerical failure: \(error.message)", code: 3)
+        } catch let error as GSLError {
+            fail("numerical failure: \(error)", code: 3)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
         } catch {

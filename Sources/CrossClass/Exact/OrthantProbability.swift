@@ -208,6 +208,15 @@ public struct OrthantProbability {
 
     // MARK: One-factor
 
+    /// Break points for a factor Phi((t - center) / width) that switches from 0 to 1 within a
+    /// few `width`s of `center`: when the switch is sharp, GSL's first Gauss-Kronrod panels
+    /// can step right over it (and report a tiny error), so its scale is marked explicitly.
+    static func transitionPoints(center: Double, width: Double) -> [Double] {
+        guard center.isFinite else { return [] }
+        guard width.isFinite, width > 0, width < 0.5 else { return [center] }
+        return [-8.0, -3, -1, 0, 1, 3, 8].map { center + $0 * width }
+    }
+
     /// Covariance = diag(residual) + loading loading^T with residual >= 0, if it has that form
     /// (checked to 1e-12 relative). Works for any n >= 3.
     func oneFactor(_ x: GaussianVector) -> (loading: [Double], residual: [Double])? {
@@ -269,7 +278,10 @@ public struct OrthantProbability {
                 else if mean[i] <= 0 { return OrthantResult(probability: 0, errorBound: 0, method: .closedForm, converged: true) }
             } else {
                 smooth.append(i)
-                if loading[i] != 0 { breaks.append(-mean[i] / loading[i]) }
+                if loading[i] != 0 {
+                    breaks += Self.transitionPoints(
+                        center: -mean[i] / loading[i], width: residual[i].squareRoot() / abs(loading[i]))
+                }
             }
         }
         if lo >= hi { return OrthantResult(probability: 0, errorBound: Self.tailMass, method: .oneFactor, converged: true) }

@@ -162,7 +162,7 @@ public struct ComplementStructure: Sendable, Equatable {
         let alpha = shift / sI, beta = sA / sI
         let cut = OrthantProbability.cut
         let q = try Integrator().integrate(
-            over: -cut, cut, breakPoints: [-alpha / beta],
+            over: -cut, cut, breakPoints: OrthantProbability.transitionPoints(center: -alpha / beta, width: 1 / beta),
             tolerance: Tolerance(absolute: 1e-13)
         ) { t in
             Normal.pdf(t) * pow(Normal.cdf(alpha + beta * t), others)

@@ -101,10 +101,12 @@ struct InnerMaximum {
     let classes: Int
 
     /// Calls `body` with a function d -> max_Delta loss(d, Delta) that reuses scratch memory.
+    /// It also writes the index of the maximising vertex (the integrand's "piece").
     func withLoss<R>(_ body: ((UnsafePointer<Double>, inout Int) -> Double) throws -> R) rethrows -> R {
         let m = set.dimension
         var shifted = [Double](repeating: 0, count: m)
         var probabilities = [Double](repeating: 0, count: m)
+        var expD = [Double](repeating: 0, count: m)
         let alpha: Double
         let beta: Double
         switch objective {
@@ -115,40 +117,78 @@ struct InnerMaximum {
         let smoothing = alpha / Double(classes - 1)
         let isTrades: Bool
         if case .trades = objective { isTrades = true } else { isTrades = false }
-        // The loss at d + Delta, up to terms that do not depend on Delta.
-        func lossAt(_ d: UnsafePointer<Double>, _ delta: UnsafePointer<Double>, _ cleanCE: Double) -> Double {
-            shifted.withUnsafeMutableBufferPointer { s in
-                for k in 0..<m { s[k] = d[k] + delta[k] }
-                let ce = MarginLoss.ce(UnsafePointer(s.baseAddress!), m)
+        let lowest = objective.isMonotone ? set.lowestVertex : nil
+        // Candidate shifts, their exp(-Delta_k) and sum_k Delta_k, precomputed once: the
+        // integrand then needs m exponentials per point and one logarithm per vertex.
+        let candidates: [Double] = lowest ?? set.vertices
+        let count = m == 0 ? 0 : candidates.count / m
+        let expV = candidates.map { exp(-$0) }
+        let sums = (0..<count).map { v in (0..<m).reduce(0.0) { $0 + candidates[v * m + $1] } }
+        let largest = candidates.map { -$0 }.max() ?? 0
+
+        // The loss at d + Delta up to Delta-independent terms (stable slow path).
+        func slowLoss(_ d: UnsafePointer<Double>, _ v: Int, _ cleanCE: Double) -> Double {
+            shifted.withUnsafeMutableBufferPointer { sh in
+                var linear = 0.0
+                for k in 0..<m { sh[k] = d[k] + candidates[v * m + k]; linear += sh[k] }
+                let ce = MarginLoss.ce(UnsafePointer(sh.baseAddress!), m)
                 if isTrades {
-                    // KL(p(d) || p(d + Delta)) = sum_k p_k Delta_k + ce(d + Delta) - ce(d).
                     var kl = ce - cleanCE
-                    for k in 0..<m { kl += probabilities[k] * delta[k] }
+                    for k in 0..<m { kl += probabilities[k] * candidates[v * m + k] }
                     return max(0, kl)
                 }
-                var linear = 0.0
-                if smoothing != 0 { for k in 0..<m { linear += s[k] } }
                 return ce + smoothing * linear
             }
         }
-        let lowest = objective.isMonotone ? set.lowestVertex : nil
-        return try set.vertices.withUnsafeBufferPointer { vertices in
+        return try candidates.withUnsafeBufferPointer { _ in
             try body { d, piece in
                 var cleanCE = 0.0
+                var smallest = Double.infinity
+                for k in 0..<m { smallest = min(smallest, d[k]) }
                 if isTrades {
                     cleanCE = MarginLoss.ce(d, m)
                     // p_k = exp(-d_k) / (1 + sum_j exp(-d_j)) = exp(-d_k - cleanCE).
                     for k in 0..<m { probabilities[k] = exp(-d[k] - cleanCE) }
                 }
-                var best: Double
+                var best = -Double.infinity
                 if let ellipse = set.ellipse {
-                    best = ellipseMaximum(ellipse, m) { delta in lossAt(d, delta, cleanCE) }
-                } else if let lowest {
-                    best = lowest.withUnsafeBufferPointer { lossAt(d, $0.baseAddress!, cleanCE) }
+                    best = ellipseMaximum(ellipse, m) { delta in
+                        shifted.withUnsafeMutableBufferPointer { sh in
+                            var linear = 0.0
+                            for k in 0..<m { sh[k] = d[k] + delta[k]; linear += sh[k] }
+                            let ce = MarginLoss.ce(UnsafePointer(sh.baseAddress!), m)
+                            if isTrades {
+                                var kl = ce - cleanCE
+                                for k in 0..<m { kl += probabilities[k] * delta[k] }
+                                return max(0, kl)
+                            }
+                            return ce + smoothing * linear
+                        }
+                    }
+                    piece = 0
+                } else if largest <= 350 && -smallest <= 350 {
+                    // Fast path: exp(-d_k) and exp(-Delta_k) stay below e^350, so neither they
+                    // nor their product overflow, and an underflowed exp(-d_k) only drops
+                    // terms below e^-395.
+                    var linearD = 0.0
+                    for k in 0..<m { expD[k] = exp(-d[k]); linearD += d[k] }
+                    for v in 0..<count {
+                        var sum = 1.0
+                        for k in 0..<m { sum += expD[k] * expV[v * m + k] }
+                        let ce = log(sum)
+                        let value: Double
+                        if isTrades {
+                            var kl = ce - cleanCE
+                            for k in 0..<m { kl += probabilities[k] * candidates[v * m + k] }
+                            value = max(0, kl)
+                        } else {
+                            value = ce + smoothing * (linearD + sums[v])
+                        }
+                        if value > best { best = value; piece = v }
+                    }
                 } else {
-                    best = -Double.infinity
-                    for v in 0..<set.vertexCount {
-                        let value = lossAt(d, vertices.baseAddress! + v * m, cleanCE)
+                    for v in 0..<count {
+                        let value = slowLoss(d, v, cleanCE)
                         if value > best { best = value; piece = v }
                     }
                 }

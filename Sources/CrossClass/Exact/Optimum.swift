@@ -1,0 +1,198 @@
+import Foundation
+import GSL
+
+/// The AT optimum over the symmetric family W(w1, w2), w1, w2 >= 0.
+public struct SymmetricOptimum: Sendable, Equatable, Codable {
+    public var w1: Double
+    public var w2: Double
+    /// w2 / w1 (0 when w1 = 0 and w2 = 0).
+    public var ratio: Double { w1 == 0 ? (w2 == 0 ? 0 : .infinity) : w2 / w1 }
+    /// The minimised value (objective plus the weight-decay penalty, if any).
+    public var value: Double
+    /// The objective alone at the optimum.
+    public var objectiveValue: Double
+    public var robustAccuracy: Double
+    public var naturalAccuracy: Double
+    /// The one-sided derivative d/dw2 of the minimised value at (w1 optimal for w2 = 0, 0+),
+    /// when it was computed. By convexity (ce, ls) w2* = 0 exactly when it is >= 0.
+    public var derivativeAtZero: Double?
+    /// True when the optimum is exactly on the boundary w2 = 0.
+    public var onBoundary: Bool
+    /// False when a minimiser or a quadrature did not reach its tolerance (see `notes`).
+    public var converged: Bool
+    public var notes: [String]
+}
+
+/// Minimises a robust objective over the symmetric family.
+///
+/// - fixed scale ||(w1, w2)|| = s: Brent (GSL) over the angle theta in [0, pi/2] after a grid scan,
+///   with exact boundary handling at theta = 0.
+/// - free scale and weight decay: the boundary candidate (w1 optimal with w2 = 0, by Brent over
+///   log w1) and the one-sided derivative there; for the convex objectives (ce, ls) a
+///   non-negative derivative proves w2* = 0. Otherwise GSL's Nelder-Mead simplex over
+///   (log ||w||, theta) finds the interior optimum, and the better candidate wins.
+public struct SymmetricOptimizer: Sendable {
+    public let model: DataModel
+    public let threat: ThreatModel
+    public let objective: Objective
+    public let scale: ScaleMode
+    /// Quadrature tolerance of each objective evaluation.
+    public var tolerance: Double = 1e-10
+    /// Range of log ||w|| searched in free-scale modes.
+    public var logScaleRange: ClosedRange<Double> = -7...7
+
+    /// Entries of W equal to w1 and to w2 (for ||W||_F^2 = a w1^2 + b w2^2).
+    let exclusiveEntries: Int
+    let crossEntries: Int
+
+    public init(model: DataModel, threat: ThreatModel, objective: Objective, scale: ScaleMode? = nil) throws {
+        self.model = model
+        self.threat = threat
+        self.objective = objective
+        self.scale = scale ?? objective.defaultScale
+        var a = 0, b = 0
+        for f in 0..<model.featureCount {
+            let carriers = model.membership.filter { $0[f] }.count
+            switch model.kind(ofFeature: f) {
+            case .exclusive: a += carriers
+            case .crossClass: b += carriers
+            case .unused: break
+            }
+        }
+        exclusiveEntries = a
+        crossEntries = b
+        guard a > 0, b > 0 else {
+            throw InputError("model '\(model.name)' needs both exclusive and cross-class features for the symmetric family (it has \(a) exclusive and \(b) cross-class entries)")
+        }
+        switch self.scale {
+        case .fixed(let s): try Check.positive(s, "--scale")
+        case .weightDecay(let l): try Check.positive(l, "--weight-decay")
+        case .free:
+            if case .worstMargin = objective {
+                throw InputError("worst-margin needs a fixed scale (its value grows without bound with ||w||); use --scale")
+            }
+            if case .hinge = objective {
+                throw InputError("hinge needs a fixed scale (--scale s)")
+            }
+            if case .zeroOne = objective {
+                // Scale-free: any scale is the same direction.
+            }
+        }
+    }
+
+    /// The minimised function: objective (+ (lambda/2) ||W||_F^2).
+    public func value(w1: Double, w2: Double) throws -> Estimate {
+        let r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+        var e = try r.evaluate(w1: w1, w2: w2)
+        if case .weightDecay(let lambda) = scale {
+            e.value += 0.5 * lambda * (Double(exclusiveEntries) * w1 * w1 + Double(crossEntries) * w2 * w2)
+        }
+        return e
+    }
+
+    /// d/dw2 of `value` at (w1, 0+), by Richardson extrapolation of one-sided differences
+    /// (steps h and h/2, h = 1e-3 max(w1, 1e-3)): error O(h^2) + O(tolerance / h).
+    public func derivativeAtZero(w1: Double) throws -> Double {
+        let h = 1e-3 * max(abs(w1), 1e-3)
+        let f0 = try value(w1: w1, w2: 0).value
+        let f1 = try value(w1: w1, w2: h).value
+        let f2 = try value(w1: w1, w2: h / 2).value
+        let d1 = (f1 - f0) / h, d2 = (f2 - f0) / (h / 2)
+        return 2 * d2 - d1
+    }
+
+    /// True for objectives that are jointly convex in W (so local = global).
+    var isConvex: Bool {
+        switch objective {
+        case .ce, .ls: return true
+        default: return false
+        }
+    }
+
+    public func solve() throws -> SymmetricOptimum {
+        var notes: [String] = []
+        var converged = true
+        var failures = 0
+        func f(_ w1: Double, _ w2: Double) throws -> Double {
+            let e = try value(w1: w1, w2: w2)
+            if !e.converged { failures += 1 }
+            return e.value
+        }
+        var w1 = 0.0, w2 = 0.0, best = 0.0
+        var derivative: Double? = nil
+        var boundary = false
+        switch scale {
+        case .fixed(let s):
+            // Scale-free objectives use s as given (their value does not depend on it).
+            let m = try Minimizer1D.minimize(in: 0, .pi / 2, gridPoints: 13, tolerance: 1e-9) { theta in
+                try f(s * cos(theta), s * sin(theta))
+            }
+            converged = converged && m.converged
+            w1 = s * cos(m.argument)
+            w2 = m.argument == 0 ? 0 : s * sin(m.argument)
+            best = m.value
+            boundary = m.argument == 0
+            if boundary { derivative = try derivativeAtZero(w1: s) }
+        case .free, .weightDecay:
+            // Boundary candidate: w2 = 0, w1 optimal.
+            let edge = try Minimizer1D.minimize(in: logScaleRange.lowerBound, logScaleRange.upperBound, gridPoints: 15, tolerance: 1e-9) { rho in
+                try f(exp(rho), 0)
+            }
+            let r0 = exp(edge.argument)
+            if edge.argument >= logScaleRange.upperBound - 1e-6 {
+                converged = false
+                notes.append("the objective keeps decreasing as ||w|| grows (optimal scale above e^\(logScaleRange.upperBound))")
+            }
+            let d = try derivativeAtZero(w1: r0)
+            derivative = d
+            w1 = r0; w2 = 0; best = edge.value; boundary = true
+            if !(isConvex && d >= 0) {
+                // Interior search over (log r, theta), theta reflected into [0, pi/2].
+                func reflect(_ t: Double) -> Double {
+                    var u = abs(t).truncatingRemainder(dividingBy: .pi)
+                    if u > .pi / 2 { u = .pi - u }
+                    return u
+                }
+                let result = try MultiMinimizer.simplex(
+                    start: [edge.argument, 0.35], steps: [0.4, 0.2], sizeTolerance: 1e-6, maxIterations: 400
+                ) { p in
+                    let rho = min(max(p[0], logScaleRange.lowerBound), logScaleRange.upperBound)
+                    let theta = reflect(p[1])
+                    return try f(exp(rho) * cos(theta), exp(rho) * sin(theta))
+                }
+                if !result.converged {
+                    converged = false
+                    notes.append("simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)")
+                }
+                if result.value < best {
+                    let rho = min(max(result.argument[0], logScaleRange.lowerBound), logScaleRange.upperBound)
+                    let theta = reflect(result.argument[1])
+                    w1 = exp(rho) * cos(theta)
+                    w2 = exp(rho) * sin(theta)
+                    best = result.value
+                    boundary = false
+                    if rho >= logScaleRange.upperBound - 1e-6 {
+                        converged = false
+                        notes.append("optimal scale at the search limit e^\(logScaleRange.upperBound)")
+                    }
+                }
+                if isConvex && d < 0 && boundary {
+                    converged = false
+                    notes.append("derivative at w2 = 0 is negative (\(d)) but the simplex found no better interior point")
+                }
+            }
+        }
+        if failures > 0 {
+            converged = false
+            notes.append("\(failures) objective evaluations did not reach the quadrature tolerance")
+        }
+        let objectiveOnly = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+            .evaluate(w1: w1, w2: w2).value
+        let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
+        let na = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: ThreatModel(norm: threat.norm, eps: 0))
+        return SymmetricOptimum(
+            w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, robustAccuracy: ra.value,
+            naturalAccuracy: na.value, derivativeAtZero: derivative, onBoundary: boundary,
+            converged: converged, notes: notes)
+    }
+}

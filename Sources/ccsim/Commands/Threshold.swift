@@ -1,0 +1,46 @@
+import ArgumentParser
+import CrossClass
+import Foundation
+
+struct ThresholdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "threshold",
+        abstract: "eps0: above it the AT optimum drops cross-class features (w2* = 0).",
+        discussion: """
+            Root of the one-sided derivative dR/dw2 at (w1 optimal, w2 = 0+) after a scan over \
+            (0, mu/2). Prints null when w2* > 0 up to mu/2, and 0 when w2* = 0 everywhere.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var objectiveOptions: ObjectiveOptions
+
+    @Option(help: "Threat model: linf or l2.")
+    var norm: String = "linf"
+
+    @Option(help: "Number of eps scan points in (0, mu/2).")
+    var grid: Int = 24
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let model = try modelOptions.load()
+        let (objective, mode) = try objectiveOptions.resolve()
+        guard (4...1000).contains(grid) else { throw InputError("--grid \(grid) is not allowed: it must be in 4...1000") }
+        var finder = try ThresholdFinder(model: model, norm: Norm.parse(norm), objective: objective, scale: mode)
+        finder.gridPoints = grid
+        let r = try finder.find()
+        let out: [String: JSONValue] = [
+            "model": .string(model.name), "norm": .string(finder.norm.rawValue),
+            "objective": .string(objective.description), "scale": .string(mode.description),
+            "eps0": JSONValue(r.eps0), "kind": .string(r.kind.rawValue),
+            "bracket": r.bracket.map { JSONValue($0) } ?? .null, "half_mu": .number(finder.halfMu),
+            "converged": .bool(r.converged),
+            "scan": .array(r.scan.map { .object(["eps": .number($0.eps), "w1": .number($0.w1), "derivative": .number($0.derivative)]) }),
+        ]
+        if json { Emit.json(out) } else {
+            let value = r.eps0.map { "\($0)" } ?? "none (w2* > 0 up to mu/2)"
+            print("\(model.name) \(finder.norm.rawValue) \(objective) [\(mode)]: eps0 = \(value)")
+        }
+    }
+}
