@@ -79,8 +79,9 @@ public final class Integrator {
                 absolute: tolerance.absolute / Double(pts.count - 1), relative: tolerance.relative)
             var total = 0.0, error = 0.0
             var worst = Int32(GSL_SUCCESS)
+            var budget = Self.maxSplits
             for i in 0..<(pts.count - 1) {
-                let piece = try robustPiece(fn, pts[i], pts[i + 1], pieceTolerance, depth: 0)
+                let piece = try robustPiece(fn, pts[i], pts[i + 1], pieceTolerance, depth: 0, budget: &budget)
                 if piece.status != Int32(GSL_SUCCESS) && worst == Int32(GSL_SUCCESS) { worst = piece.status }
                 total += piece.value
                 error += piece.error
@@ -90,28 +91,39 @@ public final class Integrator {
         }
     }
 
-    /// Maximum number of halvings when GSL reports round-off or a bad integrand on a piece.
-    public static let maxSplitDepth = 14
+    /// Maximum depth of halvings, and total number of halvings per integral, when GSL reports
+    /// round-off or a bad integrand on a piece (bounds the work on integrands that are noisy
+    /// at the requested tolerance).
+    public static let maxSplitDepth = 12
+    public static let maxSplits = 48
 
     /// GSL QAG on [a, b]; when GSL gives up with round-off (EROUND), a too-small interval
     /// (ESING) or too many subdivisions (EMAXITER) -- which its heuristics also report for an
     /// undetected kink -- the piece is halved and each half integrated on its own, so the
     /// difficulty is isolated instead of spoiling the whole piece.
     private func robustPiece(
-        _ fn: UnsafeMutablePointer<gsl_function>, _ a: Double, _ b: Double, _ tolerance: Tolerance, depth: Int
+        _ fn: UnsafeMutablePointer<gsl_function>, _ a: Double, _ b: Double, _ tolerance: Tolerance, depth: Int,
+        budget: inout Int
     ) throws -> (value: Double, error: Double, status: Int32) {
         var r = 0.0, e = 0.0
         let status = gsl_integration_qag(
             fn, a, b, tolerance.absolute, tolerance.relative, limit,
             Int32(GSL_INTEG_GAUSS31), workspace, &r, &e)
         let retry: Set<Int32> = [Int32(GSL_EROUND), Int32(GSL_ESING), Int32(GSL_EMAXITER)]
-        guard retry.contains(status), depth < Self.maxSplitDepth, b - a > 1e-9 * max(abs(a), abs(b), 1) else {
+        // Round-off with an error estimate already within tolerance is success in all but name.
+        if status == Int32(GSL_EROUND) && e <= max(tolerance.absolute, tolerance.relative * abs(r)) {
+            return (r, e, Int32(GSL_SUCCESS))
+        }
+        guard retry.contains(status), depth < Self.maxSplitDepth, budget > 0,
+              b - a > 1e-9 * max(abs(a), abs(b), 1)
+        else {
             return (r, e, status)
         }
+        budget -= 1
         let mid = 0.5 * (a + b)
         let half = Tolerance(absolute: tolerance.absolute / 2, relative: tolerance.relative)
-        let left = try robustPiece(fn, a, mid, half, depth: depth + 1)
-        let right = try robustPiece(fn, mid, b, half, depth: depth + 1)
+        let left = try robustPiece(fn, a, mid, half, depth: depth + 1, budget: &budget)
+        let right = try robustPiece(fn, mid, b, half, depth: depth + 1, budget: &budget)
         let st = left.status != Int32(GSL_SUCCESS) ? left.status : right.status
         return (left.value + right.value, left.error + right.error, st)
     }

@@ -26,6 +26,8 @@ struct GaussianExpectation {
     var tolerance: Double = 1e-10
     /// Whitened coordinates are integrated over [-cut, cut]; P(|Z| > 9) = 2.3e-19.
     static let cut = 9.0
+    /// Most kinks located per line (beyond that QAG's own bisection has to cope).
+    static let maxBreaks = 24
     var qmcTolerance: Double = 1e-6
     var qmcSeed: UInt64 = 11
 
@@ -81,7 +83,7 @@ struct GaussianExpectation {
             labels[i] = piece
         }
         var breaks: [Double] = []
-        for i in 0..<n where labels[i] != labels[i + 1] {
+        for i in 0..<n where labels[i] != labels[i + 1] && breaks.count < Self.maxBreaks {
             // Bisect to the first change of label in the cell; if the label found there is
             // not the cell's right-hand label, another change follows: bisect again from there
             // (this finds the thin slivers a vertex occupies between two others).
@@ -106,7 +108,7 @@ struct GaussianExpectation {
         }
         var scratch = 0
         return try integrator.integrate(
-            over: -Self.cut, Self.cut, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance)
+            over: -Self.cut, Self.cut, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance, relative: 1e-12)
         ) { z in
             Normal.pdf(z) * g(z, &scratch)
         }
@@ -117,7 +119,9 @@ struct GaussianExpectation {
     ) throws -> Estimate {
         let l11 = l[0], l21 = l[2], l22 = l[3]
         var d = [0.0, 0.0]
-        let outer = Integrator(), inner = Integrator()
+        // Each outer evaluation is a whole inner integral: cap the outer subdivisions (GSL
+        // QAG otherwise keeps bisecting up to its limit when the tolerance is out of reach).
+        let outer = Integrator(limit: 150), inner = Integrator()
         if l11 == 0 && l22 == 0 {
             d = mean
             var piece = 0
@@ -136,7 +140,9 @@ struct GaussianExpectation {
         var innerError = 0.0
         var innerConverged = true
         var thrown: (any Error)? = nil
-        let innerTolerance = Tolerance(absolute: tolerance * 0.25)
+        // Inner integrals well below the outer tolerance, so that their error does not look
+        // like round-off noise to the outer QAG.
+        let innerTolerance = Tolerance(absolute: tolerance * 0.05)
         // Where the pattern of pieces along the inner line changes (a kink curve turns, or
         // three pieces meet), the outer integrand loses smoothness: find those z1 by a scan
         // and bisection, and give them to QAGP as break points.
@@ -171,7 +177,7 @@ struct GaussianExpectation {
             previous = current
         }
         let q = try outer.integrate(
-            over: -Self.cut, Self.cut, breakPoints: outerBreaks, tolerance: Tolerance(absolute: tolerance * 0.5)
+            over: -Self.cut, Self.cut, breakPoints: outerBreaks, tolerance: Tolerance(absolute: tolerance * 0.5, relative: 1e-12)
         ) { z1 in
             let base0 = mean[0] + l11 * z1, base1 = mean[1] + l21 * z1
             do {

@@ -38,8 +38,10 @@ public struct SymmetricOptimizer: Sendable {
     public let scale: ScaleMode
     /// Quadrature tolerance of each objective evaluation.
     public var tolerance: Double = 1e-10
-    /// Range of log ||w|| searched in free-scale modes.
-    public var logScaleRange: ClosedRange<Double> = -7...7
+    /// Range of log ||w|| searched first in free-scale modes; when the best scale sits at its
+    /// upper end the search is repeated on `extendedLogScaleRange`.
+    public var logScaleRange: ClosedRange<Double> = -5...4
+    public var extendedLogScaleRange: ClosedRange<Double> = -5...7
 
     /// Entries of W equal to w1 and to w2 (for ||W||_F^2 = a w1^2 + b w2^2).
     let exclusiveEntries: Int
@@ -135,13 +137,20 @@ public struct SymmetricOptimizer: Sendable {
             if boundary { derivative = try derivativeAtZero(w1: s) }
         case .free, .weightDecay:
             // Boundary candidate: w2 = 0, w1 optimal.
-            let edge = try Minimizer1D.minimize(in: logScaleRange.lowerBound, logScaleRange.upperBound, gridPoints: 15, tolerance: 1e-9) { rho in
+            var range = logScaleRange
+            var edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 13, tolerance: 1e-9) { rho in
                 try f(exp(rho), 0)
             }
+            if edge.argument >= range.upperBound - 1e-6 {
+                range = extendedLogScaleRange
+                edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 17, tolerance: 1e-9) { rho in
+                    try f(exp(rho), 0)
+                }
+            }
             let r0 = exp(edge.argument)
-            if edge.argument >= logScaleRange.upperBound - 1e-6 {
+            if edge.argument >= range.upperBound - 1e-6 {
                 converged = false
-                notes.append("the objective keeps decreasing as ||w|| grows (optimal scale above e^\(logScaleRange.upperBound))")
+                notes.append("the objective keeps decreasing as ||w|| grows (optimal scale above e^\(range.upperBound))")
             }
             let d = try derivativeAtZero(w1: r0)
             derivative = d
@@ -156,7 +165,7 @@ public struct SymmetricOptimizer: Sendable {
                 let result = try MultiMinimizer.simplex(
                     start: [edge.argument, 0.35], steps: [0.4, 0.2], sizeTolerance: 1e-6, maxIterations: 400
                 ) { p in
-                    let rho = min(max(p[0], logScaleRange.lowerBound), logScaleRange.upperBound)
+                    let rho = min(max(p[0], range.lowerBound), range.upperBound)
                     let theta = reflect(p[1])
                     return try f(exp(rho) * cos(theta), exp(rho) * sin(theta))
                 }
@@ -165,15 +174,15 @@ public struct SymmetricOptimizer: Sendable {
                     notes.append("simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)")
                 }
                 if result.value < best {
-                    let rho = min(max(result.argument[0], logScaleRange.lowerBound), logScaleRange.upperBound)
+                    let rho = min(max(result.argument[0], range.lowerBound), range.upperBound)
                     let theta = reflect(result.argument[1])
                     w1 = exp(rho) * cos(theta)
                     w2 = exp(rho) * sin(theta)
                     best = result.value
                     boundary = false
-                    if rho >= logScaleRange.upperBound - 1e-6 {
+                    if rho >= range.upperBound - 1e-6 {
                         converged = false
-                        notes.append("optimal scale at the search limit e^\(logScaleRange.upperBound)")
+                        notes.append("optimal scale at the search limit e^\(range.upperBound)")
                     }
                 }
                 if isConvex && d < 0 && boundary {

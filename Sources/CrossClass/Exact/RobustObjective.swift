@@ -151,6 +151,7 @@ struct InnerMaximum {
                     for k in 0..<m { probabilities[k] = exp(-d[k] - cleanCE) }
                 }
                 var best = -Double.infinity
+                let noise = 1e-13 * (1 + abs(cleanCE) + abs(smallest))
                 if let ellipse = set.ellipse {
                     best = ellipseMaximum(ellipse, m) { delta in
                         shifted.withUnsafeMutableBufferPointer { sh in
@@ -184,12 +185,15 @@ struct InnerMaximum {
                         } else {
                             value = ce + smoothing * (linearD + sums[v])
                         }
-                        if value > best { best = value; piece = v }
+                        // A vertex only takes over when it is better beyond rounding noise, so
+                        // that ties (exact by symmetry, or in flat regions) do not make the
+                        // piece label flicker.
+                        if value > best + noise { best = value; piece = v }
                     }
                 } else {
                     for v in 0..<count {
                         let value = slowLoss(d, v, cleanCE)
-                        if value > best { best = value; piece = v }
+                        if value > best + noise { best = value; piece = v }
                     }
                 }
                 return isTrades ? cleanCE + beta * best : best

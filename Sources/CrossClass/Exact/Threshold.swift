@@ -75,8 +75,13 @@ public struct ThresholdFinder: Sendable {
         case .fixed(let s):
             w1 = s
         case .free, .weightDecay:
-            let edge = try Minimizer1D.minimize(in: o.logScaleRange.lowerBound, o.logScaleRange.upperBound, gridPoints: 15, tolerance: 1e-9) { rho in
+            var edge = try Minimizer1D.minimize(in: o.logScaleRange.lowerBound, o.logScaleRange.upperBound, gridPoints: 13, tolerance: 1e-9) { rho in
                 try o.value(w1: exp(rho), w2: 0).value
+            }
+            if edge.argument >= o.logScaleRange.upperBound - 1e-6 {
+                edge = try Minimizer1D.minimize(in: o.extendedLogScaleRange.lowerBound, o.extendedLogScaleRange.upperBound, gridPoints: 17, tolerance: 1e-9) { rho in
+                    try o.value(w1: exp(rho), w2: 0).value
+                }
             }
             w1 = exp(edge.argument)
         }
