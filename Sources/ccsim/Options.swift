@@ -93,7 +93,7 @@ enum Emit {
 }
 
 /// Progress on stderr when it is a terminal; silent otherwise.
-final class Progress {
+final class Progress: @unchecked Sendable {
     let total: Int
     let label: String
     private var done = 0
@@ -103,6 +103,13 @@ final class Progress {
         self.total = total
         self.label = label
         self.enabled = isatty(STDERR_FILENO) != 0
+    }
+
+    /// Absolute progress from any thread (writes are whole lines, so interleaving is harmless).
+    func report(_ done: Int, _ total: Int) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\(label): \(done)/\(total)".utf8))
+        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
     func step(_ n: Int = 1) {

@@ -36,7 +36,7 @@ struct GaussianExpectation {
     /// an integration line the integrand has a kink, which is located by bisection and handed
     /// to GSL QAGP as a break point. `growth` bounds |h(d)| / (1 + |d|) (tail error term).
     func expectation(
-        mean: [Double], covariance: [Double], growth: Double = 1,
+        mean: [Double], covariance: [Double], growth: Double = 1, exchangeable: Bool = false,
         _ h: (UnsafePointer<Double>, inout Int) -> Double
     ) throws -> Estimate {
         let m = mean.count
@@ -63,23 +63,25 @@ struct GaussianExpectation {
             }
             return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: "quadrature-1d")
         case 2:
-            return try twoDimensional(mean: mean, l: l, tail: tail, h)
+            let symmetric = exchangeable && mean[0] == mean[1] && abs(covariance[0] - covariance[3]) <= 1e-14 * abs(covariance[0])
+            return try twoDimensional(mean: mean, covariance: [covariance[0], covariance[1]], l: l, exchangeable: symmetric, tail: tail, h)
         default:
             return try quasiMonteCarlo(mean: mean, l: l, h)
         }
     }
 
-    /// integral over [-cut, cut] of phi(z) g(z) dz, with break points where g's piece label
-    /// changes (found on a 48-point scan, then bisected to 1e-13).
+    /// integral over [lower, cut] of phi(z) g(z) dz, with break points where g's piece label
+    /// changes (found on a scan, then bisected to 1e-13).
     func lineIntegral(
-        _ integrator: Integrator, tolerance: Double, _ g: (Double, inout Int) -> Double
+        _ integrator: Integrator, tolerance: Double, from lower: Double = -cut,
+        _ g: (Double, inout Int) -> Double
     ) throws -> Quadrature {
-        let n = 48
-        let h = 2 * Self.cut / Double(n)
+        let n = lower < 0 ? 48 : 24
+        let h = (Self.cut - lower) / Double(n)
         var labels = [Int](repeating: 0, count: n + 1)
         for i in 0...n {
             var piece = 0
-            _ = g(-Self.cut + Double(i) * h, &piece)
+            _ = g(lower + Double(i) * h, &piece)
             labels[i] = piece
         }
         var breaks: [Double] = []
@@ -87,7 +89,7 @@ struct GaussianExpectation {
             // Bisect to the first change of label in the cell; if the label found there is
             // not the cell's right-hand label, another change follows: bisect again from there
             // (this finds the thin slivers a vertex occupies between two others).
-            var start = -Self.cut + Double(i) * h
+            var start = lower + Double(i) * h
             let end = start + h
             var left = labels[i]
             var guardCount = 0
@@ -108,31 +110,50 @@ struct GaussianExpectation {
         }
         var scratch = 0
         return try integrator.integrate(
-            over: -Self.cut, Self.cut, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance, relative: 1e-12)
+            over: lower, Self.cut, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance, relative: 1e-12)
         ) { z in
             Normal.pdf(z) * g(z, &scratch)
         }
     }
 
+    /// m = 2. Coordinates: d = mean + A z with A the Cholesky factor, or, for an exchangeable
+    /// pair (equal means and variances, integrand symmetric under swapping d1 and d2), the
+    /// independent sum/difference directions d = mean + (su z1 + sv z2, su z1 - sv z2), with the
+    /// inner integral over z2 >= 0 only (doubled): half the work, and the kink on the diagonal
+    /// d1 = d2 becomes an end point.
     private func twoDimensional(
-        mean: [Double], l: [Double], tail: Double, _ h: (UnsafePointer<Double>, inout Int) -> Double
+        mean: [Double], covariance: [Double], l: [Double], exchangeable: Bool, tail: Double,
+        _ h: (UnsafePointer<Double>, inout Int) -> Double
     ) throws -> Estimate {
-        let l11 = l[0], l21 = l[2], l22 = l[3]
+        var a11 = l[0], a12 = 0.0, a21 = l[2], a22 = l[3]
+        var innerLower = -Self.cut
+        var factor = 1.0
+        if exchangeable {
+            let varSum = 0.5 * (covariance[0] + covariance[1]), varDiff = 0.5 * (covariance[0] - covariance[1])
+            let su = max(0, varSum).squareRoot(), sv = max(0, varDiff).squareRoot()
+            if sv > 1e-7 * su {
+                a11 = su; a12 = sv; a21 = su; a22 = -sv
+                innerLower = 0
+                factor = 2
+            }
+        }
         var d = [0.0, 0.0]
         // Each outer evaluation is a whole inner integral: cap the outer subdivisions (GSL
         // QAG otherwise keeps bisecting up to its limit when the tolerance is out of reach).
         let outer = Integrator(limit: 150), inner = Integrator()
-        if l11 == 0 && l22 == 0 {
+        let innerNull = a12 == 0 && a22 == 0
+        let outerNull = a11 == 0 && a21 == 0
+        if innerNull && outerNull {
             d = mean
             var piece = 0
             return Estimate(value: d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }, errorBound: 0, converged: true, method: "point")
         }
         // A degenerate direction makes the inner integral trivial: integrate in 1-D.
-        if l22 == 0 || l11 == 0 {
-            let a = l11 == 0 ? 0.0 : l11, b = l11 == 0 ? l22 : l21
+        if innerNull || outerNull {
+            let b1 = innerNull ? a11 : a12, b2 = innerNull ? a21 : a22
             let q = try lineIntegral(outer, tolerance: tolerance) { z, piece in
-                d[0] = mean[0] + a * z
-                d[1] = mean[1] + b * z
+                d[0] = mean[0] + b1 * z
+                d[1] = mean[1] + b2 * z
                 return d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
             }
             return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: "quadrature-1d")
@@ -142,18 +163,19 @@ struct GaussianExpectation {
         var thrown: (any Error)? = nil
         // Inner integrals well below the outer tolerance, so that their error does not look
         // like round-off noise to the outer QAG.
-        let innerTolerance = Tolerance(absolute: tolerance * 0.05)
+        let innerTolerance = tolerance * 0.05 / factor
         // Where the pattern of pieces along the inner line changes (a kink curve turns, or
         // three pieces meet), the outer integrand loses smoothness: find those z1 by a scan
-        // and bisection, and give them to QAGP as break points.
+        // and bisection, and give them to QAG as break points.
         func pattern(_ z1: Double) -> [Int] {
-            let n = 48
-            let width = 2 * Self.cut / Double(n)
+            let n = innerLower < 0 ? 48 : 24
+            let width = (Self.cut - innerLower) / Double(n)
             var labels: [Int] = []
             for i in 0...n {
                 var piece = 0
-                d[0] = mean[0] + l11 * z1
-                d[1] = mean[1] + l21 * z1 + l22 * (-Self.cut + Double(i) * width)
+                let z2 = innerLower + Double(i) * width
+                d[0] = mean[0] + a11 * z1 + a12 * z2
+                d[1] = mean[1] + a21 * z1 + a22 * z2
                 _ = d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
                 if labels.last != piece { labels.append(piece) }
             }
@@ -166,24 +188,35 @@ struct GaussianExpectation {
         for i in 1...scan {
             let z = -Self.cut + Double(i) * step
             let current = pattern(z)
-            if current != previous {
-                var lo = z - step, hi = z
+            // Chained bisection, as on the inner lines: after the first change in the cell,
+            // look for further changes between it and the cell's end (a pattern that lives
+            // only in a thin band of z1 is otherwise missed).
+            var left = previous
+            var start = z - step
+            var rounds = 0
+            while left != current && rounds < 8 && outerBreaks.count < 4 * Self.maxBreaks {
+                rounds += 1
+                var lo = start, hi = z
+                var hiPattern = current
                 while hi - lo > 1e-10 * max(1, abs(lo)) {
                     let mid = 0.5 * (lo + hi)
-                    if pattern(mid) == previous { lo = mid } else { hi = mid }
+                    let p = pattern(mid)
+                    if p == left { lo = mid } else { hi = mid; hiPattern = p }
                 }
                 outerBreaks.append(0.5 * (lo + hi))
+                start = hi
+                left = hiPattern
             }
             previous = current
         }
         let q = try outer.integrate(
-            over: -Self.cut, Self.cut, breakPoints: outerBreaks, tolerance: Tolerance(absolute: tolerance * 0.5, relative: 1e-12)
+            over: -Self.cut, Self.cut, breakPoints: outerBreaks, tolerance: Tolerance(absolute: tolerance * 0.5 / factor, relative: 1e-12)
         ) { z1 in
-            let base0 = mean[0] + l11 * z1, base1 = mean[1] + l21 * z1
+            let base0 = mean[0] + a11 * z1, base1 = mean[1] + a21 * z1
             do {
-                let r = try lineIntegral(inner, tolerance: innerTolerance.absolute) { z2, piece in
-                    d[0] = base0
-                    d[1] = base1 + l22 * z2
+                let r = try lineIntegral(inner, tolerance: innerTolerance, from: innerLower) { z2, piece in
+                    d[0] = base0 + a12 * z2
+                    d[1] = base1 + a22 * z2
                     return d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
                 }
                 innerError = max(innerError, r.absoluteError)
@@ -196,8 +229,8 @@ struct GaussianExpectation {
         }
         if let thrown { throw thrown }
         return Estimate(
-            value: q.value, errorBound: q.absoluteError + innerError + tail,
-            converged: q.converged && innerConverged, method: "quadrature-2d")
+            value: factor * q.value, errorBound: factor * (q.absoluteError + innerError) + tail,
+            converged: q.converged && innerConverged, method: exchangeable && factor == 2 ? "quadrature-2d-symmetric" : "quadrature-2d")
     }
 
     /// Randomised Richtmyer lattice with the baker's transform, z = Phi^{-1}(u).

@@ -130,11 +130,21 @@ public struct SymmetricOptimizer: Sendable {
                 try f(s * cos(theta), s * sin(theta))
             }
             converged = converged && m.converged
-            w1 = s * cos(m.argument)
-            w2 = m.argument == 0 ? 0 : s * sin(m.argument)
+            var theta = m.argument
             best = m.value
-            boundary = m.argument == 0
-            if boundary { derivative = try derivativeAtZero(w1: s) }
+            if theta < 1e-4 {
+                // Near the boundary the angle is only resolved to the noise of the objective;
+                // the one-sided derivative decides: >= 0 means w2* = 0 exactly.
+                let d = try derivativeAtZero(w1: s)
+                derivative = d
+                if d >= 0 && theta > 0 {
+                    let atZero = try f(s, 0)
+                    if atZero <= best + 10 * tolerance { theta = 0; best = atZero }
+                }
+            }
+            w1 = s * cos(theta)
+            w2 = theta == 0 ? 0 : s * sin(theta)
+            boundary = theta == 0
         case .free, .weightDecay:
             // Boundary candidate: w2 = 0, w1 optimal.
             var range = logScaleRange

@@ -31,7 +31,8 @@ public struct RobustObjective: Sendable {
         }
         let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
         if ComplementStructure(model: model) != nil {
-            return try classContribution(classifier, trueClass: 0)
+            // Every class contributes the same, and the K - 1 margins are exchangeable.
+            return try classContribution(classifier, trueClass: 0, exchangeable: true)
         }
         return try evaluate(classifier)
     }
@@ -56,7 +57,10 @@ public struct RobustObjective: Sendable {
     }
 
     /// E[max_delta loss | y].
-    public func classContribution(_ classifier: LinearClassifier, trueClass y: Int) throws -> Estimate {
+    ///
+    /// `exchangeable`: the caller guarantees that swapping two margins leaves the margin law, the
+    /// perturbation set and the loss unchanged (the symmetric family on complement models).
+    public func classContribution(_ classifier: LinearClassifier, trueClass y: Int, exchangeable: Bool = false) throws -> Estimate {
         let clean = RobustAccuracy.margins(model: model, classifier: classifier, threat: .none, trueClass: y)
         let m = clean.dimension
         let others = (0..<model.classCount).filter { $0 != y }
@@ -69,13 +73,13 @@ public struct RobustObjective: Sendable {
         case .zeroOne:
             preconditionFailure("handled by the callers")
         case .worstMargin:
-            return try engine.expectation(mean: clean.mean, covariance: clean.covariance) { d, piece in
+            return try engine.expectation(mean: clean.mean, covariance: clean.covariance, exchangeable: exchangeable) { d, piece in
                 var low = Double.infinity
                 for k in 0..<m where d[k] - penalties[k] < low { low = d[k] - penalties[k]; piece = k }
                 return -low
             }
         case .hinge(let kappa):
-            return try engine.expectation(mean: clean.mean, covariance: clean.covariance) { d, piece in
+            return try engine.expectation(mean: clean.mean, covariance: clean.covariance, exchangeable: exchangeable) { d, piece in
                 var low = Double.infinity
                 for k in 0..<m where d[k] - penalties[k] < low { low = d[k] - penalties[k]; piece = k }
                 if low >= kappa { piece = -1; return 0 }
@@ -86,7 +90,7 @@ public struct RobustObjective: Sendable {
             let inner = InnerMaximum(set: set, objective: objective, classes: model.classCount)
             _ = slope
             return try inner.withLoss { loss in
-                try engine.expectation(mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps) { d, piece in
+                try engine.expectation(mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, exchangeable: exchangeable) { d, piece in
                     loss(d, &piece)
                 }
             }
