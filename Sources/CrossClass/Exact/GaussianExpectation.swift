@@ -35,8 +35,13 @@ struct GaussianExpectation {
     /// "piece" label (e.g. the index of the maximising vertex): where the label changes along
     /// an integration line the integrand has a kink, which is located by bisection and handed
     /// to GSL QAGP as a break point. `growth` bounds |h(d)| / (1 + |d|) (tail error term).
+    ///
+    /// `exchangeable`, for m = 2: the variances of (d1 + d2)/2 and (d1 - d2)/2, computed by a
+    /// caller that knows the structure (so that a tiny difference variance is exact instead of
+    /// a cancellation of two large covariance entries); the integrand must be symmetric under
+    /// swapping d1 and d2.
     func expectation(
-        mean: [Double], covariance: [Double], growth: Double = 1, exchangeable: Bool = false,
+        mean: [Double], covariance: [Double], growth: Double = 1, exchangeable: (sum: Double, difference: Double)? = nil,
         _ h: (UnsafePointer<Double>, inout Int) -> Double
     ) throws -> Estimate {
         let m = mean.count
@@ -63,8 +68,8 @@ struct GaussianExpectation {
             }
             return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: "quadrature-1d")
         case 2:
-            let symmetric = exchangeable && mean[0] == mean[1] && abs(covariance[0] - covariance[3]) <= 1e-14 * abs(covariance[0])
-            return try twoDimensional(mean: mean, covariance: [covariance[0], covariance[1]], l: l, exchangeable: symmetric, tail: tail, h)
+            let spread = mean[0] == mean[1] ? exchangeable : nil
+            return try twoDimensional(mean: mean, l: l, exchangeable: spread, tail: tail, h)
         default:
             return try quasiMonteCarlo(mean: mean, l: l, h)
         }
@@ -78,10 +83,13 @@ struct GaussianExpectation {
     ) throws -> Quadrature {
         let n = lower < 0 ? 48 : 24
         let h = (Self.cut - lower) / Double(n)
+        // On a half line starting at a symmetry axis the first point is a tie (the two mirror
+        // pieces are equal there): label it from just inside the interval.
+        let inset = lower < 0 ? 0 : 1e-9
         var labels = [Int](repeating: 0, count: n + 1)
         for i in 0...n {
             var piece = 0
-            _ = g(lower + Double(i) * h, &piece)
+            _ = g(lower + max(Double(i) * h, inset), &piece)
             labels[i] = piece
         }
         var breaks: [Double] = []
@@ -122,17 +130,16 @@ struct GaussianExpectation {
     /// inner integral over z2 >= 0 only (doubled): half the work, and the kink on the diagonal
     /// d1 = d2 becomes an end point.
     private func twoDimensional(
-        mean: [Double], covariance: [Double], l: [Double], exchangeable: Bool, tail: Double,
+        mean: [Double], l: [Double], exchangeable: (sum: Double, difference: Double)?, tail: Double,
         _ h: (UnsafePointer<Double>, inout Int) -> Double
     ) throws -> Estimate {
         var a11 = l[0], a12 = 0.0, a21 = l[2], a22 = l[3]
         var innerLower = -Self.cut
         var factor = 1.0
-        if exchangeable {
-            let varSum = 0.5 * (covariance[0] + covariance[1]), varDiff = 0.5 * (covariance[0] - covariance[1])
-            let su = max(0, varSum).squareRoot(), sv = max(0, varDiff).squareRoot()
-            if sv > 1e-7 * su {
-                a11 = su; a12 = sv; a21 = su; a22 = -sv
+        if let spread = exchangeable {
+            let su = max(0, spread.sum).squareRoot(), sv = max(0, spread.difference).squareRoot()
+            a11 = su; a12 = sv; a21 = su; a22 = -sv
+            if sv > 0 {
                 innerLower = 0
                 factor = 2
             }
@@ -170,10 +177,11 @@ struct GaussianExpectation {
         func pattern(_ z1: Double) -> [Int] {
             let n = innerLower < 0 ? 48 : 24
             let width = (Self.cut - innerLower) / Double(n)
+            let inset = innerLower < 0 ? 0 : 1e-9
             var labels: [Int] = []
             for i in 0...n {
                 var piece = 0
-                let z2 = innerLower + Double(i) * width
+                let z2 = innerLower + max(Double(i) * width, inset)
                 d[0] = mean[0] + a11 * z1 + a12 * z2
                 d[1] = mean[1] + a21 * z1 + a22 * z2
                 _ = d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
@@ -209,8 +217,12 @@ struct GaussianExpectation {
             }
             previous = current
         }
+        // The scan cells are break points too: every cell gets its own QAG (its first
+        // Gauss-Kronrod panel is then small enough to notice narrow features of the outer
+        // integrand, which on a single long interval were seen to be stepped over).
+        let cells = (1..<scan).map { -Self.cut + Double($0) * step }
         let q = try outer.integrate(
-            over: -Self.cut, Self.cut, breakPoints: outerBreaks, tolerance: Tolerance(absolute: tolerance * 0.5 / factor, relative: 1e-12)
+            over: -Self.cut, Self.cut, breakPoints: outerBreaks + cells, tolerance: Tolerance(absolute: tolerance * 0.5 / factor, relative: 1e-12)
         ) { z1 in
             let base0 = mean[0] + a11 * z1, base1 = mean[1] + a21 * z1
             do {
@@ -230,7 +242,7 @@ struct GaussianExpectation {
         if let thrown { throw thrown }
         return Estimate(
             value: factor * q.value, errorBound: factor * (q.absoluteError + innerError) + tail,
-            converged: q.converged && innerConverged, method: exchangeable && factor == 2 ? "quadrature-2d-symmetric" : "quadrature-2d")
+            converged: q.converged && innerConverged, method: factor == 2 ? "quadrature-2d-symmetric" : "quadrature-2d")
     }
 
     /// Randomised Richtmyer lattice with the baker's transform, z = Phi^{-1}(u).

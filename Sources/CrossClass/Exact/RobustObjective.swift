@@ -30,9 +30,12 @@ public struct RobustObjective: Sendable {
             return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method.rawValue)
         }
         let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
-        if ComplementStructure(model: model) != nil {
-            // Every class contributes the same, and the K - 1 margins are exchangeable.
-            return try classContribution(classifier, trueClass: 0, exchangeable: true)
+        if let c = ComplementStructure(model: model) {
+            // Every class contributes the same, and the K - 1 margins d_k = A + I_k are
+            // exchangeable: Var(A) = w1^2 sE^2 + w2^2 tau^2, Var(I_k) = w2^2 sC^2 + w1^2 tau^2.
+            let varA = w1 * w1 * c.sigmaE * c.sigmaE + w2 * w2 * c.tau * c.tau
+            let varI = w2 * w2 * c.sigmaC * c.sigmaC + w1 * w1 * c.tau * c.tau
+            return try classContribution(classifier, trueClass: 0, exchangeable: (varA + varI / 2, varI / 2))
         }
         return try evaluate(classifier)
     }
@@ -59,8 +62,11 @@ public struct RobustObjective: Sendable {
     /// E[max_delta loss | y].
     ///
     /// `exchangeable`: the caller guarantees that swapping two margins leaves the margin law, the
-    /// perturbation set and the loss unchanged (the symmetric family on complement models).
-    public func classContribution(_ classifier: LinearClassifier, trueClass y: Int, exchangeable: Bool = false) throws -> Estimate {
+    /// perturbation set and the loss unchanged (the symmetric family on complement models), and
+    /// gives the variances of their half-sum and half-difference (used for K = 3).
+    public func classContribution(
+        _ classifier: LinearClassifier, trueClass y: Int, exchangeable: (sum: Double, difference: Double)? = nil
+    ) throws -> Estimate {
         let clean = RobustAccuracy.margins(model: model, classifier: classifier, threat: .none, trueClass: y)
         let m = clean.dimension
         let others = (0..<model.classCount).filter { $0 != y }
@@ -73,13 +79,13 @@ public struct RobustObjective: Sendable {
         case .zeroOne:
             preconditionFailure("handled by the callers")
         case .worstMargin:
-            return try engine.expectation(mean: clean.mean, covariance: clean.covariance, exchangeable: exchangeable) { d, piece in
+            return try engine.expectation(mean: clean.mean, covariance: clean.covariance, exchangeable: m == 2 ? exchangeable : nil) { d, piece in
                 var low = Double.infinity
                 for k in 0..<m where d[k] - penalties[k] < low { low = d[k] - penalties[k]; piece = k }
                 return -low
             }
         case .hinge(let kappa):
-            return try engine.expectation(mean: clean.mean, covariance: clean.covariance, exchangeable: exchangeable) { d, piece in
+            return try engine.expectation(mean: clean.mean, covariance: clean.covariance, exchangeable: m == 2 ? exchangeable : nil) { d, piece in
                 var low = Double.infinity
                 for k in 0..<m where d[k] - penalties[k] < low { low = d[k] - penalties[k]; piece = k }
                 if low >= kappa { piece = -1; return 0 }
@@ -90,7 +96,7 @@ public struct RobustObjective: Sendable {
             let inner = InnerMaximum(set: set, objective: objective, classes: model.classCount)
             _ = slope
             return try inner.withLoss { loss in
-                try engine.expectation(mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, exchangeable: exchangeable) { d, piece in
+                try engine.expectation(mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, exchangeable: m == 2 ? exchangeable : nil) { d, piece in
                     loss(d, &piece)
                 }
             }
