@@ -82,7 +82,7 @@ public enum Minimizer1D {
                 iterations += 1
                 try GSL.check(gsl_min_fminimizer_iterate(solver), "minimiser iteration")
                 let a = gsl_min_fminimizer_x_lower(solver), b = gsl_min_fminimizer_x_upper(solver)
-                if gsl_min_test_interval(a, b, tolerance, 0) == Int32(GSL_SUCCESS) {
+                if gsl_min_test_interval(a, b, tolerance, 1e-7) == Int32(GSL_SUCCESS) {
                     converged = true
                     break
                 }

@@ -47,6 +47,24 @@ public struct ObjectiveSpec: Sendable, Codable, Equatable, Hashable, CustomStrin
     ]
 }
 
+extension ObjectiveSpec {
+    /// "ce", "ce@scale=10", "ce@wd=0.01", "ls:0.1", "hinge:0@scale=1", ...
+    public static func parse(_ text: String) throws -> ObjectiveSpec {
+        let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+        let objective = try Objective.parse(parts[0])
+        guard parts.count == 2 else { return ObjectiveSpec(objective) }
+        let kv = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
+        guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v > 0 else {
+            throw InputError("objective '\(text)': write NAME@scale=S or NAME@wd=LAMBDA with a number > 0")
+        }
+        switch kv[0] {
+        case "scale": return ObjectiveSpec(objective, .fixed(v))
+        case "wd", "weight-decay": return ObjectiveSpec(objective, .weightDecay(v))
+        default: throw InputError("objective '\(text)': unknown setting '\(kv[0])'; use scale=S or wd=LAMBDA")
+        }
+    }
+}
+
 /// One verdict: a claim, where it was checked, whether it holds, and the numbers.
 public struct ClaimVerdict: Sendable, Codable, Equatable {
     public var claim: String
@@ -124,7 +142,7 @@ public enum Verifier {
             case theorem2([ClaimVerdict])
             case optimum(SymmetricOptimum)
         }
-        let results = try parallelMap(items, progress: progress) { item -> Output in
+        let results = try Parallel.map(items, progress: progress) { item -> Output in
             switch item {
             case .threshold(let spec, let sigma):
                 let model = try DataModel.paper3(mu: config.mu, sigma: sigma * config.mu)
@@ -164,7 +182,7 @@ public enum Verifier {
                 confirmItems.append((spec, sigma, min(e0 + config.confirmationOffset * config.mu, (e0 + top) / 2)))
             }
         }
-        let confirmations = try parallelMap(confirmItems, progress: nil) { (spec, sigma, eps) -> SymmetricOptimum in
+        let confirmations = try Parallel.map(confirmItems, progress: nil) { (spec, sigma, eps) -> SymmetricOptimum in
             let model = try DataModel.paper3(mu: config.mu, sigma: sigma * config.mu)
             var o = try SymmetricOptimizer(
                 model: model, threat: ThreatModel(norm: config.norm, eps: eps), objective: spec.objective, scale: spec.scale)
@@ -358,48 +376,4 @@ public enum Verifier {
         }
         return String(format: "%.4e", x)
     }
-
-    /// Maps `body` over `items` on all cores, keeping the order; rethrows the first error.
-    static func parallelMap<T: Sendable, R: Sendable>(
-        _ items: [T], progress: (@Sendable (Int, Int) -> Void)?, _ body: @Sendable @escaping (T) throws -> R
-    ) throws -> [R] {
-        let results = ParallelResults<R>(items.count)
-        // Worker threads pulling the next index (explicit threads: Dispatch's concurrentPerform
-        // was seen to run these items one at a time on Linux).
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
-        let group = DispatchGroup()
-        for _ in 0..<workers {
-            group.enter()
-            let thread = Thread {
-                while true {
-                    results.lock.lock()
-                    let i = results.next
-                    results.next += 1
-                    results.lock.unlock()
-                    if i >= items.count { break }
-                    let r = Result { try body(items[i]) }
-                    results.lock.lock()
-                    results.values[i] = r
-                    results.done += 1
-                    let done = results.done
-                    results.lock.unlock()
-                    progress?(done, items.count)
-                }
-                group.leave()
-            }
-            thread.stackSize = 16 << 20
-            thread.start()
-        }
-        group.wait()
-        return try results.values.map { try $0!.get() }
-    }
-}
-
-/// Slots for `parallelMap`, guarded by a lock.
-final class ParallelResults<R>: @unchecked Sendable {
-    var values: [Result<R, any Error>?]
-    var done = 0
-    var next = 0
-    let lock = NSLock()
-    init(_ n: Int) { values = .init(repeating: nil, count: n) }
 }

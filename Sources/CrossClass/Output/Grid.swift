@@ -55,7 +55,7 @@ public struct Grid: Sendable, Equatable, Codable {
         return Grid(values: values, text: text)
     }
 
-    static func tidy(_ x: Double) -> Double {
+    public static func tidy(_ x: Double) -> Double {
         if x == 0 { return 0 }
         let digits = 12 - Int((abs(x)).log10.rounded(.down))
         guard digits > 0 && digits < 300 else { return x }

@@ -75,24 +75,6 @@ struct VerifyCommand: ParsableCommand {
     }
 }
 
-extension ObjectiveSpec {
-    /// "ce", "ce@scale=10", "ce@wd=0.01", "ls:0.1", "hinge:0@scale=1", ...
-    static func parse(_ text: String) throws -> ObjectiveSpec {
-        let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
-        let objective = try Objective.parse(parts[0])
-        guard parts.count == 2 else { return ObjectiveSpec(objective) }
-        let kv = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
-        guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v > 0 else {
-            throw InputError("objective '\(text)': write NAME@scale=S or NAME@wd=LAMBDA with a number > 0")
-        }
-        switch kv[0] {
-        case "scale": return ObjectiveSpec(objective, .fixed(v))
-        case "wd", "weight-decay": return ObjectiveSpec(objective, .weightDecay(v))
-        default: throw InputError("objective '\(text)': unknown setting '\(kv[0])'; use scale=S or wd=LAMBDA")
-        }
-    }
-}
-
 extension VerifyReport {
     /// The terminal table.
     var plainTable: String {

@@ -1,0 +1,72 @@
+import Foundation
+import GSL
+
+/// One row of an eps sweep: the AT optimum of one objective at one eps.
+public struct SweepRow: Sendable, Equatable {
+    public var eps: Double
+    public var spec: ObjectiveSpec
+    public var optimum: SymmetricOptimum
+}
+
+/// Grids of exact results, computed in parallel and returned in grid order.
+public enum Sweeps {
+    /// The symmetric-family optimum for every (eps, objective) pair, eps-major.
+    public static func optima(
+        model: DataModel, norm: Norm, eps: [Double], specs: [ObjectiveSpec], tolerance: Double = 1e-10,
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> [SweepRow] {
+        for spec in specs { _ = try SymmetricOptimizer(model: model, threat: .none, objective: spec.objective, scale: spec.scale) }
+        let items = eps.flatMap { e in specs.map { (e, $0) } }
+        return try Parallel.map(items, progress: progress) { (e, spec) in
+            var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: e), objective: spec.objective, scale: spec.scale)
+            o.tolerance = tolerance
+            return SweepRow(eps: e, spec: spec, optimum: try o.solve())
+        }
+    }
+
+    /// Robust accuracy of W(1, r) along r = w2/w1 for several eps (Theorem 2): the joint
+    /// accuracy (all wrong classes at once, exact) and, for complement models, the
+    /// one-competitor accuracy P(m_k > 0) (closed form).
+    public struct RatioRow: Sendable, Equatable {
+        public var eps: Double
+        public var ratio: Double
+        public var robustAccuracy: RobustAccuracyResult
+        public var pairwiseAccuracy: Double?
+    }
+
+    public static func robustAccuracyAlongRatio(
+        model: DataModel, norm: Norm, eps: [Double], ratios: [Double],
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> [RatioRow] {
+        let items = eps.flatMap { e in ratios.map { (e, $0) } }
+        let structure = ComplementStructure(model: model)
+        return try Parallel.map(items, progress: progress) { (e, r) in
+            let threat = try ThreatModel(norm: norm, eps: e)
+            let ra = try RobustAccuracy.symmetric(model: model, w1: 1, w2: r, threat: threat)
+            var pair: Double? = nil
+            if let c = structure {
+                // m_k = A + I_k - eps N: mean muE + r muC - eps N, variance Var(A) + Var(I).
+                let mean = c.muE + r * c.muC - e * c.dualNorm(w1: 1, w2: r, norm: norm)
+                let variance = c.sigmaE * c.sigmaE + r * r * c.sigmaC * c.sigmaC + (1 + r * r) * c.tau * c.tau
+                pair = Normal.cdf(mean / variance.squareRoot())
+            }
+            return RatioRow(eps: e, ratio: r, robustAccuracy: ra, pairwiseAccuracy: pair)
+        }
+    }
+
+    /// The fixed-scale optimum ||(w1, w2)|| = s over a grid of s (the regularisation path).
+    public static func scalePath(
+        model: DataModel, norm: Norm, eps: Double, objective: Objective, scales: [Double], tolerance: Double = 1e-10,
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> [SweepRow] {
+        for s in scales {
+            guard s.isFinite, s > 0 else { throw InputError("scale \(s) is not allowed: scales must be finite and > 0") }
+        }
+        return try Parallel.map(scales, progress: progress) { s in
+            let spec = ObjectiveSpec(objective, .fixed(s))
+            var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: eps), objective: objective, scale: .fixed(s))
+            o.tolerance = tolerance
+            return SweepRow(eps: eps, spec: spec, optimum: try o.solve())
+        }
+    }
+}
