@@ -215,3 +215,61 @@ public struct SymmetricOptimizer: Sendable {
             converged: converged, notes: notes)
     }
 }
+
+/// The optimum over the full weight matrix W (K x d, no bias), to see whether restricting to the
+/// symmetric family loses anything.
+///
+/// Softmax losses and robust margins depend on W only through the differences of its rows, so
+/// the last row is fixed at 0 and GSL's Nelder-Mead simplex searches the other (K-1) d entries,
+/// starting from the symmetric optimum (shifted so that its last row is 0).
+public struct FullOptimum: Sendable {
+    public var classifier: LinearClassifier
+    public var value: Double
+    public var symmetricValue: Double
+    /// symmetricValue - value: how much the full W gains over the symmetric family (>= 0 up to
+    /// the optimiser's tolerance).
+    public var improvement: Double { symmetricValue - value }
+    /// The full optimum projected back onto the family (through class differences).
+    public var projected: (w1: Double, w2: Double)
+    public var iterations: Int
+    public var converged: Bool
+}
+
+public enum FullOptimizer {
+    public static func solve(
+        model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-9,
+        maxIterations: Int = 4000
+    ) throws -> FullOptimum {
+        switch objective {
+        case .ce, .ls, .trades: break
+        default:
+            throw InputError("the full-W optimum is implemented for ce, ls and trades (free scale); got \(objective)")
+        }
+        let symmetric = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free).solve()
+        let k = model.classCount, d = model.dimension
+        let start = LinearClassifier.symmetric(model: model, w1: symmetric.w1, w2: symmetric.w2).weights
+        var x0: [Double] = []
+        for r in 0..<(k - 1) { for f in 0..<d { x0.append(start[r, f] - start[k - 1, f]) } }
+        let evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+        func matrix(_ x: [Double]) -> Matrix {
+            var w = Matrix(rows: k, columns: d)
+            for r in 0..<(k - 1) { for f in 0..<d { w[r, f] = x[r * d + f] } }
+            return w
+        }
+        let scale = max(symmetric.w1, symmetric.w2, 0.1)
+        let result = try MultiMinimizer.simplex(
+            start: x0, steps: x0.map { _ in 0.1 * scale }, sizeTolerance: 1e-6 * scale, maxIterations: maxIterations
+        ) { x in
+            try evaluator.evaluate(LinearClassifier(weights: matrix(x))).value
+        }
+        let best = LinearClassifier(weights: matrix(result.argument))
+        // Compare like with like: the symmetric optimum evaluated by the same (all-class) path.
+        let symmetricValue = try evaluator.evaluate(LinearClassifier(weights: start)).value
+        let value = min(result.value, symmetricValue)
+        return FullOptimum(
+            classifier: result.value <= symmetricValue ? best : LinearClassifier(weights: start),
+            value: value, symmetricValue: symmetricValue,
+            projected: (result.value <= symmetricValue ? best : LinearClassifier(weights: start)).projectSymmetric(model: model),
+            iterations: result.iterations, converged: result.converged)
+    }
+}

@@ -74,6 +74,9 @@ struct OptimumCommand: ParsableCommand {
     @Option(help: "Quadrature tolerance of each objective evaluation.")
     var tolerance: Double = 1e-10
 
+    @Flag(help: "Also optimise over the full weight matrix (ce/ls/trades, free scale) and report the gain over the symmetric family.")
+    var full = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -83,6 +86,23 @@ struct OptimumCommand: ParsableCommand {
         try CheckFlag.positive(tolerance, "--tolerance")
         let (objective, mode) = try objectiveOptions.resolve()
         let threat = try ThreatModel(norm: Norm.parse(norm), eps: eps)
+        if full {
+            guard case .free = mode else { throw InputError("--full needs the free scale (no --scale / --weight-decay)") }
+            let f = try FullOptimizer.solve(model: model, threat: threat, objective: objective)
+            let out: [String: JSONValue] = [
+                "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
+                "objective": .string(objective.description), "full_value": .number(f.value),
+                "symmetric_value": .number(f.symmetricValue), "improvement": .number(f.improvement),
+                "projected_w1": .number(f.projected.w1), "projected_w2": .number(f.projected.w2),
+                "projected_ratio": .number(f.projected.w1 == 0 ? 0 : f.projected.w2 / f.projected.w1),
+                "weights": .array(f.classifier.weights.nested.map { JSONValue($0) }),
+                "iterations": .number(Double(f.iterations)), "converged": .bool(f.converged),
+            ]
+            if json { Emit.json(out) } else {
+                print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(objective) full W: value \(f.value), symmetric family \(f.symmetricValue), gain \(f.improvement); projected (w1, w2) = (\(f.projected.w1), \(f.projected.w2))\(f.converged ? "" : " (simplex NOT converged)")")
+            }
+            return
+        }
         var optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: mode)
         optimizer.tolerance = tolerance
         let o = try optimizer.solve()

@@ -17,6 +17,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "eps/mu grid for Theorems 2 and 3.")
     var eps: String = "0.05:0.45:0.05"
 
+    @Option(name: .customLong("theorem3-eps"), help: "eps/mu values where Theorem 3 compares the LS and CE optima.")
+    var theorem3Eps: String = "0.05,0.15,0.25,0.35,0.45"
+
     @Option(help: "Threat model: linf or l2.")
     var norm: String = "linf"
 
@@ -39,6 +42,10 @@ struct VerifyCommand: ParsableCommand {
         config.epsGrid = try Grid.parse(eps, name: "--eps").values
         for e in config.epsGrid {
             guard e.isFinite, e > 0, e < 0.5 else { throw InputError("--eps entry \(e) is not allowed: eps/mu must be in (0, 0.5)") }
+        }
+        config.theorem3Eps = try Grid.parse(theorem3Eps, name: "--theorem3-eps").values
+        for e in config.theorem3Eps {
+            guard e.isFinite, e > 0, e < 0.5 else { throw InputError("--theorem3-eps entry \(e) is not allowed: eps/mu must be in (0, 0.5)") }
         }
         config.norm = try Norm.parse(norm)
         try CheckFlag.positive(tolerance, "--tolerance")
@@ -63,7 +70,7 @@ struct VerifyCommand: ParsableCommand {
         }
         if outDir != "-" {
             let configJSON: [String: JSONValue] = [
-                "sigmas": JSONValue(config.sigmas), "eps": JSONValue(config.epsGrid), "norm": .string(config.norm.rawValue),
+                "sigmas": JSONValue(config.sigmas), "eps": JSONValue(config.epsGrid), "theorem3_eps": JSONValue(config.theorem3Eps), "norm": .string(config.norm.rawValue),
                 "objectives": .array(config.objectives.map { .string($0.description) }), "tolerance": .number(tolerance),
                 "mu": .number(config.mu), "threshold_grid": .number(Double(config.thresholdGrid)),
             ]
