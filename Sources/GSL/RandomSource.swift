@@ -52,6 +52,22 @@ public final class RandomSource {
         return indices
     }
 
+    /// The generator's complete internal state (for checkpoints: restoring it continues the
+    /// stream exactly where it was).
+    public var state: [UInt8] {
+        get {
+            let size = gsl_rng_size(pointer)
+            let raw = gsl_rng_state(pointer)!
+            return Array(UnsafeRawBufferPointer(start: raw, count: size))
+        }
+        set {
+            let size = gsl_rng_size(pointer)
+            precondition(newValue.count == size, "RNG state has \(newValue.count) bytes, expected \(size)")
+            let raw = gsl_rng_state(pointer)!
+            newValue.withUnsafeBytes { raw.copyMemory(from: $0.baseAddress!, byteCount: size) }
+        }
+    }
+
     /// A new independent-looking stream derived from this one (for sub-tasks that must not
     /// disturb the parent's sequence).
     public func split() -> RandomSource {

@@ -1,0 +1,184 @@
+import Foundation
+import GSL
+
+/// PGD / FGSM settings.
+public struct AttackConfiguration: Sendable, Equatable, Codable {
+    public var norm: Norm
+    public var eps: Double
+    /// Number of gradient steps (1 with stepSize = eps and no random start is FGSM).
+    public var steps: Int
+    public var stepSize: Double
+    /// Start from a uniform point of the ball (l_inf: the box; l_2: radius eps * U^(1/d) times a
+    /// uniform direction) instead of the clean input.
+    public var randomStart: Bool
+    /// Independent restarts (each with its own random start when `randomStart`); per sample the
+    /// restart with the highest loss is kept.
+    public var restarts: Int
+    /// Return the iterate with the highest loss seen (true) or the last iterate (false).
+    public var keepBest: Bool
+
+    public init(norm: Norm, eps: Double, steps: Int, stepSize: Double? = nil, randomStart: Bool = true, restarts: Int = 1, keepBest: Bool = false) {
+        self.norm = norm
+        self.eps = eps
+        self.steps = steps
+        self.stepSize = stepSize ?? eps / 4
+        self.randomStart = randomStart
+        self.restarts = max(1, restarts)
+        self.keepBest = keepBest
+    }
+
+    public static func fgsm(norm: Norm, eps: Double) -> AttackConfiguration {
+        AttackConfiguration(norm: norm, eps: eps, steps: 1, stepSize: eps, randomStart: false)
+    }
+
+    public func validate() throws {
+        guard eps.isFinite, eps >= 0 else { throw InputError("attack eps \(eps) is not allowed: it must be >= 0") }
+        guard (0...10_000).contains(steps) else { throw InputError("--pgd-steps \(steps) is not allowed: it must be in 0...10000") }
+        guard stepSize.isFinite, stepSize >= 0 else { throw InputError("--pgd-step-size \(stepSize) is not allowed: it must be >= 0") }
+        guard (1...100).contains(restarts) else { throw InputError("--pgd-restarts \(restarts) is not allowed: it must be in 1...100") }
+    }
+}
+
+/// What the attack maximises.
+public enum AttackObjective: Sendable {
+    /// Cross-entropy against soft targets (ce, ls, kd), n x K.
+    case softTargets([Double])
+    /// KL(softmax(clean logits) || softmax(f(x + delta))) (TRADES), clean logits n x K.
+    case kl(cleanLogits: [Double])
+}
+
+/// Projected gradient ascent on the input, batched.
+public struct PGD {
+    public let configuration: AttackConfiguration
+
+    public init(_ configuration: AttackConfiguration) { self.configuration = configuration }
+
+    /// Adversarial versions of the first n rows of x (n x d). Returns the inputs and the
+    /// per-sample loss at them.
+    public func attack(
+        network: Network, inputs x: [Double], count n: Int, objective: AttackObjective,
+        workspace ws: Workspace, random: RandomSource
+    ) -> (inputs: [Double], losses: [Double]) {
+        let d = network.inputs, k = network.classes
+        let c = configuration
+        if c.eps == 0 || c.steps == 0 && !c.randomStart {
+            let losses = Self.losses(network, x, n, objective, ws)
+            return (x, losses)
+        }
+        var bestInputs = x
+        var bestLosses = [Double](repeating: -.infinity, count: n)
+        var adv = x
+        var gradient = [Double](repeating: 0, count: n * d)
+        var dz = [Double](repeating: 0, count: n * k)
+        var losses = [Double](repeating: 0, count: n)
+        for _ in 0..<c.restarts {
+            adv = x
+            if c.randomStart { randomStart(&adv, x, n, d, random) }
+            var restartBest = adv
+            var restartBestLoss = [Double](repeating: -.infinity, count: n)
+            for step in 0...c.steps {
+                // Loss and input gradient at the current iterate.
+                adv.withUnsafeBufferPointer { a in network.forward(a.baseAddress!, count: n, ws) }
+                Self.lossAndGradient(ws.logits, n, k, objective, &losses, &dz)
+                for i in 0..<n where losses[i] > restartBestLoss[i] {
+                    restartBestLoss[i] = losses[i]
+                    if c.keepBest { for j in 0..<d { restartBest[i * d + j] = adv[i * d + j] } }
+                }
+                if step == c.steps { break }
+                adv.withUnsafeBufferPointer { a in
+                    dz.withUnsafeBufferPointer { g in
+                        gradient.withUnsafeMutableBufferPointer { gx in
+                            network.backward(a.baseAddress!, count: n, dLogits: g.baseAddress!, ws, gradient: nil, inputGradient: gx.baseAddress!)
+                        }
+                    }
+                }
+                ascend(&adv, x, gradient, n, d)
+            }
+            // Keep, per sample, the better restart.
+            let final = c.keepBest ? restartBest : adv
+            let finalLoss = c.keepBest ? restartBestLoss : losses
+            for i in 0..<n where finalLoss[i] > bestLosses[i] {
+                bestLosses[i] = finalLoss[i]
+                for j in 0..<d { bestInputs[i * d + j] = final[i * d + j] }
+            }
+        }
+        return (bestInputs, bestLosses)
+    }
+
+    private func randomStart(_ adv: inout [Double], _ x: [Double], _ n: Int, _ d: Int, _ random: RandomSource) {
+        let eps = configuration.eps
+        switch configuration.norm {
+        case .linf:
+            for i in 0..<(n * d) { adv[i] = x[i] + eps * (2 * random.uniform() - 1) }
+        case .l2:
+            // Uniform in the ball: Gaussian direction, radius eps * U^(1/d).
+            for i in 0..<n {
+                var norm = 0.0
+                var dir = [Double](repeating: 0, count: d)
+                for j in 0..<d { dir[j] = random.gaussian(); norm += dir[j] * dir[j] }
+                norm = norm.squareRoot()
+                let radius = eps * pow(random.uniformPositive(), 1 / Double(d))
+                for j in 0..<d { adv[i * d + j] = x[i * d + j] + (norm > 0 ? radius * dir[j] / norm : 0) }
+            }
+        }
+    }
+
+    /// One ascent step followed by projection back onto the ball around x.
+    private func ascend(_ adv: inout [Double], _ x: [Double], _ g: [Double], _ n: Int, _ d: Int) {
+        let eps = configuration.eps, alpha = configuration.stepSize
+        switch configuration.norm {
+        case .linf:
+            for i in 0..<(n * d) {
+                let s: Double = g[i] > 0 ? 1 : (g[i] < 0 ? -1 : 0)
+                adv[i] = min(max(adv[i] + alpha * s, x[i] - eps), x[i] + eps)
+            }
+        case .l2:
+            for i in 0..<n {
+                var gn = 0.0
+                for j in 0..<d { gn += g[i * d + j] * g[i * d + j] }
+                gn = gn.squareRoot()
+                var dn = 0.0
+                for j in 0..<d {
+                    if gn > 0 { adv[i * d + j] += alpha * g[i * d + j] / gn }
+                    let delta = adv[i * d + j] - x[i * d + j]
+                    dn += delta * delta
+                }
+                dn = dn.squareRoot()
+                if dn > eps {
+                    let f = eps / dn
+                    for j in 0..<d { adv[i * d + j] = x[i * d + j] + f * (adv[i * d + j] - x[i * d + j]) }
+                }
+            }
+        }
+    }
+
+    /// Per-sample loss and dLoss/dlogits (unscaled) for the attack objective.
+    static func lossAndGradient(_ z: [Double], _ n: Int, _ k: Int, _ objective: AttackObjective, _ losses: inout [Double], _ dz: inout [Double]) {
+        z.withUnsafeBufferPointer { zp in
+            losses.withUnsafeMutableBufferPointer { l in
+                dz.withUnsafeMutableBufferPointer { g in
+                    switch objective {
+                    case .softTargets(let q):
+                        q.withUnsafeBufferPointer { qp in
+                            BatchLoss.softTarget(logits: zp.baseAddress!, targets: qp.baseAddress!, n: n, k: k, scale: 1,
+                                                 losses: l.baseAddress!, dLogits: g.baseAddress!)
+                        }
+                    case .kl(let clean):
+                        clean.withUnsafeBufferPointer { cp in
+                            BatchLoss.kl(clean: cp.baseAddress!, adversarial: zp.baseAddress!, n: n, k: k, scale: 1,
+                                         losses: l.baseAddress!, dClean: nil, dAdversarial: g.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func losses(_ network: Network, _ x: [Double], _ n: Int, _ objective: AttackObjective, _ ws: Workspace) -> [Double] {
+        x.withUnsafeBufferPointer { network.forward($0.baseAddress!, count: n, ws) }
+        var losses = [Double](repeating: 0, count: n)
+        var dz = [Double](repeating: 0, count: n * network.classes)
+        lossAndGradient(ws.logits, n, network.classes, objective, &losses, &dz)
+        return losses
+    }
+}
