@@ -108,8 +108,8 @@ struct OptimumCommand: ParsableCommand {
         let o = try optimizer.solve()
         let out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
-            "objective": .string(objective.description), "scale": .string(mode.description),
-            "w1": .number(o.w1), "w2": .number(o.w2), "ratio": .number(o.ratio), "objective_value": .number(o.objectiveValue),
+            "objective_name": .string(objective.description), "scale": .string(mode.description),
+            "w1": .number(o.w1), "w2": .number(o.w2), "ratio": .number(o.ratio), "objective": .number(o.objectiveValue),
             "minimised_value": .number(o.value), "robust_accuracy": .number(o.robustAccuracy),
             "natural_accuracy": .number(o.naturalAccuracy), "derivative_at_w2_zero": JSONValue(o.derivativeAtZero),
             "on_boundary": .bool(o.onBoundary), "converged": .bool(o.converged),

@@ -23,7 +23,18 @@ enum BruteForce {
             // KL(p(clean) || p(logits)); the natural CE is added by the caller.
             let p = logSoftmax(clean), q = logSoftmax(logits)
             return (0..<k).reduce(0) { $0 + exp(p[$1]) * (p[$1] - q[$1]) }
-        default: fatalError("margin objectives are closed-form")
+        default: fatalError("margin objectives go through marginLoss")
+        }
+    }
+
+    /// Margin objectives from the worst margin over the box vertices: min over delta of
+    /// min_k (z_y - z_k)(x + delta).
+    static func marginLoss(_ worst: Double, _ objective: Objective) -> Double {
+        switch objective {
+        case .worstMargin: return -worst
+        case .hinge(let kappa): return max(0, kappa - worst)
+        case .zeroOne: return worst > 0 ? 0 : 1
+        default: fatalError()
         }
     }
 
@@ -39,6 +50,16 @@ enum BruteForce {
             let x = Array(sample.inputs.row(i)), y = sample.labels[i]
             let clean = logits(x)
             var best = -Double.infinity
+            if objective.isMarginBased {
+                // Brute force over the box vertices (l_inf only).
+                var worst = Double.infinity
+                for mask in 0..<(1 << d) {
+                    let z = logits((0..<d).map { x[$0] + ((mask >> $0) & 1 == 1 ? threat.eps : -threat.eps) })
+                    for c in 0..<k where c != y { worst = min(worst, z[y] - z[c]) }
+                }
+                values.append(marginLoss(worst, objective))
+                continue
+            }
             switch threat.norm {
             case .linf:
                 for mask in 0..<(1 << d) {
@@ -98,6 +119,12 @@ struct ObjectiveTests {
                     cases.append((model, w, try ThreatModel(norm: norm, eps: r.uniform(0.05, 0.35)), objective))
                 }
             }
+        }
+        for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
+            let sym = LinearClassifier.symmetric(model: model, w1: 0.9, w2: 0.5).weights
+            var full = sym
+            for i in 0..<full.storage.count { full.storage[i] += 0.3 * r.gaussian() }
+            for w in [sym, full] { cases.append((model, w, try ThreatModel(norm: .linf, eps: r.uniform(0.05, 0.35)), objective)) }
         }
         for (i, (model, w, threat, objective)) in cases.enumerated() {
             let exact = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(LinearClassifier(weights: w))
