@@ -94,12 +94,17 @@ public enum ScaleMode: Sendable, Equatable, Hashable, Codable, CustomStringConve
     case fixed(Double)
     /// Add (lambda / 2) ||W||_F^2 of the full K x d matrix; scale free.
     case weightDecay(Double)
+    /// Add (lambda / 2) ||W - 1 mean(W)||_F^2: the penalty on the column-centred W. Softmax
+    /// losses ignore a vector added to every row, so weight decay in training drives that
+    /// component to zero; this is the convention that matches a trained model.
+    case centeredWeightDecay(Double)
 
     public var description: String {
         switch self {
         case .free: return "free"
         case .fixed(let s): return "scale=\(s)"
         case .weightDecay(let l): return "weight-decay=\(l)"
+        case .centeredWeightDecay(let l): return "centred-weight-decay=\(l)"
         }
     }
 }

@@ -46,6 +46,8 @@ public struct SymmetricOptimizer: Sendable {
     /// Entries of W equal to w1 and to w2 (for ||W||_F^2 = a w1^2 + b w2^2).
     let exclusiveEntries: Int
     let crossEntries: Int
+    /// ||W(w1, w2) - column means||_F^2 = A w1^2 + 2 B w1 w2 + C w2^2.
+    let centred: (a: Double, b: Double, c: Double)
 
     public init(model: DataModel, threat: ThreatModel, objective: Objective, scale: ScaleMode? = nil) throws {
         self.model = model
@@ -63,12 +65,26 @@ public struct SymmetricOptimizer: Sendable {
         }
         exclusiveEntries = a
         crossEntries = b
+        func centredMatrix(_ w1: Double, _ w2: Double) -> [Double] {
+            let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
+            var out = w.storage
+            for f in 0..<w.columns {
+                var mean = 0.0
+                for r in 0..<w.rows { mean += w[r, f] }
+                mean /= Double(w.rows)
+                for r in 0..<w.rows { out[r * w.columns + f] -= mean }
+            }
+            return out
+        }
+        let e1 = centredMatrix(1, 0), e2 = centredMatrix(0, 1)
+        centred = (zip(e1, e1).reduce(0) { $0 + $1.0 * $1.1 }, zip(e1, e2).reduce(0) { $0 + $1.0 * $1.1 },
+                   zip(e2, e2).reduce(0) { $0 + $1.0 * $1.1 })
         guard a > 0, b > 0 else {
             throw InputError("model '\(model.name)' needs both exclusive and cross-class features for the symmetric family (it has \(a) exclusive and \(b) cross-class entries)")
         }
         switch self.scale {
         case .fixed(let s): try Check.positive(s, "--scale")
-        case .weightDecay(let l): try Check.positive(l, "--weight-decay")
+        case .weightDecay(let l), .centeredWeightDecay(let l): try Check.positive(l, "--weight-decay")
         case .free:
             if case .worstMargin = objective {
                 throw InputError("worst-margin needs a fixed scale (its value grows without bound with ||w||); use --scale")
@@ -86,8 +102,12 @@ public struct SymmetricOptimizer: Sendable {
     public func value(w1: Double, w2: Double) throws -> Estimate {
         let r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         var e = try r.evaluate(w1: w1, w2: w2)
-        if case .weightDecay(let lambda) = scale {
+        switch scale {
+        case .weightDecay(let lambda):
             e.value += 0.5 * lambda * (Double(exclusiveEntries) * w1 * w1 + Double(crossEntries) * w2 * w2)
+        case .centeredWeightDecay(let lambda):
+            e.value += 0.5 * lambda * (centred.a * w1 * w1 + 2 * centred.b * w1 * w2 + centred.c * w2 * w2)
+        default: break
         }
         return e
     }
@@ -145,7 +165,7 @@ public struct SymmetricOptimizer: Sendable {
             w1 = s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
             boundary = theta == 0
-        case .free, .weightDecay:
+        case .free, .weightDecay, .centeredWeightDecay:
             // Boundary candidate: w2 = 0, w1 optimal.
             var range = logScaleRange
             var edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 13, tolerance: 1e-9) { rho in

@@ -74,7 +74,7 @@ public struct ThresholdFinder: Sendable {
         switch scale {
         case .fixed(let s):
             w1 = s
-        case .free, .weightDecay:
+        case .free, .weightDecay, .centeredWeightDecay:
             var edge = try Minimizer1D.minimize(in: o.logScaleRange.lowerBound, o.logScaleRange.upperBound, gridPoints: 13, tolerance: 1e-9) { rho in
                 try o.value(w1: exp(rho), w2: 0).value
             }

@@ -57,11 +57,12 @@ extension ObjectiveSpec {
         guard parts.count == 2 else { return ObjectiveSpec(objective) }
         let kv = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
         guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v > 0 else {
-            throw InputError("objective '\(text)': write NAME@scale=S or NAME@wd=LAMBDA with a number > 0")
+            throw InputError("objective '\(text)': write NAME@scale=S, NAME@wd=LAMBDA or NAME@wdc=LAMBDA with a number > 0")
         }
         switch kv[0] {
         case "scale": return ObjectiveSpec(objective, .fixed(v))
         case "wd", "weight-decay": return ObjectiveSpec(objective, .weightDecay(v))
+        case "wdc", "centred-weight-decay": return ObjectiveSpec(objective, .centeredWeightDecay(v))
         default: throw InputError("objective '\(text)': unknown setting '\(kv[0])'; use scale=S or wd=LAMBDA")
         }
     }

@@ -45,6 +45,12 @@ public enum AttackObjective: Sendable {
     case softTargets([Double])
     /// KL(softmax(clean logits) || softmax(f(x + delta))) (TRADES), clean logits n x K.
     case kl(cleanLogits: [Double])
+    /// -min_{k != y} (z_y - z_k): the worst margin, pushed down (for the hinge loss, whose own
+    /// gradient vanishes where it is inactive). Attacked as K - 1 targeted runs, one per wrong
+    /// class, keeping the lowest margin (a single run can chase alternating classes).
+    case worstMargin(labels: [Int])
+    /// -(z_y - z_t) for a given target class t per sample.
+    case targetedMargin(labels: [Int], targets: [Int])
 }
 
 /// Projected gradient ascent on the input, batched.
@@ -64,6 +70,22 @@ public struct PGD {
         if c.eps == 0 || c.steps == 0 && !c.randomStart {
             let losses = Self.losses(network, x, n, objective, ws)
             return (x, losses)
+        }
+        if case .worstMargin(let labels) = objective {
+            var best = x
+            var bestLoss = [Double](repeating: -.infinity, count: n)
+            for shift in 1..<k {
+                let targets = labels.map { ($0 + shift) % k }
+                let r = attack(network: network, inputs: x, count: n, objective: .targetedMargin(labels: labels, targets: targets),
+                               workspace: ws, random: random)
+                // Score every candidate by the worst margin over all classes.
+                let scores = Self.losses(network, r.inputs, n, objective, ws)
+                for i in 0..<n where scores[i] > bestLoss[i] {
+                    bestLoss[i] = scores[i]
+                    for j in 0..<d { best[i * d + j] = r.inputs[i * d + j] }
+                }
+            }
+            return (best, bestLoss)
         }
         var bestInputs = x
         var bestLosses = [Double](repeating: -.infinity, count: n)
@@ -162,6 +184,26 @@ public struct PGD {
                         q.withUnsafeBufferPointer { qp in
                             BatchLoss.softTarget(logits: zp.baseAddress!, targets: qp.baseAddress!, n: n, k: k, scale: 1,
                                                  losses: l.baseAddress!, dLogits: g.baseAddress!)
+                        }
+                    case .targetedMargin(let labels, let targets):
+                        for i in 0..<n {
+                            let y = labels[i], t = targets[i]
+                            l[i] = zp[i * k + t] - zp[i * k + y]
+                            for c in 0..<k { g[i * k + c] = 0 }
+                            g[i * k + y] = -1
+                            g[i * k + t] = 1
+                        }
+                    case .worstMargin(let labels):
+                        for i in 0..<n {
+                            let y = labels[i]
+                            var worst = Double.infinity, arg = 0
+                            for c in 0..<k where c != y && zp[i * k + y] - zp[i * k + c] < worst {
+                                worst = zp[i * k + y] - zp[i * k + c]; arg = c
+                            }
+                            l[i] = -worst
+                            for c in 0..<k { g[i * k + c] = 0 }
+                            g[i * k + y] = -1
+                            g[i * k + arg] = 1
                         }
                     case .kl(let clean):
                         clean.withUnsafeBufferPointer { cp in

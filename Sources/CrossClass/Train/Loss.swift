@@ -10,6 +10,9 @@ public enum TrainingLoss: Sendable, Equatable, Codable, CustomStringConvertible 
     case kd(temperature: Double, weight: Double)
     /// TRADES: CE(clean) + beta KL(p(clean) || p(adversarial)).
     case trades(beta: Double)
+    /// Multi-class hinge on the worst margin, (kappa - min_k (z_y - z_k))_+ (with weight decay it
+    /// is the trainable counterpart of the exact `hinge` / `worst-margin` objectives).
+    case hinge(kappa: Double)
 
     public var description: String {
         switch self {
@@ -17,6 +20,7 @@ public enum TrainingLoss: Sendable, Equatable, Codable, CustomStringConvertible 
         case .ls(let a): return "ls:\(a)"
         case .kd(let t, let w): return "kd:T=\(t),weight=\(w)"
         case .trades(let b): return "trades:\(b)"
+        case .hinge(let k): return "hinge:\(k)"
         }
     }
 
@@ -33,8 +37,9 @@ public enum TrainingLoss: Sendable, Equatable, Codable, CustomStringConvertible 
         case .ce: return .ce
         case .ls(let a): return .ls(alpha: a)
         case .trades(let b): return .trades(beta: b)
+        case .hinge(let k): return .hinge(kappa: k)
         default:
-            throw InputError("training objective '\(text)' is not allowed: use ce, ls[:alpha], kd or trades[:beta]")
+            throw InputError("training objective '\(text)' is not allowed: use ce, ls[:alpha], kd, trades[:beta] or hinge[:kappa]")
         }
     }
 }
@@ -95,6 +100,27 @@ enum BatchLoss {
         }
     }
 
+    /// Worst-margin hinge: loss_i = (kappa - min_{c != y} (z_y - z_c))_+ and its gradient
+    /// (scale on z_c* and -scale on z_y where active).
+    static func hinge(
+        logits z: UnsafePointer<Double>, labels: ArraySlice<Int>, k: Int, kappa: Double, scale: Double,
+        losses: UnsafeMutablePointer<Double>, dLogits: UnsafeMutablePointer<Double>?
+    ) {
+        for (i, y) in labels.enumerated() {
+            var worst = Double.infinity, arg = -1
+            for c in 0..<k where c != y {
+                let m = z[i * k + y] - z[i * k + c]
+                if m < worst { worst = m; arg = c }
+            }
+            for c in 0..<k { dLogits?[i * k + c] = 0 }
+            losses[i] = max(0, kappa - worst)
+            if kappa - worst > 0 {
+                dLogits?[i * k + y] = -scale
+                dLogits?[i * k + arg] = scale
+            }
+        }
+    }
+
     /// Soft targets for ce / ls / kd.
     static func targets(
         _ loss: TrainingLoss, labels: ArraySlice<Int>, k: Int, teacherLogits: UnsafePointer<Double>?
@@ -103,7 +129,7 @@ enum BatchLoss {
         var q = [Double](repeating: 0, count: n * k)
         for (i, y) in labels.enumerated() {
             switch loss {
-            case .ce, .trades:
+            case .ce, .trades, .hinge:
                 q[i * k + y] = 1
             case .ls(let a):
                 for c in 0..<k { q[i * k + c] = c == y ? 1 - a : a / Double(k - 1) }

@@ -243,76 +243,17 @@ public final class Trainer {
     /// One optimiser step on a batch; returns the summed per-sample training loss.
     func step(inputs xb: [Double], labels yb: [Int], lr: Double) -> Double {
         let n = yb.count, k = network.classes
-        let ws = workspace
         var teacherLogits: [Double]? = nil
         if let teacher, case .kd = configuration.loss {
-            xb.withUnsafeBufferPointer { teacher.forward($0.baseAddress!, count: n, ws) }
-            teacherLogits = Array(ws.logits[0..<(n * k)])
+            xb.withUnsafeBufferPointer { teacher.forward($0.baseAddress!, count: n, workspace) }
+            teacherLogits = Array(workspace.logits[0..<(n * k)])
         }
-        var gradient = [Double](repeating: 0, count: network.parameters.count)
-        var losses = [Double](repeating: 0, count: n)
-        var dz = [Double](repeating: 0, count: n * k)
-        let pgd = PGD(configuration.attack)
-        switch configuration.loss {
-        case .ce, .ls, .kd:
-            let q = teacherLogits.map { t in t.withUnsafeBufferPointer { BatchLoss.targets(configuration.loss, labels: yb[...], k: k, teacherLogits: $0.baseAddress!) } }
-                ?? BatchLoss.targets(configuration.loss, labels: yb[...], k: k, teacherLogits: nil)
-            let adv = pgd.attack(network: network, inputs: xb, count: n, objective: .softTargets(q), workspace: ws, random: attackRandom).inputs
-            adv.withUnsafeBufferPointer { a in
-                network.forward(a.baseAddress!, count: n, ws)
-                ws.logits.withUnsafeBufferPointer { z in
-                    q.withUnsafeBufferPointer { qp in
-                        losses.withUnsafeMutableBufferPointer { l in
-                            dz.withUnsafeMutableBufferPointer { g in
-                                BatchLoss.softTarget(logits: z.baseAddress!, targets: qp.baseAddress!, n: n, k: k, scale: 1 / Double(n),
-                                                     losses: l.baseAddress!, dLogits: g.baseAddress!)
-                            }
-                        }
-                    }
-                }
-                dz.withUnsafeBufferPointer { g in
-                    gradient.withUnsafeMutableBufferPointer { gp in
-                        network.backward(a.baseAddress!, count: n, dLogits: g.baseAddress!, ws, gradient: gp.baseAddress!, inputGradient: nil)
-                    }
-                }
-            }
-        case .trades(let beta):
-            xb.withUnsafeBufferPointer { network.forward($0.baseAddress!, count: n, ws) }
-            let clean = Array(ws.logits[0..<(n * k)])
-            let adv = pgd.attack(network: network, inputs: xb, count: n, objective: .kl(cleanLogits: clean), workspace: ws, random: attackRandom).inputs
-            adv.withUnsafeBufferPointer { network.forward($0.baseAddress!, count: n, ws) }
-            let adversarial = Array(ws.logits[0..<(n * k)])
-            var klLoss = [Double](repeating: 0, count: n)
-            var dClean = [Double](repeating: 0, count: n * k), dAdv = [Double](repeating: 0, count: n * k)
-            var ceLoss = [Double](repeating: 0, count: n), dCE = [Double](repeating: 0, count: n * k)
-            let onehot = BatchLoss.targets(.ce, labels: yb[...], k: k, teacherLogits: nil)
-            clean.withUnsafeBufferPointer { zc in
-                adversarial.withUnsafeBufferPointer { za in
-                    BatchLoss.kl(clean: zc.baseAddress!, adversarial: za.baseAddress!, n: n, k: k, scale: beta / Double(n),
-                                 losses: &klLoss, dClean: &dClean, dAdversarial: &dAdv)
-                    onehot.withUnsafeBufferPointer { q in
-                        BatchLoss.softTarget(logits: zc.baseAddress!, targets: q.baseAddress!, n: n, k: k, scale: 1 / Double(n),
-                                             losses: &ceLoss, dLogits: &dCE)
-                    }
-                }
-            }
-            for i in 0..<(n * k) { dClean[i] += dCE[i] }
-            for i in 0..<n { losses[i] = ceLoss[i] + beta * klLoss[i] }
-            // Backward through the adversarial pass (workspace holds it), then the clean pass.
-            gradient.withUnsafeMutableBufferPointer { gp in
-                adv.withUnsafeBufferPointer { a in
-                    dAdv.withUnsafeBufferPointer { g in
-                        network.backward(a.baseAddress!, count: n, dLogits: g.baseAddress!, ws, gradient: gp.baseAddress!, inputGradient: nil)
-                    }
-                }
-                xb.withUnsafeBufferPointer { x in
-                    network.forward(x.baseAddress!, count: n, ws)
-                    dClean.withUnsafeBufferPointer { g in
-                        network.backward(x.baseAddress!, count: n, dLogits: g.baseAddress!, ws, gradient: gp.baseAddress!, inputGradient: nil)
-                    }
-                }
-            }
-        }
+        let adv = BatchObjective.adversarial(
+            network: network, loss: configuration.loss, attack: configuration.attack, inputs: xb, labels: yb,
+            teacherLogits: teacherLogits, workspace: workspace, random: attackRandom)
+        var (losses, gradient) = BatchObjective.evaluate(
+            network: network, loss: configuration.loss, clean: xb, adversarial: adv, labels: yb,
+            teacherLogits: teacherLogits, workspace: workspace)
         optimizer.step(&network, gradient: &gradient, lr: lr)
         return losses.reduce(0, +)
     }

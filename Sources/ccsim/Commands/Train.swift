@@ -167,7 +167,13 @@ struct TrainCommand: ParsableCommand {
         let matrixPath = attributionOut ?? Self.attributionPath(out)
         try Emit.checkWritable(out)
         try Emit.checkWritable(matrixPath)
-        if let checkpoint { try Emit.checkWritable(checkpoint) }
+        if let checkpoint {
+            try Emit.checkWritable(checkpoint)
+            let taken = [out, matrixPath, Manifest.path(for: out), Manifest.path(for: matrixPath)]
+            if taken.contains(where: { URL(fileURLWithPath: $0).standardized == URL(fileURLWithPath: checkpoint).standardized }) {
+                throw InputError("--checkpoint '\(checkpoint)' would be overwritten by an output or its manifest (\(Manifest.path(for: out))); choose another name")
+            }
+        }
         let resumeFrom = try resume.map { try Checkpoint.read(from: $0) }
         var teacherNetwork = resumeFrom?.teacher
         if teacherNetwork == nil, case .kd = c.loss {
