@@ -8,11 +8,11 @@ struct CompareCommand: ParsableCommand {
         abstract: "Population AT of a linear model, compared with the exact optimum.",
         discussion: """
             Trains a bias-free linear model on fresh samples every step and prints trained_ratio \
-            (mean w2/w1 over the last 20% of epochs), exact_ratio (exact optimum of the same objective, \
+            (mean w2/w1 over the second half of the epochs), exact_ratio (exact optimum of the same objective, \
             scale convention: free, or centred weight decay when --weight-decay > 0), trajectory_error \
             (largest gap, after a 20% burn-in, between the trained w2/w1 and the exact fixed-scale \
-            optimum at the same ||(w1, w2)||), the tolerance (4 standard errors of the window mean \
-            plus its drift) and within_tolerance.
+            optimum at the same ||(w1, w2)||), the tolerance (4 standard errors of that mean, from 4 block \
+            means: SGD noise is autocorrelated) and within_tolerance.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
