@@ -38,4 +38,11 @@ typedef struct {
 extern int ccsim_dladdr(const void *address, ccsim_dl_info *info) __asm__("dladdr");
 extern void *ccsim_dlsym(void *handle, const char *symbol) __asm__("dlsym");
 
+/* OpenBLAS's thread count (weak: absent when another CBLAS is linked). */
+extern void openblas_set_num_threads(int) __attribute__((weak));
+static inline int ccsim_blas_set_threads(int n) {
+    if (openblas_set_num_threads) { openblas_set_num_threads(n); return 1; }
+    return 0;
+}
+
 #endif

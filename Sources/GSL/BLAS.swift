@@ -35,6 +35,14 @@ public enum BLAS {
             x, 1, beta, y, 1)
     }
 
+    /// Sets OpenBLAS's thread count (returns false when the CBLAS in use is not OpenBLAS).
+    /// ccsim parallelises across independent work items, so it runs BLAS on one thread: the
+    /// trainer's matrices are small, and nested threading only adds contention.
+    @discardableResult
+    public static func setThreads(_ n: Int) -> Bool {
+        ccsim_blas_set_threads(Int32(max(1, n))) != 0
+    }
+
     /// The shared library that provides `cblas_dgemm` in this process (e.g.
     /// ".../libopenblas.so.0"), or nil if it cannot be determined.
     public static var provider: String? {

@@ -19,6 +19,7 @@ struct CCSim: ParsableCommand {
     /// Runs a command with ccsim's error contract: user errors print one line and exit 2;
     /// numerical failures exit 3; help and version exit 0.
     static func main() {
+        BLAS.setThreads(1)
         do {
             var command = try parseAsRoot()
             try command.run()

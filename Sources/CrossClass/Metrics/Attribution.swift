@@ -11,6 +11,9 @@ public struct Attribution: Sendable, Equatable, Codable {
     public var classes: Int
     /// Class-wise attribution score.
     public var cas: Double
+    /// Mean of C[i, j] over i != j (signed; CAS clips negative similarities to 0, which hides
+    /// the trend when, as with few classes, all of them are negative).
+    public var meanOffDiagonal: Double
 
     public subscript(_ i: Int, _ j: Int) -> Double { correlation[i * classes + j] }
 
@@ -47,5 +50,8 @@ public struct Attribution: Sendable, Equatable, Codable {
         self.correlation = c
         self.classes = k
         self.cas = cas
+        var off = 0.0
+        for i in 0..<k { for j in 0..<k where i != j { off += c[i * k + j] } }
+        self.meanOffDiagonal = off / Double(k * (k - 1))
     }
 }

@@ -67,6 +67,8 @@ public struct EpochLog: Sendable, Codable, Equatable {
     public var testRobustAccuracy: Double
     public var testRobustAccuracyPGD: Double
     public var cas: Double
+    /// Mean off-diagonal attribution similarity (signed).
+    public var meanCrossSimilarity: Double
     public var correlation: [Double]
 }
 
@@ -304,6 +306,6 @@ public final class Trainer {
             epoch: epoch, learningRate: lr, weightNorm: network.weightNorm, w1: w1, w2: w2, ratio: ratio,
             trainRobustLoss: trainRobustLoss, trainNaturalAccuracy: trainNatural, trainRobustAccuracy: trainRobust,
             testNaturalAccuracy: testNatural, testRobustAccuracy: testRobust, testRobustAccuracyPGD: testPGD,
-            cas: attribution.cas, correlation: attribution.correlation)
+            cas: attribution.cas, meanCrossSimilarity: attribution.meanOffDiagonal, correlation: attribution.correlation)
     }
 }

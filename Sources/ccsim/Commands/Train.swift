@@ -9,7 +9,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Columns: epoch, lr, weight_norm, w1, w2, ratio (linear: projection onto the symmetric family \
             through class differences), train_robust_loss, train_natural_acc, train_robust_acc, \
-            test_natural_acc, test_robust_acc (exact for linear, PGD for two-layer), test_robust_acc_pgd, cas. \
+            test_natural_acc, test_robust_acc (exact for linear, PGD for two-layer), test_robust_acc_pgd, cas, \
+            mean_cross_similarity (mean off-diagonal C, signed). \
             The attribution matrix C goes to FILE_attribution.csv. The run ends with best (by test robust \
             accuracy) vs last.
             """)
@@ -213,13 +214,13 @@ struct TrainCommand: ParsableCommand {
     static func tables(_ logs: [EpochLog], classes k: Int) -> (CSVTable, CSVTable) {
         var table = CSVTable(header: [
             "epoch", "lr", "weight_norm", "w1", "w2", "ratio", "train_robust_loss", "train_natural_acc", "train_robust_acc",
-            "test_natural_acc", "test_robust_acc", "test_robust_acc_pgd", "cas",
+            "test_natural_acc", "test_robust_acc", "test_robust_acc_pgd", "cas", "mean_cross_similarity",
         ])
         var matrix = CSVTable(header: ["epoch", "i", "j", "c"])
         for l in logs {
             table.append([.int(l.epoch), .double(l.learningRate), .double(l.weightNorm), .optionalDouble(l.w1), .optionalDouble(l.w2),
                           .optionalDouble(l.ratio), .double(l.trainRobustLoss), .double(l.trainNaturalAccuracy), .double(l.trainRobustAccuracy),
-                          .double(l.testNaturalAccuracy), .double(l.testRobustAccuracy), .double(l.testRobustAccuracyPGD), .double(l.cas)])
+                          .double(l.testNaturalAccuracy), .double(l.testRobustAccuracy), .double(l.testRobustAccuracyPGD), .double(l.cas), .double(l.meanCrossSimilarity)])
             for i in 0..<k { for j in 0..<k { matrix.append([.int(l.epoch), .int(i + 1), .int(j + 1), .double(l.correlation[i * k + j])]) } }
         }
         return (table, matrix)
@@ -227,7 +228,7 @@ struct TrainCommand: ParsableCommand {
 
     static func summary(_ r: TrainingResult) -> String {
         let b = r.best, l = r.last
-        return "best epoch \(b.epoch): test robust acc \(fmt(b.testRobustAccuracy)), CAS \(fmt(b.cas)); last epoch \(l.epoch): test robust acc \(fmt(l.testRobustAccuracy)), CAS \(fmt(l.cas)); CAS change best -> last \(fmt(l.cas - b.cas))"
+        return "best epoch \(b.epoch): test robust acc \(fmt(b.testRobustAccuracy)), CAS \(fmt(b.cas)), mean cross similarity \(fmt(b.meanCrossSimilarity)); last epoch \(l.epoch): test robust acc \(fmt(l.testRobustAccuracy)), CAS \(fmt(l.cas)), mean cross similarity \(fmt(l.meanCrossSimilarity)); CAS change best -> last \(fmt(l.cas - b.cas))"
     }
 
     static func fmt(_ x: Double) -> String { String(format: "%.4f", x) }
