@@ -13,13 +13,14 @@ struct CCSim: ParsableCommand {
             exactly, and writes CSV with a JSON manifest. Bad input exits with status 2.
             """,
         version: CrossClassLibrary.version,
-        subcommands: [VerifyCommand.self, SweepCommand.self, TrainCommand.self, CompareCommand.self, SweepW2Command.self, PathCommand.self, Risk.self, ObjectiveCommand.self, OptimumCommand.self, ThresholdCommand.self, Table.self, Sample.self, Info.self]
+        subcommands: [VerifyCommand.self, SweepCommand.self, TrainCommand.self, CompareCommand.self, CompareGridCommand.self, SweepW2Command.self, PathCommand.self, PhaseCommand.self, MergeCommand.self, Risk.self, ObjectiveCommand.self, OptimumCommand.self, ThresholdCommand.self, Table.self, Sample.self, Info.self]
     )
 
     /// Runs a command with ccsim's error contract: user errors print one line and exit 2;
     /// numerical failures exit 3; help and version exit 0.
     static func main() {
         BLAS.setThreads(1)
+        Interruption.install()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -67,6 +67,13 @@ enum Emit {
     /// Writes the CSV and its manifest (both atomically; the CSV last so that a present CSV
     /// always has its manifest).
     static func csv(_ table: CSVTable, to path: String, command: String, configuration: [String: JSONValue], notes: [String] = []) throws {
+        try table.checkFinite()
+        var notes = notes
+        // Derived from the rows (not from the run) so that merged shards get the same note.
+        if let column = table.header.firstIndex(of: "converged") {
+            let failures = table.rows.filter { $0[column] == "false" }.count
+            if failures > 0 { notes.append("\(failures) rows did not converge (column converged)") }
+        }
         let manifest = Manifest(command: command, output: path, configuration: configuration, notes: notes)
         try AtomicFile.write(try manifest.encoded(), to: Manifest.path(for: path))
         try AtomicFile.write(table.text, to: path)
@@ -125,5 +132,35 @@ extension String {
     func padded(_ width: Int, left: Bool = false) -> String {
         let pad = String(repeating: " ", count: max(0, width - count))
         return left ? pad + self : self + pad
+    }
+}
+
+/// --shard and --resume, shared by every grid command (sweep, sweep-w2, path, phase,
+/// compare-grid).
+struct GridOptions: ParsableArguments {
+    @Option(help: "Compute only shard i/n of the grid (items with index = i mod n, 0 <= i < n); combine the shards with 'ccsim merge'.")
+    var shard: String?
+
+    @Flag(help: "Continue an interrupted run from OUT.journal (same flags); the output has the same bytes as an uninterrupted run.")
+    var resume = false
+
+    /// Runs the grid with a journal, writes the CSV and manifest, removes the journal, and
+    /// returns the number of rows written.
+    @discardableResult
+    func run(
+        command: String, header: [String], itemCount: Int, out: String, configuration: [String: JSONValue],
+        _ compute: @Sendable @escaping (Int) throws -> [[CSVValue]]
+    ) throws -> Int {
+        let parsedShard = try shard.map { try Shard.parse($0) }
+        var config = configuration
+        if let parsedShard { config["shard"] = .string(parsedShard.description) }
+        let fingerprint = JSONValue.object(["command": .string(command), "configuration": .object(config),
+                                            "header": .array(header.map { .string($0) })]).text
+        let grid = GridRun(header: header, itemCount: itemCount, shard: parsedShard, output: out, fingerprint: fingerprint, resume: resume)
+        let progress = Progress(total: grid.items.count, label: command)
+        let table = try grid.run(progress: { progress.report($0, $1) }, compute)
+        try Emit.csv(table, to: out, command: command, configuration: config)
+        grid.finish()
+        return table.rows.count
     }
 }

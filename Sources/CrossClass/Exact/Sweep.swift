@@ -18,10 +18,15 @@ public enum Sweeps {
         for spec in specs { _ = try SymmetricOptimizer(model: model, threat: .none, objective: spec.objective, scale: spec.scale) }
         let items = eps.flatMap { e in specs.map { (e, $0) } }
         return try Parallel.map(items, progress: progress) { (e, spec) in
-            var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: e), objective: spec.objective, scale: spec.scale)
-            o.tolerance = tolerance
-            return SweepRow(eps: e, spec: spec, optimum: try o.solve())
+            try optimum(model: model, norm: norm, eps: e, spec: spec, tolerance: tolerance)
         }
+    }
+
+    /// One grid point of `optima`.
+    public static func optimum(model: DataModel, norm: Norm, eps: Double, spec: ObjectiveSpec, tolerance: Double = 1e-10) throws -> SweepRow {
+        var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: eps), objective: spec.objective, scale: spec.scale)
+        o.tolerance = tolerance
+        return SweepRow(eps: eps, spec: spec, optimum: try o.solve())
     }
 
     /// Robust accuracy of W(1, r) along r = w2/w1 for several eps (Theorem 2): the joint
@@ -39,8 +44,14 @@ public enum Sweeps {
         progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> [RatioRow] {
         let items = eps.flatMap { e in ratios.map { (e, $0) } }
-        let structure = ComplementStructure(model: model)
         return try Parallel.map(items, progress: progress) { (e, r) in
+            try ratioRow(model: model, norm: norm, eps: e, ratio: r)
+        }
+    }
+
+    /// One grid point of `robustAccuracyAlongRatio`.
+    public static func ratioRow(model: DataModel, norm: Norm, eps e: Double, ratio r: Double) throws -> RatioRow {
+            let structure = ComplementStructure(model: model)
             let threat = try ThreatModel(norm: norm, eps: e)
             let ra = try RobustAccuracy.symmetric(model: model, w1: 1, w2: r, threat: threat)
             var pair: Double? = nil
@@ -51,7 +62,6 @@ public enum Sweeps {
                 pair = Normal.cdf(mean / variance.squareRoot())
             }
             return RatioRow(eps: e, ratio: r, robustAccuracy: ra, pairwiseAccuracy: pair)
-        }
     }
 
     /// The fixed-scale optimum ||(w1, w2)|| = s over a grid of s (the regularisation path).
@@ -63,10 +73,7 @@ public enum Sweeps {
             guard s.isFinite, s > 0 else { throw InputError("scale \(s) is not allowed: scales must be finite and > 0") }
         }
         return try Parallel.map(scales, progress: progress) { s in
-            let spec = ObjectiveSpec(objective, .fixed(s))
-            var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: eps), objective: objective, scale: .fixed(s))
-            o.tolerance = tolerance
-            return SweepRow(eps: eps, spec: spec, optimum: try o.solve())
+            try optimum(model: model, norm: norm, eps: eps, spec: ObjectiveSpec(objective, .fixed(s)), tolerance: tolerance)
         }
     }
 }

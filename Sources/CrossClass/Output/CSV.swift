@@ -34,6 +34,17 @@ public struct CSVTable: Sendable, Equatable {
         return s
     }
 
+    /// Refuses a table with a NaN or infinite number in it: such a value never belongs in a
+    /// results file, so it is reported as a numerical failure (exit 3) instead of written.
+    public func checkFinite() throws {
+        let bad: Set<String> = ["nan", "-nan", "inf", "-inf", "+inf"]
+        for (i, r) in rows.enumerated() {
+            for (j, f) in r.enumerated() where bad.contains(f.lowercased()) {
+                throw NumericalError("row \(i + 1), column '\(header[j])' is \(f); refusing to write a results file with non-finite numbers")
+            }
+        }
+    }
+
     /// Parses text written by `text` (used by `merge` and tests).
     public static func parse(_ text: String) throws -> CSVTable {
         var records: [[String]] = []
@@ -104,6 +115,9 @@ public enum AtomicFile {
             throw InputError("output directory '\(dir.path)' does not exist")
         }
         let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        // Registered so that SIGINT/SIGTERM during the write removes it (see Interruption).
+        TemporaryFiles.register(temp.path)
+        defer { TemporaryFiles.unregister(temp.path) }
         guard FileManager.default.createFile(atPath: temp.path, contents: data) else {
             throw InputError("cannot write '\(path)': the directory is not writable")
         }

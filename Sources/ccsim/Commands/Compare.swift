@@ -62,40 +62,11 @@ struct CompareCommand: ParsableCommand {
         let threatNorm = try Norm.parse(norm)
         let loss = try TrainingLoss.parse(objective)
         try CheckFlag.nonNegative(weightDecay, "--weight-decay")
-        let exactObjective: Objective
-        switch loss {
-        case .ce: exactObjective = .ce
-        case .ls(let a): exactObjective = .ls(alpha: a)
-        case .trades(let b): exactObjective = .trades(beta: b)
-        case .hinge(let k):
-            guard weightDecay > 0 else { throw InputError("--objective hinge needs --weight-decay > 0 (its free-scale optimum does not exist)") }
-            exactObjective = .hinge(kappa: k)
-        case .kd: throw InputError("compare supports ce, ls, trades and hinge (kd has no exact counterpart)")
-        }
-        let pgdRestarts: Int
-        switch loss {
-        case .ls, .trades: pgdRestarts = pgdRestartsFlag ?? 8
-        default: pgdRestarts = pgdRestartsFlag ?? 1
-        }
-        var c = TrainingConfiguration(model: model, eps: eps, norm: threatNorm)
-        c.loss = loss
-        c.useBias = false
-        c.trainPerClass = nil
-        c.stepsPerEpoch = stepsPerEpoch
-        c.batchSize = batch
-        c.epochs = epochs
-        c.learningRate = lr
-        c.schedule = .cosine
-        c.momentum = 0.9
-        c.weightDecay = weightDecay
-        c.seed = seed
-        c.zeroInitialisation = true
-        c.testPerClass = 200
-        c.trainEvaluationSize = 300
-        c.attack = AttackConfiguration(norm: threatNorm, eps: eps, steps: pgdSteps, randomStart: true, restarts: pgdRestarts)
-        c.evaluationAttack = AttackConfiguration(norm: threatNorm, eps: eps, steps: 10, randomStart: true)
+        let setup = try CompareSetup(model: model, norm: threatNorm, eps: eps, loss: loss, weightDecay: weightDecay, epochs: epochs,
+                                     stepsPerEpoch: stepsPerEpoch, batch: batch, lr: lr, pgdSteps: pgdSteps,
+                                     pgdRestarts: pgdRestartsFlag, seed: seed)
+        let (c, exactObjective, scale, pgdRestarts) = (setup.configuration, setup.objective, setup.scale, setup.pgdRestarts)
         if let out { try Emit.checkWritable(out) }
-        let scale: ScaleMode = weightDecay > 0 ? .centeredWeightDecay(weightDecay) : .free
         let progress = Progress(total: epochs + 1, label: "compare")
         let r = try Comparison.run(c, objective: exactObjective, scale: scale, progress: { progress.report($0, $1) })
         let result: [String: JSONValue] = [
@@ -118,5 +89,153 @@ struct CompareCommand: ParsableCommand {
         if json { Emit.json(result) } else {
             print("\(model.name) eps=\(eps) \(loss): trained w2/w1 \(r.trainedRatio), exact \(r.exactRatio) (tolerance \(r.tolerance): \(r.withinTolerance ? "within" : "OUTSIDE")); trajectory error \(r.trajectoryError)")
         }
+    }
+}
+
+/// The population-AT run that `compare` and `compare-grid` make for one (eps, objective).
+struct CompareSetup {
+    var configuration: TrainingConfiguration
+    var objective: Objective
+    var scale: ScaleMode
+    var pgdRestarts: Int
+
+    init(model: DataModel, norm: Norm, eps: Double, loss: TrainingLoss, weightDecay: Double, epochs: Int, stepsPerEpoch: Int,
+         batch: Int, lr: Double, pgdSteps: Int, pgdRestarts restartsFlag: Int?, seed: UInt64) throws {
+        switch loss {
+        case .ce: objective = .ce
+        case .ls(let a): objective = .ls(alpha: a)
+        case .trades(let b): objective = .trades(beta: b)
+        case .hinge(let k):
+            guard weightDecay > 0 else { throw InputError("objective hinge needs weight decay > 0 (its free-scale optimum does not exist)") }
+            objective = .hinge(kappa: k)
+        case .kd: throw InputError("compare supports ce, ls, trades and hinge (kd has no exact counterpart)")
+        }
+        switch loss {
+        case .ls, .trades: pgdRestarts = restartsFlag ?? 8
+        default: pgdRestarts = restartsFlag ?? 1
+        }
+        var c = TrainingConfiguration(model: model, eps: eps, norm: norm)
+        c.loss = loss
+        c.useBias = false
+        c.trainPerClass = nil
+        c.stepsPerEpoch = stepsPerEpoch
+        c.batchSize = batch
+        c.epochs = epochs
+        c.learningRate = lr
+        c.schedule = .cosine
+        c.momentum = 0.9
+        c.weightDecay = weightDecay
+        c.seed = seed
+        c.zeroInitialisation = true
+        c.testPerClass = 200
+        c.trainEvaluationSize = 300
+        c.attack = AttackConfiguration(norm: norm, eps: eps, steps: pgdSteps, randomStart: true, restarts: pgdRestarts)
+        c.evaluationAttack = AttackConfiguration(norm: norm, eps: eps, steps: 10, randomStart: true)
+        try c.validate()
+        configuration = c
+        scale = weightDecay > 0 ? .centeredWeightDecay(weightDecay) : .free
+    }
+}
+
+struct CompareGridCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare-grid",
+        abstract: "'compare' over a grid of eps and objectives (a training grid), to one CSV.",
+        discussion: """
+            One row per (eps, objective, epoch): eps, objective, weight_decay, epoch, w1, w2, scale \
+            (||(w1, w2)||), ratio, exact_ratio_at_scale (exact fixed-scale optimum at that norm), \
+            exact_ratio, and the run's summary (trained_ratio, trajectory_error, tolerance, \
+            within_tolerance) repeated on each of its rows. Objectives as in 'compare'; append \
+            @wd=L for weight decay L (hinge needs it), e.g. ce,ls:0.1,hinge:1@wd=0.05. Supports \
+            --shard and --resume like the sweeps.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Comma list of objectives (ce, ls[:alpha], trades[:beta], hinge[:kappa]@wd=L).")
+    var objectives: String = "ce,ls:0.1,hinge:1@wd=0.05"
+
+    @Option(help: "Threat model: linf or l2.")
+    var norm: String = "linf"
+
+    @Option(help: "eps grid.")
+    var eps: String = "0.1,0.2,0.3,0.4"
+
+    @Option(help: "Epochs per run.")
+    var epochs: Int = 60
+
+    @Option(name: .customLong("steps-per-epoch"), help: "SGD steps per epoch.")
+    var stepsPerEpoch: Int = 100
+
+    @Option(help: "Batch size.")
+    var batch: Int = 256
+
+    @Option(help: "Learning rate (cosine schedule).")
+    var lr: Double = 0.5
+
+    @Option(name: .customLong("pgd-steps"), help: "PGD steps.")
+    var pgdSteps: Int = 10
+
+    @Option(help: "Random seed (the same for every run).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Output CSV (a JSON manifest is written beside it).")
+    var out: String
+
+    @OptionGroup var gridOptions: GridOptions
+
+    func run() throws {
+        let model = try modelOptions.load()
+        let threatNorm = try Norm.parse(norm)
+        let epsGrid = try Grid.parse(eps, name: "--eps")
+        for e in epsGrid.values { try CheckFlag.eps(e) }
+        var runs: [(String, TrainingLoss, Double)] = []
+        for raw in objectives.split(separator: ",").map(String.init) {
+            let parts = raw.components(separatedBy: "@wd=")
+            guard parts.count <= 2 else { throw InputError("--objectives entry '\(raw)' is not allowed: write NAME or NAME@wd=L") }
+            var wd = 0.0
+            if parts.count == 2 {
+                guard let v = Double(parts[1]), v.isFinite, v > 0 else {
+                    throw InputError("--objectives entry '\(raw)': weight decay '\(parts[1])' is not allowed: it must be a finite number > 0")
+                }
+                wd = v
+            }
+            runs.append((raw, try TrainingLoss.parse(parts[0]), wd))
+        }
+        guard !runs.isEmpty else { throw InputError("--objectives is empty: give at least one objective") }
+        let setups = try epsGrid.values.flatMap { e in
+            try runs.map { r in
+                try CompareSetup(model: model, norm: threatNorm, eps: e, loss: r.1, weightDecay: r.2, epochs: epochs,
+                                 stepsPerEpoch: stepsPerEpoch, batch: batch, lr: lr, pgdSteps: pgdSteps, pgdRestarts: nil, seed: seed)
+            }
+        }
+        try Emit.checkWritable(out)
+        var config = modelOptions.json
+        config["norm"] = .string(threatNorm.rawValue)
+        config["eps"] = .string(epsGrid.text)
+        config["objectives"] = .array(runs.map { .string($0.0) })
+        config["epochs"] = .number(Double(epochs))
+        config["steps_per_epoch"] = .number(Double(stepsPerEpoch))
+        config["batch"] = .number(Double(batch))
+        config["lr"] = .number(lr)
+        config["pgd_steps"] = .number(Double(pgdSteps))
+        config["seed"] = .number(Double(seed))
+        let names = runs.map(\.0)
+        let rows = try gridOptions.run(
+            command: "compare-grid",
+            header: ["eps", "objective", "weight_decay", "epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio",
+                     "trained_ratio", "trajectory_error", "tolerance", "within_tolerance"],
+            itemCount: setups.count, out: out, configuration: config
+        ) { item in
+            let s = setups[item]
+            let r = try Comparison.run(s.configuration, objective: s.objective, scale: s.scale)
+            let e = s.configuration.attack.eps
+            return r.points.map { p in
+                [.double(e), .string(names[item % names.count]), .double(s.configuration.weightDecay), .int(p.epoch), .double(p.w1), .double(p.w2),
+                 .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(r.exactRatio),
+                 .double(r.trainedRatio), .double(r.trajectoryError), .double(r.tolerance), .bool(r.withinTolerance)]
+            }
+        }
+        print("wrote \(rows) rows to \(out)")
     }
 }

@@ -30,6 +30,8 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Output CSV (a JSON manifest is written beside it).")
     var out: String
 
+    @OptionGroup var gridOptions: GridOptions
+
     func run() throws {
         let model = try modelOptions.load()
         let threatNorm = try Norm.parse(norm)
@@ -39,26 +41,27 @@ struct SweepCommand: ParsableCommand {
         guard !specs.isEmpty else { throw InputError("--objectives is empty: give at least one objective") }
         try CheckFlag.positive(tolerance, "--tolerance")
         try Emit.checkWritable(out)
-        let progress = Progress(total: grid.values.count * specs.count, label: "sweep")
-        let rows = try Sweeps.optima(
-            model: model, norm: threatNorm, eps: grid.values, specs: specs, tolerance: tolerance,
-            progress: { progress.report($0, $1) })
-        var table = CSVTable(header: [
-            "eps", "objective", "scale", "w1", "w2", "ratio", "objective_value", "minimised_value",
-            "robust_accuracy", "natural_accuracy", "on_boundary", "derivative_at_w2_zero", "converged",
-        ])
-        for r in rows { table.append(optimumRow(r)) }
+        for spec in specs { _ = try SymmetricOptimizer(model: model, threat: .none, objective: spec.objective, scale: spec.scale) }
         var config = modelOptions.json
         config["norm"] = .string(threatNorm.rawValue)
         config["eps"] = .string(grid.text)
         config["objectives"] = .array(specs.map { .string($0.description) })
         config["tolerance"] = .number(tolerance)
         config["resolved_model"] = modelJSON(model)
-        let failures = rows.filter { !$0.optimum.converged }.count
-        try Emit.csv(table, to: out, command: "sweep", configuration: config,
-                     notes: failures == 0 ? [] : ["\(failures) optima did not converge (column converged)"])
-        print("wrote \(rows.count) rows to \(out)\(failures == 0 ? "" : " (\(failures) not converged)")")
+        let epsValues = grid.values, tol = tolerance
+        let rows = try gridOptions.run(command: "sweep", header: Self.header, itemCount: epsValues.count * specs.count,
+                                       out: out, configuration: config) { item in
+            let r = try Sweeps.optimum(model: model, norm: threatNorm, eps: epsValues[item / specs.count],
+                                       spec: specs[item % specs.count], tolerance: tol)
+            return [optimumRow(r)]
+        }
+        print("wrote \(rows) rows to \(out)")
     }
+
+    static let header = [
+        "eps", "objective", "scale", "w1", "w2", "ratio", "objective_value", "minimised_value",
+        "robust_accuracy", "natural_accuracy", "on_boundary", "derivative_at_w2_zero", "converged",
+    ]
 }
 
 /// The CSV cells of one optimum.
@@ -92,6 +95,8 @@ struct SweepW2Command: ParsableCommand {
     @Option(help: "Output CSV (a JSON manifest is written beside it).")
     var out: String
 
+    @OptionGroup var gridOptions: GridOptions
+
     func run() throws {
         let model = try modelOptions.load()
         let threatNorm = try Norm.parse(norm)
@@ -99,21 +104,21 @@ struct SweepW2Command: ParsableCommand {
         for e in epsGrid.values { try CheckFlag.eps(e) }
         for r in ratioGrid.values { try CheckFlag.finite(r, "--ratios entry") }
         try Emit.checkWritable(out)
-        let progress = Progress(total: epsGrid.values.count * ratioGrid.values.count, label: "sweep-w2")
-        let rows = try Sweeps.robustAccuracyAlongRatio(
-            model: model, norm: threatNorm, eps: epsGrid.values, ratios: ratioGrid.values,
-            progress: { progress.report($0, $1) })
-        var table = CSVTable(header: ["eps", "ratio", "robust_accuracy", "pairwise_accuracy", "error_bound", "method"])
-        for r in rows {
-            table.append([.double(r.eps), .double(r.ratio), .double(r.robustAccuracy.value), .optionalDouble(r.pairwiseAccuracy),
-                          .double(r.robustAccuracy.errorBound), .string(r.robustAccuracy.method.rawValue)])
-        }
         var config = modelOptions.json
         config["norm"] = .string(threatNorm.rawValue)
         config["eps"] = .string(epsGrid.text)
         config["ratios"] = .string(ratioGrid.text)
-        try Emit.csv(table, to: out, command: "sweep-w2", configuration: config)
-        print("wrote \(rows.count) rows to \(out)")
+        let epsValues = epsGrid.values, ratioValues = ratioGrid.values
+        let rows = try gridOptions.run(
+            command: "sweep-w2", header: ["eps", "ratio", "robust_accuracy", "pairwise_accuracy", "error_bound", "method"],
+            itemCount: epsValues.count * ratioValues.count, out: out, configuration: config
+        ) { item in
+            let r = try Sweeps.ratioRow(model: model, norm: threatNorm, eps: epsValues[item / ratioValues.count],
+                                        ratio: ratioValues[item % ratioValues.count])
+            return [[.double(r.eps), .double(r.ratio), .double(r.robustAccuracy.value), .optionalDouble(r.pairwiseAccuracy),
+                     .double(r.robustAccuracy.errorBound), .string(r.robustAccuracy.method.rawValue)]]
+        }
+        print("wrote \(rows) rows to \(out)")
     }
 }
 
@@ -142,33 +147,112 @@ struct PathCommand: ParsableCommand {
     @Option(help: "Output CSV (a JSON manifest is written beside it).")
     var out: String
 
+    @OptionGroup var gridOptions: GridOptions
+
     func run() throws {
         let model = try modelOptions.load()
         try CheckFlag.eps(eps)
+        try CheckFlag.positive(tolerance, "--tolerance")
         let threatNorm = try Norm.parse(norm)
         let parsed = try Objective.parse(objective)
         let grid = try scales.map { try Grid.parse($0, name: "--scales") }
             ?? Grid(values: (0..<30).map { Grid.tidy(pow(10, -1 + 3 * Double($0) / 29)) }, text: "logspace(0.1, 100, 30)")
+        for s in grid.values { try CheckFlag.positive(s, "--scales entry") }
         try Emit.checkWritable(out)
-        let progress = Progress(total: grid.values.count, label: "path")
-        let rows = try Sweeps.scalePath(
-            model: model, norm: threatNorm, eps: eps, objective: parsed, scales: grid.values, tolerance: tolerance,
-            progress: { progress.report($0, $1) })
-        var table = CSVTable(header: [
-            "scale", "eps", "objective", "w1", "w2", "ratio", "objective_value", "robust_accuracy", "natural_accuracy",
-            "on_boundary", "converged",
-        ])
-        for (s, r) in zip(grid.values, rows) {
-            let o = r.optimum
-            table.append([.double(s), .double(eps), .string(parsed.description), .double(o.w1), .double(o.w2), .double(o.ratio),
-                          .double(o.objectiveValue), .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)])
-        }
         var config = modelOptions.json
         config["norm"] = .string(threatNorm.rawValue)
         config["eps"] = .number(eps)
         config["objective"] = .string(parsed.description)
         config["scales"] = .string(grid.text)
-        try Emit.csv(table, to: out, command: "path", configuration: config)
-        print("wrote \(rows.count) rows to \(out)")
+        config["tolerance"] = .number(tolerance)
+        let scaleValues = grid.values, e = eps, tol = tolerance
+        let rows = try gridOptions.run(
+            command: "path",
+            header: ["scale", "eps", "objective", "w1", "w2", "ratio", "objective_value", "robust_accuracy", "natural_accuracy",
+                     "on_boundary", "converged"],
+            itemCount: scaleValues.count, out: out, configuration: config
+        ) { item in
+            let s = scaleValues[item]
+            let o = try Sweeps.optimum(model: model, norm: threatNorm, eps: e, spec: ObjectiveSpec(parsed, .fixed(s)), tolerance: tol).optimum
+            return [[.double(s), .double(e), .string(parsed.description), .double(o.w1), .double(o.w2), .double(o.ratio),
+                     .double(o.objectiveValue), .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]]
+        }
+        print("wrote \(rows) rows to \(out)")
+    }
+}
+
+struct PhaseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phase",
+        abstract: "Phase diagram: the AT optimum over a (sigma/mu, eps/mu) grid per objective, to CSV.",
+        discussion: """
+            One row per (sigma, eps, objective), sigma and eps in units of mu: the optimum as in \
+            'sweep' plus cross_class_used (w2* > 1e-6 w1*: the optimum keeps the cross-class \
+            feature). Theorem 1 claims, per objective, a threshold eps0 < mu/2 above which \
+            cross_class_used is false and below which it is true; an objective whose column stays \
+            true up to mu/2 has no such threshold.
+            """)
+
+    @Option(help: "paper3, complement:K or pairwise:K (a preset: sigma is the grid variable).")
+    var model: String = "paper3"
+
+    @Option(help: "Mean of every signal feature.")
+    var mu: Double = 1
+
+    @Option(help: "sigma/mu grid.")
+    var sigmas: String = "0.1:1.5:0.1"
+
+    @Option(help: "eps/mu grid.")
+    var eps: String = "0.02:0.48:0.02"
+
+    @Option(help: "Threat model: linf or l2.")
+    var norm: String = "linf"
+
+    @Option(help: "Comma list of objectives.")
+    var objectives: String = "ce,ls:0.1,worst-margin,trades:6@scale=5"
+
+    @Option(help: "Quadrature tolerance per objective evaluation.")
+    var tolerance: Double = 1e-10
+
+    @Option(help: "Output CSV (a JSON manifest is written beside it).")
+    var out: String
+
+    @OptionGroup var gridOptions: GridOptions
+
+    func run() throws {
+        try CheckFlag.positive(mu, "--mu")
+        let source = try ModelSource.parse(model)
+        let sigmaGrid = try Grid.parse(sigmas, name: "--sigmas"), epsGrid = try Grid.parse(eps, name: "--eps")
+        for s in sigmaGrid.values { try CheckFlag.positive(s, "--sigmas entry") }
+        for e in epsGrid.values { try CheckFlag.eps(e) }
+        let threatNorm = try Norm.parse(norm)
+        let specs = try objectives.split(separator: ",").map { try ObjectiveSpec.parse(String($0)) }
+        guard !specs.isEmpty else { throw InputError("--objectives is empty: give at least one objective") }
+        try CheckFlag.positive(tolerance, "--tolerance")
+        try Emit.checkWritable(out)
+        let models = try sigmaGrid.values.map { try source.load(mu: mu, sigma: $0 * mu, tau: nil, noiseDimensions: nil, noiseSigma: nil) }
+        for spec in specs { _ = try SymmetricOptimizer(model: models[0], threat: .none, objective: spec.objective, scale: spec.scale) }
+        let config: [String: JSONValue] = [
+            "model": .string(model), "mu": .number(mu), "sigmas": .string(sigmaGrid.text), "eps": .string(epsGrid.text),
+            "norm": .string(threatNorm.rawValue), "objectives": .array(specs.map { .string($0.description) }),
+            "tolerance": .number(tolerance),
+        ]
+        let sigmaValues = sigmaGrid.values, epsValues = epsGrid.values, m = mu, tol = tolerance
+        let perSigma = epsValues.count * specs.count
+        let rows = try gridOptions.run(
+            command: "phase",
+            header: ["sigma", "eps", "objective", "scale", "w1", "w2", "ratio", "cross_class_used",
+                     "robust_accuracy", "natural_accuracy", "on_boundary", "converged"],
+            itemCount: sigmaValues.count * perSigma, out: out, configuration: config
+        ) { item in
+            let si = item / perSigma, rest = item % perSigma
+            let spec = specs[rest % specs.count], e = epsValues[rest / specs.count] * m
+            let o = try Sweeps.optimum(model: models[si], norm: threatNorm, eps: e, spec: spec, tolerance: tol).optimum
+            return [[.double(sigmaValues[si]), .double(epsValues[rest / specs.count]), .string(spec.objective.description),
+                     .string(spec.scale.description), .double(o.w1), .double(o.w2), .double(o.ratio),
+                     .bool(o.w2 > 1e-6 * abs(o.w1)),
+                     .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]]
+        }
+        print("wrote \(rows) rows to \(out)")
     }
 }
