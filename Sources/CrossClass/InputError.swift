@@ -4,14 +4,20 @@
 /// prints it and exits with status 2 without writing any output file.
 public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// Line breaks (which can come from quoted user input) are shown as "\n", so the message
+    /// stays one line.
+    public init(_ message: String) { self.message = InputError.oneLine(message) }
+
+    static func oneLine(_ s: String) -> String {
+        s.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    }
     public var description: String { message }
 }
 
 /// A numerical computation that could not deliver a trustworthy answer.
 public struct NumericalError: Error, CustomStringConvertible, Equatable, Sendable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = InputError.oneLine(message) }
     public var description: String { message }
 }
 

@@ -26,6 +26,9 @@ struct GaussianExpectation {
     var tolerance: Double = 1e-10
     /// Whitened coordinates are integrated over [-cut, cut]; P(|Z| > 9) = 2.3e-19.
     static let cut = 9.0
+    /// Integrand evaluations one 2-D expectation may spend (a bound on work, so that an
+    /// integrand dominated by round-off ends in a clear error instead of running for hours).
+    static let evaluationBudget = 50_000_000
     /// Most kinks located per line (beyond that QAG's own bisection has to cope).
     static let maxBreaks = 24
     var qmcTolerance: Double = 1e-6
@@ -148,6 +151,7 @@ struct GaussianExpectation {
         // Each outer evaluation is a whole inner integral: cap the outer subdivisions (GSL
         // QAG otherwise keeps bisecting up to its limit when the tolerance is out of reach).
         let outer = Integrator(limit: 150), inner = Integrator()
+        // Work bound (evaluationBudget): ordinary expectations use a few percent of it.
         let innerNull = a12 == 0 && a22 == 0
         let outerNull = a11 == 0 && a21 == 0
         if innerNull && outerNull {
@@ -221,23 +225,34 @@ struct GaussianExpectation {
         // Gauss-Kronrod panel is then small enough to notice narrow features of the outer
         // integrand, which on a single long interval were seen to be stepped over).
         let cells = (1..<scan).map { -Self.cut + Double($0) * step }
-        let q = try outer.integrate(
-            over: -Self.cut, Self.cut, breakPoints: outerBreaks + cells, tolerance: Tolerance(absolute: tolerance * 0.5 / factor, relative: 1e-12)
-        ) { z1 in
-            let base0 = mean[0] + a11 * z1, base1 = mean[1] + a21 * z1
-            do {
-                let r = try lineIntegral(inner, tolerance: innerTolerance, from: innerLower) { z2, piece in
-                    d[0] = base0 + a12 * z2
-                    d[1] = base1 + a22 * z2
-                    return d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
+        var evaluations = 0
+        let q: Quadrature
+        do {
+            q = try outer.integrate(
+                over: -Self.cut, Self.cut, breakPoints: outerBreaks + cells, tolerance: Tolerance(absolute: tolerance * 0.5 / factor, relative: 1e-12)
+            ) { z1 in
+                if thrown != nil { return .nan }
+                let base0 = mean[0] + a11 * z1, base1 = mean[1] + a21 * z1
+                do {
+                    let r = try lineIntegral(inner, tolerance: innerTolerance, from: innerLower) { z2, piece in
+                        d[0] = base0 + a12 * z2
+                        d[1] = base1 + a22 * z2
+                        return d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
+                    }
+                    innerError = max(innerError, r.absoluteError)
+                    innerConverged = innerConverged && r.converged
+                    evaluations += r.evaluations
+                    if evaluations > Self.evaluationBudget {
+                        throw NumericalError("a 2-D Gaussian expectation needed more than \(Self.evaluationBudget) integrand evaluations without reaching tolerance \(tolerance) (the integrand is dominated by round-off, e.g. weights of huge norm); refusing rather than returning an unverified number")
+                    }
+                    return Normal.pdf(z1) * r.value
+                } catch {
+                    thrown = error
+                    return .nan
                 }
-                innerError = max(innerError, r.absoluteError)
-                innerConverged = innerConverged && r.converged
-                return Normal.pdf(z1) * r.value
-            } catch {
-                thrown = error
-                return .nan
             }
+        } catch {
+            throw thrown ?? error
         }
         if let thrown { throw thrown }
         return Estimate(

@@ -52,7 +52,7 @@ public struct ObjectiveSpec: Sendable, Codable, Equatable, Hashable, CustomStrin
 extension ObjectiveSpec {
     /// "ce", "ce@scale=10", "ce@wd=0.01", "ls:0.1", "hinge:0@scale=1", ...
     public static func parse(_ text: String) throws -> ObjectiveSpec {
-        let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let objective = try Objective.parse(parts[0])
         guard parts.count == 2 else { return ObjectiveSpec(objective) }
         let kv = parts[1].split(separator: "=", maxSplits: 1).map(String.init)

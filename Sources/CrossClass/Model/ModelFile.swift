@@ -47,14 +47,28 @@ public enum ModelFile {
     /// Parses model text. `json` selects the JSON parser; otherwise YAML.
     public static func parse(text: String, json: Bool, origin: String = "model") throws -> DataModel {
         let root: LooseValue
+        // Parsers recurse on nesting; refuse absurd depth before handing the text over.
+        var depth = 0, deepest = 0
+        for c in text.utf8 {
+            if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") { depth += 1; deepest = max(deepest, depth) }
+            else if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") { depth -= 1 }
+        }
+        guard deepest <= 64 else {
+            throw InputError("\(origin): lists/objects nested \(deepest) deep; at most 64 levels are allowed")
+        }
         if json {
             do { root = try JSONDecoder().decode(LooseValue.self, from: Data(text.utf8)) } catch {
                 throw InputError("\(origin): malformed JSON (\(oneLine(error))); expected an object with 'membership', 'mu' and 'sigma'")
             }
         } else {
-            do { root = LooseValue(yams: try Yams.load(yaml: text)) } catch {
+            // Yams' own constructor traps on some malformed mappings (e.g. a list as a key), so
+            // the node tree is converted here, with limits on depth and size.
+            let node: Node?
+            do { node = try Yams.compose(yaml: text) } catch {
                 throw InputError("\(origin): malformed YAML (\(oneLine(error))); expected a mapping with 'membership', 'mu' and 'sigma'")
             }
+            var budget = 1_000_000
+            root = try node.map { try LooseValue(node: $0, depth: 0, budget: &budget, origin: origin) } ?? .null
         }
         guard case .object(let dict) = root else {
             throw InputError("\(origin): top level must be an object/mapping with 'membership', 'mu' and 'sigma'")
@@ -187,18 +201,33 @@ enum LooseValue: Decodable, CustomStringConvertible {
         else { self = .string(try single.decode(String.self)) }
     }
 
-    init(yams value: Any?) {
-        switch value {
-        case nil: self = .null
-        case let b as Bool: self = .bool(b)
-        case let i as Int: self = .number(Double(i))
-        case let d as Double: self = .number(d)
-        case let s as String: self = .string(s)
-        case let list as [Any]: self = .array(list.map { LooseValue(yams: $0) })
-        case let dict as [String: Any]: self = .object(dict.mapValues { LooseValue(yams: $0) })
-        case let dict as [AnyHashable: Any]:
-            self = .object(Dictionary(uniqueKeysWithValues: dict.map { (String(describing: $0.key), LooseValue(yams: $0.value)) }))
-        default: self = .string(String(describing: value!))
+    /// Converts a YAML node: scalars by their resolved tag (null, bool, int, float, else
+    /// string); mapping keys must be scalars and unique; aliases are refused (they are never
+    /// needed in a model file, and they are how YAML bombs grow).
+    init(node: Node, depth: Int, budget: inout Int, origin: String) throws {
+        budget -= 1
+        guard budget >= 0, depth <= 64 else { throw InputError("\(origin): YAML document too large or too deeply nested") }
+        switch node {
+        case .scalar:
+            if node.null != nil { self = .null }
+            else if let b = node.bool { self = .bool(b) }
+            else if let i = node.int { self = .number(Double(i)) }
+            else if let d = node.float { self = .number(d) }
+            else { self = .string(node.string ?? "") }
+        case .sequence(let seq):
+            self = .array(try seq.map { try LooseValue(node: $0, depth: depth + 1, budget: &budget, origin: origin) })
+        case .mapping(let map):
+            var dict: [String: LooseValue] = [:]
+            for (key, value) in map {
+                guard case .scalar = key, let k = key.string else {
+                    throw InputError("\(origin): a mapping key is not a plain scalar; keys must be names like 'sigma'")
+                }
+                guard dict[k] == nil else { throw InputError("\(origin): key '\(k.prefix(40))' appears twice") }
+                dict[k] = try LooseValue(node: value, depth: depth + 1, budget: &budget, origin: origin)
+            }
+            self = .object(dict)
+        case .alias:
+            throw InputError("\(origin): YAML aliases (*name) are not allowed in model files; write the value out")
         }
     }
 

@@ -33,7 +33,7 @@ public struct Grid: Sendable, Equatable, Codable {
             }
             let count = ((b - a) / h + 1e-9).rounded(.down) + 1
             guard count <= Double(maxPoints) else {
-                throw InputError("\(name) '\(raw.prefix(60))' has \(Int(count)) points; at most \(maxPoints) are allowed")
+                throw InputError("\(name) '\(raw.prefix(60))' has \(count) points; at most \(maxPoints) are allowed")
             }
             // Values computed as start + i * step (no accumulated rounding), then rounded to
             // 12 significant decimals so that 0.1 * 3 prints as 0.3.
