@@ -77,8 +77,16 @@ def main():
     ap.add_argument("--quick", action="store_true", help="R = 1 and smaller sizes")
     ap.add_argument("--repeats", type=int, default=None, help="repetitions (default 5, 1 with --quick)")
     ap.add_argument("--threads", type=int, default=1, help="BLAS / torch / worker threads for both sides")
-    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--out", default=None, help="report file (default bench/RESULTS.md; bench/RESULTS-quick.md with --quick)")
+    ap.add_argument("--render", metavar="RAW", help="only rewrite the report from a raw-results JSON file")
     a = ap.parse_args()
+    if a.out is None:
+        a.out = os.path.join(HERE, "RESULTS-quick.md" if a.quick else "RESULTS.md")
+    if a.render:
+        with open(a.render) as f:
+            render(json.load(f), a.out)
+        print(f"wrote {a.out}")
+        return
     quick = a.quick
     R = a.repeats or (1 if quick else 5)
     T = a.threads
@@ -159,11 +167,18 @@ def main():
 
     info["load average at end"] = open("/proc/loadavg").read().strip()
     elapsed = time.time() - started
-    report = build_report(raw, info, R, T, quick, elapsed, R_scale)
-    with open(a.out, "w") as f:
-        f.write(report)
+    raw["meta"] = {"info": info, "R": R, "T": T, "quick": quick, "elapsed": elapsed, "R_scale": R_scale,
+                   "commands": [[label, sh(argv).replace(ROOT + "/", "").replace(PY, "bench/.venv/bin/python")] for label, argv in COMMANDS]}
     with open(os.path.join(HERE, "raw-results.json" if not quick else "raw-results-quick.json"), "w") as f:
         json.dump(raw, f, sort_keys=True)
+    render(raw, a.out)
+
+
+def render(raw, out_path):
+    m = raw["meta"]
+    report = build_report(raw, m["info"], m["R"], m["T"], m["quick"], m["elapsed"], m["R_scale"], m["commands"])
+    with open(out_path, "w") as f:
+        f.write(report)
     print()
     print(table_text)
     print(f"wrote {a.out}")
@@ -172,7 +187,7 @@ def main():
 table_text = ""
 
 
-def build_report(raw, info, R, T, quick, elapsed, R_scale):
+def build_report(raw, info, R, T, quick, elapsed, R_scale, commands):
     global table_text
     rows, verdicts = [], []
 
@@ -325,8 +340,7 @@ def build_report(raw, info, R, T, quick, elapsed, R_scale):
     out.append("\n## Exact commands (first repetition; the driver alternates ccsim and reference)\n")
     out.append("```sh")
     out.append(f"# environment: OPENBLAS_NUM_THREADS={T} OMP_NUM_THREADS={T} MKL_NUM_THREADS={T} PYTHONPATH=bench/reference, python = bench/.venv/bin/python")
-    for label, argv in COMMANDS:
-        text = sh(argv).replace(ROOT + "/", "").replace(PY, "bench/.venv/bin/python")
+    for label, text in commands:
         out.append(f"{text}    # {label}")
     out.append("```\n")
     if analysis:
