@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "CrossClass", targets: ["CrossClass"]),
         .executable(name: "ccsim", targets: ["ccsim"]),
+        .executable(name: "ccsim-bench", targets: ["ccsim-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +32,15 @@ let package = Package(
                 "CrossClass",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // bench/run's timed workloads (thin: timing + calls into the library).
+        .executableTarget(
+            name: "ccsim-bench",
+            dependencies: [
+                "CrossClass", "GSL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/ccsim-bench"
         ),
         .testTarget(name: "GSLTests", dependencies: ["GSL"]),
         // Runs the built `ccsim` binary: exit codes, error lines, output files.

@@ -175,9 +175,12 @@ func withCallback<R>(
         return try withExtendedLifetime(box) { () throws -> R in
             var fn = gsl_function(
                 function: { x, params in
-                    let box = Unmanaged<CallbackBox>.fromOpaque(params!).takeUnretainedValue()
-                    box.count += 1
-                    return box.f(x)
+                    // The box outlives every call (withExtendedLifetime above): borrow it
+                    // without a retain/release pair per integrand evaluation.
+                    Unmanaged<CallbackBox>.fromOpaque(params!)._withUnsafeGuaranteedRef { box in
+                        box.count += 1
+                        return box.f(x)
+                    }
                 },
                 params: Unmanaged.passUnretained(box).toOpaque())
             return try body(&fn, box)

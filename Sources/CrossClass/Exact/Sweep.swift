@@ -10,14 +10,15 @@ public struct SweepRow: Sendable, Equatable {
 
 /// Grids of exact results, computed in parallel and returned in grid order.
 public enum Sweeps {
-    /// The symmetric-family optimum for every (eps, objective) pair, eps-major.
+    /// The symmetric-family optimum for every (eps, objective) pair, eps-major, on `workers`
+    /// threads (default: one per core).
     public static func optima(
         model: DataModel, norm: Norm, eps: [Double], specs: [ObjectiveSpec], tolerance: Double = 1e-10,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        workers: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> [SweepRow] {
         for spec in specs { _ = try SymmetricOptimizer(model: model, threat: .none, objective: spec.objective, scale: spec.scale) }
         let items = eps.flatMap { e in specs.map { (e, $0) } }
-        return try Parallel.map(items, progress: progress) { (e, spec) in
+        return try Parallel.map(items, workers: workers, progress: progress) { (e, spec) in
             try optimum(model: model, norm: norm, eps: e, spec: spec, tolerance: tolerance)
         }
     }

@@ -212,7 +212,10 @@ public final class Trainer {
 
     // MARK: Training
 
-    func trainEpoch(lr: Double) throws -> Double {
+    /// One pass over the training set (or `stepsPerEpoch` population steps) at rate `lr`,
+    /// without the per-epoch evaluation that `run` adds; returns the mean training loss.
+    /// Not logged: `run` remains the way to train (the benchmark times this alone).
+    public func trainEpoch(lr: Double) throws -> Double {
         let c = configuration
         let d = network.inputs
         var totalLoss = 0.0, count = 0
