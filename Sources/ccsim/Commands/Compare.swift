@@ -220,6 +220,7 @@ struct CompareGridCommand: ParsableCommand {
         config["lr"] = .number(lr)
         config["pgd_steps"] = .number(Double(pgdSteps))
         config["seed"] = .number(Double(seed))
+        config["resolved_model"] = modelJSON(model)
         let names = runs.map(\.0)
         let rows = try gridOptions.run(
             command: "compare-grid",

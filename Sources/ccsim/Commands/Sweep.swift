@@ -108,6 +108,7 @@ struct SweepW2Command: ParsableCommand {
         config["norm"] = .string(threatNorm.rawValue)
         config["eps"] = .string(epsGrid.text)
         config["ratios"] = .string(ratioGrid.text)
+        config["resolved_model"] = modelJSON(model)
         let epsValues = epsGrid.values, ratioValues = ratioGrid.values
         let rows = try gridOptions.run(
             command: "sweep-w2", header: ["eps", "ratio", "robust_accuracy", "pairwise_accuracy", "error_bound", "method"],
@@ -165,6 +166,7 @@ struct PathCommand: ParsableCommand {
         config["objective"] = .string(parsed.description)
         config["scales"] = .string(grid.text)
         config["tolerance"] = .number(tolerance)
+        config["resolved_model"] = modelJSON(model)
         let scaleValues = grid.values, e = eps, tol = tolerance
         let rows = try gridOptions.run(
             command: "path",

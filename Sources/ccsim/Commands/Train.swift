@@ -177,6 +177,7 @@ struct TrainCommand: ParsableCommand {
         }
         let resumeFrom = try resume.map { try Checkpoint.read(from: $0) }
         var teacherNetwork = resumeFrom?.teacher
+        var teacherNatural: Double? = nil
         if teacherNetwork == nil, case .kd = c.loss {
             if let teacher {
                 teacherNetwork = try Checkpoint.read(from: teacher).network
@@ -186,7 +187,10 @@ struct TrainCommand: ParsableCommand {
                 tc.epochs = n
                 tc.attack = AttackConfiguration(norm: c.attack.norm, eps: 0, steps: 0, randomStart: false)
                 FileHandle.standardError.write(Data("training a natural teacher for \(n) epochs\n".utf8))
-                teacherNetwork = try Trainer(tc).run().network
+                let taught = try Trainer(tc).run()
+                teacherNetwork = taught.network
+                teacherNatural = taught.last.testNaturalAccuracy
+                FileHandle.standardError.write(Data("teacher: test natural accuracy \(String(format: "%.4f", teacherNatural!))\n".utf8))
             } else {
                 throw InputError("--objective kd needs --teacher FILE or --teacher-epochs N")
             }
@@ -200,6 +204,9 @@ struct TrainCommand: ParsableCommand {
         let (table, matrix) = Self.tables(result.logs, classes: c.model.classCount)
         var config = try Self.configurationJSON(c)
         config["model_flags"] = .object(modelOptions.json)
+        if case .kd = c.loss {
+            config["teacher"] = teacher.map { .string($0) } ?? .string("natural (eps = 0) ce training for \(teacherEpochs ?? 0) epochs, same data and seed")
+        }
         let summary = Self.summary(result)
         try Emit.csv(matrix, to: matrixPath, command: "train", configuration: config)
         try Emit.csv(table, to: out, command: "train", configuration: config, notes: [summary])

@@ -70,6 +70,7 @@ struct VerifyCommand: ParsableCommand {
         }
         if outDir != "-" {
             let configJSON: [String: JSONValue] = [
+                "model": .string("paper3"),
                 "sigmas": JSONValue(config.sigmas), "eps": JSONValue(config.epsGrid), "theorem3_eps": JSONValue(config.theorem3Eps), "norm": .string(config.norm.rawValue),
                 "objectives": .array(config.objectives.map { .string($0.description) }), "tolerance": .number(tolerance),
                 "mu": .number(config.mu), "threshold_grid": .number(Double(config.thresholdGrid)),
