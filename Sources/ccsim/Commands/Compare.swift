@@ -26,29 +26,13 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Perturbation radius.")
     var eps: Double
 
-    @Option(help: "Epochs.")
-    var epochs: Int = 60
-
-    @Option(name: .customLong("steps-per-epoch"), help: "SGD steps per epoch.")
-    var stepsPerEpoch: Int = 100
-
-    @Option(help: "Batch size.")
-    var batch: Int = 256
-
-    @Option(help: "Learning rate (cosine schedule).")
-    var lr: Double = 0.5
+    @OptionGroup var training: PopulationTrainingOptions
 
     @Option(name: .customLong("weight-decay"), help: "Weight decay (0: free scale).")
     var weightDecay: Double = 0
 
-    @Option(name: .customLong("pgd-steps"), help: "PGD steps.")
-    var pgdSteps: Int = 10
-
     @Option(name: .customLong("pgd-restarts"), help: "PGD restarts (default 8 for ls and trades, whose inner maximum has several local maxima that one PGD run misses; 1 otherwise).")
     var pgdRestartsFlag: Int?
-
-    @Option(help: "Random seed.")
-    var seed: UInt64 = 1
 
     @Option(help: "Also write the per-epoch comparison as CSV.")
     var out: String?
@@ -62,12 +46,12 @@ struct CompareCommand: ParsableCommand {
         let threatNorm = try Norm.parse(norm)
         let loss = try TrainingLoss.parse(objective)
         try CheckFlag.nonNegative(weightDecay, "--weight-decay")
-        let setup = try CompareSetup(model: model, norm: threatNorm, eps: eps, loss: loss, weightDecay: weightDecay, epochs: epochs,
-                                     stepsPerEpoch: stepsPerEpoch, batch: batch, lr: lr, pgdSteps: pgdSteps,
-                                     pgdRestarts: pgdRestartsFlag, seed: seed)
+        let setup = try CompareSetup(model: model, norm: threatNorm, eps: eps, loss: loss, weightDecay: weightDecay, epochs: training.epochs,
+                                     stepsPerEpoch: training.stepsPerEpoch, batch: training.batch, lr: training.lr, pgdSteps: training.pgdSteps,
+                                     pgdRestarts: pgdRestartsFlag, seed: training.seed)
         let (c, exactObjective, scale, pgdRestarts) = (setup.configuration, setup.objective, setup.scale, setup.pgdRestarts)
         if let out { try Emit.checkWritable(out) }
-        let progress = Progress(total: epochs + 1, label: "compare")
+        let progress = Progress(total: training.epochs + 1, label: "compare")
         let r = try Comparison.run(c, objective: exactObjective, scale: scale, progress: { progress.report($0, $1) })
         let result: [String: JSONValue] = [
             "model": .string(model.name), "eps": .number(eps), "norm": .string(threatNorm.rawValue),
@@ -77,7 +61,7 @@ struct CompareCommand: ParsableCommand {
             "trained_w1": .number(r.points.last?.w1 ?? 0), "trained_w2": .number(r.points.last?.w2 ?? 0),
             "trajectory_error": .number(r.trajectoryError), "tolerance": .number(r.tolerance),
             "within_tolerance": .bool(r.withinTolerance), "burn_in_epochs": .number(Double(r.burnIn)),
-            "window_epochs": .number(Double(r.window)), "pgd_steps": .number(Double(pgdSteps)), "pgd_restarts": .number(Double(pgdRestarts)),
+            "window_epochs": .number(Double(r.window)), "pgd_steps": .number(Double(training.pgdSteps)), "pgd_restarts": .number(Double(pgdRestarts)),
         ]
         if let out {
             var table = CSVTable(header: ["epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio"])
@@ -161,23 +145,7 @@ struct CompareGridCommand: ParsableCommand {
     @Option(help: "eps grid.")
     var eps: String = "0.1,0.2,0.3,0.4"
 
-    @Option(help: "Epochs per run.")
-    var epochs: Int = 60
-
-    @Option(name: .customLong("steps-per-epoch"), help: "SGD steps per epoch.")
-    var stepsPerEpoch: Int = 100
-
-    @Option(help: "Batch size.")
-    var batch: Int = 256
-
-    @Option(help: "Learning rate (cosine schedule).")
-    var lr: Double = 0.5
-
-    @Option(name: .customLong("pgd-steps"), help: "PGD steps.")
-    var pgdSteps: Int = 10
-
-    @Option(help: "Random seed (the same for every run).")
-    var seed: UInt64 = 1
+    @OptionGroup var training: PopulationTrainingOptions
 
     @Option(help: "Output CSV (a JSON manifest is written beside it).")
     var out: String
@@ -205,8 +173,8 @@ struct CompareGridCommand: ParsableCommand {
         guard !runs.isEmpty else { throw InputError("--objectives is empty: give at least one objective") }
         let setups = try epsGrid.values.flatMap { e in
             try runs.map { r in
-                try CompareSetup(model: model, norm: threatNorm, eps: e, loss: r.1, weightDecay: r.2, epochs: epochs,
-                                 stepsPerEpoch: stepsPerEpoch, batch: batch, lr: lr, pgdSteps: pgdSteps, pgdRestarts: nil, seed: seed)
+                try CompareSetup(model: model, norm: threatNorm, eps: e, loss: r.1, weightDecay: r.2, epochs: training.epochs,
+                                 stepsPerEpoch: training.stepsPerEpoch, batch: training.batch, lr: training.lr, pgdSteps: training.pgdSteps, pgdRestarts: nil, seed: training.seed)
             }
         }
         try Emit.checkWritable(out)
@@ -214,12 +182,12 @@ struct CompareGridCommand: ParsableCommand {
         config["norm"] = .string(threatNorm.rawValue)
         config["eps"] = .string(epsGrid.text)
         config["objectives"] = .array(runs.map { .string($0.0) })
-        config["epochs"] = .number(Double(epochs))
-        config["steps_per_epoch"] = .number(Double(stepsPerEpoch))
-        config["batch"] = .number(Double(batch))
-        config["lr"] = .number(lr)
-        config["pgd_steps"] = .number(Double(pgdSteps))
-        config["seed"] = .number(Double(seed))
+        config["epochs"] = .number(Double(training.epochs))
+        config["steps_per_epoch"] = .number(Double(training.stepsPerEpoch))
+        config["batch"] = .number(Double(training.batch))
+        config["lr"] = .number(training.lr)
+        config["pgd_steps"] = .number(Double(training.pgdSteps))
+        config["seed"] = .number(Double(training.seed))
         config["resolved_model"] = modelJSON(model)
         let names = runs.map(\.0)
         let rows = try gridOptions.run(
@@ -239,4 +207,26 @@ struct CompareGridCommand: ParsableCommand {
         }
         print("wrote \(rows) rows to \(out)")
     }
+}
+
+/// The SGD and PGD settings of a population-AT run (compare, compare-grid; the same seed for
+/// every run of a grid).
+struct PopulationTrainingOptions: ParsableArguments {
+    @Option(help: "Epochs.")
+    var epochs: Int = 60
+
+    @Option(name: .customLong("steps-per-epoch"), help: "SGD steps per epoch.")
+    var stepsPerEpoch: Int = 100
+
+    @Option(help: "Batch size.")
+    var batch: Int = 256
+
+    @Option(help: "Learning rate (cosine schedule).")
+    var lr: Double = 0.5
+
+    @Option(name: .customLong("pgd-steps"), help: "PGD steps.")
+    var pgdSteps: Int = 10
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 1
 }
