@@ -227,6 +227,17 @@ public struct SymmetricOptimizer: Sendable {
         }
         let objectiveOnly = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
             .evaluate(w1: w1, w2: w2).value
+        // A smooth loss (ce, ls, trades) whose minimum is within 100 tolerances of zero has been
+        // driven towards its infimum 0 (nearly separable data at free scale): candidate points
+        // differ by less than the quadrature error, so the direction found is not resolved.
+        switch objective {
+        case .ce, .ls, .trades:
+            if abs(objectiveOnly) < 100 * tolerance {
+                converged = false
+                notes.append("objective value \(objectiveOnly) is within 100 quadrature tolerances (\(tolerance)) of 0: the loss is driven to ~0 and (w1, w2) is not resolved")
+            }
+        default: break
+        }
         let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
         let na = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: ThreatModel(norm: threat.norm, eps: 0))
         return SymmetricOptimum(
