@@ -65,12 +65,17 @@ public final class Integrator {
         // each other or of the ends (zero-length sub-intervals make it fail).
         let lo = Swift.min(a, b), hi = Swift.max(a, b)
         let gap = 1e-12 * Swift.max(hi - lo, 1e-300)
-        var interior: [Double] = []
-        for p in breakPoints.filter({ $0.isFinite && $0 > lo + gap && $0 < hi - gap }).sorted()
-        where interior.last.map({ p - $0 > gap }) ?? true {
-            interior.append(p)
+        let pts: [Double]
+        if breakPoints.isEmpty {
+            pts = [lo, hi]
+        } else {
+            var interior: [Double] = []
+            for p in breakPoints.filter({ $0.isFinite && $0 > lo + gap && $0 < hi - gap }).sorted()
+            where interior.last.map({ p - $0 > gap }) ?? true {
+                interior.append(p)
+            }
+            pts = [lo] + interior + [hi]
         }
-        let pts = [lo] + interior + [hi]
         return try withCallback(f) { fn, counter in
             // QAG on each piece between break points. (GSL's QAGP adds Wynn extrapolation,
             // built for end-point singularities; on kinked-but-continuous integrands it was
@@ -145,15 +150,17 @@ public final class Integrator {
     }
 
     private static func finish(
-        _ status: Int32, _ value: Double, _ abserr: Double, _ counter: Int, _ what: String
+        _ status: Int32, _ value: Double, _ abserr: Double, _ counter: Int, _ what: @autoclosure () -> String
     ) throws -> Quadrature {
+        // `what` names the integral in an error message: built only when one is thrown (it
+        // formats two doubles, which was visible on the nested-integral path).
         // Failing to reach the tolerance is a reportable outcome, not a crash: the caller
         // carries `converged` and the error estimate into its output.
         if status != Int32(GSL_SUCCESS) && !softStatuses.contains(status) {
-            throw GSLError(code: status, context: what)
+            throw GSLError(code: status, context: what())
         }
         guard value.isFinite else {
-            throw GSLError(code: Int32(GSL_EDOM), context: "\(what) is not finite")
+            throw GSLError(code: Int32(GSL_EDOM), context: "\(what()) is not finite")
         }
         return Quadrature(
             value: value, absoluteError: abserr, evaluations: counter,
