@@ -65,12 +65,17 @@ public final class Integrator {
         // each other or of the ends (zero-length sub-intervals make it fail).
         let lo = Swift.min(a, b), hi = Swift.max(a, b)
         let gap = 1e-12 * Swift.max(hi - lo, 1e-300)
-        var interior: [Double] = []
-        for p in breakPoints.filter({ $0.isFinite && $0 > lo + gap && $0 < hi - gap }).sorted()
-        where interior.last.map({ p - $0 > gap }) ?? true {
-            interior.append(p)
+        let pts: [Double]
+        if breakPoints.isEmpty {
+            pts = [lo, hi]
+        } else {
+            var interior: [Double] = []
+            for p in breakPoints.filter({ $0.isFinite && $0 > lo + gap && $0 < hi - gap }).sorted()
+            where interior.last.map({ p - $0 > gap }) ?? true {
+                interior.append(p)
+            }
+            pts = [lo] + interior + [hi]
         }
-        let pts = [lo] + interior + [hi]
         return try withCallback(f) { fn, counter in
             // QAG on each piece between break points. (GSL's QAGP adds Wynn extrapolation,
             // built for end-point singularities; on kinked-but-continuous integrands it was
@@ -96,6 +101,10 @@ public final class Integrator {
     /// at the requested tolerance).
     public static let maxSplitDepth = 12
     public static let maxSplits = 48
+    /// GSL statuses on which `robustPiece` halves a piece.
+    private static let retryStatuses: [Int32] = [Int32(GSL_EROUND), Int32(GSL_ESING), Int32(GSL_EMAXITER)]
+    /// Statuses that `finish` reports as not converged instead of throwing.
+    private static let softStatuses: [Int32] = [Int32(GSL_EMAXITER), Int32(GSL_EROUND), Int32(GSL_ESING), Int32(GSL_EDIVERGE)]
 
     /// GSL QAG on [a, b]; when GSL gives up with round-off (EROUND), a too-small interval
     /// (ESING) or too many subdivisions (EMAXITER) -- which its heuristics also report for an
@@ -109,12 +118,11 @@ public final class Integrator {
         let status = gsl_integration_qag(
             fn, a, b, tolerance.absolute, tolerance.relative, limit,
             Int32(GSL_INTEG_GAUSS31), workspace, &r, &e)
-        let retry: Set<Int32> = [Int32(GSL_EROUND), Int32(GSL_ESING), Int32(GSL_EMAXITER)]
         // Round-off with an error estimate already within tolerance is success in all but name.
         if status == Int32(GSL_EROUND) && e <= max(tolerance.absolute, tolerance.relative * abs(r)) {
             return (r, e, Int32(GSL_SUCCESS))
         }
-        guard retry.contains(status), depth < Self.maxSplitDepth, budget > 0,
+        guard Self.retryStatuses.contains(status), depth < Self.maxSplitDepth, budget > 0,
               b - a > 1e-9 * max(abs(a), abs(b), 1)
         else {
             return (r, e, status)
@@ -142,16 +150,17 @@ public final class Integrator {
     }
 
     private static func finish(
-        _ status: Int32, _ value: Double, _ abserr: Double, _ counter: Int, _ what: String
+        _ status: Int32, _ value: Double, _ abserr: Double, _ counter: Int, _ what: @autoclosure () -> String
     ) throws -> Quadrature {
+        // `what` names the integral in an error message: built only when one is thrown (it
+        // formats two doubles, which was visible on the nested-integral path).
         // Failing to reach the tolerance is a reportable outcome, not a crash: the caller
         // carries `converged` and the error estimate into its output.
-        let soft: Set<Int32> = [Int32(GSL_EMAXITER), Int32(GSL_EROUND), Int32(GSL_ESING), Int32(GSL_EDIVERGE)]
-        if status != Int32(GSL_SUCCESS) && !soft.contains(status) {
-            throw GSLError(code: status, context: what)
+        if status != Int32(GSL_SUCCESS) && !softStatuses.contains(status) {
+            throw GSLError(code: status, context: what())
         }
         guard value.isFinite else {
-            throw GSLError(code: Int32(GSL_EDOM), context: "\(what) is not finite")
+            throw GSLError(code: Int32(GSL_EDOM), context: "\(what()) is not finite")
         }
         return Quadrature(
             value: value, absoluteError: abserr, evaluations: counter,
@@ -162,7 +171,9 @@ public final class Integrator {
 /// Bridges a Swift closure to a `gsl_function` for the duration of `body`.
 final class CallbackBox {
     let f: (Double) -> Double
-    var count = 0
+    // Incremented on every integrand evaluation, only from the trampoline, never while another
+    // access is in progress: no dynamic exclusivity check per evaluation.
+    @exclusivity(unchecked) var count = 0
     init(_ f: @escaping (Double) -> Double) { self.f = f }
 }
 

@@ -43,8 +43,14 @@ struct GaussianExpectation {
     /// caller that knows the structure (so that a tiny difference variance is exact instead of
     /// a cancellation of two large covariance entries); the integrand must be symmetric under
     /// swapping d1 and d2.
+    ///
+    /// `constantPiece`: the caller guarantees that `h` never writes a piece label other than 0
+    /// (e.g. a single candidate vertex). Every label scan would then find one label only and
+    /// produce no break point, so the scans are skipped; the break points handed to QAG (the
+    /// scan cells included) are the same as with the scans.
     func expectation(
         mean: [Double], covariance: [Double], growth: Double = 1, exchangeable: (sum: Double, difference: Double)? = nil,
+        constantPiece: Bool = false,
         _ h: (UnsafePointer<Double>, inout Int) -> Double
     ) throws -> Estimate {
         let m = mean.count
@@ -53,26 +59,31 @@ struct GaussianExpectation {
         for v in mean { scale = max(scale, abs(v)) }
         for v in l { scale = max(scale, abs(v) * Self.cut) }
         let tail = 2 * Normal.upperTail(Self.cut) * growth * (1 + scale) + 1e-300
-        var d = [Double](repeating: 0, count: max(m, 1))
+        // Scratch margins as raw memory owned by this call (a captured array mutated in the
+        // integrand costs a dynamic exclusivity check per access).
+        let d = UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))
+        d.initialize(repeating: 0, count: max(m, 1))
+        defer { d.deallocate() }
         switch m {
         case 0:
             var piece = 0
-            return Estimate(value: d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }, errorBound: 0, converged: true, method: "point")
+            return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: "point")
         case 1:
             let s = l[0]
             var piece = 0
             if s == 0 {
                 d[0] = mean[0]
-                return Estimate(value: d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }, errorBound: 0, converged: true, method: "point")
+                return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: "point")
             }
-            let q = try lineIntegral(Integrator(), tolerance: tolerance) { z, piece in
-                d[0] = mean[0] + s * z
-                return d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
+            let m0 = mean[0]
+            let q = try lineIntegral(Integrator(), tolerance: tolerance, constantPiece: constantPiece) { z, piece in
+                d[0] = m0 + s * z
+                return h(UnsafePointer(d), &piece)
             }
             return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: "quadrature-1d")
         case 2:
             let spread = mean[0] == mean[1] ? exchangeable : nil
-            return try twoDimensional(mean: mean, l: l, exchangeable: spread, tail: tail, h)
+            return try twoDimensional(mean: mean, l: l, exchangeable: spread, tail: tail, constantPiece: constantPiece, h)
         default:
             return try quasiMonteCarlo(mean: mean, l: l, h)
         }
@@ -80,10 +91,19 @@ struct GaussianExpectation {
 
     /// integral over [lower, cut] of phi(z) g(z) dz, with break points where g's piece label
     /// changes (found on a scan, then bisected to 1e-13).
+    /// `constantPiece`: g's label is always 0, so the scan would find no break point: skip it.
     func lineIntegral(
-        _ integrator: Integrator, tolerance: Double, from lower: Double = -cut,
+        _ integrator: Integrator, tolerance: Double, from lower: Double = -cut, constantPiece: Bool = false,
         _ g: (Double, inout Int) -> Double
     ) throws -> Quadrature {
+        if constantPiece {
+            return try integrator.integrate(
+                over: lower, Self.cut, breakPoints: [], tolerance: Tolerance(absolute: tolerance, relative: 1e-12)
+            ) { z in
+                var piece = 0
+            return Normal.pdf(z) * g(z, &piece)
+            }
+        }
         let n = lower < 0 ? 48 : 24
         let h = (Self.cut - lower) / Double(n)
         // On a half line starting at a symmetry axis the first point is a tie (the two mirror
@@ -119,11 +139,12 @@ struct GaussianExpectation {
                 left = hiLabel
             }
         }
-        var scratch = 0
+        // (The integrands only write their piece label, never read it: a fresh local per call.)
         return try integrator.integrate(
             over: lower, Self.cut, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance, relative: 1e-12)
         ) { z in
-            Normal.pdf(z) * g(z, &scratch)
+            var piece = 0
+            return Normal.pdf(z) * g(z, &piece)
         }
     }
 
@@ -134,20 +155,28 @@ struct GaussianExpectation {
     /// d1 = d2 becomes an end point.
     private func twoDimensional(
         mean: [Double], l: [Double], exchangeable: (sum: Double, difference: Double)?, tail: Double,
-        _ h: (UnsafePointer<Double>, inout Int) -> Double
+        constantPiece: Bool, _ h: (UnsafePointer<Double>, inout Int) -> Double
     ) throws -> Estimate {
-        var a11 = l[0], a12 = 0.0, a21 = l[2], a22 = l[3]
-        var innerLower = -Self.cut
-        var factor = 1.0
-        if let spread = exchangeable {
-            let su = max(0, spread.sum).squareRoot(), sv = max(0, spread.difference).squareRoot()
-            a11 = su; a12 = sv; a21 = su; a22 = -sv
-            if sv > 0 {
-                innerLower = 0
-                factor = 2
+        // Constants (not captured `var`s, whose every read in the integrands would be a dynamic
+        // exclusivity check).
+        let (a11, a12, a21, a22, innerLower, factor): (Double, Double, Double, Double, Double, Double) = {
+            var a11 = l[0], a12 = 0.0, a21 = l[2], a22 = l[3]
+            var innerLower = -Self.cut
+            var factor = 1.0
+            if let spread = exchangeable {
+                let su = max(0, spread.sum).squareRoot(), sv = max(0, spread.difference).squareRoot()
+                a11 = su; a12 = sv; a21 = su; a22 = -sv
+                if sv > 0 {
+                    innerLower = 0
+                    factor = 2
+                }
             }
-        }
-        var d = [0.0, 0.0]
+            return (a11, a12, a21, a22, innerLower, factor)
+        }()
+        let d = UnsafeMutablePointer<Double>.allocate(capacity: 2)
+        d.initialize(repeating: 0, count: 2)
+        defer { d.deallocate() }
+        let mean0 = mean[0], mean1 = mean[1]
         // Each outer evaluation is a whole inner integral: cap the outer subdivisions (GSL
         // QAG otherwise keeps bisecting up to its limit when the tolerance is out of reach).
         let outer = Integrator(limit: 150), inner = Integrator()
@@ -155,17 +184,18 @@ struct GaussianExpectation {
         let innerNull = a12 == 0 && a22 == 0
         let outerNull = a11 == 0 && a21 == 0
         if innerNull && outerNull {
-            d = mean
+            d[0] = mean0
+            d[1] = mean1
             var piece = 0
-            return Estimate(value: d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }, errorBound: 0, converged: true, method: "point")
+            return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: "point")
         }
         // A degenerate direction makes the inner integral trivial: integrate in 1-D.
         if innerNull || outerNull {
             let b1 = innerNull ? a11 : a12, b2 = innerNull ? a21 : a22
-            let q = try lineIntegral(outer, tolerance: tolerance) { z, piece in
-                d[0] = mean[0] + b1 * z
-                d[1] = mean[1] + b2 * z
-                return d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
+            let q = try lineIntegral(outer, tolerance: tolerance, constantPiece: constantPiece) { z, piece in
+                d[0] = mean0 + b1 * z
+                d[1] = mean1 + b2 * z
+                return h(UnsafePointer(d), &piece)
             }
             return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: "quadrature-1d")
         }
@@ -186,9 +216,9 @@ struct GaussianExpectation {
             for i in 0...n {
                 var piece = 0
                 let z2 = innerLower + max(Double(i) * width, inset)
-                d[0] = mean[0] + a11 * z1 + a12 * z2
-                d[1] = mean[1] + a21 * z1 + a22 * z2
-                _ = d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
+                d[0] = mean0 + a11 * z1 + a12 * z2
+                d[1] = mean1 + a21 * z1 + a22 * z2
+                _ = h(UnsafePointer(d), &piece)
                 if labels.last != piece { labels.append(piece) }
             }
             return labels
@@ -196,8 +226,9 @@ struct GaussianExpectation {
         var outerBreaks: [Double] = []
         let scan = 48
         let step = 2 * Self.cut / Double(scan)
-        var previous = pattern(-Self.cut)
-        for i in 1...scan {
+        // With a constant piece label every pattern is [0]: the scan finds no break point.
+        var previous = constantPiece ? [] : pattern(-Self.cut)
+        for i in 1...scan where !constantPiece {
             let z = -Self.cut + Double(i) * step
             let current = pattern(z)
             // Chained bisection, as on the inner lines: after the first change in the cell,
@@ -232,12 +263,12 @@ struct GaussianExpectation {
                 over: -Self.cut, Self.cut, breakPoints: outerBreaks + cells, tolerance: Tolerance(absolute: tolerance * 0.5 / factor, relative: 1e-12)
             ) { z1 in
                 if thrown != nil { return .nan }
-                let base0 = mean[0] + a11 * z1, base1 = mean[1] + a21 * z1
+                let base0 = mean0 + a11 * z1, base1 = mean1 + a21 * z1
                 do {
-                    let r = try lineIntegral(inner, tolerance: innerTolerance, from: innerLower) { z2, piece in
+                    let r = try lineIntegral(inner, tolerance: innerTolerance, from: innerLower, constantPiece: constantPiece) { z2, piece in
                         d[0] = base0 + a12 * z2
                         d[1] = base1 + a22 * z2
-                        return d.withUnsafeBufferPointer { h($0.baseAddress!, &piece) }
+                        return h(UnsafePointer(d), &piece)
                     }
                     innerError = max(innerError, r.absoluteError)
                     innerConverged = innerConverged && r.converged

@@ -95,8 +95,11 @@ public struct RobustObjective: Sendable {
             let set = try PerturbationSet(differences: differences, threat: threat)
             let inner = InnerMaximum(set: set, objective: objective, classes: model.classCount)
             _ = slope
-            return try inner.withLoss { loss in
-                try engine.expectation(mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, exchangeable: m == 2 ? exchangeable : nil) { d, piece in
+            return try inner.withLoss { loss, constantPiece in
+                try engine.expectation(
+                    mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps,
+                    exchangeable: m == 2 ? exchangeable : nil, constantPiece: constantPiece
+                ) { d, piece in
                     loss(d, &piece)
                 }
             }
@@ -111,12 +114,17 @@ struct InnerMaximum {
     let classes: Int
 
     /// Calls `body` with a function d -> max_Delta loss(d, Delta) that reuses scratch memory.
-    /// It also writes the index of the maximising vertex (the integrand's "piece").
-    func withLoss<R>(_ body: ((UnsafePointer<Double>, inout Int) -> Double) throws -> R) rethrows -> R {
+    /// It also writes the index of the maximising vertex (the integrand's "piece"); the second
+    /// argument of `body` is true when that index is always 0 (one candidate vertex, or the l_2
+    /// ellipse), i.e. the loss has no kinks between vertices to locate.
+    func withLoss<R>(_ body: ((UnsafePointer<Double>, inout Int) -> Double, Bool) throws -> R) rethrows -> R {
         let m = set.dimension
-        var shifted = [Double](repeating: 0, count: m)
-        var probabilities = [Double](repeating: 0, count: m)
-        var expD = [Double](repeating: 0, count: m)
+        // Scratch as raw memory owned by this call (captured arrays mutated in the integrand
+        // cost a dynamic exclusivity check per access).
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 3 * max(m, 1))
+        scratch.initialize(repeating: 0, count: 3 * max(m, 1))
+        defer { scratch.deallocate() }
+        let shifted = scratch, probabilities = scratch + max(m, 1), expD = scratch + 2 * max(m, 1)
         let alpha: Double
         let beta: Double
         switch objective {
@@ -138,20 +146,20 @@ struct InnerMaximum {
 
         // The loss at d + Delta up to Delta-independent terms (stable slow path).
         func slowLoss(_ d: UnsafePointer<Double>, _ v: Int, _ cleanCE: Double) -> Double {
-            shifted.withUnsafeMutableBufferPointer { sh in
-                var linear = 0.0
-                for k in 0..<m { sh[k] = d[k] + candidates[v * m + k]; linear += sh[k] }
-                let ce = MarginLoss.ce(UnsafePointer(sh.baseAddress!), m)
-                if isTrades {
-                    var kl = ce - cleanCE
-                    for k in 0..<m { kl += probabilities[k] * candidates[v * m + k] }
-                    return max(0, kl)
-                }
-                return ce + smoothing * linear
+            let sh = shifted
+            var linear = 0.0
+            for k in 0..<m { sh[k] = d[k] + candidates[v * m + k]; linear += sh[k] }
+            let ce = MarginLoss.ce(UnsafePointer(sh), m)
+            if isTrades {
+                var kl = ce - cleanCE
+                for k in 0..<m { kl += probabilities[k] * candidates[v * m + k] }
+                return max(0, kl)
             }
+            return ce + smoothing * linear
         }
+        let constantPiece = set.ellipse != nil || count <= 1
         return try candidates.withUnsafeBufferPointer { _ in
-            try body { d, piece in
+            try body({ d, piece in
                 var cleanCE = 0.0
                 var smallest = Double.infinity
                 for k in 0..<m { smallest = min(smallest, d[k]) }
@@ -164,17 +172,16 @@ struct InnerMaximum {
                 let noise = 1e-13 * (1 + abs(cleanCE) + abs(smallest))
                 if let ellipse = set.ellipse {
                     best = ellipseMaximum(ellipse, m) { delta in
-                        shifted.withUnsafeMutableBufferPointer { sh in
-                            var linear = 0.0
-                            for k in 0..<m { sh[k] = d[k] + delta[k]; linear += sh[k] }
-                            let ce = MarginLoss.ce(UnsafePointer(sh.baseAddress!), m)
-                            if isTrades {
-                                var kl = ce - cleanCE
-                                for k in 0..<m { kl += probabilities[k] * delta[k] }
-                                return max(0, kl)
-                            }
-                            return ce + smoothing * linear
+                        let sh = shifted
+                        var linear = 0.0
+                        for k in 0..<m { sh[k] = d[k] + delta[k]; linear += sh[k] }
+                        let ce = MarginLoss.ce(UnsafePointer(sh), m)
+                        if isTrades {
+                            var kl = ce - cleanCE
+                            for k in 0..<m { kl += probabilities[k] * delta[k] }
+                            return max(0, kl)
                         }
+                        return ce + smoothing * linear
                     }
                     piece = 0
                 } else if largest <= 350 && -smallest <= 350 {
@@ -207,7 +214,7 @@ struct InnerMaximum {
                     }
                 }
                 return isTrades ? cleanCE + beta * best : best
-            }
+            }, constantPiece)
         }
     }
 

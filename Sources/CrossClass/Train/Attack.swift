@@ -87,16 +87,24 @@ public struct PGD {
             }
             return (best, bestLoss)
         }
-        var bestInputs = x
+        var bestInputs = c.restarts == 1 ? [] : x
         var bestLosses = [Double](repeating: -.infinity, count: n)
-        var adv = x
-        var gradient = [Double](repeating: 0, count: n * d)
+        // The iterate and the input gradient reuse the workspace's storage (taken out of it, so
+        // that it is uniquely referenced once the previous attack's result has been dropped).
+        var adv = ws.attackInputs
+        ws.attackInputs = []
+        if adv.count != x.count { adv = [Double](repeating: 0, count: x.count) }
+        var gradient = ws.attackGradient
+        ws.attackGradient = []
+        if gradient.count != n * d { gradient = [Double](repeating: 0, count: n * d) }
+        defer { ws.attackGradient = gradient }
         var dz = [Double](repeating: 0, count: n * k)
         var losses = [Double](repeating: 0, count: n)
         for _ in 0..<c.restarts {
-            adv = x
+            // adv = x, then the random start overwrites the first n rows.
+            Self.copy(x, into: &adv, from: c.randomStart ? n * d : 0)
             if c.randomStart { randomStart(&adv, x, n, d, random) }
-            var restartBest = adv
+            var restartBest = c.keepBest ? adv : []
             var restartBestLoss = [Double](repeating: -.infinity, count: n)
             for step in 0...c.steps {
                 // Loss and input gradient at the current iterate.
@@ -119,8 +127,10 @@ public struct PGD {
             // One restart, last iterate: every finite loss beats -infinity, so the per-sample
             // selection below would copy all of adv into bestInputs; return it as it is.
             if c.restarts == 1 && !c.keepBest && !losses.contains(where: { !($0 > -.infinity) }) {
+                ws.attackInputs = adv
                 return (adv, losses)
             }
+            if bestInputs.isEmpty { bestInputs = x }
             // Keep, per sample, the better restart.
             let final = c.keepBest ? restartBest : adv
             let finalLoss = c.keepBest ? restartBestLoss : losses
@@ -129,14 +139,32 @@ public struct PGD {
                 for j in 0..<d { bestInputs[i * d + j] = final[i * d + j] }
             }
         }
+        ws.attackInputs = adv
         return (bestInputs, bestLosses)
+    }
+
+    /// target[i] = source[i] for i >= start (both of the same length).
+    private static func copy(_ source: [Double], into target: inout [Double], from start: Int) {
+        precondition(source.count == target.count && start >= 0)
+        guard start < source.count else { return }
+        source.withUnsafeBufferPointer { s in
+            target.withUnsafeMutableBufferPointer { t in
+                (t.baseAddress! + start).update(from: s.baseAddress! + start, count: s.count - start)
+            }
+        }
     }
 
     private func randomStart(_ adv: inout [Double], _ x: [Double], _ n: Int, _ d: Int, _ random: RandomSource) {
         let eps = configuration.eps
         switch configuration.norm {
         case .linf:
-            for i in 0..<(n * d) { adv[i] = x[i] + eps * (2 * random.uniform() - 1) }
+            // One uniform per coordinate, in order (the same draws as an indexed loop).
+            precondition(adv.count >= n * d && x.count >= n * d)
+            adv.withUnsafeMutableBufferPointer { a in
+                x.withUnsafeBufferPointer { xs in
+                    for i in 0..<(n * d) { a[i] = xs[i] + eps * (2 * random.uniform() - 1) }
+                }
+            }
         case .l2:
             // Uniform in the ball: Gaussian direction, radius eps * U^(1/d).
             for i in 0..<n {

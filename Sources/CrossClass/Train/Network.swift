@@ -98,6 +98,11 @@ public final class Workspace {
     /// n x K logits.
     public var logits: [Double]
     var dHidden: [Double]
+    /// PGD's iterate and input gradient, kept between attacks so that a training step does not
+    /// allocate (and page in) two fresh n x d arrays. The iterate is also what the attack
+    /// returns; once the caller has dropped it, the next attack reuses the storage in place.
+    var attackInputs: [Double] = []
+    var attackGradient: [Double] = []
 
     public init(network: Network, batch: Int) {
         self.batch = batch
