@@ -40,41 +40,18 @@ public enum Sweeps {
         public var pairwiseAccuracy: Double?
     }
 
-    public static func robustAccuracyAlongRatio(
-        model: DataModel, norm: Norm, eps: [Double], ratios: [Double],
-        progress: (@Sendable (Int, Int) -> Void)? = nil
-    ) throws -> [RatioRow] {
-        let items = eps.flatMap { e in ratios.map { (e, $0) } }
-        return try Parallel.map(items, progress: progress) { (e, r) in
-            try ratioRow(model: model, norm: norm, eps: e, ratio: r)
-        }
-    }
-
-    /// One grid point of `robustAccuracyAlongRatio`.
+    /// Robust accuracy of W(1, r) at one (eps, r): the joint accuracy and, for complement
+    /// models, the one-competitor accuracy.
     public static func ratioRow(model: DataModel, norm: Norm, eps e: Double, ratio r: Double) throws -> RatioRow {
-            let structure = ComplementStructure(model: model)
-            let threat = try ThreatModel(norm: norm, eps: e)
-            let ra = try RobustAccuracy.symmetric(model: model, w1: 1, w2: r, threat: threat)
-            var pair: Double? = nil
-            if let c = structure {
-                // m_k = A + I_k - eps N: mean muE + r muC - eps N, variance Var(A) + Var(I).
-                let mean = c.muE + r * c.muC - e * c.dualNorm(w1: 1, w2: r, norm: norm)
-                let variance = c.sigmaE * c.sigmaE + r * r * c.sigmaC * c.sigmaC + (1 + r * r) * c.tau * c.tau
-                pair = Normal.cdf(mean / variance.squareRoot())
-            }
-            return RatioRow(eps: e, ratio: r, robustAccuracy: ra, pairwiseAccuracy: pair)
-    }
-
-    /// The fixed-scale optimum ||(w1, w2)|| = s over a grid of s (the regularisation path).
-    public static func scalePath(
-        model: DataModel, norm: Norm, eps: Double, objective: Objective, scales: [Double], tolerance: Double = 1e-10,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
-    ) throws -> [SweepRow] {
-        for s in scales {
-            guard s.isFinite, s > 0 else { throw InputError("scale \(s) is not allowed: scales must be finite and > 0") }
+        let threat = try ThreatModel(norm: norm, eps: e)
+        let ra = try RobustAccuracy.symmetric(model: model, w1: 1, w2: r, threat: threat)
+        var pair: Double? = nil
+        if let c = ComplementStructure(model: model) {
+            // m_k = A + I_k - eps N: mean muE + r muC - eps N, variance Var(A) + Var(I).
+            let mean = c.muE + r * c.muC - e * c.dualNorm(w1: 1, w2: r, norm: norm)
+            let variance = c.sigmaE * c.sigmaE + r * r * c.sigmaC * c.sigmaC + (1 + r * r) * c.tau * c.tau
+            pair = Normal.cdf(mean / variance.squareRoot())
         }
-        return try Parallel.map(scales, progress: progress) { s in
-            try optimum(model: model, norm: norm, eps: eps, spec: ObjectiveSpec(objective, .fixed(s)), tolerance: tolerance)
-        }
+        return RatioRow(eps: e, ratio: r, robustAccuracy: ra, pairwiseAccuracy: pair)
     }
 }

@@ -63,14 +63,13 @@ public struct GridRun: Sendable {
         self.journalPath = Self.journalPath(for: output)
         self.fingerprint = fingerprint
         self.resume = resume
+        self.items = (0..<itemCount).filter { shard?.owns($0) ?? true }
     }
 
     public static func journalPath(for output: String) -> String { output + ".journal" }
 
     /// Items this run is responsible for, in grid order.
-    public var items: [Int] {
-        (0..<itemCount).filter { shard?.owns($0) ?? true }
-    }
+    public let items: [Int]
 
     struct Header: Codable { var ccsim_journal: Int; var fingerprint: String }
     struct Entry: Codable { var item: Int; var rows: [[String]] }

@@ -24,6 +24,17 @@ public enum TrainingLoss: Sendable, Equatable, Codable, CustomStringConvertible 
         }
     }
 
+    /// The exact robust objective this loss trains towards (nil for kd, which has none).
+    public var exactObjective: Objective? {
+        switch self {
+        case .ce: return .ce
+        case .ls(let a): return .ls(alpha: a)
+        case .trades(let b): return .trades(beta: b)
+        case .hinge(let k): return .hinge(kappa: k)
+        case .kd: return nil
+        }
+    }
+
     /// Parses "ce", "ls[:alpha]", "kd", "trades[:beta]" (kd's temperature and weight come from
     /// their own flags).
     public static func parse(_ text: String, temperature: Double = 4, kdWeight: Double = 0.9) throws -> TrainingLoss {

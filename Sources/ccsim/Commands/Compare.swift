@@ -85,15 +85,13 @@ struct CompareSetup {
 
     init(model: DataModel, norm: Norm, eps: Double, loss: TrainingLoss, weightDecay: Double, epochs: Int, stepsPerEpoch: Int,
          batch: Int, lr: Double, pgdSteps: Int, pgdRestarts restartsFlag: Int?, seed: UInt64) throws {
-        switch loss {
-        case .ce: objective = .ce
-        case .ls(let a): objective = .ls(alpha: a)
-        case .trades(let b): objective = .trades(beta: b)
-        case .hinge(let k):
-            guard weightDecay > 0 else { throw InputError("objective hinge needs weight decay > 0 (its free-scale optimum does not exist)") }
-            objective = .hinge(kappa: k)
-        case .kd: throw InputError("compare supports ce, ls, trades and hinge (kd has no exact counterpart)")
+        guard let exact = loss.exactObjective else {
+            throw InputError("compare supports ce, ls, trades and hinge (kd has no exact counterpart)")
         }
+        if case .hinge = loss, weightDecay <= 0 {
+            throw InputError("objective hinge needs weight decay > 0 (its free-scale optimum does not exist)")
+        }
+        objective = exact
         switch loss {
         case .ls, .trades: pgdRestarts = restartsFlag ?? 8
         default: pgdRestarts = restartsFlag ?? 1

@@ -177,7 +177,6 @@ struct TrainCommand: ParsableCommand {
         }
         let resumeFrom = try resume.map { try Checkpoint.read(from: $0) }
         var teacherNetwork = resumeFrom?.teacher
-        var teacherNatural: Double? = nil
         if teacherNetwork == nil, case .kd = c.loss {
             if let teacher {
                 teacherNetwork = try Checkpoint.read(from: teacher).network
@@ -189,8 +188,7 @@ struct TrainCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("training a natural teacher for \(n) epochs\n".utf8))
                 let taught = try Trainer(tc).run()
                 teacherNetwork = taught.network
-                teacherNatural = taught.last.testNaturalAccuracy
-                FileHandle.standardError.write(Data("teacher: test natural accuracy \(String(format: "%.4f", teacherNatural!))\n".utf8))
+                FileHandle.standardError.write(Data("teacher: test natural accuracy \(Self.fmt(taught.last.testNaturalAccuracy))\n".utf8))
             } else {
                 throw InputError("--objective kd needs --teacher FILE or --teacher-epochs N")
             }
