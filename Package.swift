@@ -24,8 +24,11 @@ let package = Package(
         .target(name: "GSL", dependencies: ["CGSL"]),
         .target(
             name: "CrossClass",
-            dependencies: ["GSL", .product(name: "Yams", package: "Yams")]
+            dependencies: ["GSL", .product(name: "Yams", package: "Yams")],
+            plugins: ["BuildInfo"]
         ),
+        // Writes the commit being built into CrossClass (CrossClassLibrary.commit).
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(
             name: "ccsim",
             dependencies: [

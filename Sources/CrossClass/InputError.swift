@@ -12,6 +12,12 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
         s.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
     }
     public var description: String { message }
+
+    /// "NAME 'VALUE' is not allowed: REASON", or just REASON when `name` is empty (a flag
+    /// parser's caller already names the flag and the value).
+    public static func notAllowed(_ name: String, _ value: String, _ reason: String) -> InputError {
+        InputError(name.isEmpty ? reason : "\(name) '\(value)' is not allowed: \(reason)")
+    }
 }
 
 /// A numerical computation that could not deliver a trustworthy answer.

@@ -13,7 +13,7 @@ struct CCSim: ParsableCommand {
             exactly, and writes CSV with a JSON manifest. Bad input exits with status 2.
             """,
         version: CrossClassLibrary.version,
-        subcommands: [VerifyCommand.self, SweepCommand.self, TrainCommand.self, CompareCommand.self, CompareGridCommand.self, SweepW2Command.self, PathCommand.self, PhaseCommand.self, MergeCommand.self, Risk.self, ObjectiveCommand.self, OptimumCommand.self, ThresholdCommand.self, Table.self, Sample.self, Info.self]
+        subcommands: [VerifyCommand.self, SweepCommand.self, TrainCommand.self, CompareCommand.self, CompareGridCommand.self, SweepW2Command.self, PathCommand.self, PhaseCommand.self, MergeCommand.self, Risk.self, ExportWeightsCommand.self, ObjectiveCommand.self, OptimumCommand.self, ThresholdCommand.self, Table.self, Sample.self, Info.self]
     )
 
     /// Runs a command with ccsim's error contract: user errors print one line and exit 2;
@@ -22,7 +22,7 @@ struct CCSim: ParsableCommand {
         BLAS.setThreads(1)
         Interruption.install()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Self.joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as InputError {
             fail(error.message, code: 2)
@@ -42,6 +42,26 @@ struct CCSim: ParsableCommand {
             let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? message
             fail(line + " (see 'ccsim help')", code: 2)
         }
+    }
+
+    /// `--eps -0.1` is read as `--eps=-0.1`: a negative number after an option is its value
+    /// (ccsim has no flag that looks like a number), so it reaches the option's own check
+    /// instead of failing as "missing value".
+    static func joiningNegativeValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a.hasPrefix("--"), !a.contains("="), a != "--", i + 1 < arguments.count,
+               arguments[i + 1].hasPrefix("-"), Double(arguments[i + 1]) != nil || arguments[i + 1].hasPrefix("-.") {
+                out.append(a + "=" + arguments[i + 1])
+                i += 2
+            } else {
+                out.append(a)
+                i += 1
+            }
+        }
+        return out
     }
 
     static func fail(_ message: String, code: Int32) -> Never {

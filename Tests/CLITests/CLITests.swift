@@ -63,10 +63,11 @@ struct CLITests {
     }
 
     @Test("bad input: one line on stderr naming the value, exit 2", arguments: [
-        (["risk", "--eps", "0.3", "--w1", "1", "--w2", "0.6", "--sigma", "0"], "--sigma 0.0"),
-        (["risk", "--eps=-0.1", "--w1", "1", "--w2", "0.6"], "--eps -0.1"),
-        (["risk", "--eps", "nan", "--w1", "1", "--w2", "0.6"], "--eps nan"),
-        (["risk", "--eps", "inf", "--w1", "1", "--w2", "0.6"], "--eps inf"),
+        (["risk", "--eps", "0.3", "--w1", "1", "--w2", "0.6", "--sigma", "0"], "'0' is invalid for '--sigma"),
+        (["risk", "--eps=-0.1", "--w1", "1", "--w2", "0.6"], "'-0.1' is invalid for '--eps"),
+        (["risk", "--eps", "-0.1", "--w1", "1", "--w2", "0.6"], "'-0.1' is invalid for '--eps"),
+        (["risk", "--eps", "nan", "--w1", "1", "--w2", "0.6"], "'nan' is invalid for '--eps"),
+        (["risk", "--eps", "inf", "--w1", "1", "--w2", "0.6"], "'inf' is invalid for '--eps"),
         (["risk", "--eps", "0.1", "--w1", "1", "--w2", "0.6", "--model", "paper9"], "paper9"),
         (["risk", "--eps", "0.1", "--w1", "1", "--w2", "0.6", "--norm", "l7"], "l7"),
         (["risk", "--eps", "0.1", "--w1", "1", "--w2", "0.6", "--model", "/nonexistent/m.json"], "does not exist"),
@@ -90,7 +91,7 @@ struct CLITests {
         let model = dir.appendingPathComponent("m.yaml")
         try "membership: [[1, 0], [0, 1]\nsigma: 1\n".write(to: model, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("s.csv")
-        let r = try CLI.run(["sample", "--model", model.path, "--n", "10", "--out", out.path])
+        let r = try CLI.run(["sample", "--model", model.path, "--n-total", "10", "--out", out.path])
         #expect(r.status == 2)
         #expect(r.stderr.contains("malformed YAML"))
         #expect(!FileManager.default.fileExists(atPath: out.path))
@@ -103,7 +104,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = dir.appendingPathComponent("a.csv"), b = dir.appendingPathComponent("b.csv")
         let c = dir.appendingPathComponent("c.csv")
-        let base = ["sample", "--model", "paper3", "--mu", "1", "--sigma", "0.5", "--n", "1000"]
+        let base = ["sample", "--model", "paper3", "--mu", "1", "--sigma", "0.5", "--n-total", "1000"]
         #expect(try CLI.run(base + ["--seed", "1", "--out", a.path]).status == 0)
         #expect(try CLI.run(base + ["--seed", "1", "--out", b.path]).status == 0)
         #expect(try CLI.run(base + ["--seed", "2", "--out", c.path]).status == 0)
@@ -113,7 +114,7 @@ struct CLITests {
         let text = String(decoding: da, as: UTF8.self)
         #expect(text.hasPrefix("y,E1,E2,E3,C1,C2,C3\n"))
         #expect(text.split(separator: "\n").count == 1001)
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("a.json"))) as? [String: Any]
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("a.manifest.json"))) as? [String: Any]
         #expect(manifest?["command"] as? String == "sample")
     }
 }

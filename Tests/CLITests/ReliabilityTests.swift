@@ -45,8 +45,8 @@ struct ReliabilityTests {
             #expect(ra.status == 0 && rb.status == 0, "\(ra.stderr) \(rb.stderr)")
             #expect(try Self.bytes(a) == Self.bytes(b), "\(name) CSV differs between identical runs")
             // Manifests differ only in the output name they record.
-            let ma = String(decoding: try Self.bytes(dir.appendingPathComponent("\(name)_a.json")), as: UTF8.self)
-            let mb = String(decoding: try Self.bytes(dir.appendingPathComponent("\(name)_b.json")), as: UTF8.self)
+            let ma = String(decoding: try Self.bytes(dir.appendingPathComponent("\(name)_a.manifest.json")), as: UTF8.self)
+            let mb = String(decoding: try Self.bytes(dir.appendingPathComponent("\(name)_b.manifest.json")), as: UTF8.self)
             #expect(ma.replacingOccurrences(of: "\(name)_a.csv", with: "X") == mb.replacingOccurrences(of: "\(name)_b.csv", with: "X"))
         }
         let other = dir.appendingPathComponent("train_c.csv")
@@ -59,7 +59,7 @@ struct ReliabilityTests {
         ["sweep-w2", "--eps", "0.2,0.4", "--ratios", "0:1:0.25"],
         ["path", "--eps", "0.3", "--scales", "0.5,1,2,4,8"],
         ["phase", "--sigmas", "0.5,1", "--eps", "0.2,0.45", "--objectives", "worst-margin"],
-        ["compare-grid", "--eps", "0.1,0.3", "--objectives", "ce", "--epochs", "3", "--steps-per-epoch", "4"],
+        ["compare-grid", "--eps", "0.1,0.3", "--objectives", "ce", "--epochs", "8", "--steps-per-epoch", "2", "--batch", "32"],
     ])
     func shardsMerge(arguments: [String]) throws {
         let dir = try CLI.temporaryDirectory()
@@ -81,7 +81,7 @@ struct ReliabilityTests {
         let m = try CLI.run(["merge", "--out", merged.path] + parts.reversed())
         #expect(m.status == 0, "\(m.stderr)")
         #expect(try Self.bytes(merged) == Self.bytes(whole))
-        #expect(try Self.bytes(dir.appendingPathComponent("merged/g.json")) == Self.bytes(dir.appendingPathComponent("whole/g.json")))
+        #expect(try Self.bytes(dir.appendingPathComponent("merged/g.manifest.json")) == Self.bytes(dir.appendingPathComponent("whole/g.manifest.json")))
         // Incomplete or inconsistent shard sets are refused without output.
         let bad = dir.appendingPathComponent("merged/bad.csv")
         for shards in [Array(parts.dropLast()), [parts[0], parts[0], parts[1], parts[2]], [whole.path]] {
@@ -119,7 +119,7 @@ struct ReliabilityTests {
         p.waitUntilExit()
         if interrupted {
             #expect(p.terminationStatus == 128 + SIGTERM)
-            #expect(try Self.files(dir) == ["cut.csv.journal", "whole.csv", "whole.json"], "a partial or temporary file was left")
+            #expect(try Self.files(dir) == ["cut.csv.journal", "whole.csv", "whole.manifest.json"], "a partial or temporary file was left")
             // Without --resume the journal is not silently discarded.
             let refused = try CLI.run(args + ["--out", out.path])
             #expect(refused.status == 2 && refused.stderr.contains("--resume"))
@@ -167,7 +167,7 @@ struct ReliabilityTests {
         (["sweep", "--shard", "0/0"], "--shard count 0"),
         (["sweep", "--eps", "0.1,nan"], "nan"),
         (["sweep", "--objectives", "ce,banana"], "banana"),
-        (["phase", "--sigmas", "0,1"], "--sigmas entry 0"),
+        (["phase", "--sigmas", "0,1"], "--sigmas"),
         (["path", "--scales", "1,-2"], "-2"),
         (["compare-grid", "--objectives", "hinge:1"], "weight decay"),
         (["compare-grid", "--objectives", "ce@wd=-1"], "-1"),

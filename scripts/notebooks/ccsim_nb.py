@@ -66,9 +66,9 @@ def style() -> None:
 
 
 def load(name: str) -> tuple[pd.DataFrame, dict]:
-    """results/<name>.csv and its manifest results/<name>.json."""
+    """results/<name>.csv and its manifest results/<name>.manifest.json."""
     csv = RESULTS / f"{name}.csv"
-    js = RESULTS / f"{name}.json"
+    js = RESULTS / f"{name}.manifest.json"
     if not csv.is_file():
         raise FileNotFoundError(f"{csv.relative_to(ROOT)} is missing: run scripts/regenerate-results")
     manifest = json.loads(js.read_text()) if js.is_file() else {}

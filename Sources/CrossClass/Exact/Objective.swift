@@ -21,27 +21,23 @@ public enum Objective: Sendable, Equatable, Hashable, Codable, CustomStringConve
     public static func parse(_ text: String) throws -> Objective {
         let parts = text.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
         let name = parts.first ?? ""
-        func parameter(_ label: String, default value: Double, range: ClosedRange<Double>, open: Bool = false) throws -> Double {
+        func parameter(_ label: String, default value: Double, range: ParameterRange) throws -> Double {
             guard parts.count == 2 else { return value }
-            guard let v = Double(parts[1]), v.isFinite, range.contains(v), !(open && v == range.lowerBound) else {
-                let bound = open ? "(\(range.lowerBound), \(range.upperBound)]" : "[\(range.lowerBound), \(range.upperBound)]"
-                throw InputError("objective '\(text)': \(label) '\(parts[1])' is not allowed: it must be a number in \(bound)")
-            }
-            return v
+            return try range.check(parts[1], name: "objective '\(text)': \(label)")
         }
         switch name {
         case "ce", "cross-entropy":
             guard parts.count == 1 else { throw InputError("objective '\(text)': ce takes no parameter") }
             return .ce
-        case "ls", "label-smoothing": return .ls(alpha: try parameter("alpha", default: 0.1, range: 0...1, open: true))
+        case "ls", "label-smoothing": return .ls(alpha: try parameter("alpha", default: 0.1, range: .smoothing))
         case "worst-margin", "margin":
             guard parts.count == 1 else { throw InputError("objective '\(text)': worst-margin takes no parameter") }
             return .worstMargin
-        case "hinge": return .hinge(kappa: try parameter("kappa", default: 1, range: 0...1e6))
+        case "hinge": return .hinge(kappa: try parameter("kappa", default: 1, range: .marginParameter))
         case "zero-one", "01", "0-1":
             guard parts.count == 1 else { throw InputError("objective '\(text)': zero-one takes no parameter") }
             return .zeroOne
-        case "trades": return .trades(beta: try parameter("beta", default: 6, range: 0...1e6))
+        case "trades": return .trades(beta: try parameter("beta", default: 6, range: .marginParameter))
         default:
             throw InputError("objective '\(text)' is unknown: use ce, ls[:alpha], worst-margin, hinge[:kappa], zero-one, trades[:beta]")
         }

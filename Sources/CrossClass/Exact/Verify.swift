@@ -30,44 +30,6 @@ public struct VerifyConfiguration: Sendable, Codable, Equatable {
     public init() {}
 }
 
-/// An objective together with its scale convention.
-public struct ObjectiveSpec: Sendable, Codable, Equatable, Hashable, CustomStringConvertible {
-    public var objective: Objective
-    public var scale: ScaleMode
-
-    public init(_ objective: Objective, _ scale: ScaleMode? = nil) {
-        self.objective = objective
-        self.scale = scale ?? objective.defaultScale
-    }
-
-    public var description: String { "\(objective) [\(scale)]" }
-
-    public static let defaults: [ObjectiveSpec] = [
-        .init(.ce), .init(.ce, .fixed(1)), .init(.ce, .fixed(10)), .init(.ce, .weightDecay(0.01)),
-        .init(.ls(alpha: 0.1)), .init(.worstMargin), .init(.hinge(kappa: 1)), .init(.hinge(kappa: 0), .fixed(1)),
-        .init(.zeroOne), .init(.trades(beta: 6)),
-    ]
-}
-
-extension ObjectiveSpec {
-    /// "ce", "ce@scale=10", "ce@wd=0.01", "ls:0.1", "hinge:0@scale=1", ...
-    public static func parse(_ text: String) throws -> ObjectiveSpec {
-        let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let objective = try Objective.parse(parts[0])
-        guard parts.count == 2 else { return ObjectiveSpec(objective) }
-        let kv = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
-        guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v > 0 else {
-            throw InputError("objective '\(text)': write NAME@scale=S, NAME@wd=LAMBDA or NAME@wdc=LAMBDA with a number > 0")
-        }
-        switch kv[0] {
-        case "scale": return ObjectiveSpec(objective, .fixed(v))
-        case "wd", "weight-decay": return ObjectiveSpec(objective, .weightDecay(v))
-        case "wdc", "centred-weight-decay": return ObjectiveSpec(objective, .centeredWeightDecay(v))
-        default: throw InputError("objective '\(text)': unknown setting '\(kv[0])'; use scale=S or wd=LAMBDA")
-        }
-    }
-}
-
 /// One verdict: a claim, where it was checked, whether it holds, and the numbers.
 public struct ClaimVerdict: Sendable, Codable, Equatable {
     public var claim: String

@@ -48,13 +48,19 @@ public struct DataModel: Equatable, Sendable, Codable {
         guard sigma.count == f else {
             throw InputError("model '\(name)': sigma has \(sigma.count) entries; it must be one number or \(f) (one per feature)")
         }
-        for (i, m) in mu.enumerated() { try Check.finite(m, "mu[\(i + 1)]") }
-        for (i, s) in sigma.enumerated() { try Check.positive(s, "sigma[\(i + 1)]") }
-        try Check.nonNegative(tau, "tau")
+        // The range in which the exact methods are verified (ExtremeParameterTests).
+        for (i, m) in mu.enumerated() { try ParameterRange.checkModelMagnitude(m, name: "model '\(name)': mu[\(i + 1)]", allowZero: true) }
+        for (i, s) in sigma.enumerated() {
+            guard s > 0 else { throw InputError("model '\(name)': sigma[\(i + 1)] = \(s) is not allowed: it must be > 0") }
+            try ParameterRange.checkModelMagnitude(s, name: "model '\(name)': sigma[\(i + 1)]", allowZero: false)
+        }
+        guard tau >= 0 else { throw InputError("model '\(name)': tau = \(tau) is not allowed: it must be >= 0") }
+        try ParameterRange.checkModelMagnitude(tau, name: "model '\(name)': tau", allowZero: true)
         guard (0...Self.maxNoiseDimensions).contains(noiseDimensions) else {
             throw InputError("noise_dims = \(noiseDimensions) is not allowed: it must be an integer in 0...\(Self.maxNoiseDimensions)")
         }
-        try Check.positive(noiseSigma, "noise_sigma")
+        guard noiseSigma > 0 else { throw InputError("model '\(name)': noise_sigma = \(noiseSigma) is not allowed: it must be > 0") }
+        try ParameterRange.checkModelMagnitude(noiseSigma, name: "model '\(name)': noise_sigma", allowZero: false)
         let names = featureNames ?? (1...f).map { "F\($0)" }
         guard names.count == f else {
             throw InputError("model '\(name)': feature_names has \(names.count) entries; it must have \(f)")

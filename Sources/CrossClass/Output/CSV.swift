@@ -101,30 +101,90 @@ public enum CSVValue: Sendable {
 }
 
 /// Writing files so that a reader never sees a partial one: write to a temporary file in the
-/// same directory, flush, then rename over the destination (atomic on POSIX file systems).
+/// same directory, fsync, then rename over the destination (atomic on POSIX file systems). The
+/// temporary file is removed on every failure, and on SIGINT/SIGTERM (see `Interruption`).
 public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
 
     public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-            throw InputError("output directory '\(dir.path)' does not exist")
-        }
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        try stream(to: path) { sink in try sink.write(data) }
+    }
+
+    /// Writes what `content` sends to the sink into a temporary file, calls `beforeCommit`
+    /// (e.g. to write a manifest first), then renames the file into place.
+    public static func stream(
+        to path: String, _ content: (Sink) throws -> Void, beforeCommit: () throws -> Void = {}
+    ) throws {
+        let target = try OutputTarget(path, flag: "output", allowStandardOutput: false)
+        let (directory, name) = OutputTarget.split(target.path)
+        let temp = (directory == "/" ? "" : directory) + "/.\(name).tmp-\(getpid())"
         // Registered so that SIGINT/SIGTERM during the write removes it (see Interruption).
-        TemporaryFiles.register(temp.path)
-        defer { TemporaryFiles.unregister(temp.path) }
-        guard FileManager.default.createFile(atPath: temp.path, contents: data) else {
-            throw InputError("cannot write '\(path)': the directory is not writable")
+        TemporaryFiles.register(temp)
+        defer { TemporaryFiles.unregister(temp) }
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else {
+            throw InputError("cannot write '\(path)': \(String(cString: strerror(errno)))")
         }
-        if rename(temp.path, url.path) != 0 {
+        do {
+            try content(Sink(fd: fd, path: path))
+            guard fsync(fd) == 0 || errno == EINVAL else {
+                throw InputError("cannot write '\(path)': \(String(cString: strerror(errno)))")
+            }
+            close(fd)
+            try beforeCommit()
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        if rename(temp, path) != 0 {
             let reason = String(cString: strerror(errno))
-            unlink(temp.path)
+            unlink(temp)
             throw InputError("cannot write '\(path)': \(reason)")
+        }
+    }
+
+    /// Buffered writes to a file descriptor; a failed write throws with the path and reason.
+    public final class Sink {
+        let fd: Int32
+        let path: String
+        private var buffer: [UInt8] = []
+
+        public init(fd: Int32, path: String) {
+            self.fd = fd
+            self.path = path
+            buffer.reserveCapacity(1 << 16)
+        }
+
+        deinit { try? flush() }
+
+        public func write(_ text: String) throws {
+            buffer.append(contentsOf: text.utf8)
+            if buffer.count >= 1 << 16 { try flush() }
+        }
+
+        public func write(_ data: Data) throws {
+            try flush()
+            try data.withUnsafeBytes { try put($0) }
+        }
+
+        public func flush() throws {
+            guard !buffer.isEmpty else { return }
+            let pending = buffer
+            buffer.removeAll(keepingCapacity: true)
+            try pending.withUnsafeBytes { try put($0) }
+        }
+
+        private func put(_ bytes: UnsafeRawBufferPointer) throws {
+            var offset = 0
+            while offset < bytes.count {
+                let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw InputError("cannot write '\(path)': \(String(cString: strerror(errno)))") }
+                offset += n
+            }
         }
     }
 }

@@ -11,10 +11,19 @@ public struct Grid: Sendable, Equatable, Codable {
         self.text = text ?? values.map(\.description).joined(separator: ",")
     }
 
+    /// Parses `raw`; with `range`, every point must lie in it (one message names the first
+    /// that does not).
+    public static func parse(_ raw: String, name: String, range: ParameterRange) throws -> Grid {
+        let grid = try parse(raw, name: name)
+        for v in grid.values { try range.check(v, name: name.isEmpty ? "entry" : "\(name) entry") }
+        return grid
+    }
+
     public static func parse(_ raw: String, name: String) throws -> Grid {
         let text = raw.trimmingCharacters(in: .whitespaces)
+        func fail(_ reason: String) -> InputError { InputError.notAllowed(name, String(raw.prefix(60)), reason) }
         guard !text.isEmpty, text.count <= 100_000 else {
-            throw InputError("\(name) '\(raw.prefix(40))' is not allowed: give start:stop:step, a comma list, or a number")
+            throw fail("give start:stop:step, a comma list, or a number")
         }
         if text.contains(":") {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map {
@@ -23,17 +32,17 @@ public struct Grid: Sendable, Equatable, Codable {
             guard parts.count == 3, let a = Double(parts[0]), let b = Double(parts[1]), let h = Double(parts[2]),
                   a.isFinite, b.isFinite, h.isFinite
             else {
-                throw InputError("\(name) '\(raw.prefix(60))' is not allowed: a range is start:stop:step with three finite numbers")
+                throw fail("a range is start:stop:step with three finite numbers")
             }
             guard h > 0 else {
-                throw InputError("\(name) '\(raw.prefix(60))': step \(h) is not allowed: it must be > 0")
+                throw fail("step \(h) must be > 0")
             }
             guard b >= a else {
-                throw InputError("\(name) '\(raw.prefix(60))': stop \(b) is below start \(a); stop must be >= start")
+                throw fail("stop \(b) is below start \(a); stop must be >= start")
             }
             let count = ((b - a) / h + 1e-9).rounded(.down) + 1
             guard count <= Double(maxPoints) else {
-                throw InputError("\(name) '\(raw.prefix(60))' has \(count) points; at most \(maxPoints) are allowed")
+                throw fail("it has \(count) points; at most \(maxPoints) are allowed")
             }
             // Values computed as start + i * step (no accumulated rounding), then rounded to
             // 12 significant decimals so that 0.1 * 3 prints as 0.3.
@@ -42,13 +51,13 @@ public struct Grid: Sendable, Equatable, Codable {
         }
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.count <= maxPoints else {
-            throw InputError("\(name) has \(parts.count) points; at most \(maxPoints) are allowed")
+            throw fail("it has \(parts.count) points; at most \(maxPoints) are allowed")
         }
         var values: [Double] = []
         for p in parts {
             let t = p.trimmingCharacters(in: .whitespaces)
             guard let v = Double(t), v.isFinite else {
-                throw InputError("\(name) entry '\(t.prefix(40))' is not allowed: entries must be finite numbers")
+                throw fail("entry '\(t.prefix(40))' is not a finite number; entries must be finite numbers")
             }
             values.append(v)
         }

@@ -50,17 +50,18 @@ public struct GridRun: Sendable {
     public var header: [String]
     public var itemCount: Int
     public var shard: Shard?
-    public var journalPath: String
+    /// nil: no journal (output to standard output, which cannot be resumed).
+    public var journalPath: String?
     public var fingerprint: String
     public var resume: Bool
 
     public static let rowColumn = "_row"
 
-    public init(header: [String], itemCount: Int, shard: Shard?, output: String, fingerprint: String, resume: Bool) {
+    public init(header: [String], itemCount: Int, shard: Shard?, output: String?, fingerprint: String, resume: Bool) {
         self.header = header
         self.itemCount = itemCount
         self.shard = shard
-        self.journalPath = Self.journalPath(for: output)
+        self.journalPath = output.map(Self.journalPath(for:))
         self.fingerprint = fingerprint
         self.resume = resume
         self.items = (0..<itemCount).filter { shard?.owns($0) ?? true }
@@ -76,6 +77,10 @@ public struct GridRun: Sendable {
 
     /// Checks the journal situation before any work starts (so a user error costs nothing).
     public func prepare() throws -> [Int: [[String]]] {
+        guard let journalPath else {
+            guard !resume else { throw InputError("--resume needs an output file: standard output has no journal") }
+            return [:]
+        }
         let exists = FileManager.default.fileExists(atPath: journalPath)
         guard resume else {
             if exists {
@@ -118,17 +123,28 @@ public struct GridRun: Sendable {
     ) throws -> CSVTable {
         var done = try prepare()
         let todo = items.filter { done[$0] == nil }
-        let journal = try Journal(path: journalPath, header: Header(ccsim_journal: 1, fingerprint: fingerprint), fresh: done.isEmpty)
+        let journal = try journalPath.map {
+            try Journal(path: $0, header: Header(ccsim_journal: 1, fingerprint: fingerprint), fresh: done.isEmpty)
+        }
         let alreadyDone = done.count, total = items.count, width = header.count
         var shifted: (@Sendable (Int, Int) -> Void)? = nil
         if let progress { shifted = { d, _ in progress(alreadyDone + d, total) } }
-        let computed: [[[String]]] = try Parallel.map(todo, progress: shifted) { (item: Int) -> [[String]] in
-            let rows: [[String]] = try compute(item).map { $0.map(\.text) }
-            for r in rows { precondition(r.count == width, "grid row has \(r.count) fields, header has \(width)") }
-            try journal.append(Entry(item: item, rows: rows))
-            return rows
+        let computed: [[[String]]]
+        do {
+            computed = try Parallel.map(todo, progress: shifted) { (item: Int) -> [[String]] in
+                let rows: [[String]] = try compute(item).map { $0.map(\.text) }
+                for r in rows { precondition(r.count == width, "grid row has \(r.count) fields, header has \(width)") }
+                try journal?.append(Entry(item: item, rows: rows))
+                return rows
+            }
+        } catch {
+            // A failure (not an interruption, which exits before this) leaves nothing behind:
+            // a rerun after fixing the cause starts cleanly instead of being refused.
+            journal?.close()
+            finish()
+            throw error
         }
-        journal.close()
+        journal?.close()
         for (item, rows) in zip(todo, computed) { done[item] = rows }
         var table = CSVTable(header: shard == nil ? header : [Self.rowColumn] + header)
         for item in items {
@@ -139,7 +155,7 @@ public struct GridRun: Sendable {
 
     /// Removes the journal once the output is safely written.
     public func finish() {
-        unlink(journalPath)
+        if let journalPath { unlink(journalPath) }
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// The JSON manifest written beside every CSV: what produced it, with which configuration.
 ///
 /// Deliberately free of timestamps and host names so that the same configuration gives the same
-/// bytes; the commit is read from git when the tool runs inside a checkout.
+/// bytes; the commit is the one ccsim was built from.
 public struct Manifest: Codable, Sendable {
     public var tool = "ccsim"
     public var version = CrossClassLibrary.version
@@ -23,10 +23,15 @@ public struct Manifest: Codable, Sendable {
         self.gsl = GSLVersion.string
     }
 
-    /// Path of the manifest that belongs to `csvPath`: "x.csv" -> "x.json".
-    public static func path(for csvPath: String) -> String {
-        let ns = csvPath as NSString
-        return ns.pathExtension.lowercased() == "csv" ? ns.deletingPathExtension + ".json" : csvPath + ".json"
+    /// Path of the manifest that belongs to an output: "x.csv" -> "x.manifest.json" (the
+    /// extension, if any, is replaced, so the name is never doubled: "s.json" ->
+    /// "s.manifest.json").
+    public static func path(for output: String) -> String {
+        let (directory, name) = OutputTarget.split(output)
+        var stem = name
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex { stem = String(name[..<dot]) }
+        let file = stem + ".manifest.json"
+        return output.contains("/") ? (directory == "/" ? "/" : directory + "/") + file : file
     }
 
     public func encoded() throws -> Data {
@@ -37,26 +42,11 @@ public struct Manifest: Codable, Sendable {
         return data
     }
 
-    /// The commit ccsim was built from: $CCSIM_COMMIT, else `git rev-parse HEAD` run in the
-    /// current directory, else "unknown".
+    /// The commit ccsim was built from (embedded at build time); $CCSIM_COMMIT overrides it
+    /// (scripts/regenerate-results pins it so manifests do not change with every commit).
     static let currentCommit: String = {
         if let env = ProcessInfo.processInfo.environment["CCSIM_COMMIT"], !env.isEmpty { return env }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "rev-parse", "HEAD"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { return "unknown" }
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            let s = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return s.isEmpty ? "unknown" : s
-        } catch {
-            return "unknown"
-        }
+        return CrossClassLibrary.commit
     }()
 }
 

@@ -2,120 +2,120 @@ import ArgumentParser
 import CrossClass
 import Foundation
 
+/// The SGD and PGD settings of a population-AT run (compare, compare-grid; the same seed for
+/// every run of a grid).
+struct PopulationTrainingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Epochs (>= 8).".withDefault(PopulationComparisonSetup.Settings().epochs)), transform: FlagValue.count(1...100_000))
+    var epochs: Int = PopulationComparisonSetup.Settings().epochs
+
+    @Option(name: .customLong("steps-per-epoch"), help: ArgumentHelp("SGD steps per epoch.".withDefault(PopulationComparisonSetup.Settings().stepsPerEpoch)), transform: FlagValue.count(1...1_000_000))
+    var stepsPerEpoch: Int = PopulationComparisonSetup.Settings().stepsPerEpoch
+
+    @Option(help: ArgumentHelp("Batch size.".withDefault(PopulationComparisonSetup.Settings().batch)), transform: FlagValue.count(1...1_000_000))
+    var batch: Int = PopulationComparisonSetup.Settings().batch
+
+    @Option(help: ArgumentHelp("Learning rate (cosine schedule).".withDefault(PopulationComparisonSetup.Settings().learningRate)), transform: FlagValue.positive)
+    var lr: Double = PopulationComparisonSetup.Settings().learningRate
+
+    @Option(name: .customLong("pgd-steps"), help: ArgumentHelp("PGD steps.".withDefault(PopulationComparisonSetup.Settings().pgdSteps)), transform: FlagValue.count(0...10_000))
+    var pgdSteps: Int = PopulationComparisonSetup.Settings().pgdSteps
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 1
+
+    var settings: PopulationComparisonSetup.Settings {
+        var s = PopulationComparisonSetup.Settings()
+        s.epochs = epochs
+        s.stepsPerEpoch = stepsPerEpoch
+        s.batch = batch
+        s.learningRate = lr
+        s.pgdSteps = pgdSteps
+        s.seed = seed
+        return s
+    }
+}
+
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Population AT of a linear model, compared with the exact optimum.",
         discussion: """
-            Trains a bias-free linear model on fresh samples every step and prints trained_ratio \
-            (mean w2/w1 over the second half of the epochs), exact_ratio (exact optimum of the same objective, \
-            scale convention: free, or centred weight decay when --weight-decay > 0), trajectory_error \
-            (largest gap, after a 20% burn-in, between the trained w2/w1 and the exact fixed-scale \
-            optimum at the same ||(w1, w2)||), the tolerance (4 standard errors of that mean, from 4 block \
-            means: SGD noise is autocorrelated) and within_tolerance.
+            Trains a bias-free linear model from W = 0 on fresh samples every step and prints trained_ratio \
+            (mean w2/w1 over the second half of the epochs), exact_ratio (exact optimum of the same objective: \
+            free scale, or with @wd=L the centred weight-decay optimum, which is what SGD weight decay from \
+            W = 0 converges to), trajectory_error (largest gap, after a 20% burn-in, between the trained w2/w1 \
+            and the exact fixed-scale optimum at the same ||(w1, w2)||), the tolerance (4 standard errors of \
+            that mean, from 4 block means: SGD noise is autocorrelated) and within_tolerance.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "ce, ls[:alpha], trades[:beta] or hinge[:kappa] (hinge needs --weight-decay).")
-    var objective: String = "ce"
+    @Option(help: ArgumentHelp("ce, ls[:alpha], trades[:beta] or hinge[:kappa]@wd=L (hinge needs weight decay); @wd=L trains with weight decay L.",
+                               valueName: "spec"), transform: FlagValue.training)
+    var objective: TrainingSpec = .exact(ObjectiveSpec(.ce))
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Perturbation radius.")
+    @Option(help: "Perturbation radius.", transform: FlagValue.radius)
     var eps: Double
 
     @OptionGroup var training: PopulationTrainingOptions
 
-    @Option(name: .customLong("weight-decay"), help: "Weight decay (0: free scale).")
-    var weightDecay: Double = 0
+    @Option(name: .customLong("weight-decay"), help: "Weight decay (same as @wd=L in --objective).", transform: FlagValue.positive)
+    var weightDecay: Double?
 
-    @Option(name: .customLong("pgd-restarts"), help: "PGD restarts (default 8 for ls and trades, whose inner maximum has several local maxima that one PGD run misses; 1 otherwise).")
+    @Option(name: .customLong("pgd-restarts"), help: "PGD restarts (default 8 for ls and trades, whose inner maximum has several local maxima that one PGD run misses; 1 otherwise).",
+            transform: FlagValue.count(1...1000))
     var pgdRestartsFlag: Int?
 
-    @Option(help: "Also write the per-epoch comparison as CSV.")
-    var out: String?
+    @Option(help: "Also write the per-epoch comparison as CSV.", transform: FlagValue.output)
+    var out: OutputTarget?
 
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    /// The objective with --weight-decay folded in.
+    func spec() throws -> TrainingSpec {
+        guard let weightDecay else { return objective }
+        guard case .exact(let s) = objective else { return objective }
+        guard s.scale == s.objective.defaultScale || s.scale == .free else {
+            throw InputError("--weight-decay and @... in --objective set the same thing: give one")
+        }
+        return .exact(ObjectiveSpec(s.objective, .weightDecay(weightDecay)))
+    }
+
+    mutating func validate() throws {
+        _ = try PopulationComparisonSetup(model: try modelOptions.load(), norm: threat.norm, eps: eps, spec: try spec(),
+                                          settings: training.settings, pgdRestarts: pgdRestartsFlag)
+    }
+
     func run() throws {
         let model = try modelOptions.load()
-        try CheckFlag.eps(eps)
-        let threatNorm = try Norm.parse(norm)
-        let loss = try TrainingLoss.parse(objective)
-        try CheckFlag.nonNegative(weightDecay, "--weight-decay")
-        let setup = try CompareSetup(model: model, norm: threatNorm, eps: eps, loss: loss, weightDecay: weightDecay, epochs: training.epochs,
-                                     stepsPerEpoch: training.stepsPerEpoch, batch: training.batch, lr: training.lr, pgdSteps: training.pgdSteps,
-                                     pgdRestarts: pgdRestartsFlag, seed: training.seed)
-        let (c, exactObjective, scale, pgdRestarts) = (setup.configuration, setup.objective, setup.scale, setup.pgdRestarts)
-        if let out { try Emit.checkWritable(out) }
+        let setup = try PopulationComparisonSetup(model: model, norm: threat.norm, eps: eps, spec: try spec(),
+                                                  settings: training.settings, pgdRestarts: pgdRestartsFlag)
         let progress = Progress(total: training.epochs + 1, label: "compare")
-        let r = try Comparison.run(c, objective: exactObjective, scale: scale, progress: { progress.report($0, $1) })
+        let r = try Comparison.run(setup.configuration, objective: setup.objective, scale: setup.scale, progress: { progress.report($0, $1) })
         let result: [String: JSONValue] = [
-            "model": .string(model.name), "eps": .number(eps), "norm": .string(threatNorm.rawValue),
-            "objective": .string(loss.description), "scale": .string(scale.description),
+            "model": .string(model.name), "eps": .number(eps), "norm": .string(threat.norm.rawValue),
+            "objective": .string(setup.configuration.loss.description), "scale": .string(setup.scale.description),
             "trained_ratio": .number(r.trainedRatio), "exact_ratio": .number(r.exactRatio),
             "exact_w1": .number(r.exactW1), "exact_w2": .number(r.exactW2),
             "trained_w1": .number(r.points.last?.w1 ?? 0), "trained_w2": .number(r.points.last?.w2 ?? 0),
             "trajectory_error": .number(r.trajectoryError), "tolerance": .number(r.tolerance),
             "within_tolerance": .bool(r.withinTolerance), "burn_in_epochs": .number(Double(r.burnIn)),
-            "window_epochs": .number(Double(r.window)), "pgd_steps": .number(Double(training.pgdSteps)), "pgd_restarts": .number(Double(pgdRestarts)),
+            "window_epochs": .number(Double(r.window)), "pgd_steps": .number(Double(training.pgdSteps)),
+            "pgd_restarts": .number(Double(setup.pgdRestarts)),
         ]
         if let out {
             var table = CSVTable(header: ["epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio"])
             for p in r.points {
                 table.append([.int(p.epoch), .double(p.w1), .double(p.w2), .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(r.exactRatio)])
             }
-            try Emit.csv(table, to: out, command: "compare", configuration: result)
+            try ResultWriter.write(table, to: out, command: "compare", configuration: result)
         }
-        if json { Emit.json(result) } else {
-            print("\(model.name) eps=\(eps) \(loss): trained w2/w1 \(r.trainedRatio), exact \(r.exactRatio) (tolerance \(r.tolerance): \(r.withinTolerance ? "within" : "OUTSIDE")); trajectory error \(r.trajectoryError)")
+        if json { try Emit.json(result) } else {
+            print("\(model.name) eps=\(eps) \(setup.configuration.loss): trained w2/w1 \(r.trainedRatio), exact \(r.exactRatio) (tolerance \(r.tolerance): \(r.withinTolerance ? "within" : "OUTSIDE")); trajectory error \(r.trajectoryError)")
         }
-    }
-}
-
-/// The population-AT run that `compare` and `compare-grid` make for one (eps, objective).
-struct CompareSetup {
-    var configuration: TrainingConfiguration
-    var objective: Objective
-    var scale: ScaleMode
-    var pgdRestarts: Int
-
-    init(model: DataModel, norm: Norm, eps: Double, loss: TrainingLoss, weightDecay: Double, epochs: Int, stepsPerEpoch: Int,
-         batch: Int, lr: Double, pgdSteps: Int, pgdRestarts restartsFlag: Int?, seed: UInt64) throws {
-        guard let exact = loss.exactObjective else {
-            throw InputError("compare supports ce, ls, trades and hinge (kd has no exact counterpart)")
-        }
-        if case .hinge = loss, weightDecay <= 0 {
-            throw InputError("objective hinge needs weight decay > 0 (its free-scale optimum does not exist)")
-        }
-        objective = exact
-        switch loss {
-        case .ls, .trades: pgdRestarts = restartsFlag ?? 8
-        default: pgdRestarts = restartsFlag ?? 1
-        }
-        var c = TrainingConfiguration(model: model, eps: eps, norm: norm)
-        c.loss = loss
-        c.useBias = false
-        c.trainPerClass = nil
-        c.stepsPerEpoch = stepsPerEpoch
-        c.batchSize = batch
-        c.epochs = epochs
-        c.learningRate = lr
-        c.schedule = .cosine
-        c.momentum = 0.9
-        c.weightDecay = weightDecay
-        c.seed = seed
-        c.zeroInitialisation = true
-        c.testPerClass = 200
-        c.trainEvaluationSize = 300
-        c.attack = AttackConfiguration(norm: norm, eps: eps, steps: pgdSteps, randomStart: true, restarts: pgdRestarts)
-        c.evaluationAttack = AttackConfiguration(norm: norm, eps: eps, steps: 10, randomStart: true)
-        try c.validate()
-        configuration = c
-        scale = weightDecay > 0 ? .centeredWeightDecay(weightDecay) : .free
     }
 }
 
@@ -127,104 +127,30 @@ struct CompareGridCommand: ParsableCommand {
             One row per (eps, objective, epoch): eps, objective, weight_decay, epoch, w1, w2, scale \
             (||(w1, w2)||), ratio, exact_ratio_at_scale (exact fixed-scale optimum at that norm), \
             exact_ratio, and the run's summary (trained_ratio, trajectory_error, tolerance, \
-            within_tolerance) repeated on each of its rows. Objectives as in 'compare'; append \
-            @wd=L for weight decay L (hinge needs it), e.g. ce,ls:0.1,hinge:1@wd=0.05. Supports \
-            --shard and --resume like the sweeps.
+            within_tolerance) repeated on each of its rows. Objectives as in 'compare', e.g. \
+            ce,ls:0.1,hinge:1@wd=0.05. Supports --shard and --resume like the sweeps.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Comma list of objectives (ce, ls[:alpha], trades[:beta], hinge[:kappa]@wd=L).")
-    var objectives: String = "ce,ls:0.1,hinge:1@wd=0.05"
+    @Option(help: ArgumentHelp("Comma list of objectives (ce, ls[:alpha], trades[:beta], hinge[:kappa]@wd=L).".withDefault(try! FlagValue.trainingList("ce,ls:0.1,hinge:1@wd=0.05")), valueName: "specs"),
+            transform: FlagValue.trainingList)
+    var objectives: TrainingList = try! FlagValue.trainingList("ce,ls:0.1,hinge:1@wd=0.05")
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "eps grid.")
-    var eps: String = "0.1,0.2,0.3,0.4"
+    @Option(help: ArgumentHelp("eps grid.".withDefault(try! Grid.parse("0.1,0.2,0.3,0.4", name: ""))), transform: FlagValue.radii)
+    var eps: Grid = try! Grid.parse("0.1,0.2,0.3,0.4", name: "")
 
     @OptionGroup var training: PopulationTrainingOptions
-
-    @Option(help: "Output CSV (a JSON manifest is written beside it).")
-    var out: String
-
+    @OptionGroup var output: OutputOptions
     @OptionGroup var gridOptions: GridOptions
 
     func run() throws {
         let model = try modelOptions.load()
-        let threatNorm = try Norm.parse(norm)
-        let epsGrid = try Grid.parse(eps, name: "--eps")
-        for e in epsGrid.values { try CheckFlag.eps(e) }
-        var runs: [(String, TrainingLoss, Double)] = []
-        for raw in objectives.split(separator: ",").map(String.init) {
-            let parts = raw.components(separatedBy: "@wd=")
-            guard parts.count <= 2 else { throw InputError("--objectives entry '\(raw)' is not allowed: write NAME or NAME@wd=L") }
-            var wd = 0.0
-            if parts.count == 2 {
-                guard let v = Double(parts[1]), v.isFinite, v > 0 else {
-                    throw InputError("--objectives entry '\(raw)': weight decay '\(parts[1])' is not allowed: it must be a finite number > 0")
-                }
-                wd = v
-            }
-            runs.append((raw, try TrainingLoss.parse(parts[0]), wd))
-        }
-        guard !runs.isEmpty else { throw InputError("--objectives is empty: give at least one objective") }
-        let setups = try epsGrid.values.flatMap { e in
-            try runs.map { r in
-                try CompareSetup(model: model, norm: threatNorm, eps: e, loss: r.1, weightDecay: r.2, epochs: training.epochs,
-                                 stepsPerEpoch: training.stepsPerEpoch, batch: training.batch, lr: training.lr, pgdSteps: training.pgdSteps, pgdRestarts: nil, seed: training.seed)
-            }
-        }
-        try Emit.checkWritable(out)
-        var config = modelOptions.json
-        config["norm"] = .string(threatNorm.rawValue)
-        config["eps"] = .string(epsGrid.text)
-        config["objectives"] = .array(runs.map { .string($0.0) })
-        config["epochs"] = .number(Double(training.epochs))
-        config["steps_per_epoch"] = .number(Double(training.stepsPerEpoch))
-        config["batch"] = .number(Double(training.batch))
-        config["lr"] = .number(training.lr)
-        config["pgd_steps"] = .number(Double(training.pgdSteps))
-        config["seed"] = .number(Double(training.seed))
-        config["resolved_model"] = modelJSON(model)
-        let names = runs.map(\.0)
-        let rows = try gridOptions.run(
-            command: "compare-grid",
-            header: ["eps", "objective", "weight_decay", "epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio",
-                     "trained_ratio", "trajectory_error", "tolerance", "within_tolerance"],
-            itemCount: setups.count, out: out, configuration: config
-        ) { item in
-            let s = setups[item]
-            let r = try Comparison.run(s.configuration, objective: s.objective, scale: s.scale)
-            let e = s.configuration.attack.eps
-            return r.points.map { p in
-                [.double(e), .string(names[item % names.count]), .double(s.configuration.weightDecay), .int(p.epoch), .double(p.w1), .double(p.w2),
-                 .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(r.exactRatio),
-                 .double(r.trainedRatio), .double(r.trajectoryError), .double(r.tolerance), .bool(r.withinTolerance)]
-            }
-        }
-        print("wrote \(rows) rows to \(out)")
+        let job = try PopulationComparisonSetup.grid(
+            model: model, modelFlags: modelOptions.specification.manifestJSON, norm: threat.norm, eps: eps,
+            specs: objectives.specs, settings: training.settings)
+        try gridOptions.run(job, to: output.out, label: "compare-grid")
     }
-}
-
-/// The SGD and PGD settings of a population-AT run (compare, compare-grid; the same seed for
-/// every run of a grid).
-struct PopulationTrainingOptions: ParsableArguments {
-    @Option(help: "Epochs.")
-    var epochs: Int = 60
-
-    @Option(name: .customLong("steps-per-epoch"), help: "SGD steps per epoch.")
-    var stepsPerEpoch: Int = 100
-
-    @Option(help: "Batch size.")
-    var batch: Int = 256
-
-    @Option(help: "Learning rate (cosine schedule).")
-    var lr: Double = 0.5
-
-    @Option(name: .customLong("pgd-steps"), help: "PGD steps.")
-    var pgdSteps: Int = 10
-
-    @Option(help: "Random seed.")
-    var seed: UInt64 = 1
 }

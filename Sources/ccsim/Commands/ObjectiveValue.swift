@@ -2,67 +2,114 @@ import ArgumentParser
 import CrossClass
 import Foundation
 
+/// --w1/--w2, --weights FILE or --checkpoint FILE: the linear classifier a command evaluates.
+struct ClassifierOptions: ParsableArguments {
+    @Option(help: "Weight on exclusive features (symmetric family).", transform: FlagValue.finite)
+    var w1: Double?
+
+    @Option(help: "Weight on own cross-class features (symmetric family).", transform: FlagValue.finite)
+    var w2: Double?
+
+    @Option(help: "JSON file with a full weight matrix {\"weights\": [[...]], \"bias\": [...]} instead of --w1/--w2.")
+    var weights: String?
+
+    @Option(help: "A linear model's training checkpoint ('ccsim train --checkpoint') instead of --w1/--w2.")
+    var checkpoint: String?
+
+    mutating func validate() throws {
+        let given = [w1 != nil || w2 != nil, weights != nil, checkpoint != nil].filter { $0 }.count
+        guard given == 1 else {
+            throw InputError(given == 0
+                ? "missing weights: give --w1 and --w2 (symmetric family), --weights FILE or --checkpoint FILE"
+                : "give one of --w1/--w2, --weights and --checkpoint, not several")
+        }
+        if (w1 == nil) != (w2 == nil) { throw InputError("give both --w1 and --w2 (the symmetric family needs both)") }
+    }
+
+    /// The classifier and how it was named (for JSON output).
+    func load(for model: DataModel) throws -> (LinearClassifier, [String: JSONValue]) {
+        if let w1, let w2 {
+            return (LinearClassifier.symmetric(model: model, w1: w1, w2: w2), ["w1": .number(w1), "w2": .number(w2)])
+        }
+        let classifier: LinearClassifier
+        var described: [String: JSONValue]
+        if let weights {
+            classifier = try LinearClassifier.load(path: weights)
+            described = ["weights": .string(weights)]
+        } else {
+            classifier = try Checkpoint.read(from: checkpoint!).linearClassifier()
+            described = ["checkpoint": .string(checkpoint!)]
+        }
+        try classifier.validate(for: model)
+        let p = classifier.projectSymmetric(model: model)
+        described["projected_w1"] = .number(p.w1)
+        described["projected_w2"] = .number(p.w2)
+        return (classifier, described)
+    }
+
+    var isSymmetric: Bool { w1 != nil }
+}
+
 struct ObjectiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "objective",
-        abstract: "The exact population robust objective R(W; eps) of a linear classifier.")
+        abstract: "The exact population robust objective R(W; eps) of a linear classifier.",
+        discussion: """
+            With @wd=/@wdc= (or --weight-decay / --centred-weight-decay) the penalty at W is \
+            reported too (penalised_value). A fixed scale (@scale=) is refused: it constrains \
+            optima, and here W is given.
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var objectiveOptions: ObjectiveOptions
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
-
-    @Option(help: "Perturbation radius (>= 0).")
+    @Option(help: "Perturbation radius (>= 0).", transform: FlagValue.radius)
     var eps: Double
 
-    @Option(help: "Weight on exclusive features (symmetric family).")
-    var w1: Double?
+    @OptionGroup var classifierOptions: ClassifierOptions
 
-    @Option(help: "Weight on own cross-class features (symmetric family).")
-    var w2: Double?
-
-    @Option(help: "JSON file with a full weight matrix (and optional bias) instead of --w1/--w2.")
-    var weights: String?
-
-    @Option(help: "Quadrature tolerance.")
+    @Option(help: ArgumentHelp("Quadrature tolerance.".withDefault(1e-10)), transform: FlagValue.tolerance)
     var tolerance: Double = 1e-10
 
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    mutating func validate() throws {
+        let spec = try objectiveOptions.resolved()
+        guard !(spec.scale.kind == .fixed && spec.scale != spec.objective.defaultScale) else {
+            throw InputError("objective: '\(spec.spelling)' is not allowed: a fixed scale constrains optima; here W is given (use 'ccsim optimum' for the fixed-scale optimum)")
+        }
+    }
+
     func run() throws {
         let model = try modelOptions.load()
-        try CheckFlag.eps(eps)
-        try CheckFlag.positive(tolerance, "--tolerance")
-        let (objective, _) = try objectiveOptions.resolve()
-        let threat = try ThreatModel(norm: Norm.parse(norm), eps: eps)
-        let r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
-        let e: Estimate
+        let spec = try objectiveOptions.resolved()
+        let threatModel = try ThreatModel(norm: threat.norm, eps: eps)
+        let r = RobustObjective(model: model, threat: threatModel, objective: spec.objective, tolerance: tolerance)
+        let (classifier, described) = try classifierOptions.load(for: model)
+        let e = classifierOptions.isSymmetric
+            ? try r.evaluate(w1: classifierOptions.w1!, w2: classifierOptions.w2!)
+            : try r.evaluate(classifier)
         var out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
-            "objective": .string(objective.description),
+            "objective": .string(spec.objective.description),
         ]
-        if let path = weights {
-            guard w1 == nil, w2 == nil else { throw InputError("--weights cannot be combined with --w1/--w2: give one or the other") }
-            let classifier = try LinearClassifier.load(path: path)
-            try classifier.validate(for: model)
-            e = try r.evaluate(classifier)
-            out["weights"] = .string(path)
-        } else {
-            guard let w1, let w2 else { throw InputError("missing weights: give --w1 and --w2 (symmetric family) or --weights FILE") }
-            try CheckFlag.finite(w1, "--w1")
-            try CheckFlag.finite(w2, "--w2")
-            e = try r.evaluate(w1: w1, w2: w2)
-            out["w1"] = .number(w1)
-            out["w2"] = .number(w2)
-        }
+        out.merge(described) { a, _ in a }
         out["value"] = .number(e.value)
+        let penalty = spec.scale.penalty(of: classifier)
+        if penalty > 0 || spec.scale.kind == .weightDecay || spec.scale.kind == .centredWeightDecay {
+            out["penalty"] = .number(penalty)
+            out["penalised_value"] = .number(e.value + penalty)
+            out["scale"] = .string(spec.scale.description)
+        }
         out["error_bound"] = .number(e.errorBound)
-        out["converged"] = .bool(e.converged)
+        out["converged"] = .bool(e.converged && e.value.isFinite)
         out["method"] = .string(e.method)
-        if json { Emit.json(out) } else {
-            print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(objective): R = \(e.value) (error <= \(e.errorBound), \(e.method)\(e.converged ? "" : ", tolerance NOT reached"))")
+        if json { try Emit.json(out) } else {
+            guard e.value.isFinite else { throw NumericalError("the objective is \(e.value)") }
+            let pen = penalty > 0 ? String(format: ", with penalty %.12g", e.value + penalty) : ""
+            print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective): R = \(e.value)\(pen) (error <= \(e.errorBound), \(e.method)\(e.converged ? "" : ", tolerance NOT reached"))")
         }
     }
 }

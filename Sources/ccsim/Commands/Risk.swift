@@ -4,79 +4,71 @@ import Foundation
 
 struct Risk: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Exact robust and natural accuracy of a linear classifier.",
+        abstract: "Exact robust and natural accuracy of a linear classifier, at one or several eps.",
         discussion: """
             Either the symmetric family (--w1, --w2: w1 on a class's exclusive features, w2 on its \
-            cross-class features) or a full matrix (--weights FILE.json with {"weights": [[...]], \
-            "bias": [...]}).
+            cross-class features), a full matrix (--weights FILE.json with {"weights": [[...]], \
+            "bias": [...]}) or a trained linear model (--checkpoint FILE). With several eps \
+            (--eps 0.1,0.2 or 0:0.4:0.1), --json prints a list of objects, one per eps.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
+    @Option(help: "Perturbation radius, or a grid of them (comma list or start:stop:step).", transform: FlagValue.radii)
+    var eps: Grid
 
-    @Option(help: "Perturbation radius (>= 0).")
-    var eps: Double
+    @OptionGroup var classifierOptions: ClassifierOptions
 
-    @Option(help: "Weight on exclusive features (symmetric family).")
-    var w1: Double?
-
-    @Option(help: "Weight on own cross-class features (symmetric family).")
-    var w2: Double?
-
-    @Option(help: "JSON file with a full weight matrix (and optional bias) instead of --w1/--w2.")
-    var weights: String?
-
-    @Flag(help: "Print one JSON object.")
+    @Flag(help: "Print JSON (one object; a list of objects for several eps).")
     var json = false
 
     func run() throws {
         let model = try modelOptions.load()
-        try CheckFlag.eps(eps)
-        let threat = try ThreatModel(norm: Norm.parse(norm), eps: eps)
-        let natural = try ThreatModel(norm: threat.norm, eps: 0)
-        let robust: RobustAccuracyResult, clean: RobustAccuracyResult
-        var out: [String: JSONValue] = [
-            "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
-        ]
-        if let path = weights {
-            guard w1 == nil, w2 == nil else {
-                throw InputError("--weights cannot be combined with --w1/--w2: give one or the other")
-            }
-            let classifier = try LinearClassifier.load(path: path)
-            try classifier.validate(for: model)
-            robust = try RobustAccuracy.general(model: model, classifier: classifier, threat: threat)
-            clean = try RobustAccuracy.general(model: model, classifier: classifier, threat: natural)
-            let p = classifier.projectSymmetric(model: model)
-            out["weights"] = .string(path)
-            out["projected_w1"] = .number(p.w1)
-            out["projected_w2"] = .number(p.w2)
-        } else {
-            guard let w1, let w2 else {
-                throw InputError("missing weights: give --w1 and --w2 (symmetric family) or --weights FILE")
-            }
-            try CheckFlag.finite(w1, "--w1")
-            try CheckFlag.finite(w2, "--w2")
-            robust = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
-            clean = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: natural)
-            out["w1"] = .number(w1)
-            out["w2"] = .number(w2)
+        let (classifier, described) = try classifierOptions.load(for: model)
+        let results = try eps.values.map { e in
+            try RiskReport.evaluate(model: model, classifier: classifier, symmetric: classifierOptions.isSymmetric
+                ? (classifierOptions.w1!, classifierOptions.w2!) : nil, norm: threat.norm, eps: e)
         }
-        out["robust_accuracy"] = .number(robust.value)
-        out["natural_accuracy"] = .number(clean.value)
-        out["error_bound"] = .number(max(robust.errorBound, clean.errorBound))
-        out["method"] = .string(max(robust.method, clean.method).rawValue)
-        out["converged"] = .bool(robust.converged && clean.converged)
-        out["per_class_robust_accuracy"] = JSONValue(robust.perClass)
         if json {
-            Emit.json(out)
+            let objects: [JSONValue] = results.map { r in
+                var o = r.json(model: model, norm: threat.norm)
+                o.merge(described) { a, _ in a }
+                return .object(o)
+            }
+            let value: JSONValue = objects.count == 1 ? objects[0] : .array(objects)
+            try value.checkFinite()
+            print(value.text)
         } else {
-            let flag = robust.converged && clean.converged ? "" : "  (tolerance NOT reached)"
-            print(String(
-                format: "%@ %@ eps=%g: robust accuracy %.12f, natural accuracy %.12f, error <= %.1e [%@]%@",
-                model.name, threat.norm.rawValue, eps, robust.value, clean.value,
-                max(robust.errorBound, clean.errorBound), max(robust.method, clean.method).rawValue, flag))
+            for r in results {
+                let flag = r.converged ? "" : "  (tolerance NOT reached)"
+                print(String(
+                    format: "%@ %@ eps=%g: robust accuracy %.12f, natural accuracy %.12f, error <= %.1e [%@]%@",
+                    model.name, threat.norm.rawValue, r.eps, r.robust.value, r.natural.value, r.errorBound, r.method, flag))
+            }
+        }
+    }
+}
+
+struct ExportWeightsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-weights",
+        abstract: "Write a trained linear model's weights (from a 'ccsim train --checkpoint' file) as a --weights file.")
+
+    @Argument(help: "Checkpoint file written by 'ccsim train --checkpoint'.")
+    var checkpoint: String
+
+    @Flag(help: "Export the best epoch's model (by test robust accuracy) instead of the last.")
+    var best = false
+
+    @Option(help: "Weights JSON file ('-': standard output).", transform: FlagValue.output)
+    var out: OutputTarget
+
+    func run() throws {
+        let data = try Checkpoint.read(from: checkpoint).exportedWeights(final: !best)
+        if out.isStandardOutput { FileHandle.standardOutput.write(data) } else {
+            try AtomicFile.write(data, to: out.path)
+            print("wrote \(out.path)")
         }
     }
 }

@@ -5,60 +5,45 @@ import GSL
 
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw labelled samples from a data model to CSV.",
+        abstract: "Draw labelled samples from a data model to CSV (streamed: memory does not grow with n).",
         discussion: "Columns: y (class, 1..K), then one column per coordinate. Same seed, same bytes.")
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Number of samples (labels drawn uniformly).")
-    var n: Int
+    @Option(name: .customLong("n-per-class"), help: "Exactly N samples of every class, in random order.",
+            transform: FlagValue.count(1...50_000_000))
+    var nPerClass: Int?
+
+    @Option(name: .customLong("n-total"), help: "N samples in total, labels drawn uniformly.", transform: FlagValue.count(1...50_000_000))
+    var nTotal: Int?
 
     @Option(help: "Random seed (a non-negative integer).")
     var seed: UInt64 = 1
 
-    @Flag(help: "Exactly n/K samples of each class (n must be a multiple of K), in random order.")
-    var balanced = false
+    @OptionGroup var output: OutputOptions
 
-    @Option(help: "Output CSV path (a JSON manifest is written beside it).")
-    var out: String
+    mutating func validate() throws {
+        guard (nPerClass == nil) != (nTotal == nil) else {
+            throw InputError("give one of --n-per-class N (balanced) and --n-total N (uniform labels)")
+        }
+    }
 
     func run() throws {
         let model = try modelOptions.load()
-        guard n >= 1 && n <= 50_000_000 else {
-            throw InputError("--n \(n) is not allowed: it must be an integer in 1...50000000")
+        if let nPerClass, nPerClass * model.classCount > 50_000_000 {
+            throw InputError("--n-per-class \(nPerClass) is not allowed: with K = \(model.classCount) classes it gives more than 50000000 samples")
         }
-        if balanced && n % model.classCount != 0 {
-            throw InputError("--n \(n) is not allowed with --balanced: it must be a multiple of K = \(model.classCount)")
-        }
-        try Emit.checkWritable(out)
+        var config = modelOptions.specification.manifestJSON
+        if let nPerClass { config["n_per_class"] = .number(Double(nPerClass)) }
+        if let nTotal { config["n_total"] = .number(Double(nTotal)) }
+        config["seed"] = .number(Double(seed))
+        config["resolved_model"] = model.manifestJSON
         let random = RandomSource(seed: seed)
         let sampler = Sampler(model: model)
-        let data = balanced
-            ? sampler.balancedSample(perClass: n / model.classCount, random: random)
-            : sampler.sample(count: n, random: random)
-        var table = CSVTable(header: ["y"] + model.coordinateNames)
-        for i in 0..<data.count {
-            table.append([.int(data.labels[i] + 1)] + data.inputs.row(i).map { .double($0) })
+        try ResultWriter.stream(header: ["y"] + model.coordinateNames, to: output.out, command: "sample", configuration: config) { emit in
+            try sampler.stream(total: nTotal, perClass: nPerClass, random: random) { y, x in
+                try emit([.int(y + 1)] + x.map { .double($0) })
+            }
         }
-        var config = modelOptions.json
-        config["n"] = .number(Double(n))
-        config["seed"] = .number(Double(seed))
-        config["balanced"] = .bool(balanced)
-        config["resolved_model"] = modelJSON(model)
-        try Emit.csv(table, to: out, command: "sample", configuration: config)
     }
-}
-
-/// The full model as JSON for manifests.
-func modelJSON(_ model: DataModel) -> JSONValue {
-    .object([
-        "name": .string(model.name),
-        "membership": .array(model.membership.map { .array($0.map { .number($0 ? 1 : 0) }) }),
-        "mu": JSONValue(model.mu),
-        "sigma": JSONValue(model.sigma),
-        "tau": .number(model.tau),
-        "noise_dims": .number(Double(model.noiseDimensions)),
-        "noise_sigma": .number(model.noiseSigma),
-        "feature_names": .array(model.featureNames.map { .string($0) }),
-    ])
 }

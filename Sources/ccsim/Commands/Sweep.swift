@@ -9,70 +9,30 @@ struct SweepCommand: ParsableCommand {
         discussion: """
             Columns: eps, objective, scale, w1, w2, ratio (w2/w1), objective_value, minimised_value, \
             robust_accuracy, natural_accuracy, on_boundary, derivative_at_w2_zero, converged. \
-            Objectives: ce, ls:a, worst-margin, hinge:k, zero-one, trades:b; append @scale=S or @wd=L \
-            to change the scale convention.
+            Objectives: \(ObjectiveSpec.grammarSummary). Ends with a summary per objective.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
+    @Option(help: ArgumentHelp("eps grid: start:stop:step or a comma list.".withDefault(try! Grid.parse("0.02:0.48:0.02", name: ""))), transform: FlagValue.radii)
+    var eps: Grid = try! Grid.parse("0.02:0.48:0.02", name: "")
 
-    @Option(help: "eps grid: start:stop:step or a comma list.")
-    var eps: String = "0.02:0.48:0.02"
+    @Option(help: ArgumentHelp("Comma list of objectives.".withDefault(try! FlagValue.objectives("ce,ls:0.1,worst-margin,zero-one")), valueName: "specs"), transform: FlagValue.objectives)
+    var objectives: ObjectiveList = try! FlagValue.objectives("ce,ls:0.1,worst-margin,zero-one")
 
-    @Option(help: "Comma list of objectives.")
-    var objectives: String = "ce,ls:0.1,worst-margin,zero-one"
-
-    @Option(help: "Quadrature tolerance per objective evaluation.")
+    @Option(help: ArgumentHelp("Quadrature tolerance per objective evaluation.".withDefault(1e-10)), transform: FlagValue.tolerance)
     var tolerance: Double = 1e-10
 
-    @Option(help: "Output CSV (a JSON manifest is written beside it).")
-    var out: String
-
+    @OptionGroup var output: OutputOptions
     @OptionGroup var gridOptions: GridOptions
 
     func run() throws {
         let model = try modelOptions.load()
-        let threatNorm = try Norm.parse(norm)
-        let grid = try Grid.parse(eps, name: "--eps")
-        for e in grid.values { try CheckFlag.eps(e) }
-        let specs = try objectives.split(separator: ",").map { try ObjectiveSpec.parse(String($0)) }
-        guard !specs.isEmpty else { throw InputError("--objectives is empty: give at least one objective") }
-        try CheckFlag.positive(tolerance, "--tolerance")
-        try Emit.checkWritable(out)
-        for spec in specs { _ = try SymmetricOptimizer(model: model, threat: .none, objective: spec.objective, scale: spec.scale) }
-        var config = modelOptions.json
-        config["norm"] = .string(threatNorm.rawValue)
-        config["eps"] = .string(grid.text)
-        config["objectives"] = .array(specs.map { .string($0.description) })
-        config["tolerance"] = .number(tolerance)
-        config["resolved_model"] = modelJSON(model)
-        let epsValues = grid.values, tol = tolerance
-        let rows = try gridOptions.run(command: "sweep", header: Self.header, itemCount: epsValues.count * specs.count,
-                                       out: out, configuration: config) { item in
-            let r = try Sweeps.optimum(model: model, norm: threatNorm, eps: epsValues[item / specs.count],
-                                       spec: specs[item % specs.count], tolerance: tol)
-            return [optimumRow(r)]
-        }
-        print("wrote \(rows) rows to \(out)")
+        let job = try GridRecipes.sweep(model: model, modelFlags: modelOptions.specification.manifestJSON, norm: threat.norm,
+                                        eps: eps, specs: objectives.specs, tolerance: tolerance)
+        try gridOptions.run(job, to: output.out, label: "sweep")
     }
-
-    static let header = [
-        "eps", "objective", "scale", "w1", "w2", "ratio", "objective_value", "minimised_value",
-        "robust_accuracy", "natural_accuracy", "on_boundary", "derivative_at_w2_zero", "converged",
-    ]
-}
-
-/// The CSV cells of one optimum.
-func optimumRow(_ r: SweepRow) -> [CSVValue] {
-    let o = r.optimum
-    return [
-        .double(r.eps), .string(r.spec.objective.description), .string(r.spec.scale.description),
-        .double(o.w1), .double(o.w2), .double(o.ratio), .double(o.objectiveValue), .double(o.value),
-        .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary),
-        .optionalDouble(o.derivativeAtZero), .bool(o.converged),
-    ]
 }
 
 struct SweepW2Command: ParsableCommand {
@@ -82,44 +42,22 @@ struct SweepW2Command: ParsableCommand {
         discussion: "Columns: eps, ratio, robust_accuracy (joint, exact), pairwise_accuracy (one competitor), error_bound, method.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
+    @Option(help: ArgumentHelp("eps grid.".withDefault(try! Grid.parse("0.1,0.2,0.3,0.35,0.4,0.45", name: ""))), transform: FlagValue.radii)
+    var eps: Grid = try! Grid.parse("0.1,0.2,0.3,0.35,0.4,0.45", name: "")
 
-    @Option(help: "eps grid.")
-    var eps: String = "0.1,0.2,0.3,0.35,0.4,0.45"
+    @Option(help: ArgumentHelp("w2/w1 grid.".withDefault(try! Grid.parse("0:1.5:0.01", name: ""))), transform: FlagValue.finiteGrid)
+    var ratios: Grid = try! Grid.parse("0:1.5:0.01", name: "")
 
-    @Option(help: "w2/w1 grid.")
-    var ratios: String = "0:1.5:0.01"
-
-    @Option(help: "Output CSV (a JSON manifest is written beside it).")
-    var out: String
-
+    @OptionGroup var output: OutputOptions
     @OptionGroup var gridOptions: GridOptions
 
     func run() throws {
         let model = try modelOptions.load()
-        let threatNorm = try Norm.parse(norm)
-        let epsGrid = try Grid.parse(eps, name: "--eps"), ratioGrid = try Grid.parse(ratios, name: "--ratios")
-        for e in epsGrid.values { try CheckFlag.eps(e) }
-        for r in ratioGrid.values { try CheckFlag.finite(r, "--ratios entry") }
-        try Emit.checkWritable(out)
-        var config = modelOptions.json
-        config["norm"] = .string(threatNorm.rawValue)
-        config["eps"] = .string(epsGrid.text)
-        config["ratios"] = .string(ratioGrid.text)
-        config["resolved_model"] = modelJSON(model)
-        let epsValues = epsGrid.values, ratioValues = ratioGrid.values
-        let rows = try gridOptions.run(
-            command: "sweep-w2", header: ["eps", "ratio", "robust_accuracy", "pairwise_accuracy", "error_bound", "method"],
-            itemCount: epsValues.count * ratioValues.count, out: out, configuration: config
-        ) { item in
-            let r = try Sweeps.ratioRow(model: model, norm: threatNorm, eps: epsValues[item / ratioValues.count],
-                                        ratio: ratioValues[item % ratioValues.count])
-            return [[.double(r.eps), .double(r.ratio), .double(r.robustAccuracy.value), .optionalDouble(r.pairwiseAccuracy),
-                     .double(r.robustAccuracy.errorBound), .string(r.robustAccuracy.method.rawValue)]]
-        }
-        print("wrote \(rows) rows to \(out)")
+        let job = GridRecipes.sweepW2(model: model, modelFlags: modelOptions.specification.manifestJSON, norm: threat.norm,
+                                      eps: eps, ratios: ratios)
+        try gridOptions.run(job, to: output.out, label: "sweep-w2")
     }
 }
 
@@ -129,57 +67,28 @@ struct PathCommand: ParsableCommand {
         abstract: "The fixed-scale optimum ||(w1, w2)|| = s over a grid of s (regularisation path), to CSV.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
-
-    @Option(help: "Perturbation radius.")
+    @Option(help: ArgumentHelp("Perturbation radius.".withDefault(0.3)), transform: FlagValue.radius)
     var eps: Double = 0.3
 
-    @Option(help: "Objective (ce, ls:a, trades:b, ...).")
-    var objective: String = "ce"
+    @OptionGroup var objectiveOptions: ObjectiveOptions
 
-    @Option(help: "Scale grid (comma list or start:stop:step); default: 30 log-spaced values in [0.1, 100].")
-    var scales: String?
+    @Option(help: "Scale grid (comma list or start:stop:step); default: 30 log-spaced values in [0.1, 100].", transform: FlagValue.positiveGrid)
+    var scales: Grid?
 
-    @Option(help: "Quadrature tolerance per objective evaluation.")
+    @Option(help: ArgumentHelp("Quadrature tolerance per objective evaluation.".withDefault(1e-10)), transform: FlagValue.tolerance)
     var tolerance: Double = 1e-10
 
-    @Option(help: "Output CSV (a JSON manifest is written beside it).")
-    var out: String
-
+    @OptionGroup var output: OutputOptions
     @OptionGroup var gridOptions: GridOptions
 
     func run() throws {
         let model = try modelOptions.load()
-        try CheckFlag.eps(eps)
-        try CheckFlag.positive(tolerance, "--tolerance")
-        let threatNorm = try Norm.parse(norm)
-        let parsed = try Objective.parse(objective)
-        let grid = try scales.map { try Grid.parse($0, name: "--scales") }
-            ?? Grid(values: (0..<30).map { Grid.tidy(pow(10, -1 + 3 * Double($0) / 29)) }, text: "logspace(0.1, 100, 30)")
-        for s in grid.values { try CheckFlag.positive(s, "--scales entry") }
-        try Emit.checkWritable(out)
-        var config = modelOptions.json
-        config["norm"] = .string(threatNorm.rawValue)
-        config["eps"] = .number(eps)
-        config["objective"] = .string(parsed.description)
-        config["scales"] = .string(grid.text)
-        config["tolerance"] = .number(tolerance)
-        config["resolved_model"] = modelJSON(model)
-        let scaleValues = grid.values, e = eps, tol = tolerance
-        let rows = try gridOptions.run(
-            command: "path",
-            header: ["scale", "eps", "objective", "w1", "w2", "ratio", "objective_value", "robust_accuracy", "natural_accuracy",
-                     "on_boundary", "converged"],
-            itemCount: scaleValues.count, out: out, configuration: config
-        ) { item in
-            let s = scaleValues[item]
-            let o = try Sweeps.optimum(model: model, norm: threatNorm, eps: e, spec: ObjectiveSpec(parsed, .fixed(s)), tolerance: tol).optimum
-            return [[.double(s), .double(e), .string(parsed.description), .double(o.w1), .double(o.w2), .double(o.ratio),
-                     .double(o.objectiveValue), .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]]
-        }
-        print("wrote \(rows) rows to \(out)")
+        let job = try GridRecipes.path(model: model, modelFlags: modelOptions.specification.manifestJSON, norm: threat.norm, eps: eps,
+                                       objective: objectiveOptions.resolved(), scales: scales ?? GridRecipes.defaultScales,
+                                       tolerance: tolerance)
+        try gridOptions.run(job, to: output.out, label: "path")
     }
 }
 
@@ -195,66 +104,32 @@ struct PhaseCommand: ParsableCommand {
             true up to mu/2 has no such threshold.
             """)
 
-    @Option(help: "paper3, complement:K or pairwise:K (a preset: sigma is the grid variable).")
-    var model: String = "paper3"
+    @Option(help: ArgumentHelp("paper3, complement:K or pairwise:K (a preset: sigma is the grid variable).".withDefault(ModelSource.paper3)), transform: FlagValue.model)
+    var model: ModelSource = .paper3
 
-    @Option(help: "Mean of every signal feature.")
+    @Option(help: ArgumentHelp("Mean of every signal feature.".withDefault(1)), transform: FlagValue.modelScale(allowZero: false))
     var mu: Double = 1
 
-    @Option(help: "sigma/mu grid.")
-    var sigmas: String = "0.1:1.5:0.1"
+    @Option(help: ArgumentHelp("sigma/mu grid.".withDefault(try! Grid.parse("0.1:1.5:0.1", name: ""))), transform: FlagValue.positiveGrid)
+    var sigmas: Grid = try! Grid.parse("0.1:1.5:0.1", name: "")
 
-    @Option(help: "eps/mu grid.")
-    var eps: String = "0.02:0.48:0.02"
+    @Option(help: ArgumentHelp("eps/mu grid.".withDefault(try! Grid.parse("0.02:0.48:0.02", name: ""))), transform: FlagValue.radii)
+    var eps: Grid = try! Grid.parse("0.02:0.48:0.02", name: "")
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Comma list of objectives.")
-    var objectives: String = "ce,ls:0.1,worst-margin,trades:6@scale=5"
+    @Option(help: ArgumentHelp("Comma list of objectives.".withDefault(try! FlagValue.objectives("ce,ls:0.1,worst-margin,trades:6@scale=5")), valueName: "specs"), transform: FlagValue.objectives)
+    var objectives: ObjectiveList = try! FlagValue.objectives("ce,ls:0.1,worst-margin,trades:6@scale=5")
 
-    @Option(help: "Quadrature tolerance per objective evaluation.")
+    @Option(help: ArgumentHelp("Quadrature tolerance per objective evaluation.".withDefault(1e-10)), transform: FlagValue.tolerance)
     var tolerance: Double = 1e-10
 
-    @Option(help: "Output CSV (a JSON manifest is written beside it).")
-    var out: String
-
+    @OptionGroup var output: OutputOptions
     @OptionGroup var gridOptions: GridOptions
 
     func run() throws {
-        try CheckFlag.positive(mu, "--mu")
-        let source = try ModelSource.parse(model)
-        let sigmaGrid = try Grid.parse(sigmas, name: "--sigmas"), epsGrid = try Grid.parse(eps, name: "--eps")
-        for s in sigmaGrid.values { try CheckFlag.positive(s, "--sigmas entry") }
-        for e in epsGrid.values { try CheckFlag.eps(e) }
-        let threatNorm = try Norm.parse(norm)
-        let specs = try objectives.split(separator: ",").map { try ObjectiveSpec.parse(String($0)) }
-        guard !specs.isEmpty else { throw InputError("--objectives is empty: give at least one objective") }
-        try CheckFlag.positive(tolerance, "--tolerance")
-        try Emit.checkWritable(out)
-        let models = try sigmaGrid.values.map { try source.load(mu: mu, sigma: $0 * mu, tau: nil, noiseDimensions: nil, noiseSigma: nil) }
-        for spec in specs { _ = try SymmetricOptimizer(model: models[0], threat: .none, objective: spec.objective, scale: spec.scale) }
-        let config: [String: JSONValue] = [
-            "model": .string(model), "mu": .number(mu), "sigmas": .string(sigmaGrid.text), "eps": .string(epsGrid.text),
-            "norm": .string(threatNorm.rawValue), "objectives": .array(specs.map { .string($0.description) }),
-            "tolerance": .number(tolerance),
-        ]
-        let sigmaValues = sigmaGrid.values, epsValues = epsGrid.values, m = mu, tol = tolerance
-        let perSigma = epsValues.count * specs.count
-        let rows = try gridOptions.run(
-            command: "phase",
-            header: ["sigma", "eps", "objective", "scale", "w1", "w2", "ratio", "cross_class_used",
-                     "robust_accuracy", "natural_accuracy", "on_boundary", "converged"],
-            itemCount: sigmaValues.count * perSigma, out: out, configuration: config
-        ) { item in
-            let si = item / perSigma, rest = item % perSigma
-            let spec = specs[rest % specs.count], e = epsValues[rest / specs.count] * m
-            let o = try Sweeps.optimum(model: models[si], norm: threatNorm, eps: e, spec: spec, tolerance: tol).optimum
-            return [[.double(sigmaValues[si]), .double(epsValues[rest / specs.count]), .string(spec.objective.description),
-                     .string(spec.scale.description), .double(o.w1), .double(o.w2), .double(o.ratio),
-                     .bool(o.w2 > 1e-6 * abs(o.w1)),
-                     .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]]
-        }
-        print("wrote \(rows) rows to \(out)")
+        let job = try GridRecipes.phase(source: model, mu: mu, sigmas: sigmas, eps: eps, norm: threat.norm, specs: objectives.specs,
+                                        tolerance: tolerance)
+        try gridOptions.run(job, to: output.out, label: "phase")
     }
 }

@@ -13,11 +13,9 @@ struct ThresholdCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var objectiveOptions: ObjectiveOptions
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
-
-    @Option(help: "Number of eps scan points in (0, mu/2).")
+    @Option(help: ArgumentHelp("Number of eps scan points in (0, mu/2).".withDefault(24)), transform: FlagValue.count(4...1000))
     var grid: Int = 24
 
     @Flag(help: "Print one JSON object.")
@@ -25,22 +23,22 @@ struct ThresholdCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelOptions.load()
-        let (objective, mode) = try objectiveOptions.resolve()
-        guard (4...1000).contains(grid) else { throw InputError("--grid \(grid) is not allowed: it must be in 4...1000") }
-        var finder = try ThresholdFinder(model: model, norm: Norm.parse(norm), objective: objective, scale: mode)
+        let spec = try objectiveOptions.resolved()
+        var finder = try ThresholdFinder(model: model, norm: threat.norm, objective: spec.objective, scale: spec.scale)
         finder.gridPoints = grid
         let r = try finder.find()
         let out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(finder.norm.rawValue),
-            "objective": .string(objective.description), "scale": .string(mode.description),
+            "objective": .string(spec.objective.description), "scale": .string(spec.scale.description),
+            "spec": .string(spec.spelling),
             "eps0": JSONValue(r.eps0), "kind": .string(r.kind.rawValue),
             "bracket": r.bracket.map { JSONValue($0) } ?? .null, "half_mu": .number(finder.halfMu),
             "converged": .bool(r.converged),
             "scan": .array(r.scan.map { .object(["eps": .number($0.eps), "w1": .number($0.w1), "derivative": .number($0.derivative)]) }),
         ]
-        if json { Emit.json(out) } else {
+        if json { try Emit.json(out) } else {
             let value = r.eps0.map { "\($0)" } ?? "none (w2* > 0 up to mu/2)"
-            print("\(model.name) \(finder.norm.rawValue) \(objective) [\(mode)]: eps0 = \(value)")
+            print("\(model.name) \(finder.norm.rawValue) \(spec.objective) [\(spec.scale)]: eps0 = \(value)\(r.converged ? "" : " (NOT converged)")")
         }
     }
 }

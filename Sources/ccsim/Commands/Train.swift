@@ -5,73 +5,74 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Adversarial training (PGD-AT, LS, KD, TRADES) of a linear or two-layer model, logged per epoch to CSV.",
+        abstract: "Adversarial training (PGD-AT, LS, KD, TRADES, hinge) of a linear or two-layer model, logged per epoch to CSV.",
         discussion: """
             Columns: epoch, lr, weight_norm, w1, w2, ratio (linear: projection onto the symmetric family \
             through class differences), train_robust_loss, train_natural_acc, train_robust_acc, \
             test_natural_acc, test_robust_acc (exact for linear, PGD for two-layer), test_robust_acc_pgd, cas, \
             mean_cross_similarity (mean off-diagonal C, signed). \
             The attribution matrix C goes to FILE_attribution.csv. The run ends with best (by test robust \
-            accuracy) vs last.
+            accuracy) vs last. Defaults are the official code's: \(TrainingDefaults.summary).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "linear or two-layer.")
-    var arch: String = "linear"
+    var arch: Network.Architecture = .linear
 
-    @Option(help: "Hidden width of the two-layer model.")
+    @Option(help: ArgumentHelp("Hidden width of the two-layer model.".withDefault(64)), transform: FlagValue.count(1...100_000))
     var width: Int = 64
 
-    @Option(help: "Training loss: ce, ls[:alpha], kd, trades[:beta].")
-    var objective: String = "ce"
+    @Option(help: ArgumentHelp("Training loss: ce, ls[:alpha], kd, trades[:beta], hinge[:kappa] (optionally @wd=LAMBDA, the same as --weight-decay).",
+                               valueName: "spec"), transform: FlagValue.training)
+    var objective: TrainingSpec = .exact(ObjectiveSpec(.ce))
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Perturbation radius.")
+    @Option(help: "Perturbation radius.", transform: FlagValue.radius)
     var eps: Double
 
-    @Option(help: "Epochs.")
-    var epochs: Int = 100
+    @Option(help: ArgumentHelp("Epochs.".withDefault(TrainingDefaults.epochs)), transform: FlagValue.count(1...100_000))
+    var epochs: Int = TrainingDefaults.epochs
 
-    @Option(help: "Batch size.")
+    @Option(help: "Batch size (default \(TrainingDefaults.batchSize)).", transform: FlagValue.count(1...1_000_000))
     var batch: Int?
 
-    @Option(help: "Learning rate.")
+    @Option(help: "Learning rate (default \(TrainingDefaults.learningRate)).", transform: FlagValue.positive)
     var lr: Double?
 
-    @Option(help: "SGD momentum.")
+    @Option(help: "SGD momentum in [0, 1) (default \(TrainingDefaults.momentum)).", transform: FlagValue.finite)
     var momentum: Double?
 
-    @Option(name: .customLong("weight-decay"), help: "Weight decay (not applied to biases).")
+    @Option(name: .customLong("weight-decay"), help: "Weight decay, not applied to biases (default \(TrainingDefaults.weightDecay)).",
+            transform: FlagValue.finite)
     var weightDecay: Double?
 
-    @Option(help: "Learning-rate schedule: constant, step (/10 at 50% and 75%), cosine.")
-    var schedule: String?
+    @Option(help: "Learning-rate schedule: constant, step (/10 at 50% and 75%), cosine (default \(TrainingDefaults.schedule.rawValue)).")
+    var schedule: Schedule?
 
     @Option(help: "Optimiser: sgd or adam.")
-    var optimizer: String = "sgd"
+    var optimizer: Optimizer.Kind = .sgd
 
-    @Option(name: .customLong("n-train"), help: "Training samples per class.")
-    var nTrain: Int = 1000
+    @Option(name: .customLong("n-train"), help: ArgumentHelp("Training samples per class.".withDefault(TrainingDefaults.trainPerClass)), transform: FlagValue.count(1...10_000_000))
+    var nTrain: Int = TrainingDefaults.trainPerClass
 
-    @Option(name: .customLong("n-test"), help: "Test samples per class.")
-    var nTest: Int = 1000
+    @Option(name: .customLong("n-test"), help: ArgumentHelp("Test samples per class.".withDefault(TrainingDefaults.testPerClass)), transform: FlagValue.count(1...10_000_000))
+    var nTest: Int = TrainingDefaults.testPerClass
 
     @Flag(help: "Fresh samples every step instead of a fixed training set.")
     var population = false
 
-    @Option(name: .customLong("steps-per-epoch"), help: "Steps per epoch with --population.")
-    var stepsPerEpoch: Int = 50
+    @Option(name: .customLong("steps-per-epoch"), help: ArgumentHelp("Steps per epoch with --population.".withDefault(TrainingDefaults.stepsPerEpoch)), transform: FlagValue.count(1...1_000_000))
+    var stepsPerEpoch: Int = TrainingDefaults.stepsPerEpoch
 
-    @Option(name: .customLong("pgd-steps"), help: "PGD steps for training.")
+    @Option(name: .customLong("pgd-steps"), help: "PGD steps for training (default \(TrainingDefaults.pgdSteps)).", transform: FlagValue.count(0...10_000))
     var pgdSteps: Int?
 
-    @Option(name: .customLong("pgd-step-size"), help: "PGD step size (default eps/4).")
+    @Option(name: .customLong("pgd-step-size"), help: "PGD step size (default eps/4).", transform: FlagValue.positive)
     var pgdStepSize: Double?
 
-    @Option(name: .customLong("pgd-restarts"), help: "PGD restarts.")
+    @Option(name: .customLong("pgd-restarts"), help: ArgumentHelp("PGD restarts.".withDefault(1)), transform: FlagValue.count(1...1000))
     var pgdRestarts: Int = 1
 
     @Flag(name: .customLong("no-random-start"), help: "Start PGD at the clean input.")
@@ -83,10 +84,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "FGSM training (one step of size eps, no random start).")
     var fgsm = false
 
-    @Option(name: .customLong("eval-pgd-steps"), help: "PGD steps for evaluation and the attribution metric.")
+    @Option(name: .customLong("eval-pgd-steps"), help: "PGD steps for evaluation and the attribution metric (default \(TrainingDefaults.evaluationPGDSteps)).",
+            transform: FlagValue.count(0...10_000))
     var evalPgdSteps: Int?
 
-    @Flag(name: .customLong("paper-defaults"), help: "The official code's choices: PGD-10 (random start, step eps/4) for training, PGD-20 for evaluation, SGD lr 0.1 momentum 0.9 wd 5e-4, batch 128, step schedule.")
+    @Flag(name: .customLong("paper-defaults"), help: "Insist on the official code's settings (the defaults): refuse any flag that changes them.")
     var paperDefaults = false
 
     @Flag(name: .customLong("no-bias"), help: "No bias terms.")
@@ -98,150 +100,125 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "KD teacher checkpoint (its final network).")
     var teacher: String?
 
-    @Option(name: .customLong("teacher-epochs"), help: "Train a natural (eps = 0) teacher for N epochs first (kd).")
+    @Option(name: .customLong("teacher-epochs"), help: "Train a natural (eps = 0) teacher for N epochs first (kd).", transform: FlagValue.count(1...100_000))
     var teacherEpochs: Int?
 
-    @Option(help: "KD temperature.")
+    @Option(help: ArgumentHelp("KD temperature.".withDefault(4)), transform: FlagValue.positive)
     var temperature: Double = 4
 
-    @Option(name: .customLong("kd-weight"), help: "KD weight on the teacher's soft labels (rest on the hard label).")
+    @Option(name: .customLong("kd-weight"), help: ArgumentHelp("KD weight on the teacher's soft labels (rest on the hard label), in [0, 1].".withDefault(0.9)), transform: FlagValue.finite)
     var kdWeight: Double = 0.9
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
 
-    @Option(help: "Per-epoch CSV (a JSON manifest is written beside it).")
-    var out: String
+    @Option(help: "Per-epoch CSV (a JSON manifest FILE.manifest.json is written beside it).", transform: FlagValue.file)
+    var out: OutputTarget
 
-    @Option(name: .customLong("attribution-out"), help: "CSV of the attribution matrix per epoch (default: OUT with _attribution).")
-    var attributionOut: String?
+    @Option(name: .customLong("attribution-out"), help: "CSV of the attribution matrix per epoch (default: OUT with _attribution).",
+            transform: FlagValue.file)
+    var attributionOut: OutputTarget?
 
-    @Option(help: "Write a resumable checkpoint here after every epoch.")
-    var checkpoint: String?
+    @Option(help: "Write a resumable checkpoint here after every epoch.", transform: FlagValue.plainFile)
+    var checkpoint: OutputTarget?
 
     @Option(help: "Resume from this checkpoint (same flags as the interrupted run).")
     var resume: String?
 
-    func makeConfiguration() throws -> TrainingConfiguration {
-        let model = try modelOptions.load()
-        try CheckFlag.eps(eps)
-        let threatNorm = try Norm.parse(norm)
-        var c = TrainingConfiguration(model: model, eps: eps, norm: threatNorm)
-        guard let a = Network.Architecture(rawValue: arch) else { throw InputError("--arch '\(arch)' is unknown: use linear or two-layer") }
-        c.architecture = a
-        c.width = width
-        c.useBias = !noBias
-        c.loss = try TrainingLoss.parse(objective, temperature: temperature, kdWeight: kdWeight)
-        c.epochs = epochs
+    var attributionTarget: OutputTarget {
+        get throws { try attributionOut ?? OutputTarget(TrainingReport.attributionPath(out.path), flag: "--out (its _attribution file)") }
+    }
+
+    /// Names for messages: the flags the targets came from.
+    var namedOutputs: [OutputTarget] {
+        get throws {
+            var list = [try OutputTarget(out.path, flag: "--out"), try attributionOut.map { try OutputTarget($0.path, flag: "--attribution-out") }
+                ?? attributionTarget]
+            if let checkpoint { list.append(try OutputTarget(checkpoint.path, flag: "--checkpoint", allowStandardOutput: false, hasManifest: false)) }
+            return list
+        }
+    }
+
+    mutating func validate() throws {
         if paperDefaults {
             for (given, flag) in [(batch != nil, "--batch"), (lr != nil, "--lr"), (momentum != nil, "--momentum"), (weightDecay != nil, "--weight-decay"),
                                   (schedule != nil, "--schedule"), (pgdSteps != nil, "--pgd-steps"), (pgdStepSize != nil, "--pgd-step-size"),
                                   (evalPgdSteps != nil, "--eval-pgd-steps"), (fgsm, "--fgsm"), (noRandomStart, "--no-random-start")] where given {
-                throw InputError("\(flag) conflicts with --paper-defaults, which fixes it; drop one of them")
+                throw InputError("\(flag) conflicts with --paper-defaults, which insists on the official code's value; drop one of them")
             }
         }
-        c.batchSize = batch ?? 128
-        c.learningRate = lr ?? 0.1
-        c.momentum = momentum ?? 0.9
-        c.weightDecay = weightDecay ?? 5e-4
-        guard let sched = Schedule(rawValue: schedule ?? "step") else { throw InputError("--schedule '\(schedule!)' is unknown: use constant, step or cosine") }
-        c.schedule = sched
-        guard let opt = Optimizer.Kind(rawValue: optimizer) else { throw InputError("--optimizer '\(optimizer)' is unknown: use sgd or adam") }
-        c.optimizer = opt
+        let (loss, specDecay) = try objective.trainingLoss(temperature: temperature, kdWeight: kdWeight)
+        if specDecay != nil, weightDecay != nil {
+            throw InputError("--weight-decay and @wd= in --objective set the same thing: give one")
+        }
+        if case .kd = loss {
+            guard (teacher == nil) != (teacherEpochs == nil) else {
+                throw InputError("--objective kd needs one of --teacher FILE and --teacher-epochs N")
+            }
+        } else if teacher != nil || teacherEpochs != nil {
+            throw InputError("--teacher and --teacher-epochs apply to --objective kd only")
+        }
+        try OutputTarget.requireDistinct(try namedOutputs)
+    }
+
+    func makeConfiguration() throws -> TrainingConfiguration {
+        let model = try modelOptions.load()
+        let (loss, specDecay) = try objective.trainingLoss(temperature: temperature, kdWeight: kdWeight)
+        var c = TrainingConfiguration(model: model, eps: eps, norm: threat.norm)
+        c.architecture = arch
+        c.width = width
+        c.useBias = !noBias
+        c.loss = loss
+        c.epochs = epochs
+        c.batchSize = batch ?? TrainingDefaults.batchSize
+        c.learningRate = lr ?? TrainingDefaults.learningRate
+        c.momentum = momentum ?? TrainingDefaults.momentum
+        c.weightDecay = weightDecay ?? specDecay ?? TrainingDefaults.weightDecay
+        c.schedule = schedule ?? TrainingDefaults.schedule
+        c.optimizer = optimizer
         c.trainPerClass = population ? nil : nTrain
         c.testPerClass = nTest
         c.stepsPerEpoch = stepsPerEpoch
         c.seed = seed
         c.zeroInitialisation = zeroInit
         if fgsm {
-            c.attack = .fgsm(norm: threatNorm, eps: eps)
+            c.attack = .fgsm(norm: threat.norm, eps: eps)
         } else {
-            c.attack = AttackConfiguration(norm: threatNorm, eps: eps, steps: pgdSteps ?? 10, stepSize: pgdStepSize, randomStart: !noRandomStart, restarts: pgdRestarts, keepBest: pgdBest)
+            c.attack = AttackConfiguration(norm: threat.norm, eps: eps, steps: pgdSteps ?? TrainingDefaults.pgdSteps, stepSize: pgdStepSize,
+                                           randomStart: !noRandomStart, restarts: pgdRestarts, keepBest: pgdBest)
         }
-        c.evaluationAttack = AttackConfiguration(norm: threatNorm, eps: eps, steps: evalPgdSteps ?? 20, stepSize: eps / 4, randomStart: true)
+        c.evaluationAttack = AttackConfiguration(norm: threat.norm, eps: eps, steps: evalPgdSteps ?? TrainingDefaults.evaluationPGDSteps,
+                                                 stepSize: eps / 4, randomStart: true)
         try c.validate()
         return c
     }
 
     func run() throws {
         let c = try makeConfiguration()
-        let matrixPath = attributionOut ?? Self.attributionPath(out)
-        try Emit.checkWritable(out)
-        try Emit.checkWritable(matrixPath)
-        if let checkpoint {
-            try Emit.checkWritable(checkpoint)
-            let taken = [out, matrixPath, Manifest.path(for: out), Manifest.path(for: matrixPath)]
-            if taken.contains(where: { URL(fileURLWithPath: $0).standardized == URL(fileURLWithPath: checkpoint).standardized }) {
-                throw InputError("--checkpoint '\(checkpoint)' would be overwritten by an output or its manifest (\(Manifest.path(for: out))); choose another name")
-            }
-        }
+        let matrixTarget = try attributionTarget
         let resumeFrom = try resume.map { try Checkpoint.read(from: $0) }
+        let teacherSource: TeacherSource? = teacher.map { .checkpoint($0) } ?? teacherEpochs.map { .natural(epochs: $0) }
         var teacherNetwork = resumeFrom?.teacher
-        if teacherNetwork == nil, case .kd = c.loss {
-            if let teacher {
-                teacherNetwork = try Checkpoint.read(from: teacher).network
-            } else if let n = teacherEpochs {
-                var tc = c
-                tc.loss = .ce
-                tc.epochs = n
-                tc.attack = AttackConfiguration(norm: c.attack.norm, eps: 0, steps: 0, randomStart: false)
-                FileHandle.standardError.write(Data("training a natural teacher for \(n) epochs\n".utf8))
-                let taught = try Trainer(tc).run()
-                teacherNetwork = taught.network
-                FileHandle.standardError.write(Data("teacher: test natural accuracy \(Self.fmt(taught.last.testNaturalAccuracy))\n".utf8))
-            } else {
-                throw InputError("--objective kd needs --teacher FILE or --teacher-epochs N")
-            }
+        if teacherNetwork == nil, let teacherSource {
+            teacherNetwork = try teacherSource.network(for: c) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         }
         let trainer = try Trainer(c, teacher: teacherNetwork, resume: resumeFrom)
         let progress = Progress(total: c.epochs, label: "train")
         let result = try trainer.run { log, snapshot in
             progress.report(log.epoch, c.epochs)
-            if let checkpoint { try snapshot.write(to: checkpoint) }
+            if let checkpoint { try snapshot.write(to: checkpoint.path) }
         }
-        let (table, matrix) = Self.tables(result.logs, classes: c.model.classCount)
-        var config = try Self.configurationJSON(c)
-        config["model_flags"] = .object(modelOptions.json)
-        if case .kd = c.loss {
-            config["teacher"] = teacher.map { .string($0) } ?? .string("natural (eps = 0) ce training for \(teacherEpochs ?? 0) epochs, same data and seed")
-        }
-        let summary = Self.summary(result)
-        try Emit.csv(matrix, to: matrixPath, command: "train", configuration: config)
-        try Emit.csv(table, to: out, command: "train", configuration: config, notes: [summary])
+        let (table, matrix) = TrainingReport.tables(result.logs, classes: c.model.classCount)
+        var config = try TrainingReport.configurationJSON(c)
+        config["model_flags"] = .object(modelOptions.specification.manifestJSON)
+        if let teacherSource { config["teacher"] = .string(teacherSource.description) }
+        let summary = TrainingReport.summary(result)
+        try ResultWriter.write(matrix, to: matrixTarget, command: "train", configuration: config)
+        try ResultWriter.write(table, to: out, command: "train", configuration: config, notes: [summary])
         print(summary)
     }
-
-    static func attributionPath(_ out: String) -> String {
-        let ns = out as NSString
-        return ns.pathExtension.lowercased() == "csv" ? ns.deletingPathExtension + "_attribution.csv" : out + "_attribution.csv"
-    }
-
-    static func tables(_ logs: [EpochLog], classes k: Int) -> (CSVTable, CSVTable) {
-        var table = CSVTable(header: [
-            "epoch", "lr", "weight_norm", "w1", "w2", "ratio", "train_robust_loss", "train_natural_acc", "train_robust_acc",
-            "test_natural_acc", "test_robust_acc", "test_robust_acc_pgd", "cas", "mean_cross_similarity",
-        ])
-        var matrix = CSVTable(header: ["epoch", "i", "j", "c"])
-        for l in logs {
-            table.append([.int(l.epoch), .double(l.learningRate), .double(l.weightNorm), .optionalDouble(l.w1), .optionalDouble(l.w2),
-                          .optionalDouble(l.ratio), .double(l.trainRobustLoss), .double(l.trainNaturalAccuracy), .double(l.trainRobustAccuracy),
-                          .double(l.testNaturalAccuracy), .double(l.testRobustAccuracy), .double(l.testRobustAccuracyPGD), .double(l.cas), .double(l.meanCrossSimilarity)])
-            for i in 0..<k { for j in 0..<k { matrix.append([.int(l.epoch), .int(i + 1), .int(j + 1), .double(l.correlation[i * k + j])]) } }
-        }
-        return (table, matrix)
-    }
-
-    static func summary(_ r: TrainingResult) -> String {
-        let b = r.best, l = r.last
-        return "best epoch \(b.epoch): test robust acc \(fmt(b.testRobustAccuracy)), CAS \(fmt(b.cas)), mean cross similarity \(fmt(b.meanCrossSimilarity)); last epoch \(l.epoch): test robust acc \(fmt(l.testRobustAccuracy)), CAS \(fmt(l.cas)), mean cross similarity \(fmt(l.meanCrossSimilarity)); CAS change best -> last \(fmt(l.cas - b.cas))"
-    }
-
-    static func fmt(_ x: Double) -> String { String(format: "%.4f", x) }
-
-    static func configurationJSON(_ c: TrainingConfiguration) throws -> [String: JSONValue] {
-        let data = try JSONEncoder().encode(c)
-        let value = try JSONDecoder().decode(JSONValue.self, from: data)
-        guard case .object(let o) = value else { return [:] }
-        return o
-    }
 }
+
+extension Network.Architecture: ExpressibleByArgument {}
+extension Schedule: ExpressibleByArgument {}
+extension Optimizer.Kind: ExpressibleByArgument {}

@@ -5,60 +5,58 @@ import Foundation
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the paper's Theorems 1-3 per objective over a grid of sigma/mu and eps.",
+        abstract: "Check the paper's Theorems 1-3 (as formalised in THEORY.md) per objective over a grid of sigma/mu and eps.",
         discussion: """
-            Prints a table of verdicts (holds / fails, with the numbers behind each failure) and \
-            writes theorems.csv, theorems.md and thresholds.csv (with JSON manifests) to --out-dir.
+            Prints a table of verdicts (holds / fails, with the numbers behind each failure). With \
+            --out-dir DIR it also writes DIR/theorems.csv, theorems.md and thresholds.csv (with \
+            JSON manifests); without it, nothing is written.
             """)
 
-    @Option(help: "sigma/mu grid (comma list or start:stop:step).")
-    var sigmas: String = "0.25,0.5,1"
+    @Option(help: ArgumentHelp("sigma/mu grid (comma list or start:stop:step).".withDefault(try! Grid.parse("0.25,0.5,1", name: ""))), transform: FlagValue.positiveGrid)
+    var sigmas: Grid = try! Grid.parse("0.25,0.5,1", name: "")
 
-    @Option(help: "eps/mu grid for Theorems 2 and 3.")
-    var eps: String = "0.05:0.45:0.05"
+    @Option(help: ArgumentHelp("eps/mu grid for Theorem 2, each in (0, 0.5).".withDefault(try! Grid.parse("0.05:0.45:0.05", name: ""))), transform: FlagValue.halfOpenEpsGrid)
+    var eps: Grid = try! Grid.parse("0.05:0.45:0.05", name: "")
 
-    @Option(name: .customLong("theorem3-eps"), help: "eps/mu values where Theorem 3 compares the LS and CE optima.")
-    var theorem3Eps: String = "0.05,0.15,0.25,0.35,0.45"
+    @Option(name: .customLong("theorem3-eps"), help: ArgumentHelp("eps/mu values where Theorem 3 compares the LS and CE optima, each in (0, 0.5).".withDefault(try! Grid.parse("0.05,0.15,0.25,0.35,0.45", name: ""))),
+            transform: FlagValue.halfOpenEpsGrid)
+    var theorem3Eps: Grid = try! Grid.parse("0.05,0.15,0.25,0.35,0.45", name: "")
 
-    @Option(help: "Threat model: linf or l2.")
-    var norm: String = "linf"
+    @OptionGroup var threat: ThreatOptions
 
-    @Option(help: "Objectives for Theorem 1 (comma list of ce, ce@scale=s, ce@wd=l, ls:a, worst-margin, hinge:k, zero-one, trades:b), or 'default'.")
-    var objectives: String = "default"
+    @Option(help: ArgumentHelp("Objectives for Theorem 1 (comma list; default: the ten of THEORY.md).", valueName: "specs"),
+            transform: FlagValue.objectives)
+    var objectives: ObjectiveList?
 
-    @Option(help: "Quadrature tolerance per objective evaluation.")
+    @Option(help: ArgumentHelp("Quadrature tolerance per objective evaluation.".withDefault(1e-9)), transform: FlagValue.tolerance)
     var tolerance: Double = 1e-9
 
-    @Option(name: .customLong("out-dir"), help: "Directory for theorems.csv / theorems.md / thresholds.csv ('-' to write nothing).")
-    var outDir: String = "results"
+    @Option(name: .customLong("out-dir"), help: "Existing directory for theorems.csv / theorems.md / thresholds.csv (default: write nothing).")
+    var outDir: String?
 
     @Flag(help: "Print the whole report as JSON.")
     var json = false
 
-    func run() throws {
-        var config = VerifyConfiguration()
-        config.sigmas = try Grid.parse(sigmas, name: "--sigmas").values
-        for s in config.sigmas { try CheckFlag.positive(s, "--sigmas entry") }
-        config.epsGrid = try Grid.parse(eps, name: "--eps").values
-        for e in config.epsGrid {
-            guard e.isFinite, e > 0, e < 0.5 else { throw InputError("--eps entry \(e) is not allowed: eps/mu must be in (0, 0.5)") }
-        }
-        config.theorem3Eps = try Grid.parse(theorem3Eps, name: "--theorem3-eps").values
-        for e in config.theorem3Eps {
-            guard e.isFinite, e > 0, e < 0.5 else { throw InputError("--theorem3-eps entry \(e) is not allowed: eps/mu must be in (0, 0.5)") }
-        }
-        config.norm = try Norm.parse(norm)
-        try CheckFlag.positive(tolerance, "--tolerance")
-        config.tolerance = tolerance
-        if objectives != "default" {
-            config.objectives = try objectives.split(separator: ",").map { try ObjectiveSpec.parse(String($0)) }
-        }
-        if outDir != "-" {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: outDir, isDirectory: &isDir), isDir.boolValue else {
+    mutating func validate() throws {
+        if let outDir {
+            var st = stat()
+            guard stat(outDir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw InputError("--out-dir '\(outDir)' is not an existing directory")
             }
+            for name in VerifyReport.fileNames {
+                _ = try OutputTarget((outDir as NSString).appendingPathComponent(name), flag: "--out-dir", allowStandardOutput: false)
+            }
         }
+    }
+
+    func run() throws {
+        var config = VerifyConfiguration()
+        config.sigmas = sigmas.values
+        config.epsGrid = eps.values
+        config.theorem3Eps = theorem3Eps.values
+        config.norm = threat.norm
+        config.tolerance = tolerance
+        if let objectives { config.objectives = objectives.specs }
         let progress = Progress(total: 1, label: "verify")
         let report = try Verifier.run(config) { done, total in progress.report(done, total) }
         if json {
@@ -68,32 +66,12 @@ struct VerifyCommand: ParsableCommand {
         } else {
             print(report.plainTable)
         }
-        if outDir != "-" {
-            let configJSON: [String: JSONValue] = [
-                "model": .string("paper3"),
-                "sigmas": JSONValue(config.sigmas), "eps": JSONValue(config.epsGrid), "theorem3_eps": JSONValue(config.theorem3Eps), "norm": .string(config.norm.rawValue),
-                "objectives": .array(config.objectives.map { .string($0.description) }), "tolerance": .number(tolerance),
-                "mu": .number(config.mu), "threshold_grid": .number(Double(config.thresholdGrid)),
-            ]
-            let dir = URL(fileURLWithPath: outDir)
-            try Emit.csv(report.csv, to: dir.appendingPathComponent("theorems.csv").path, command: "verify", configuration: configJSON)
-            try Emit.csv(report.thresholdCSV, to: dir.appendingPathComponent("thresholds.csv").path, command: "verify", configuration: configJSON)
-            try AtomicFile.write(report.markdown, to: dir.appendingPathComponent("theorems.md").path)
-        }
+        if let outDir { try report.write(to: outDir, configuration: config) }
     }
 }
 
-extension VerifyReport {
-    /// The terminal table.
-    var plainTable: String {
-        var lines = ["claim                objective                          sigma/mu  verdict  numbers"]
-        for v in verdicts {
-            lines.append(v.claim.padded(21) + v.objective.padded(35) + v.sigma.description.padded(10) + v.verdict.padded(9) + v.detail)
-        }
-        lines.append("")
-        for (claim, counts) in summary.sorted(by: { $0.key < $1.key }) {
-            lines.append("\(claim): holds in \(counts["holds"] ?? 0), fails in \(counts["fails"] ?? 0)")
-        }
-        return lines.joined(separator: "\n")
+extension FlagValue {
+    static func halfOpenEpsGrid(_ text: String) throws -> Grid {
+        try Grid.parse(text, name: "", range: ParameterRange(0, 0.5, lowerOpen: true, upperOpen: true, why: "eps/mu"))
     }
 }

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// One grammar for objectives and one set of rules for output paths, checked across every
+/// command that takes them (generated from the lists below, not written case by case).
+@Suite("CLI grammar and output paths")
+struct GrammarAndOutputTests {
+    /// Each command that takes an objective, with the flag it uses and arguments that make the
+    /// rest of the command valid.
+    static let objectiveCommands: [(flag: String, base: [String])] = [
+        ("--objective", ["optimum", "--eps", "0.1"]),
+        ("--objective", ["threshold"]),
+        ("--objective", ["objective", "--eps", "0.1", "--w1", "1", "--w2", "0.5"]),
+        ("--objective", ["path", "--eps", "0.3", "--out", "-"]),
+        ("--objectives", ["sweep", "--eps", "0.1", "--out", "-"]),
+        ("--objectives", ["phase", "--sigmas", "0.5", "--eps", "0.1", "--out", "-"]),
+        ("--objectives", ["verify"]),
+        ("--objective", ["train", "--eps", "0.1", "--epochs", "1", "--out", "-"]),
+        ("--objective", ["compare", "--eps", "0.1"]),
+        ("--objectives", ["compare-grid", "--eps", "0.1", "--out", "-"]),
+    ]
+
+    /// Bad spellings and the reason every command must give (the library's one message).
+    static let badSpellings: [(spec: String, reason: String)] = [
+        ("banana", "objective 'banana' is unknown"),
+        ("ls:2", "it must be a number in (0, 0.5)"),
+        ("ls:x", "it must be a number in (0, 0.5)"),
+        ("hinge:-1", "it must be a number in [0, 1000000]"),
+        ("ce@scale=-1", "it must be a number in (0, 1e+100]"),
+        ("ce@speed=1", "unknown setting 'speed'"),
+        ("ce@", "scale=S, wd=LAMBDA or wdc=LAMBDA"),
+        ("ce:1", "ce takes no parameter"),
+    ]
+
+    @Test("every command refuses a bad objective spelling with the same reason, in one line, exit 2",
+          arguments: Array(0..<(objectiveCommands.count * badSpellings.count)))
+    func badObjective(index: Int) throws {
+        let command = Self.objectiveCommands[index / Self.badSpellings.count]
+        let bad = Self.badSpellings[index % Self.badSpellings.count]
+        let r = try CLI.run(command.base + [command.flag, bad.spec])
+        #expect(r.status == 2, "\(command.base[0]) \(bad.spec): status \(r.status) \(r.stderr)")
+        #expect(r.stderr.contains(bad.reason), "\(command.base[0]) \(bad.spec): \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stdout.isEmpty, "\(r.stderr)")
+    }
+
+    @Test("settings as flags mean what the same setting inside the spec means")
+    func flagsEqualSpec() throws {
+        let base = ["objective", "--eps", "0.2", "--w1", "1", "--w2", "0.5", "--json"]
+        let pairs: [([String], [String])] = [
+            (["--objective", "ls:0.2"], ["--objective", "ls", "--smoothing", "0.2"]),
+            (["--objective", "ce@wd=0.1"], ["--objective", "ce", "--weight-decay", "0.1"]),
+            (["--objective", "ce@wdc=0.1"], ["--objective", "ce", "--centred-weight-decay", "0.1"]),
+            (["--objective", "trades:3"], ["--objective", "trades", "--beta", "3"]),
+        ]
+        for (a, b) in pairs {
+            let ra = try CLI.run(base + a), rb = try CLI.run(base + b)
+            #expect(ra.status == 0 && rb.status == 0, "\(ra.stderr) \(rb.stderr)")
+            #expect(ra.stdout == rb.stdout, "\(a) vs \(b)")
+        }
+        // The weight-decay penalty is reported, not silently ignored, and differs between the
+        // plain and the centred convention (the symmetric W is not centred).
+        let plain = try CLI.run(base + ["--objective", "ce@wd=0.1"]), centred = try CLI.run(base + ["--objective", "ce@wdc=0.1"])
+        #expect(plain.stdout.contains("penalised_value") && plain.stdout != centred.stdout)
+        // A fixed scale does not apply to a given W.
+        let scaled = try CLI.run(base + ["--objective", "ce@scale=5"])
+        #expect(scaled.status == 2 && scaled.stderr.contains("fixed scale"))
+    }
+
+    /// Commands that write, each with arguments that make it cheap; OUT is replaced by the path.
+    static let writers: [[String]] = [
+        ["sample", "--n-total", "5", "--out", "OUT"],
+        ["sweep-w2", "--eps", "0.1", "--ratios", "0", "--out", "OUT"],
+        ["table", "--eps", "0.1", "--ratios", "0", "--out", "OUT"],
+        ["train", "--eps", "0.1", "--epochs", "1", "--n-train", "10", "--n-test", "10", "--out", "OUT"],
+        ["compare", "--eps", "0.1", "--epochs", "8", "--steps-per-epoch", "1", "--batch", "8", "--out", "OUT"],
+    ]
+
+    /// Bad targets, relative to a fresh directory (set up by `prepare`).
+    static let badTargets = ["", "sub", "sub/", "fifo", "missing/x.csv", String(repeating: "n", count: 300), "link"]
+
+    static func prepare(_ dir: URL) throws {
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        mkfifo(dir.appendingPathComponent("fifo").path, 0o644)
+        try "x".write(to: dir.appendingPathComponent("target"), atomically: true, encoding: .utf8)
+        symlink(dir.appendingPathComponent("target").path, dir.appendingPathComponent("link").path)
+    }
+
+    static func listing(_ dir: URL) throws -> [String] {
+        try FileManager.default.subpathsOfDirectory(atPath: dir.path).sorted()
+    }
+
+    @Test("a bad output path: one line, exit 2, nothing written or replaced",
+          arguments: Array(0..<(writers.count * badTargets.count)))
+    func badOutput(index: Int) throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.prepare(dir)
+        let before = try Self.listing(dir)
+        let target = Self.badTargets[index % Self.badTargets.count]
+        let args = Self.writers[index / Self.badTargets.count].map { $0 == "OUT" ? target : $0 }
+        let r = try CLI.run(args, in: dir)
+        #expect(r.status == 2, "\(args): \(r.status) \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.hasPrefix("ccsim: error:"), "\(args): \(r.stderr)")
+        #expect(try Self.listing(dir) == before, "\(args) changed the directory")
+        var st = stat()
+        #expect(lstat(dir.appendingPathComponent("fifo").path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
+    }
+
+    @Test("short names and '-' work for every writer; two outputs of one run cannot share a file")
+    func goodOutput() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (i, w) in Self.writers.enumerated() {
+            let name = "\(i)"
+            let r = try CLI.run(w.map { $0 == "OUT" ? name : $0 }, in: dir)
+            #expect(r.status == 0, "\(w[0]): \(r.stderr)")
+            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), "\(w[0])")
+            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).manifest.json").path), "\(w[0])")
+        }
+        let toStdout = try CLI.run(["sample", "--n-total", "2", "--out", "-"], in: dir)
+        #expect(toStdout.status == 0 && toStdout.stdout.hasPrefix("y,"))
+        let before = try Self.listing(dir)
+        for clash in [["--out", "r.csv", "--attribution-out", "r.csv"], ["--out", "r.csv", "--checkpoint", "r.csv"],
+                      ["--out", "r.csv", "--attribution-out", "r.manifest.json"]] {
+            let r = try CLI.run(["train", "--eps", "0.1", "--epochs", "1"] + clash, in: dir)
+            #expect(r.status == 2 && r.stderr.contains("same file"), "\(clash): \(r.stderr)")
+        }
+        #expect(try Self.listing(dir) == before)
+    }
+}
