@@ -15,7 +15,7 @@ struct GrammarAndOutputTests {
         ("--objectives", ["sweep", "--eps", "0.1", "--out", "-"]),
         ("--objectives", ["phase", "--sigmas", "0.5", "--eps", "0.1", "--out", "-"]),
         ("--objectives", ["verify"]),
-        ("--objective", ["train", "--eps", "0.1", "--epochs", "1", "--out", "-"]),
+        ("--objective", ["train", "--eps", "0.1", "--epochs", "1", "--out", NSTemporaryDirectory() + "ccsim-grammar-unwritten.csv"]),
         ("--objective", ["compare", "--eps", "0.1"]),
         ("--objectives", ["compare-grid", "--eps", "0.1", "--out", "-"]),
     ]
