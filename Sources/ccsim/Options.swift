@@ -14,6 +14,7 @@ enum FlagValue {
     static func radius(_ text: String) throws -> Double { try ParameterRange.radius.check(text, name: "") }
     static func positive(_ text: String) throws -> Double { try ParameterRange.positive.check(text, name: "") }
     static func finite(_ text: String) throws -> Double { try ParameterRange.finite.check(text, name: "") }
+    static func unitInterval(_ text: String) throws -> Double { try ParameterRange(0, 1).check(text, name: "") }
     static func tolerance(_ text: String) throws -> Double { try ParameterRange.tolerance.check(text, name: "") }
     static func radii(_ text: String) throws -> Grid { try Grid.parse(text, name: "", range: .radius) }
     static func finiteGrid(_ text: String) throws -> Grid { try Grid.parse(text, name: "", range: .finite) }

@@ -128,3 +128,61 @@ struct GrammarAndOutputTests {
         #expect(try Self.listing(dir) == before)
     }
 }
+
+/// Every option of every subcommand, read from its --help, given values of every bad class:
+/// each run must end with one line naming the value, exit 2, and nothing written.
+@Suite("CLI bad values, generated from --help")
+struct GeneratedBadValueTests {
+    /// Minimal arguments that make each command valid (so a failure is the bad value's).
+    static let commands: [String: [String]] = [
+        "verify": [], "sweep": ["--out", "o.csv"], "train": ["--eps", "0.1", "--out", "o.csv"],
+        "compare": ["--eps", "0.1"], "compare-grid": ["--out", "o.csv"], "sweep-w2": ["--out", "o.csv"],
+        "path": ["--out", "o.csv"], "phase": ["--out", "o.csv"], "risk": ["--eps", "0.1", "--w1", "1", "--w2", "0.5"],
+        "optimum": ["--eps", "0.1"], "threshold": [], "objective": ["--eps", "0.1", "--w1", "1", "--w2", "0.5"],
+        "table": [], "sample": ["--n-total", "3", "--out", "o.csv"],
+    ]
+    /// Options whose value is a file name (any text is a valid name): covered by the output tests.
+    static let pathOptions: Set<String> = ["--out", "--out-dir", "--checkpoint", "--resume", "--teacher", "--weights", "--attribution-out"]
+    static let badValues = ["nan", "-inf", "1e999", "abc", "-1"]
+
+    static func options(of command: String) throws -> [String] {
+        let help = try CLI.run([command, "--help"]).stdout
+        var found: [String] = []
+        for line in help.split(separator: "\n") {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            guard t.hasPrefix("--"), let space = t.firstIndex(of: " ") else { continue }
+            let name = String(t[..<space])
+            guard t[space...].trimmingCharacters(in: .whitespaces).hasPrefix("<"), !pathOptions.contains(name) else { continue }
+            found.append(name)
+        }
+        return found
+    }
+
+    @Test("numeric and named options refuse bad values", arguments: commands.keys.sorted())
+    func badValues(command: String) throws {
+        let options = try Self.options(of: command)
+        #expect(!options.isEmpty, "no options found in \(command) --help")
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for option in options {
+            for value in Self.badValues {
+                // Some values are legitimate for some options (a seed of... none of these; a
+                // ratio grid may hold -1; a mean mu may be negative): those must then succeed
+                // or fail for another reason, never crash.
+                let r = try CLI.run([command] + Self.commands[command]! + [option, value], in: dir)
+                let legitimate = (value == "-1" && ["--ratios", "--w1", "--w2", "--mu"].contains(option))
+                if legitimate {
+                    #expect(r.status == 0 || r.status == 2, "\(command) \(option) \(value): \(r.status)")
+                    for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+                        try FileManager.default.removeItem(at: dir.appendingPathComponent(f))
+                    }
+                    continue
+                }
+                #expect(r.status == 2, "\(command) \(option) \(value): status \(r.status) \(r.stderr)")
+                #expect(r.stderr.split(separator: "\n").count == 1, "\(command) \(option) \(value): \(r.stderr)")
+                #expect(r.stderr.contains(option) || r.stderr.contains(value), "\(command) \(option) \(value): \(r.stderr)")
+                #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "\(command) \(option) \(value) wrote files")
+            }
+        }
+    }
+}

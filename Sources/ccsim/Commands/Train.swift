@@ -103,11 +103,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("teacher-epochs"), help: "Train a natural (eps = 0) teacher for N epochs first (kd).", transform: FlagValue.count(1...100_000))
     var teacherEpochs: Int?
 
-    @Option(help: ArgumentHelp("KD temperature.".withDefault(4)), transform: FlagValue.positive)
-    var temperature: Double = 4
+    @Option(help: "KD temperature (default 4; kd only).", transform: FlagValue.positive)
+    var temperature: Double?
 
-    @Option(name: .customLong("kd-weight"), help: ArgumentHelp("KD weight on the teacher's soft labels (rest on the hard label), in [0, 1].".withDefault(0.9)), transform: FlagValue.finite)
-    var kdWeight: Double = 0.9
+    @Option(name: .customLong("kd-weight"), help: "KD weight on the teacher's soft labels (rest on the hard label), in [0, 1] (default 0.9; kd only).",
+            transform: FlagValue.unitInterval)
+    var kdWeight: Double?
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
@@ -147,7 +148,7 @@ struct TrainCommand: ParsableCommand {
                 throw InputError("\(flag) conflicts with --paper-defaults, which insists on the official code's value; drop one of them")
             }
         }
-        let (loss, specDecay) = try objective.trainingLoss(temperature: temperature, kdWeight: kdWeight)
+        let (loss, specDecay) = try objective.trainingLoss(temperature: temperature ?? 4, kdWeight: kdWeight ?? 0.9)
         if specDecay != nil, weightDecay != nil {
             throw InputError("--weight-decay and @wd= in --objective set the same thing: give one")
         }
@@ -155,15 +156,15 @@ struct TrainCommand: ParsableCommand {
             guard (teacher == nil) != (teacherEpochs == nil) else {
                 throw InputError("--objective kd needs one of --teacher FILE and --teacher-epochs N")
             }
-        } else if teacher != nil || teacherEpochs != nil {
-            throw InputError("--teacher and --teacher-epochs apply to --objective kd only")
+        } else if teacher != nil || teacherEpochs != nil || temperature != nil || kdWeight != nil {
+            throw InputError("--teacher, --teacher-epochs, --temperature and --kd-weight apply to --objective kd only")
         }
         try OutputTarget.requireDistinct(try namedOutputs)
     }
 
     func makeConfiguration() throws -> TrainingConfiguration {
         let model = try modelOptions.load()
-        let (loss, specDecay) = try objective.trainingLoss(temperature: temperature, kdWeight: kdWeight)
+        let (loss, specDecay) = try objective.trainingLoss(temperature: temperature ?? 4, kdWeight: kdWeight ?? 0.9)
         var c = TrainingConfiguration(model: model, eps: eps, norm: threat.norm)
         c.architecture = arch
         c.width = width
