@@ -42,6 +42,11 @@ public struct DataModel: Equatable, Sendable, Codable {
             throw InputError(
                 "model '\(name)': membership row \(y + 1) has \(row.count) entries, row 1 has \(f); all rows must have the same length")
         }
+        for y in 1..<membership.count {
+            if let twin = membership[..<y].firstIndex(of: membership[y]) {
+                throw InputError("model '\(name)': membership rows \(twin + 1) and \(y + 1) are identical; two classes with the same features cannot be told apart")
+            }
+        }
         guard mu.count == f else {
             throw InputError("model '\(name)': mu has \(mu.count) entries; it must be one number or \(f) (one per feature)")
         }

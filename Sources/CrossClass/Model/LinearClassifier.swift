@@ -51,7 +51,8 @@ public struct LinearClassifier: Sendable, Equatable, Codable {
         struct File: Decodable { var weights: [[Double]]; var bias: [Double]? }
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch {
-            throw InputError("weights file '\(path)': malformed (\(ModelFile.oneLine(error))); expected {\"weights\": [[...], ...], \"bias\": [...]}")
+            let reason = ModelFile.jsonSyntaxError(String(decoding: data, as: UTF8.self)) ?? ModelFile.oneLine(error)
+            throw InputError("weights file '\(path)': malformed (\(reason)); expected {\"weights\": [[...], ...], \"bias\": [...]}")
         }
         guard !file.weights.isEmpty, let c = file.weights.first?.count, c > 0,
               file.weights.allSatisfy({ $0.count == c })

@@ -58,7 +58,7 @@ public enum ModelFile {
         }
         if json {
             do { root = try JSONDecoder().decode(LooseValue.self, from: Data(text.utf8)) } catch {
-                throw InputError("\(origin): malformed JSON (\(oneLine(error))); expected an object with 'membership', 'mu' and 'sigma'")
+                throw InputError("\(origin): malformed JSON (\(jsonSyntaxError(text) ?? oneLine(error))); expected an object with 'membership', 'mu' and 'sigma'")
             }
         } else {
             // Yams' own constructor traps on some malformed mappings (e.g. a list as a key), so
@@ -135,6 +135,17 @@ public enum ModelFile {
         } catch let error as InputError {
             throw InputError("\(origin): \(error.message)")
         }
+    }
+
+    /// Where a JSON text stops being valid, as "LINE:COLUMN: reason" (Foundation's JSON parser
+    /// on Linux gives no position; YAML is a superset of JSON, and its parser does). nil when
+    /// the text is syntactically valid (the problem is then a field, reported by the decoder).
+    static func jsonSyntaxError(_ text: String) -> String? {
+        guard (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) == nil else { return nil }
+        do { _ = try Yams.compose(yaml: text) } catch {
+            return "line:column " + oneLine(error)
+        }
+        return "invalid JSON"
     }
 
     /// One line for a parse failure, in the file's terms (field path, line and column where
