@@ -668,6 +668,46 @@ struct ClaimsTests {
         #expect(ReadmeCitations.unmarkedNumbers(in: "## Results and figures\nat eps = 0.499 the derivative\n").isEmpty)
     }
 
+    /// results/theorems.md is written by the same `ccsim verify` run as theorems.csv; the claims
+    /// pin theorems.csv (fast) and the whole file against a fresh run (slow). This keeps a hand
+    /// edit of the Markdown from drifting away from the CSV.
+    static func theoremsMarkdownProblems(markdown: String, verdicts: String) -> [String] {
+        let table = CSVReader.parse(verdicts)
+        var out: [String] = []
+        let lines = Set(markdown.split(separator: "\n").map(String.init))
+        for row in table.rows {
+            let objective = row["objective"] == "-" ? "none (robust accuracy, scale-free)" : row["objective"]!
+            let sigma = Double(row["sigma_over_mu"]!)!.description
+            let detail = row["detail"]!.replacingOccurrences(of: "|", with: "\\|")
+            let line = "| \(row["claim"]!) | \(objective) | linf | \(sigma) | **\(row["verdict"]!)** | \(detail) |"
+            if !lines.contains(line) { out.append("theorems.md has no row '\(line.prefix(140))...'") }
+        }
+        var counts: [String: (Int, Int)] = [:]
+        for row in table.rows {
+            var c = counts[row["claim"]!, default: (0, 0)]
+            if row["verdict"] == "holds" { c.0 += 1 } else { c.1 += 1 }
+            counts[row["claim"]!] = c
+        }
+        for (claim, c) in counts where !lines.contains("| \(claim) | \(c.0) | \(c.1) |") {
+            out.append("theorems.md summary for \(claim) is not \(c.0) holds / \(c.1) fails")
+        }
+        if !markdown.contains("Made by `ccsim verify ") { out.append("theorems.md does not name its command") }
+        if !markdown.contains("**as formalised here**") { out.append("theorems.md does not say its claims are as formalised here") }
+        return out
+    }
+
+    @Test("results/theorems.md states the verdicts and counts of results/theorems.csv, its command, and 'as formalised here'")
+    func theoremsMarkdownMatchesCSV() throws {
+        let root = ClaimsFile.root.appendingPathComponent("results")
+        let md = try String(contentsOf: root.appendingPathComponent("theorems.md"), encoding: .utf8)
+        let csv = try String(contentsOf: root.appendingPathComponent("theorems.csv"), encoding: .utf8)
+        for p in Self.theoremsMarkdownProblems(markdown: md, verdicts: csv) { Issue.record("\(p)") }
+        // A changed count in the Markdown is caught.
+        let edited = md.replacingOccurrences(of: "| theorem1 | 12 | 18 |", with: "| theorem1 | 13 | 17 |")
+        #expect(edited != md)
+        #expect(Self.theoremsMarkdownProblems(markdown: edited, verdicts: csv).contains { $0.contains("theorem1") })
+    }
+
     @Test("the claims file parser rejects entries without a command, a tolerance or an expectation")
     func parserRejects() throws {
         let bad = [
