@@ -101,7 +101,10 @@ enum Found: Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case .number(let x): return "\(x)"
-        case .text(let s): return "'\(s.count > 120 ? String(s.prefix(120)) + "..." : s)'"
+        case .text(let s):
+            // One line, so that reports stay one line per claim.
+            let flat = s.replacingOccurrences(of: "\n", with: "\\n")
+            return "'\(flat.count > 120 ? String(flat.prefix(120)) + "..." : flat)'"
         case .bool(let b): return "\(b)"
         case .null: return "null"
         }
