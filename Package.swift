@@ -47,7 +47,7 @@ let package = Package(
         ),
         .testTarget(name: "GSLTests", dependencies: ["GSL"]),
         // Runs the built `ccsim` binary: exit codes, error lines, output files.
-        .testTarget(name: "CLITests", dependencies: ["ccsim"]),
+        .testTarget(name: "CLITests", dependencies: ["ccsim", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CrossClassTests",
             dependencies: [

@@ -261,12 +261,12 @@ public enum Verifier {
             guard let w = worst else {
                 return ClaimVerdict(
                     claim: claim, objective: "-", sigma: sigma, holds: true,
-                    detail: "increasing in w2/w1 on [0, 1] at every eps in \(config.epsGrid.map(fmt)) (\(config.ratioPoints) points each)",
+                    detail: "increasing in w2/w1 on [0, 1] at every eps in \(config.epsGrid.map(fmt).joined(separator: ", ")) (\(config.ratioPoints) points each)",
                     numbers: [:])
             }
             return ClaimVerdict(
                 claim: claim, objective: "-", sigma: sigma, holds: false,
-                detail: "decreases at eps in \(failures.map(fmt)); e.g. eps = \(fmt(w.eps)): RA(w2/w1 = \(fmt(w.a))) = \(fmt(w.ra)) > RA(w2/w1 = \(fmt(w.b))) = \(fmt(w.rb))",
+                detail: "decreases somewhere on w2/w1 in [0, 1] at eps in \(failures.map(fmt).joined(separator: ", ")); e.g. eps = \(fmt(w.eps)): RA(w2/w1 = \(fmt(w.a))) = \(fmt(w.ra)) > RA(w2/w1 = \(fmt(w.b))) = \(fmt(w.rb))",
                 numbers: ["eps": w.eps, "ratio_a": w.a, "ratio_b": w.b, "ra_a": w.ra, "ra_b": w.rb, "first_failing_eps": failures.first])
         }
         return [verdict("theorem2-joint", jointFailures, jointWorst), verdict("theorem2-pairwise", pairFailures, pairWorst)]

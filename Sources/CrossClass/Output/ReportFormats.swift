@@ -19,14 +19,29 @@ extension VerifyReport {
         return t
     }
 
-    /// A Markdown report: the claims, a verdict table, thresholds.
+    /// The ccsim command line that reproduces this report.
+    public var command: String {
+        let c = configuration
+        func list(_ xs: [Double]) -> String { xs.map { $0.description }.joined(separator: ",") }
+        var words = ["ccsim verify", "--sigmas \(list(c.sigmas))", "--eps \(list(c.epsGrid))",
+                     "--theorem3-eps \(list(c.theorem3Eps))", "--norm \(c.norm.rawValue)", "--tolerance \(c.tolerance)"]
+        if c.objectives != ObjectiveSpec.defaults {
+            words.append("--objectives \(c.objectives.map(ObjectiveSpec.flag).joined(separator: ","))")
+        }
+        return words.joined(separator: " ")
+    }
+
+    /// A Markdown report: the command, the claims as formalised here, a verdict table, thresholds.
     public var markdown: String {
+        let norm = configuration.norm.rawValue
         var lines: [String] = []
         lines.append("# Theorem verification (ccsim verify)")
         lines.append("")
-        lines.append("Model: paper3, mu = \(configuration.mu), sigma/mu in \(configuration.sigmas.map { $0.description }.joined(separator: ", ")), \(configuration.norm.rawValue) threat. Every verdict below is computed from exact values (quadrature tolerance \(configuration.tolerance)); \"fails\" marks a claim that does not hold, with the numbers that break it.")
+        lines.append("Made by `\(command)`.")
         lines.append("")
-        lines.append("## Claims")
+        lines.append("Model: paper3, mu = \(configuration.mu), sigma/mu in \(configuration.sigmas.map { $0.description }.joined(separator: ", ")), \(norm) threat. The claims below are the paper's theorems **as formalised here** (our reading of the paper's published summary; the paper's own assumptions, e.g. which loss and which scale convention each theorem uses, may differ). Every verdict is on that formalisation, for the objective and scale convention of its row ([free]: unconstrained scale; [scale=s]: ||(w1, w2)||_2 = s; [weight-decay=l]: plus (l/2)||W||_F^2) under the \(norm) threat; Theorem 2 concerns robust accuracy, which involves no objective and does not depend on the scale. Every verdict is computed from exact values (quadrature tolerance \(configuration.tolerance)); \"fails\" marks a claim that does not hold, with the numbers that break it.")
+        lines.append("")
+        lines.append("## Claims (as formalised here)")
         lines.append("")
         for key in Verifier.claimNames.keys.sorted() {
             lines.append("- `\(key)`: \(Verifier.claimNames[key]!)")
@@ -34,7 +49,7 @@ extension VerifyReport {
         lines.append("")
         lines.append("## Summary")
         lines.append("")
-        lines.append("| claim | holds | fails |")
+        lines.append("| claim (as formalised here, \(norm)) | holds | fails |")
         lines.append("|---|---|---|")
         for (claim, counts) in summary.sorted(by: { $0.key < $1.key }) {
             lines.append("| \(claim) | \(counts["holds"] ?? 0) | \(counts["fails"] ?? 0) |")
@@ -42,11 +57,12 @@ extension VerifyReport {
         lines.append("")
         lines.append("## Verdicts")
         lines.append("")
-        lines.append("| claim | objective | sigma/mu | verdict | numbers |")
-        lines.append("|---|---|---|---|---|")
+        lines.append("| claim | objective [scale convention] | norm | sigma/mu | verdict (as formalised here) | numbers |")
+        lines.append("|---|---|---|---|---|---|")
         for v in verdicts {
             let detail = v.detail.replacingOccurrences(of: "|", with: "\\|")
-            lines.append("| \(v.claim) | \(v.objective) | \(v.sigma) | **\(v.verdict)** | \(detail) |")
+            let objective = v.objective == "-" ? "none (robust accuracy, scale-free)" : v.objective
+            lines.append("| \(v.claim) | \(objective) | \(norm) | \(v.sigma) | **\(v.verdict)** | \(detail) |")
         }
         lines.append("")
         lines.append("## Thresholds eps0")
@@ -59,5 +75,18 @@ extension VerifyReport {
         }
         lines.append("")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension ObjectiveSpec {
+    /// The `--objectives` spelling of a spec: "ce", "ce@scale=10.0", "ce@wd=0.01".
+    static func flag(_ spec: ObjectiveSpec) -> String {
+        guard spec.scale != spec.objective.defaultScale else { return "\(spec.objective)" }
+        switch spec.scale {
+        case .fixed(let s): return "\(spec.objective)@scale=\(s)"
+        case .weightDecay(let l): return "\(spec.objective)@wd=\(l)"
+        case .centeredWeightDecay(let l): return "\(spec.objective)@wdc=\(l)"
+        case .free: return "\(spec.objective)"
+        }
     }
 }
