@@ -37,6 +37,15 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Also write the per-epoch comparison as CSV.")
     var out: String?
 
+    @Option(name: .customLong("init"), help: "Initialisation of the linear model: zero or default (PyTorch-style uniform).")
+    var initialisation: String = "zero"
+
+    @Option(help: "Independent runs (seed, seed + 1, ...) for the judged per-epoch trajectory (>= 2 adds trajectory, trajectory_fraction_inside, trajectory_within_tolerance).")
+    var seeds: Int = 1
+
+    @Option(name: .customLong("exact-eps"), help: "Judge the trajectory against the exact path at this eps instead of --eps (a deliberately mis-specified check).")
+    var exactEps: Double?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -49,11 +58,18 @@ struct CompareCommand: ParsableCommand {
         let setup = try CompareSetup(model: model, norm: threatNorm, eps: eps, loss: loss, weightDecay: weightDecay, epochs: training.epochs,
                                      stepsPerEpoch: training.stepsPerEpoch, batch: training.batch, lr: training.lr, pgdSteps: training.pgdSteps,
                                      pgdRestarts: pgdRestartsFlag, seed: training.seed)
-        let (c, exactObjective, scale, pgdRestarts) = (setup.configuration, setup.objective, setup.scale, setup.pgdRestarts)
+        var (c, exactObjective, scale, pgdRestarts) = (setup.configuration, setup.objective, setup.scale, setup.pgdRestarts)
+        switch initialisation.lowercased() {
+        case "zero": c.zeroInitialisation = true
+        case "default", "uniform": c.zeroInitialisation = false
+        default: throw InputError("--init '\(initialisation)' is unknown: use zero or default")
+        }
+        guard seeds == 1 || (2...64).contains(seeds) else { throw InputError("--seeds \(seeds) is not allowed: it must be 1 (no judged trajectory) or in 2...64") }
+        if let exactEps { try CheckFlag.eps(exactEps) }
         if let out { try Emit.checkWritable(out) }
         let progress = Progress(total: training.epochs + 1, label: "compare")
         let r = try Comparison.run(c, objective: exactObjective, scale: scale, progress: { progress.report($0, $1) })
-        let result: [String: JSONValue] = [
+        var result: [String: JSONValue] = [
             "model": .string(model.name), "eps": .number(eps), "norm": .string(threatNorm.rawValue),
             "objective": .string(loss.description), "scale": .string(scale.description),
             "trained_ratio": .number(r.trainedRatio), "exact_ratio": .number(r.exactRatio),
@@ -63,6 +79,23 @@ struct CompareCommand: ParsableCommand {
             "within_tolerance": .bool(r.withinTolerance), "burn_in_epochs": .number(Double(r.burnIn)),
             "window_epochs": .number(Double(r.window)), "pgd_steps": .number(Double(training.pgdSteps)), "pgd_restarts": .number(Double(pgdRestarts)),
         ]
+        if seeds >= 2 {
+            let t = try Comparison.judgedTrajectory(
+                c, objective: exactObjective, seeds: seeds, exactThreat: ThreatModel(norm: threatNorm, eps: exactEps ?? eps))
+            result["trajectory"] = .array(t.epochs.map { p in
+                .object(["epoch": .number(Double(p.epoch)), "scale": .number(p.scale), "ratio": .number(p.ratio),
+                         "exact_ratio_at_scale": .number(p.exactRatioAtScale), "cas": .number(p.cas),
+                         "exact_cas_at_scale": .number(p.exactCASAtScale), "band": JSONValue([p.bandLow, p.bandHigh]),
+                         "inside": .bool(p.inside)])
+            })
+            result["trajectory_fraction_inside"] = .number(t.fractionInside)
+            result["trajectory_within_tolerance"] = .bool(t.withinTolerance)
+            result["trajectory_band"] = .string(t.bandDefinition)
+            result["trajectory_cas_gauge"] = .string("centred (cas: PGD-measured on the test sample; exact_cas_at_scale: exact, ce worst case)")
+            result["seeds"] = .number(Double(seeds))
+            if let exactEps { result["exact_eps"] = .number(exactEps) }
+        }
+        result["init"] = .string(c.zeroInitialisation ? "zero" : "default")
         if let out {
             var table = CSVTable(header: ["epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio"])
             for p in r.points {
