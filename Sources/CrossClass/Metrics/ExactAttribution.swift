@@ -225,28 +225,29 @@ public struct ExactAttribution: Sendable {
 }
 
 /// Exact CAS and signed mean similarity of the symmetric family W(w1, w2), centred gauge, for
-/// natural and adversarial (ce worst case) samples: the columns `sweep` and `path` report.
+/// natural and adversarial (exact worst case) samples: the columns `sweep` and `path` report.
 public struct SymmetricFamilyCAS: Sendable, Equatable, Codable {
-    public var adversarialCAS: Double
+    /// nil for an l2 threat model (its worst case is not a box vertex).
+    public var adversarialCAS: Double?
     public var naturalCAS: Double
-    public var adversarialMeanSimilarity: Double
+    public var adversarialMeanSimilarity: Double?
     public var naturalMeanSimilarity: Double
 }
 
 extension ExactAttribution {
     /// CAS of W(w1, w2) in the centred gauge (natural and adversarial samples, adversary
-    /// maximising `attackObjective`). Closed form for ce on complement / pairwise models;
-    /// quadrature otherwise (K = 3).
+    /// maximising `attackObjective`, ce by default as the paper's PGD samples). Closed form for
+    /// ce on complement / pairwise models; K = 3 quadrature for ls and trades.
     public static func symmetricFamilyCAS(
         model: DataModel, threat: ThreatModel, w1: Double, w2: Double, attackObjective: Objective = .ce
     ) throws -> SymmetricFamilyCAS {
         let exact = try ExactAttribution(model: model, threat: threat, attackObjective: attackObjective)
         let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
-        let adversarial = try exact.evaluate(classifier, samples: .adversarial, gauge: .centred).attribution
         let natural = try exact.evaluate(classifier, samples: .natural, gauge: .centred).attribution
+        let adversarial = threat.norm == .linf ? try exact.evaluate(classifier, samples: .adversarial, gauge: .centred).attribution : nil
         return SymmetricFamilyCAS(
-            adversarialCAS: adversarial.cas, naturalCAS: natural.cas,
-            adversarialMeanSimilarity: adversarial.meanOffDiagonal, naturalMeanSimilarity: natural.meanOffDiagonal)
+            adversarialCAS: adversarial?.cas, naturalCAS: natural.cas,
+            adversarialMeanSimilarity: adversarial?.meanOffDiagonal, naturalMeanSimilarity: natural.meanOffDiagonal)
     }
 }
 

@@ -162,7 +162,7 @@ extension Comparison {
                     let optimum = try o.solve()
                     exactRatio = optimum.ratio
                     if threat.norm == .linf {
-                        exactCAS = try ExactAttribution.symmetricFamilyCAS(model: model, threat: attributionThreat, w1: optimum.w1, w2: optimum.w2).adversarialCAS
+                        exactCAS = try ExactAttribution.symmetricFamilyCAS(model: model, threat: attributionThreat, w1: optimum.w1, w2: optimum.w2).adversarialCAS ?? 0
                     }
                 }
                 progress?(r, seeds)

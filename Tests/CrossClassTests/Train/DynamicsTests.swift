@@ -41,4 +41,30 @@ struct DynamicsTests {
         }
         #expect(throws: InputError.self) { try Comparison.judgedTrajectory(c, objective: .ce, seeds: 1) }
     }
+
+    @Test("a linear softmax head trained from W = 0 stays centred: raw and centred CAS agree every epoch; the exact CAS is logged on request")
+    func zeroInitialisationIsCentred() throws {
+        var c = try Self.configuration(eps: 0.1)
+        c.epochs = 2
+        c.weightDecay = 5e-3
+        c.loss = .ls(alpha: 0.2)
+        let trainer = try Trainer(c)
+        trainer.logsExactAttribution = true
+        let result = try trainer.run()
+        let head = result.network.head
+        for f in 0..<head.columns {
+            let sum = (0..<head.rows).reduce(0.0) { $0 + head[$1, f] }
+            #expect(abs(sum) < 1e-12 * max(1, result.network.weightNorm))
+        }
+        for log in result.logs {
+            #expect(abs(log.cas - log.casCentred) < 1e-9 && abs(log.meanCrossSimilarity - log.meanCrossSimilarityCentred) < 1e-9)
+            let exactRaw = try #require(log.exactCAS), exactCentred = try #require(log.exactCASCentred)
+            #expect(abs(exactRaw - exactCentred) < 1e-9)
+        }
+        // A uniformly initialised head is not centred, and the gauges then differ.
+        c.zeroInitialisation = false
+        c.epochs = 1
+        let uniform = try Trainer(c).run().logs[0]
+        #expect(abs(uniform.meanCrossSimilarity - uniform.meanCrossSimilarityCentred) > 1e-6)
+    }
 }
