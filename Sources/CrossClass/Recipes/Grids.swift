@@ -18,14 +18,27 @@ public enum GridRecipes {
         return GridJob(command: "sweep", header: optimumHeader, itemCount: epsValues.count * specs.count, configuration: config) { item in
             let r = try Sweeps.optimum(model: model, norm: norm, eps: epsValues[item / specs.count],
                                        spec: specs[item % specs.count], tolerance: tolerance)
-            return [optimumRow(r)]
+            return [optimumRow(r) + (try casCells(model: model, norm: norm, eps: r.eps, w1: r.optimum.w1, w2: r.optimum.w2))]
         }
     }
 
     public static let optimumHeader = [
         "eps", "objective", "scale", "w1", "w2", "ratio", "objective_value", "minimised_value",
         "robust_accuracy", "natural_accuracy", "on_boundary", "derivative_at_w2_zero", "converged",
+        "cas_adversarial_centred", "cas_natural_centred",
     ]
+
+    /// The exact centred CAS of the optimum W(w1*, w2*) on adversarial (exact l_inf worst case
+    /// of ce; empty for l2) and natural samples; empty where the exact attribution refuses the
+    /// model (no common worst-case vertex, THEORY.md section 6).
+    static func casCells(model: DataModel, norm: Norm, eps: Double, w1: Double, w2: Double) throws -> [CSVValue] {
+        do {
+            let c = try ExactAttribution.symmetricFamilyCAS(model: model, threat: ThreatModel(norm: norm, eps: eps), w1: w1, w2: w2)
+            return [.optionalDouble(c.adversarialCAS), .double(c.naturalCAS)]
+        } catch is InputError {
+            return [.optionalDouble(nil), .optionalDouble(nil)]
+        }
+    }
 
     /// The CSV cells of one optimum (columns `optimumHeader`).
     public static func optimumRow(_ r: SweepRow) -> [CSVValue] {
@@ -80,12 +93,13 @@ public enum GridRecipes {
         let scaleValues = scales.values
         return GridJob(command: "path",
                        header: ["scale", "eps", "objective", "w1", "w2", "ratio", "objective_value", "robust_accuracy", "natural_accuracy",
-                                "on_boundary", "converged"],
+                                "on_boundary", "converged", "cas_adversarial_centred", "cas_natural_centred"],
                        itemCount: scaleValues.count, configuration: config) { item in
             let s = scaleValues[item]
             let o = try Sweeps.optimum(model: model, norm: norm, eps: eps, spec: ObjectiveSpec(objective, .fixed(s)), tolerance: tolerance).optimum
             return [[.double(s), .double(eps), .string(objective.description), .double(o.w1), .double(o.w2), .double(o.ratio),
-                     .double(o.objectiveValue), .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]]
+                     .double(o.objectiveValue), .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]
+                    + (try casCells(model: model, norm: norm, eps: eps, w1: o.w1, w2: o.w2))]
         }
     }
 

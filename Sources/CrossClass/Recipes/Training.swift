@@ -59,13 +59,14 @@ public enum TrainingReport {
     public static let header = [
         "epoch", "lr", "weight_norm", "w1", "w2", "ratio", "train_robust_loss", "train_natural_acc", "train_robust_acc",
         "test_natural_acc", "test_robust_acc", "test_robust_acc_pgd", "cas", "mean_cross_similarity",
+        "cas_centred", "mean_cross_similarity_centred",
     ]
 
     public static func row(_ l: EpochLog) -> [CSVValue] {
         [.int(l.epoch), .double(l.learningRate), .double(l.weightNorm), .optionalDouble(l.w1), .optionalDouble(l.w2),
          .optionalDouble(l.ratio), .double(l.trainRobustLoss), .double(l.trainNaturalAccuracy), .double(l.trainRobustAccuracy),
          .double(l.testNaturalAccuracy), .double(l.testRobustAccuracy), .double(l.testRobustAccuracyPGD), .double(l.cas),
-         .double(l.meanCrossSimilarity)]
+         .double(l.meanCrossSimilarity), .double(l.casCentred), .double(l.meanCrossSimilarityCentred)]
     }
 
     /// The per-epoch log and the attribution matrices (epoch, i, j, c).

@@ -92,3 +92,98 @@ public enum Comparison {
             withinTolerance: abs(mean - exact.ratio) <= tolerance, burnIn: burnIn, window: window)
     }
 }
+
+/// The quasi-static check of THEORY.md section 8, judged epoch by epoch: R independent runs
+/// (seeds seed, seed + 1, ...) from the configuration's initialisation; at every epoch each
+/// run's projected w2/w1 is compared with the exact fixed-scale optimum at that run's own norm
+/// s = ||(w1, w2)||, ratio*(s), and its PGD-measured CAS (centred gauge) with the exact CAS of
+/// W*(s) (centred gauge, exact ce worst-case samples).
+///
+/// Band: [min, max] over the R runs of ratio - ratio*(s) (the empirical 1/(R+1) and R/(R+1)
+/// quantiles of a run's deviation). An epoch is inside when the band contains 0: if runs
+/// scattered symmetrically around the prediction, all R would fall on one side with probability
+/// 2^(1-R) (0.8% for R = 8), so an epoch outside the band is a systematic deviation. The verdict
+/// `withinTolerance` asks for at least `requiredFraction` of the epochs inside.
+public struct JudgedTrajectory: Sendable, Equatable {
+    public struct Epoch: Sendable, Equatable {
+        public var epoch: Int
+        /// Mean over the runs of ||(w1, w2)||.
+        public var scale: Double
+        /// Mean over the runs of w2/w1.
+        public var ratio: Double
+        /// Mean over the runs of ratio*(s_r).
+        public var exactRatioAtScale: Double
+        /// Mean over the runs of the PGD-measured CAS (centred gauge).
+        public var cas: Double
+        /// Mean over the runs of the exact CAS of W*(s_r) (centred gauge).
+        public var exactCASAtScale: Double
+        /// [min, max] over the runs of ratio - ratio*(s).
+        public var bandLow: Double
+        public var bandHigh: Double
+        public var inside: Bool { bandLow <= 0 && 0 <= bandHigh }
+    }
+
+    public var epochs: [Epoch]
+    public var seeds: Int
+    public var fractionInside: Double
+    public var requiredFraction: Double
+    public var withinTolerance: Bool
+    /// How the band is made, in words (for manifests and JSON).
+    public var bandDefinition: String
+}
+
+extension Comparison {
+    /// - Parameters:
+    ///   - exactThreat: the threat model of the exact prediction (default: the training attack's);
+    ///     a different one gives a deliberately mis-specified comparison.
+    public static func judgedTrajectory(
+        _ configuration: TrainingConfiguration, objective: Objective, seeds: Int, exactThreat: ThreatModel? = nil,
+        requiredFraction: Double = 0.9, tolerance: Double = 1e-9, progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> JudgedTrajectory {
+        guard configuration.architecture == .linear else { throw InputError("the judged trajectory trains a linear model") }
+        guard (2...64).contains(seeds) else { throw InputError("--seeds \(seeds) is not allowed: the band needs 2...64 independent runs") }
+        let model = configuration.model
+        guard ComplementStructure(model: model) != nil else {
+            throw InputError("the judged trajectory needs a complement-structured model (paper3, complement:K)")
+        }
+        let threat = try exactThreat ?? ThreatModel(norm: configuration.attack.norm, eps: configuration.attack.eps)
+        let attributionThreat = try ThreatModel(norm: .linf, eps: threat.eps)
+        let runs = try Parallel.map(Array(0..<seeds)) { r -> [(scale: Double, ratio: Double, exact: Double, cas: Double, exactCAS: Double)] in
+            var c = configuration
+            c.seed = configuration.seed &+ UInt64(r)
+            let logs = try Trainer(c).run().logs
+            return try logs.map { log in
+                let w1 = log.w1 ?? 0, w2 = log.w2 ?? 0
+                let s = (w1 * w1 + w2 * w2).squareRoot()
+                var exactRatio = 0.0, exactCAS = 0.0
+                if s > 0 {
+                    var o = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .fixed(s))
+                    o.tolerance = tolerance
+                    let optimum = try o.solve()
+                    exactRatio = optimum.ratio
+                    if threat.norm == .linf {
+                        exactCAS = try ExactAttribution.symmetricFamilyCAS(model: model, threat: attributionThreat, w1: optimum.w1, w2: optimum.w2).adversarialCAS ?? 0
+                    }
+                }
+                progress?(r, seeds)
+                return (s, w1 != 0 ? w2 / w1 : 0, exactRatio, log.casCentred, exactCAS)
+            }
+        }
+        let r = Double(seeds)
+        var epochs: [JudgedTrajectory.Epoch] = []
+        for e in 0..<configuration.epochs {
+            let rows = runs.map { $0[e] }
+            let deviations = rows.map { $0.ratio - $0.exact }
+            epochs.append(.init(
+                epoch: e + 1, scale: rows.reduce(0) { $0 + $1.scale } / r, ratio: rows.reduce(0) { $0 + $1.ratio } / r,
+                exactRatioAtScale: rows.reduce(0) { $0 + $1.exact } / r, cas: rows.reduce(0) { $0 + $1.cas } / r,
+                exactCASAtScale: rows.reduce(0) { $0 + $1.exactCAS } / r,
+                bandLow: deviations.min() ?? 0, bandHigh: deviations.max() ?? 0))
+        }
+        let fraction = Double(epochs.filter(\.inside).count) / Double(max(epochs.count, 1))
+        return JudgedTrajectory(
+            epochs: epochs, seeds: seeds, fractionInside: fraction, requiredFraction: requiredFraction,
+            withinTolerance: fraction >= requiredFraction,
+            bandDefinition: "[min, max] over \(seeds) seeds of ratio - exact_ratio_at_scale (empirical quantiles 1/\(seeds + 1) and \(seeds)/\(seeds + 1)); an epoch is inside when the band contains 0 (all seeds on one side by chance: probability 2^(1-R) = \(pow(2.0, Double(1 - seeds)))); verdict: at least \(requiredFraction) of the epochs inside")
+    }
+}

@@ -66,10 +66,20 @@ public struct EpochLog: Sendable, Codable, Equatable {
     /// Exact for a linear model, PGD for a two-layer model.
     public var testRobustAccuracy: Double
     public var testRobustAccuracyPGD: Double
+    /// Attribution on the PGD test samples, raw gauge (the head as it is, the paper's code).
     public var cas: Double
-    /// Mean off-diagonal attribution similarity (signed).
+    /// Mean off-diagonal attribution similarity (signed), raw gauge.
     public var meanCrossSimilarity: Double
     public var correlation: [Double]
+    /// The same on the same samples, centred gauge (head rows minus their mean).
+    public var casCentred: Double
+    public var meanCrossSimilarityCentred: Double
+    public var correlationCentred: [Double]
+    /// Linear models with `Trainer.logsExactAttribution`: the exact population CAS of the same
+    /// W (ce worst-case samples, l_inf), raw and centred gauge; nil otherwise (two-layer, l2,
+    /// or K >= 4 without a common worst-case vertex).
+    public var exactCAS: Double?
+    public var exactCASCentred: Double?
 }
 
 /// A resumable snapshot of a run.
@@ -134,6 +144,11 @@ public final class Trainer {
     public private(set) var bestNetwork: Network?
     let workspace: Workspace
     let sampler: Sampler
+    /// Log the exact population CAS of a linear model's W every epoch (EpochLog.exactCAS):
+    /// a closed form for W with a common worst-case vertex, K = 3 quadrature (about a second
+    /// in a release build) otherwise. Off by default; a logging choice, not part of the run's
+    /// configuration.
+    public var logsExactAttribution = false
 
     /// - Parameter teacher: the KD teacher (required for the kd loss).
     public init(_ configuration: TrainingConfiguration, teacher: Network? = nil, resume: Checkpoint? = nil) throws {
@@ -313,11 +328,24 @@ public final class Trainer {
             w1 = p.w1; w2 = p.w2; ratio = p.w1 != 0 ? p.w2 / p.w1 : nil
         }
         let features = testAdv.withUnsafeBufferPointer { network.features($0.baseAddress!, count: test.count, workspace) }
-        let attribution = Attribution(features: features, labels: test.labels, head: network.head)
+        let attribution = Attribution(features: features, labels: test.labels, head: network.head, gauge: .raw)
+        let centred = Attribution(features: features, labels: test.labels, head: network.head, gauge: .centred)
+        var exactRaw: Double? = nil, exactCentred: Double? = nil
+        if let linear = network.linearClassifier, c.evaluationAttack.norm == .linf, logsExactAttribution {
+            let exact = try ExactAttribution(model: c.model, threat: ThreatModel(norm: .linf, eps: c.evaluationAttack.eps))
+            // Refusals (InputError: K >= 4 without a common vertex) leave the fields empty.
+            do {
+                let means = try exact.classMeans(linear, samples: .adversarial)
+                exactRaw = Attribution(classMeans: means.means, head: linear.weights, gauge: .raw).cas
+                exactCentred = Attribution(classMeans: means.means, head: linear.weights, gauge: .centred).cas
+            } catch is InputError {}
+        }
         return EpochLog(
             epoch: epoch, learningRate: lr, weightNorm: network.weightNorm, w1: w1, w2: w2, ratio: ratio,
             trainRobustLoss: trainRobustLoss, trainNaturalAccuracy: trainNatural, trainRobustAccuracy: trainRobust,
             testNaturalAccuracy: testNatural, testRobustAccuracy: testRobust, testRobustAccuracyPGD: testPGD,
-            cas: attribution.cas, meanCrossSimilarity: attribution.meanOffDiagonal, correlation: attribution.correlation)
+            cas: attribution.cas, meanCrossSimilarity: attribution.meanOffDiagonal, correlation: attribution.correlation,
+            casCentred: centred.cas, meanCrossSimilarityCentred: centred.meanOffDiagonal, correlationCentred: centred.correlation,
+            exactCAS: exactRaw, exactCASCentred: exactCentred)
     }
 }

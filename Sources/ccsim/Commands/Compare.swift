@@ -71,8 +71,21 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Also write the per-epoch comparison as CSV.", transform: FlagValue.output)
     var out: OutputTarget?
 
+    @Option(name: .customLong("init"), help: "Initialisation of the linear model: zero or default (PyTorch-style uniform) (default: zero).")
+    var initialisation: InitialisationChoice = .zero
+
+    @Option(help: "Independent runs (seed, seed + 1, ...) for the judged per-epoch trajectory; 1 skips it (default: 8).",
+            transform: FlagValue.count(1...64))
+    var seeds: Int = 8
+
+    @Option(name: .customLong("exact-eps"), help: "Judge the trajectory against the exact path at this eps instead of --eps (a deliberately mis-specified check).",
+            transform: FlagValue.radius)
+    var exactEps: Double?
+
     @Flag(help: "Print one JSON object.")
     var json = false
+
+    enum InitialisationChoice: String, ExpressibleByArgument, CaseIterable { case zero, `default` }
 
     /// The objective with --weight-decay folded in.
     func spec() throws -> TrainingSpec {
@@ -85,17 +98,19 @@ struct CompareCommand: ParsableCommand {
     }
 
     mutating func validate() throws {
+        if seeds == 1, exactEps != nil { throw InputError("--exact-eps judges the trajectory, which needs --seeds >= 2") }
         _ = try PopulationComparisonSetup(model: try modelOptions.load(), norm: threat.norm, eps: eps, spec: try spec(),
                                           settings: training.settings, pgdRestarts: pgdRestartsFlag)
     }
 
     func run() throws {
         let model = try modelOptions.load()
-        let setup = try PopulationComparisonSetup(model: model, norm: threat.norm, eps: eps, spec: try spec(),
+        var setup = try PopulationComparisonSetup(model: model, norm: threat.norm, eps: eps, spec: try spec(),
                                                   settings: training.settings, pgdRestarts: pgdRestartsFlag)
+        setup.configuration.zeroInitialisation = initialisation == .zero
         let progress = Progress(total: training.epochs + 1, label: "compare")
         let r = try Comparison.run(setup.configuration, objective: setup.objective, scale: setup.scale, progress: { progress.report($0, $1) })
-        let result: [String: JSONValue] = [
+        var result: [String: JSONValue] = [
             "model": .string(model.name), "eps": .number(eps), "norm": .string(threat.norm.rawValue),
             "objective": .string(setup.configuration.loss.description), "scale": .string(setup.scale.description),
             "trained_ratio": .number(r.trainedRatio), "exact_ratio": .number(r.exactRatio),
@@ -106,6 +121,23 @@ struct CompareCommand: ParsableCommand {
             "window_epochs": .number(Double(r.window)), "pgd_steps": .number(Double(training.pgdSteps)),
             "pgd_restarts": .number(Double(setup.pgdRestarts)),
         ]
+        if seeds >= 2 {
+            let t = try Comparison.judgedTrajectory(
+                setup.configuration, objective: setup.objective, seeds: seeds, exactThreat: ThreatModel(norm: threat.norm, eps: exactEps ?? eps))
+            result["trajectory"] = .array(t.epochs.map { p in
+                .object(["epoch": .number(Double(p.epoch)), "scale": .number(p.scale), "ratio": .number(p.ratio),
+                         "exact_ratio_at_scale": .number(p.exactRatioAtScale), "cas": .number(p.cas),
+                         "exact_cas_at_scale": .number(p.exactCASAtScale), "band": JSONValue([p.bandLow, p.bandHigh]),
+                         "inside": .bool(p.inside)])
+            })
+            result["trajectory_fraction_inside"] = .number(t.fractionInside)
+            result["trajectory_within_tolerance"] = .bool(t.withinTolerance)
+            result["trajectory_band"] = .string(t.bandDefinition)
+            result["trajectory_cas_gauge"] = .string("centred (cas: PGD-measured on the test sample; exact_cas_at_scale: exact, ce worst case)")
+            result["seeds"] = .number(Double(seeds))
+            if let exactEps { result["exact_eps"] = .number(exactEps) }
+        }
+        result["init"] = .string(initialisation.rawValue)
         if let out {
             var table = CSVTable(header: ["epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio"])
             for p in r.points {

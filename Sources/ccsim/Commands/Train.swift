@@ -10,7 +10,8 @@ struct TrainCommand: ParsableCommand {
             Columns: epoch, lr, weight_norm, w1, w2, ratio (linear: projection onto the symmetric family \
             through class differences), train_robust_loss, train_natural_acc, train_robust_acc, \
             test_natural_acc, test_robust_acc (exact for linear, PGD for two-layer), test_robust_acc_pgd, cas, \
-            mean_cross_similarity (mean off-diagonal C, signed). \
+            mean_cross_similarity (mean off-diagonal C, signed; both in the raw gauge: the head as it is), \
+            cas_centred, mean_cross_similarity_centred (head rows minus their mean; softmax cannot tell the two apart). \
             The attribution matrix C goes to FILE_attribution.csv. The run ends with best (by test robust \
             accuracy) vs last. Defaults are the official code's: \(TrainingDefaults.summary).
             """)

@@ -182,9 +182,9 @@ struct TrainerTests {
     func attribution() {
         let head = Matrix([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
         let features: [Double] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
-        let orthogonal = Attribution(features: features, labels: [0, 1, 2], head: head)
+        let orthogonal = Attribution(features: features, labels: [0, 1, 2], head: head, gauge: .raw)
         #expect(orthogonal.cas == 0 && orthogonal[0, 0] == 1)
-        let shared = Attribution(features: [1, 1, 1, 1, 1, 1, 1, 1, 1], labels: [0, 1, 2], head: Matrix([[1, 1, 1], [1, 1, 1], [1, 1, 1]]))
+        let shared = Attribution(features: [1, 1, 1, 1, 1, 1, 1, 1, 1], labels: [0, 1, 2], head: Matrix([[1, 1, 1], [1, 1, 1], [1, 1, 1]]), gauge: .raw)
         #expect(abs(shared.cas - 6) < 1e-12)
     }
 }

@@ -1,0 +1,302 @@
+import Foundation
+import GSL
+
+/// The attribution metric of a linear classifier at population level, exactly
+/// (THEORY.md section 6; derivation in Tests/Fixtures/ATTRIBUTION.md).
+///
+/// A_i = E[x' | y = i] * W[i] with x' = x (natural samples) or x' = x + delta*(x), the exact
+/// worst-case l_inf perturbation of `attackObjective` (ce by default, as the paper's PGD
+/// samples). E[x | y] is the model's class mean, so only E[delta*(x) | y] needs work:
+///
+/// - delta* moves each coordinate to a face of the box: delta*_f = eps s_f with s_f in {-1, 0, +1}
+///   fixed by the maximising vertex of the zonotope {D delta} (D: rows w_y - w_k). s_f = 0 where
+///   column f of D is zero (the loss does not depend on x_f; PGD's sign step is 0 there too).
+/// - **one vertex for every x** when every column of D has one sign (no two classes k, k'
+///   with w_y - w_k and w_y - w_k' of opposite signs at f) and the loss is non-increasing in
+///   every margin (ce): the componentwise-lowest vertex lowers all margins at once, so it
+///   maximises the loss at every x, and s_f = -sign(w_y[f] - w_k[f]). Always the case for the
+///   symmetric family on complement(K) and pairwise(K) models (any w1, w2). Closed form.
+/// - otherwise (a general W, or ls / trades, whose loss is not monotone in the margins) the
+///   maximising vertex depends on the clean margins d (a Gaussian vector of dimension K - 1):
+///   E[s_f | y] = sum_v P(vertex v maximises | y) s_f(v), each probability a deterministic
+///   GSL quadrature over the region where v maximises (its boundaries located by bisection),
+///   for K <= 3. K >= 4 without a common vertex is refused (InputError), and so is l2 for
+///   adversarial samples (its maximiser is not a box vertex).
+public struct ExactAttribution: Sendable {
+    public let model: DataModel
+    public let threat: ThreatModel
+    /// The loss the adversary maximises (ce, ls or trades).
+    public let attackObjective: Objective
+    /// Absolute quadrature tolerance of each E[s_f | y] (the means' error is eps times it).
+    public var tolerance: Double = 1e-9
+
+    public init(model: DataModel, threat: ThreatModel, attackObjective: Objective = .ce) throws {
+        switch attackObjective {
+        case .ce, .ls, .trades: break
+        default:
+            throw InputError("attack objective '\(attackObjective)' is not allowed for the exact attribution: use ce, ls or trades (losses convex in the logits)")
+        }
+        self.model = model
+        self.threat = threat
+        self.attackObjective = attackObjective
+    }
+
+    /// E[x' | y] for every class, with a bound on the error of each entry.
+    public struct ClassMeans: Sendable, Equatable, Codable {
+        /// K rows of d entries.
+        public var means: [[Double]]
+        /// Bound on |entry - truth| over all entries (0 for closed forms).
+        public var errorBound: Double
+        public var converged: Bool
+        /// "class mean" (natural), "common vertex" (closed form) or "vertex regions (quadrature)".
+        public var method: String
+    }
+
+    public struct Result: Sendable, Equatable, Codable {
+        public var attribution: Attribution
+        public var samples: AttributionSamples
+        public var classMeans: ClassMeans
+    }
+
+    public func evaluate(_ classifier: LinearClassifier, samples: AttributionSamples, gauge: AttributionGauge) throws -> Result {
+        let means = try classMeans(classifier, samples: samples)
+        return Result(
+            attribution: Attribution(classMeans: means.means, head: classifier.weights, gauge: gauge),
+            samples: samples, classMeans: means)
+    }
+
+    public func classMeans(_ classifier: LinearClassifier, samples: AttributionSamples) throws -> ClassMeans {
+        try classifier.validate(for: model)
+        let k = model.classCount
+        let natural = (0..<k).map { model.mean(ofClass: $0) }
+        if samples == .natural || threat.eps == 0 {
+            return ClassMeans(means: natural, errorBound: 0, converged: true, method: "class mean")
+        }
+        guard threat.norm == .linf else {
+            throw InputError("exact adversarial attribution needs --norm linf (the l2 worst-case perturbation is not a box vertex); natural samples work with either norm")
+        }
+        var means = natural
+        var error = 0.0
+        var converged = true
+        var usedQuadrature = false
+        for y in 0..<k {
+            let shift = try expectedSigns(classifier, trueClass: y)
+            for f in 0..<model.dimension { means[y][f] += threat.eps * shift.signs[f] }
+            error = max(error, threat.eps * shift.errorBound)
+            converged = converged && shift.converged
+            usedQuadrature = usedQuadrature || shift.quadrature
+        }
+        return ClassMeans(
+            means: means, errorBound: error, converged: converged,
+            method: usedQuadrature ? "vertex regions (quadrature)" : "common vertex")
+    }
+
+    /// E[s(x) | y] with delta*(x) = eps s(x).
+    func expectedSigns(_ classifier: LinearClassifier, trueClass y: Int) throws
+        -> (signs: [Double], errorBound: Double, converged: Bool, quadrature: Bool)
+    {
+        let d = model.dimension
+        let others = (0..<model.classCount).filter { $0 != y }
+        let differences = others.map { o in (0..<d).map { classifier.weights[y, $0] - classifier.weights[o, $0] } }
+        if attackObjective.isMonotone, let common = Self.commonVertexSigns(differences) {
+            return (common, 0, true, false)
+        }
+        let m = differences.count
+        guard m <= 2 else {
+            throw InputError("exact adversarial attribution for \(model.classCount) classes needs a perturbation that is worst-case for every input (every feature's w_y - w_k of one sign across k, and a loss monotone in the margins, e.g. ce); this classifier/objective has none, and the vertex-region quadrature is implemented for K <= 3")
+        }
+        let set = try PerturbationSet(differences: differences, threat: threat)
+        let patterns = try Self.vertexSignPatterns(set: set, differences: differences, eps: threat.eps)
+        if attackObjective.isMonotone, let low = set.lowestVertex {
+            // A lowest vertex within the set's own rounding tolerance (a column whose two signs
+            // differ only at round-off): InnerMaximum uses it for every x, and so does this.
+            guard let v = (0..<set.vertexCount).first(where: { v in (0..<m).allSatisfy { abs(set.vertices[v * m + $0] - low[$0]) <= 1e-12 * (abs(low[$0]) + 1) } }) else {
+                throw NumericalError("the lowest vertex \(low) is not among the perturbation set's vertices")
+            }
+            return (patterns[v], 0, true, false)
+        }
+        let clean = RobustAccuracy.margins(model: model, classifier: classifier, threat: .none, trueClass: y)
+        let engine = GaussianExpectation(tolerance: tolerance)
+        let inner = InnerMaximum(set: set, objective: attackObjective, classes: model.classCount)
+        // InnerMaximum labels each point with the index of its maximising vertex in
+        // set.vertices (there is no common vertex here, so it scans them all); s_f is constant
+        // on each vertex's region, and one quadrature per distinct column of sign patterns
+        // (features with parallel generators share theirs, up to sign) gives E[s_f | y].
+        var signs = [Double](repeating: 0, count: d)
+        var errorBound = 0.0
+        var converged = true
+        var done: [[Double]: Double] = [:]
+        for f in 0..<d {
+            let column = patterns.map { $0[f] }
+            if column.allSatisfy({ $0 == 0 }) { continue }
+            if let value = done[column] { signs[f] = value; continue }
+            if let value = done[column.map { -$0 }] { signs[f] = -value; continue }
+            let e = try inner.withLoss { loss, _ in
+                try engine.expectation(mean: clean.mean, covariance: clean.covariance) { point, piece in
+                    _ = loss(point, &piece)
+                    return column[piece]
+                }
+            }
+            guard abs(e.value) <= 1 + e.errorBound + 1e-12 else {
+                throw NumericalError("E[sign of delta*_\(f) | y = \(y + 1)] = \(e.value) is outside [-1, 1] (error bound \(e.errorBound))")
+            }
+            signs[f] = e.value
+            done[column] = e.value
+            errorBound = max(errorBound, e.errorBound)
+            converged = converged && e.converged
+        }
+        return (signs, errorBound, converged, true)
+    }
+
+    /// Column f of D (entries w_y[f] - w_k[f] over k) counts as zero below this fraction of D's
+    /// largest entry (PerturbationSet's threshold).
+    static let zeroColumn = 1e-15
+
+    /// s_f = -sign of column f when every column has one sign (the componentwise-lowest vertex
+    /// of the zonotope); nil when some column has both signs.
+    static func commonVertexSigns(_ differences: [[Double]]) -> [Double]? {
+        let d = differences.first?.count ?? 0
+        let scale = differences.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        var signs = [Double](repeating: 0, count: d)
+        for f in 0..<d {
+            var positive = false, negative = false
+            for row in differences {
+                if row[f] > zeroColumn * scale { positive = true }
+                if row[f] < -zeroColumn * scale { negative = true }
+            }
+            if positive && negative { return nil }
+            signs[f] = positive ? -1 : (negative ? 1 : 0)
+        }
+        return signs
+    }
+
+    /// The box vertex (sign pattern over the d coordinates) behind each vertex of the zonotope,
+    /// for m = K - 1 <= 2: the patterns s_f = sign(lambda . g_f) for lambda between consecutive
+    /// directions orthogonal to some generator g_f = column f of D are exactly the vertices'
+    /// patterns; each of `set`'s vertices is matched to the one that reproduces it.
+    static func vertexSignPatterns(set: PerturbationSet, differences: [[Double]], eps: Double) throws -> [[Double]] {
+        let m = differences.count, d = differences.first?.count ?? 0
+        let scale = differences.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let columns = (0..<d).map { f in (0..<m).map { differences[$0][f] } }
+        let live = columns.map { c in c.contains { abs($0) > zeroColumn * scale } }
+        var directions: [[Double]] = []
+        if m == 1 {
+            directions = [[1], [-1]]
+        } else {
+            // Critical angles in [0, 2 pi): lambda orthogonal to g_f.
+            var angles: [Double] = []
+            for f in 0..<d where live[f] {
+                let a = atan2(columns[f][1], columns[f][0]) + .pi / 2
+                for t in [a, a + .pi] {
+                    var u = t.truncatingRemainder(dividingBy: 2 * .pi)
+                    if u < 0 { u += 2 * .pi }
+                    angles.append(u)
+                }
+            }
+            angles.sort()
+            if angles.isEmpty { angles = [0] }
+            for (i, a) in angles.enumerated() {
+                let b = i + 1 < angles.count ? angles[i + 1] : angles[0] + 2 * .pi
+                guard b - a > 1e-12 else { continue }
+                let mid = 0.5 * (a + b)
+                directions.append([cos(mid), sin(mid)])
+            }
+        }
+        let patterns: [[Double]] = directions.map { lambda in
+            (0..<d).map { f in
+                guard live[f] else { return 0 }
+                var dot = 0.0
+                for c in 0..<m { dot += lambda[c] * columns[f][c] }
+                return dot > 0 ? 1 : -1
+            }
+        }
+        let points = patterns.map { s in (0..<m).map { c in (0..<d).reduce(0.0) { $0 + eps * s[$1] * columns[$1][c] } } }
+        let tolerance = 1e-9 * max(eps * scale * Double(d), 1e-300)
+        var out: [[Double]] = []
+        for v in 0..<set.vertexCount {
+            let vertex = (0..<m).map { set.vertices[v * m + $0] }
+            guard let i = points.firstIndex(where: { p in zip(p, vertex).allSatisfy { abs($0 - $1) <= tolerance } }) else {
+                throw NumericalError("zonotope vertex \(vertex) has no box-vertex sign pattern (the perturbation set is inconsistent)")
+            }
+            out.append(patterns[i])
+        }
+        return out
+    }
+}
+
+/// Exact CAS and signed mean similarity of the symmetric family W(w1, w2), centred gauge, for
+/// natural and adversarial (exact worst case) samples: the columns `sweep` and `path` report.
+public struct SymmetricFamilyCAS: Sendable, Equatable, Codable {
+    /// nil for an l2 threat model (its worst case is not a box vertex).
+    public var adversarialCAS: Double?
+    public var naturalCAS: Double
+    public var adversarialMeanSimilarity: Double?
+    public var naturalMeanSimilarity: Double
+}
+
+extension ExactAttribution {
+    /// CAS of W(w1, w2) in the centred gauge (natural and adversarial samples, adversary
+    /// maximising `attackObjective`, ce by default as the paper's PGD samples). Closed form for
+    /// ce on complement / pairwise models; K = 3 quadrature for ls and trades.
+    public static func symmetricFamilyCAS(
+        model: DataModel, threat: ThreatModel, w1: Double, w2: Double, attackObjective: Objective = .ce
+    ) throws -> SymmetricFamilyCAS {
+        let exact = try ExactAttribution(model: model, threat: threat, attackObjective: attackObjective)
+        let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
+        let natural = try exact.evaluate(classifier, samples: .natural, gauge: .centred).attribution
+        let adversarial = threat.norm == .linf ? try exact.evaluate(classifier, samples: .adversarial, gauge: .centred).attribution : nil
+        return SymmetricFamilyCAS(
+            adversarialCAS: adversarial?.cas, naturalCAS: natural.cas,
+            adversarialMeanSimilarity: adversarial?.meanOffDiagonal, naturalMeanSimilarity: natural.meanOffDiagonal)
+    }
+}
+
+/// Where the metric can register cross-class features at all: CAS of the symmetric family over
+/// (eps / mu, w2 / w1), for both gauges and both sample kinds (ce adversary, l_inf).
+public struct AttributionMapPoint: Sendable, Equatable, Codable {
+    public var epsOverMu: Double
+    public var ratio: Double
+    public var adversarialCentred: Attribution
+    public var adversarialRaw: Attribution
+    public var naturalCentred: Attribution
+    public var naturalRaw: Attribution
+}
+
+extension ExactAttribution {
+    /// One point per (eps/mu, w2/w1) pair (eps/mu outer), with w1 = 1. Needs a model whose
+    /// signal features share one mu (eps = (eps/mu) * mu).
+    public static func casMap(model: DataModel, epsOverMu: [Double], ratios: [Double]) throws -> [AttributionMapPoint] {
+        guard let mu = model.mu.first, model.mu.allSatisfy({ $0 == mu }), mu > 0 else {
+            throw InputError("the attribution map needs a model whose features share one mu > 0 (eps is given as eps/mu); model '\(model.name)' has mu = \(model.mu)")
+        }
+        for e in epsOverMu { try Check.nonNegative(e, "eps/mu") }
+        for r in ratios { try Check.finite(r, "w2/w1") }
+        var out: [AttributionMapPoint] = []
+        for e in epsOverMu {
+            let exact = try ExactAttribution(model: model, threat: try ThreatModel(norm: .linf, eps: e * mu))
+            for r in ratios {
+                let w = LinearClassifier.symmetric(model: model, w1: 1, w2: r)
+                let adversarial = try exact.classMeans(w, samples: .adversarial).means
+                let natural = try exact.classMeans(w, samples: .natural).means
+                out.append(AttributionMapPoint(
+                    epsOverMu: e, ratio: r,
+                    adversarialCentred: Attribution(classMeans: adversarial, head: w.weights, gauge: .centred),
+                    adversarialRaw: Attribution(classMeans: adversarial, head: w.weights, gauge: .raw),
+                    naturalCentred: Attribution(classMeans: natural, head: w.weights, gauge: .centred),
+                    naturalRaw: Attribution(classMeans: natural, head: w.weights, gauge: .raw)))
+            }
+        }
+        return out
+    }
+
+    /// For complement(K), symmetric family with w1, w2 > 0, centred gauge, ce adversary: the
+    /// adversarial CAS is > 0 exactly when eps/mu < (K - 2)/(3K - 4) and w2/w1 exceeds this
+    /// ratio (derivation in Tests/Fixtures/ATTRIBUTION.md); nil where no ratio suffices.
+    public static func complementThresholdRatio(classes k: Int, epsOverMu e: Double) -> Double? {
+        let kk = Double(k)
+        let coefficient = (1 - e) * ((kk - 2) - (3 * kk - 4) * e)
+        guard coefficient > 0 else { return nil }
+        let right = e * (2 * (kk - 1) - (3 * kk - 4) * e)
+        return max(right, 0).squareRoot() / coefficient.squareRoot()
+    }
+}
