@@ -118,3 +118,50 @@ struct CLITests {
         #expect(manifest?["command"] as? String == "sample")
     }
 }
+
+@Suite("CLI contract: attribution and judged compare")
+struct AttributionContractTests {
+    @Test("attribution --json prints cas, mean_cross_similarity and the K x K correlation; gauges and sample kinds differ as derived")
+    func attributionJSON() throws {
+        func run(_ extra: [String]) throws -> [String: Any] {
+            let r = try CLI.run(["attribution", "--model", "paper3", "--mu", "1", "--sigma", "0.5", "--norm", "linf", "--eps", "0.05",
+                                 "--w1", "1", "--w2", "0.8", "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let centred = try run(["--gauge", "centred", "--samples", "adversarial"])
+        let raw = try run(["--gauge", "raw", "--samples", "adversarial"])
+        let natural = try run(["--gauge", "centred", "--samples", "natural"])
+        let c = try #require(centred["correlation"] as? [[Double]])
+        #expect(c.count == 3 && c.allSatisfy { $0.count == 3 })
+        for i in 0..<3 { #expect(abs(c[i][i] - 1) < 1e-12) }
+        let cas = try #require(centred["cas"] as? Double), mean = try #require(centred["mean_cross_similarity"] as? Double)
+        // CAS = sum over i != j of max(C_ij, 0); by symmetry all off-diagonals are equal here.
+        #expect(abs(cas - 6 * max(c[0][1], 0)) < 1e-12 && abs(mean - c[0][1]) < 1e-12)
+        // The adversary lowers the centred similarity; the raw gauge adds the common row.
+        #expect((natural["cas"] as? Double ?? 0) > cas)
+        #expect((raw["cas"] as? Double ?? 0) > cas)
+        // Above eps/mu = 1/5 (paper3) the centred adversarial CAS is exactly 0 for every w2/w1.
+        let high = try CLI.run(["attribution", "--eps", "0.25", "--w1", "1", "--w2", "1.5", "--json"])
+        let h = try #require(try JSONSerialization.jsonObject(with: Data(high.stdout.utf8)) as? [String: Any])
+        #expect(h["cas"] as? Double == 0)
+    }
+
+    @Test("compare --init zero --seeds N --json prints the judged trajectory; a wrong exact eps is judged outside")
+    func judgedCompare() throws {
+        let base = ["compare", "--model", "paper3", "--eps", "0.1", "--objective", "ce", "--init", "zero", "--seeds", "3",
+                    "--epochs", "8", "--steps-per-epoch", "10", "--batch", "64", "--json"]
+        let r = try CLI.run(base)
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let trajectory = try #require(o["trajectory"] as? [[String: Any]])
+        #expect(trajectory.count >= 8)
+        for key in ["epoch", "scale", "ratio", "exact_ratio_at_scale", "cas", "exact_cas_at_scale", "band"] {
+            #expect(trajectory[0][key] != nil, "missing \(key)")
+        }
+        #expect(o["trajectory_fraction_inside"] is Double && o["trajectory_within_tolerance"] is Bool)
+        let wrong = try CLI.run(base + ["--exact-eps", "0.4"])
+        let w = try #require(try JSONSerialization.jsonObject(with: Data(wrong.stdout.utf8)) as? [String: Any])
+        #expect(w["trajectory_within_tolerance"] as? Bool == false, "a mis-specified comparison must be judged outside")
+    }
+}
