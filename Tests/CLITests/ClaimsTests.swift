@@ -506,7 +506,8 @@ enum ReadmeCitations {
     }
 
     /// The lines of the README sections whose numbers are claims.
-    static let checkedSections = ["## What the numbers say about the paper's claims", "## Results and figures"]
+    static let checkedSections = ["## What the numbers say about the paper's claims", "## Results and figures",
+                                  "## What the attribution metric can see"]
 
     static func sections(of text: String) -> [(start: Int, lines: [Substring])] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
