@@ -48,6 +48,8 @@ public struct SymmetricOptimizer: Sendable {
     public let scale: ScaleMode
     /// Quadrature tolerance of each objective evaluation.
     public var tolerance: Double = 1e-10
+    /// Implementation of the objective (`.reference`: the general adaptive path).
+    public var method: ExactMethod = .fast
     /// Range of log ||w|| searched first in free-scale modes; when the best scale sits at its
     /// upper end the search is repeated on `extendedLogScaleRange`.
     public var logScaleRange: ClosedRange<Double> = -5...4
@@ -114,7 +116,8 @@ public struct SymmetricOptimizer: Sendable {
 
     /// The minimised function: objective (+ (lambda/2) ||W||_F^2).
     public func value(w1: Double, w2: Double) throws -> Estimate {
-        let r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+        var r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+        r.method = method
         var e = try r.evaluate(w1: w1, w2: w2)
         switch scale {
         case .weightDecay(let lambda):
@@ -278,8 +281,9 @@ public struct SymmetricOptimizer: Sendable {
             converged = false
             notes.append("\(failures) objective evaluations did not reach the quadrature tolerance")
         }
-        let objectiveOnly = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
-            .evaluate(w1: w1, w2: w2).value
+        var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+        evaluator.method = method
+        let objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
         // A smooth loss (ce, ls, trades) whose minimum is within 100 tolerances of zero has been
         // driven towards its infimum 0 (nearly separable data at free scale): candidate points
         // differ by less than the quadrature error, so the direction found is not resolved.

@@ -61,16 +61,6 @@ public struct ThresholdResult: Sendable, Equatable, Codable {
     }
 }
 
-/// How a threshold is computed.
-public enum ThresholdMethod: String, Sendable, Codable {
-    /// Closed forms where they exist (complement(K), worst-margin / hinge / zero-one at a fixed
-    /// scale, l_inf, tau = 0), else the root of the numerical derivative.
-    case automatic
-    /// Always the root of the numerical derivative (the reference path the closed forms are
-    /// tested against).
-    case reference
-}
-
 /// Finds eps0 by root finding (GSL Brent) on the one-sided derivative
 /// D(eps) = d/dw2 R(w1*(eps), 0+) of the minimised value, after a scan of D over the eps grid.
 /// For ce and ls (jointly convex in W) D(eps) >= 0 is exactly the condition w2*(eps) = 0.
@@ -83,7 +73,11 @@ public struct ThresholdFinder: Sendable {
     public var tolerance = 1e-10
     /// Upper end of the scan, as a fraction of mu/2.
     public var upperFraction = 0.998
-    public var method: ThresholdMethod = .automatic
+    /// `.fast`: closed forms where they exist (complement(K), worst-margin / hinge / zero-one
+    /// at a fixed scale, l_inf, tau = 0), else the root of the numerical derivative of the fast
+    /// objective. `.reference`: always the root of the numerical derivative of the reference
+    /// objective (what the closed forms are tested against).
+    public var method: ExactMethod = .fast
 
     public init(model: DataModel, norm: Norm, objective: Objective, scale: ScaleMode? = nil) throws {
         guard let structure = ComplementStructure(model: model) else {
@@ -105,6 +99,7 @@ public struct ThresholdFinder: Sendable {
     func optimizer(_ eps: Double) throws -> SymmetricOptimizer {
         var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: eps), objective: objective, scale: scale)
         o.tolerance = tolerance
+        o.method = method
         return o
     }
 
@@ -169,7 +164,7 @@ public struct ThresholdFinder: Sendable {
 
     /// The closed form, when this finder's setting has one (and `method` allows it).
     public func closedForm() throws -> ClosedForm? {
-        guard method == .automatic, objective.isMarginBased, norm == .linf,
+        guard method == .fast, objective.isMarginBased, norm == .linf,
               let c = ComplementStructure(model: model), c.tau == 0, c.sigmaE > 0, c.sigmaC > 0,
               case .fixed(let s) = scale
         else { return nil }

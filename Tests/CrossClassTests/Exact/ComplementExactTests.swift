@@ -1,0 +1,104 @@
+import CrossClass
+import Foundation
+import GSL
+import Testing
+
+/// complement(K), any K: margin losses through the law of the minimum of i.i.d. margins.
+@Suite("complement(K) margin objectives, exactly")
+struct ComplementExactTests {
+    /// Monte Carlo of a margin loss from the definition: sampled points, each margin's own worst
+    /// case (w_y - w_k).x - eps ||w_y - w_k||_*, min over k (no Gaussian algebra, no order
+    /// statistics).
+    static func monteCarlo(
+        model: DataModel, w1: Double, w2: Double, threat: ThreatModel, objective: Objective, n: Int, seed: UInt64
+    ) -> MonteCarlo.Estimate {
+        let sample = Sampler(model: model).sample(count: n, random: RandomSource(seed: seed))
+        let k = model.classCount, d = model.dimension
+        let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
+        var penalty = [Double](repeating: 0, count: k * k)
+        for y in 0..<k {
+            for o in 0..<k where o != y {
+                penalty[y * k + o] = threat.eps * threat.norm.dual((0..<d).map { w[y, $0] - w[o, $0] })
+            }
+        }
+        var sum = 0.0, sumSquares = 0.0
+        for i in 0..<n {
+            let y = sample.labels[i]
+            let x = sample.inputs.row(i)
+            var worst = Double.infinity
+            for o in 0..<k where o != y {
+                var margin = 0.0
+                for (j, xv) in x.enumerated() { margin += (w[y, j] - w[o, j]) * xv }
+                worst = min(worst, margin - penalty[y * k + o])
+            }
+            let loss: Double
+            switch objective {
+            case .worstMargin: loss = -worst
+            case .hinge(let kappa): loss = max(0, kappa - worst)
+            default: fatalError("margin losses only")
+            }
+            sum += loss
+            sumSquares += loss * loss
+        }
+        let mean = sum / Double(n)
+        let variance = max(0, sumSquares / Double(n) - mean * mean)
+        return MonteCarlo.Estimate(mean: mean, standardError: (variance / Double(n)).squareRoot())
+    }
+
+    @Test("K = 4, 7 (tau = 0 and 0.3, both norms): worst-margin and hinge equal Monte Carlo from the definition")
+    func againstMonteCarlo() throws {
+        var seed: UInt64 = 100
+        for k in [4, 7] {
+            for tau in [0.0, 0.3] {
+                let model = try DataModel.complement(classes: k, mu: 1, sigma: 0.6, tau: tau)
+                for norm in [Norm.linf, .l2] {
+                    let threat = try ThreatModel(norm: norm, eps: 0.2)
+                    for objective in [Objective.worstMargin, .hinge(kappa: 1), .hinge(kappa: 0)] {
+                        let (w1, w2) = (1.1, 0.6)
+                        let exact = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: w1, w2: w2)
+                        #expect(exact.converged && exact.method.contains("order-statistic"), "\(exact)")
+                        seed += 1
+                        let mc = Self.monteCarlo(model: model, w1: w1, w2: w2, threat: threat, objective: objective, n: 30_000, seed: seed)
+                        #expect(mc.zScore(exact.value) < 4.5, "K \(k) tau \(tau) \(norm) \(objective): exact \(exact.value), MC \(mc.mean) +- \(mc.standardError)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("paper3: the order-statistic path equals the 2-D quadrature reference to 1e-9 (grid of eps, sigma, scale, w2/w1, both norms)")
+    func againstReferenceK3() throws {
+        for sigma in [0.3, 1.0] {
+            let model = try DataModel.paper3(mu: 1, sigma: sigma)
+            for norm in [Norm.linf, .l2] {
+                for eps in [0.05, 0.3, 0.45] {
+                    let threat = try ThreatModel(norm: norm, eps: eps)
+                    for (scale, ratio) in [(0.5, 0.0), (1.0, 0.3), (3.0, 1.0), (8.0, 2.5)] {
+                        let w1 = scale / (1 + ratio * ratio).squareRoot(), w2 = w1 * ratio
+                        for objective in [Objective.worstMargin, .hinge(kappa: 1), .hinge(kappa: 0)] {
+                            let fast = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: w1, w2: w2)
+                            var reference = RobustObjective(model: model, threat: threat, objective: objective)
+                            reference.method = .reference
+                            let slow = try reference.evaluate(w1: w1, w2: w2)
+                            #expect(abs(fast.value - slow.value) <= 1e-9, "sigma \(sigma) \(norm) eps \(eps) w (\(w1), \(w2)) \(objective): fast \(fast.value) reference \(slow.value)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("K = 4: the order-statistic path is within the QMC reference's reported error")
+    func againstQMCReference() throws {
+        let model = try DataModel.complement(classes: 4, mu: 1, sigma: 0.7)
+        let threat = try ThreatModel(norm: .linf, eps: 0.15)
+        for objective in [Objective.worstMargin, .hinge(kappa: 1)] {
+            let fast = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: 1, w2: 0.5)
+            var reference = RobustObjective(model: model, threat: threat, objective: objective)
+            reference.method = .reference
+            let qmc = try reference.evaluate(w1: 1, w2: 0.5)
+            #expect(qmc.method == "lattice-qmc")
+            #expect(abs(fast.value - qmc.value) <= qmc.errorBound + fast.errorBound, "\(objective): \(fast.value) vs QMC \(qmc.value) +- \(qmc.errorBound)")
+        }
+    }
+}
