@@ -34,8 +34,12 @@ public struct RobustObjective: Sendable {
             return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method.rawValue)
         }
         let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
-        if method == .fast, objective.isMarginBased, let c = ComplementStructure(model: model) {
-            return try ExchangeableMargins(structure: c, w1: w1, w2: w2, threat: threat).objective(objective, tolerance: tolerance)
+        if method == .fast, let c = ComplementStructure(model: model) {
+            let margins = ExchangeableMargins(structure: c, w1: w1, w2: w2, threat: threat)
+            if objective.isMarginBased { return try margins.objective(objective, tolerance: tolerance) }
+            if case .ce = objective, threat.norm == .linf {
+                return try ExchangeableCrossEntropy(margins: margins).value(tolerance: tolerance)
+            }
         }
         if let c = ComplementStructure(model: model) {
             // Every class contributes the same, and the K - 1 margins d_k = A + I_k are
@@ -79,7 +83,15 @@ public struct RobustObjective: Sendable {
         let others = (0..<model.classCount).filter { $0 != y }
         let differences = others.map { o in (0..<model.dimension).map { classifier.weights[y, $0] - classifier.weights[o, $0] } }
         let penalties = differences.map { threat.eps * threat.norm.dual($0) }
-        let engine = GaussianExpectation(tolerance: tolerance)
+        var engine = GaussianExpectation(tolerance: tolerance)
+        if m >= 3 {
+            // K >= 4 on this general path: randomised lattice QMC, whose error at its point cap
+            // is about 1e-5. A tighter tolerance is refused rather than silently missed.
+            guard tolerance >= GaussianExpectation.qmcAttainableTolerance else {
+                throw InputError("tolerance \(tolerance) cannot be met for \(objective) with K = \(model.classCount) classes on this model or classifier: the expectation over \(m) margins is randomised lattice QMC, which reaches about \(GaussianExpectation.qmcAttainableTolerance); allowed: a tolerance >= \(GaussianExpectation.qmcAttainableTolerance) (ce, worst-margin, hinge and zero-one of the symmetric family on complement(K) models are exact at any tolerance)")
+            }
+            engine.qmcTolerance = tolerance
+        }
         let slope = differences.map { threat.norm.dual($0) }.max() ?? 1
 
         switch objective {

@@ -94,11 +94,75 @@ struct ComplementExactTests {
         let threat = try ThreatModel(norm: .linf, eps: 0.15)
         for objective in [Objective.worstMargin, .hinge(kappa: 1)] {
             let fast = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: 1, w2: 0.5)
-            var reference = RobustObjective(model: model, threat: threat, objective: objective)
+            var reference = RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-5)
             reference.method = .reference
             let qmc = try reference.evaluate(w1: 1, w2: 0.5)
             #expect(qmc.method == "lattice-qmc")
             #expect(abs(fast.value - qmc.value) <= qmc.errorBound + fast.errorBound, "\(objective): \(fast.value) vs QMC \(qmc.value) +- \(qmc.errorBound)")
+        }
+    }
+
+    @Test("ce, paper3: the Laplace-transform path equals the 2-D quadrature reference to 1e-9 (grid of eps, sigma, scale, w2/w1, tau)")
+    func crossEntropyAgainstReference() throws {
+        for (sigma, tau) in [(0.3, 0.0), (1.0, 0.0), (0.5, 0.2)] {
+            let model = try DataModel.paper3(mu: 1, sigma: sigma, tau: tau)
+            for eps in [0.0, 0.2, 0.45] {
+                let threat = try ThreatModel(norm: .linf, eps: eps)
+                for (scale, ratio) in [(0.01, 0.5), (0.7, 0.0), (2.0, 0.4), (6.0, 1.3), (20.0, 0.7)] {
+                    let w1 = scale / (1 + ratio * ratio).squareRoot(), w2 = w1 * ratio
+                    let fast = try RobustObjective(model: model, threat: threat, objective: .ce).evaluate(w1: w1, w2: w2)
+                    var reference = RobustObjective(model: model, threat: threat, objective: .ce)
+                    reference.method = .reference
+                    let slow = try reference.evaluate(w1: w1, w2: w2)
+                    #expect(fast.converged && fast.method == "quadrature-1d-laplace", "\(fast)")
+                    #expect(abs(fast.value - slow.value) <= 1e-9, "sigma \(sigma) tau \(tau) eps \(eps) w (\(w1), \(w2)): fast \(fast.value) reference \(slow.value)")
+                }
+            }
+        }
+    }
+
+    @Test("ce, K = 4 and 6: the Laplace-transform path is converged, inside the QMC reference's error and equal to brute-force Monte Carlo")
+    func crossEntropyBeyondK3() throws {
+        for k in [4, 6] {
+            let model = try DataModel.complement(classes: k, mu: 1, sigma: 0.6)
+            let threat = try ThreatModel(norm: .linf, eps: 0.15)
+            let fast = try RobustObjective(model: model, threat: threat, objective: .ce).evaluate(w1: 1.2, w2: 0.5)
+            #expect(fast.converged && fast.errorBound < 1e-9, "\(fast)")
+            var reference = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: 1e-5)
+            reference.method = .reference
+            let qmc = try reference.evaluate(w1: 1.2, w2: 0.5)
+            #expect(abs(fast.value - qmc.value) <= qmc.errorBound + fast.errorBound, "K \(k): \(fast.value) vs QMC \(qmc.value) +- \(qmc.errorBound)")
+            if k == 4 {
+                // Inner maximum over all 2^8 box vertices per sample: no zonotope geometry.
+                let w = LinearClassifier.symmetric(model: model, w1: 1.2, w2: 0.5).weights
+                let mc = BruteForce.robustObjective(model: model, classifier: w, threat: threat, objective: .ce, n: 3000, seed: 7)
+                #expect(mc.zScore(fast.value) < 4.5, "K 4: exact \(fast.value), brute force \(mc.mean) +- \(mc.standardError)")
+            }
+        }
+    }
+
+    @Test("--tolerance on K >= 4: honoured where the method is exact, refused with the reason where it is QMC")
+    func toleranceHonouredOrRefused() throws {
+        let model = try DataModel.complement(classes: 4, mu: 1, sigma: 0.6)
+        let threat = try ThreatModel(norm: .linf, eps: 0.2)
+        for objective in [Objective.ce, .worstMargin, .hinge(kappa: 1), .zeroOne] {
+            let e = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-10).evaluate(w1: 1, w2: 0.5)
+            #expect(e.converged && e.errorBound <= 1e-9, "\(objective): \(e)")
+        }
+        for objective in [Objective.ls(alpha: 0.1), .trades(beta: 6)] {
+            do {
+                _ = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-10).evaluate(w1: 1, w2: 0.5)
+                Issue.record("\(objective): tolerance 1e-10 on QMC was not refused")
+            } catch let error as InputError {
+                #expect("\(error)".contains("1e-10") && "\(error)".contains("QMC"), "\(error)")
+            }
+            let e = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 2e-5).evaluate(w1: 1, w2: 0.5)
+            #expect(e.converged && e.errorBound <= 2e-5, "\(objective) at 2e-5: \(e)")
+        }
+        // A complement(4) ce / worst-margin sweep point converges at the default tolerance.
+        for spec in [ObjectiveSpec(.ce), ObjectiveSpec(.worstMargin)] {
+            let row = try Sweeps.optimum(model: model, norm: .linf, eps: 0.2, spec: spec)
+            #expect(row.optimum.converged, "\(spec): \(row.optimum.notes)")
         }
     }
 }
