@@ -165,4 +165,18 @@ struct ComplementExactTests {
             #expect(row.optimum.converged, "\(spec): \(row.optimum.notes)")
         }
     }
+
+    @Test("ce, K = 4 and 5: equals the independent tensor Gauss-Hermite reference to 1e-10")
+    func crossEntropyAgainstFixture() throws {
+        let root = try #require(try Fixtures.json("complement_ce_reference.json") as? [String: Any])
+        let cases = try #require(root["cases"] as? [[String: Any]])
+        #expect(cases.count >= 3)
+        for c in cases {
+            let model = try DataModel.complement(classes: c["classes"] as! Int, mu: c["mu"] as! Double, sigma: c["sigma"] as! Double)
+            let threat = try ThreatModel(norm: .linf, eps: c["eps"] as! Double)
+            let e = try RobustObjective(model: model, threat: threat, objective: .ce).evaluate(w1: c["w1"] as! Double, w2: c["w2"] as! Double)
+            let expected = c["value"] as! Double
+            #expect(e.converged && abs(e.value - expected) <= 1e-10, "\(c): \(e.value) vs \(expected)")
+        }
+    }
 }
