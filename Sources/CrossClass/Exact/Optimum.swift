@@ -21,6 +21,16 @@ public struct SymmetricOptimum: Sendable, Equatable, Codable {
     /// False when a minimiser or a quadrature did not reach its tolerance (see `notes`).
     public var converged: Bool
     public var notes: [String]
+
+    public init(
+        w1: Double, w2: Double, value: Double, objectiveValue: Double, robustAccuracy: Double, naturalAccuracy: Double,
+        derivativeAtZero: Double?, onBoundary: Bool, converged: Bool, notes: [String]
+    ) {
+        self.w1 = w1; self.w2 = w2; self.value = value; self.objectiveValue = objectiveValue
+        self.robustAccuracy = robustAccuracy; self.naturalAccuracy = naturalAccuracy
+        self.derivativeAtZero = derivativeAtZero; self.onBoundary = onBoundary
+        self.converged = converged; self.notes = notes
+    }
 }
 
 /// Minimises a robust objective over the symmetric family.
@@ -38,10 +48,16 @@ public struct SymmetricOptimizer: Sendable {
     public let scale: ScaleMode
     /// Quadrature tolerance of each objective evaluation.
     public var tolerance: Double = 1e-10
+    /// Implementation of the objective (`.reference`: the general adaptive path).
+    public var method: ExactMethod = .fast
     /// Range of log ||w|| searched first in free-scale modes; when the best scale sits at its
     /// upper end the search is repeated on `extendedLogScaleRange`.
     public var logScaleRange: ClosedRange<Double> = -5...4
     public var extendedLogScaleRange: ClosedRange<Double> = -5...7
+    /// When the best scale on the axis sits at the lower end of `logScaleRange` (the loss
+    /// barely pays for any weight, e.g. eps near mu/2 at large sigma), the search continues
+    /// down to e^smallestLogScale; a point still pinned there is reported as not converged.
+    public var smallestLogScale: Double = -12
 
     /// Entries of W equal to w1 and to w2 (for ||W||_F^2 = a w1^2 + b w2^2).
     let exclusiveEntries: Int
@@ -100,7 +116,8 @@ public struct SymmetricOptimizer: Sendable {
 
     /// The minimised function: objective (+ (lambda/2) ||W||_F^2).
     public func value(w1: Double, w2: Double) throws -> Estimate {
-        let r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+        var r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+        r.method = method
         var e = try r.evaluate(w1: w1, w2: w2)
         switch scale {
         case .weightDecay(let lambda):
@@ -115,12 +132,52 @@ public struct SymmetricOptimizer: Sendable {
     /// d/dw2 of `value` at (w1, 0+), by Richardson extrapolation of one-sided differences
     /// (steps h and h/2, h = 1e-3 max(w1, 1e-3)): error O(h^2) + O(tolerance / h).
     public func derivativeAtZero(w1: Double) throws -> Double {
+        try derivativeAtZeroEstimate(w1: w1).value
+    }
+
+    /// `derivativeAtZero` with an error bound: the quadrature errors of the four objective
+    /// values it combines, propagated through the difference quotient (they are divided by the
+    /// step, so a root of a noisy derivative is not exact), plus the truncation error of the
+    /// extrapolation, estimated from two extrapolations (steps h, h/2 and h/2, h/4; their
+    /// difference is 3 times the error of the finer one).
+    public func derivativeAtZeroEstimate(w1: Double) throws -> Estimate {
         let h = 1e-3 * max(abs(w1), 1e-3)
-        let f0 = try value(w1: w1, w2: 0).value
-        let f1 = try value(w1: w1, w2: h).value
-        let f2 = try value(w1: w1, w2: h / 2).value
-        let d1 = (f1 - f0) / h, d2 = (f2 - f0) / (h / 2)
-        return 2 * d2 - d1
+        let e0 = try value(w1: w1, w2: 0)
+        let e1 = try value(w1: w1, w2: h)
+        let e2 = try value(w1: w1, w2: h / 2)
+        let e3 = try value(w1: w1, w2: h / 4)
+        let d1 = (e1.value - e0.value) / h, d2 = (e2.value - e0.value) / (h / 2), d3 = (e3.value - e0.value) / (h / 4)
+        let coarse = 2 * d2 - d1, fine = 2 * d3 - d2
+        // fine = (8 f3 - 2 f2 - 6 f0) / h.
+        let noise = (8 * e3.errorBound + 2 * e2.errorBound + 6 * e0.errorBound) / h
+        return Estimate(
+            value: fine, errorBound: noise + abs(coarse - fine) / 3,
+            converged: e0.converged && e1.converged && e2.converged && e3.converged, method: "richardson")
+    }
+
+    /// Where the objective restricted to the axis w2 = 0 is smallest over log w1 (free scale and
+    /// weight decay): searched on `logScaleRange`, extended up (`extendedLogScaleRange`) or down
+    /// (to `smallestLogScale`) when the best point is at an end. `atSearchBound` is true when the
+    /// final point still sits at an end of the range searched: it is then not a minimiser.
+    public func optimalScaleOnAxis(
+        _ f: ((Double) throws -> Double)? = nil
+    ) throws -> (logScale: Double, value: Double, range: ClosedRange<Double>, atSearchBound: Bool) {
+        let g: (Double) throws -> Double = f ?? { try self.value(w1: exp($0), w2: 0).value }
+        var range = logScaleRange
+        var edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 13, tolerance: 1e-9, g)
+        if edge.argument >= range.upperBound - 1e-6 {
+            range = extendedLogScaleRange
+            edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 17, tolerance: 1e-9, g)
+        }
+        if edge.argument <= range.lowerBound + 1e-6 && smallestLogScale < range.lowerBound {
+            // Continue downwards: the old lower end plus one unit, so that a minimiser just
+            // inside the old range is bracketed too.
+            range = smallestLogScale...range.upperBound
+            let low = try Minimizer1D.minimize(in: smallestLogScale, edge.argument + 1, gridPoints: 15, tolerance: 1e-9, g)
+            if low.value <= edge.value { edge = low }
+        }
+        let pinned = edge.argument >= range.upperBound - 1e-6 || edge.argument <= range.lowerBound + 1e-6
+        return (edge.argument, edge.value, range, pinned)
     }
 
     /// True for objectives that are jointly convex in W (so local = global).
@@ -167,21 +224,10 @@ public struct SymmetricOptimizer: Sendable {
             boundary = theta == 0
         case .free, .weightDecay, .centeredWeightDecay:
             // Boundary candidate: w2 = 0, w1 optimal.
-            var range = logScaleRange
-            var edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 13, tolerance: 1e-9) { rho in
-                try f(exp(rho), 0)
-            }
-            if edge.argument >= range.upperBound - 1e-6 {
-                range = extendedLogScaleRange
-                edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 17, tolerance: 1e-9) { rho in
-                    try f(exp(rho), 0)
-                }
-            }
+            let axis = try optimalScaleOnAxis { rho in try f(exp(rho), 0) }
+            let range = axis.range
+            let edge = (argument: axis.logScale, value: axis.value)
             let r0 = exp(edge.argument)
-            if edge.argument >= range.upperBound - 1e-6 {
-                converged = false
-                notes.append("the objective keeps decreasing as ||w|| grows (optimal scale above e^\(range.upperBound))")
-            }
             let d = try derivativeAtZero(w1: r0)
             derivative = d
             w1 = r0; w2 = 0; best = edge.value; boundary = true
@@ -210,9 +256,9 @@ public struct SymmetricOptimizer: Sendable {
                     w2 = exp(rho) * sin(theta)
                     best = result.value
                     boundary = false
-                    if rho >= range.upperBound - 1e-6 {
+                    if rho >= range.upperBound - 1e-6 || rho <= range.lowerBound + 1e-6 {
                         converged = false
-                        notes.append("optimal scale at the search limit e^\(range.upperBound)")
+                        notes.append("optimal scale at the search limit e^\(rho >= range.upperBound - 1e-6 ? range.upperBound : range.lowerBound): a point on a search bound, not a minimiser")
                     }
                 }
                 if isConvex && d < 0 && boundary {
@@ -220,13 +266,24 @@ public struct SymmetricOptimizer: Sendable {
                     notes.append("derivative at w2 = 0 is negative (\(d)) but the simplex found no better interior point")
                 }
             }
+            // The axis point (and the derivative test made there) is only a minimiser when its
+            // scale is inside the range searched.
+            if boundary && axis.atSearchBound {
+                converged = false
+                if edge.argument >= range.upperBound - 1e-6 {
+                    notes.append("the objective keeps decreasing as ||w|| grows (optimal scale on the axis w2 = 0 above e^\(range.upperBound)): a point on a search bound, not a minimiser")
+                } else {
+                    notes.append("the optimal scale on the axis w2 = 0 is below the search limit e^\(range.lowerBound) (w1 -> 0): a point on a search bound, not a minimiser")
+                }
+            }
         }
         if failures > 0 {
             converged = false
             notes.append("\(failures) objective evaluations did not reach the quadrature tolerance")
         }
-        let objectiveOnly = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
-            .evaluate(w1: w1, w2: w2).value
+        var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+        evaluator.method = method
+        let objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
         // A smooth loss (ce, ls, trades) whose minimum is within 100 tolerances of zero has been
         // driven towards its infimum 0 (nearly separable data at free scale): candidate points
         // differ by less than the quadrature error, so the direction found is not resolved.

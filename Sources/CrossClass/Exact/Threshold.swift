@@ -22,12 +22,42 @@ public struct ThresholdResult: Sendable, Equatable, Codable {
     public var bracket: [Double]?
     /// (eps, w1 optimal at w2 = 0, d/dw2 at (w1, 0+)) on the scan grid.
     public var scan: [ScanPoint]
+    /// False when the number (or the kind) rests on a point that is not resolved: a derivative
+    /// whose sign is within its error bound, a scale pinned at a search bound, a quadrature or a
+    /// root finder that missed its tolerance (see `notes`).
     public var converged: Bool
+    /// Bound on |eps0 - truth| for `.threshold`: the root finder's bracket plus the root's
+    /// sensitivity to the derivative's integration error, e / |dD/deps| (nil otherwise).
+    public var errorBound: Double? = nil
+    /// "closed-form" (complement(K), margin losses, l_inf) or "root-of-derivative".
+    public var method: String = "root-of-derivative"
+    public var notes: [String] = []
+
+    public init(
+        kind: Kind, eps0: Double?, bracket: [Double]?, scan: [ScanPoint], converged: Bool,
+        errorBound: Double? = nil, method: String = "root-of-derivative", notes: [String] = []
+    ) {
+        self.kind = kind; self.eps0 = eps0; self.bracket = bracket; self.scan = scan; self.converged = converged
+        self.errorBound = errorBound; self.method = method; self.notes = notes
+    }
 
     public struct ScanPoint: Sendable, Equatable, Codable {
         public var eps: Double
         public var w1: Double
         public var derivative: Double
+        /// Bound on the error of `derivative` (integration error through the difference quotient
+        /// plus the extrapolation's truncation error; 0 for closed forms up to rounding).
+        public var derivativeError: Double = 0
+        /// True when w1 (the optimal scale on the axis) sits at a search bound: the derivative
+        /// is then not taken at the optimum.
+        public var atSearchBound: Bool = false
+        public init(eps: Double, w1: Double, derivative: Double, derivativeError: Double = 0, atSearchBound: Bool = false) {
+            self.eps = eps; self.w1 = w1; self.derivative = derivative
+            self.derivativeError = derivativeError; self.atSearchBound = atSearchBound
+        }
+
+        /// The sign of `derivative` is certain: |derivative| > derivativeError, w1 resolved.
+        public var signIsResolved: Bool { abs(derivative) > derivativeError && !atSearchBound }
     }
 }
 
@@ -43,6 +73,11 @@ public struct ThresholdFinder: Sendable {
     public var tolerance = 1e-10
     /// Upper end of the scan, as a fraction of mu/2.
     public var upperFraction = 0.998
+    /// `.fast`: closed forms where they exist (complement(K), worst-margin / hinge / zero-one
+    /// at a fixed scale, l_inf, tau = 0), else the root of the numerical derivative of the fast
+    /// objective. `.reference`: always the root of the numerical derivative of the reference
+    /// objective (what the closed forms are tested against).
+    public var method: ExactMethod = .fast
 
     public init(model: DataModel, norm: Norm, objective: Objective, scale: ScaleMode? = nil) throws {
         guard let structure = ComplementStructure(model: model) else {
@@ -64,48 +99,132 @@ public struct ThresholdFinder: Sendable {
     func optimizer(_ eps: Double) throws -> SymmetricOptimizer {
         var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: eps), objective: objective, scale: scale)
         o.tolerance = tolerance
+        o.method = method
         return o
     }
 
     /// (w1 optimal at w2 = 0, D) at eps.
     public func derivative(at eps: Double) throws -> (w1: Double, derivative: Double) {
+        let p = try scanPoint(at: eps)
+        return (p.w1, p.derivative)
+    }
+
+    /// D at eps with its error bound, by the numerical path (w1 optimal on the axis, Richardson
+    /// derivative of the quadrature values).
+    public func scanPoint(at eps: Double) throws -> ThresholdResult.ScanPoint {
         let o = try optimizer(eps)
         let w1: Double
+        var pinned = false
         switch scale {
         case .fixed(let s):
             w1 = s
         case .free, .weightDecay, .centeredWeightDecay:
-            var edge = try Minimizer1D.minimize(in: o.logScaleRange.lowerBound, o.logScaleRange.upperBound, gridPoints: 13, tolerance: 1e-9) { rho in
-                try o.value(w1: exp(rho), w2: 0).value
-            }
-            if edge.argument >= o.logScaleRange.upperBound - 1e-6 {
-                edge = try Minimizer1D.minimize(in: o.extendedLogScaleRange.lowerBound, o.extendedLogScaleRange.upperBound, gridPoints: 17, tolerance: 1e-9) { rho in
-                    try o.value(w1: exp(rho), w2: 0).value
-                }
-            }
-            w1 = exp(edge.argument)
+            let axis = try o.optimalScaleOnAxis()
+            w1 = exp(axis.logScale)
+            pinned = axis.atSearchBound
         }
-        return (w1, try o.derivativeAtZero(w1: w1))
+        let d = try o.derivativeAtZeroEstimate(w1: w1)
+        // A derivative from values that missed their tolerance has no reliable error bound.
+        return .init(eps: eps, w1: w1, derivative: d.value, derivativeError: d.converged ? d.errorBound : .infinity, atSearchBound: pinned)
+    }
+
+    /// The closed form of the derivative and of eps0 for margin losses on complement(K) with
+    /// the symmetric family (l_inf, tau = 0, fixed scale s). With w1, w2 >= 0 the robust
+    /// margins of class y are m_k = w1 a + w2 b_k - 2 eps (w1 + w2), a, b_k i.i.d. N(mu, sigma^2),
+    /// so min_k m_k = w1 (a - 2 eps) + w2 (min_k b_k - 2 eps) and, at (s, 0+),
+    ///   worst-margin: dR/dw2 = -c(eps),
+    ///   hinge kappa:  dR/dw2 = -P(s (a - 2 eps) < kappa) c(eps),
+    ///   zero-one:     dR/dw2 = -f_{s (a - 2 eps)}(0) c(eps),
+    /// with c(eps) = E[min_k b_k] - 2 eps = muC - sigmaC E[max of K-1 N(0,1)] - 2 eps. Every
+    /// factor but c is positive, so eps0 = (muC - sigmaC E[max of K-1 N(0,1)]) / 2.
+    public struct ClosedForm: Sendable {
+        public let expectedMaximum: Quadrature
+        let structure: ComplementStructure
+        let objective: Objective
+        let s: Double
+
+        /// eps0 (may lie outside (0, mu/2): then there is no threshold inside).
+        public var eps0: Double { (structure.muC - structure.sigmaC * expectedMaximum.value) / 2 }
+        public var eps0Error: Double { structure.sigmaC * expectedMaximum.absoluteError / 2 }
+
+        public func derivative(at eps: Double) -> ThresholdResult.ScanPoint {
+            let c = structure.muC - structure.sigmaC * expectedMaximum.value - 2 * eps
+            let cError = structure.sigmaC * expectedMaximum.absoluteError
+            let factor: Double
+            switch objective {
+            case .worstMargin: factor = 1
+            case .hinge(let kappa): factor = Normal.cdf((kappa / s - (structure.muE - 2 * eps)) / structure.sigmaE)
+            case .zeroOne: factor = Normal.pdf((structure.muE - 2 * eps) / structure.sigmaE) / (s * structure.sigmaE)
+            default: preconditionFailure("closed forms exist for margin losses only")
+            }
+            let value = -factor * c
+            return .init(eps: eps, w1: s, derivative: value, derivativeError: factor * cError + 1e-15 * abs(value), atSearchBound: false)
+        }
+    }
+
+    /// The closed form, when this finder's setting has one (and `method` allows it).
+    public func closedForm() throws -> ClosedForm? {
+        guard method == .fast, objective.isMarginBased, norm == .linf,
+              let c = ComplementStructure(model: model), c.tau == 0, c.sigmaE > 0, c.sigmaC > 0,
+              case .fixed(let s) = scale
+        else { return nil }
+        return ClosedForm(expectedMaximum: try OrderStatistics.expectedMaximum(of: c.classes - 1), structure: c, objective: objective, s: s)
     }
 
     public func find() throws -> ThresholdResult {
         let top = halfMu * upperFraction
         let grid = (1...gridPoints).map { top * Double($0) / Double(gridPoints) }
-        var scan: [ThresholdResult.ScanPoint] = []
-        for eps in grid {
-            let (w1, d) = try derivative(at: eps)
-            scan.append(.init(eps: eps, w1: w1, derivative: d))
+        if let form = try closedForm() {
+            let scan = grid.map { form.derivative(at: $0) }
+            let e0 = form.eps0, error = form.eps0Error
+            let converged = form.expectedMaximum.converged
+            if e0 <= 0 {
+                return ThresholdResult(kind: .zero, eps0: 0, bracket: [0, grid[0]], scan: scan, converged: converged && e0 + error < 0,
+                                       errorBound: nil, method: "closed-form", notes: ["closed form eps0 = \(e0) <= 0"])
+            }
+            if e0 >= top {
+                return ThresholdResult(kind: .none, eps0: nil, bracket: nil, scan: scan, converged: converged && e0 - error > top,
+                                       errorBound: nil, method: "closed-form", notes: ["closed form eps0 = \(e0) >= \(top), the end of the scan"])
+            }
+            let hi = grid.first { $0 > e0 } ?? top
+            let lo = grid.last { $0 <= e0 } ?? 0
+            return ThresholdResult(kind: .threshold, eps0: e0, bracket: [lo, hi], scan: scan, converged: converged,
+                                   errorBound: error, method: "closed-form", notes: [])
         }
+        var scan: [ThresholdResult.ScanPoint] = []
+        for eps in grid { scan.append(try scanPoint(at: eps)) }
+        var notes: [String] = []
         guard let lastNegative = scan.lastIndex(where: { $0.derivative < 0 }) else {
-            return ThresholdResult(kind: .zero, eps0: 0, bracket: [0, grid[0]], scan: scan, converged: true)
+            let first = scan[0]
+            if !first.signIsResolved { notes.append("the derivative at eps = \(first.eps) is \(first.derivative) +- \(first.derivativeError)\(first.atSearchBound ? " at a scale pinned on a search bound" : ""): its sign is not resolved") }
+            return ThresholdResult(kind: .zero, eps0: 0, bracket: [0, grid[0]], scan: scan, converged: first.signIsResolved, notes: notes)
         }
         if lastNegative == scan.count - 1 {
-            return ThresholdResult(kind: .none, eps0: nil, bracket: nil, scan: scan, converged: true)
+            let last = scan[lastNegative]
+            if !last.signIsResolved { notes.append("the derivative at eps = \(last.eps) is \(last.derivative) +- \(last.derivativeError)\(last.atSearchBound ? " at a scale pinned on a search bound" : ""): its sign is not resolved") }
+            return ThresholdResult(kind: .none, eps0: nil, bracket: nil, scan: scan, converged: last.signIsResolved, notes: notes)
         }
-        let lo = scan[lastNegative].eps, hi = scan[lastNegative + 1].eps
-        let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: 1e-9, relativeTolerance: 1e-9) { eps in
-            try derivative(at: eps).derivative
+        let left = scan[lastNegative], right = scan[lastNegative + 1]
+        let lo = left.eps, hi = right.eps
+        var worstError = max(left.derivativeError, right.derivativeError)
+        var pinned = left.atSearchBound || right.atSearchBound
+        let rootTolerance = 1e-9
+        let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: rootTolerance, relativeTolerance: 1e-9) { eps in
+            let p = try scanPoint(at: eps)
+            worstError = max(worstError, p.derivativeError)
+            pinned = pinned || p.atSearchBound
+            return p.derivative
         }
-        return ThresholdResult(kind: .threshold, eps0: root.location, bracket: [lo, hi], scan: scan, converged: root.converged)
+        // Sensitivity of the root to an error e in D: e / |dD/deps|, with the slope from the
+        // bracket's secant (the scan cell is small; D is monotone across it).
+        let slope = abs(right.derivative - left.derivative) / (hi - lo)
+        let sensitivity = slope > 0 ? worstError / slope : .infinity
+        let error = 2 * rootTolerance * max(1, abs(root.location)) + sensitivity
+        var converged = root.converged && !pinned && error.isFinite && error < (hi - lo)
+        if !left.signIsResolved || !right.signIsResolved { converged = false; notes.append("the derivative's sign change across [\(lo), \(hi)] is within its error bound") }
+        if pinned { notes.append("a scale on the axis w2 = 0 is pinned at a search bound near the root") }
+        if !root.converged { notes.append("the root finder stopped after \(root.iterations) iterations") }
+        return ThresholdResult(kind: .threshold, eps0: root.location, bracket: [lo, hi], scan: scan, converged: converged,
+                               errorBound: error, method: "root-of-derivative", notes: notes)
     }
 }

@@ -39,8 +39,24 @@ public struct ClaimVerdict: Sendable, Codable, Equatable {
     /// One sentence with the numbers that decide the verdict (the counterexample when it fails).
     public var detail: String
     public var numbers: [String: Double?]
+    /// False when the verdict would rest on a number that is not resolved (an unconverged
+    /// optimum or threshold, a sign within its error bound): the claim is then reported as
+    /// "undecided", neither holding nor failing (and `holds` is false).
+    public var decided: Bool = true
+    /// The precision behind the verdict: the error bounds of the numbers that decide it.
+    public var precision: String = ""
 
-    public var verdict: String { holds ? "holds" : "fails" }
+    public var verdict: String { decided ? (holds ? "holds" : "fails") : "undecided" }
+
+    /// The same verdict, refused (undecided) when `resolved` is false, with the reason.
+    func refused(unless resolved: Bool, _ reason: @autoclosure () -> String) -> ClaimVerdict {
+        guard !resolved else { return self }
+        var v = self
+        v.decided = false
+        v.holds = false
+        v.detail = "undecided: \(reason()); the numbers would say: " + detail
+        return v
+    }
 }
 
 public struct VerifyReport: Sendable, Codable {
@@ -175,31 +191,47 @@ public enum Verifier {
 
     // MARK: Theorem 1
 
-    static func theorem1(
+    /// The Theorem 1 verdict from a threshold and the optima that confirm it (keys
+    /// "SPEC|SIGMA|confirm|EPS"): holds, fails, or undecided when it rests on unresolved numbers.
+    public static func theorem1(
         _ config: VerifyConfiguration, spec: ObjectiveSpec, sigma: Double, threshold r: ThresholdResult,
         optima: [String: SymmetricOptimum]
     ) -> ClaimVerdict {
         let name = spec.description
         let halfMu = config.mu / 2
+        let notes = r.notes.isEmpty ? "" : " (" + r.notes.joined(separator: "; ") + ")"
         switch r.kind {
         case .none:
             let last = r.scan.last!
-            return ClaimVerdict(
+            var v = ClaimVerdict(
                 claim: "theorem1", objective: name, sigma: sigma, holds: false,
                 detail: "no threshold: at eps = \(fmt(last.eps)) (the largest scanned, mu/2 = \(fmt(halfMu))) dR/dw2 at (w1 = \(fmt(last.w1)), w2 = 0+) is \(fmt(last.derivative)) < 0, so the optimum keeps w2* > 0",
-                numbers: ["eps": last.eps, "w1": last.w1, "derivative": last.derivative, "eps0": nil])
+                numbers: ["eps": last.eps, "w1": last.w1, "derivative": last.derivative, "derivative_error": last.derivativeError, "eps0": nil])
+            v.precision = "dR/dw2 = \(fmt(last.derivative)) +- \(fmt(last.derivativeError)) (\(r.method))\(last.atSearchBound ? ", w1 pinned at a search bound" : "")"
+            return v.refused(unless: r.converged, "the deciding derivative is not resolved\(notes)")
         case .zero:
             let first = r.scan.first!
-            return ClaimVerdict(
+            var v = ClaimVerdict(
                 claim: "theorem1", objective: name, sigma: sigma, holds: false,
                 detail: "w2* = 0 already at eps = \(fmt(first.eps)) (dR/dw2 at w2 = 0+ is \(fmt(first.derivative)) >= 0): no eps0 > 0 separates the regimes",
-                numbers: ["eps": first.eps, "derivative": first.derivative, "eps0": 0])
+                numbers: ["eps": first.eps, "derivative": first.derivative, "derivative_error": first.derivativeError, "eps0": 0])
+            v.precision = "dR/dw2 = \(fmt(first.derivative)) +- \(fmt(first.derivativeError)) (\(r.method))"
+            return v.refused(unless: r.converged, "the deciding derivative is not resolved\(notes)")
         case .threshold:
             let e0 = r.eps0!
             let confirms = optima.filter { $0.key.hasPrefix("\(spec)|\(sigma)|confirm|") }
                 .map { (Double($0.key.split(separator: "|").last!)!, $0.value) }.sorted { $0.0 < $1.0 }
             var problems: [String] = []
-            var numbers: [String: Double?] = ["eps0": e0]
+            var numbers: [String: Double?] = ["eps0": e0, "eps0_error": r.errorBound]
+            let eps0Error = r.errorBound ?? .infinity
+            let precision = "eps0 = \(fmt(e0)) +- \(fmt(eps0Error)) (\(r.method)); confirming optima at quadrature tolerance \(fmt(config.tolerance)): " +
+                confirms.map { "eps \(fmt($0.0)) \($0.1.converged ? "converged" : "NOT converged")" }.joined(separator: ", ")
+            var unresolved: [String] = []
+            if !r.converged { unresolved.append("eps0 is not converged\(notes)") }
+            for (eps, o) in confirms {
+                if !o.converged { unresolved.append("the optimum at eps = \(fmt(eps)) is not converged (\(o.notes.joined(separator: "; ")))") }
+                if abs(eps - e0) <= eps0Error { unresolved.append("the confirmation point eps = \(fmt(eps)) is within eps0's error bound") }
+            }
             for (eps, o) in confirms {
                 numbers["w2_at_\(fmt(eps))"] = o.w2
                 numbers["w1_at_\(fmt(eps))"] = o.w1
@@ -209,13 +241,17 @@ public enum Verifier {
                     problems.append("the optimum at eps = \(fmt(eps)) > eps0 has w2* = \(fmt(o.w2)) > 0 (the local condition at w2 = 0 is not global)")
                 }
             }
+            var v: ClaimVerdict
             if problems.isEmpty {
                 let detail = "eps0 = \(fmt(e0)) in (0, \(fmt(halfMu))); optima confirm: " + confirms.map { "eps \(fmt($0.0)): (w1, w2) = (\(fmt($0.1.w1)), \(fmt($0.1.w2)))" }.joined(separator: "; ")
-                return ClaimVerdict(claim: "theorem1", objective: name, sigma: sigma, holds: true, detail: detail, numbers: numbers)
+                v = ClaimVerdict(claim: "theorem1", objective: name, sigma: sigma, holds: true, detail: detail, numbers: numbers)
+            } else {
+                v = ClaimVerdict(
+                    claim: "theorem1", objective: name, sigma: sigma, holds: false,
+                    detail: "eps0 = \(fmt(e0)) from the derivative, but " + problems.joined(separator: "; "), numbers: numbers)
             }
-            return ClaimVerdict(
-                claim: "theorem1", objective: name, sigma: sigma, holds: false,
-                detail: "eps0 = \(fmt(e0)) from the derivative, but " + problems.joined(separator: "; "), numbers: numbers)
+            v.precision = precision
+            return v.refused(unless: unresolved.isEmpty, unresolved.joined(separator: "; "))
         }
     }
 
@@ -227,6 +263,8 @@ public enum Verifier {
         var jointWorst: (eps: Double, a: Double, b: Double, ra: Double, rb: Double, drop: Double)? = nil
         var pairWorst: (eps: Double, a: Double, b: Double, ra: Double, rb: Double, drop: Double)? = nil
         var jointFailures: [Double] = [], pairFailures: [Double] = []
+        var largestError = 0.0, unconverged = 0
+        var ambiguous: [String] = []
         for eps in config.epsGrid {
             let threat = try ThreatModel(norm: config.norm, eps: eps * config.mu)
             var joint: [RobustAccuracyResult] = []
@@ -238,8 +276,15 @@ public enum Verifier {
                 return Normal.cdf(mean / (sigma * config.mu * (1 + r * r).squareRoot()))
             }
             var failedJoint = false, failedPair = false
+            for r in joint {
+                largestError = max(largestError, r.errorBound)
+                if !r.converged { unconverged += 1 }
+            }
             for i in 1..<ratios.count {
                 let drop = joint[i - 1].value - joint[i].value
+                if drop > 0 && drop <= joint[i - 1].errorBound + joint[i].errorBound + 1e-12 {
+                    ambiguous.append("eps \(fmt(eps)), w2/w1 \(fmt(ratios[i - 1]))-\(fmt(ratios[i]))")
+                }
                 if drop > joint[i - 1].errorBound + joint[i].errorBound + 1e-12 {
                     failedJoint = true
                     if jointWorst == nil || drop > jointWorst!.drop {
@@ -269,7 +314,18 @@ public enum Verifier {
                 detail: "decreases somewhere on w2/w1 in [0, 1] at eps in \(failures.map(fmt).joined(separator: ", ")); e.g. eps = \(fmt(w.eps)): RA(w2/w1 = \(fmt(w.a))) = \(fmt(w.ra)) > RA(w2/w1 = \(fmt(w.b))) = \(fmt(w.rb))",
                 numbers: ["eps": w.eps, "ratio_a": w.a, "ratio_b": w.b, "ra_a": w.ra, "ra_b": w.rb, "first_failing_eps": failures.first])
         }
-        return [verdict("theorem2-joint", jointFailures, jointWorst), verdict("theorem2-pairwise", pairFailures, pairWorst)]
+        var joint = verdict("theorem2-joint", jointFailures, jointWorst)
+        joint.precision = "exact RA, every value within \(fmt(largestError)); a decrease counts only beyond the two error bounds"
+        joint.numbers["ra_error"] = largestError
+        // A failure is decided by a decrease beyond the error bounds; "holds" needs every step
+        // resolved and every RA converged.
+        if joint.holds {
+            joint = joint.refused(unless: unconverged == 0 && ambiguous.isEmpty,
+                                  "\(unconverged) RA values not converged; decreases within the error bounds at \(ambiguous.prefix(3).joined(separator: "; "))")
+        }
+        var pair = verdict("theorem2-pairwise", pairFailures, pairWorst)
+        pair.precision = "closed form Phi(mean/sd), rounding only; a decrease counts beyond 1e-13"
+        return [joint, pair]
     }
 
     // MARK: Theorem 3
@@ -290,14 +346,23 @@ public enum Verifier {
         } else {
             detail = "eps0 (\(ce)) = \(e0.isInfinite ? "none" : fmt(e0)), eps1 (\(ls)) = \(e1.isInfinite ? "none" : fmt(e1))"
         }
-        let thresholdVerdict = ClaimVerdict(
+        var thresholdVerdict = ClaimVerdict(
             claim: "theorem3-threshold", objective: name, sigma: sigma, holds: thresholdHolds && !(e0.isInfinite && e1.isInfinite),
-            detail: detail, numbers: ["eps0": e0.isFinite ? e0 : nil, "eps1": e1.isFinite ? e1 : nil])
+            detail: detail, numbers: ["eps0": e0.isFinite ? e0 : nil, "eps1": e1.isFinite ? e1 : nil,
+                                      "eps0_error": t0.errorBound, "eps1_error": t1.errorBound])
+        let err0 = t0.kind == .threshold ? (t0.errorBound ?? .infinity) : 0, err1 = t1.kind == .threshold ? (t1.errorBound ?? .infinity) : 0
+        thresholdVerdict.precision = "eps0 \(e0.isFinite ? "+- " + fmt(err0) : "(none)"), eps1 \(e1.isFinite ? "+- " + fmt(err1) : "(none)"); thresholds \(t0.converged && t1.converged ? "converged" : "NOT converged")"
+        let separated = !(e0.isFinite && e1.isFinite) || abs(e1 - e0) > err0 + err1
+        thresholdVerdict = thresholdVerdict.refused(
+            unless: t0.converged && t1.converged && separated,
+            !(t0.converged && t1.converged) ? "a threshold is not converged (\((t0.notes + t1.notes).joined(separator: "; ")))" : "|eps1 - eps0| is within their error bounds")
         var failures: [String] = []
         var checked: [String] = []
         var numbers: [String: Double?] = [:]
+        var unconverged: [String] = []
         for eps in config.theorem3Eps where eps * config.mu < min(e1, config.mu / 2) {
             guard let a = optima["\(ce)|\(sigma)|\(eps)"], let b = optima["\(ls)|\(sigma)|\(eps)"] else { continue }
+            if !a.converged || !b.converged { unconverged.append(fmt(eps)) }
             numbers["ce_ratio_\(fmt(eps))"] = a.ratio
             numbers["ls_ratio_\(fmt(eps))"] = b.ratio
             checked.append(fmt(eps))
@@ -305,12 +370,14 @@ public enum Verifier {
                 failures.append("eps = \(fmt(eps)): LS ratio \(fmt(b.ratio)) <= CE ratio \(fmt(a.ratio))")
             }
         }
-        let weightsVerdict = ClaimVerdict(
+        var weightsVerdict = ClaimVerdict(
             claim: "theorem3-weights", objective: name, sigma: sigma, holds: failures.isEmpty && !checked.isEmpty,
             detail: failures.isEmpty
                 ? (checked.isEmpty ? "no grid eps below eps1 to compare" : "LS keeps a larger w2/w1 at eps = \(checked.joined(separator: ", "))")
                 : failures.joined(separator: "; "),
             numbers: numbers)
+        weightsVerdict.precision = "optima at quadrature tolerance \(fmt(config.tolerance)); \(unconverged.isEmpty ? "all converged" : "NOT converged at eps \(unconverged.joined(separator: ", "))")"
+        weightsVerdict = weightsVerdict.refused(unless: unconverged.isEmpty && t1.converged, "optima not converged at eps = \(unconverged.joined(separator: ", "))\(t1.converged ? "" : "; eps1 not converged")")
         return [thresholdVerdict, weightsVerdict]
     }
 
@@ -318,14 +385,19 @@ public enum Verifier {
 
     static func largeScale(_ config: VerifyConfiguration, sigma: Double, optima: [String: SymmetricOptimum]) -> ClaimVerdict {
         let hinge0 = ObjectiveSpec(.hinge(kappa: 0), .fixed(1))
-        let target = optima["\(hinge0)|\(sigma)|0.3"]!.ratio
-        let r10 = optima["\(ObjectiveSpec(.ce, .fixed(10)))|\(sigma)|0.3"]!.ratio
-        let r100 = optima["\(ObjectiveSpec(.ce, .fixed(100)))|\(sigma)|0.3"]!.ratio
+        let o0 = optima["\(hinge0)|\(sigma)|0.3"]!
+        let o10 = optima["\(ObjectiveSpec(.ce, .fixed(10)))|\(sigma)|0.3"]!
+        let o100 = optima["\(ObjectiveSpec(.ce, .fixed(100)))|\(sigma)|0.3"]!
+        let target = o0.ratio, r10 = o10.ratio, r100 = o100.ratio
         let holds = abs(r100 - target) < abs(r10 - target) || abs(r100 - target) < 1e-3
-        return ClaimVerdict(
+        var v = ClaimVerdict(
             claim: "large-scale-limit", objective: "ce [scale s] vs hinge:0", sigma: sigma, holds: holds,
             detail: "eps = 0.3: ce ratio w2/w1 at s = 10: \(fmt(r10)), at s = 100: \(fmt(r100)); hinge:0 optimum ratio \(fmt(target))",
             numbers: ["ratio_s10": r10, "ratio_s100": r100, "ratio_hinge0": target])
+        let all = [("hinge:0", o0), ("ce s=10", o10), ("ce s=100", o100)]
+        let bad = all.filter { !$0.1.converged }.map { $0.0 }
+        v.precision = "optima at quadrature tolerance \(fmt(config.tolerance)), angle to 1e-9; \(bad.isEmpty ? "all converged" : "NOT converged: \(bad.joined(separator: ", "))")"
+        return v.refused(unless: bad.isEmpty, "optima not converged: \(bad.joined(separator: ", "))")
     }
 
     // MARK: Helpers
