@@ -194,6 +194,14 @@ struct ObjectiveOptions: ParsableArguments {
     mutating func validate() throws { _ = try resolved() }
 }
 
+/// --reference: the general adaptive quadrature instead of the closed forms and reductions.
+struct MethodOptions: ParsableArguments {
+    @Flag(help: "Use the general adaptive quadrature (the reference the fast closed forms are tested against) instead of the fast path.")
+    var reference = false
+
+    var method: ExactMethod { reference ? .reference : .fast }
+}
+
 /// --out for commands whose result is one CSV (with its manifest).
 struct OutputOptions: ParsableArguments {
     @Option(help: "Output CSV; a JSON manifest FILE.manifest.json is written beside it ('-': CSV to standard output, no manifest).",

@@ -683,17 +683,22 @@ struct ClaimsTests {
             let objective = row["objective"] == "-" ? "none (robust accuracy, scale-free)" : row["objective"]!
             let sigma = Double(row["sigma_over_mu"]!)!.description
             let detail = row["detail"]!.replacingOccurrences(of: "|", with: "\\|")
-            let line = "| \(row["claim"]!) | \(objective) | linf | \(sigma) | **\(row["verdict"]!)** | \(detail) |"
+            let precision = (row["precision"] ?? "").replacingOccurrences(of: "|", with: "\\|")
+            let line = "| \(row["claim"]!) | \(objective) | linf | \(sigma) | **\(row["verdict"]!)** | \(detail) | \(precision) |"
             if !lines.contains(line) { out.append("theorems.md has no row '\(line.prefix(140))...'") }
         }
-        var counts: [String: (Int, Int)] = [:]
+        var counts: [String: (Int, Int, Int)] = [:]
         for row in table.rows {
-            var c = counts[row["claim"]!, default: (0, 0)]
-            if row["verdict"] == "holds" { c.0 += 1 } else { c.1 += 1 }
+            var c = counts[row["claim"]!, default: (0, 0, 0)]
+            switch row["verdict"] {
+            case "holds": c.0 += 1
+            case "fails": c.1 += 1
+            default: c.2 += 1
+            }
             counts[row["claim"]!] = c
         }
-        for (claim, c) in counts where !lines.contains("| \(claim) | \(c.0) | \(c.1) |") {
-            out.append("theorems.md summary for \(claim) is not \(c.0) holds / \(c.1) fails")
+        for (claim, c) in counts where !lines.contains("| \(claim) | \(c.0) | \(c.1) | \(c.2) |") {
+            out.append("theorems.md summary for \(claim) is not \(c.0) holds / \(c.1) fails / \(c.2) undecided")
         }
         if !markdown.contains("Made by `ccsim verify ") { out.append("theorems.md does not name its command") }
         if !markdown.contains("**as formalised here**") { out.append("theorems.md does not say its claims are as formalised here") }

@@ -63,7 +63,7 @@ public struct VerifyReport: Sendable, Codable {
     public var configuration: VerifyConfiguration
     public var verdicts: [ClaimVerdict]
     public var thresholds: [ThresholdRow]
-    /// Summary per claim: how many (objective, sigma) cells hold / fail.
+    /// Summary per claim: how many (objective, sigma) cells hold / fail / are undecided.
     public var summary: [String: [String: Int]] {
         var out: [String: [String: Int]] = [:]
         for v in verdicts { out[v.claim, default: [:]][v.verdict, default: 0] += 1 }
@@ -76,6 +76,10 @@ public struct VerifyReport: Sendable, Codable {
         public var kind: String
         public var eps0: Double?
         public var converged: Bool
+        /// Bound on |eps0 - truth| (nil when there is no threshold).
+        public var errorBound: Double? = nil
+        /// "closed-form" or "root-of-derivative".
+        public var method: String = ""
     }
 }
 
@@ -176,7 +180,8 @@ public enum Verifier {
         for sigma in config.sigmas {
             for spec in thresholdSpecs {
                 let r = thresholds["\(spec)|\(sigma)"]!
-                rows.append(.init(objective: spec.description, sigma: sigma, kind: r.kind.rawValue, eps0: r.eps0, converged: r.converged))
+                rows.append(.init(objective: spec.description, sigma: sigma, kind: r.kind.rawValue, eps0: r.eps0, converged: r.converged,
+                                  errorBound: r.errorBound, method: r.method))
             }
             for spec in config.objectives {
                 verdicts.append(theorem1(config, spec: spec, sigma: sigma, threshold: thresholds["\(spec)|\(sigma)"]!, optima: optima))
@@ -237,7 +242,7 @@ public enum Verifier {
                 numbers["w1_at_\(fmt(eps))"] = o.w1
                 if o.w1 <= 0 { problems.append("w1* = \(fmt(o.w1)) at eps = \(fmt(eps))") }
                 if eps < e0 && !(o.w2 > 0) { problems.append("w2* = 0 already at eps = \(fmt(eps)) < eps0") }
-                if eps > e0 && o.w2 > 1e-7 * max(o.w1, 1e-300) && !o.onBoundary {
+                if eps > e0 && o.usesCrossClassFeatures && !o.onBoundary {
                     problems.append("the optimum at eps = \(fmt(eps)) > eps0 has w2* = \(fmt(o.w2)) > 0 (the local condition at w2 = 0 is not global)")
                 }
             }

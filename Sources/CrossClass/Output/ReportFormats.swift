@@ -3,18 +3,19 @@ import Foundation
 extension VerifyReport {
     /// One row per verdict.
     public var csv: CSVTable {
-        var t = CSVTable(header: ["claim", "objective", "sigma_over_mu", "verdict", "detail"])
+        var t = CSVTable(header: ["claim", "objective", "sigma_over_mu", "verdict", "detail", "precision"])
         for v in verdicts {
-            t.append([.string(v.claim), .string(v.objective), .double(v.sigma), .string(v.verdict), .string(v.detail)])
+            t.append([.string(v.claim), .string(v.objective), .double(v.sigma), .string(v.verdict), .string(v.detail), .string(v.precision)])
         }
         return t
     }
 
     /// Thresholds per objective and sigma.
     public var thresholdCSV: CSVTable {
-        var t = CSVTable(header: ["objective", "sigma_over_mu", "kind", "eps0", "converged"])
+        var t = CSVTable(header: ["objective", "sigma_over_mu", "kind", "eps0", "converged", "error_bound", "method"])
         for r in thresholds {
-            t.append([.string(r.objective), .double(r.sigma), .string(r.kind), .optionalDouble(r.eps0), .bool(r.converged)])
+            t.append([.string(r.objective), .double(r.sigma), .string(r.kind), .optionalDouble(r.eps0), .bool(r.converged),
+                      .optionalDouble(r.errorBound), .string(r.method)])
         }
         return t
     }
@@ -49,20 +50,20 @@ extension VerifyReport {
         lines.append("")
         lines.append("## Summary")
         lines.append("")
-        lines.append("| claim (as formalised here, \(norm)) | holds | fails |")
-        lines.append("|---|---|---|")
+        lines.append("| claim (as formalised here, \(norm)) | holds | fails | undecided |")
+        lines.append("|---|---|---|---|")
         for (claim, counts) in summary.sorted(by: { $0.key < $1.key }) {
-            lines.append("| \(claim) | \(counts["holds"] ?? 0) | \(counts["fails"] ?? 0) |")
+            lines.append("| \(claim) | \(counts["holds"] ?? 0) | \(counts["fails"] ?? 0) | \(counts["undecided"] ?? 0) |")
         }
         lines.append("")
         lines.append("## Verdicts")
         lines.append("")
-        lines.append("| claim | objective [scale convention] | norm | sigma/mu | verdict (as formalised here) | numbers |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| claim | objective [scale convention] | norm | sigma/mu | verdict (as formalised here) | numbers | precision |")
+        lines.append("|---|---|---|---|---|---|---|")
         for v in verdicts {
             let detail = v.detail.replacingOccurrences(of: "|", with: "\\|")
             let objective = v.objective == "-" ? "none (robust accuracy, scale-free)" : v.objective
-            lines.append("| \(v.claim) | \(objective) | \(norm) | \(v.sigma) | **\(v.verdict)** | \(detail) |")
+            lines.append("| \(v.claim) | \(objective) | \(norm) | \(v.sigma) | **\(v.verdict)** | \(detail) | \(v.precision.replacingOccurrences(of: "|", with: "\\|")) |")
         }
         lines.append("")
         lines.append("## Thresholds eps0")

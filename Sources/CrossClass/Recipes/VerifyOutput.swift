@@ -29,7 +29,7 @@ extension VerifyReport {
         }
         lines.append("")
         for (claim, counts) in summary.sorted(by: { $0.key < $1.key }) {
-            lines.append("\(claim): holds in \(counts["holds"] ?? 0), fails in \(counts["fails"] ?? 0)")
+            lines.append("\(claim): holds in \(counts["holds"] ?? 0), fails in \(counts["fails"] ?? 0), undecided in \(counts["undecided"] ?? 0)")
         }
         return lines.joined(separator: "\n")
     }

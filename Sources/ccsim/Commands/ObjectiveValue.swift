@@ -72,6 +72,8 @@ struct ObjectiveCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Quadrature tolerance.".withDefault(1e-10)), transform: FlagValue.tolerance)
     var tolerance: Double = 1e-10
 
+    @OptionGroup var methodOptions: MethodOptions
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -86,7 +88,8 @@ struct ObjectiveCommand: ParsableCommand {
         let model = try modelOptions.load()
         let spec = try objectiveOptions.resolved()
         let threatModel = try ThreatModel(norm: threat.norm, eps: eps)
-        let r = RobustObjective(model: model, threat: threatModel, objective: spec.objective, tolerance: tolerance)
+        var r = RobustObjective(model: model, threat: threatModel, objective: spec.objective, tolerance: tolerance)
+        r.method = methodOptions.method
         let (classifier, described) = try classifierOptions.load(for: model)
         let e = classifierOptions.isSymmetric
             ? try r.evaluate(w1: classifierOptions.w1!, w2: classifierOptions.w2!)

@@ -17,6 +17,8 @@ struct OptimumCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Quadrature tolerance of each objective evaluation.".withDefault(1e-10)), transform: FlagValue.tolerance)
     var tolerance: Double = 1e-10
 
+    @OptionGroup var methodOptions: MethodOptions
+
     @Flag(help: "Also optimise over the full weight matrix (ce/ls/trades, free scale) and report the gain over the symmetric family.")
     var full = false
 
@@ -52,6 +54,7 @@ struct OptimumCommand: ParsableCommand {
         }
         var optimizer = try SymmetricOptimizer(model: model, threat: threatModel, objective: spec.objective, scale: spec.scale)
         optimizer.tolerance = tolerance
+        optimizer.method = methodOptions.method
         let o = try optimizer.solve()
         let out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
@@ -61,7 +64,7 @@ struct OptimumCommand: ParsableCommand {
             "minimised_value": .number(o.value), "robust_accuracy": .number(o.robustAccuracy),
             "natural_accuracy": .number(o.naturalAccuracy), "derivative_at_w2_zero": JSONValue(o.derivativeAtZero),
             "on_boundary": .bool(o.onBoundary), "converged": .bool(o.converged),
-            "notes": .array(o.notes.map { .string($0) }),
+            "notes": .array(o.notes.map { .string($0) }), "method": .string(methodOptions.method.rawValue),
         ]
         if json { try Emit.json(out) } else {
             print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective) [\(spec.scale)]: w1=\(o.w1) w2=\(o.w2) ratio=\(o.ratio) objective=\(o.objectiveValue) RA=\(o.robustAccuracy)\(o.converged ? "" : " (NOT converged: \(o.notes.joined(separator: "; ")))")")

@@ -18,6 +18,8 @@ struct ThresholdCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Number of eps scan points in (0, mu/2).".withDefault(24)), transform: FlagValue.count(4...1000))
     var grid: Int = 24
 
+    @OptionGroup var methodOptions: MethodOptions
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -26,6 +28,7 @@ struct ThresholdCommand: ParsableCommand {
         let spec = try objectiveOptions.resolved()
         var finder = try ThresholdFinder(model: model, norm: threat.norm, objective: spec.objective, scale: spec.scale)
         finder.gridPoints = grid
+        finder.method = methodOptions.method
         let r = try finder.find()
         let out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(finder.norm.rawValue),
@@ -33,11 +36,13 @@ struct ThresholdCommand: ParsableCommand {
             "spec": .string(spec.spelling),
             "eps0": JSONValue(r.eps0), "kind": .string(r.kind.rawValue),
             "bracket": r.bracket.map { JSONValue($0) } ?? .null, "half_mu": .number(finder.halfMu),
-            "converged": .bool(r.converged),
-            "scan": .array(r.scan.map { .object(["eps": .number($0.eps), "w1": .number($0.w1), "derivative": .number($0.derivative)]) }),
+            "converged": .bool(r.converged), "error_bound": JSONValue(r.errorBound), "method": .string(r.method),
+            "notes": .array(r.notes.map { .string($0) }),
+            "scan": .array(r.scan.map { .object(["eps": .number($0.eps), "w1": .number($0.w1), "derivative": .number($0.derivative),
+                                                 "derivative_error": .number($0.derivativeError), "at_search_bound": .bool($0.atSearchBound)]) }),
         ]
         if json { try Emit.json(out) } else {
-            let value = r.eps0.map { "\($0)" } ?? "none (w2* > 0 up to mu/2)"
+            let value = r.eps0.map { "\($0)" + (r.errorBound.map { " (error <= \($0), \(r.method))" } ?? "") } ?? "none (w2* > 0 up to mu/2)"
             print("\(model.name) \(finder.norm.rawValue) \(spec.objective) [\(spec.scale)]: eps0 = \(value)\(r.converged ? "" : " (NOT converged)")")
         }
     }
