@@ -116,10 +116,4 @@ enum MarginLoss {
         for k in 0..<m { s += exp(-d[k] - top) }
         return top + log(s)
     }
-
-    @inline(__always)
-    static func ce2(_ d0: Double, _ d1: Double) -> Double {
-        let top = max(0, -d0, -d1)
-        return top + log(exp(-top) + exp(-d0 - top) + exp(-d1 - top))
-    }
 }

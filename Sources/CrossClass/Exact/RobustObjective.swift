@@ -113,7 +113,6 @@ public struct RobustObjective: Sendable {
         case .ce, .ls, .trades:
             let set = try PerturbationSet(differences: differences, threat: threat)
             let inner = InnerMaximum(set: set, objective: objective, classes: model.classCount)
-            _ = slope
             return try inner.withLoss { loss, constantPiece in
                 try engine.expectation(
                     mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps,

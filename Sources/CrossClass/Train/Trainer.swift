@@ -46,7 +46,6 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard (1...10_000_000).contains(testPerClass) else { throw InputError("--n-test \(testPerClass) is not allowed: it must be in 1...10000000") }
         guard (1...1_000_000).contains(stepsPerEpoch) else { throw InputError("--steps-per-epoch \(stepsPerEpoch) is not allowed") }
         if architecture == .twoLayer, !(1...100_000).contains(width) { throw InputError("--width \(width) is not allowed: it must be in 1...100000") }
-        if case .kd = loss {} else {}
     }
 }
 
