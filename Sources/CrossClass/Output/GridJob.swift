@@ -64,7 +64,9 @@ public struct GridSummary: Sendable {
         if let ratio = column("ratio"), let ra = column("robust_accuracy"), column("objective") == nil, let eps = column("eps") {
             return accuracySummary(eps: eps, ratio: ratio, accuracy: ra)
         }
-        guard let w2 = column("w2"), let w1 = column("w1"), let x = column("eps") == nil ? column("scale") : column("eps"),
+        // The grid variable: eps (sweep, phase), or the scale when eps is fixed (path).
+        let epsVaries = column("eps").map { c in Set(table.rows.map { $0[c] }).count > 1 } ?? false
+        guard let w2 = column("w2"), let w1 = column("w1"), let x = epsVaries ? column("eps") : column("scale") ?? column("eps"),
               column("epoch") == nil
         else { return "" }
         let xName = h[x]
