@@ -75,7 +75,8 @@ public struct GridSummary: Sendable {
         var groups: [String: [(Double, Double, Double, Bool)]] = [:]
         var order: [String] = []
         for r in table.rows {
-            let key = groupColumns.map { "\(h[$0])=\(r[$0])" }.joined(separator: " ")
+            let key = groupColumns.map { h[$0] == "sigma" ? "sigma=\(r[$0])" : h[$0] == "scale" ? "[\(r[$0])]" : r[$0] }
+                .joined(separator: " ")
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append((Double(r[x]) ?? .nan, Double(r[w1]) ?? .nan, Double(r[w2]) ?? .nan,
                                              converged.map { r[$0] == "true" } ?? true))
