@@ -72,7 +72,11 @@ struct GrammarAndOutputTests {
         ["sweep-w2", "--eps", "0.1", "--ratios", "0", "--out", "OUT"],
         ["table", "--eps", "0.1", "--ratios", "0", "--out", "OUT"],
         ["train", "--eps", "0.1", "--epochs", "1", "--n-train", "10", "--n-test", "10", "--out", "OUT"],
-        ["compare", "--eps", "0.1", "--epochs", "8", "--steps-per-epoch", "1", "--batch", "8", "--out", "OUT"],
+        ["compare", "--eps", "0.1", "--epochs", "8", "--steps-per-epoch", "1", "--batch", "8", "--seeds", "1", "--out", "OUT"],
+        ["sweep", "--eps", "0.1", "--objectives", "worst-margin", "--out", "OUT"],
+        ["path", "--eps", "0.3", "--objective", "worst-margin", "--scales", "1", "--out", "OUT"],
+        ["phase", "--sigmas", "0.5", "--eps", "0.1", "--objectives", "worst-margin", "--out", "OUT"],
+        ["attribution", "--map", "--eps-over-mu", "0.1", "--ratios", "1", "--out", "OUT"],
     ]
 
     /// Bad targets, relative to a fresh directory (set up by `prepare`).
