@@ -210,12 +210,12 @@ extension EmpiricalRobustObjective {
     /// vector added to all rows) with ||W||_F <= s.
     ///
     /// R_n is convex in W, so this is a convex problem and any point comes with a certified
-    /// bound on its suboptimality: each evaluated point W_j with subgradient G_j gives the
-    /// global lower model R_n(U) >= R_n(W_j) + <G_j, U - W_j>, and an average of such models
-    /// over a window of iterates, minimised over the ball, bounds min R_n from below by
-    /// mean_j (R_n(W_j) - <G_j, W_j>) - s ||mean_j G_j||_F. Averaging over windows certifies
-    /// kinked optima (e.g. a cross-class or noise column exactly zero), where single
-    /// subgradients do not shrink. `converged` means that bound is at most `tolerance`.
+    /// bound on its suboptimality: every evaluated point W_j with subgradient G_j gives the
+    /// global minorant R_n(U) >= R_n(W_j) + <G_j, U - W_j>; a convex combination of them
+    /// (weights lambda from the bundle subproblem), minimised over the ball, bounds min R_n from
+    /// below by sum_j lambda_j (R_n(W_j) - <G_j, W_j>) - s ||sum_j lambda_j G_j||_F. Aggregating
+    /// cuts certifies kinked optima (e.g. a cross-class or noise column exactly zero), where a
+    /// single subgradient does not shrink. `converged` means that bound is at most `tolerance`.
     ///
     /// When the constraint is active (`onBoundary`) this is also the minimiser on the sphere
     /// ||W||_F = s; when it is not, R_n has an unconstrained minimiser of norm < s, and the
@@ -278,26 +278,57 @@ extension EmpiricalRobustObjective {
         let maxBundle = 40
         while current.value - lowerBound > tolerance && iterations < maxIterations {
             iterations += 1
-            // Dual of the prox subproblem: maximise q(lambda) on the simplex by projected
-            // gradient ascent; dq/dlambda_j = l_j(U(lambda)).
+            // Dual of the prox subproblem: maximise q(lambda) on the simplex by accelerated
+            // projected gradient ascent, dq/dlambda_j = l_j(U(lambda)), computed in lambda-space
+            // through the Gram matrix of the cuts (U is centre - t G lambda scaled into the ball).
             let count = offsets.count
-            var lipschitz = 0.0
-            for c in cuts { lipschitz += c.reduce(0) { $0 + $1 * $1 } }
-            let stepSize = 1 / max(t * lipschitz, 1e-300)
+            var gram = [Double](repeating: 0, count: count * count)
+            for j in 0..<count {
+                for l in 0...j {
+                    let v = zip(cuts[j], cuts[l]).reduce(0) { $0 + $1.0 * $1.1 }
+                    gram[j * count + l] = v; gram[l * count + j] = v
+                }
+            }
+            let toCentre = cuts.map { zip($0, centre.storage).reduce(0) { $0 + $1.0 * $1.1 } }
+            let centreNorm2 = centre.frobeniusNormSquared
+            // Largest eigenvalue of the Gram matrix by power iteration (a Lipschitz bound).
+            var vector = [Double](repeating: 1 / Double(count).squareRoot(), count: count)
+            var top = 0.0
+            for _ in 0..<50 {
+                var next = [Double](repeating: 0, count: count)
+                for j in 0..<count { for l in 0..<count { next[j] += gram[j * count + l] * vector[l] } }
+                let norm = next.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                guard norm > 0 else { break }
+                top = norm
+                vector = next.map { $0 / norm }
+            }
+            let stepSize = 1 / max(1.05 * t * top, 1e-300)
+            func dualGradient(_ lambda: [Double]) -> [Double] {
+                var q = [Double](repeating: 0, count: count)
+                for j in 0..<count { for l in 0..<count where lambda[l] != 0 { q[j] += gram[j * count + l] * lambda[l] } }
+                var b = 0.0, quad = 0.0
+                for j in 0..<count { b += toCentre[j] * lambda[j]; quad += q[j] * lambda[j] }
+                let norm = max(centreNorm2 - 2 * t * b + t * t * quad, 0).squareRoot()
+                let alpha = norm > s ? s / norm : 1
+                return (0..<count).map { offsets[$0] + alpha * (toCentre[$0] - t * q[$0]) }
+            }
+            var previous = lambda
+            for iteration in 0..<500 {
+                let momentum = Double(iteration) / Double(iteration + 3)
+                let y = (0..<count).map { lambda[$0] + momentum * (lambda[$0] - previous[$0]) }
+                let g = dualGradient(y)
+                let next = Self.projectOntoSimplex((0..<count).map { y[$0] + stepSize * g[$0] })
+                let change = zip(next, lambda).reduce(0) { max($0, abs($1.0 - $1.1)) }
+                previous = lambda
+                lambda = next
+                if change < 1e-13 { break }
+            }
             func point(_ lambda: [Double]) -> (u: Matrix, aggregate: [Double]) {
                 var aggregate = [Double](repeating: 0, count: size)
                 for j in 0..<count where lambda[j] != 0 { for q in 0..<size { aggregate[q] += lambda[j] * cuts[j][q] } }
                 var u = centre
                 for q in 0..<size { u.storage[q] -= t * aggregate[q] }
                 return (Self.projectOntoCentredBall(u, radius: s), aggregate)
-            }
-            for _ in 0..<300 {
-                let u = point(lambda).u
-                let values = (0..<count).map { j in offsets[j] + zip(cuts[j], u.storage).reduce(0) { $0 + $1.0 * $1.1 } }
-                let next = Self.projectOntoSimplex((0..<count).map { lambda[$0] + stepSize * values[$0] })
-                let change = zip(next, lambda).reduce(0) { max($0, abs($1.0 - $1.1)) }
-                lambda = next
-                if change < 1e-12 { break }
             }
             let (candidate, aggregate) = point(lambda)
             // Certificate from the aggregate minorant minimised over the ball.

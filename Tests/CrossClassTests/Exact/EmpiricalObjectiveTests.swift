@@ -130,6 +130,58 @@ final class EmpiricalObjectiveTests: XCTestCase {
         for j in 0..<m.dimension { XCTAssertEqual(g[0, j] + g[1, j] + g[2, j], 0, accuracy: 1e-13) }
     }
 
+    /// The certified optimum at ||W||_F <= s is not beaten by 20 random centred W on the sphere
+    /// ||W||_F = s, nor by short descents from two of them. Below the worst-margin threshold
+    /// (eps 0.2) the optimum is on the sphere and certified to 1e-6; above it (eps 0.42) this
+    /// small sample has an interior optimum, certified to 1e-4.
+    func testFixedScaleOptimumIsNotBeatenByRandomRestarts() throws {
+        let m = try model(noise: 2)
+        let random = RandomSource(seed: 15)
+        let sample = Sampler(model: m).balancedSample(perClass: 7, random: random)
+        for (eps, tolerance) in [(0.2, 1e-6), (0.42, 1e-4)] {
+            let objective = try EmpiricalRobustObjective(
+                model: m, sample: sample, threat: try ThreatModel(norm: .linf, eps: eps), objective: .ce)
+            let s = 3.0
+            let optimum = try objective.fixedScaleOptimum(scale: s, tolerance: tolerance)
+            XCTAssertTrue(optimum.converged, "eps \(eps): bound \(optimum.suboptimalityBound) after \(optimum.iterations)")
+            XCTAssertLessThanOrEqual(optimum.suboptimalityBound, tolerance)
+            XCTAssertEqual(try objective.evaluate(optimum.weights).value, optimum.value, accuracy: 1e-14)
+            XCTAssertLessThanOrEqual(optimum.weights.frobeniusNormSquared.squareRoot(), s * (1 + 1e-12))
+            for column in 0..<m.dimension {
+                XCTAssertEqual((0..<3).reduce(0.0) { $0 + optimum.weights[$1, column] }, 0, accuracy: 1e-12)
+            }
+            for restart in 0..<20 {
+                var w = EmpiricalRobustObjective.projectOntoCentredBall(randomWeights(3, m.dimension, random), radius: 1e9)
+                w = w.scaled(by: s / w.frobeniusNormSquared.squareRoot())
+                XCTAssertGreaterThanOrEqual(try objective.evaluate(w).value, optimum.value - optimum.suboptimalityBound)
+                if restart < 2 {
+                    let restarted = try objective.fixedScaleOptimum(scale: s, start: w, tolerance: 1e-3, maxIterations: 30)
+                    XCTAssertGreaterThanOrEqual(restarted.value, optimum.value - optimum.suboptimalityBound)
+                }
+            }
+        }
+    }
+
+    /// The path over nested balls: optimal values cannot increase with s, every point is
+    /// certified, and the symmetric projection is read from the optimum.
+    func testPathValuesDoNotIncreaseWithScale() throws {
+        let m = try model(noise: 1)
+        let sample = Sampler(model: m).balancedSample(perClass: 6, random: RandomSource(seed: 19))
+        let objective = try EmpiricalRobustObjective(
+            model: m, sample: sample, threat: try ThreatModel(norm: .linf, eps: 0.2), objective: .ce)
+        let path = try objective.path(scales: [0.5, 1, 2, 4], tolerance: 1e-5)
+        XCTAssertEqual(path.map(\.scale), [0.5, 1, 2, 4])
+        for (a, b) in zip(path, path.dropFirst()) {
+            XCTAssertLessThanOrEqual(b.value, a.value + a.suboptimalityBound)
+        }
+        for p in path {
+            XCTAssertTrue(p.converged, "s \(p.scale): bound \(p.suboptimalityBound)")
+            let projection = LinearClassifier(weights: p.weights).projectSymmetric(model: m)
+            XCTAssertEqual(p.w1, projection.w1)
+            XCTAssertEqual(p.w2, projection.w2)
+        }
+    }
+
     /// An iteration budget too small to certify the optimum is reported as not converged.
     func testIterationCapIsNotConverged() throws {
         let m = try model(noise: 2)
