@@ -120,7 +120,7 @@ public struct EmpiricalRobustObjective: Sendable {
                 let value = clean.withUnsafeBufferPointer { loss($0.baseAddress!, &piece) }
                 let vertex = m == 0 ? [] : Array(candidates[(piece * m)..<(piece * m + m)])
                 // h_c = d ce / d Delta_c = -p_{others[c]} at the maximiser.
-                var shifted = (0..<m).map { clean[$0] + vertex[$0] }
+                let shifted = (0..<m).map { clean[$0] + vertex[$0] }
                 let top = max(0, shifted.map { -$0 }.max() ?? 0)
                 let z = exp(-top) + shifted.reduce(0) { $0 + exp(-$1 - top) }
                 let p = shifted.map { exp(-$0 - top) / z }
@@ -129,17 +129,11 @@ public struct EmpiricalRobustObjective: Sendable {
                     for c in 0..<m { s -= p[c] * differences[c][j] }
                     delta[j] = s > 0 ? eps : (s < 0 ? -eps : 0)
                 }
-                // Check that the box vertex reproduces the maximising margin shift.
-                for c in 0..<m {
-                    var s = 0.0
-                    for j in 0..<d { s += differences[c][j] * delta[j] }
-                    guard abs(s - vertex[c]) <= 1e-9 * (1 + eps * scale * Double(d)) else {
-                        throw NumericalError("empirical ce: the maximising perturbation of sample \(i + 1) is not unique (tie between box vertices); the gradient is undefined there")
-                    }
-                    shifted[c] = clean[c] + s
-                }
-                losses[i] = value
-                // Logit gradient p_k - [k = y] at z = W (x + delta*), times (x + delta*).
+                // The loss at the recovered box vertex is both the reported value and the point
+                // of the gradient, so (value, gradient) is always an exact linear minorant of R_n
+                // (the optimiser's certificate relies on it). It must equal the zonotope maximum:
+                // exactly in general position; within 1e-6 relative where PerturbationSet merged
+                // nearly parallel generators (its parallelism tolerance).
                 for j in 0..<d { delta[j] += x[x.startIndex + j] }
                 for kk in 0..<k {
                     var s = 0.0
@@ -147,6 +141,11 @@ public struct EmpiricalRobustObjective: Sendable {
                     logits[kk] = s
                 }
                 let big = logits.max() ?? 0
+                let atVertex = big + log(logits.reduce(0) { $0 + exp($1 - big) }) - logits[y]
+                guard abs(atVertex - value) <= 1e-6 * (1 + abs(value) + eps * scale * Double(d)) else {
+                    throw NumericalError("empirical ce: the maximising perturbation of sample \(i + 1) is not unique (tie between box vertices); the gradient is undefined there")
+                }
+                losses[i] = atVertex
                 let zz = logits.reduce(0) { $0 + exp($1 - big) }
                 for kk in 0..<k {
                     let g = exp(logits[kk] - big) / zz - (kk == y ? 1 : 0)
@@ -383,15 +382,16 @@ extension EmpiricalRobustObjective {
     }
 
     /// The empirical regularisation path: the fixed-scale optimum at each scale (in the given
-    /// order), each warm-started from the previous optimum rescaled to the next scale.
+    /// order), each warm-started from the previous optimum (rescaled when it was on its sphere).
     public func path(scales: [Double], tolerance: Double = 1e-6, maxIterations: Int = 2_000) throws -> [FixedScaleOptimum] {
         var out: [FixedScaleOptimum] = []
         var start: Matrix? = nil
         for s in scales {
             let point = try fixedScaleOptimum(scale: s, start: start, tolerance: tolerance, maxIterations: maxIterations)
             out.append(point)
+            // An interior optimum is also optimal on every larger ball: start there.
             let norm = point.weights.frobeniusNormSquared.squareRoot()
-            start = norm > 0 ? point.weights.scaled(by: s / norm) : nil
+            start = !point.onBoundary ? point.weights : (norm > 0 ? point.weights.scaled(by: s / norm) : nil)
         }
         return out
     }
