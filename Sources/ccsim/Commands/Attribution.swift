@@ -23,21 +23,7 @@ struct AttributionCommand: ParsableCommand {
     @Option(help: "Perturbation radius (>= 0).", transform: FlagValue.radius)
     var eps: Double?
 
-    @Option(help: "Symmetric family: weight on a class's exclusive features.", transform: FlagValue.finite)
-    var w1: Double?
-
-    @Option(help: "Symmetric family: weight on the cross-class features a class carries.", transform: FlagValue.finite)
-    var w2: Double?
-
-    @Option(help: "JSON weights file {\"weights\": [[...], ...]} (K x d).")
-    var weights: String?
-
-    @Option(help: "A linear model's training checkpoint ('ccsim train --checkpoint').")
-    var checkpoint: String?
-
-    @Option(help: ArgumentHelp("Use the exact AT optimum of this objective at --eps (\(ObjectiveSpec.grammarSummary)).", valueName: "spec"),
-            transform: FlagValue.objective)
-    var optimum: ObjectiveSpec?
+    @OptionGroup var classifierOptions: ClassifierOptions
 
     @Option(name: .customLong("attack-objective"), help: ArgumentHelp("The loss the adversary maximises: ce, ls[:alpha] or trades[:beta] (default: ce).", valueName: "spec"),
             transform: FlagValue.objective)
@@ -68,7 +54,7 @@ struct AttributionCommand: ParsableCommand {
     mutating func validate() throws {
         if map {
             guard out != nil else { throw InputError("--map needs --out FILE.csv") }
-            if eps != nil || w1 != nil || w2 != nil || weights != nil || checkpoint != nil || optimum != nil {
+            if eps != nil || classifierOptions.source != nil {
                 throw InputError("--map draws the symmetric family over --eps-over-mu and --ratios; drop --eps, --w1, --w2, --weights, --checkpoint and --optimum")
             }
             guard threat.norm == .linf else { throw InputError("--map is computed for --norm linf (the exact worst case is a box vertex)") }
@@ -77,11 +63,7 @@ struct AttributionCommand: ParsableCommand {
         }
         guard eps != nil else { throw InputError("--eps is missing: give the perturbation radius (or --map)") }
         if out != nil { throw InputError("--out applies to --map only; use --json for one classifier") }
-        let sources = [w1 != nil || w2 != nil, weights != nil, checkpoint != nil, optimum != nil].filter { $0 }.count
-        guard sources == 1 else {
-            throw InputError("give exactly one classifier: --w1 and --w2, --weights FILE, --checkpoint FILE, or --optimum SPEC (got \(sources))")
-        }
-        if (w1 == nil) != (w2 == nil) { throw InputError("--w1 and --w2 go together: give both") }
+        _ = try classifierOptions.required()
     }
 
     func run() throws {
@@ -100,28 +82,9 @@ struct AttributionCommand: ParsableCommand {
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps!),
             "gauge": .string(gauge.rawValue), "samples": .string(samples.rawValue), "attack_objective": .string(attackObjective.objective.description),
         ]
-        let classifier: LinearClassifier
-        if let spec = optimum {
-            let o = try SymmetricOptimizer(model: model, threat: threatModel, objective: spec.objective, scale: spec.scale).solve()
-            classifier = LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2)
-            result["optimum_objective"] = .string(spec.objective.description)
-            result["optimum_scale"] = .string(spec.scale.description)
-            result["optimum_converged"] = .bool(o.converged)
-            result["w1"] = .number(o.w1)
-            result["w2"] = .number(o.w2)
-        } else if let w1, let w2 {
-            classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
-            result["w1"] = .number(w1)
-            result["w2"] = .number(w2)
-        } else if let weights {
-            classifier = try LinearClassifier.load(path: weights)
-            try classifier.validate(for: model)
-            result["weights_file"] = .string(weights)
-        } else {
-            classifier = try Checkpoint.read(from: checkpoint!).linearClassifier()
-            try classifier.validate(for: model)
-            result["checkpoint"] = .string(checkpoint!)
-        }
+        let resolved = try classifierOptions.required().resolve(model: model, threat: threatModel)
+        result.merge(resolved.description) { a, _ in a }
+        let classifier = resolved.classifier
         let r = try exact.evaluate(classifier, samples: samples, gauge: gauge)
         let k = r.attribution.classes
         result["cas"] = .number(r.attribution.cas)

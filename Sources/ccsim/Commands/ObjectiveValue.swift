@@ -2,12 +2,13 @@ import ArgumentParser
 import CrossClass
 import Foundation
 
-/// --w1/--w2, --weights FILE or --checkpoint FILE: the linear classifier a command evaluates.
+/// --w1/--w2, --weights FILE, --checkpoint FILE or --optimum SPEC: the linear classifier a
+/// command evaluates (one grammar, `ClassifierSource` in the library).
 struct ClassifierOptions: ParsableArguments {
-    @Option(help: "Weight on exclusive features (symmetric family).", transform: FlagValue.finite)
+    @Option(help: "Symmetric family: weight on a class's exclusive features.", transform: FlagValue.finite)
     var w1: Double?
 
-    @Option(help: "Weight on own cross-class features (symmetric family).", transform: FlagValue.finite)
+    @Option(help: "Symmetric family: weight on the cross-class features a class carries.", transform: FlagValue.finite)
     var w2: Double?
 
     @Option(help: "JSON file with a full weight matrix {\"weights\": [[...]], \"bias\": [...]} instead of --w1/--w2.")
@@ -16,38 +17,36 @@ struct ClassifierOptions: ParsableArguments {
     @Option(help: "A linear model's training checkpoint ('ccsim train --checkpoint') instead of --w1/--w2.")
     var checkpoint: String?
 
+    @Option(help: ArgumentHelp("The exact AT optimum (symmetric family) of this objective at each --eps (\(ObjectiveSpec.grammarSummary)).", valueName: "spec"),
+            transform: FlagValue.objective)
+    var optimum: ObjectiveSpec?
+
+    /// Checks pairing and exclusivity; whether a classifier is required is the command's call
+    /// (`attribution --map` takes none).
     mutating func validate() throws {
-        let given = [w1 != nil || w2 != nil, weights != nil, checkpoint != nil].filter { $0 }.count
-        guard given == 1 else {
-            throw InputError(given == 0
-                ? "missing weights: give --w1 and --w2 (symmetric family), --weights FILE or --checkpoint FILE"
-                : "give one of --w1/--w2, --weights and --checkpoint, not several")
+        if (w1 == nil) != (w2 == nil) { throw InputError("--w1 and --w2 go together: give both (the symmetric family needs both)") }
+        let given = [w1 != nil, weights != nil, checkpoint != nil, optimum != nil].filter { $0 }.count
+        guard given <= 1 else {
+            throw InputError("give one classifier: --w1 and --w2, --weights FILE, --checkpoint FILE or --optimum SPEC, not several")
         }
-        if (w1 == nil) != (w2 == nil) { throw InputError("give both --w1 and --w2 (the symmetric family needs both)") }
     }
 
-    /// The classifier and how it was named (for JSON output).
-    func load(for model: DataModel) throws -> (LinearClassifier, [String: JSONValue]) {
-        if let w1, let w2 {
-            return (LinearClassifier.symmetric(model: model, w1: w1, w2: w2), ["w1": .number(w1), "w2": .number(w2)])
-        }
-        let classifier: LinearClassifier
-        var described: [String: JSONValue]
-        if let weights {
-            classifier = try LinearClassifier.load(path: weights)
-            described = ["weights": .string(weights)]
-        } else {
-            classifier = try Checkpoint.read(from: checkpoint!).linearClassifier()
-            described = ["checkpoint": .string(checkpoint!)]
-        }
-        try classifier.validate(for: model)
-        let p = classifier.projectSymmetric(model: model)
-        described["projected_w1"] = .number(p.w1)
-        described["projected_w2"] = .number(p.w2)
-        return (classifier, described)
+    /// The classifier source given on the command line, if any.
+    var source: ClassifierSource? {
+        if let w1, let w2 { return .symmetric(w1: w1, w2: w2) }
+        if let weights { return .weightsFile(weights) }
+        if let checkpoint { return .checkpoint(checkpoint) }
+        if let optimum { return .optimum(optimum) }
+        return nil
     }
 
-    var isSymmetric: Bool { w1 != nil }
+    /// The source, or the one-line error that names the choices.
+    func required() throws -> ClassifierSource {
+        guard let source else {
+            throw InputError("missing classifier: give --w1 and --w2 (symmetric family), --weights FILE, --checkpoint FILE or --optimum SPEC")
+        }
+        return source
+    }
 }
 
 struct ObjectiveCommand: ParsableCommand {
@@ -78,6 +77,7 @@ struct ObjectiveCommand: ParsableCommand {
     var json = false
 
     mutating func validate() throws {
+        _ = try classifierOptions.required()
         let spec = try objectiveOptions.resolved()
         guard !(spec.scale.kind == .fixed && spec.scale != spec.objective.defaultScale) else {
             throw InputError("objective: '\(spec.spelling)' is not allowed: a fixed scale constrains optima; here W is given (use 'ccsim optimum' for the fixed-scale optimum)")
@@ -90,15 +90,14 @@ struct ObjectiveCommand: ParsableCommand {
         let threatModel = try ThreatModel(norm: threat.norm, eps: eps)
         var r = RobustObjective(model: model, threat: threatModel, objective: spec.objective, tolerance: tolerance)
         r.method = methodOptions.method
-        let (classifier, described) = try classifierOptions.load(for: model)
-        let e = classifierOptions.isSymmetric
-            ? try r.evaluate(w1: classifierOptions.w1!, w2: classifierOptions.w2!)
-            : try r.evaluate(classifier)
+        let resolved = try classifierOptions.required().resolve(model: model, threat: threatModel)
+        let classifier = resolved.classifier
+        let e = try resolved.symmetric.map { try r.evaluate(w1: $0.w1, w2: $0.w2) } ?? r.evaluate(classifier)
         var out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
             "objective": .string(spec.objective.description),
         ]
-        out.merge(described) { a, _ in a }
+        out.merge(resolved.description) { a, _ in a }
         out["value"] = .number(e.value)
         let penalty = spec.scale.penalty(of: classifier)
         if penalty > 0 || spec.scale.kind == .weightDecay || spec.scale.kind == .centredWeightDecay {

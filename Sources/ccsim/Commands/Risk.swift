@@ -8,7 +8,8 @@ struct Risk: ParsableCommand {
         discussion: """
             Either the symmetric family (--w1, --w2: w1 on a class's exclusive features, w2 on its \
             cross-class features), a full matrix (--weights FILE.json with {"weights": [[...]], \
-            "bias": [...]}) or a trained linear model (--checkpoint FILE). With several eps \
+            "bias": [...]}), a trained linear model (--checkpoint FILE) or the exact AT optimum of \
+            an objective at each eps (--optimum ce). With several eps \
             (--eps 0.1,0.2 or 0:0.4:0.1), --json prints a list of objects, one per eps.
             """)
 
@@ -23,15 +24,21 @@ struct Risk: ParsableCommand {
     @Flag(help: "Print JSON (one object; a list of objects for several eps).")
     var json = false
 
+    mutating func validate() throws { _ = try classifierOptions.required() }
+
     func run() throws {
         let model = try modelOptions.load()
-        let (classifier, described) = try classifierOptions.load(for: model)
+        let source = try classifierOptions.required()
+        // A fixed classifier is loaded once; an optimum is solved at each eps.
+        let fixed = try source.isFixed ? source.resolve(model: model, threat: ThreatModel(norm: threat.norm, eps: 0)) : nil
         let results = try eps.values.map { e in
-            try RiskReport.evaluate(model: model, classifier: classifier, symmetric: classifierOptions.isSymmetric
-                ? (classifierOptions.w1!, classifierOptions.w2!) : nil, norm: threat.norm, eps: e)
+            let resolved = try fixed ?? source.resolve(model: model, threat: ThreatModel(norm: threat.norm, eps: e))
+            let report = try RiskReport.evaluate(model: model, classifier: resolved.classifier,
+                                                 symmetric: resolved.symmetric.map { ($0.w1, $0.w2) }, norm: threat.norm, eps: e)
+            return (report, resolved.description)
         }
         if json {
-            let objects: [JSONValue] = results.map { r in
+            let objects: [JSONValue] = results.map { r, described in
                 var o = r.json(model: model, norm: threat.norm)
                 o.merge(described) { a, _ in a }
                 return .object(o)
@@ -40,7 +47,7 @@ struct Risk: ParsableCommand {
             try value.checkFinite()
             print(value.text)
         } else {
-            for r in results {
+            for (r, _) in results {
                 let flag = r.converged ? "" : "  (tolerance NOT reached)"
                 print(String(
                     format: "%@ %@ eps=%g: robust accuracy %.12f, natural accuracy %.12f, error <= %.1e [%@]%@",
