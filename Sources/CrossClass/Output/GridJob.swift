@@ -9,9 +9,13 @@ public struct GridJob: Sendable {
     public var itemCount: Int
     public var configuration: [String: JSONValue]
     public var compute: @Sendable (Int) throws -> [[CSVValue]]
+    /// The grid values of one point ("eps 0.2, objective ce"), for error messages.
+    public var describeItem: (@Sendable (Int) -> String)?
 
     public init(command: String, header: [String], itemCount: Int, configuration: [String: JSONValue],
+                describeItem: (@Sendable (Int) -> String)? = nil,
                 compute: @escaping @Sendable (Int) throws -> [[CSVValue]]) {
+        self.describeItem = describeItem
         self.command = command
         self.header = header
         self.itemCount = itemCount
@@ -36,7 +40,7 @@ public struct GridJob: Sendable {
         ]).text
         let grid = GridRun(header: header, itemCount: itemCount, shard: shard,
                            output: out.isStandardOutput ? nil : out.path, fingerprint: fingerprint, resume: resume)
-        let table = try grid.run(progress: progress, compute)
+        let table = try grid.run(progress: progress, computeNamed)
         do {
             try ResultWriter.write(table, to: out, command: command, configuration: config)
         } catch {
