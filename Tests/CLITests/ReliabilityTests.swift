@@ -184,3 +184,103 @@ struct ReliabilityTests {
         #expect(try Self.files(dir).isEmpty)
     }
 }
+
+/// Extreme and degenerate values, as a new user would try them, on every subcommand: generated
+/// from value classes (model parameters from 1e-300 to 1e300 as flags and per feature in model
+/// files, eps at and beyond its range and at mu/2, degenerate settings, malformed files). Each
+/// run must end in a correct answer (exit 0, no NaN or infinity printed) or one line naming
+/// the cause (exit 2 for input, 3 for numerics) with no Swift or GSL internals in it and no
+/// file left behind.
+@Suite("CLI extreme values, generated")
+struct EdgeProbeTests {
+    /// Cheap valid arguments per subcommand; OUT is replaced by a file in the run's directory.
+    static let commands: [(name: String, base: [String])] = [
+        ("risk", ["risk", "--eps", "0.3", "--w1", "1", "--w2", "0.5", "--json"]),
+        ("objective", ["objective", "--eps", "0.3", "--w1", "1", "--w2", "0.5", "--objective", "worst-margin", "--json"]),
+        ("objective-ce", ["objective", "--eps", "0.3", "--w1", "1", "--w2", "0.5", "--objective", "ce", "--json"]),
+        ("optimum", ["optimum", "--eps", "0.3", "--objective", "zero-one", "--json"]),
+        ("threshold", ["threshold", "--objective", "worst-margin", "--json"]),
+        ("attribution", ["attribution", "--eps", "0.2", "--w1", "1", "--w2", "0.5"]),
+        ("sweep-w2", ["sweep-w2", "--eps", "0.3", "--ratios", "0,1", "--out", "OUT"]),
+        ("table", ["table", "--eps", "0.3", "--ratios", "0,1", "--out", "OUT"]),
+        ("sample", ["sample", "--n-total", "6", "--out", "OUT"]),
+        ("sweep", ["sweep", "--eps", "0.3", "--objectives", "worst-margin", "--out", "OUT"]),
+        ("train", ["train", "--eps", "0.1", "--epochs", "1", "--n-train", "5", "--n-test", "5", "--out", "OUT"]),
+    ]
+
+    /// Model-parameter values: outside [1e-30, 1e30] refused, at its ends computed.
+    static let scales = ["1e-300", "1e-31", "1e-30", "1e30", "1e31", "1e300"]
+
+    /// The value classes, each a list of extra arguments (FILE: a model file made for it).
+    static let cases: [(label: String, args: [String], file: String?)] = {
+        var c: [(String, [String], String?)] = []
+        for v in scales {
+            c.append(("--sigma \(v)", ["--sigma", v], nil))
+            c.append(("--mu \(v)", ["--mu", v], nil))
+            c.append(("--tau \(v)", ["--tau", v], nil))
+            // One feature's sigma, one feature's mu, in a model file (paper3's membership).
+            c.append(("file sigma[4] \(v)", ["--model", "FILE"], #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": 1, "sigma": [0.5,0.5,0.5,"# + v + #",0.5,0.5]}"#))
+            c.append(("file mu[1] \(v)", ["--model", "FILE"], #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": ["# + v + #",1,1,1,1,1], "sigma": 0.5}"#))
+        }
+        c.append(("file sigmas 1e-30 and 1e30", ["--model", "FILE"],
+                  #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": 1, "sigma": [1e-30,1e-30,1e-30,1e30,1e30,1e30]}"#))
+        c.append(("identical classes", ["--model", "FILE"], #"{"membership": [[1,1,0],[1,1,0]], "mu": 1, "sigma": 0.5}"#))
+        c.append(("malformed JSON", ["--model", "FILE"], #"{"membership": [[1,0],[0,1]], "mu": 1 "sigma": 0.5}"#))
+        c.append(("malformed YAML", ["--model", "FILE.yaml"], "membership:\n  - [1, 0]\n  - [0, 1\nmu: 1\nsigma: 0.5\n"))
+        c.append(("wrong type", ["--model", "FILE"], #"{"membership": [[1,0],[0,1]], "mu": "one", "sigma": 0.5}"#))
+        for e in ["0", "0.5", "0.51", "1e100", "1e101", "-0.1"] { c.append(("--eps \(e)", ["--eps", e], nil)) }
+        return c
+    }()
+
+    static let leaks = ["DecodingError", "CodingKeys", "GSL status", "Swift.", "Fatal error", "nan", "-inf"]
+
+    @Test("every subcommand with every extreme value class: a correct answer or one clean line, nothing left behind",
+          arguments: Array(0..<commands.count))
+    func probe(command index: Int) throws {
+        let command = Self.commands[index]
+        var counts = [Int32: Int]()
+        for c in Self.cases {
+            let dir = try CLI.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            var extra = c.args
+            if let text = c.file {
+                let name = extra[1] == "FILE.yaml" ? "m.yaml" : "m.json"
+                try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+                extra[1] = name
+            }
+            // A later option wins in ArgumentParser only for repeated flags of one kind; the
+            // base has --eps for some commands, so replace it instead of repeating it.
+            var args = command.base.map { $0 == "OUT" ? "o.csv" : $0 }
+            if extra[0] == "--eps", let i = args.firstIndex(of: "--eps") { args.removeSubrange(i...(i + 1)) }
+            if extra[0] == "--eps", ["sample", "table", "threshold"].contains(args[0]) { continue }
+            args += extra
+            let r = try CLI.run(args, in: dir)
+            counts[r.status, default: 0] += 1
+            let what = "\(args.joined(separator: " ")) [\(c.label)]"
+            #expect([0, 2, 3].contains(r.status), "\(what): status \(r.status) \(r.stderr)")
+            if r.status == 0 {
+                // No NaN or infinity reaches the console (as a word: "linf" is a norm).
+                let words = Set(r.stdout.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "-" }).map(String.init))
+                #expect(words.isDisjoint(with: ["nan", "-nan", "inf", "-inf", "infinity"]), "\(what): \(r.stdout.prefix(300))")
+                if args.contains("--json") {
+                    let object = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+                    #expect(object != nil, "\(what): not JSON: \(r.stdout.prefix(200))")
+                }
+            } else {
+                #expect(r.stderr.hasPrefix("ccsim: error: ") && r.stderr.split(separator: "\n").count == 1, "\(what): \(r.stderr)")
+                for leak in Self.leaks { #expect(!r.stderr.contains(leak), "\(what) leaks '\(leak)': \(r.stderr)") }
+                let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasPrefix("m.") }
+                #expect(left.isEmpty, "\(what) left \(left)")
+            }
+            if c.label.hasPrefix("malformed") {
+                #expect(r.status == 2 && r.stderr.contains("line"), "\(what): no line/column: \(r.stderr)")
+            }
+            if c.label == "identical classes" || c.label.hasSuffix("1e-300") || c.label.hasSuffix("1e300") || c.label.contains("1e31")
+                || c.label == "--eps 1e101" || c.label == "--eps -0.1" || c.label == "wrong type" {
+                #expect(r.status == 2, "\(what): an input outside the verified range was not refused: \(r.status) \(r.stdout.prefix(200))")
+            }
+        }
+        // Both outcomes occur for every command (the generator reaches computations, not only refusals).
+        #expect((counts[0] ?? 0) > 0 && (counts[2] ?? 0) > 0, "\(command.name): \(counts)")
+    }
+}

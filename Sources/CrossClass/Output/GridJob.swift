@@ -69,8 +69,11 @@ public struct GridSummary: Sendable {
             return accuracySummary(eps: eps, ratio: ratio, accuracy: ra)
         }
         // The grid variable: eps (sweep, phase), or the scale when eps is fixed (path).
+        // The scale column is the grid variable only when it holds numbers (path); sweep's is
+        // a setting ("free", "scale=1.0").
         let epsVaries = column("eps").map { c in Set(table.rows.map { $0[c] }).count > 1 } ?? false
-        guard let w2 = column("w2"), let w1 = column("w1"), let x = epsVaries ? column("eps") : column("scale") ?? column("eps"),
+        let numericScale = column("scale").flatMap { c in table.rows.allSatisfy { Double($0[c]) != nil } ? c : nil }
+        guard let w2 = column("w2"), let w1 = column("w1"), let x = epsVaries ? column("eps") : numericScale ?? column("eps"),
               column("epoch") == nil
         else { return "" }
         let xName = h[x]
