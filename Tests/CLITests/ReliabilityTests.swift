@@ -273,7 +273,7 @@ struct EdgeProbeTests {
                 #expect(left.isEmpty, "\(what) left \(left)")
             }
             if c.label.hasPrefix("malformed") {
-                #expect(r.status == 2 && r.stderr.contains("line"), "\(what): no line/column: \(r.stderr)")
+                #expect(r.status == 2 && r.stderr.contains("(line ") && r.stderr.contains(", column "), "\(what): no line/column: \(r.stderr)")
             }
             if c.label == "identical classes" || c.label.hasSuffix("1e-300") || c.label.hasSuffix("1e300") || c.label.contains("1e31")
                 || c.label == "--eps 1e101" || c.label == "--eps -0.1" || c.label == "wrong type" {
