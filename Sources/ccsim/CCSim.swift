@@ -21,15 +21,19 @@ struct CCSim: ParsableCommand {
     static func main() {
         BLAS.setThreads(1)
         Interruption.install()
+        let arguments = Self.joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))
+        // The subcommand, for messages (also when validation, inside parsing, fails).
+        var commandName = arguments.first.flatMap { NumericalFailure.quantities[$0] != nil ? $0 : nil } ?? ""
         do {
-            var command = try parseAsRoot(Self.joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(arguments)
+            commandName = type(of: command)._commandName
             try command.run()
         } catch let error as InputError {
             fail(error.message, code: 2)
-        } catch let error as NumericalError {
-            fail("numerical failure: \(error.message)", code: 3)
-        } catch let error as GSLError {
-            fail("numerical failure: \(error)", code: 3)
+        } catch let error where error is NumericalError || error is GSLError {
+            // Name the quantity and the flag values that led to it, not GSL's status number.
+            let words = arguments.first == commandName ? Array(arguments.dropFirst()) : arguments
+            fail(NumericalFailure.message(for: error, command: commandName, arguments: words) ?? "\(error)", code: 3)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
         } catch {

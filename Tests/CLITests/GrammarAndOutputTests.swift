@@ -77,10 +77,32 @@ struct GrammarAndOutputTests {
         ["path", "--eps", "0.3", "--objective", "worst-margin", "--scales", "1", "--out", "OUT"],
         ["phase", "--sigmas", "0.5", "--eps", "0.1", "--objectives", "worst-margin", "--out", "OUT"],
         ["attribution", "--map", "--eps-over-mu", "0.1", "--ratios", "1", "--out", "OUT"],
+        ["merge", "--out", "OUT", Inputs.shard(0), Inputs.shard(1)],
+        ["export-weights", Inputs.checkpoint, "--out", "OUT"],
     ]
 
-    /// Bad targets, relative to a fresh directory (set up by `prepare`).
-    static let badTargets = ["", "sub", "sub/", "fifo", "missing/x.csv", String(repeating: "n", count: 300), "link"]
+    /// Inputs of the commands that read files (merge, export-weights), made once per test run
+    /// in their own directory (absolute paths, so a writer can run in any directory).
+    enum Inputs {
+        static let directory: URL = {
+            let dir = try! CLI.temporaryDirectory()
+            let shard = { (i: Int) in ["sweep-w2", "--eps", "0.1", "--ratios", "0,1", "--shard", "\(i)/2", "--out", dir.appendingPathComponent("s\(i).csv").path] }
+            for i in 0..<2 { precondition(try! CLI.run(shard(i)).status == 0) }
+            precondition(try! CLI.run(["train", "--eps", "0.1", "--epochs", "1", "--n-train", "10", "--n-test", "10", "--out",
+                                       dir.appendingPathComponent("t.csv").path, "--checkpoint", dir.appendingPathComponent("ck.json").path]).status == 0)
+            return dir
+        }()
+        static func shard(_ i: Int) -> String { directory.appendingPathComponent("s\(i).csv").path }
+        static var checkpoint: String { directory.appendingPathComponent("ck.json").path }
+    }
+
+    /// Bad targets, relative to a fresh directory (set up by `prepare`): empty, an existing
+    /// directory (with and without a slash), a FIFO, a missing directory (relative and
+    /// absolute), a name longer than 255 bytes, a path longer than 4096 bytes, a symbolic link,
+    /// and directories nobody may write to, even root (/proc, /sys).
+    static let badTargets = ["", "sub", "sub/", ".", "/", "fifo", "missing/x.csv", "/nonexistent-ccsim/x.csv",
+                             String(repeating: "n", count: 300), String(repeating: "d/", count: 2100) + "x", "link",
+                             "/proc/x.csv", "/sys/x.csv"]
 
     static func prepare(_ dir: URL) throws {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
@@ -119,7 +141,28 @@ struct GrammarAndOutputTests {
             let r = try CLI.run(w.map { $0 == "OUT" ? name : $0 }, in: dir)
             #expect(r.status == 0, "\(w[0]): \(r.stderr)")
             #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), "\(w[0])")
-            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).manifest.json").path), "\(w[0])")
+            // A weights file is an input format, not a result: it has no manifest.
+            let manifest = FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).manifest.json").path)
+            #expect(manifest == (w[0] != "export-weights"), "\(w[0])")
+            // Absolute paths work the same way.
+            let absolute = dir.appendingPathComponent("abs\(i).x").path
+            let a = try CLI.run(w.map { $0 == "OUT" ? absolute : $0 })
+            #expect(a.status == 0 && FileManager.default.fileExists(atPath: absolute), "\(w[0]): \(a.stderr)")
+            // '-' writes the result to standard output and no file.
+            if !["train", "table"].contains(w[0]) {  // both need a file: table prints itself, train writes two
+                let before = try Self.listing(dir)
+                let s = try CLI.run(w.map { $0 == "OUT" ? "-" : $0 }, in: dir)
+                #expect(s.status == 0 && !s.stdout.isEmpty, "\(w[0]) --out -: \(s.stderr)")
+                #expect(try Self.listing(dir) == before, "\(w[0]) --out - wrote a file")
+            }
+        }
+        // An input named as the output (the same path twice) is refused before anything is read.
+        for args in [["merge", "--out", Inputs.shard(0), Inputs.shard(0), Inputs.shard(1)],
+                     ["export-weights", Inputs.checkpoint, "--out", Inputs.checkpoint]] {
+            let inputs = try Self.listing(Inputs.directory)
+            let r = try CLI.run(args)
+            #expect(r.status == 2 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("give a new file name"), "\(args): \(r.stderr)")
+            #expect(try Self.listing(Inputs.directory) == inputs)
         }
         let toStdout = try CLI.run(["sample", "--n-total", "2", "--out", "-"], in: dir)
         #expect(toStdout.status == 0 && toStdout.stdout.hasPrefix("y,"))

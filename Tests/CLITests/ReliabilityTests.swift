@@ -184,3 +184,184 @@ struct ReliabilityTests {
         #expect(try Self.files(dir).isEmpty)
     }
 }
+
+/// Extreme and degenerate values, as a new user would try them, on every subcommand: generated
+/// from value classes (model parameters from 1e-300 to 1e300 as flags and per feature in model
+/// files, eps at and beyond its range and at mu/2, degenerate settings, malformed files). Each
+/// run must end in a correct answer (exit 0, no NaN or infinity printed) or one line naming
+/// the cause (exit 2 for input, 3 for numerics) with no Swift or GSL internals in it and no
+/// file left behind.
+@Suite("CLI extreme values, generated")
+struct EdgeProbeTests {
+    /// Cheap valid arguments per subcommand; OUT is replaced by a file in the run's directory.
+    static let commands: [(name: String, base: [String])] = [
+        ("risk", ["risk", "--eps", "0.3", "--w1", "1", "--w2", "0.5", "--json"]),
+        ("objective", ["objective", "--eps", "0.3", "--w1", "1", "--w2", "0.5", "--objective", "worst-margin", "--json"]),
+        ("objective-ce", ["objective", "--eps", "0.3", "--w1", "1", "--w2", "0.5", "--objective", "ce", "--json"]),
+        ("optimum", ["optimum", "--eps", "0.3", "--objective", "zero-one", "--json"]),
+        ("threshold", ["threshold", "--objective", "worst-margin", "--json"]),
+        ("attribution", ["attribution", "--eps", "0.2", "--w1", "1", "--w2", "0.5"]),
+        ("sweep-w2", ["sweep-w2", "--eps", "0.3", "--ratios", "0,1", "--out", "OUT"]),
+        ("table", ["table", "--eps", "0.3", "--ratios", "0,1", "--out", "OUT"]),
+        ("sample", ["sample", "--n-total", "6", "--out", "OUT"]),
+        ("sweep", ["sweep", "--eps", "0.3", "--objectives", "worst-margin", "--out", "OUT"]),
+        ("train", ["train", "--eps", "0.1", "--epochs", "1", "--n-train", "5", "--n-test", "5", "--out", "OUT"]),
+    ]
+
+    /// Model-parameter values: outside [1e-30, 1e30] refused, at its ends computed.
+    static let scales = ["1e-300", "1e-31", "1e-30", "1e30", "1e31", "1e300"]
+
+    /// The value classes, each a list of extra arguments (FILE: a model file made for it).
+    static let cases: [(label: String, args: [String], file: String?)] = {
+        var c: [(String, [String], String?)] = []
+        for v in scales {
+            c.append(("--sigma \(v)", ["--sigma", v], nil))
+            c.append(("--mu \(v)", ["--mu", v], nil))
+            c.append(("--tau \(v)", ["--tau", v], nil))
+            // One feature's sigma, one feature's mu, in a model file (paper3's membership).
+            c.append(("file sigma[4] \(v)", ["--model", "FILE"], #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": 1, "sigma": [0.5,0.5,0.5,"# + v + #",0.5,0.5]}"#))
+            c.append(("file mu[1] \(v)", ["--model", "FILE"], #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": ["# + v + #",1,1,1,1,1], "sigma": 0.5}"#))
+        }
+        c.append(("file sigmas 1e-30 and 1e30", ["--model", "FILE"],
+                  #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": 1, "sigma": [1e-30,1e-30,1e-30,1e30,1e30,1e30]}"#))
+        c.append(("identical classes", ["--model", "FILE"], #"{"membership": [[1,1,0],[1,1,0]], "mu": 1, "sigma": 0.5}"#))
+        c.append(("malformed JSON", ["--model", "FILE"], #"{"membership": [[1,0],[0,1]], "mu": 1 "sigma": 0.5}"#))
+        c.append(("malformed YAML", ["--model", "FILE.yaml"], "membership:\n  - [1, 0]\n  - [0, 1\nmu: 1\nsigma: 0.5\n"))
+        c.append(("wrong type", ["--model", "FILE"], #"{"membership": [[1,0],[0,1]], "mu": "one", "sigma": 0.5}"#))
+        for e in ["0", "0.5", "0.51", "1e100", "1e101", "-0.1"] { c.append(("--eps \(e)", ["--eps", e], nil)) }
+        return c
+    }()
+
+    static let leaks = ["DecodingError", "CodingKeys", "GSL status", "Swift.", "Fatal error", "nan", "-inf"]
+
+    @Test("every subcommand with every extreme value class: a correct answer or one clean line, nothing left behind",
+          arguments: Array(0..<commands.count))
+    func probe(command index: Int) throws {
+        let command = Self.commands[index]
+        var counts = [Int32: Int]()
+        for c in Self.cases {
+            let dir = try CLI.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            var extra = c.args
+            if let text = c.file {
+                let name = extra[1] == "FILE.yaml" ? "m.yaml" : "m.json"
+                try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+                extra[1] = name
+            }
+            // A later option wins in ArgumentParser only for repeated flags of one kind; the
+            // base has --eps for some commands, so replace it instead of repeating it.
+            var args = command.base.map { $0 == "OUT" ? "o.csv" : $0 }
+            if extra[0] == "--eps", let i = args.firstIndex(of: "--eps") { args.removeSubrange(i...(i + 1)) }
+            if extra[0] == "--eps", ["sample", "table", "threshold"].contains(args[0]) { continue }
+            args += extra
+            let r = try CLI.run(args, in: dir)
+            counts[r.status, default: 0] += 1
+            let what = "\(args.joined(separator: " ")) [\(c.label)]"
+            #expect([0, 2, 3].contains(r.status), "\(what): status \(r.status) \(r.stderr)")
+            if r.status == 0 {
+                // No NaN or infinity reaches the console (as a word: "linf" is a norm).
+                let words = Set(r.stdout.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "-" }).map(String.init))
+                #expect(words.isDisjoint(with: ["nan", "-nan", "inf", "-inf", "infinity"]), "\(what): \(r.stdout.prefix(300))")
+                if args.contains("--json") {
+                    let object = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+                    #expect(object != nil, "\(what): not JSON: \(r.stdout.prefix(200))")
+                }
+            } else {
+                #expect(r.stderr.hasPrefix("ccsim: error: ") && r.stderr.split(separator: "\n").count == 1, "\(what): \(r.stderr)")
+                for leak in Self.leaks { #expect(!r.stderr.contains(leak), "\(what) leaks '\(leak)': \(r.stderr)") }
+                let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasPrefix("m.") }
+                #expect(left.isEmpty, "\(what) left \(left)")
+            }
+            if c.label.hasPrefix("malformed") {
+                #expect(r.status == 2 && r.stderr.contains("(line ") && r.stderr.contains(", column "), "\(what): no line/column: \(r.stderr)")
+            }
+            if c.label == "identical classes" || c.label.hasSuffix("1e-300") || c.label.hasSuffix("1e300") || c.label.contains("1e31")
+                || c.label == "--eps 1e101" || c.label == "--eps -0.1" || c.label == "wrong type" {
+                #expect(r.status == 2, "\(what): an input outside the verified range was not refused: \(r.status) \(r.stdout.prefix(200))")
+            }
+        }
+        // Both outcomes occur for every command (the generator reaches computations, not only refusals).
+        #expect((counts[0] ?? 0) > 0 && (counts[2] ?? 0) > 0, "\(command.name): \(counts)")
+    }
+}
+
+/// The ends of the verified ranges through the CLI, against closed forms and limits: sigma ->
+/// 0 makes the margins deterministic, sigma -> infinity makes the signal vanish (orthant
+/// probabilities of the noise alone), eps -> infinity leaves no robust accuracy.
+@Suite("CLI extreme parameters against closed forms")
+struct ExtremeClosedFormTests {
+    static func json(_ args: [String]) throws -> [String: Any] {
+        let r = try CLI.run(args + ["--json"])
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(args): \(r.stdout)")
+    }
+
+    /// A CSV without quoted fields (numbers and plain names).
+    static func csv(_ url: URL) throws -> (header: [String], rows: [[String]]) {
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return (lines.first ?? [], Array(lines.dropFirst()))
+    }
+
+    /// P(w1 z0 + w2 z_k > 0 for k = 2, 3), z i.i.d. N(0, 1): the orthant probability of two
+    /// margins with correlation rho = w1^2 / (w1^2 + w2^2).
+    static func noiseOnly(_ w1: Double, _ w2: Double) -> Double { 0.25 + asin(w1 * w1 / (w1 * w1 + w2 * w2)) / (2 * Double.pi) }
+
+    @Test("risk, objective, optimum, threshold, sweep-w2 and sample at sigma 1e-30 / 1e30 and eps 1e100")
+    func closedForms() throws {
+        let base = ["--eps", "0.3", "--w1", "1", "--w2", "0.5"]
+        // sigma 1e30: the signal is invisible; both accuracies are the noise orthant probability.
+        let wide = try Self.json(["risk", "--sigma", "1e30"] + base)
+        #expect(abs((wide["robust_accuracy"] as? Double ?? -1) - Self.noiseOnly(1, 0.5)) < 1e-10)
+        #expect(abs((wide["natural_accuracy"] as? Double ?? -1) - Self.noiseOnly(1, 0.5)) < 1e-10)
+        // sigma 1e-30: the worst margin is (w1 + w2)(mu - 2 eps) exactly: RA 1 below mu/2, 0 above.
+        #expect(try Self.json(["risk", "--sigma", "1e-30"] + base)["robust_accuracy"] as? Double == 1)
+        #expect(try Self.json(["risk", "--sigma", "1e-30", "--eps", "0.51", "--w1", "1", "--w2", "0.5"])["robust_accuracy"] as? Double == 0)
+        #expect(try Self.json(["risk", "--eps", "1e100", "--w1", "1", "--w2", "0.5"])["robust_accuracy"] as? Double == 0)
+        // Objectives of W(1, 1) at sigma 1e-30: worst margin (w1 + w2)(mu - 2 eps) = 0.8.
+        let w11 = ["--eps", "0.3", "--w1", "1", "--w2", "1"]
+        let margin = try Self.json(["objective", "--sigma", "1e-30", "--objective", "worst-margin"] + w11)
+        #expect(abs((margin["value"] as? Double ?? 0) + 0.8) < 1e-12)
+        let hinge = try Self.json(["objective", "--sigma", "1e-30", "--objective", "hinge:1"] + w11)
+        #expect(abs((hinge["value"] as? Double ?? 0) - 0.2) < 1e-10)
+        let zeroOne = try Self.json(["objective", "--sigma", "1e30", "--objective", "zero-one"] + w11)
+        #expect(abs((zeroOne["value"] as? Double ?? 0) - (1 - Self.noiseOnly(1, 1))) < 1e-10)
+        // eps 1e100: ce is the attack's linear term, 2 eps (w1 + w2) per sample, to 12 digits.
+        let ce = try Self.json(["objective", "--objective", "ce", "--eps", "1e100", "--w1", "1", "--w2", "1"])
+        #expect(abs((ce["value"] as? Double ?? 0) / 4e100 - 1) < 1e-12)
+        // At sigma 1e30 any cross-class weight only adds noise: the worst-margin optimum is
+        // w2 = 0 with value -(mu - eps ||(1, -1)||_2) under l2, and its threshold is 0.
+        let optimum = try Self.json(["optimum", "--sigma", "1e30", "--objective", "worst-margin", "--norm", "l2", "--eps", "0.3"])
+        #expect(optimum["w2"] as? Double == 0 && abs((optimum["objective"] as? Double ?? 0) + (1 - 0.3 * 2.0.squareRoot())) < 1e-12)
+        #expect(try Self.json(["threshold", "--sigma", "1e30", "--objective", "worst-margin"])["eps0"] as? Double == 0)
+        // At eps = mu/2 the ce optimum's value is log 3 (W -> 0).
+        let half = try Self.json(["optimum", "--eps", "0.5", "--objective", "ce"])
+        #expect(abs((half["objective"] as? Double ?? 0) - log(3.0)) < 1e-8)
+
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // sweep-w2 at sigma 1e30: RA Phi(0) = 1/2 at w2 = 0 and the orthant probability 1/3 at w2 = w1.
+        let out = dir.appendingPathComponent("s.csv")
+        #expect(try CLI.run(["sweep-w2", "--sigma", "1e30", "--eps", "0.3", "--ratios", "0,1", "--out", out.path]).status == 0)
+        let table = try Self.csv(out)
+        let ra = table.rows.map { Double($0[table.header.firstIndex(of: "robust_accuracy")!])! }
+        #expect(abs(ra[0] - 0.5) < 1e-10 && abs(ra[1] - Self.noiseOnly(1, 1)) < 1e-10, "\(ra)")
+        // sample at sigma 1e-30: present features equal mu, absent ones 0.
+        let samples = dir.appendingPathComponent("x.csv")
+        #expect(try CLI.run(["sample", "--sigma", "1e-30", "--n-total", "9", "--out", samples.path]).status == 0)
+        let x = try Self.csv(samples)
+        for row in x.rows { for v in row.dropFirst().compactMap(Double.init) { #expect(abs(v) < 1e-20 || abs(v - 1) < 1e-20, "\(row)") } }
+    }
+
+    @Test("numerical failures name the quantity and the flags, exit 3, and leave no file")
+    func numericalFailureMessages() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let diverged = try CLI.run(["train", "--eps", "0.1", "--epochs", "3", "--n-train", "10", "--n-test", "10", "--lr", "1e90", "--out", "t.csv"], in: dir)
+        #expect(diverged.status == 3 && diverged.stderr.split(separator: "\n").count == 1, "\(diverged.stderr)")
+        #expect(diverged.stderr.contains("adversarial training at") && diverged.stderr.contains("--lr 1e90") && diverged.stderr.contains("diverged"), "\(diverged.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "a diverged run left files")
+        // ce at weight norm 1e100: the quadrature's bound exceeds the value: refused, not printed.
+        let huge = try CLI.run(["objective", "--objective", "ce", "--eps", "0.3", "--w1", "1e100", "--w2", "1e100"])
+        #expect(huge.status == 3 && huge.stdout.isEmpty && huge.stderr.contains("robust objective at") && huge.stderr.contains("--w1 1e100"), "\(huge.stderr)")
+    }
+}

@@ -33,12 +33,13 @@ public struct LinearClassifier: Sendable, Equatable, Codable {
             throw InputError(
                 "weights have shape \(weights.rows) x \(weights.columns); model '\(model.name)' needs \(model.classCount) x \(model.dimension) (classes x (features + noise dims))")
         }
-        for (i, v) in weights.storage.enumerated() where !v.isFinite {
-            throw InputError("weights[\(i / weights.columns + 1)][\(i % weights.columns + 1)] = \(v) is not allowed: entries must be finite")
+        // The range of --w1/--w2 (ParameterRange.finite): beyond it squared norms overflow.
+        for (i, v) in weights.storage.enumerated() where !ParameterRange.finite.contains(v) {
+            throw InputError("weights[\(i / weights.columns + 1)][\(i % weights.columns + 1)] = \(v) is not allowed: entries must be finite numbers in \(ParameterRange.finite.text)")
         }
         if let bias {
-            for (i, v) in bias.enumerated() where !v.isFinite {
-                throw InputError("bias[\(i + 1)] = \(v) is not allowed: entries must be finite")
+            for (i, v) in bias.enumerated() where !ParameterRange.finite.contains(v) {
+                throw InputError("bias[\(i + 1)] = \(v) is not allowed: entries must be finite numbers in \(ParameterRange.finite.text)")
             }
         }
     }

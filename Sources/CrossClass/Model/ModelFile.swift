@@ -65,7 +65,7 @@ public enum ModelFile {
             // the node tree is converted here, with limits on depth and size.
             let node: Node?
             do { node = try Yams.compose(yaml: text) } catch {
-                throw InputError("\(origin): malformed YAML (\(oneLine(error))); expected a mapping with 'membership', 'mu' and 'sigma'")
+                throw InputError("\(origin): malformed YAML (\(parserLocation(error))); expected a mapping with 'membership', 'mu' and 'sigma'")
             }
             var budget = 1_000_000
             root = try node.map { try LooseValue(node: $0, depth: 0, budget: &budget, origin: origin) } ?? .null
@@ -143,9 +143,23 @@ public enum ModelFile {
     static func jsonSyntaxError(_ text: String) -> String? {
         guard (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) == nil else { return nil }
         do { _ = try Yams.compose(yaml: text) } catch {
-            return "line:column " + oneLine(error)
+            return parserLocation(error)
         }
         return "invalid JSON"
+    }
+
+    /// The parser's "L:C: error: parser: PROBLEM:\nSOURCE LINE\n   ^" as "line L, column C:
+    /// PROBLEM" (the echoed source line and caret do not fit on one line).
+    static func parserLocation(_ error: any Error) -> String {
+        var lines = String(describing: error).split(separator: "\n").map(String.init)
+        if lines.count >= 3, lines.last?.trimmingCharacters(in: .whitespaces) == "^" { lines.removeLast(2) }
+        let firstLine = lines.joined(separator: " ")
+        let parts = firstLine.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let line = Int(parts[0]), let column = Int(parts[1]) else { return oneLine(error) }
+        var problem = parts[2].trimmingCharacters(in: .whitespaces)
+        for prefix in ["error: ", "parser: ", "scanner: "] where problem.hasPrefix(prefix) { problem.removeFirst(prefix.count) }
+        if problem.hasSuffix(":") { problem.removeLast() }
+        return "line \(line), column \(column): \(problem)"
     }
 
     /// One line for a parse failure, in the file's terms (field path, line and column where

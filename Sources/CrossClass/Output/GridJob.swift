@@ -9,9 +9,13 @@ public struct GridJob: Sendable {
     public var itemCount: Int
     public var configuration: [String: JSONValue]
     public var compute: @Sendable (Int) throws -> [[CSVValue]]
+    /// The grid values of one point ("eps 0.2, objective ce"), for error messages.
+    public var describeItem: (@Sendable (Int) -> String)?
 
     public init(command: String, header: [String], itemCount: Int, configuration: [String: JSONValue],
+                describeItem: (@Sendable (Int) -> String)? = nil,
                 compute: @escaping @Sendable (Int) throws -> [[CSVValue]]) {
+        self.describeItem = describeItem
         self.command = command
         self.header = header
         self.itemCount = itemCount
@@ -36,7 +40,7 @@ public struct GridJob: Sendable {
         ]).text
         let grid = GridRun(header: header, itemCount: itemCount, shard: shard,
                            output: out.isStandardOutput ? nil : out.path, fingerprint: fingerprint, resume: resume)
-        let table = try grid.run(progress: progress, compute)
+        let table = try grid.run(progress: progress, computeNamed)
         do {
             try ResultWriter.write(table, to: out, command: command, configuration: config)
         } catch {
@@ -65,8 +69,11 @@ public struct GridSummary: Sendable {
             return accuracySummary(eps: eps, ratio: ratio, accuracy: ra)
         }
         // The grid variable: eps (sweep, phase), or the scale when eps is fixed (path).
+        // The scale column is the grid variable only when it holds numbers (path); sweep's is
+        // a setting ("free", "scale=1.0").
         let epsVaries = column("eps").map { c in Set(table.rows.map { $0[c] }).count > 1 } ?? false
-        guard let w2 = column("w2"), let w1 = column("w1"), let x = epsVaries ? column("eps") : column("scale") ?? column("eps"),
+        let numericScale = column("scale").flatMap { c in table.rows.allSatisfy { Double($0[c]) != nil } ? c : nil }
+        guard let w2 = column("w2"), let w1 = column("w1"), let x = epsVaries ? column("eps") : numericScale ?? column("eps"),
               column("epoch") == nil
         else { return "" }
         let xName = h[x]

@@ -103,7 +103,8 @@ public struct OutputTarget: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    static func resolvedPath(_ path: String) -> String {
+    /// The resolved form of any path (the path itself when its directory does not exist).
+    public static func resolvedPath(_ path: String) -> String {
         (try? OutputTarget(path, flag: "", allowStandardOutput: false, hasManifest: false))?.resolved ?? path
     }
 }

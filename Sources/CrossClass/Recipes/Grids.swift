@@ -15,7 +15,8 @@ public enum GridRecipes {
         config["tolerance"] = .number(tolerance)
         config["resolved_model"] = model.manifestJSON
         let epsValues = eps.values
-        return GridJob(command: "sweep", header: optimumHeader, itemCount: epsValues.count * specs.count, configuration: config) { item in
+        return GridJob(command: "sweep", header: optimumHeader, itemCount: epsValues.count * specs.count, configuration: config,
+                       describeItem: { "eps \(epsValues[$0 / specs.count]), objective \(specs[$0 % specs.count].spelling)" }) { item in
             let r = try Sweeps.optimum(model: model, norm: norm, eps: epsValues[item / specs.count],
                                        spec: specs[item % specs.count], tolerance: tolerance)
             return [optimumRow(r) + (try casCells(model: model, norm: norm, eps: r.eps, w1: r.optimum.w1, w2: r.optimum.w2))]
@@ -60,7 +61,8 @@ public enum GridRecipes {
         config["resolved_model"] = model.manifestJSON
         let epsValues = eps.values, ratioValues = ratios.values
         return GridJob(command: "sweep-w2", header: ["eps", "ratio", "robust_accuracy", "pairwise_accuracy", "error_bound", "method"],
-                       itemCount: epsValues.count * ratioValues.count, configuration: config) { item in
+                       itemCount: epsValues.count * ratioValues.count, configuration: config,
+                       describeItem: { "eps \(epsValues[$0 / ratioValues.count]), ratio \(ratioValues[$0 % ratioValues.count])" }) { item in
             let r = try Sweeps.ratioRow(model: model, norm: norm, eps: epsValues[item / ratioValues.count],
                                         ratio: ratioValues[item % ratioValues.count])
             return [[.double(r.eps), .double(r.ratio), .double(r.robustAccuracy.value), .optionalDouble(r.pairwiseAccuracy),
@@ -94,7 +96,7 @@ public enum GridRecipes {
         return GridJob(command: "path",
                        header: ["scale", "eps", "objective", "w1", "w2", "ratio", "objective_value", "robust_accuracy", "natural_accuracy",
                                 "on_boundary", "converged", "cas_adversarial_centred", "cas_natural_centred"],
-                       itemCount: scaleValues.count, configuration: config) { item in
+                       itemCount: scaleValues.count, configuration: config, describeItem: { "scale \(scaleValues[$0])" }) { item in
             let s = scaleValues[item]
             let o = try Sweeps.optimum(model: model, norm: norm, eps: eps, spec: ObjectiveSpec(objective, .fixed(s)), tolerance: tolerance).optimum
             return [[.double(s), .double(eps), .string(objective.description), .double(o.w1), .double(o.w2), .double(o.ratio),
@@ -120,7 +122,8 @@ public enum GridRecipes {
         return GridJob(command: "phase",
                        header: ["sigma", "eps", "objective", "scale", "w1", "w2", "ratio", "cross_class_used",
                                 "robust_accuracy", "natural_accuracy", "on_boundary", "converged"],
-                       itemCount: sigmaValues.count * perSigma, configuration: config) { item in
+                       itemCount: sigmaValues.count * perSigma, configuration: config,
+                       describeItem: { "sigma/mu \(sigmaValues[$0 / perSigma]), eps/mu \(epsValues[($0 % perSigma) / specs.count]), objective \(specs[$0 % perSigma % specs.count].spelling)" }) { item in
             let si = item / perSigma, rest = item % perSigma
             let spec = specs[rest % specs.count], e = epsValues[rest / specs.count] * mu
             let o = try Sweeps.optimum(model: models[si], norm: norm, eps: e, spec: spec, tolerance: tolerance).optimum

@@ -69,15 +69,40 @@ public enum TrainingReport {
          .double(l.meanCrossSimilarity), .double(l.casCentred), .double(l.meanCrossSimilarityCentred)]
     }
 
+    public static let attributionHeader = ["epoch", "i", "j", "c"]
+
+    /// One epoch's attribution matrix as rows (epoch, i, j, c).
+    public static func attributionRows(_ l: EpochLog, classes k: Int) -> [[CSVValue]] {
+        (0..<k).flatMap { i in (0..<k).map { j in [.int(l.epoch), .int(i + 1), .int(j + 1), .double(l.correlation[i * k + j])] } }
+    }
+
     /// The per-epoch log and the attribution matrices (epoch, i, j, c).
     public static func tables(_ logs: [EpochLog], classes k: Int) -> (log: CSVTable, attribution: CSVTable) {
         var table = CSVTable(header: header)
-        var matrix = CSVTable(header: ["epoch", "i", "j", "c"])
+        var matrix = CSVTable(header: attributionHeader)
         for l in logs {
             table.append(row(l))
-            for i in 0..<k { for j in 0..<k { matrix.append([.int(l.epoch), .int(i + 1), .int(j + 1), .double(l.correlation[i * k + j])]) } }
+            for r in attributionRows(l, classes: k) { matrix.append(r) }
         }
         return (table, matrix)
+    }
+
+    /// A log with a NaN or infinity means the run diverged: refused with the epoch and the
+    /// column, so the message says what happened rather than which file refused it.
+    public static func checkFinite(_ l: EpochLog) throws {
+        for (name, cell) in zip(header, row(l)) {
+            let value: Double?
+            switch cell {
+            case .double(let v): value = v
+            case .optionalDouble(let v): value = v
+            default: value = nil
+            }
+            guard let v = value, !v.isFinite else { continue }
+            throw NumericalError("epoch \(l.epoch): \(name) is \(v): training diverged (a smaller --lr, or a smaller --eps or weight scale, may help)")
+        }
+        if l.correlation.contains(where: { !$0.isFinite }) {
+            throw NumericalError("epoch \(l.epoch): the attribution matrix is not finite: training diverged (a smaller --lr may help)")
+        }
     }
 
     public static func summary(_ r: TrainingResult) -> String {
@@ -189,7 +214,8 @@ extension PopulationComparisonSetup {
             command: "compare-grid",
             header: ["eps", "objective", "weight_decay", "epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio",
                      "trained_ratio", "trajectory_error", "tolerance", "within_tolerance"],
-            itemCount: setups.count, configuration: config
+            itemCount: setups.count, configuration: config,
+            describeItem: { "eps \(setups[$0].configuration.attack.eps), objective \(names[$0 % names.count])" }
         ) { item in
             let s = setups[item]
             let r = try Comparison.run(s.configuration, objective: s.objective, scale: s.scale)

@@ -118,12 +118,13 @@ public struct Checkpoint: Sendable, Codable, Equatable {
 
 /// The result of a run: per-epoch logs and the best-vs-last summary.
 public struct TrainingResult: Sendable {
+    /// Every epoch's log (empty when the trainer did not keep them: `Trainer.keepsLogs`).
     public var logs: [EpochLog]
     public var bestEpoch: Int
     public var network: Network
     public var bestNetwork: Network
-    public var best: EpochLog { logs[bestEpoch - 1] }
-    public var last: EpochLog { logs[logs.count - 1] }
+    public var best: EpochLog
+    public var last: EpochLog
 }
 
 /// Adversarial training (PGD-AT / TRADES / LS / KD) of a linear or two-layer model on a data
@@ -139,7 +140,15 @@ public final class Trainer {
     let trainEvaluation: LabelledSample
     public let teacher: Network?
     public private(set) var logs: [EpochLog] = []
+    /// Epochs completed (also when `logs` is not kept).
+    public private(set) var completedEpochs = 0
     public private(set) var bestEpoch: Int?
+    public private(set) var bestLog: EpochLog?
+    public private(set) var lastLog: EpochLog?
+    /// Keep every epoch's log in `logs` (and so in checkpoints and the result). A run that
+    /// streams its logs and writes no checkpoint turns this off: its memory then does not grow
+    /// with the number of epochs.
+    public var keepsLogs = true
     public private(set) var bestNetwork: Network?
     let workspace: Workspace
     let sampler: Sampler
@@ -193,7 +202,10 @@ public final class Trainer {
             network = c.network
             optimizer = c.optimizer
             logs = c.logs
+            completedEpochs = c.logs.count
             bestEpoch = c.bestEpoch
+            bestLog = c.bestEpoch.flatMap { $0 >= 1 && $0 <= c.logs.count ? c.logs[$0 - 1] : nil }
+            lastLog = c.logs.last
             bestNetwork = c.bestNetwork
             random.state = c.randomState
             attackRandom.state = c.attackRandomState
@@ -203,23 +215,27 @@ public final class Trainer {
     /// Runs the remaining epochs. `onEpoch` sees every log and a checkpoint after it.
     public func run(onEpoch: ((EpochLog, Checkpoint) throws -> Void)? = nil) throws -> TrainingResult {
         let c = configuration
-        while logs.count < c.epochs {
-            let epoch = logs.count + 1
+        while completedEpochs < c.epochs {
+            let epoch = completedEpochs + 1
             let lr = c.schedule.rate(base: c.learningRate, epoch: epoch - 1, epochs: c.epochs)
             let robustLoss = try trainEpoch(lr: lr)
             let log = try evaluate(epoch: epoch, lr: lr, trainRobustLoss: robustLoss)
-            logs.append(log)
-            if bestEpoch == nil || log.testRobustAccuracy > logs[bestEpoch! - 1].testRobustAccuracy {
+            completedEpochs = epoch
+            if keepsLogs { logs.append(log) }
+            lastLog = log
+            if bestLog == nil || log.testRobustAccuracy > bestLog!.testRobustAccuracy {
                 bestEpoch = epoch
+                bestLog = log
                 bestNetwork = network
             }
             try onEpoch?(log, checkpoint())
         }
-        return TrainingResult(logs: logs, bestEpoch: bestEpoch!, network: network, bestNetwork: bestNetwork!)
+        return TrainingResult(logs: logs, bestEpoch: bestEpoch!, network: network, bestNetwork: bestNetwork!,
+                              best: bestLog!, last: lastLog!)
     }
 
     public func checkpoint() -> Checkpoint {
-        Checkpoint(configuration: configuration, network: network, optimizer: optimizer, epoch: logs.count, logs: logs,
+        Checkpoint(configuration: configuration, network: network, optimizer: optimizer, epoch: completedEpochs, logs: logs,
                    bestEpoch: bestEpoch, bestNetwork: bestNetwork, randomState: random.state,
                    attackRandomState: attackRandom.state, teacher: teacher)
     }

@@ -93,6 +93,12 @@ struct ObjectiveCommand: ParsableCommand {
         let resolved = try classifierOptions.required().resolve(model: model, threat: threatModel)
         let classifier = resolved.classifier
         let e = try resolved.symmetric.map { try r.evaluate(w1: $0.w1, w2: $0.w2) } ?? r.evaluate(classifier)
+        guard e.value.isFinite else { throw NumericalError("the objective is \(e.value)") }
+        // An error bound larger than the value itself leaves no correct digit (e.g. ce at weight
+        // norm 1e100, where the integrand is all round-off): refused, not printed.
+        guard e.errorBound <= max(abs(e.value), tolerance) else {
+            throw NumericalError("the quadrature's error bound \(e.errorBound) exceeds the value \(e.value) (no correct digit at this weight norm and sigma; tolerance \(tolerance) not reached)")
+        }
         var out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
             "objective": .string(spec.objective.description),
@@ -109,7 +115,6 @@ struct ObjectiveCommand: ParsableCommand {
         out["converged"] = .bool(e.converged && e.value.isFinite)
         out["method"] = .string(e.method)
         if json { try Emit.json(out) } else {
-            guard e.value.isFinite else { throw NumericalError("the objective is \(e.value)") }
             let pen = penalty > 0 ? String(format: ", with penalty %.12g", e.value + penalty) : ""
             print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective): R = \(e.value)\(pen) (error <= \(e.errorBound), \(e.method)\(e.converged ? "" : ", tolerance NOT reached"))")
         }

@@ -71,6 +71,12 @@ struct ExportWeightsCommand: ParsableCommand {
     @Option(help: "Weights JSON file ('-': standard output).", transform: FlagValue.output)
     var out: OutputTarget
 
+    mutating func validate() throws {
+        if !out.isStandardOutput, OutputTarget.resolvedPath(checkpoint) == out.resolved {
+            throw InputError("--out '\(out.path)' is the checkpoint being read; give a new file name")
+        }
+    }
+
     func run() throws {
         let data = try Checkpoint.read(from: checkpoint).exportedWeights(final: !best)
         if out.isStandardOutput { FileHandle.standardOutput.write(data) } else {

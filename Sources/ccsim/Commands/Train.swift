@@ -205,18 +205,28 @@ struct TrainCommand: ParsableCommand {
             teacherNetwork = try teacherSource.network(for: c) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         }
         let trainer = try Trainer(c, teacher: teacherNetwork, resume: resumeFrom)
+        // Without checkpoints nothing needs the earlier epochs: the logs go straight to the
+        // files, and memory does not grow with --epochs.
+        trainer.keepsLogs = checkpoint != nil
+        let streams = try StreamedCSV([(out, TrainingReport.header), (matrixTarget, TrainingReport.attributionHeader)])
+        func emit(_ log: EpochLog) throws {
+            try TrainingReport.checkFinite(log)
+            try streams.append(TrainingReport.row(log), to: 0)
+            for row in TrainingReport.attributionRows(log, classes: c.model.classCount) { try streams.append(row, to: 1) }
+        }
+        // A resumed run writes the epochs its checkpoint already holds first.
+        for log in resumeFrom?.logs ?? [] { try emit(log) }
         let progress = Progress(total: c.epochs, label: "train")
         let result = try trainer.run { log, snapshot in
+            try emit(log)
             progress.report(log.epoch, c.epochs)
             if let checkpoint { try snapshot.write(to: checkpoint.path) }
         }
-        let (table, matrix) = TrainingReport.tables(result.logs, classes: c.model.classCount)
         var config = try TrainingReport.configurationJSON(c)
         config["model_flags"] = .object(modelOptions.specification.manifestJSON)
         if let teacherSource { config["teacher"] = .string(teacherSource.description) }
         let summary = TrainingReport.summary(result)
-        try ResultWriter.write(matrix, to: matrixTarget, command: "train", configuration: config)
-        try ResultWriter.write(table, to: out, command: "train", configuration: config, notes: [summary])
+        try streams.commit(command: "train", configuration: config, notes: [[summary], []])
         print(summary)
     }
 }
