@@ -38,6 +38,14 @@ enum CLI {
             stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// A command's JSON output (or a JSON file), decoded into a typed value: a missing key or a
+    /// wrong type fails with the key's name.
+    static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(T.self, from: Data(text.utf8))
+    }
+
     static func temporaryDirectory() throws -> URL {
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("ccsim-cli-\(getpid())-\(UUID().uuidString.prefix(8))")
@@ -53,11 +61,9 @@ struct CLITests {
         let r = try CLI.run(["risk", "--model", "paper3", "--mu", "1", "--sigma", "0.5", "--norm", "linf",
                              "--eps", "0.3", "--w1", "1", "--w2", "0.6", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let ra = try #require(object["robust_accuracy"] as? Double)
-        let na = try #require(object["natural_accuracy"] as? Double)
-        let bound = try #require(object["error_bound"] as? Double)
-        #expect(ra > 0.7 && ra < na && na < 1 && bound < 1e-10)
+        struct Risk: Decodable { var robustAccuracy: Double; var naturalAccuracy: Double; var errorBound: Double }
+        let risk = try CLI.decode(Risk.self, from: r.stdout)
+        #expect(risk.robustAccuracy > 0.7 && risk.robustAccuracy < risk.naturalAccuracy && risk.naturalAccuracy < 1 && risk.errorBound < 1e-10, "\(risk)")
         let line = try CLI.run(["risk", "--eps", "0.3", "--w1", "1", "--w2", "0.6"])
         #expect(line.status == 0 && line.stdout.contains("robust accuracy"))
     }
@@ -114,8 +120,9 @@ struct CLITests {
         let text = String(decoding: da, as: UTF8.self)
         #expect(text.hasPrefix("y,E1,E2,E3,C1,C2,C3\n"))
         #expect(text.split(separator: "\n").count == 1001)
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("a.manifest.json"))) as? [String: Any]
-        #expect(manifest?["command"] as? String == "sample")
+        struct Manifest: Decodable { var command: String }
+        let manifest = try CLI.decode(Manifest.self, from: String(decoding: Data(contentsOf: dir.appendingPathComponent("a.manifest.json")), as: UTF8.self))
+        #expect(manifest.command == "sample")
     }
 }
 
@@ -123,28 +130,28 @@ struct CLITests {
 struct AttributionContractTests {
     @Test("attribution --json prints cas, mean_cross_similarity and the K x K correlation; gauges and sample kinds differ as derived")
     func attributionJSON() throws {
-        func run(_ extra: [String]) throws -> [String: Any] {
+        struct Attribution: Decodable { var correlation: [[Double]]; var cas: Double; var meanCrossSimilarity: Double }
+        func run(_ extra: [String]) throws -> Attribution {
             let r = try CLI.run(["attribution", "--model", "paper3", "--mu", "1", "--sigma", "0.5", "--norm", "linf", "--eps", "0.05",
                                  "--w1", "1", "--w2", "0.8", "--json"] + extra)
             #expect(r.status == 0, "\(r.stderr)")
-            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return try CLI.decode(Attribution.self, from: r.stdout)
         }
         let centred = try run(["--gauge", "centred", "--samples", "adversarial"])
         let raw = try run(["--gauge", "raw", "--samples", "adversarial"])
         let natural = try run(["--gauge", "centred", "--samples", "natural"])
-        let c = try #require(centred["correlation"] as? [[Double]])
+        let c = centred.correlation
         #expect(c.count == 3 && c.allSatisfy { $0.count == 3 })
-        for i in 0..<3 { #expect(abs(c[i][i] - 1) < 1e-12) }
-        let cas = try #require(centred["cas"] as? Double), mean = try #require(centred["mean_cross_similarity"] as? Double)
+        for i in 0..<min(3, c.count) { #expect(abs(c[i][i] - 1) < 1e-12) }
+        let cas = centred.cas, mean = centred.meanCrossSimilarity
         // CAS = sum over i != j of max(C_ij, 0); by symmetry all off-diagonals are equal here.
         #expect(abs(cas - 6 * max(c[0][1], 0)) < 1e-12 && abs(mean - c[0][1]) < 1e-12)
         // The adversary lowers the centred similarity; the raw gauge adds the common row.
-        #expect((natural["cas"] as? Double ?? 0) > cas)
-        #expect((raw["cas"] as? Double ?? 0) > cas)
+        #expect(natural.cas > cas)
+        #expect(raw.cas > cas)
         // Above eps/mu = 1/5 (paper3) the centred adversarial CAS is exactly 0 for every w2/w1.
         let high = try CLI.run(["attribution", "--eps", "0.25", "--w1", "1", "--w2", "1.5", "--json"])
-        let h = try #require(try JSONSerialization.jsonObject(with: Data(high.stdout.utf8)) as? [String: Any])
-        #expect(h["cas"] as? Double == 0)
+        #expect(try CLI.decode(Attribution.self, from: high.stdout).cas == 0)
     }
 
     @Test("compare --init zero --seeds N --json prints the judged trajectory; a wrong exact eps is judged outside")
@@ -153,15 +160,14 @@ struct AttributionContractTests {
                     "--epochs", "8", "--steps-per-epoch", "10", "--batch", "64", "--json"]
         let r = try CLI.run(base)
         #expect(r.status == 0, "\(r.stderr)")
-        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let trajectory = try #require(o["trajectory"] as? [[String: Any]])
-        #expect(trajectory.count >= 8)
-        for key in ["epoch", "scale", "ratio", "exact_ratio_at_scale", "cas", "exact_cas_at_scale", "band"] {
-            #expect(trajectory[0][key] != nil, "missing \(key)")
+        struct Epoch: Decodable {
+            var epoch: Int; var scale: Double; var ratio: Double; var exactRatioAtScale: Double
+            var cas: Double; var exactCasAtScale: Double; var band: [Double]
         }
-        #expect(o["trajectory_fraction_inside"] is Double && o["trajectory_within_tolerance"] is Bool)
+        struct Judged: Decodable { var trajectory: [Epoch]; var trajectoryFractionInside: Double; var trajectoryWithinTolerance: Bool }
+        let o = try CLI.decode(Judged.self, from: r.stdout)
+        #expect(o.trajectory.count >= 8)
         let wrong = try CLI.run(base + ["--exact-eps", "0.4"])
-        let w = try #require(try JSONSerialization.jsonObject(with: Data(wrong.stdout.utf8)) as? [String: Any])
-        #expect(w["trajectory_within_tolerance"] as? Bool == false, "a mis-specified comparison must be judged outside")
+        #expect(try CLI.decode(Judged.self, from: wrong.stdout).trajectoryWithinTolerance == false, "a mis-specified comparison must be judged outside")
     }
 }

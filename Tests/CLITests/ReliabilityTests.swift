@@ -21,10 +21,34 @@ struct ReliabilityTests {
         return p
     }
 
-    /// Waits until `condition` holds (or the process ends, or 120 s pass).
+    /// Waits until `condition` holds (or the process ends, or 120 s pass), polling every 2 ms.
     static func wait(for process: Process, until condition: () -> Bool) {
         let deadline = Date().addingTimeInterval(120)
-        while process.isRunning, !condition(), Date() < deadline { usleep(20_000) }
+        while process.isRunning, !condition(), Date() < deadline { usleep(2_000) }
+    }
+
+    /// Freezes a running process (SIGSTOP) as soon as `condition` holds, so that a short run can
+    /// be interrupted at a known stage however loaded the machine is; true when it is frozen
+    /// mid-run. The caller then sends the signal under test and SIGCONT.
+    static func freeze(_ process: Process, when condition: () -> Bool) -> Bool {
+        wait(for: process, until: condition)
+        guard process.isRunning, condition() else { return false }
+        kill(process.processIdentifier, SIGSTOP)
+        // Stopped ("T" in /proc/PID/stat) or already gone.
+        let stat = "/proc/\(process.processIdentifier)/stat"
+        for _ in 0..<5000 {
+            guard let text = try? String(contentsOfFile: stat, encoding: .utf8) else { return false }
+            if let close = text.lastIndex(of: ")"), text[text.index(close, offsetBy: 2)] == "T" { return true }
+            usleep(1_000)
+        }
+        return false
+    }
+
+    /// Delivers `signal` to a frozen process and lets it run again to handle it.
+    static func interrupt(_ process: Process, with signal: Int32) {
+        kill(process.processIdentifier, signal)
+        kill(process.processIdentifier, SIGCONT)
+        process.waitUntilExit()
     }
 
     static func lineCount(_ url: URL) -> Int {
@@ -106,28 +130,26 @@ struct ReliabilityTests {
     func interruptedSweep() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        // ce optima (about a second each): long enough to interrupt, short enough to rerun twice.
-        let args = ["sweep", "--eps", "0.02:0.46:0.04", "--objectives", "ce"]
+        // Five ce optima (about a second each); the run is frozen once two are journalled, so
+        // the signal always arrives mid-run.
+        let args = ["sweep", "--eps", "0.02:0.42:0.1", "--objectives", "ce"]
         let whole = dir.appendingPathComponent("whole.csv")
         #expect(try CLI.run(args + ["--out", whole.path]).status == 0)
         let out = dir.appendingPathComponent("cut.csv")
         let journal = dir.appendingPathComponent("cut.csv.journal")
         let p = try Self.start(args + ["--out", out.path])
-        Self.wait(for: p) { Self.lineCount(journal) >= 4 }
-        let interrupted = p.isRunning
-        #expect(interrupted, "the sweep ended before it could be interrupted")
-        p.terminate()
-        p.waitUntilExit()
-        if interrupted {
-            #expect(p.terminationStatus == 128 + SIGTERM)
-            #expect(try Self.files(dir) == ["cut.csv.journal", "whole.csv", "whole.manifest.json"], "a partial or temporary file was left")
-            // Without --resume the journal is not silently discarded.
-            let refused = try CLI.run(args + ["--out", out.path])
-            #expect(refused.status == 2 && refused.stderr.contains("--resume"))
-            // A different configuration cannot resume it.
-            let other = try CLI.run(["sweep", "--eps", "0.02:0.46:0.04", "--objectives", "worst-margin", "--out", out.path, "--resume"])
-            #expect(other.status == 2 && other.stderr.contains("different"))
-        }
+        let frozen = Self.freeze(p) { Self.lineCount(journal) >= 3 }
+        #expect(frozen, "the sweep ended before it could be interrupted")
+        Self.interrupt(p, with: SIGTERM)
+        #expect(p.terminationStatus == 128 + SIGTERM)
+        #expect(try Self.files(dir) == ["cut.csv.journal", "whole.csv", "whole.manifest.json"], "a partial or temporary file was left")
+        #expect(Self.lineCount(journal) < 6, "the journal holds every point: the sweep was not interrupted mid-run")
+        // Without --resume the journal is not silently discarded.
+        let refused = try CLI.run(args + ["--out", out.path])
+        #expect(refused.status == 2 && refused.stderr.contains("--resume"))
+        // A different configuration cannot resume it.
+        let other = try CLI.run(["sweep", "--eps", "0.02:0.42:0.1", "--objectives", "worst-margin", "--out", out.path, "--resume"])
+        #expect(other.status == 2 && other.stderr.contains("different"))
         let resumed = try CLI.run(args + ["--out", out.path, "--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Self.bytes(out) == Self.bytes(whole))
@@ -138,24 +160,22 @@ struct ReliabilityTests {
     func interruptedTraining() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let args = ["train", "--arch", "two-layer", "--width", "16", "--noise-dims", "5", "--eps", "0.2", "--epochs", "400",
+        // A short run, frozen as soon as its first checkpoint exists (so the signal always
+        // arrives mid-run, however loaded the machine), instead of a long run that happens to
+        // be still going.
+        let args = ["train", "--arch", "two-layer", "--width", "16", "--noise-dims", "5", "--eps", "0.2", "--epochs", "40",
                     "--n-train", "100", "--n-test", "100", "--seed", "3"]
         let whole = dir.appendingPathComponent("whole.csv")
         #expect(try CLI.run(args + ["--out", whole.path]).status == 0)
         let out = dir.appendingPathComponent("cut.csv"), checkpoint = dir.appendingPathComponent("cut.ckpt")
         let p = try Self.start(args + ["--out", out.path, "--checkpoint", checkpoint.path])
-        Self.wait(for: p) { FileManager.default.fileExists(atPath: checkpoint.path) }
-        usleep(200_000)
-        let interrupted = p.isRunning
-        #expect(interrupted, "training ended before it could be interrupted")
-        p.interrupt()
-        p.waitUntilExit()
-        if interrupted {
-            #expect(p.terminationStatus == 128 + SIGINT)
-            #expect(!FileManager.default.fileExists(atPath: out.path))
-            let left = try Self.files(dir)
-            #expect(left.allSatisfy { !$0.contains(".tmp-") }, "temporary file left: \(left)")
-        }
+        let frozen = Self.freeze(p) { FileManager.default.fileExists(atPath: checkpoint.path) }
+        #expect(frozen, "training ended before it could be interrupted")
+        Self.interrupt(p, with: SIGINT)
+        #expect(p.terminationStatus == 128 + SIGINT)
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+        let left = try Self.files(dir)
+        #expect(left.allSatisfy { !$0.contains(".tmp-") }, "temporary file left: \(left)")
         let resumed = try CLI.run(args + ["--out", out.path, "--checkpoint", checkpoint.path, "--resume", checkpoint.path])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Self.bytes(out) == Self.bytes(whole))

@@ -28,7 +28,9 @@ struct GaussianExpectation {
     static let cut = 9.0
     /// Integrand evaluations one 2-D expectation may spend (a bound on work, so that an
     /// integrand dominated by round-off ends in a clear error instead of running for hours).
-    static let evaluationBudget = 50_000_000
+    static let defaultEvaluationBudget = 50_000_000
+    /// The bound this expectation applies (injectable, so that a test can reach it quickly).
+    var evaluationBudget = GaussianExpectation.defaultEvaluationBudget
     /// Most kinks located per line (beyond that QAG's own bisection has to cope).
     static let maxBreaks = 24
     var qmcTolerance: Double = 1e-6
@@ -277,8 +279,8 @@ struct GaussianExpectation {
                     innerError = max(innerError, r.absoluteError)
                     innerConverged = innerConverged && r.converged
                     evaluations += r.evaluations
-                    if evaluations > Self.evaluationBudget {
-                        throw NumericalError("a 2-D Gaussian expectation needed more than \(Self.evaluationBudget) integrand evaluations without reaching tolerance \(tolerance) (the integrand is dominated by round-off, e.g. weights of huge norm); refusing rather than returning an unverified number")
+                    if evaluations > evaluationBudget {
+                        throw NumericalError("a 2-D Gaussian expectation needed more than \(evaluationBudget) integrand evaluations without reaching tolerance \(tolerance) (the integrand is dominated by round-off, e.g. weights of huge norm); refusing rather than returning an unverified number")
                     }
                     return Normal.pdf(z1) * r.value
                 } catch {

@@ -18,6 +18,9 @@ public struct RobustObjective: Sendable {
     /// through the law of the minimum of i.i.d. margins); `.reference` keeps the general nested
     /// quadrature / QMC path that the fast one is tested against.
     public var method: ExactMethod = .fast
+    /// Integrand evaluations one 2-D expectation may spend before it refuses with a
+    /// NumericalError (the default is generous; tests lower it to reach the refusal quickly).
+    public var evaluationBudget = GaussianExpectation.defaultEvaluationBudget
 
     public init(model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-10) {
         self.model = model
@@ -84,6 +87,7 @@ public struct RobustObjective: Sendable {
         let differences = others.map { o in (0..<model.dimension).map { classifier.weights[y, $0] - classifier.weights[o, $0] } }
         let penalties = differences.map { threat.eps * threat.norm.dual($0) }
         var engine = GaussianExpectation(tolerance: tolerance)
+        engine.evaluationBudget = evaluationBudget
         if m >= 3 {
             // K >= 4 on this general path: randomised lattice QMC, whose error at its point cap
             // is about 1e-5. A tighter tolerance is refused rather than silently missed.

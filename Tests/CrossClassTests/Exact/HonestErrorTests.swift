@@ -7,11 +7,9 @@ import Testing
 @Suite("Honest errors at the edges")
 struct HonestErrorTests {
     static func expectedMaxima() throws -> [Int: Double] {
-        let root = try #require(try Fixtures.json("expected_max_reference.json") as? [String: Any])
-        let cases = try #require(root["cases"] as? [[String: Any]])
-        var out: [Int: Double] = [:]
-        for c in cases { out[c["n"] as! Int] = (c["expected_max"] as! Double) }
-        return out
+        let cases = try Fixtures.cases("expected_max_reference.json", of: Fixtures.ExpectedMaximumCase.self)
+        #expect(cases.count >= 18)
+        return Dictionary(cases.map { ($0.n, $0.expectedMax) }, uniquingKeysWith: { a, _ in a })
     }
 
     @Test("E[max of n iid N(0,1)] by quadrature equals the independent mpmath values (n = 2..19)")
@@ -21,7 +19,7 @@ struct HonestErrorTests {
             let q = try OrderStatistics.expectedMaximum(of: n)
             let expected = try #require(reference[n])
             #expect(q.converged, "n = \(n)")
-            #expect(abs(q.value - expected) <= 1e-13, "n = \(n): \(q.value) vs \(expected)")
+            expectClose(q.value, expected, tolerance: 1e-13, "n = \(n)")
             #expect(abs(q.value - expected) <= q.absoluteError + 1e-15, "n = \(n): error bound \(q.absoluteError) does not cover \(abs(q.value - expected))")
         }
         // Known closed forms: 1/sqrt(pi) and 3/(2 sqrt(pi)).
@@ -35,7 +33,7 @@ struct HonestErrorTests {
         for k in 3...10 {
             for sigma in [0.25, 0.5, 1.0] {
                 let model = try DataModel.complement(classes: k, mu: 1, sigma: sigma)
-                let closed = (1 - sigma * reference[k - 1]!) / 2
+                let closed = (1 - sigma * (try #require(reference[k - 1]))) / 2
                 for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
                     let r = try ThresholdFinder(model: model, norm: .linf, objective: objective).find()
                     if closed <= 0 {
@@ -44,7 +42,7 @@ struct HonestErrorTests {
                     }
                     let eps0 = try #require(r.eps0, "K \(k) sigma \(sigma) \(objective)")
                     #expect(r.kind == .threshold && r.converged)
-                    #expect(abs(eps0 - closed) <= 1e-10, "K \(k) sigma \(sigma) \(objective): \(eps0) vs \(closed)")
+                    expectClose(eps0, closed, tolerance: 1e-10, "K \(k) sigma \(sigma) \(objective)")
                     #expect(try #require(r.errorBound) <= 1e-12)
                     // The analytic scan changes sign at eps0.
                     for p in r.scan { #expect((p.derivative < 0) == (p.eps < eps0), "K \(k) \(objective) scan at \(p.eps): \(p.derivative)") }

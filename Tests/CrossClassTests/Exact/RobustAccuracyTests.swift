@@ -73,41 +73,34 @@ struct RobustAccuracyTests {
 
     @Test("agrees with the independent scipy reference to 1e-9")
     func scipyReference() throws {
-        let root = try #require(try Fixtures.json("robust_accuracy_reference.json") as? [String: Any])
-        let cases = try #require(root["cases"] as? [[String: Any]])
+        let cases = try Fixtures.cases("robust_accuracy_reference.json", of: Fixtures.RobustAccuracyCase.self)
         #expect(cases.count >= 30)
         var checked = 0
         defer { #expect(checked >= 30) }
         for c in cases {
-            let id = c["id"] as? String ?? "?"
-            let membership = (c["membership"] as! [[Int]]).map { $0.map { $0 == 1 } }
-            let sigma = c["sigma"] as! [Double]
+            let membership = c.membership.map { $0.map { $0 == 1 } }
             // ccsim requires sigma > 0 (the reference also covers sigma = 0 limits).
-            if sigma.contains(0) { continue }
-            let noiseDims = c["noise_dims"] as! Int
+            if c.sigma.contains(0) { continue }
             let model = try DataModel(
-                name: id, membership: membership, mu: c["mu"] as! [Double], sigma: sigma,
-                tau: c["tau"] as! Double, noiseDimensions: noiseDims,
-                noiseSigma: noiseDims == 0 ? 1 : c["noise_sigma"] as! Double)
-            if let preset = c["preset"] as? String {
+                name: c.id, membership: membership, mu: c.mu, sigma: c.sigma,
+                tau: c.tau, noiseDimensions: c.noiseDims,
+                noiseSigma: c.noiseDims == 0 ? 1 : c.noiseSigma)
+            if let preset = c.preset {
                 // The presets must build exactly this model.
-                let built = try ModelSource.parse(preset).load(mu: nil, sigma: nil, noiseDimensions: noiseDims)
+                let built = try ModelSource.parse(preset).load(mu: nil, sigma: nil, noiseDimensions: c.noiseDims)
                 #expect(built.membership == model.membership && built.dimension == model.dimension, "preset \(preset)")
             }
-            let classifier = LinearClassifier(
-                weights: Matrix(c["W"] as! [[Double]]), bias: c["bias"] as? [Double])
-            let threat = try ThreatModel(norm: try Norm.parse(c["norm"] as! String), eps: c["eps"] as! Double)
-            let expected = c["robust_accuracy"] as! Double
-            let tolerance = max(1e-9, (c["abs_error_estimate"] as? Double ?? 0) * 2)
+            let classifier = LinearClassifier(weights: Matrix(c.W), bias: c.bias)
+            let threat = try ThreatModel(norm: try Norm.parse(c.norm), eps: c.eps)
+            let tolerance = max(1e-9, (c.absErrorEstimate ?? 0) * 2)
             let general = try RobustAccuracy.general(model: model, classifier: classifier, threat: threat)
             checked += 1
-            let allowed = tolerance + general.errorBound
-            #expect(abs(general.value - expected) <= allowed, "\(id): \(general.value) vs \(expected) [\(general.method)]")
+            expectClose(general.value, c.robustAccuracy, tolerance: tolerance + general.errorBound, "\(c.id) [\(general.method)]")
             let natural = try RobustAccuracy.general(model: model, classifier: classifier, threat: .none)
-            #expect(abs(natural.value - (c["natural_accuracy"] as! Double)) <= tolerance + natural.errorBound, "\(id) natural")
-            if let w1 = c["w1"] as? Double, let w2 = c["w2"] as? Double {
+            expectClose(natural.value, c.naturalAccuracy, tolerance: tolerance + natural.errorBound, "\(c.id) natural")
+            if let w1 = c.w1, let w2 = c.w2 {
                 let sym = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
-                #expect(abs(sym.value - expected) <= tolerance + sym.errorBound, "\(id) symmetric")
+                expectClose(sym.value, c.robustAccuracy, tolerance: tolerance + sym.errorBound, "\(c.id) symmetric")
             }
         }
     }

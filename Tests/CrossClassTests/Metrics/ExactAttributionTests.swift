@@ -152,48 +152,45 @@ struct ExactAttributionTests {
 
     @Test("exact attribution equals the committed numpy reference (brute-force adversary, Monte Carlo)")
     func reference() throws {
-        let root = try #require(try Fixtures.json("attribution_reference.json") as? [String: Any])
-        let cases = try #require(root["cases"] as? [[String: Any]])
+        let cases = try Fixtures.cases("attribution_reference.json", of: Fixtures.AttributionCase.self)
         #expect(cases.count >= 5)
         for c in cases {
-            let name = c["name"] as! String
-            let membership = (c["membership"] as! [[Bool]])
-            let f = membership[0].count
+            let f = try #require(c.membership.first).count
             let model = try DataModel(
-                name: name, membership: membership, mu: [Double](repeating: c["mu"] as! Double, count: f),
-                sigma: [Double](repeating: c["sigma"] as! Double, count: f))
-            let w = Matrix(c["weights"] as! [[Double]])
+                name: c.name, membership: c.membership, mu: [Double](repeating: c.mu, count: f),
+                sigma: [Double](repeating: c.sigma, count: f))
+            let w = Matrix(c.weights)
             let exact = try ExactAttribution(
-                model: model, threat: ThreatModel(norm: .linf, eps: c["eps"] as! Double),
-                attackObjective: Objective.parse(c["objective"] as! String))
+                model: model, threat: ThreatModel(norm: .linf, eps: c.eps),
+                attackObjective: Objective.parse(c.objective))
             let classifier = LinearClassifier(weights: w)
             let means = try exact.classMeans(classifier, samples: .adversarial)
-            let reference = c["adversarial_means"] as! [[Double]], se = c["adversarial_means_se"] as! [[Double]]
+            let reference = c.adversarialMeans, se = c.adversarialMeansSe
+            #expect(reference.count == c.membership.count && se.count == c.membership.count)
             for y in reference.indices {
                 for j in reference[y].indices {
-                    let floor = 6 * (c["eps"] as! Double) / Double(c["samples_per_class"] as! Int) + means.errorBound + 1e-9
-                    #expect(abs(reference[y][j] - means.means[y][j]) <= 4 * se[y][j] + floor, "\(name): E[x'_\(j) | y = \(y)] reference \(reference[y][j]) +- \(se[y][j]), exact \(means.means[y][j])")
+                    let floor = 6 * c.eps / Double(c.samplesPerClass) + means.errorBound + 1e-9
+                    expectClose(means.means[y][j], reference[y][j], tolerance: 4 * se[y][j] + floor, "\(c.name): E[x'_\(j) | y = \(y)] (reference se \(se[y][j]))")
                 }
             }
-            let attribution = c["attribution"] as! [String: [String: [String: Any]]]
             for kind in AttributionSamples.allCases {
                 for gauge in AttributionGauge.allCases {
-                    let r = attribution[kind.rawValue]![gauge.rawValue]!
+                    let r = try #require(c.attribution[kind.rawValue]?[gauge.rawValue], "\(c.name): no \(kind) \(gauge) reference")
                     let e = try kind == .adversarial
                         ? Attribution(classMeans: means.means, head: w, gauge: gauge)
                         : exact.evaluate(classifier, samples: .natural, gauge: gauge).attribution
-                    let correlation = (r["correlation"] as! [[Double]]).flatMap { $0 }
-                    let correlationSE = (r["correlation_se"] as? [[Double]])?.flatMap { $0 }
+                    let correlation = r.correlation.flatMap { $0 }
+                    let correlationSE = r.correlationSe?.flatMap { $0 }
+                    #expect(correlation.count == c.membership.count * c.membership.count)
                     for i in correlation.indices {
                         // Natural samples: the reference computes C from the exact class means
                         // (no sampling), so the agreement must be to rounding.
                         let allowed = correlationSE.map { 4 * $0[i] + 1e-9 } ?? 1e-12
-                        #expect(abs(correlation[i] - e.correlation[i]) <= allowed, "\(name) \(kind) \(gauge) C[\(i)]: reference \(correlation[i]), exact \(e.correlation[i])")
+                        expectClose(e.correlation[i], correlation[i], tolerance: allowed, "\(c.name) \(kind) \(gauge) C[\(i)]")
                     }
-                    let casAllowed = (r["cas_se"] as? Double).map { 4 * $0 + 1e-9 } ?? 1e-12
-                    #expect(abs((r["cas"] as! Double) - e.cas) <= casAllowed, "\(name) \(kind) \(gauge) CAS: reference \(r["cas"]!), exact \(e.cas)")
-                    let meanAllowed = (r["mean_cross_similarity_se"] as? Double).map { 4 * $0 + 1e-9 } ?? 1e-12
-                    #expect(abs((r["mean_cross_similarity"] as! Double) - e.meanOffDiagonal) <= meanAllowed)
+                    expectClose(e.cas, r.cas, tolerance: r.casSe.map { 4 * $0 + 1e-9 } ?? 1e-12, "\(c.name) \(kind) \(gauge) CAS")
+                    expectClose(e.meanOffDiagonal, r.meanCrossSimilarity, tolerance: r.meanCrossSimilaritySe.map { 4 * $0 + 1e-9 } ?? 1e-12,
+                                "\(c.name) \(kind) \(gauge) mean cross similarity")
                 }
             }
         }

@@ -1,17 +1,158 @@
 import CrossClass
 import Foundation
 import GSL
+import Testing
 
-/// Where the committed reference fixtures live.
+/// Where the committed reference fixtures live, and their typed contents. A fixture that lost a
+/// field or changed a type fails to decode, naming the field, instead of crashing on `as!`.
 enum Fixtures {
     static let directory: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    static func json(_ name: String) throws -> Any {
+    static func load<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T {
         let data = try Data(contentsOf: directory.appendingPathComponent(name))
-        return try JSONSerialization.jsonObject(with: data)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(T.self, from: data)
     }
+
+    /// `{"cases": [...]}`, the shape of every reference file.
+    struct Cases<Case: Decodable>: Decodable {
+        var cases: [Case]
+    }
+
+    static func cases<Case: Decodable>(_ name: String, of type: Case.Type) throws -> [Case] {
+        try load(name, as: Cases<Case>.self).cases
+    }
+
+    /// How a reference case constrains the scale: `{"kind": "fixed", "s": 5}`,
+    /// `{"kind": "weight_decay", "lambda": 0.01}` or `{"kind": "free"}`.
+    struct Scale: Decodable {
+        var kind: String
+        var s: Double?
+        var lambda: Double?
+
+        func mode() throws -> ScaleMode {
+            switch kind {
+            case "fixed": return .fixed(try #require(s, "fixed scale without s"))
+            case "weight_decay": return .weightDecay(try #require(lambda, "weight decay without lambda"))
+            case "free": return .free
+            default: throw InputError("fixture scale kind '\(kind)' (allowed: fixed, weight_decay, free)")
+            }
+        }
+    }
+
+    /// objective_reference.json, optimum_reference.json and threshold_reference.json (paper3).
+    struct Paper3Case: Decodable {
+        var id: String
+        var objective: String
+        var param: Double?
+        var norm: String
+        var mu: Double
+        var sigma: Double
+        var eps: Double?
+        var scale: Scale?
+        var w1: Double?
+        var w2: Double?
+        var value: Double?
+        var absErrorEstimate: Double?
+        var tolerance: Double?
+        var w2IsZero: Bool?
+        var eps0: Double?
+
+        func parsedObjective() throws -> Objective {
+            try Objective.parse(param.map { "\(objective):\($0)" } ?? objective)
+        }
+        func model() throws -> DataModel { try DataModel.paper3(mu: mu, sigma: sigma) }
+        func threat() throws -> ThreatModel { try ThreatModel(norm: Norm.parse(norm), eps: try #require(eps, "\(id): no eps")) }
+        func scaleMode() throws -> ScaleMode { try scale?.mode() ?? .free }
+    }
+
+    /// robust_accuracy_reference.json.
+    struct RobustAccuracyCase: Decodable {
+        var id: String
+        var preset: String?
+        var membership: [[Int]]
+        var mu: [Double]
+        var sigma: [Double]
+        var tau: Double
+        var noiseDims: Int
+        var noiseSigma: Double
+        var W: [[Double]]
+        var bias: [Double]?
+        var w1: Double?
+        var w2: Double?
+        var norm: String
+        var eps: Double
+        var robustAccuracy: Double
+        var naturalAccuracy: Double
+        var absErrorEstimate: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case id, preset, membership, mu, sigma, tau, noiseDims, noiseSigma, W = "W", bias, w1, w2, norm, eps,
+                 robustAccuracy, naturalAccuracy, absErrorEstimate
+        }
+    }
+
+    /// complement_ce_reference.json.
+    struct ComplementCECase: Decodable {
+        var classes: Int
+        var mu: Double
+        var sigma: Double
+        var eps: Double
+        var w1: Double
+        var w2: Double
+        var value: Double
+    }
+
+    /// expected_max_reference.json.
+    struct ExpectedMaximumCase: Decodable {
+        var n: Int
+        var expectedMax: Double
+    }
+
+    /// attribution_reference.json.
+    struct AttributionCase: Decodable {
+        struct Values: Decodable {
+            var correlation: [[Double]]
+            var correlationSe: [[Double]]?
+            var cas: Double
+            var casSe: Double?
+            var meanCrossSimilarity: Double
+            var meanCrossSimilaritySe: Double?
+        }
+        var name: String
+        var membership: [[Bool]]
+        var mu: Double
+        var sigma: Double
+        var eps: Double
+        var objective: String
+        var weights: [[Double]]
+        var samplesPerClass: Int
+        var adversarialMeans: [[Double]]
+        var adversarialMeansSe: [[Double]]
+        /// samples kind ("adversarial", "natural") -> gauge ("raw", "centred") -> values.
+        var attribution: [String: [String: Values]]
+    }
+}
+
+/// The one closeness check of the suite: |actual - expected| <= tolerance, reporting both
+/// values and the difference. NaN on either side, or a NaN / negative tolerance, fails.
+@discardableResult
+func expectClose(
+    _ actual: Double, _ expected: Double, tolerance: Double, _ what: @autoclosure () -> String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> Bool {
+    let difference = abs(actual - expected)
+    let ok = tolerance >= 0 && difference <= tolerance
+    if !ok {
+        let label = what()
+        Issue.record(
+            "\(label.isEmpty ? "" : label + ": ")actual \(actual), expected \(expected), |difference| \(difference) > tolerance \(tolerance)",
+            sourceLocation: sourceLocation)
+    }
+    return ok
 }
 
 /// Independent Monte Carlo estimates, used only to cross-check the exact code paths.
@@ -64,4 +205,10 @@ struct TestRandom {
     init(seed: UInt64) { source = RandomSource(seed: seed) }
     func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * source.uniform() }
     func gaussian() -> Double { source.gaussian() }
+}
+
+/// Checks too long for the 3-minute suite (minutes of quadrature, 100k-input fuzzing) run in full
+/// only with CCSIM_SLOW_TESTS=1 (scripts/slow-tests); the suite keeps a smaller version of each.
+enum SlowTier {
+    static var enabled: Bool { ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1" }
 }
