@@ -13,7 +13,7 @@ struct CCSim: ParsableCommand {
             exactly, and writes CSV with a JSON manifest. Bad input exits with status 2.
             """,
         version: CrossClassLibrary.version,
-        subcommands: [VerifyCommand.self, SweepCommand.self, TrainCommand.self, CompareCommand.self, CompareGridCommand.self, AttributionCommand.self, SweepW2Command.self, PathCommand.self, PhaseCommand.self, MergeCommand.self, Risk.self, ExportWeightsCommand.self, ObjectiveCommand.self, OptimumCommand.self, ThresholdCommand.self, Table.self, Sample.self, Info.self]
+        subcommands: [VerifyCommand.self, SweepCommand.self, TrainCommand.self, CompareCommand.self, CompareGridCommand.self, DynamicsGridCommand.self, AttributionCommand.self, SweepW2Command.self, PathCommand.self, PhaseCommand.self, MergeCommand.self, Risk.self, ExportWeightsCommand.self, ObjectiveCommand.self, OptimumCommand.self, ThresholdCommand.self, Table.self, Sample.self, Info.self]
     )
 
     /// Runs a command with ccsim's error contract: user errors print one line and exit 2;

@@ -157,7 +157,7 @@ struct AttributionContractTests {
     @Test("compare --init zero --seeds N --json prints the judged trajectory; a wrong exact eps is judged outside")
     func judgedCompare() throws {
         let base = ["compare", "--model", "paper3", "--eps", "0.1", "--objective", "ce", "--init", "zero", "--seeds", "3",
-                    "--epochs", "8", "--steps-per-epoch", "10", "--batch", "64", "--json"]
+                    "--epochs", "8", "--steps-per-epoch", "10", "--batch", "64", "--cas-samples", "0", "--json"]
         let r = try CLI.run(base)
         #expect(r.status == 0, "\(r.stderr)")
         struct Epoch: Decodable {

@@ -189,7 +189,7 @@ struct GeneratedBadValueTests {
         "table": [], "sample": ["--n-total", "3", "--out", "o.csv"],
     ]
     /// Options whose value is a file name (any text is a valid name): covered by the output tests.
-    static let pathOptions: Set<String> = ["--out", "--out-dir", "--checkpoint", "--resume", "--teacher", "--weights", "--attribution-out"]
+    static let pathOptions: Set<String> = ["--out", "--out-dir", "--checkpoint", "--resume", "--teacher", "--weights", "--attribution-out", "--trajectory-out"]
     static let badValues = ["nan", "-inf", "1e999", "abc", "-1"]
 
     static func options(of command: String) throws -> [String] {

@@ -191,6 +191,26 @@ public struct PopulationComparisonSetup: Sendable {
 }
 
 extension PopulationComparisonSetup {
+    /// The same run on a fixed training set of `perClass` points per class (an epoch is one
+    /// pass over it in batches of the settings' size), for the empirical trajectory: only the
+    /// objectives whose exact empirical robust objective exists (ce with l_inf, hinge).
+    public func finiteSample(perClass: Int) throws -> PopulationComparisonSetup {
+        switch objective {
+        case .ce:
+            guard configuration.attack.norm == .linf else {
+                throw InputError("--n-train with ce needs --norm linf (the exact empirical ce objective is implemented for l_inf)")
+            }
+        case .hinge: break
+        default:
+            throw InputError("--n-train supports the objectives ce and hinge (their exact empirical robust objective is implemented); got '\(objective)'")
+        }
+        var out = self
+        out.configuration.trainPerClass = perClass
+        out.configuration.trainEvaluationSize = min(300, perClass * configuration.model.classCount)
+        try out.configuration.validate()
+        return out
+    }
+
     /// compare-grid: one population run per (eps, objective), per-epoch rows.
     public static func grid(
         model: DataModel, modelFlags: [String: JSONValue], norm: Norm, eps: Grid, specs: [TrainingSpec], settings: Settings
@@ -225,6 +245,56 @@ extension PopulationComparisonSetup {
                  .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(r.exactRatio),
                  .double(r.trainedRatio), .double(r.trajectoryError), .double(r.tolerance), .bool(r.withinTolerance)]
             }
+        }
+    }
+}
+
+extension PopulationComparisonSetup {
+    /// compare-grid --seeds R: the judged per-epoch trajectory (THEORY.md section 8) per
+    /// (eps, objective), one row per grid point with the fraction of epochs inside the seed
+    /// band, the verdict, and the PGD-vs-exact CAS check (when `casSamples` > 0, l_inf).
+    public static func judgedGrid(
+        model: DataModel, modelFlags: [String: JSONValue], norm: Norm, eps: Grid, specs: [TrainingSpec], settings: Settings,
+        seeds: Int, zeroInitialisation: Bool, casSamples: Int
+    ) throws -> GridJob {
+        guard (2...64).contains(seeds) else { throw InputError("--seeds \(seeds) is not allowed: the judged grid needs 2...64 independent runs") }
+        var setups = try eps.values.flatMap { e in
+            try specs.map { try PopulationComparisonSetup(model: model, norm: norm, eps: e, spec: $0, settings: settings) }
+        }
+        for i in setups.indices { setups[i].configuration.zeroInitialisation = zeroInitialisation }
+        let frozen = setups
+        var config = modelFlags
+        config["norm"] = .string(norm.rawValue)
+        config["eps"] = .string(eps.text)
+        config["objectives"] = .array(specs.map { .string($0.description) })
+        config["epochs"] = .number(Double(settings.epochs))
+        config["steps_per_epoch"] = .number(Double(settings.stepsPerEpoch))
+        config["batch"] = .number(Double(settings.batch))
+        config["lr"] = .number(settings.learningRate)
+        config["pgd_steps"] = .number(Double(settings.pgdSteps))
+        config["seed"] = .number(Double(settings.seed))
+        config["seeds"] = .number(Double(seeds))
+        config["init"] = .string(zeroInitialisation ? "zero" : "default")
+        config["cas_samples"] = .number(Double(casSamples))
+        config["resolved_model"] = model.manifestJSON
+        config["band"] = .string("per epoch: [min, max] over the seeds of w2/w1 - exact fixed-scale w2/w1 at the run's norm; inside when it contains 0; within_tolerance: at least 0.9 of the epochs inside")
+        let names = specs.map(\.description)
+        let plan = casSamples > 0 && norm == .linf
+            ? AttributionCheckPlan(epochs: AttributionCheckPlan.standardEpochs(settings.epochs), samplesPerClass: casSamples) : nil
+        return GridJob(
+            command: "compare-grid",
+            header: ["eps", "objective", "weight_decay", "seeds", "epochs", "final_scale", "final_ratio", "final_exact_ratio_at_scale",
+                     "fraction_inside", "within_tolerance", "cas_checks", "cas_check_fraction_inside", "cas_check_within_tolerance"],
+            itemCount: setups.count, configuration: config
+        ) { item in
+            let s = frozen[item]
+            let t = try Comparison.judgedTrajectory(s.configuration, objective: s.objective, seeds: seeds, attributionCheck: plan)
+            let last = t.epochs[t.epochs.count - 1]
+            let check = t.attributionCheck
+            return [[.double(s.configuration.attack.eps), .string(names[item % names.count]), .double(s.configuration.weightDecay),
+                     .int(seeds), .int(t.epochs.count), .double(last.scale), .double(last.ratio), .double(last.exactRatioAtScale),
+                     .double(t.fractionInside), .bool(t.withinTolerance), .int(check?.points.count ?? 0),
+                     .double(check?.fractionInside ?? 0), .bool(check?.withinTolerance ?? false)]]
         }
     }
 }

@@ -130,6 +130,24 @@ public struct JudgedTrajectory: Sendable, Equatable {
     public var withinTolerance: Bool
     /// How the band is made, in words (for manifests and JSON).
     public var bandDefinition: String
+    /// The PGD-measured CAS of the trained W held to its exact CAS (when asked for).
+    public var attributionCheck: AttributionCheck?
+}
+
+/// Which trained models of a judged trajectory have their PGD-measured CAS held to the exact
+/// CAS of the same W.
+public struct AttributionCheckPlan: Sendable, Equatable {
+    /// Epochs (1-based) checked in every run.
+    public var epochs: [Int]
+    public var samplesPerClass: Int
+    public var pgdSteps: Int = 20
+    public init(epochs: [Int], samplesPerClass: Int) {
+        self.epochs = epochs
+        self.samplesPerClass = samplesPerClass
+    }
+
+    /// First, middle and last epoch of a run of `count` epochs.
+    public static func standardEpochs(_ count: Int) -> [Int] { Array(Set([1, (count + 1) / 2, count])).sorted() }
 }
 
 extension Comparison {
@@ -138,7 +156,8 @@ extension Comparison {
     ///     a different one gives a deliberately mis-specified comparison.
     public static func judgedTrajectory(
         _ configuration: TrainingConfiguration, objective: Objective, seeds: Int, exactThreat: ThreatModel? = nil,
-        requiredFraction: Double = 0.9, tolerance: Double = 1e-9, progress: (@Sendable (Int, Int) -> Void)? = nil
+        requiredFraction: Double = 0.9, tolerance: Double = 1e-9, attributionCheck plan: AttributionCheckPlan? = nil,
+        progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> JudgedTrajectory {
         guard configuration.architecture == .linear else { throw InputError("the judged trajectory trains a linear model") }
         guard (2...64).contains(seeds) else { throw InputError("--seeds \(seeds) is not allowed: the band needs 2...64 independent runs") }
@@ -148,11 +167,15 @@ extension Comparison {
         }
         let threat = try exactThreat ?? ThreatModel(norm: configuration.attack.norm, eps: configuration.attack.eps)
         let attributionThreat = try ThreatModel(norm: .linf, eps: threat.eps)
-        let runs = try Parallel.map(Array(0..<seeds)) { r -> [(scale: Double, ratio: Double, exact: Double, cas: Double, exactCAS: Double)] in
+        let checked = Set(plan?.epochs ?? [])
+        let runs = try Parallel.map(Array(0..<seeds)) { r -> (rows: [(scale: Double, ratio: Double, exact: Double, cas: Double, exactCAS: Double)], heads: [(UInt64, Int, Matrix)]) in
             var c = configuration
             c.seed = configuration.seed &+ UInt64(r)
-            let logs = try Trainer(c).run().logs
-            return try logs.map { log in
+            var heads: [(UInt64, Int, Matrix)] = []
+            let logs = try Trainer(c).run { log, checkpoint in
+                if checked.contains(log.epoch) { heads.append((c.seed, log.epoch, checkpoint.network.head)) }
+            }.logs
+            return (try logs.map { log in
                 let w1 = log.w1 ?? 0, w2 = log.w2 ?? 0
                 let s = (w1 * w1 + w2 * w2).squareRoot()
                 var exactRatio = 0.0, exactCAS = 0.0
@@ -167,12 +190,20 @@ extension Comparison {
                 }
                 progress?(r, seeds)
                 return (s, w1 != 0 ? w2 / w1 : 0, exactRatio, log.casCentred, exactCAS)
-            }
+            }, heads)
+        }
+        var check: AttributionCheck? = nil
+        if let plan {
+            check = try AttributionCheck.run(
+                model: model, models: runs.flatMap { $0.heads.map { (seed: $0.0, epoch: $0.1, weights: $0.2) } },
+                threat: try ThreatModel(norm: configuration.attack.norm, eps: configuration.attack.eps),
+                exactThreat: exactThreat.map { try ThreatModel(norm: .linf, eps: $0.eps) },
+                samplesPerClass: plan.samplesPerClass, pgdSteps: plan.pgdSteps)
         }
         let r = Double(seeds)
         var epochs: [JudgedTrajectory.Epoch] = []
         for e in 0..<configuration.epochs {
-            let rows = runs.map { $0[e] }
+            let rows = runs.map { $0.rows[e] }
             let deviations = rows.map { $0.ratio - $0.exact }
             epochs.append(.init(
                 epoch: e + 1, scale: rows.reduce(0) { $0 + $1.scale } / r, ratio: rows.reduce(0) { $0 + $1.ratio } / r,
@@ -184,6 +215,7 @@ extension Comparison {
         return JudgedTrajectory(
             epochs: epochs, seeds: seeds, fractionInside: fraction, requiredFraction: requiredFraction,
             withinTolerance: fraction >= requiredFraction,
-            bandDefinition: "[min, max] over \(seeds) seeds of ratio - exact_ratio_at_scale (empirical quantiles 1/\(seeds + 1) and \(seeds)/\(seeds + 1)); an epoch is inside when the band contains 0 (all seeds on one side by chance: probability 2^(1-R) = \(pow(2.0, Double(1 - seeds)))); verdict: at least \(requiredFraction) of the epochs inside")
+            bandDefinition: "[min, max] over \(seeds) seeds of ratio - exact_ratio_at_scale (empirical quantiles 1/\(seeds + 1) and \(seeds)/\(seeds + 1)); an epoch is inside when the band contains 0 (all seeds on one side by chance: probability 2^(1-R) = \(pow(2.0, Double(1 - seeds)))); verdict: at least \(requiredFraction) of the epochs inside",
+            attributionCheck: check)
     }
 }

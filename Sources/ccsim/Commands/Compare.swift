@@ -82,6 +82,17 @@ struct CompareCommand: ParsableCommand {
             transform: FlagValue.radius)
     var exactEps: Double?
 
+    @Option(name: .customLong("n-train"), help: "Train on a fixed training set of N per class (each seed its own) and judge the trajectory against the exact empirical fixed-scale optimum on that set (ce or hinge; needs --seeds >= 2).",
+            transform: FlagValue.count(1...100_000))
+    var nTrain: Int?
+
+    @Option(name: .customLong("cas-samples"), help: "Population runs: PGD-20 test samples per class on which the trained W's CAS is held to its exact CAS at the first, middle and last epoch of every seed (0: skip) (default: 1000).",
+            transform: FlagValue.count(0...1_000_000))
+    var casSamples: Int = 1000
+
+    @Option(name: .customLong("trajectory-out"), help: "Write the judged per-epoch trajectory as CSV (with a manifest holding the verdicts).", transform: FlagValue.output)
+    var trajectoryOut: OutputTarget?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -99,8 +110,12 @@ struct CompareCommand: ParsableCommand {
 
     mutating func validate() throws {
         if seeds == 1, exactEps != nil { throw InputError("--exact-eps judges the trajectory, which needs --seeds >= 2") }
-        _ = try PopulationComparisonSetup(model: try modelOptions.load(), norm: threat.norm, eps: eps, spec: try spec(),
-                                          settings: training.settings, pgdRestarts: pgdRestartsFlag)
+        if let nTrain, seeds == 1 { throw InputError("--n-train \(nTrain) judges the trajectory against the empirical optimum, which needs --seeds >= 2") }
+        if seeds == 1, trajectoryOut != nil { throw InputError("--trajectory-out writes the judged trajectory, which needs --seeds >= 2") }
+        if let out, let trajectoryOut { try OutputTarget.requireDistinct([out, trajectoryOut]) }
+        let setup = try PopulationComparisonSetup(model: try modelOptions.load(), norm: threat.norm, eps: eps, spec: try spec(),
+                                                  settings: training.settings, pgdRestarts: pgdRestartsFlag)
+        if nTrain != nil { _ = try setup.finiteSample(perClass: nTrain!) }
     }
 
     func run() throws {
@@ -108,6 +123,7 @@ struct CompareCommand: ParsableCommand {
         var setup = try PopulationComparisonSetup(model: model, norm: threat.norm, eps: eps, spec: try spec(),
                                                   settings: training.settings, pgdRestarts: pgdRestartsFlag)
         setup.configuration.zeroInitialisation = initialisation == .zero
+        if let nTrain { return try runFinite(model: model, setup: setup.finiteSample(perClass: nTrain)) }
         let progress = Progress(total: training.epochs + 1, label: "compare")
         let r = try Comparison.run(setup.configuration, objective: setup.objective, scale: setup.scale, progress: { progress.report($0, $1) })
         var result: [String: JSONValue] = [
@@ -122,8 +138,11 @@ struct CompareCommand: ParsableCommand {
             "pgd_restarts": .number(Double(setup.pgdRestarts)),
         ]
         if seeds >= 2 {
+            let plan = casSamples > 0 && threat.norm == .linf
+                ? AttributionCheckPlan(epochs: AttributionCheckPlan.standardEpochs(training.epochs), samplesPerClass: casSamples) : nil
             let t = try Comparison.judgedTrajectory(
-                setup.configuration, objective: setup.objective, seeds: seeds, exactThreat: ThreatModel(norm: threat.norm, eps: exactEps ?? eps))
+                setup.configuration, objective: setup.objective, seeds: seeds, exactThreat: ThreatModel(norm: threat.norm, eps: exactEps ?? eps),
+                attributionCheck: plan)
             result["trajectory"] = .array(t.epochs.map { p in
                 .object(["epoch": .number(Double(p.epoch)), "scale": .number(p.scale), "ratio": .number(p.ratio),
                          "exact_ratio_at_scale": .number(p.exactRatioAtScale), "cas": .number(p.cas),
@@ -136,6 +155,24 @@ struct CompareCommand: ParsableCommand {
             result["trajectory_cas_gauge"] = .string("centred (cas: PGD-measured on the test sample; exact_cas_at_scale: exact, ce worst case)")
             result["seeds"] = .number(Double(seeds))
             if let exactEps { result["exact_eps"] = .number(exactEps) }
+            if let check = t.attributionCheck { result.merge(Self.json(check)) { $1 } }
+            if let trajectoryOut {
+                var table = CSVTable(header: ["epoch", "scale", "ratio", "exact_ratio_at_scale", "cas", "exact_cas_at_scale", "band_low", "band_high", "inside"])
+                for p in t.epochs {
+                    table.append([.int(p.epoch), .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(p.cas),
+                                  .double(p.exactCASAtScale), .double(p.bandLow), .double(p.bandHigh), .bool(p.inside)])
+                }
+                var manifest = result
+                manifest["trajectory"] = nil
+                manifest["init"] = .string(initialisation.rawValue)
+                manifest["epochs"] = .number(Double(training.epochs))
+                manifest["steps_per_epoch"] = .number(Double(training.stepsPerEpoch))
+                manifest["batch"] = .number(Double(training.batch))
+                manifest["lr"] = .number(training.lr)
+                manifest["seed"] = .number(Double(training.seed))
+                manifest["resolved_model"] = model.manifestJSON
+                try ResultWriter.write(table, to: trajectoryOut, command: "compare", configuration: manifest)
+            }
         }
         result["init"] = .string(initialisation.rawValue)
         if let out {
@@ -147,6 +184,78 @@ struct CompareCommand: ParsableCommand {
         }
         if json { try Emit.json(result) } else {
             print("\(model.name) eps=\(eps) \(setup.configuration.loss): trained w2/w1 \(r.trainedRatio), exact \(r.exactRatio) (tolerance \(r.tolerance): \(r.withinTolerance ? "within" : "OUTSIDE")); trajectory error \(r.trajectoryError)")
+            if case .bool(let v)? = result["trajectory_within_tolerance"], case .number(let f)? = result["trajectory_fraction_inside"] {
+                print("judged trajectory (\(seeds) seeds): \(f) of the epochs inside the band: \(v ? "within tolerance" : "NOT within tolerance")")
+            }
+            if case .bool(let v)? = result["cas_check_within_tolerance"], case .number(let f)? = result["cas_check_fraction_inside"] {
+                print("PGD CAS vs exact CAS of the same W: \(f) of the checks inside: \(v ? "within tolerance" : "NOT within tolerance")")
+            }
+        }
+    }
+
+    static func json(_ check: AttributionCheck) -> [String: JSONValue] {
+        [
+            "cas_check": .array(check.points.map { p in
+                .object(["seed": .number(Double(p.seed)), "epoch": .number(Double(p.epoch)), "pgd_cas": .number(p.sampledCAS),
+                         "exact_cas": JSONValue(p.exactCAS), "standard_error": .number(p.standardError),
+                         "tolerance": .number(p.tolerance), "exact_method": .string(p.exactMethod), "inside": .bool(p.inside)])
+            }),
+            "cas_check_fraction_inside": .number(check.fractionInside),
+            "cas_check_undecided": .number(Double(check.undecided)),
+            "cas_check_within_tolerance": .bool(check.withinTolerance),
+            "cas_check_definition": .string(check.definition),
+        ]
+    }
+
+    /// --n-train: the trajectory against the exact empirical optimum, and robust overfitting.
+    func runFinite(model: DataModel, setup: PopulationComparisonSetup) throws {
+        let progress = Progress(total: seeds, label: "compare")
+        let t = try Comparison.empiricalTrajectory(
+            setup.configuration, objective: setup.objective, seeds: seeds,
+            exactThreat: ThreatModel(norm: threat.norm, eps: exactEps ?? eps), progress: { progress.report($0, $1) })
+        var result: [String: JSONValue] = [
+            "model": .string(model.name), "eps": .number(eps), "norm": .string(threat.norm.rawValue),
+            "objective": .string(setup.configuration.loss.description), "n_train": .number(Double(t.trainPerClass)),
+            "noise_dims": .number(Double(model.noiseDimensions)), "seeds": .number(Double(seeds)),
+            "init": .string(initialisation.rawValue),
+            "trajectory_fraction_inside": .number(t.fractionInside), "trajectory_within_tolerance": .bool(t.withinTolerance),
+            "trajectory_band": .string(t.bandDefinition),
+            "final_ratio": .number(t.finalRatio), "final_empirical_ratio_at_scale": .number(t.finalEmpiricalRatio),
+            "final_scale": .number(t.epochs.last?.scale ?? 0),
+            "best_epoch": .number(Double(t.bestEpoch)), "best_test_robust_accuracy": .number(t.bestTestRobustAccuracy),
+            "last_test_robust_accuracy": .number(t.lastTestRobustAccuracy), "overfitting_gaps": JSONValue(t.overfittingGaps),
+            "robust_overfitting": .bool(t.robustOverfitting), "robust_overfitting_definition": .string(t.overfittingDefinition),
+            "optima_converged": .bool(t.epochs.allSatisfy(\.optimumConverged)),
+            "max_optimum_suboptimality": .number(t.epochs.map(\.optimumSuboptimality).max() ?? 0),
+        ]
+        if let exactEps { result["exact_eps"] = .number(exactEps) }
+        if let trajectoryOut {
+            var table = CSVTable(header: ["epoch", "scale", "ratio", "empirical_ratio_at_scale", "band_low", "band_high", "inside",
+                                          "test_robust_acc", "test_robust_acc_low", "test_robust_acc_high", "trained_objective",
+                                          "optimum_objective", "optimum_suboptimality", "converged"])
+            for p in t.epochs {
+                table.append([.int(p.epoch), .double(p.scale), .double(p.ratio), .double(p.empiricalRatioAtScale), .double(p.bandLow),
+                              .double(p.bandHigh), .bool(p.inside), .double(p.testRobustAccuracy), .double(p.testRobustAccuracyLow),
+                              .double(p.testRobustAccuracyHigh), .double(p.trainedObjective), .double(p.optimumObjective),
+                              .double(p.optimumSuboptimality), .bool(p.optimumConverged)])
+            }
+            var manifest = result
+            manifest["epochs"] = .number(Double(training.epochs))
+            manifest["batch"] = .number(Double(training.batch))
+            manifest["lr"] = .number(training.lr)
+            manifest["seed"] = .number(Double(training.seed))
+            manifest["resolved_model"] = model.manifestJSON
+            try ResultWriter.write(table, to: trajectoryOut, command: "compare", configuration: manifest)
+        }
+        result["trajectory"] = .array(t.epochs.map { p in
+            .object(["epoch": .number(Double(p.epoch)), "scale": .number(p.scale), "ratio": .number(p.ratio),
+                     "empirical_ratio_at_scale": .number(p.empiricalRatioAtScale), "band": JSONValue([p.bandLow, p.bandHigh]),
+                     "inside": .bool(p.inside), "test_robust_accuracy": .number(p.testRobustAccuracy),
+                     "trained_objective": .number(p.trainedObjective), "optimum_objective": .number(p.optimumObjective)])
+        })
+        if json { try Emit.json(result) } else {
+            print("\(model.name) eps=\(eps) \(setup.configuration.loss) n=\(t.trainPerClass)/class noise dims \(model.noiseDimensions), \(seeds) seeds: final w2/w1 \(t.finalRatio), empirical optimum at the same norm \(t.finalEmpiricalRatio); \(t.fractionInside) of the epochs inside the band: \(t.withinTolerance ? "within tolerance" : "NOT within tolerance")")
+            print("exact test robust accuracy: best \(t.bestTestRobustAccuracy) at epoch \(t.bestEpoch), last \(t.lastTestRobustAccuracy): robust overfitting \(t.robustOverfitting ? "yes" : "no") (as formalised here)")
         }
     }
 }
@@ -178,8 +287,27 @@ struct CompareGridCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var gridOptions: GridOptions
 
+    @Option(help: "Judged form: R independent runs per grid point, one row per point with the fraction of epochs inside the seed band and the verdict (see 'compare').",
+            transform: FlagValue.count(2...64))
+    var seeds: Int?
+
+    @Option(name: .customLong("init"), help: "Judged form: initialisation, zero or default (default: zero).")
+    var initialisation: CompareCommand.InitialisationChoice = .zero
+
+    @Option(name: .customLong("cas-samples"), help: "Judged form: PGD-20 samples per class for the PGD-vs-exact CAS check at the first, middle and last epoch (0: skip) (default: 1000).",
+            transform: FlagValue.count(0...1_000_000))
+    var casSamples: Int = 1000
+
     func run() throws {
         let model = try modelOptions.load()
+        if let seeds {
+            let job = try PopulationComparisonSetup.judgedGrid(
+                model: model, modelFlags: modelOptions.specification.manifestJSON, norm: threat.norm, eps: eps,
+                specs: objectives.specs, settings: training.settings, seeds: seeds, zeroInitialisation: initialisation == .zero,
+                casSamples: casSamples)
+            try gridOptions.run(job, to: output.out, label: "compare-grid")
+            return
+        }
         let job = try PopulationComparisonSetup.grid(
             model: model, modelFlags: modelOptions.specification.manifestJSON, norm: threat.norm, eps: eps,
             specs: objectives.specs, settings: training.settings)
