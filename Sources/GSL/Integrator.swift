@@ -58,7 +58,7 @@ public final class Integrator {
     /// its derivatives jumps (points outside (a, b) are ignored).
     public func integrate(
         over a: Double, _ b: Double, breakPoints: [Double] = [],
-        tolerance: Tolerance = .exact, _ f: (Double) -> Double
+        tolerance: Tolerance = .exact, _ f: (Double) throws -> Double
     ) throws -> Quadrature {
         if a == b { return Quadrature(value: 0, absoluteError: 0, evaluations: 0, converged: true) }
         // QAGP needs strictly increasing points: drop duplicates and points within a hair of
@@ -138,7 +138,7 @@ public final class Integrator {
 
     /// Integral of `f` over the whole real line (GSL QAGI).
     public func integrateOverReals(
-        tolerance: Tolerance = .exact, _ f: (Double) -> Double
+        tolerance: Tolerance = .exact, _ f: (Double) throws -> Double
     ) throws -> Quadrature {
         try withCallback(f) { fn, counter in
             var result = 0.0
@@ -169,16 +169,21 @@ public final class Integrator {
 }
 
 /// Bridges a Swift closure to a `gsl_function` for the duration of `body`.
+///
+/// The closure may throw: the first error is kept, every later evaluation returns NaN at once
+/// (GSL then stops with an error status), and the kept error is rethrown in place of GSL's,
+/// so errors travel out of nested integrals without flags in the integrands.
 final class CallbackBox {
-    let f: (Double) -> Double
+    let f: (Double) throws -> Double
     // Incremented on every integrand evaluation, only from the trampoline, never while another
     // access is in progress: no dynamic exclusivity check per evaluation.
     @exclusivity(unchecked) var count = 0
-    init(_ f: @escaping (Double) -> Double) { self.f = f }
+    @exclusivity(unchecked) var error: (any Error)? = nil
+    init(_ f: @escaping (Double) throws -> Double) { self.f = f }
 }
 
 func withCallback<R>(
-    _ f: (Double) -> Double,
+    _ f: (Double) throws -> Double,
     _ body: (UnsafeMutablePointer<gsl_function>, CallbackBox) throws -> R
 ) throws -> R {
     try withoutActuallyEscaping(f) { (escapable) throws -> R in
@@ -189,12 +194,19 @@ func withCallback<R>(
                     // The box outlives every call (withExtendedLifetime above): borrow it
                     // without a retain/release pair per integrand evaluation.
                     Unmanaged<CallbackBox>.fromOpaque(params!)._withUnsafeGuaranteedRef { box in
+                        if box.error != nil { return .nan }
                         box.count += 1
-                        return box.f(x)
+                        do { return try box.f(x) } catch {
+                            box.error = error
+                            return .nan
+                        }
                     }
                 },
                 params: Unmanaged.passUnretained(box).toOpaque())
-            return try body(&fn, box)
+            let result: R
+            do { result = try body(&fn, box) } catch { throw box.error ?? error }
+            if let error = box.error { throw error }
+            return result
         }
     }
 }

@@ -68,11 +68,8 @@ public enum Minimizer1D {
             fatalError("gsl_min_fminimizer_alloc failed: out of memory")
         }
         defer { gsl_min_fminimizer_free(solver) }
-        var thrown: (any Error)? = nil
-        let g: (Double) -> Double = { x in
-            do { return try f(x) } catch { thrown = error; return .nan }
-        }
-        let result = try withCallback(g) { fn, _ throws -> Minimum in
+        // A throwing `f` stops the solver; withCallback rethrows its error.
+        let result = try withCallback(f) { fn, _ throws -> Minimum in
             try GSL.check(
                 gsl_min_fminimizer_set(solver, fn, start, lower, upper),
                 "minimiser set-up on [\(lower), \(upper)] from \(start)")
@@ -92,7 +89,6 @@ public enum Minimizer1D {
                 value: gsl_min_fminimizer_f_minimum(solver),
                 iterations: iterations, converged: converged)
         }
-        if let thrown { throw thrown }
         return result
     }
 }
@@ -125,11 +121,8 @@ public enum RootFinder {
             fatalError("gsl_root_fsolver_alloc failed: out of memory")
         }
         defer { gsl_root_fsolver_free(solver) }
-        var thrown: (any Error)? = nil
-        let g: (Double) -> Double = { x in
-            do { return try f(x) } catch { thrown = error; return .nan }
-        }
-        let result = try withCallback(g) { fn, _ throws -> Root in
+        // A throwing `f` stops the solver; withCallback rethrows its error.
+        let result = try withCallback(f) { fn, _ throws -> Root in
             try GSL.check(gsl_root_fsolver_set(solver, fn, lower, upper), "root solver set-up")
             var iterations = 0
             var converged = false
@@ -146,7 +139,6 @@ public enum RootFinder {
             }
             return Root(location: root, iterations: iterations, converged: converged)
         }
-        if let thrown { throw thrown }
         return result
     }
 }

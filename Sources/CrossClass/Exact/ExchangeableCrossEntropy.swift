@@ -36,11 +36,8 @@ struct ExchangeableCrossEntropy {
     func value(tolerance: Double) throws -> Estimate {
         let m = margins
         let n = Double(m.n)
-        let outer = Integrator(limit: 400), inner = Integrator(limit: 400)
+        let nested = NestedIntegral(outer: Integrator(limit: 400), inner: Integrator(limit: 400))
         let innerTolerance = 1e-14
-        var innerError = 0.0
-        var innerConverged = true
-        var thrown: (any Error)? = nil
         // 1 - L(v)^n is below 1e-18 once n E[e^{v - I}] = n e^{v - mI + sI^2/2} is; H(v) is below
         // 1e-19 once v + A - p > 4 for A down to mA - 9 sA.
         let lower = m.mI - 0.5 * m.sI * m.sI - log(n) - 42
@@ -49,29 +46,22 @@ struct ExchangeableCrossEntropy {
         var breaks = OrthantProbability.transitionPoints(center: m.mI, width: max(m.sI, 1e-300))
         breaks += OrthantProbability.transitionPoints(center: m.penalty - m.mA, width: max(m.sA, 1e-300))
         breaks += [m.mI, m.penalty - m.mA]
-        let q = try outer.integrate(over: lower, upper, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance, relative: 1e-13)) { v in
-            if thrown != nil { return .nan }
-            do {
-                // 1 - L(v) = E[-expm1(-e^{v - mI - sI Z})] (Z and -Z have the same law).
-                let cl = try Self.complementOfLaplace(v - m.mI, m.sI, integrator: inner, tolerance: innerTolerance)
-                let ch = try Self.complementOfLaplace(v + m.mA - m.penalty, m.sA, integrator: inner, tolerance: innerTolerance)
-                innerError = max(innerError, cl.absoluteError * n + ch.absoluteError)
-                innerConverged = innerConverged && cl.converged && ch.converged
-                // 1 - L^n = -expm1(n log1p(-(1 - L))).
-                let oneMinusLn = -expm1(n * log1p(-min(cl.value, 1)))
-                return oneMinusLn * (1 - ch.value)
-            } catch {
-                thrown = error
-                return .nan
-            }
+        let q = try nested.integrate(over: lower, upper, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance, relative: 1e-13)) { v, inner in
+            // 1 - L(v) = E[-expm1(-e^{v - mI - sI Z})] (Z and -Z have the same law).
+            let cl = try Self.complementOfLaplace(v - m.mI, m.sI, integrator: inner, tolerance: innerTolerance)
+            let ch = try Self.complementOfLaplace(v + m.mA - m.penalty, m.sA, integrator: inner, tolerance: innerTolerance)
+            // 1 - L^n = -expm1(n log1p(-(1 - L))).
+            let oneMinusLn = -expm1(n * log1p(-min(cl.value, 1)))
+            return .init(value: oneMinusLn * (1 - ch.value), error: cl.absoluteError * n + ch.absoluteError,
+                         converged: cl.converged && ch.converged, evaluations: cl.evaluations + ch.evaluations)
         }
-        if let thrown { throw thrown }
+        let innerError = q.innerError
         // Inner errors integrate over the outer range (each piece of the integrand is <= 1);
         // the truncated tails of the inner and outer integrals add their masses.
         let width = upper - lower
         let tails = width * (n + 1) * 2 * Normal.upperTail(Self.cut) + 1e-17
         return Estimate(
-            value: q.value, errorBound: q.absoluteError + width * innerError + tails,
-            converged: q.converged && innerConverged, method: "quadrature-1d-laplace")
+            value: q.value, errorBound: q.outerError + width * innerError + tails,
+            converged: q.converged, method: "quadrature-1d-laplace")
     }
 }

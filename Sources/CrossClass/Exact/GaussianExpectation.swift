@@ -205,9 +205,6 @@ struct GaussianExpectation {
             }
             return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: "quadrature-1d")
         }
-        var innerError = 0.0
-        var innerConverged = true
-        var thrown: (any Error)? = nil
         // Inner integrals well below the outer tolerance, so that their error does not look
         // like round-off noise to the outer QAG.
         let innerTolerance = tolerance * 0.05 / factor
@@ -262,39 +259,22 @@ struct GaussianExpectation {
         // Gauss-Kronrod panel is then small enough to notice narrow features of the outer
         // integrand, which on a single long interval were seen to be stepped over).
         let cells = (1..<scan).map { -Self.cut + Double($0) * step }
-        var evaluations = 0
-        let q: Quadrature
-        do {
-            q = try outer.integrate(
-                over: -Self.cut, Self.cut, breakPoints: outerBreaks + cells, tolerance: Tolerance(absolute: tolerance * 0.5 / factor, relative: 1e-12)
-            ) { z1 in
-                if thrown != nil { return .nan }
-                let base0 = mean0 + a11 * z1, base1 = mean1 + a21 * z1
-                do {
-                    let r = try lineIntegral(inner, tolerance: innerTolerance, from: innerLower, constantPiece: constantPiece) { z2, piece in
-                        d[0] = base0 + a12 * z2
-                        d[1] = base1 + a22 * z2
-                        return h(UnsafePointer(d), &piece)
-                    }
-                    innerError = max(innerError, r.absoluteError)
-                    innerConverged = innerConverged && r.converged
-                    evaluations += r.evaluations
-                    if evaluations > evaluationBudget {
-                        throw NumericalError("a 2-D Gaussian expectation needed more than \(evaluationBudget) integrand evaluations without reaching tolerance \(tolerance) (the integrand is dominated by round-off, e.g. weights of huge norm); refusing rather than returning an unverified number")
-                    }
-                    return Normal.pdf(z1) * r.value
-                } catch {
-                    thrown = error
-                    return .nan
-                }
+        let q = try NestedIntegral(outer: outer, inner: inner, evaluationBudget: evaluationBudget).integrate(
+            over: -Self.cut, Self.cut, breakPoints: outerBreaks + cells,
+            tolerance: Tolerance(absolute: tolerance * 0.5 / factor, relative: 1e-12)
+        ) { z1, inner in
+            let base0 = mean0 + a11 * z1, base1 = mean1 + a21 * z1
+            let r = try lineIntegral(inner, tolerance: innerTolerance, from: innerLower, constantPiece: constantPiece) { z2, piece in
+                d[0] = base0 + a12 * z2
+                d[1] = base1 + a22 * z2
+                return h(UnsafePointer(d), &piece)
             }
-        } catch {
-            throw thrown ?? error
+            return .init(value: Normal.pdf(z1) * r.value, error: r.absoluteError, converged: r.converged, evaluations: r.evaluations)
         }
-        if let thrown { throw thrown }
+        let innerError = q.innerError
         return Estimate(
-            value: factor * q.value, errorBound: factor * (q.absoluteError + innerError) + tail,
-            converged: q.converged && innerConverged, method: factor == 2 ? "quadrature-2d-symmetric" : "quadrature-2d")
+            value: factor * q.value, errorBound: factor * (q.outerError + innerError) + tail,
+            converged: q.converged, method: factor == 2 ? "quadrature-2d-symmetric" : "quadrature-2d")
     }
 
     /// Randomised Richtmyer lattice with the baker's transform, z = Phi^{-1}(u).
@@ -343,3 +323,56 @@ struct GaussianExpectation {
     }
 }
 
+
+/// A nested integral int dx F(x) whose integrand F(x) is itself computed by an inner
+/// quadrature (issue 14's nested-integral helper): every 2-D expectation goes through it. The
+/// inner computation may throw (the error ends the whole integral, through the Integrator's
+/// throwing integrands); inner error estimates, convergence and evaluation counts are collected
+/// here instead of in flags inside each integrand; a work budget bounds the total number of
+/// inner integrand evaluations.
+struct NestedIntegral {
+    let outer: Integrator
+    let inner: Integrator
+    var evaluationBudget: Int = GaussianExpectation.defaultEvaluationBudget
+
+    struct InnerValue {
+        /// F(x).
+        var value: Double
+        /// The inner quadrature's error in F(x).
+        var error: Double
+        var converged: Bool
+        var evaluations: Int
+    }
+
+    struct Result {
+        var value: Double
+        /// The outer quadrature's error estimate.
+        var outerError: Double
+        /// The largest inner error over all outer evaluations.
+        var innerError: Double
+        /// Outer and every inner quadrature reached their tolerance.
+        var converged: Bool
+        var evaluations: Int
+    }
+
+    func integrate(
+        over a: Double, _ b: Double, breakPoints: [Double] = [], tolerance: Tolerance,
+        _ body: (Double, Integrator) throws -> InnerValue
+    ) throws -> Result {
+        var innerError = 0.0
+        var innerConverged = true
+        var evaluations = 0
+        let q = try outer.integrate(over: a, b, breakPoints: breakPoints, tolerance: tolerance) { x in
+            let r = try body(x, inner)
+            innerError = max(innerError, r.error)
+            innerConverged = innerConverged && r.converged
+            evaluations += r.evaluations
+            if evaluations > evaluationBudget {
+                throw NumericalError("a nested integral needed more than \(evaluationBudget) integrand evaluations without reaching tolerance \(tolerance.absolute) (the integrand is dominated by round-off, e.g. weights of huge norm); refusing rather than returning an unverified number")
+            }
+            return r.value
+        }
+        return Result(value: q.value, outerError: q.absoluteError, innerError: innerError,
+                      converged: q.converged && innerConverged, evaluations: evaluations + q.evaluations)
+    }
+}

@@ -141,6 +141,14 @@ public struct SymmetricOptimizer: Sendable {
     /// extrapolation, estimated from two extrapolations (steps h, h/2 and h/2, h/4; their
     /// difference is 3 times the error of the finer one).
     public func derivativeAtZeroEstimate(w1: Double) throws -> Estimate {
+        if let e = pairEvaluator {
+            // The exact one-sided derivative, integrated on the fixed rule and verified by the
+            // rule of twice the order.
+            let r = e.estimate(w1: w1, w2: 0)
+            var d = r.result.gradient.w2
+            if case .centeredWeightDecay(let lambda) = scale { d += lambda * centred.b * w1 }
+            return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: "gauss-legendre-2d-gradient")
+        }
         let h = 1e-3 * max(abs(w1), 1e-3)
         let e0 = try value(w1: w1, w2: 0)
         let e1 = try value(w1: w1, w2: h)
@@ -162,6 +170,11 @@ public struct SymmetricOptimizer: Sendable {
     public func optimalScaleOnAxis(
         _ f: ((Double) throws -> Double)? = nil
     ) throws -> (logScale: Double, value: Double, range: ClosedRange<Double>, atSearchBound: Bool) {
+        if f == nil, let e = pairEvaluator {
+            let a = try fastAxis(e)
+            let range = smallestLogScale...extendedLogScaleRange.upperBound
+            return (a.logScale, fastValue(e, exp(a.logScale), 0).value, range, a.pinnedLow || a.pinnedHigh)
+        }
         let g: (Double) throws -> Double = f ?? { try self.value(w1: exp($0), w2: 0).value }
         var range = logScaleRange
         var edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 13, tolerance: 1e-9, g)
@@ -189,6 +202,7 @@ public struct SymmetricOptimizer: Sendable {
     }
 
     public func solve() throws -> SymmetricOptimum {
+        if let e = pairEvaluator { return try solveFast(e) }
         var notes: [String] = []
         var converged = true
         var failures = 0

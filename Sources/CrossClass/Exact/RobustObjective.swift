@@ -36,6 +36,10 @@ public struct RobustObjective: Sendable {
             let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
             return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method.rawValue)
         }
+        if method == .fast, w1 >= 0, w2 >= 0, let pair = PairObjective(model: model, threat: threat, objective: objective) {
+            let e = pair.estimate(w1: w1, w2: w2)
+            return Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: "gauss-legendre-2d")
+        }
         let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
         if method == .fast, let c = ComplementStructure(model: model) {
             let margins = ExchangeableMargins(structure: c, w1: w1, w2: w2, threat: threat)
@@ -52,6 +56,16 @@ public struct RobustObjective: Sendable {
             return try classContribution(classifier, trueClass: 0, exchangeable: (varA + varI / 2, varI / 2))
         }
         return try evaluate(classifier)
+    }
+
+    /// R and its gradient in (w1, w2) for the symmetric family (w1, w2 >= 0; the w2-derivative at
+    /// w2 = 0 is one-sided), where an exact gradient path exists (ce on complement(3) models
+    /// under l_inf, fast method); nil otherwise. The error bound is that of the value.
+    public func valueAndGradient(w1: Double, w2: Double) -> (estimate: Estimate, gradient: [Double], gradientError: Double)? {
+        guard method == .fast, w1 >= 0, w2 >= 0, let pair = PairObjective(model: model, threat: threat, objective: objective) else { return nil }
+        let e = pair.estimate(w1: w1, w2: w2)
+        return (Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: "gauss-legendre-2d"),
+                [e.result.gradient.w1, e.result.gradient.w2], e.gradientError)
     }
 
     /// R for any linear classifier.

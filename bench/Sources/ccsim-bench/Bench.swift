@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ccsim-bench",
         abstract: "Timed ccsim workloads for bench/run (one JSON object on stdout).",
-        subcommands: [RACommand.self, SweepBench.self, TrainEpochCommand.self, TrainCheckCommand.self, GemmCommand.self])
+        subcommands: [RACommand.self, SweepBench.self, OptimumBench.self, ScalingBench.self, TrainEpochCommand.self, TrainCheckCommand.self, GemmCommand.self])
 }
 
 /// Options every workload shares.
@@ -346,5 +346,77 @@ struct GemmCommand: ParsableCommand {
             "ratio": (flops / trainerTime) / (flops / gemmTime), "per_shape": perShape,
             "blas_provider": BLAS.provider ?? "unknown", "peak_rss_kib": peakRSSKiB(), "threads": common.threads,
         ])
+    }
+}
+
+// MARK: optimum and scaling (issue 12)
+
+struct OptimumBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "optimum",
+        abstract: "The free-scale optimum of one objective on paper3 (l_inf), repeated: median seconds per optimum.")
+
+    @OptionGroup var common: Common
+    @Option(help: "Objective (ce, ls:0.1, trades:1, ...).") var objective: String = "ce"
+    @Option(help: "Perturbation radius (l_inf).") var eps: Double = 0.3
+    @Option(help: "Repetitions.") var repeats: Int = 5
+    @Option(help: "fast or reference.") var method: String = "fast"
+
+    func run() throws {
+        common.apply()
+        let model = try DataModel.paper3()
+        var o = try SymmetricOptimizer(
+            model: model, threat: try ThreatModel(norm: .linf, eps: eps), objective: try Objective.parse(objective), scale: .free)
+        o.method = method == "reference" ? .reference : .fast
+        var times: [Double] = []
+        var result: SymmetricOptimum? = nil
+        for _ in 0..<max(1, repeats) {
+            let start = now()
+            result = try o.solve()
+            times.append(now() - start)
+        }
+        let sorted = times.sorted()
+        try emit([
+            "workload": "optimum", "implementation": "ccsim", "objective": objective, "method": method, "eps": eps,
+            "seconds_median": sorted[sorted.count / 2], "seconds": times, "w1": result!.w1, "w2": result!.w2,
+            "value": result!.value, "converged": result!.converged,
+        ])
+    }
+}
+
+struct ScalingBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scaling",
+        abstract: "Cost against K on complement(K) (l_inf, eps 0.3, W(1, 0.5)): seconds per ce value, worst-margin value, RA and worst-margin threshold.")
+
+    @OptionGroup var common: Common
+    @Option(help: "Largest K.") var maxClasses: Int = 20
+    @Option(help: "Objective tolerance.") var tolerance: Double = 1e-10
+
+    func run() throws {
+        common.apply()
+        var rows: [[String: Any]] = []
+        for k in 3...max(3, maxClasses) {
+            let model = try DataModel.complement(classes: k)
+            let threat = try ThreatModel(norm: .linf, eps: 0.3)
+            func timed(_ body: () throws -> Double) rethrows -> (Double, Double) {
+                var best = Double.infinity, value = 0.0
+                for _ in 0..<3 {
+                    let start = now()
+                    value = try body()
+                    best = min(best, now() - start)
+                }
+                return (best, value)
+            }
+            let ce = try timed { try RobustObjective(model: model, threat: threat, objective: .ce, tolerance: tolerance).evaluate(w1: 1, w2: 0.5).value }
+            let wm = try timed { try RobustObjective(model: model, threat: threat, objective: .worstMargin, tolerance: tolerance).evaluate(w1: 1, w2: 0.5).value }
+            let ra = try timed { try RobustAccuracy.symmetric(model: model, w1: 1, w2: 0.5, threat: threat).value }
+            let th = try timed { try ThresholdFinder(model: model, norm: .linf, objective: .worstMargin).find().eps0 ?? .nan }
+            rows.append([
+                "K": k, "ce_seconds": ce.0, "ce": ce.1, "worst_margin_seconds": wm.0, "ra_seconds": ra.0,
+                "threshold_seconds": th.0, "threshold": th.1,
+            ])
+        }
+        try emit(["workload": "scaling", "implementation": "ccsim", "rows": rows])
     }
 }
