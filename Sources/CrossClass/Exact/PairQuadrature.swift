@@ -46,6 +46,8 @@ struct GaussLegendre: Sendable {
 enum Panels {
     static let maxWidth = 1.5
     static let ratio = 3.0
+    /// Most panels between two graded points (see `PairObjective.isTractable`).
+    static let maxPiecesPerGap = 4096
 
     /// `maxMarginWidth`: also no panel wider than this many margin units (the outer integrand
     /// of the pair objective is analytic only in a strip of half-width pi around a whole half
@@ -69,7 +71,9 @@ enum Panels {
         let gap = 1e-12 * max(1, hi - lo)
         for p in points.dropFirst() where p - out[out.count - 1] > gap {
             let start = out[out.count - 1]
-            let pieces = Int(((p - start) / maxWidth).rounded(.up))
+            // Capped (in Double, before the conversion) so that an extreme margin scale cannot
+            // overflow Int; callers decline such scales first (`PairObjective.isTractable`).
+            let pieces = Int(min(((p - start) / maxWidth).rounded(.up), Double(maxPiecesPerGap)))
             if pieces > 1 {
                 for j in 1..<pieces { out.append(start + (p - start) * Double(j) / Double(pieces)) }
             }
@@ -454,6 +458,14 @@ struct PairObjective: Sendable {
             }
         }
         return ((r, pattern), le)
+    }
+
+    /// Whether the fixed panels resolve this point: the outer panels are at most 3 margin units
+    /// wide, so their number grows with the margin scale (sigma times the weights); beyond
+    /// `Panels.maxPiecesPerGap` panels the adaptive reference path is used instead.
+    func isTractable(w1: Double, w2: Double) -> Bool {
+        let sc = geometry(w1, w2).sc
+        return sc.isFinite && 2 * Self.cut * sc / 3 <= Double(Panels.maxPiecesPerGap)
     }
 
     /// Value with an error estimate: the working rule against the verification rule (twice the

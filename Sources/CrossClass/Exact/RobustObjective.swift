@@ -36,7 +36,8 @@ public struct RobustObjective: Sendable {
             let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
             return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method.rawValue)
         }
-        if method == .fast, w1 >= 0, w2 >= 0, let pair = PairObjective(model: model, threat: threat, objective: objective) {
+        if method == .fast, w1 >= 0, w2 >= 0, let pair = PairObjective(model: model, threat: threat, objective: objective),
+           pair.isTractable(w1: w1, w2: w2) {
             let e = pair.estimate(w1: w1, w2: w2)
             return Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: "gauss-legendre-2d")
         }
@@ -62,7 +63,8 @@ public struct RobustObjective: Sendable {
     /// w2 = 0 is one-sided), where an exact gradient path exists (ce on complement(3) models
     /// under l_inf, fast method); nil otherwise. The error bound is that of the value.
     public func valueAndGradient(w1: Double, w2: Double) -> (estimate: Estimate, gradient: [Double], gradientError: Double)? {
-        guard method == .fast, w1 >= 0, w2 >= 0, let pair = PairObjective(model: model, threat: threat, objective: objective) else { return nil }
+        guard method == .fast, w1 >= 0, w2 >= 0, let pair = PairObjective(model: model, threat: threat, objective: objective),
+              pair.isTractable(w1: w1, w2: w2) else { return nil }
         let e = pair.estimate(w1: w1, w2: w2)
         return (Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: "gauss-legendre-2d"),
                 [e.result.gradient.w1, e.result.gradient.w2], e.gradientError)
