@@ -148,6 +148,24 @@ public struct PopulationComparisonSetup: Sendable {
         public init() {}
     }
 
+    /// The manifest entries both grid forms of compare share (model flags, threat, objectives,
+    /// training settings).
+    static func gridManifest(
+        modelFlags: [String: JSONValue], norm: Norm, eps: Grid, specs: [TrainingSpec], settings: Settings
+    ) -> [String: JSONValue] {
+        var config = modelFlags
+        config["norm"] = .string(norm.rawValue)
+        config["eps"] = .string(eps.text)
+        config["objectives"] = .array(specs.map { .string($0.description) })
+        config["epochs"] = .number(Double(settings.epochs))
+        config["steps_per_epoch"] = .number(Double(settings.stepsPerEpoch))
+        config["batch"] = .number(Double(settings.batch))
+        config["lr"] = .number(settings.learningRate)
+        config["pgd_steps"] = .number(Double(settings.pgdSteps))
+        config["seed"] = .number(Double(settings.seed))
+        return config
+    }
+
     public init(model: DataModel, norm: Norm, eps: Double, spec: TrainingSpec, settings: Settings, pgdRestarts restartsFlag: Int? = nil) throws {
         guard case .exact(let exactSpec) = spec else {
             throw InputError("compare supports ce, ls, trades and hinge (kd has no exact counterpart)")
@@ -218,16 +236,7 @@ extension PopulationComparisonSetup {
         let setups = try eps.values.flatMap { e in
             try specs.map { try PopulationComparisonSetup(model: model, norm: norm, eps: e, spec: $0, settings: settings) }
         }
-        var config = modelFlags
-        config["norm"] = .string(norm.rawValue)
-        config["eps"] = .string(eps.text)
-        config["objectives"] = .array(specs.map { .string($0.description) })
-        config["epochs"] = .number(Double(settings.epochs))
-        config["steps_per_epoch"] = .number(Double(settings.stepsPerEpoch))
-        config["batch"] = .number(Double(settings.batch))
-        config["lr"] = .number(settings.learningRate)
-        config["pgd_steps"] = .number(Double(settings.pgdSteps))
-        config["seed"] = .number(Double(settings.seed))
+        var config = gridManifest(modelFlags: modelFlags, norm: norm, eps: eps, specs: specs, settings: settings)
         config["resolved_model"] = model.manifestJSON
         let names = specs.map(\.description)
         return GridJob(
@@ -263,16 +272,7 @@ extension PopulationComparisonSetup {
         }
         for i in setups.indices { setups[i].configuration.zeroInitialisation = zeroInitialisation }
         let frozen = setups
-        var config = modelFlags
-        config["norm"] = .string(norm.rawValue)
-        config["eps"] = .string(eps.text)
-        config["objectives"] = .array(specs.map { .string($0.description) })
-        config["epochs"] = .number(Double(settings.epochs))
-        config["steps_per_epoch"] = .number(Double(settings.stepsPerEpoch))
-        config["batch"] = .number(Double(settings.batch))
-        config["lr"] = .number(settings.learningRate)
-        config["pgd_steps"] = .number(Double(settings.pgdSteps))
-        config["seed"] = .number(Double(settings.seed))
+        var config = gridManifest(modelFlags: modelFlags, norm: norm, eps: eps, specs: specs, settings: settings)
         config["seeds"] = .number(Double(seeds))
         config["init"] = .string(zeroInitialisation ? "zero" : "default")
         config["cas_samples"] = .number(Double(casSamples))
