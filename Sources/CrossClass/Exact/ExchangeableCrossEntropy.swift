@@ -42,7 +42,7 @@ struct ExchangeableCrossEntropy {
         // 1e-19 once v + A - p > 4 for A down to mA - 9 sA.
         let lower = m.mI - 0.5 * m.sI * m.sI - log(n) - 42
         let upper = m.penalty - m.mA + Self.cut * m.sA + 4
-        if !(lower < upper) { return Estimate(value: 0, errorBound: 1e-17, converged: true, method: "quadrature-1d-laplace") }
+        if !(lower < upper) { return Estimate(value: 0, errorBound: 1e-17, converged: true, method: .quadrature1DLaplace) }
         var breaks = OrthantProbability.transitionPoints(center: m.mI, width: max(m.sI, 1e-300))
         breaks += OrthantProbability.transitionPoints(center: m.penalty - m.mA, width: max(m.sA, 1e-300))
         breaks += [m.mI, m.penalty - m.mA]
@@ -62,6 +62,6 @@ struct ExchangeableCrossEntropy {
         let tails = width * (n + 1) * 2 * Normal.upperTail(Self.cut) + 1e-17
         return Estimate(
             value: q.value, errorBound: q.outerError + width * innerError + tails,
-            converged: q.converged, method: "quadrature-1d-laplace")
+            converged: q.converged, method: .quadrature1DLaplace)
     }
 }

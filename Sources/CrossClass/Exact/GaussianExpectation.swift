@@ -1,23 +1,6 @@
 import Foundation
 import GSL
 
-/// The value of an expectation together with how it was computed and how good it is.
-public struct Estimate: Sendable, Equatable, Codable {
-    public var value: Double
-    /// Bound on |value - truth| (quadrature error estimates + truncated tails; for QMC, 3.5
-    /// standard errors over independent random shifts).
-    public var errorBound: Double
-    public var converged: Bool
-    public var method: String
-
-    public init(value: Double, errorBound: Double, converged: Bool, method: String) {
-        self.value = value
-        self.errorBound = errorBound
-        self.converged = converged
-        self.method = method
-    }
-}
-
 /// E[h(d)] for a Gaussian vector d ~ N(mean, cov) of dimension m = 1, 2 (deterministic nested
 /// GSL quadrature in the whitened coordinates z, d = mean + L z) or m >= 3 (randomised lattice
 /// QMC with a reported error).
@@ -73,20 +56,20 @@ struct GaussianExpectation {
         switch m {
         case 0:
             var piece = 0
-            return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: "point")
+            return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: .point)
         case 1:
             let s = l[0]
             var piece = 0
             if s == 0 {
                 d[0] = mean[0]
-                return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: "point")
+                return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: .point)
             }
             let m0 = mean[0]
             let q = try lineIntegral(Integrator(), tolerance: tolerance, constantPiece: constantPiece) { z, piece in
                 d[0] = m0 + s * z
                 return h(UnsafePointer(d), &piece)
             }
-            return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: "quadrature-1d")
+            return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: .quadrature1D)
         case 2:
             let spread = mean[0] == mean[1] ? exchangeable : nil
             return try twoDimensional(mean: mean, l: l, exchangeable: spread, tail: tail, constantPiece: constantPiece, h)
@@ -193,7 +176,7 @@ struct GaussianExpectation {
             d[0] = mean0
             d[1] = mean1
             var piece = 0
-            return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: "point")
+            return Estimate(value: h(UnsafePointer(d), &piece), errorBound: 0, converged: true, method: .point)
         }
         // A degenerate direction makes the inner integral trivial: integrate in 1-D.
         if innerNull || outerNull {
@@ -203,7 +186,7 @@ struct GaussianExpectation {
                 d[1] = mean1 + b2 * z
                 return h(UnsafePointer(d), &piece)
             }
-            return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: "quadrature-1d")
+            return Estimate(value: q.value, errorBound: q.absoluteError + tail, converged: q.converged, method: .quadrature1D)
         }
         // Inner integrals well below the outer tolerance, so that their error does not look
         // like round-off noise to the outer QAG.
@@ -274,7 +257,7 @@ struct GaussianExpectation {
         let innerError = q.innerError
         return Estimate(
             value: factor * q.value, errorBound: factor * (q.outerError + innerError) + tail,
-            converged: q.converged, method: factor == 2 ? "quadrature-2d-symmetric" : "quadrature-2d")
+            converged: q.converged, method: factor == 2 ? .quadrature2DSymmetric : .quadrature2D)
     }
 
     /// Randomised Richtmyer lattice with the baker's transform, z = Phi^{-1}(u).
@@ -319,7 +302,7 @@ struct GaussianExpectation {
             if error <= qmcTolerance || points >= 1 << 16 { break }
             points *= 2
         }
-        return Estimate(value: estimate, errorBound: error, converged: error <= qmcTolerance, method: "lattice-qmc")
+        return Estimate(value: estimate, errorBound: error, converged: error <= qmcTolerance, method: .latticeQMC)
     }
 }
 

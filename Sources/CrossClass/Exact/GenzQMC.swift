@@ -15,7 +15,7 @@ struct GenzQMC {
     var seed: UInt64
     var randomisations = 12
 
-    func positive(_ x: GaussianVector) throws -> OrthantResult {
+    func positive(_ x: GaussianVector) throws -> Estimate {
         let n = x.dimension
         let (mean, chol) = try orderedCholesky(x)
         let primes: [Double] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
@@ -54,9 +54,7 @@ struct GenzQMC {
             if error <= tolerance || points * 2 > maxPoints { break }
             points *= 2
         }
-        return OrthantResult(
-            probability: min(1, max(0, estimate)), errorBound: error, method: .genzQMC,
-            converged: error <= tolerance)
+        return Estimate(value: min(1, max(0, estimate)), errorBound: error, converged: error <= tolerance, method: .genzQMC)
     }
 
     /// One integrand value: product of conditional probabilities along the ordering.

@@ -147,7 +147,7 @@ public struct SymmetricOptimizer: Sendable {
             let r = e.estimate(w1: w1, w2: 0)
             var d = r.result.gradient.w2
             if case .centeredWeightDecay(let lambda) = scale { d += lambda * centred.b * w1 }
-            return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: "gauss-legendre-2d-gradient")
+            return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: .gaussLegendre2DGradient)
         }
         let h = 1e-3 * max(abs(w1), 1e-3)
         let e0 = try value(w1: w1, w2: 0)
@@ -160,7 +160,7 @@ public struct SymmetricOptimizer: Sendable {
         let noise = (8 * e3.errorBound + 2 * e2.errorBound + 6 * e0.errorBound) / h
         return Estimate(
             value: fine, errorBound: noise + abs(coarse - fine) / 3,
-            converged: e0.converged && e1.converged && e2.converged && e3.converged, method: "richardson")
+            converged: e0.converged && e1.converged && e2.converged && e3.converged, method: .richardson)
     }
 
     /// Where the objective restricted to the axis w2 = 0 is smallest over log w1 (free scale and

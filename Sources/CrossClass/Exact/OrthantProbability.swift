@@ -1,39 +1,6 @@
 import Foundation
 import GSL
 
-/// P(X_i > 0 for all i) for a Gaussian vector X, with an error bound and the method used.
-public struct OrthantResult: Sendable, Equatable {
-    public var probability: Double
-    /// A bound on |probability - truth| (quadrature error estimates plus truncated tails; for
-    /// the quasi-Monte Carlo method, 3.5 standard errors of the randomised estimate).
-    public var errorBound: Double
-    public var method: OrthantMethod
-    public var converged: Bool
-}
-
-public enum OrthantMethod: String, Sendable, Codable, Comparable {
-    /// Closed form (univariate normal CDF, degenerate cases, independent product).
-    case closedForm = "closed-form"
-    /// Bivariate normal CDF by GSL quadrature of Plackett's identity (for three margins:
-    /// nested inside a GSL quadrature over the first margin).
-    case bivariate = "bivariate-quadrature"
-    /// One-factor covariance: conditioning on the common factor, GSL 1-D quadrature.
-    case oneFactor = "one-factor-quadrature"
-    /// Genz's randomised quasi-Monte Carlo (separation of variables, Richtmyer lattice).
-    case genzQMC = "genz-qmc"
-
-    var rank: Int {
-        switch self {
-        case .closedForm: 0
-        case .bivariate: 1
-        case .oneFactor: 2
-        case .genzQMC: 3
-        }
-    }
-
-    public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
-}
-
 /// Orthant probabilities of small Gaussian vectors.
 ///
 /// Method by structure: 1 dimension or a degenerate vector: closed form. 2 dimensions: exact
@@ -56,16 +23,16 @@ public struct OrthantProbability {
     static let cut = 12.0
     static let tailMass = 2 * Normal.upperTail(cut)
 
-    public func positive(_ x: GaussianVector) throws -> OrthantResult {
+    public func positive(_ x: GaussianVector) throws -> Estimate {
         let n = x.dimension
-        if n == 0 { return OrthantResult(probability: 1, errorBound: 0, method: .closedForm, converged: true) }
+        if n == 0 { return Estimate(value: 1, errorBound: 0, converged: true, method: .closedForm) }
         let scale = (0..<n).map { x.cov($0, $0) }.max() ?? 0
         let tiny = 1e-14 * max(scale, 1e-300)
         // Deterministic coordinates (zero variance) are indicators; drop the true ones.
         var keep: [Int] = []
         for i in 0..<n {
             if x.cov(i, i) <= tiny {
-                if x.mean[i] <= 0 { return OrthantResult(probability: 0, errorBound: 0, method: .closedForm, converged: true) }
+                if x.mean[i] <= 0 { return Estimate(value: 0, errorBound: 0, converged: true, method: .closedForm) }
             } else {
                 keep.append(i)
             }
@@ -73,17 +40,17 @@ public struct OrthantProbability {
         let y = keep.count == n ? x : x.restricted(to: keep)
         switch y.dimension {
         case 0:
-            return OrthantResult(probability: 1, errorBound: 0, method: .closedForm, converged: true)
+            return Estimate(value: 1, errorBound: 0, converged: true, method: .closedForm)
         case 1:
             let p = Normal.cdf(y.mean[0] / y.cov(0, 0).squareRoot())
-            return OrthantResult(probability: p, errorBound: 1e-16, method: .closedForm, converged: true)
+            return Estimate(value: p, errorBound: 1e-16, converged: true, method: .closedForm)
         case 2:
             return try bivariate(y)
         default:
             if isDiagonal(y) {
                 var p = 1.0
                 for i in 0..<y.dimension { p *= Normal.cdf(y.mean[i] / y.cov(i, i).squareRoot()) }
-                return OrthantResult(probability: p, errorBound: 1e-15, method: .closedForm, converged: true)
+                return Estimate(value: p, errorBound: 1e-15, converged: true, method: .closedForm)
             }
             if let factor = oneFactor(y) {
                 return try oneFactorProbability(mean: y.mean, loading: factor.loading, residual: factor.residual)
@@ -94,7 +61,7 @@ public struct OrthantProbability {
     }
 
     /// Genz's QMC directly, whatever the structure (for cross-checks).
-    public static func genz(_ x: GaussianVector, tolerance: Double = 1e-7) throws -> OrthantResult {
+    public static func genz(_ x: GaussianVector, tolerance: Double = 1e-7) throws -> Estimate {
         let o = OrthantProbability()
         return try GenzQMC(tolerance: tolerance, maxPoints: o.qmcMaxPoints, seed: o.qmcSeed).positive(x)
     }
@@ -114,14 +81,13 @@ public struct OrthantProbability {
     ///     exp(-(h^2 + k^2 - 2 h k sin t) / (2 cos^2 t)) dt,
     /// a smooth bounded integrand, integrated with GSL QAG. The exponent is rewritten so that
     /// it stays finite as |rho| -> 1.
-    func bivariate(_ x: GaussianVector) throws -> OrthantResult {
+    func bivariate(_ x: GaussianVector) throws -> Estimate {
         let s1 = x.cov(0, 0).squareRoot(), s2 = x.cov(1, 1).squareRoot()
         let h = x.mean[0] / s1, k = x.mean[1] / s2
         let rho = max(-1, min(1, x.cov(0, 1) / (s1 * s2)))
         let value = try Self.bivariateCDF(h: h, k: k, rho: rho, tolerance: tolerance)
-        return OrthantResult(
-            probability: value.value, errorBound: value.absoluteError + 1e-16,
-            method: .bivariate, converged: value.converged)
+        return Estimate(value: value.value, errorBound: value.absoluteError + 1e-16,
+            converged: value.converged, method: .bivariate)
     }
 
     /// Phi2(h, k; rho) = P(Z1 <= h, Z2 <= k) for standard normals with correlation rho.
@@ -159,12 +125,12 @@ public struct OrthantProbability {
     /// Three margins: condition on the one with the largest variance and integrate the exact
     /// bivariate orthant probability of the other two (GSL QAG over the first margin's
     /// standardised value).
-    func trivariate(_ x: GaussianVector) throws -> OrthantResult {
+    func trivariate(_ x: GaussianVector) throws -> Estimate {
         let first = (0..<3).max { x.cov($0, $0) < x.cov($1, $1) }!
         let rest = (0..<3).filter { $0 != first }
         let s1 = x.cov(first, first).squareRoot()
         let lower = -x.mean[first] / s1
-        if lower >= Self.cut { return OrthantResult(probability: 0, errorBound: Self.tailMass, method: .bivariate, converged: true) }
+        if lower >= Self.cut { return Estimate(value: 0, errorBound: Self.tailMass, converged: true, method: .bivariate) }
         // Conditional law of the other two given X_first = m1 + s1 z.
         let beta = rest.map { x.cov($0, first) / (s1 * s1) }
         var condCov = [Double](repeating: 0, count: 4)
@@ -193,17 +159,16 @@ public struct OrthantProbability {
                 let r = try inner.positive(GaussianVector(mean: mean, covariance: condCov))
                 worstInner = max(worstInner, r.errorBound)
                 innerConverged = innerConverged && r.converged
-                return Normal.pdf(z) * r.probability
+                return Normal.pdf(z) * r.value
             } catch {
                 thrown = error
                 return .nan
             }
         }
         if let thrown { throw thrown }
-        return OrthantResult(
-            probability: min(1, max(0, q.value)),
+        return Estimate(value: min(1, max(0, q.value)),
             errorBound: q.absoluteError + worstInner + Self.tailMass,
-            method: .bivariate, converged: q.converged && innerConverged)
+            converged: q.converged && innerConverged, method: .bivariate)
     }
 
     // MARK: One-factor
@@ -265,7 +230,7 @@ public struct OrthantProbability {
     /// P(m_i + v_i T + sqrt(r_i) Z_i > 0 for all i), T, Z_i iid N(0, 1):
     /// integral phi(t) prod_i Phi((m_i + v_i t) / sqrt(r_i)) dt, with r_i = 0 factors turned
     /// into limits of integration.
-    func oneFactorProbability(mean: [Double], loading: [Double], residual: [Double]) throws -> OrthantResult {
+    func oneFactorProbability(mean: [Double], loading: [Double], residual: [Double]) throws -> Estimate {
         var lo = -Self.cut, hi = Self.cut
         var smooth: [Int] = []
         var breaks: [Double] = []
@@ -275,7 +240,7 @@ public struct OrthantProbability {
                 // Indicator m_i + v_i t > 0.
                 if loading[i] > 0 { lo = max(lo, -mean[i] / loading[i]) }
                 else if loading[i] < 0 { hi = min(hi, -mean[i] / loading[i]) }
-                else if mean[i] <= 0 { return OrthantResult(probability: 0, errorBound: 0, method: .closedForm, converged: true) }
+                else if mean[i] <= 0 { return Estimate(value: 0, errorBound: 0, converged: true, method: .closedForm) }
             } else {
                 smooth.append(i)
                 if loading[i] != 0 {
@@ -284,7 +249,7 @@ public struct OrthantProbability {
                 }
             }
         }
-        if lo >= hi { return OrthantResult(probability: 0, errorBound: Self.tailMass, method: .oneFactor, converged: true) }
+        if lo >= hi { return Estimate(value: 0, errorBound: Self.tailMass, converged: true, method: .oneFactor) }
         let sd = residual.map { $0.squareRoot() }
         let q = try Integrator().integrate(
             over: lo, hi, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance)
@@ -296,8 +261,7 @@ public struct OrthantProbability {
             }
             return p
         }
-        return OrthantResult(
-            probability: min(1, max(0, q.value)), errorBound: q.absoluteError + Self.tailMass,
-            method: .oneFactor, converged: q.converged)
+        return Estimate(value: min(1, max(0, q.value)), errorBound: q.absoluteError + Self.tailMass,
+            converged: q.converged, method: .oneFactor)
     }
 }

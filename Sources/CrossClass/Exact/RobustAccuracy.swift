@@ -1,20 +1,6 @@
 import Foundation
 import GSL
 
-/// Robust accuracy of a linear classifier, with its error bound and method.
-public struct RobustAccuracyResult: Sendable, Equatable {
-    /// RA = (1/K) sum_y P(min_k m_k(x) > 0 | y).
-    public var value: Double
-    /// Bound on |value - truth|.
-    public var errorBound: Double
-    /// The least exact method used for any class.
-    public var method: OrthantMethod
-    /// False when a quadrature or the QMC did not reach its tolerance.
-    public var converged: Bool
-    /// P(correct under attack | y) for each class.
-    public var perClass: [Double]
-}
-
 /// Exact robust accuracy of linear classifiers (THEORY.md section 4.1).
 ///
 /// For class y the robust margins m_k = (w_y - w_k).x + b_y - b_k - eps ||w_y - w_k||_*
@@ -59,23 +45,34 @@ public enum RobustAccuracy {
     public static func general(
         model: DataModel, classifier: LinearClassifier, threat: ThreatModel,
         orthant: OrthantProbability = OrthantProbability()
-    ) throws -> RobustAccuracyResult {
-        precondition(classifier.weights.rows == model.classCount && classifier.weights.columns == model.dimension)
-        var perClass: [Double] = []
-        var error = 0.0
-        var method = OrthantMethod.closedForm
-        var converged = true
-        for y in 0..<model.classCount {
-            let r = try orthant.positive(margins(model: model, classifier: classifier, threat: threat, trueClass: y))
-            perClass.append(r.probability)
-            error = max(error, r.errorBound)
-            method = max(method, r.method)
-            converged = converged && r.converged
-        }
-        let value = perClass.reduce(0, +) / Double(model.classCount)
-        return RobustAccuracyResult(
-            value: value, errorBound: error, method: method, converged: converged, perClass: perClass)
+    ) throws -> Estimate {
+        average(try perClass(model: model, classifier: classifier, threat: threat, orthant: orthant))
     }
+
+    /// P(correct under attack | y) for each class y.
+    public static func perClass(
+        model: DataModel, classifier: LinearClassifier, threat: ThreatModel,
+        orthant: OrthantProbability = OrthantProbability()
+    ) throws -> [Estimate] {
+        precondition(classifier.weights.rows == model.classCount && classifier.weights.columns == model.dimension)
+        return try (0..<model.classCount).map { y in
+            try orthant.positive(margins(model: model, classifier: classifier, threat: threat, trueClass: y))
+        }
+    }
+
+    /// The uniform-prior average of per-class probabilities: its error is at most the largest
+    /// class's, and it reports the least exact method used for any class.
+    public static func average(_ perClass: [Estimate]) -> Estimate {
+        Estimate(
+            value: perClass.reduce(0) { $0 + $1.value } / Double(perClass.count),
+            errorBound: perClass.map(\.errorBound).max() ?? 0,
+            converged: perClass.allSatisfy(\.converged),
+            method: perClass.map(\.method).max() ?? .point)
+    }
+
+    /// Whether `symmetric` integrates one class for all (complement structure: every class
+    /// has the same robust accuracy).
+    static func symmetricIsPerClassEqual(model: DataModel) -> Bool { ComplementStructure(model: model) != nil }
 
     /// RA of the symmetric family W(w1, w2). On complement(K) models (paper3 included) with
     /// homogeneous feature parameters this is the closed-form one-dimensional integral
@@ -85,15 +82,13 @@ public enum RobustAccuracy {
     /// `tolerance` is the absolute tolerance of that integral (complement models only).
     public static func symmetric(
         model: DataModel, w1: Double, w2: Double, threat: ThreatModel, tolerance: Double = 1e-13
-    ) throws -> RobustAccuracyResult {
+    ) throws -> Estimate {
         guard let structure = ComplementStructure(model: model) else {
             return try general(
                 model: model, classifier: .symmetric(model: model, w1: w1, w2: w2), threat: threat)
         }
         let p = try structure.correctProbability(w1: w1, w2: w2, threat: threat, tolerance: tolerance)
-        return RobustAccuracyResult(
-            value: p.value, errorBound: p.absoluteError, method: p.evaluations == 0 ? .closedForm : .oneFactor,
-            converged: p.converged, perClass: .init(repeating: p.value, count: model.classCount))
+        return Estimate(p, method: p.evaluations == 0 ? .closedForm : .oneFactor)
     }
 }
 

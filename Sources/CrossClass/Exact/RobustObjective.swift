@@ -34,12 +34,12 @@ public struct RobustObjective: Sendable {
     public func evaluate(w1: Double, w2: Double) throws -> Estimate {
         if case .zeroOne = objective {
             let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
-            return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method.rawValue)
+            return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method)
         }
         if method == .fast, w1 >= 0, w2 >= 0, let pair = PairObjective(model: model, threat: threat, objective: objective),
            pair.isTractable(w1: w1, w2: w2) {
             let e = pair.estimate(w1: w1, w2: w2)
-            return Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: "gauss-legendre-2d")
+            return Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: .gaussLegendre2D)
         }
         let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
         if method == .fast, let c = ComplementStructure(model: model) {
@@ -66,7 +66,7 @@ public struct RobustObjective: Sendable {
         guard method == .fast, w1 >= 0, w2 >= 0, let pair = PairObjective(model: model, threat: threat, objective: objective),
               pair.isTractable(w1: w1, w2: w2) else { return nil }
         let e = pair.estimate(w1: w1, w2: w2)
-        return (Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: "gauss-legendre-2d"),
+        return (Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: .gaussLegendre2D),
                 [e.result.gradient.w1, e.result.gradient.w2], e.gradientError)
     }
 
@@ -74,11 +74,11 @@ public struct RobustObjective: Sendable {
     public func evaluate(_ classifier: LinearClassifier) throws -> Estimate {
         if case .zeroOne = objective {
             let ra = try RobustAccuracy.general(model: model, classifier: classifier, threat: threat)
-            return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method.rawValue)
+            return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method)
         }
         var total = 0.0, error = 0.0
         var converged = true
-        var method = ""
+        var method = Estimate.Method.point
         for y in 0..<model.classCount {
             let e = try classContribution(classifier, trueClass: y)
             total += e.value
@@ -334,13 +334,13 @@ struct ExchangeableMargins {
             // -E[min_k m_k] = -(mA + mI - sI E[Z_(n)] - p).
             let m = try OrderStatistics.expectedMaximum(of: n)
             let value = -(mA + mI - sI * m.value - penalty)
-            return Estimate(value: value, errorBound: sI * m.absoluteError + 1e-16 * abs(value), converged: m.converged, method: "closed-form-order-statistic")
+            return Estimate(value: value, errorBound: sI * m.absoluteError + 1e-16 * abs(value), converged: m.converged, method: .closedFormOrderStatistic)
         case .hinge(let kappa):
             // E[(kappa - min m)_+] = E_U[ E_A[(kappa + p - mI - U - A)_+] ] with U = -sI Z_(n)
             // the centred minimum of the I_k; the inner expectation is closed form.
             let shift = kappa + penalty - mI
             if sI == 0 {
-                return Estimate(value: positivePart(shift), errorBound: 1e-16, converged: true, method: "closed-form")
+                return Estimate(value: positivePart(shift), errorBound: 1e-16, converged: true, method: .closedForm)
             }
             // Kink of the inner function (only when sA = 0): shift - sI z = mA.
             let kink = sA == 0 ? [(shift - mA) / sI] : []
@@ -351,7 +351,7 @@ struct ExchangeableMargins {
             let growth = abs(shift) + sA + sI * OrderStatistics.cut + 1
             return Estimate(
                 value: q.value, errorBound: q.absoluteError + 2 * Double(n) * Normal.upperTail(OrderStatistics.cut) * growth,
-                converged: q.converged, method: "quadrature-1d-order-statistic")
+                converged: q.converged, method: .quadrature1DOrderStatistic)
         default:
             preconditionFailure("exchangeable margins serve the margin losses (zero-one goes through robust accuracy)")
         }

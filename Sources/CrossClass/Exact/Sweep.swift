@@ -36,7 +36,7 @@ public enum Sweeps {
     public struct RatioRow: Sendable, Equatable {
         public var eps: Double
         public var ratio: Double
-        public var robustAccuracy: RobustAccuracyResult
+        public var robustAccuracy: Estimate
         public var pairwiseAccuracy: Double?
     }
 

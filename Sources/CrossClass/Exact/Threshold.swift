@@ -30,12 +30,12 @@ public struct ThresholdResult: Sendable, Equatable, Codable {
     /// sensitivity to the derivative's integration error, e / |dD/deps| (nil otherwise).
     public var errorBound: Double? = nil
     /// "closed-form" (complement(K), margin losses, l_inf) or "root-of-derivative".
-    public var method: String = "root-of-derivative"
+    public var method: Estimate.Method = .rootOfDerivative
     public var notes: [String] = []
 
     public init(
         kind: Kind, eps0: Double?, bracket: [Double]?, scan: [ScanPoint], converged: Bool,
-        errorBound: Double? = nil, method: String = "root-of-derivative", notes: [String] = []
+        errorBound: Double? = nil, method: Estimate.Method = .rootOfDerivative, notes: [String] = []
     ) {
         self.kind = kind; self.eps0 = eps0; self.bracket = bracket; self.scan = scan; self.converged = converged
         self.errorBound = errorBound; self.method = method; self.notes = notes
@@ -180,16 +180,16 @@ public struct ThresholdFinder: Sendable {
             let converged = form.expectedMaximum.converged
             if e0 <= 0 {
                 return ThresholdResult(kind: .zero, eps0: 0, bracket: [0, grid[0]], scan: scan, converged: converged && e0 + error < 0,
-                                       errorBound: nil, method: "closed-form", notes: ["closed form eps0 = \(e0) <= 0"])
+                                       errorBound: nil, method: .closedForm, notes: ["closed form eps0 = \(e0) <= 0"])
             }
             if e0 >= top {
                 return ThresholdResult(kind: .none, eps0: nil, bracket: nil, scan: scan, converged: converged && e0 - error > top,
-                                       errorBound: nil, method: "closed-form", notes: ["closed form eps0 = \(e0) >= \(top), the end of the scan"])
+                                       errorBound: nil, method: .closedForm, notes: ["closed form eps0 = \(e0) >= \(top), the end of the scan"])
             }
             let hi = grid.first { $0 > e0 } ?? top
             let lo = grid.last { $0 <= e0 } ?? 0
             return ThresholdResult(kind: .threshold, eps0: e0, bracket: [lo, hi], scan: scan, converged: converged,
-                                   errorBound: error, method: "closed-form", notes: [])
+                                   errorBound: error, method: .closedForm, notes: [])
         }
         var scan: [ThresholdResult.ScanPoint] = []
         for eps in grid { scan.append(try scanPoint(at: eps)) }
@@ -225,6 +225,6 @@ public struct ThresholdFinder: Sendable {
         if pinned { notes.append("a scale on the axis w2 = 0 is pinned at a search bound near the root") }
         if !root.converged { notes.append("the root finder stopped after \(root.iterations) iterations") }
         return ThresholdResult(kind: .threshold, eps0: root.location, bracket: [lo, hi], scan: scan, converged: converged,
-                               errorBound: error, method: "root-of-derivative", notes: notes)
+                               errorBound: error, method: .rootOfDerivative, notes: notes)
     }
 }

@@ -79,7 +79,7 @@ public struct VerifyReport: Sendable, Codable {
         /// Bound on |eps0 - truth| (nil when there is no threshold).
         public var errorBound: Double? = nil
         /// "closed-form" or "root-of-derivative".
-        public var method: String = ""
+        public var method: Estimate.Method = .closedForm
     }
 }
 
@@ -272,7 +272,7 @@ public enum Verifier {
         var ambiguous: [String] = []
         for eps in config.epsGrid {
             let threat = try ThreatModel(norm: config.norm, eps: eps * config.mu)
-            var joint: [RobustAccuracyResult] = []
+            var joint: [Estimate] = []
             for r in ratios { joint.append(try RobustAccuracy.symmetric(model: model, w1: 1, w2: r, threat: threat)) }
             // One competitor: P(m_k > 0) = Phi((mean of m_k) / sd(m_k)), closed form.
             let pair = ratios.map { r -> Double in

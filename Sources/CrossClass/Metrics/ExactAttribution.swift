@@ -49,7 +49,7 @@ public struct ExactAttribution: Sendable {
         public var errorBound: Double
         public var converged: Bool
         /// "class mean" (natural), "common vertex" (closed form) or "vertex regions (quadrature)".
-        public var method: String
+        public var method: Estimate.Method
     }
 
     public struct Result: Sendable, Equatable, Codable {
@@ -70,7 +70,7 @@ public struct ExactAttribution: Sendable {
         let k = model.classCount
         let natural = (0..<k).map { model.mean(ofClass: $0) }
         if samples == .natural || threat.eps == 0 {
-            return ClassMeans(means: natural, errorBound: 0, converged: true, method: "class mean")
+            return ClassMeans(means: natural, errorBound: 0, converged: true, method: .classMean)
         }
         guard threat.norm == .linf else {
             throw InputError("exact adversarial attribution needs --norm linf (the l2 worst-case perturbation is not a box vertex); natural samples work with either norm")
@@ -88,7 +88,7 @@ public struct ExactAttribution: Sendable {
         }
         return ClassMeans(
             means: means, errorBound: error, converged: converged,
-            method: usedQuadrature ? "vertex regions (quadrature)" : "common vertex")
+            method: usedQuadrature ? .vertexRegions : .commonVertex)
     }
 
     /// E[s(x) | y] with delta*(x) = eps s(x).

@@ -15,7 +15,7 @@ extension VerifyReport {
         var t = CSVTable(header: ["objective", "sigma_over_mu", "kind", "eps0", "converged", "error_bound", "method"])
         for r in thresholds {
             t.append([.string(r.objective), .double(r.sigma), .string(r.kind), .optionalDouble(r.eps0), .bool(r.converged),
-                      .optionalDouble(r.errorBound), .string(r.method)])
+                      .optionalDouble(r.errorBound), .string(r.method.rawValue)])
         }
         return t
     }

@@ -250,7 +250,7 @@ public struct AttributionCheck: Sendable, Equatable {
             let exactError = (means?.errorBound ?? 0) * Double(k * k) * 10
             return Point(seed: entry.seed, epoch: entry.epoch, sampledCAS: sampled, exactCAS: exactCAS,
                          standardError: se, tolerance: 4 * se + exactError + 1e-9,
-                         exactMethod: means?.method ?? "undecided (vertex-region quadrature did not reach its tolerance)")
+                         exactMethod: means?.method.rawValue ?? "undecided (vertex-region quadrature did not reach its tolerance)")
         }
         let decided = points.filter(\.decided)
         let fraction = Double(decided.filter(\.inside).count) / Double(max(decided.count, 1))

@@ -91,7 +91,7 @@ struct AttributionCommand: ParsableCommand {
         result["mean_cross_similarity"] = .number(r.attribution.meanOffDiagonal)
         result["correlation"] = .array((0..<k).map { i in JSONValue((0..<k).map { r.attribution[i, $0] }) })
         result["class_means"] = .array(r.classMeans.means.map { JSONValue($0) })
-        result["method"] = .string(r.classMeans.method)
+        result["method"] = .string(r.classMeans.method.rawValue)
         result["error_bound"] = .number(r.classMeans.errorBound)
         result["converged"] = .bool(r.classMeans.converged)
         if json { try Emit.json(result) } else {

@@ -113,7 +113,7 @@ struct ObjectiveCommand: ParsableCommand {
         }
         out["error_bound"] = .number(e.errorBound)
         out["converged"] = .bool(e.converged && e.value.isFinite)
-        out["method"] = .string(e.method)
+        out["method"] = .string(e.method.rawValue)
         if json { try Emit.json(out) } else {
             let pen = penalty > 0 ? String(format: ", with penalty %.12g", e.value + penalty) : ""
             print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective): R = \(e.value)\(pen) (error <= \(e.errorBound), \(e.method)\(e.converged ? "" : ", tolerance NOT reached"))")

@@ -51,7 +51,7 @@ struct Risk: ParsableCommand {
                 let flag = r.converged ? "" : "  (tolerance NOT reached)"
                 print(String(
                     format: "%@ %@ eps=%g: robust accuracy %.12f, natural accuracy %.12f, error <= %.1e [%@]%@",
-                    model.name, threat.norm.rawValue, r.eps, r.robust.value, r.natural.value, r.errorBound, r.method, flag))
+                    model.name, threat.norm.rawValue, r.eps, r.robust.value, r.natural.value, r.errorBound, r.method.rawValue, flag))
             }
         }
     }

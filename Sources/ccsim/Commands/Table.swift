@@ -23,7 +23,7 @@ struct Table: ParsableCommand {
         let model = try modelOptions.load()
         let progress = Progress(total: eps.values.count, label: "table")
         var csv = CSVTable(header: ["eps", "ratio", "w1", "w2", "robust_accuracy", "error_bound", "method", "converged"])
-        var cells: [[RobustAccuracyResult]] = []
+        var cells: [[Estimate]] = []
         for (i, e) in eps.values.enumerated() {
             let threatModel = try ThreatModel(norm: threat.norm, eps: e)
             cells.append(try ratios.values.map { try RobustAccuracy.symmetric(model: model, w1: 1, w2: $0, threat: threatModel) })

@@ -36,7 +36,7 @@ struct ThresholdCommand: ParsableCommand {
             "spec": .string(spec.spelling),
             "eps0": JSONValue(r.eps0), "kind": .string(r.kind.rawValue),
             "bracket": r.bracket.map { JSONValue($0) } ?? .null, "half_mu": .number(finder.halfMu),
-            "converged": .bool(r.converged), "error_bound": JSONValue(r.errorBound), "method": .string(r.method),
+            "converged": .bool(r.converged), "error_bound": JSONValue(r.errorBound), "method": .string(r.method.rawValue),
             "notes": .array(r.notes.map { .string($0) }),
             "scan": .array(r.scan.map { .object(["eps": .number($0.eps), "w1": .number($0.w1), "derivative": .number($0.derivative),
                                                  "derivative_error": .number($0.derivativeError), "at_search_bound": .bool($0.atSearchBound)]) }),

@@ -56,7 +56,7 @@ struct ComplementExactTests {
                     for objective in [Objective.worstMargin, .hinge(kappa: 1), .hinge(kappa: 0)] {
                         let (w1, w2) = (1.1, 0.6)
                         let exact = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: w1, w2: w2)
-                        #expect(exact.converged && exact.method.contains("order-statistic"), "\(exact)")
+                        #expect(exact.converged && exact.method.rawValue.contains("order-statistic"), "\(exact)")
                         seed += 1
                         let mc = Self.monteCarlo(model: model, w1: w1, w2: w2, threat: threat, objective: objective, n: 30_000, seed: seed)
                         #expect(mc.zScore(exact.value) < 4.5, "K \(k) tau \(tau) \(norm) \(objective): exact \(exact.value), MC \(mc.mean) +- \(mc.standardError)")
@@ -97,7 +97,7 @@ struct ComplementExactTests {
             var reference = RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-5)
             reference.method = .reference
             let qmc = try reference.evaluate(w1: 1, w2: 0.5)
-            #expect(qmc.method == "lattice-qmc")
+            #expect(qmc.method == Estimate.Method.latticeQMC)
             #expect(abs(fast.value - qmc.value) <= qmc.errorBound + fast.errorBound, "\(objective): \(fast.value) vs QMC \(qmc.value) +- \(qmc.errorBound)")
         }
     }
@@ -116,7 +116,7 @@ struct ComplementExactTests {
                     let slow = try reference.evaluate(w1: w1, w2: w2)
                     // (On paper3 the fast path is now the fixed-rule 2-D path; the Laplace form
                     // serves K >= 4 and is checked there below.)
-                    #expect(fast.converged && fast.method == "gauss-legendre-2d", "\(fast)")
+                    #expect(fast.converged && fast.method == Estimate.Method.gaussLegendre2D, "\(fast)")
                     #expect(abs(fast.value - slow.value) <= 1e-9, "sigma \(sigma) tau \(tau) eps \(eps) w (\(w1), \(w2)): fast \(fast.value) reference \(slow.value)")
                 }
             }

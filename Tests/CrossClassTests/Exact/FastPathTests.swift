@@ -28,7 +28,7 @@ struct FastPathTests {
                         let w1 = scale / (1 + ratio * ratio).squareRoot(), w2 = ratio * w1
                         let f = try fast.evaluate(w1: w1, w2: w2)
                         let r = try reference.evaluate(w1: w1, w2: w2)
-                        #expect(f.method == "gauss-legendre-2d" && r.method != f.method)
+                        #expect(f.method == Estimate.Method.gaussLegendre2D && r.method != f.method)
                         #expect(f.converged && f.errorBound <= 1e-11, "sigma \(sigma) tau \(tau) eps \(eps) w (\(w1), \(w2)): error bound \(f.errorBound)")
                         let difference = abs(f.value - r.value)
                         worst = max(worst, difference)
@@ -77,7 +77,7 @@ struct FastPathTests {
             for w1 in [0.5, 2.0, 5.0] {
                 let f = try fast.derivativeAtZeroEstimate(w1: w1)
                 let r = try reference.derivativeAtZeroEstimate(w1: w1)
-                #expect(f.errorBound <= 1e-9 && f.method == "gauss-legendre-2d-gradient")
+                #expect(f.errorBound <= 1e-9 && f.method == Estimate.Method.gaussLegendre2DGradient)
                 #expect(abs(f.value - r.value) <= r.errorBound + 1e-9, "eps \(eps) w1 \(w1): exact \(f.value) vs Richardson \(r.value) +- \(r.errorBound)")
             }
         }

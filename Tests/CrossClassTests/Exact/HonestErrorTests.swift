@@ -91,7 +91,7 @@ struct HonestErrorTests {
             #expect(atRoot.derivativeError > 0)
             #expect(bound >= atRoot.derivativeError / slope * 0.5, "tolerance \(tolerance): bound \(bound) vs sensitivity \(atRoot.derivativeError / slope)")
             #expect(abs(eps0 - closed) <= bound, "tolerance \(tolerance): |\(eps0) - \(closed)| > bound \(bound)")
-            #expect(r.method == "root-of-derivative")
+            #expect(r.method == Estimate.Method.rootOfDerivative)
         }
     }
 
@@ -140,7 +140,7 @@ struct VerifierPrecisionTests {
         let spec = ObjectiveSpec(.worstMargin)
         let threshold = ThresholdResult(
             kind: .threshold, eps0: 0.359, bracket: [0.35, 0.37], scan: [], converged: true,
-            errorBound: 1e-12, method: "closed-form")
+            errorBound: 1e-12, method: .closedForm)
         func optima(_ converged: Bool) -> [String: SymmetricOptimum] {
             ["\(spec)|0.5|confirm|0.339": Self.optimum(w1: 0.9, w2: 0.3, converged: true),
              "\(spec)|0.5|confirm|0.379": Self.optimum(w1: 1, w2: 0, converged: converged)]

@@ -5,6 +5,28 @@ import Testing
 
 @Suite("Exact robust accuracy")
 struct RobustAccuracyTests {
+    @Test("an average of per-class estimates keeps the least exact method, the largest error and every failure")
+    func averageReportsTheLeastExactPart() throws {
+        let parts = [
+            Estimate(value: 0.9, errorBound: 1e-15, converged: true, method: .closedForm),
+            Estimate(value: 0.6, errorBound: 3e-7, converged: false, method: .genzQMC),
+            Estimate(value: 0.3, errorBound: 1e-12, converged: true, method: .bivariate),
+        ]
+        let mean = RobustAccuracy.average(parts)
+        expectClose(mean.value, 0.6, tolerance: 1e-15, "mean of the parts")
+        #expect(mean.method == .genzQMC && mean.errorBound == 3e-7 && !mean.converged, "\(mean)")
+        // The order is by exactness, not by position: the QMC part decides wherever it sits.
+        #expect(RobustAccuracy.average(parts.reversed()).method == .genzQMC)
+        #expect(Estimate.Method.point < .closedForm && .gaussLegendre2D < .latticeQMC && .rootOfDerivative < .genzQMC)
+        // A 4-class model whose classes need different methods reports the least exact one.
+        let model = try DataModel.complement(classes: 4, mu: 1, sigma: 0.5)
+        var w = LinearClassifier.symmetric(model: model, w1: 1, w2: 0.4).weights
+        w[0, 1] += 0.37; w[2, 3] -= 0.21
+        let perClass = try RobustAccuracy.perClass(model: model, classifier: LinearClassifier(weights: w), threat: try ThreatModel(norm: .linf, eps: 0.1))
+        let all = RobustAccuracy.average(perClass)
+        #expect(all.method == perClass.map(\.method).max()!, "\(perClass.map(\.method)) -> \(all.method)")
+    }
+
     @Test("w2 = 0 closed form Phi((mu - 2 eps) / sigma)")
     func closedFormAtZeroCrossWeight() throws {
         for sigma in [0.25, 0.5, 1.0] {
@@ -143,7 +165,7 @@ struct OrthantTests {
         #expect(exact.method == .oneFactor)
         let qmc = try OrthantProbability.genz(x)
         #expect(qmc.method == .genzQMC)
-        #expect(abs(qmc.probability - exact.probability) <= max(qmc.errorBound, 1e-9))
+        #expect(abs(qmc.value - exact.value) <= max(qmc.errorBound, 1e-9))
         #expect(qmc.errorBound < 1e-6)
     }
 
@@ -157,7 +179,7 @@ struct OrthantTests {
         #expect(result.method == .bivariate)
         #expect(result.errorBound < 1e-11)
         let qmc = try OrthantProbability.genz(x)
-        #expect(abs(qmc.probability - result.probability) <= qmc.errorBound + 1e-9)
+        #expect(abs(qmc.value - result.value) <= qmc.errorBound + 1e-9)
         // Brute force: Cholesky by hand and sampling.
         let l11 = 1.0, l21 = -0.3, l22 = (1 - 0.09).squareRoot()
         let l31 = -0.2, l32 = (-0.25 - l31 * l21) / l22, l33 = (1 - l31 * l31 - l32 * l32).squareRoot()
@@ -172,6 +194,6 @@ struct OrthantTests {
         }
         let p = Double(hits) / Double(n)
         let se = (p * (1 - p) / Double(n)).squareRoot()
-        #expect(abs(p - result.probability) < 4 * se)
+        #expect(abs(p - result.value) < 4 * se)
     }
 }

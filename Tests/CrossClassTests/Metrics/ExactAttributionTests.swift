@@ -59,7 +59,7 @@ struct ExactAttributionTests {
             let exact = try ExactAttribution(model: model, threat: ThreatModel(norm: .linf, eps: eps))
             let w = LinearClassifier.symmetric(model: model, w1: 2, w2: 2 * ratio)
             let r = try exact.evaluate(w, samples: .adversarial, gauge: .centred)
-            #expect(r.classMeans.method == (eps == 0 ? "class mean" : "common vertex"))
+            #expect(r.classMeans.method == (eps == 0 ? .classMean : .commonVertex))
             let cosine = Self.complementCosine(k: k, w1: 2, w2: 2 * ratio, mu: 1.3, eps: eps)
             for i in 0..<k { for j in 0..<k where i != j { #expect(abs(r.attribution[i, j] - cosine) < 1e-12) } }
             #expect(abs(r.attribution.cas - Double(k * (k - 1)) * max(cosine, 0)) < 1e-11)
@@ -81,7 +81,7 @@ struct ExactAttributionTests {
         let exact = try ExactAttribution(model: model, threat: ThreatModel(norm: .linf, eps: 0.2))
         let a = try exact.evaluate(LinearClassifier(weights: w), samples: .adversarial, gauge: .centred)
         let b = try exact.evaluate(LinearClassifier(weights: shifted), samples: .adversarial, gauge: .centred)
-        #expect(a.classMeans.method == "vertex regions (quadrature)")
+        #expect(a.classMeans.method == Estimate.Method.vertexRegions)
         for y in 0..<3 { for f in 0..<6 { #expect(abs(a.classMeans.means[y][f] - b.classMeans.means[y][f]) < 1e-8) } }
         for i in 0..<9 { #expect(abs(a.attribution.correlation[i] - b.attribution.correlation[i]) < 1e-7) }
         #expect(a.classMeans.errorBound < 1e-6)
