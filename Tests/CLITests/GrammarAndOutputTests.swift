@@ -87,6 +87,8 @@ struct GrammarAndOutputTests {
         static let directory: URL = {
             let dir = try! CLI.temporaryDirectory()
             let shard = { (i: Int) in ["sweep-w2", "--eps", "0.1", "--ratios", "0,1", "--shard", "\(i)/2", "--out", dir.appendingPathComponent("s\(i).csv").path] }
+            // Shared by every case of the run, so removed when the test process exits.
+            atexit { try? FileManager.default.removeItem(at: Inputs.directory) }
             for i in 0..<2 { precondition(try! CLI.run(shard(i)).status == 0) }
             precondition(try! CLI.run(["train", "--eps", "0.1", "--epochs", "1", "--n-train", "10", "--n-test", "10", "--out",
                                        dir.appendingPathComponent("t.csv").path, "--checkpoint", dir.appendingPathComponent("ck.json").path]).status == 0)
@@ -157,7 +159,12 @@ struct GrammarAndOutputTests {
             }
         }
         // An input named as the output (the same path twice) is refused before anything is read.
+        // Also an output whose manifest is a shard's manifest (`--out s0` writes s0.manifest.json),
+        // or whose CSV is a shard's manifest.
+        let shardStem = String(Inputs.shard(0).dropLast(4))
         for args in [["merge", "--out", Inputs.shard(0), Inputs.shard(0), Inputs.shard(1)],
+                     ["merge", "--out", shardStem, Inputs.shard(0), Inputs.shard(1)],
+                     ["merge", "--out", shardStem + ".manifest.json", Inputs.shard(0), Inputs.shard(1)],
                      ["export-weights", Inputs.checkpoint, "--out", Inputs.checkpoint]] {
             let inputs = try Self.listing(Inputs.directory)
             let r = try CLI.run(args)

@@ -10,6 +10,24 @@ public enum ShardMerge {
         public var table: CSVTable
     }
 
+    /// Refuses an output whose CSV or manifest would replace one of the shards' files (a shard
+    /// `s.csv` has its manifest at `s.manifest.json`, which is also the manifest of `--out s`).
+    public static func requireOutputOutside(shards paths: [String], out: OutputTarget) throws {
+        guard !out.isStandardOutput else { return }
+        var inputs: [String: String] = [:]
+        for path in paths {
+            inputs[OutputTarget.resolvedPath(path)] = "shard '\(path)'"
+            inputs[OutputTarget.resolvedPath(Manifest.path(for: path))] = "the manifest of shard '\(path)'"
+        }
+        let outputs = [(out.resolved, "\(out.flag) '\(out.path)'")]
+            + (out.manifestPath.map { [(OutputTarget.resolvedPath($0), "the manifest of \(out.flag) '\(out.path)'")] } ?? [])
+        for (file, who) in outputs {
+            if let input = inputs[file] {
+                throw InputError("\(who) would replace \(input) ('\(file)'); give a new file name")
+            }
+        }
+    }
+
     public static func merge(_ paths: [String]) throws -> Merged {
         guard !paths.isEmpty else { throw InputError("give the shard CSV files to merge") }
         var command: String?, base: [String: JSONValue]?, header: [String]?, count: Int?

@@ -20,9 +20,7 @@ struct MergeCommand: ParsableCommand {
 
     mutating func validate() throws {
         guard !shards.isEmpty else { throw InputError("give the shard CSV files to merge") }
-        if !output.out.isStandardOutput, shards.contains(where: { (try? OutputTarget($0))?.resolved == output.out.resolved }) {
-            throw InputError("--out '\(output.out.path)' is one of the shards; give a new file name")
-        }
+        try ShardMerge.requireOutputOutside(shards: shards, out: output.out)
     }
 
     func run() throws {
