@@ -41,6 +41,8 @@ public struct Estimate: Sendable, Equatable, Codable {
         case commonVertex = "common vertex"
         /// A closed form in the law of the minimum of i.i.d. normals, with one 1-D quadrature.
         case closedFormOrderStatistic = "closed-form-order-statistic"
+        /// Bivariate normal CDF by Genz's fixed Gauss-Legendre rules (error <= 1e-15, tested).
+        case bivariateGenz = "bivariate-genz"
         /// Bivariate normal CDF by GSL quadrature of Plackett's identity.
         case bivariate = "bivariate-quadrature"
         /// One-factor covariance: conditioning on the common factor, GSL 1-D quadrature.

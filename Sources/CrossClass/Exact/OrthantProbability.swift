@@ -85,6 +85,10 @@ public struct OrthantProbability {
         let s1 = x.cov(0, 0).squareRoot(), s2 = x.cov(1, 1).squareRoot()
         let h = x.mean[0] / s1, k = x.mean[1] / s2
         let rho = max(-1, min(1, x.cov(0, 1) / (s1 * s2)))
+        if tolerance >= BivariateNormal.errorBound {
+            return Estimate(value: BivariateNormal.cdf(h: h, k: k, rho: rho), errorBound: BivariateNormal.errorBound,
+                            converged: true, method: .bivariateGenz)
+        }
         let value = try Self.bivariateCDF(h: h, k: k, rho: rho, tolerance: tolerance)
         return Estimate(value: value.value, errorBound: value.absoluteError + 1e-16,
             converged: value.converged, method: .bivariate)

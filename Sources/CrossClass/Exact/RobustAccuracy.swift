@@ -87,8 +87,7 @@ public enum RobustAccuracy {
             return try general(
                 model: model, classifier: .symmetric(model: model, w1: w1, w2: w2), threat: threat)
         }
-        let p = try structure.correctProbability(w1: w1, w2: w2, threat: threat, tolerance: tolerance)
-        return Estimate(p, method: p.evaluations == 0 ? .closedForm : .oneFactor)
+        return try structure.correctProbability(w1: w1, w2: w2, threat: threat, tolerance: tolerance)
     }
 }
 
@@ -154,10 +153,12 @@ public struct ComplementStructure: Sendable, Equatable {
     }
 
     /// P(correct under attack | y), the same for every y by symmetry; `tolerance` is the
-    /// absolute tolerance asked of the quadrature.
+    /// absolute tolerance asked of the quadrature. With K = 3 (two margins, correlation
+    /// sA^2 / (sA^2 + sI^2)) it is a bivariate normal orthant, taken by Genz's fixed rules when
+    /// their error bound meets the tolerance.
     public func correctProbability(
         w1: Double, w2: Double, threat: ThreatModel, tolerance: Double = 1e-13
-    ) throws -> Quadrature {
+    ) throws -> Estimate {
         let mA = w1 * muE, sA = (w1 * w1 * sigmaE * sigmaE + w2 * w2 * tau * tau).squareRoot()
         let mI = w2 * muC, sI = (w2 * w2 * sigmaC * sigmaC + w1 * w1 * tau * tau).squareRoot()
         let shift = mA + mI - threat.eps * dualNorm(w1: w1, w2: w2, norm: threat.norm)
@@ -165,11 +166,17 @@ public struct ComplementStructure: Sendable, Equatable {
         if sI == 0 {
             // All margins equal A + shift - mA.
             let p = sA == 0 ? (shift > 0 ? 1.0 : 0.0) : Normal.cdf(shift / sA)
-            return Quadrature(value: p, absoluteError: 1e-16, evaluations: 0, converged: true)
+            return Estimate(value: p, errorBound: 1e-16, converged: true, method: .closedForm)
         }
         if sA == 0 {
             let p = Self.power(Normal.cdf(shift / sI), others)
-            return Quadrature(value: p, absoluteError: 1e-15, evaluations: 0, converged: true)
+            return Estimate(value: p, errorBound: 1e-15, converged: true, method: .closedForm)
+        }
+        if others == 2, tolerance >= BivariateNormal.errorBound {
+            let v = sA * sA + sI * sI
+            let h = -shift / v.squareRoot()
+            return Estimate(value: BivariateNormal.upper(h: h, k: h, rho: sA * sA / v), errorBound: BivariateNormal.errorBound,
+                            converged: true, method: .bivariateGenz)
         }
         let alpha = shift / sI, beta = sA / sI
         let cut = OrthantProbability.cut
@@ -179,8 +186,8 @@ public struct ComplementStructure: Sendable, Equatable {
         ) { t in
             Normal.pdf(t) * Self.power(Normal.cdf(alpha + beta * t), others)
         }
-        return Quadrature(
-            value: min(1, max(0, q.value)), absoluteError: q.absoluteError + OrthantProbability.tailMass,
-            evaluations: max(q.evaluations, 1), converged: q.converged)
+        return Estimate(
+            value: min(1, max(0, q.value)), errorBound: q.absoluteError + OrthantProbability.tailMass,
+            converged: q.converged, method: .oneFactor)
     }
 }
