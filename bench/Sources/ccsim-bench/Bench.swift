@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ccsim-bench",
         abstract: "Timed ccsim workloads for bench/run (one JSON object on stdout).",
-        subcommands: [RACommand.self, SweepBench.self, OptimumBench.self, ScalingBench.self, TrainEpochCommand.self, TrainCheckCommand.self, GemmCommand.self])
+        subcommands: [RACommand.self, SweepBench.self, OptimumBench.self, ScalingBench.self, ToleranceScalingBench.self, TrainEpochCommand.self, TrainCheckCommand.self, GemmCommand.self])
 }
 
 /// Options every workload shares.
@@ -418,5 +418,69 @@ struct ScalingBench: ParsableCommand {
             ])
         }
         try emit(["workload": "scaling", "implementation": "ccsim", "rows": rows])
+    }
+}
+
+// MARK: tolerance and grid size
+
+struct ToleranceScalingBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tolerance",
+        abstract: "Cost against the requested tolerance (paper3, l_inf, eps 0.3: one ce value fast and reference, one RA, one ce optimum) and against the eps-grid size (ce sweep, 1 worker).")
+
+    @OptionGroup var common: Common
+    @Option(help: "Comma list of tolerances.") var tolerances: String = "1e-6,1e-8,1e-10,1e-12"
+    @Option(help: "Comma list of eps-grid sizes for the sweep.") var gridSizes: String = "3,6,12,24"
+
+    func run() throws {
+        common.apply()
+        let model = try DataModel.paper3()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        func best(_ repeats: Int = 3, _ body: () throws -> Void) rethrows -> Double {
+            var t = Double.infinity
+            for _ in 0..<repeats {
+                let start = now()
+                try body()
+                t = min(t, now() - start)
+            }
+            return t
+        }
+        var byTolerance: [[String: Any]] = []
+        for tol in try tolerances.split(separator: ",").map({ try parseDouble(String($0)) }) {
+            var fast = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: tol)
+            fast.method = .fast
+            var reference = fast
+            reference.method = .reference
+            var errFast = 0.0, errReference = 0.0, errRA = 0.0
+            let fastSeconds = try best { errFast = try fast.evaluate(w1: 1.3, w2: 0.4).errorBound }
+            let referenceSeconds = try best(1) { errReference = try reference.evaluate(w1: 1.3, w2: 0.4).errorBound }
+            let raSeconds = try best(20) { errRA = try RobustAccuracy.symmetric(model: model, w1: 1.3, w2: 0.4, threat: threat, tolerance: tol).errorBound }
+            var optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .free)
+            optimizer.tolerance = tol
+            let optimumSeconds = try best { _ = try optimizer.solve() }
+            byTolerance.append([
+                "tolerance": tol, "ce_fast_seconds": fastSeconds, "ce_fast_error": errFast,
+                "ce_reference_seconds": referenceSeconds, "ce_reference_error": errReference,
+                "ra_seconds": raSeconds, "ra_error": errRA, "ce_optimum_seconds": optimumSeconds,
+            ])
+        }
+        var byGrid: [[String: Any]] = []
+        for n in try gridSizes.split(separator: ",").map({ try parseInt(String($0)) }) {
+            let eps = (1...n).map { 0.48 * Double($0) / Double(n) }
+            let seconds = try best(1) {
+                _ = try Sweeps.optima(model: model, norm: .linf, eps: eps, specs: [ObjectiveSpec(.ce)], workers: 1)
+            }
+            byGrid.append(["points": n, "seconds": seconds, "seconds_per_point": seconds / Double(n)])
+        }
+        try emit(["workload": "tolerance", "implementation": "ccsim", "by_tolerance": byTolerance, "by_grid_size": byGrid])
+    }
+
+    private func parseDouble(_ s: String) throws -> Double {
+        guard let v = Double(s.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("'\(s)' is not a positive number") }
+        return v
+    }
+    private func parseInt(_ s: String) throws -> Int {
+        guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("'\(s)' is not a positive integer") }
+        return v
     }
 }
