@@ -13,7 +13,10 @@ public struct ComparisonResult: Sendable {
         public var exactRatioAtScale: Double
     }
 
+    /// Every compared epoch (after the burn-in); empty when they were streamed (`onPoint`).
     public var points: [Point]
+    /// The last compared epoch.
+    public var last: Point?
     /// Final trained w2/w1 (mean over the last `window` epochs, half the run by default).
     public var trainedRatio: Double
     /// The exact unconstrained (or weight-decay) optimum's w2/w1.
@@ -31,63 +34,100 @@ public struct ComparisonResult: Sendable {
 }
 
 public enum Comparison {
+    /// Epochs whose fixed-scale optima are solved together (in parallel) while training goes
+    /// on: bounds the memory of a run to this many logs, whatever the number of epochs.
+    static let chunk = 32
+
     /// Trains with `configuration` (population, linear, no bias is what the exact optimum
     /// assumes) and compares with the exact optimum of `objective` under `scale`.
+    ///
+    /// `onPoint`, when given, receives each compared epoch (after the burn-in, with the exact
+    /// optimum's ratio) as soon as its
+    /// fixed-scale optimum is solved, and the result's `points` stay empty: memory then does
+    /// not grow with the number of epochs (the window statistics are accumulated as the epochs
+    /// arrive, in the same order, so every number is the same as with `points` kept).
     public static func run(
         _ configuration: TrainingConfiguration, objective: Objective, scale: ScaleMode,
         burnInFraction: Double = 0.2, windowFraction: Double = 0.5,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        progress: (@Sendable (Int, Int) -> Void)? = nil,
+        onPoint: ((_ point: ComparisonResult.Point, _ exactRatio: Double) throws -> Void)? = nil
     ) throws -> ComparisonResult {
         guard configuration.architecture == .linear else { throw InputError("compare trains a linear model") }
         let model = configuration.model
         guard ComplementStructure(model: model) != nil else {
             throw InputError("compare needs a complement-structured model (paper3, complement:K)")
         }
-        let trainer = try Trainer(configuration)
-        let result = try trainer.run { log, _ in progress?(log.epoch, configuration.epochs + 1) }
-        let logs = result.logs
         let threat = try ThreatModel(norm: configuration.attack.norm, eps: configuration.attack.eps)
         // The exact optimum the run should converge to.
         var exactOptimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: scale)
         exactOptimizer.tolerance = 1e-10
         let exact = try exactOptimizer.solve()
-        let burnIn = Int((Double(logs.count) * burnInFraction).rounded(.up))
-        let window = max(2, Int((Double(logs.count) * windowFraction).rounded(.up)))
-        // The fixed-scale optimum at each epoch's scale, after the burn-in.
-        let tracked = Array(logs.dropFirst(burnIn))
-        let fixedRatios = try Parallel.map(tracked) { log -> Double in
-            let s = ((log.w1 ?? 0) * (log.w1 ?? 0) + (log.w2 ?? 0) * (log.w2 ?? 0)).squareRoot()
-            guard s > 0 else { return 0 }
-            var o = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .fixed(s))
-            o.tolerance = 1e-9
-            return try o.solve().ratio
-        }
-        progress?(configuration.epochs + 1, configuration.epochs + 1)
-        var points: [ComparisonResult.Point] = []
-        var trajectoryError = 0.0
-        for (log, exactAtScale) in zip(tracked, fixedRatios) {
-            let w1 = log.w1 ?? 0, w2 = log.w2 ?? 0
-            let ratio = w1 != 0 ? w2 / w1 : 0
-            points.append(.init(epoch: log.epoch, w1: w1, w2: w2, scale: (w1 * w1 + w2 * w2).squareRoot(), ratio: ratio, exactRatioAtScale: exactAtScale))
-            trajectoryError = max(trajectoryError, abs(ratio - exactAtScale))
-        }
-        // Trained ratio: the average over the window (Polyak-style iterate averaging). Its
-        // uncertainty: SGD noise is autocorrelated from epoch to epoch, so the standard error
-        // comes from the means of 4 consecutive blocks of the window (batch means).
-        let last = Array(points.suffix(window).map(\.ratio))
-        let mean = last.reduce(0, +) / Double(last.count)
+        let epochs = configuration.epochs
+        let burnIn = Int((Double(epochs) * burnInFraction).rounded(.up))
+        let window = max(2, Int((Double(epochs) * windowFraction).rounded(.up)))
+        // The window is the last `inWindow` compared epochs, split into 4 consecutive blocks of
+        // `blockSize` (batch means: SGD noise is autocorrelated from epoch to epoch).
+        let compared = max(0, epochs - burnIn)
+        let inWindow = min(window, compared)
         let blocks = 4
-        let size = max(1, last.count / blocks)
+        let blockSize = max(1, inWindow / blocks)
+        var windowSum = 0.0
+        var blockSums = [Double](repeating: 0, count: blocks), blockCounts = [Int](repeating: 0, count: blocks)
+        var trajectoryError = 0.0
+        var kept: [ComparisonResult.Point] = []
+        var last: ComparisonResult.Point?
+        var index = 0
+        func take(_ p: ComparisonResult.Point) throws {
+            trajectoryError = max(trajectoryError, abs(p.ratio - p.exactRatioAtScale))
+            let i = index - (compared - inWindow)
+            if i >= 0 {
+                windowSum += p.ratio
+                let b = i / blockSize
+                if b < blocks { blockSums[b] += p.ratio; blockCounts[b] += 1 }
+            }
+            index += 1
+            last = p
+            if let onPoint { try onPoint(p, exact.ratio) } else { kept.append(p) }
+        }
+        // The fixed-scale optimum at each compared epoch's scale, a chunk at a time.
+        var pending: [EpochLog] = []
+        func flush() throws {
+            let ratios = try Parallel.map(pending) { log -> Double in
+                let s = ((log.w1 ?? 0) * (log.w1 ?? 0) + (log.w2 ?? 0) * (log.w2 ?? 0)).squareRoot()
+                guard s > 0 else { return 0 }
+                var o = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .fixed(s))
+                o.tolerance = 1e-9
+                return try o.solve().ratio
+            }
+            for (log, exactAtScale) in zip(pending, ratios) {
+                let w1 = log.w1 ?? 0, w2 = log.w2 ?? 0
+                try take(.init(epoch: log.epoch, w1: w1, w2: w2, scale: (w1 * w1 + w2 * w2).squareRoot(),
+                               ratio: w1 != 0 ? w2 / w1 : 0, exactRatioAtScale: exactAtScale))
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+        let trainer = try Trainer(configuration)
+        trainer.keepsLogs = false
+        _ = try trainer.run { log, _ in
+            progress?(log.epoch, epochs + 1)
+            guard log.epoch > burnIn else { return }
+            pending.append(log)
+            if pending.count >= chunk { try flush() }
+        }
+        try flush()
+        progress?(epochs + 1, epochs + 1)
+        // Trained ratio: the average over the window (Polyak-style iterate averaging); its
+        // uncertainty from the means of the 4 blocks.
+        let mean = windowSum / Double(max(inWindow, 1))
         let blockMeans = (0..<blocks).compactMap { b -> Double? in
-            let slice = last.dropFirst(b * size).prefix(size)
-            return slice.isEmpty ? nil : slice.reduce(0, +) / Double(slice.count)
+            blockCounts[b] > 0 ? blockSums[b] / Double(blockCounts[b]) : nil
         }
         let bm = blockMeans.reduce(0, +) / Double(blockMeans.count)
         let variance = blockMeans.reduce(0) { $0 + ($1 - bm) * ($1 - bm) } / Double(max(blockMeans.count - 1, 1))
         let standardError = (variance / Double(blockMeans.count)).squareRoot()
         let tolerance = 4 * standardError
         return ComparisonResult(
-            points: points, trainedRatio: mean, exactRatio: exact.ratio, exactW1: exact.w1, exactW2: exact.w2,
+            points: kept, last: last, trainedRatio: mean, exactRatio: exact.ratio, exactW1: exact.w1, exactW2: exact.w2,
             trajectoryError: trajectoryError, tolerance: tolerance,
             withinTolerance: abs(mean - exact.ratio) <= tolerance, burnIn: burnIn, window: window)
     }
@@ -123,6 +163,7 @@ public struct JudgedTrajectory: Sendable, Equatable {
         public var inside: Bool { bandLow <= 0 && 0 <= bandHigh }
     }
 
+    /// Every epoch; empty when they were streamed (`onEpoch` of `Comparison.judgedTrajectory`).
     public var epochs: [Epoch]
     public var seeds: Int
     public var fractionInside: Double
@@ -157,7 +198,7 @@ extension Comparison {
     public static func judgedTrajectory(
         _ configuration: TrainingConfiguration, objective: Objective, seeds: Int, exactThreat: ThreatModel? = nil,
         requiredFraction: Double = 0.9, tolerance: Double = 1e-9, attributionCheck plan: AttributionCheckPlan? = nil,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        progress: (@Sendable (Int, Int) -> Void)? = nil, onEpoch: ((JudgedTrajectory.Epoch) throws -> Void)? = nil
     ) throws -> JudgedTrajectory {
         guard configuration.architecture == .linear else { throw InputError("the judged trajectory trains a linear model") }
         guard (2...64).contains(seeds) else { throw InputError("--seeds \(seeds) is not allowed: the band needs 2...64 independent runs") }
@@ -168,14 +209,18 @@ extension Comparison {
         let threat = try exactThreat ?? ThreatModel(norm: configuration.attack.norm, eps: configuration.attack.eps)
         let attributionThreat = try ThreatModel(norm: .linf, eps: threat.eps)
         let checked = Set(plan?.epochs ?? [])
-        let runs = try Parallel.map(Array(0..<seeds)) { r -> (rows: [(scale: Double, ratio: Double, exact: Double, cas: Double, exactCAS: Double)], heads: [(UInt64, Int, Matrix)]) in
+        // Each run spools its per-epoch row (scale, ratio, exact ratio, CAS, exact CAS) to an
+        // anonymous temporary file instead of keeping its logs: the band needs every run at
+        // each epoch, and this way memory does not grow with the number of epochs.
+        let runs = try Parallel.map(Array(0..<seeds)) { r -> (rows: RowSpool, heads: [(UInt64, Int, Matrix)]) in
             var c = configuration
             c.seed = configuration.seed &+ UInt64(r)
             var heads: [(UInt64, Int, Matrix)] = []
-            let logs = try Trainer(c).run { log, checkpoint in
+            let spool = try RowSpool(width: 5)
+            let trainer = try Trainer(c)
+            trainer.keepsLogs = false
+            _ = try trainer.run { log, checkpoint in
                 if checked.contains(log.epoch) { heads.append((c.seed, log.epoch, checkpoint.network.head)) }
-            }.logs
-            return (try logs.map { log in
                 let w1 = log.w1 ?? 0, w2 = log.w2 ?? 0
                 let s = (w1 * w1 + w2 * w2).squareRoot()
                 var exactRatio = 0.0, exactCAS = 0.0
@@ -188,9 +233,10 @@ extension Comparison {
                         exactCAS = try ExactAttribution.symmetricFamilyCAS(model: model, threat: attributionThreat, w1: optimum.w1, w2: optimum.w2).adversarialCAS ?? 0
                     }
                 }
-                progress?(r, seeds)
-                return (s, w1 != 0 ? w2 / w1 : 0, exactRatio, log.casCentred, exactCAS)
-            }, heads)
+                try spool.append([s, w1 != 0 ? w2 / w1 : 0, exactRatio, log.casCentred, exactCAS])
+            }
+            progress?(r, seeds)
+            return (spool, heads)
         }
         var check: AttributionCheck? = nil
         if let plan {
@@ -202,20 +248,63 @@ extension Comparison {
         }
         let r = Double(seeds)
         var epochs: [JudgedTrajectory.Epoch] = []
+        var inside = 0
+        for run in runs { try run.rows.rewind() }
         for e in 0..<configuration.epochs {
-            let rows = runs.map { $0.rows[e] }
-            let deviations = rows.map { $0.ratio - $0.exact }
-            epochs.append(.init(
-                epoch: e + 1, scale: rows.reduce(0) { $0 + $1.scale } / r, ratio: rows.reduce(0) { $0 + $1.ratio } / r,
-                exactRatioAtScale: rows.reduce(0) { $0 + $1.exact } / r, cas: rows.reduce(0) { $0 + $1.cas } / r,
-                exactCASAtScale: rows.reduce(0) { $0 + $1.exactCAS } / r,
-                bandLow: deviations.min() ?? 0, bandHigh: deviations.max() ?? 0))
+            let rows = try runs.map { try $0.rows.next() }
+            let deviations = rows.map { $0[1] - $0[2] }
+            let epoch = JudgedTrajectory.Epoch(
+                epoch: e + 1, scale: rows.reduce(0) { $0 + $1[0] } / r, ratio: rows.reduce(0) { $0 + $1[1] } / r,
+                exactRatioAtScale: rows.reduce(0) { $0 + $1[2] } / r, cas: rows.reduce(0) { $0 + $1[3] } / r,
+                exactCASAtScale: rows.reduce(0) { $0 + $1[4] } / r,
+                bandLow: deviations.min() ?? 0, bandHigh: deviations.max() ?? 0)
+            if epoch.inside { inside += 1 }
+            if let onEpoch { try onEpoch(epoch) } else { epochs.append(epoch) }
         }
-        let fraction = Double(epochs.filter(\.inside).count) / Double(max(epochs.count, 1))
+        let fraction = Double(inside) / Double(max(configuration.epochs, 1))
         return JudgedTrajectory(
             epochs: epochs, seeds: seeds, fractionInside: fraction, requiredFraction: requiredFraction,
             withinTolerance: fraction >= requiredFraction,
             bandDefinition: "[min, max] over \(seeds) seeds of ratio - exact_ratio_at_scale (empirical quantiles 1/\(seeds + 1) and \(seeds)/\(seeds + 1)); an epoch is inside when the band contains 0 (all seeds on one side by chance: probability 2^(1-R) = \(pow(2.0, Double(1 - seeds)))); verdict: at least \(requiredFraction) of the epochs inside",
             attributionCheck: check)
+    }
+}
+
+/// Fixed-width rows of doubles written once and read back in order, in an anonymous temporary
+/// file (`tmpfile`: unlinked at creation, so nothing is left behind on any exit). One thread at
+/// a time uses a spool; it is handed from a worker to the caller when the worker is done.
+final class RowSpool: @unchecked Sendable {
+    let width: Int
+    private let file: UnsafeMutablePointer<FILE>
+
+    init(width: Int) throws {
+        guard let f = tmpfile() else {
+            throw NumericalError("cannot open a temporary file for the per-epoch rows: \(String(cString: strerror(errno)))")
+        }
+        self.width = width
+        file = f
+    }
+
+    deinit { fclose(file) }
+
+    func append(_ row: [Double]) throws {
+        precondition(row.count == width)
+        let written = row.withUnsafeBufferPointer { fwrite($0.baseAddress, MemoryLayout<Double>.size, width, file) }
+        guard written == width else {
+            throw NumericalError("cannot write the per-epoch rows to a temporary file: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func rewind() throws {
+        guard fflush(file) == 0, fseek(file, 0, SEEK_SET) == 0 else {
+            throw NumericalError("cannot read back the per-epoch rows: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func next() throws -> [Double] {
+        var row = [Double](repeating: 0, count: width)
+        let read = row.withUnsafeMutableBufferPointer { fread($0.baseAddress, MemoryLayout<Double>.size, width, file) }
+        guard read == width else { throw NumericalError("the per-epoch rows ended early (\(read) of \(width) values read)") }
+        return row
     }
 }

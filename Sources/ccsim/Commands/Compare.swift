@@ -125,29 +125,43 @@ struct CompareCommand: ParsableCommand {
         setup.configuration.zeroInitialisation = initialisation == .zero
         if let nTrain { return try runFinite(model: model, setup: setup.finiteSample(perClass: nTrain)) }
         let progress = Progress(total: training.epochs + 1, label: "compare")
-        let r = try Comparison.run(setup.configuration, objective: setup.objective, scale: setup.scale, progress: { progress.report($0, $1) })
+        // Both per-epoch files are streamed as the epochs are compared (memory independent of
+        // --epochs) and committed together at the end, with the verdicts in their manifests.
+        let outStream = try out.map { try StreamedCSV([($0, ["epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio"])]) }
+        let trajectoryStream = seeds >= 2 ? try trajectoryOut.map {
+            try StreamedCSV([($0, ["epoch", "scale", "ratio", "exact_ratio_at_scale", "cas", "exact_cas_at_scale", "band_low", "band_high", "inside"])])
+        } : nil
+        let r = try Comparison.run(setup.configuration, objective: setup.objective, scale: setup.scale, progress: { progress.report($0, $1) },
+                                       onPoint: { p, exactRatio in
+            try outStream?.append([.int(p.epoch), .double(p.w1), .double(p.w2), .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(exactRatio)])
+        })
         var result: [String: JSONValue] = [
             "model": .string(model.name), "eps": .number(eps), "norm": .string(threat.norm.rawValue),
             "objective": .string(setup.configuration.loss.description), "scale": .string(setup.scale.description),
             "trained_ratio": .number(r.trainedRatio), "exact_ratio": .number(r.exactRatio),
             "exact_w1": .number(r.exactW1), "exact_w2": .number(r.exactW2),
-            "trained_w1": .number(r.points.last?.w1 ?? 0), "trained_w2": .number(r.points.last?.w2 ?? 0),
+            "trained_w1": .number(r.last?.w1 ?? 0), "trained_w2": .number(r.last?.w2 ?? 0),
             "trajectory_error": .number(r.trajectoryError), "tolerance": .number(r.tolerance),
             "within_tolerance": .bool(r.withinTolerance), "burn_in_epochs": .number(Double(r.burnIn)),
             "window_epochs": .number(Double(r.window)), "pgd_steps": .number(Double(training.pgdSteps)),
             "pgd_restarts": .number(Double(setup.pgdRestarts)),
         ]
+        var trajectoryJSON: [JSONValue] = []  // only for --json, which prints every epoch anyway
         if seeds >= 2 {
             let plan = casSamples > 0 && threat.norm == .linf
                 ? AttributionCheckPlan(epochs: AttributionCheckPlan.standardEpochs(training.epochs), samplesPerClass: casSamples) : nil
             let t = try Comparison.judgedTrajectory(
                 setup.configuration, objective: setup.objective, seeds: seeds, exactThreat: ThreatModel(norm: threat.norm, eps: exactEps ?? eps),
-                attributionCheck: plan)
-            result["trajectory"] = .array(t.epochs.map { p in
-                .object(["epoch": .number(Double(p.epoch)), "scale": .number(p.scale), "ratio": .number(p.ratio),
-                         "exact_ratio_at_scale": .number(p.exactRatioAtScale), "cas": .number(p.cas),
-                         "exact_cas_at_scale": .number(p.exactCASAtScale), "band": JSONValue([p.bandLow, p.bandHigh]),
-                         "inside": .bool(p.inside)])
+                attributionCheck: plan, onEpoch: { p in
+                try trajectoryStream?.append([.int(p.epoch), .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(p.cas),
+                                              .double(p.exactCASAtScale), .double(p.bandLow), .double(p.bandHigh), .bool(p.inside)])
+                if json {
+                    trajectoryJSON.append(.object([
+                        "epoch": .number(Double(p.epoch)), "scale": .number(p.scale), "ratio": .number(p.ratio),
+                        "exact_ratio_at_scale": .number(p.exactRatioAtScale), "cas": .number(p.cas),
+                        "exact_cas_at_scale": .number(p.exactCASAtScale), "band": JSONValue([p.bandLow, p.bandHigh]),
+                        "inside": .bool(p.inside)]))
+                }
             })
             result["trajectory_fraction_inside"] = .number(t.fractionInside)
             result["trajectory_within_tolerance"] = .bool(t.withinTolerance)
@@ -156,14 +170,8 @@ struct CompareCommand: ParsableCommand {
             result["seeds"] = .number(Double(seeds))
             if let exactEps { result["exact_eps"] = .number(exactEps) }
             if let check = t.attributionCheck { result.merge(Self.json(check)) { $1 } }
-            if let trajectoryOut {
-                var table = CSVTable(header: ["epoch", "scale", "ratio", "exact_ratio_at_scale", "cas", "exact_cas_at_scale", "band_low", "band_high", "inside"])
-                for p in t.epochs {
-                    table.append([.int(p.epoch), .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(p.cas),
-                                  .double(p.exactCASAtScale), .double(p.bandLow), .double(p.bandHigh), .bool(p.inside)])
-                }
+            if let trajectoryStream {
                 var manifest = result
-                manifest["trajectory"] = nil
                 manifest["init"] = .string(initialisation.rawValue)
                 manifest["epochs"] = .number(Double(training.epochs))
                 manifest["steps_per_epoch"] = .number(Double(training.stepsPerEpoch))
@@ -171,17 +179,12 @@ struct CompareCommand: ParsableCommand {
                 manifest["lr"] = .number(training.lr)
                 manifest["seed"] = .number(Double(training.seed))
                 manifest["resolved_model"] = model.manifestJSON
-                try ResultWriter.write(table, to: trajectoryOut, command: "compare", configuration: manifest)
+                try trajectoryStream.commit(command: "compare", configuration: manifest)
             }
         }
         result["init"] = .string(initialisation.rawValue)
-        if let out {
-            var table = CSVTable(header: ["epoch", "w1", "w2", "scale", "ratio", "exact_ratio_at_scale", "exact_ratio"])
-            for p in r.points {
-                table.append([.int(p.epoch), .double(p.w1), .double(p.w2), .double(p.scale), .double(p.ratio), .double(p.exactRatioAtScale), .double(r.exactRatio)])
-            }
-            try ResultWriter.write(table, to: out, command: "compare", configuration: result)
-        }
+        try outStream?.commit(command: "compare", configuration: result)
+        if json, seeds >= 2 { result["trajectory"] = .array(trajectoryJSON) }
         if json { try Emit.json(result) } else {
             print("\(model.name) eps=\(eps) \(setup.configuration.loss): trained w2/w1 \(r.trainedRatio), exact \(r.exactRatio) (tolerance \(r.tolerance): \(r.withinTolerance ? "within" : "OUTSIDE")); trajectory error \(r.trajectoryError)")
             if case .bool(let v)? = result["trajectory_within_tolerance"], case .number(let f)? = result["trajectory_fraction_inside"] {

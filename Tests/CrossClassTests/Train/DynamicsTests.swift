@@ -42,6 +42,25 @@ struct DynamicsTests {
         #expect(throws: InputError.self) { try Comparison.judgedTrajectory(c, objective: .ce, seeds: 1) }
     }
 
+    @Test("streamed epochs (onEpoch, onPoint) are the kept ones, in order, with the same verdicts; the results then hold none")
+    func streamingEqualsKept() throws {
+        var c = try Self.configuration(eps: 0.2)
+        c.epochs = 45  // more compared epochs than one chunk of fixed-scale optima (32)
+        c.stepsPerEpoch = 3
+        var streamed: [JudgedTrajectory.Epoch] = []
+        let s = try Comparison.judgedTrajectory(c, objective: .ce, seeds: 2, tolerance: 1e-8, onEpoch: { streamed.append($0) })
+        let k = try Comparison.judgedTrajectory(c, objective: .ce, seeds: 2, tolerance: 1e-8)
+        #expect(s.epochs.isEmpty && streamed == k.epochs && streamed.count == 45)
+        #expect(s.fractionInside == k.fractionInside && s.withinTolerance == k.withinTolerance)
+        var points: [CrossClass.ComparisonResult.Point] = []
+        var exactRatios: Set<Double> = []
+        let a = try Comparison.run(c, objective: .ce, scale: .free, onPoint: { points.append($0); exactRatios.insert($1) })
+        let b = try Comparison.run(c, objective: .ce, scale: .free)
+        #expect(a.points.isEmpty && points == b.points && points.count == 45 - b.burnIn)
+        #expect(exactRatios == [b.exactRatio] && a.last == b.points.last)
+        #expect(a.trainedRatio == b.trainedRatio && a.tolerance == b.tolerance && a.trajectoryError == b.trajectoryError)
+    }
+
     @Test("a linear softmax head trained from W = 0 stays centred: raw and centred CAS agree every epoch; the exact CAS is logged on request")
     func zeroInitialisationIsCentred() throws {
         var c = try Self.configuration(eps: 0.1)
