@@ -14,7 +14,7 @@ struct DynamicsCLITests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("trajectory.csv").path
         let args = ["compare", "--eps", "0.1", "--noise-dims", "2", "--n-train", "8", "--seeds", "2", "--epochs", "8", "--batch", "12",
-                    "--pgd-steps", "3", "--trajectory-out", out, "--json"]
+                    "--pgd-steps", "3", "--cas-samples", "0", "--trajectory-out", out, "--json"]
         let r = try CLI.run(args)
         #expect(r.status == 0, "\(r.stderr)")
         let o = try Self.json(r.stdout)
@@ -73,14 +73,54 @@ struct DynamicsCLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
         #expect(rows.count == 1 + 2 * 2 * 3)
-        #expect(rows[0].hasPrefix("eps,objective,seed,epoch,weight_norm,train_robust_loss"))
+        #expect(rows[0].hasPrefix("eps,noise_dims,n_train,width,objective,seed,epoch,weight_norm,train_robust_loss"))
+        #expect(rows[0].hasSuffix("cas_natural,cas_natural_centred,mean_cross_similarity_natural,mean_cross_similarity_natural_centred"))
         let verdict = try String(contentsOfFile: dir.appendingPathComponent("dyn_verdict.csv").path, encoding: .utf8).split(separator: "\n")
-        #expect(verdict.count == 1 + 2 * 2)
+        // 2 objectives x (adversarial, natural) x (raw, centred).
+        #expect(verdict.count == 1 + 2 * 4)
         #expect(verdict[0].hasSuffix("robust_overfitting,claim_holds"))
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("dyn_verdict.manifest.json").path))
         #expect(r.stdout.contains("claim"))
         // hinge is not a two-layer objective here.
         let bad = try CLI.run(["dynamics-grid", "--objectives", "hinge:1", "--epochs", "2", "--out", dir.appendingPathComponent("x.csv").path])
         #expect(bad.status == 2 && bad.stderr.contains("hinge"))
+    }
+
+    @Test("dynamics-grid axes: noise dims, n and width as comma lists, sharded and resumed to the same bytes; manifests record the axes")
+    func dynamicsGridAxes() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("axes.csv").path
+        let args = ["dynamics-grid", "--eps", "0.2", "--objectives", "ce", "--seeds", "1", "--epochs", "2", "--n-train", "4,6",
+                    "--n-test", "8", "--width", "3,5", "--noise-dims-grid", "0,2", "--pgd-steps", "2", "--eval-pgd-steps", "2"]
+        let r = try CLI.run(args + ["--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.count == 2 * 2 * 2 * 2)
+        // Grid order: noise dims, then n, then width (each run: 2 epochs).
+        #expect(rows.map { "\($0[1])/\($0[2])/\($0[3])" } == ["0/4/3", "0/4/3", "0/4/5", "0/4/5", "0/6/3", "0/6/3", "0/6/5", "0/6/5",
+                                                               "2/4/3", "2/4/3", "2/4/5", "2/4/5", "2/6/3", "2/6/3", "2/6/5", "2/6/5"])
+        let verdict = try String(contentsOfFile: dir.appendingPathComponent("axes_verdict.csv").path, encoding: .utf8).split(separator: "\n")
+        #expect(verdict.count == 1 + 8 * 4)
+        let manifest = try Self.json(try String(contentsOfFile: dir.appendingPathComponent("axes.manifest.json").path, encoding: .utf8))
+        let config = try #require(manifest["configuration"] as? [String: Any])
+        #expect((config["noise_dims"] as? [Double]) == [0, 2] && (config["n_train"] as? [Double]) == [4, 6] && (config["width"] as? [Double]) == [3, 5])
+        // Two shards merged give the same rows.
+        var merged: [String] = []
+        for shard in ["0/2", "1/2"] {
+            let part = dir.appendingPathComponent("part\(shard.first!).csv").path
+            let p = try CLI.run(args + ["--shard", shard, "--out", part])
+            #expect(p.status == 0, "\(p.stderr)")
+            // A shard's rows carry the grid item's index first (for merge).
+            merged += try String(contentsOfFile: part, encoding: .utf8).split(separator: "\n").dropFirst()
+                .map { String($0.split(separator: ",", maxSplits: 1)[1]) }
+        }
+        #expect(merged.sorted() == text.split(separator: "\n").dropFirst().map(String.init).sorted())
+        // Bad axis values: one line, exit 2.
+        for bad in [["--width", "3,3"], ["--n-train", "4,x"], ["--noise-dims-grid", "1", "--noise-dims", "2"]] {
+            let b = try CLI.run(["dynamics-grid", "--epochs", "2", "--out", dir.appendingPathComponent("bad.csv").path] + bad)
+            #expect(b.status == 2 && b.stderr.split(separator: "\n").count == 1, "\(bad): \(b.stderr)")
+        }
     }
 }

@@ -56,6 +56,21 @@ public struct EmpiricalRobustObjective: Sendable {
 
     /// R_n(W), its gradient and the per-sample losses.
     public func evaluate(_ weights: Matrix) throws -> Evaluation {
+        var ignored: [ActivePiece]? = nil
+        return try evaluate(weights, pieces: &ignored)
+    }
+
+    /// The maximising piece of one sample's inner maximum (ce): the input point x + delta* at the
+    /// maximising box vertex and the softmax probabilities there. Its loss is a smooth convex
+    /// function of W that equals the sample's inner maximum at these W (the certificate and the
+    /// Newton polish of the fixed-scale optimum are built from these pieces).
+    struct ActivePiece: Sendable {
+        var input: [Double]
+        var probabilities: [Double]
+    }
+
+    /// `evaluate`, also recording the active pieces (ce only) when `pieces` is non-nil.
+    func evaluate(_ weights: Matrix, pieces: inout [ActivePiece]?) throws -> Evaluation {
         let k = model.classCount, d = model.dimension
         guard weights.rows == k, weights.columns == d else {
             throw InputError("weights have shape \(weights.rows) x \(weights.columns); the empirical objective needs \(k) x \(d)")
@@ -65,6 +80,7 @@ public struct EmpiricalRobustObjective: Sendable {
         }
         var gradient = Matrix(rows: k, columns: d)
         var losses = [Double](repeating: 0, count: sample.count)
+        if pieces != nil { pieces = [ActivePiece](repeating: ActivePiece(input: [], probabilities: []), count: sample.count) }
         // Per-class set-up (differences, perturbation set) depends only on W and y.
         for y in 0..<k {
             let members = sample.labels.indices.filter { sample.labels[$0] == y }
@@ -74,7 +90,7 @@ public struct EmpiricalRobustObjective: Sendable {
             switch objective {
             case .ce:
                 try ceContribution(y: y, others: others, differences: differences, members: members,
-                                   weights: weights, gradient: &gradient, losses: &losses)
+                                   weights: weights, gradient: &gradient, losses: &losses, pieces: &pieces)
             default:
                 marginContribution(y: y, others: others, differences: differences, members: members,
                                    gradient: &gradient, losses: &losses)
@@ -96,7 +112,7 @@ public struct EmpiricalRobustObjective: Sendable {
     /// delta_j = eps sign((D^T h)_j) attains. The recovery is checked (D delta* = Delta*).
     private func ceContribution(
         y: Int, others: [Int], differences: [[Double]], members: [Int], weights: Matrix,
-        gradient: inout Matrix, losses: inout [Double]
+        gradient: inout Matrix, losses: inout [Double], pieces: inout [ActivePiece]?
     ) throws {
         let k = model.classCount, d = model.dimension, m = k - 1
         let eps = threat.eps
@@ -147,6 +163,9 @@ public struct EmpiricalRobustObjective: Sendable {
                 }
                 losses[i] = atVertex
                 let zz = logits.reduce(0) { $0 + exp($1 - big) }
+                if pieces != nil {
+                    pieces![i] = ActivePiece(input: delta, probabilities: logits.map { exp($0 - big) / zz })
+                }
                 for kk in 0..<k {
                     let g = exp(logits[kk] - big) / zz - (kk == y ? 1 : 0)
                     for j in 0..<d { gradient[kk, j] += g * delta[j] }
@@ -275,7 +294,67 @@ extension EmpiricalRobustObjective {
         var t = gradientNorm > 0 ? s / gradientNorm : 1
         var iterations = 0
         let maxBundle = 40
+        // ce: after a short bundle phase (which identifies the columns that are exactly zero at
+        // the optimum) a Newton polish and the piece certificate (EmpiricalCertificate.swift)
+        // finish the job; their Newton steps count against the same budget.
+        let polishes = objective == .ce
+        func finish() throws {
+            guard polishes, iterations < maxIterations else { return }
+            let columnNorms = (0..<d).map { j in (0..<k).reduce(0.0) { $0 + centre[$1, j] * centre[$1, j] }.squareRoot() }
+            let norm = centre.frobeniusNormSquared.squareRoot()
+            var tried: [Set<Int>] = []
+            for threshold in [1e-3, 1e-2, 1e-5] {
+                let zero = Set((0..<d).filter { columnNorms[$0] <= threshold * s })
+                guard !tried.contains(zero), iterations < maxIterations else { continue }
+                tried.append(zero)
+                var start = centre
+                for j in zero { for r in 0..<k { start[r, j] = 0 } }
+                let startNorm = start.frobeniusNormSquared.squareRoot()
+                if norm >= s * (1 - 1e-6), startNorm > 0 { start = start.scaled(by: s / startNorm) }
+                // A polish that meets a tie between box vertices (NumericalError from evaluate)
+                // is skipped: the bundle's own certificate stands.
+                guard let polished = try? newtonPolish(from: start, zeroColumns: zero, scale: s, maxSteps: min(60, maxIterations - iterations)) else {
+                    iterations += 1
+                    continue
+                }
+                iterations += max(polished.steps, 1)
+                if let bound = try? pieceLowerBound(at: polished.weights, scale: s, target: tolerance) { lowerBound = max(lowerBound, bound) }
+                if polished.value < current.value {
+                    centre = polished.weights
+                    current = try evaluate(centre)
+                    add(centre, current)
+                    lambda.append(0)
+                }
+                if current.value - lowerBound <= tolerance { return }
+                // Optima on a tie between two vertices of some sample: Newton on the KKT system.
+                for window in [1e-3, 1e-4, 1e-2] where iterations < maxIterations {
+                    guard let kkt = try? kktPolish(from: start, zeroColumns: zero, scale: s, onSphere: norm >= s * (1 - 1e-6),
+                                                   tieWindow: window, maxSteps: min(30, maxIterations - iterations)) else {
+                        iterations += 1
+                        continue
+                    }
+                    iterations += kkt.steps
+                    guard let e = try? evaluate(kkt.weights) else { continue }
+                    if let bound = try? pieceLowerBound(at: kkt.weights, scale: s, target: tolerance, ties: kkt.ties) {
+                        lowerBound = max(lowerBound, bound)
+                    }
+                    if e.value < current.value {
+                        centre = kkt.weights
+                        current = e
+                        add(centre, current)
+                        lambda.append(0)
+                    }
+                    if current.value - lowerBound <= tolerance { return }
+                }
+            }
+        }
+        var polishAt = [40, 200]
         while current.value - lowerBound > tolerance && iterations < maxIterations {
+            if polishes, let next = polishAt.first, iterations >= next {
+                polishAt.removeFirst()
+                try finish()
+                if current.value - lowerBound <= tolerance || iterations >= maxIterations { break }
+            }
             iterations += 1
             // Dual of the prox subproblem: maximise q(lambda) on the simplex by accelerated
             // projected gradient ascent, dq/dlambda_j = l_j(U(lambda)), computed in lambda-space
@@ -357,6 +436,7 @@ extension EmpiricalRobustObjective {
                 t = max(t * 0.7, 1e-12)
             }
         }
+        if current.value - lowerBound > tolerance { try finish() }
         let gap = current.value - lowerBound
         guard current.value.isFinite else {
             throw NumericalError("the empirical fixed-scale optimum at s = \(s) produced a non-finite value")

@@ -7,6 +7,11 @@ public struct LabelledSample: Sendable, Equatable {
     /// n x d inputs.
     public var inputs: Matrix
     public var count: Int { labels.count }
+
+    public init(labels: [Int], inputs: Matrix) {
+        self.labels = labels
+        self.inputs = inputs
+    }
 }
 
 /// Draws labelled points from a `DataModel` with a seeded GSL generator.

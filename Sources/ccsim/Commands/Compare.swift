@@ -86,7 +86,7 @@ struct CompareCommand: ParsableCommand {
             transform: FlagValue.count(1...100_000))
     var nTrain: Int?
 
-    @Option(name: .customLong("cas-samples"), help: "Population runs: PGD-20 test samples per class on which the trained W's CAS is held to its exact CAS at the first, middle and last epoch of every seed (0: skip) (default: 1000).",
+    @Option(name: .customLong("cas-samples"), help: "Population runs: PGD-20 test samples per class on which the trained W's CAS is held to its exact CAS at the first, middle and last epoch of every seed (0: skip) (default: 1000). With --n-train: 0 skips the per-epoch exact CAS of the trained W and of the empirical optimum (any other value computes it; l_inf only).",
             transform: FlagValue.count(0...1_000_000))
     var casSamples: Int = 1000
 
@@ -215,14 +215,18 @@ struct CompareCommand: ParsableCommand {
         let progress = Progress(total: seeds, label: "compare")
         let t = try Comparison.empiricalTrajectory(
             setup.configuration, objective: setup.objective, seeds: seeds,
-            exactThreat: ThreatModel(norm: threat.norm, eps: exactEps ?? eps), progress: { progress.report($0, $1) })
+            exactThreat: ThreatModel(norm: threat.norm, eps: exactEps ?? eps), exactCAS: casSamples > 0 && threat.norm == .linf,
+            progress: { progress.report($0, $1) })
         var result: [String: JSONValue] = [
             "model": .string(model.name), "eps": .number(eps), "norm": .string(threat.norm.rawValue),
             "objective": .string(setup.configuration.loss.description), "n_train": .number(Double(t.trainPerClass)),
             "noise_dims": .number(Double(model.noiseDimensions)), "seeds": .number(Double(seeds)),
             "init": .string(initialisation.rawValue),
             "trajectory_fraction_inside": .number(t.fractionInside), "trajectory_within_tolerance": .bool(t.withinTolerance),
+            "trajectory_verdict": .string(t.verdict), "trajectory_undecided_epochs": .number(Double(t.undecidedEpochs)),
             "trajectory_band": .string(t.bandDefinition),
+            "trajectory_cas_gauge": .string("centred, exact (ce worst-case l_inf samples, population): exact_cas of the trained W, exact_cas_at_scale of the empirical optimum at its norm; empty where not computed or not certified"),
+            "final_exact_cas": JSONValue(t.epochs.last?.exactCAS), "final_exact_cas_at_scale": JSONValue(t.epochs.last?.exactCASAtScale),
             "final_ratio": .number(t.finalRatio), "final_empirical_ratio_at_scale": .number(t.finalEmpiricalRatio),
             "final_scale": .number(t.epochs.last?.scale ?? 0),
             "best_epoch": .number(Double(t.bestEpoch)), "best_test_robust_accuracy": .number(t.bestTestRobustAccuracy),
@@ -235,12 +239,13 @@ struct CompareCommand: ParsableCommand {
         if let trajectoryOut {
             var table = CSVTable(header: ["epoch", "scale", "ratio", "empirical_ratio_at_scale", "band_low", "band_high", "inside",
                                           "test_robust_acc", "test_robust_acc_low", "test_robust_acc_high", "trained_objective",
-                                          "optimum_objective", "optimum_suboptimality", "converged"])
+                                          "optimum_objective", "optimum_suboptimality", "converged", "exact_cas", "exact_cas_at_scale"])
             for p in t.epochs {
                 table.append([.int(p.epoch), .double(p.scale), .double(p.ratio), .double(p.empiricalRatioAtScale), .double(p.bandLow),
                               .double(p.bandHigh), .bool(p.inside), .double(p.testRobustAccuracy), .double(p.testRobustAccuracyLow),
                               .double(p.testRobustAccuracyHigh), .double(p.trainedObjective), .double(p.optimumObjective),
-                              .double(p.optimumSuboptimality), .bool(p.optimumConverged)])
+                              .double(p.optimumSuboptimality), .bool(p.optimumConverged), .optionalDouble(p.exactCAS),
+                              .optionalDouble(p.exactCASAtScale)])
             }
             var manifest = result
             manifest["epochs"] = .number(Double(training.epochs))
@@ -254,10 +259,12 @@ struct CompareCommand: ParsableCommand {
             .object(["epoch": .number(Double(p.epoch)), "scale": .number(p.scale), "ratio": .number(p.ratio),
                      "empirical_ratio_at_scale": .number(p.empiricalRatioAtScale), "band": JSONValue([p.bandLow, p.bandHigh]),
                      "inside": .bool(p.inside), "test_robust_accuracy": .number(p.testRobustAccuracy),
-                     "trained_objective": .number(p.trainedObjective), "optimum_objective": .number(p.optimumObjective)])
+                     "trained_objective": .number(p.trainedObjective), "optimum_objective": .number(p.optimumObjective),
+                     "optimum_suboptimality": .number(p.optimumSuboptimality), "converged": .bool(p.optimumConverged),
+                     "exact_cas": JSONValue(p.exactCAS), "exact_cas_at_scale": JSONValue(p.exactCASAtScale)])
         })
         if json { try Emit.json(result) } else {
-            print("\(model.name) eps=\(eps) \(setup.configuration.loss) n=\(t.trainPerClass)/class noise dims \(model.noiseDimensions), \(seeds) seeds: final w2/w1 \(t.finalRatio), empirical optimum at the same norm \(t.finalEmpiricalRatio); \(t.fractionInside) of the epochs inside the band: \(t.withinTolerance ? "within tolerance" : "NOT within tolerance")")
+            print("\(model.name) eps=\(eps) \(setup.configuration.loss) n=\(t.trainPerClass)/class noise dims \(model.noiseDimensions), \(seeds) seeds: final w2/w1 \(t.finalRatio), empirical optimum at the same norm \(t.finalEmpiricalRatio); \(t.fractionInside) of the decided epochs inside the band: \(t.verdict)")
             print("exact test robust accuracy: best \(t.bestTestRobustAccuracy) at epoch \(t.bestEpoch), last \(t.lastTestRobustAccuracy): robust overfitting \(t.robustOverfitting ? "yes" : "no") (as formalised here)")
         }
     }

@@ -5,12 +5,14 @@ import Foundation
 struct DynamicsGridCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dynamics-grid",
-        abstract: "Two-layer AT on a finite training set over eps x objectives x seeds: per-epoch CAS (both gauges) and robust train/test metrics.",
+        abstract: "Two-layer AT on a finite training set over eps x noise dims x n x width x objectives x seeds: per-epoch CAS (both gauges, adversarial and natural samples) and robust train/test metrics.",
         discussion: """
-            One row per (eps, objective, seed, epoch): eps, objective, seed, epoch, weight_norm, train_robust_loss, \
-            train_natural_acc, train_robust_acc, test_natural_acc, test_robust_acc (PGD), cas (raw gauge), cas_centred, \
-            mean_cross_similarity (raw), mean_cross_similarity_centred. Unless sharded, OUT_verdict.csv (with a manifest) \
-            holds the paper's dynamics claim per (eps, objective, gauge) as formalised here: with b the epoch of the best \
+            One row per (eps, noise dims, n, width, objective, seed, epoch): eps, noise_dims, n_train, width, objective, seed, \
+            epoch, weight_norm, train_robust_loss, train_natural_acc, train_robust_acc, test_natural_acc, test_robust_acc (PGD), \
+            cas (raw gauge, PGD test samples), cas_centred, mean_cross_similarity (raw), mean_cross_similarity_centred, and \
+            the same four on the clean test samples (cas_natural, ...). --noise-dims-grid, --n-train and --width take comma \
+            lists (grid axes). Unless sharded, OUT_verdict.csv (with a manifest) holds the paper's dynamics claim per \
+            (eps, noise dims, n, width, objective, samples, gauge) as formalised here: with b the epoch of the best \
             mean test robust accuracy, every seed lower at the last epoch than at b (robust overfitting), every seed's \
             CAS higher at b than at epoch 1 (learns) and lower at the last epoch than at b (drops). SGD momentum 0.9, \
             weight decay 5e-4, step schedule; kd uses a natural teacher trained for --teacher-epochs on the same data. \
@@ -31,14 +33,38 @@ struct DynamicsGridCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Epochs.".withDefault(DynamicsGridSetup.Settings().epochs)), transform: FlagValue.count(2...100_000))
     var epochs: Int = DynamicsGridSetup.Settings().epochs
 
-    @Option(name: .customLong("n-train"), help: ArgumentHelp("Training samples per class.".withDefault(DynamicsGridSetup.Settings().trainPerClass)), transform: FlagValue.count(1...1_000_000))
-    var nTrain: Int = DynamicsGridSetup.Settings().trainPerClass
+    @Option(name: .customLong("n-train"), help: ArgumentHelp("Training samples per class (comma list: a grid axis).".withDefault("100")), transform: Self.counts("--n-train", 1...1_000_000))
+    var nTrain = IntegerList(DynamicsGridSetup.Settings().trainPerClass)
+
+    @Option(name: .customLong("noise-dims-grid"), help: "Pure-noise dimensions as a grid axis (comma list; replaces --noise-dims) (default: --noise-dims, else 20).",
+            transform: Self.counts("--noise-dims-grid", 0...DataModel.maxNoiseDimensions))
+    var noiseDimsGrid: IntegerList?
 
     @Option(name: .customLong("n-test"), help: ArgumentHelp("Test samples per class.".withDefault(DynamicsGridSetup.Settings().testPerClass)), transform: FlagValue.count(1...1_000_000))
     var nTest: Int = DynamicsGridSetup.Settings().testPerClass
 
-    @Option(help: ArgumentHelp("Hidden width.".withDefault(DynamicsGridSetup.Settings().width)), transform: FlagValue.count(1...100_000))
-    var width: Int = DynamicsGridSetup.Settings().width
+    @Option(help: ArgumentHelp("Hidden width (comma list: a grid axis).".withDefault("64")), transform: Self.counts("--width", 1...100_000))
+    var width = IntegerList(DynamicsGridSetup.Settings().widths)
+
+    /// A grid axis of integers (one flag value, not a repeated flag).
+    struct IntegerList: Sendable {
+        var values: [Int]
+        init(_ values: [Int]) { self.values = values }
+    }
+
+    /// A comma list of integers in `range`, without repeats.
+    static func counts(_ flag: String, _ range: ClosedRange<Int>) -> @Sendable (String) throws -> IntegerList {
+        { text in
+            let values = try text.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
+                guard let n = Int(part.trimmingCharacters(in: .whitespaces)), range.contains(n) else {
+                    throw InputError("'\(part)' is not allowed: \(flag) takes a comma list of integers in \(range.lowerBound)...\(range.upperBound)")
+                }
+                return n
+            }
+            guard Set(values).count == values.count else { throw InputError("\(flag) \(text) repeats a value") }
+            return IntegerList(values)
+        }
+    }
 
     @Option(help: ArgumentHelp("Batch size.".withDefault(DynamicsGridSetup.Settings().batch)), transform: FlagValue.count(1...1_000_000))
     var batch: Int = DynamicsGridSetup.Settings().batch
@@ -77,6 +103,9 @@ struct DynamicsGridCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if noiseDimsGrid != nil, modelOptions.noiseDims != nil {
+            throw InputError("--noise-dims-grid and --noise-dims set the same thing: give one")
+        }
         if let v = try verdictTarget { try OutputTarget.requireDistinct([output.out, v], journals: true) }
     }
 
@@ -86,7 +115,7 @@ struct DynamicsGridCommand: ParsableCommand {
             model = try model.with(noiseDimensions: Self.defaultNoiseDimensions, noiseSigma: model.noiseSigma)
         }
         var s = DynamicsGridSetup.Settings()
-        s.epochs = epochs; s.trainPerClass = nTrain; s.testPerClass = nTest; s.width = width; s.batch = batch
+        s.epochs = epochs; s.trainPerClass = nTrain.values; s.noiseDimensions = noiseDimsGrid?.values; s.testPerClass = nTest; s.widths = width.values; s.batch = batch
         s.learningRate = lr; s.pgdSteps = pgdSteps; s.evaluationPGDSteps = evalPgdSteps; s.teacherEpochs = teacherEpochs
         s.seeds = seeds; s.seed = seed
         let job = try DynamicsGridSetup.grid(model: model, modelFlags: modelOptions.specification.manifestJSON, norm: threat.norm,
@@ -97,7 +126,7 @@ struct DynamicsGridCommand: ParsableCommand {
         if let target = try verdictTarget {
             let verdict = try DynamicsVerdict.table(from: result.table)
             var config = job.configuration
-            config["definition"] = .string("per (eps, objective, gauge), b = epoch of the best mean test robust accuracy; robust_overfitting: every seed lower at the last epoch than at b; learns: CAS(b) > CAS(epoch 1); drops: CAS(last) < CAS(b); claim_holds: overfitting and every seed learns and drops (sign test, chance 2^-R per condition)")
+            config["definition"] = .string("per (eps, noise_dims, n_train, width, objective, samples, gauge), b = epoch of the best mean test robust accuracy; robust_overfitting: every seed lower at the last epoch than at b; learns: CAS(b) > CAS(epoch 1); drops: CAS(last) < CAS(b); claim_holds: overfitting and every seed learns and drops (sign test, chance 2^-R per condition)")
             try ResultWriter.write(verdict, to: target, command: "dynamics-grid", configuration: config)
             report += "\n" + Self.summary(verdict) + "\nwrote the verdict to \(target.path)"
         }
@@ -107,13 +136,16 @@ struct DynamicsGridCommand: ParsableCommand {
     static func summary(_ verdict: CSVTable) -> String {
         let h = verdict.header
         func c(_ n: String) -> Int { h.firstIndex(of: n)! }
-        var lines = ["eps".padding(toLength: 7, withPad: " ", startingAt: 0) + "objective".padding(toLength: 12, withPad: " ", startingAt: 0)
-                     + "gauge".padding(toLength: 9, withPad: " ", startingAt: 0) + "best/last RA".padding(toLength: 18, withPad: " ", startingAt: 0)
+        var lines = ["eps".padding(toLength: 7, withPad: " ", startingAt: 0) + "noise/n/width".padding(toLength: 15, withPad: " ", startingAt: 0)
+                     + "objective".padding(toLength: 12, withPad: " ", startingAt: 0)
+                     + "samples".padding(toLength: 13, withPad: " ", startingAt: 0) + "gauge".padding(toLength: 9, withPad: " ", startingAt: 0) + "best/last RA".padding(toLength: 18, withPad: " ", startingAt: 0)
                      + "CAS 1/best/last".padding(toLength: 24, withPad: " ", startingAt: 0) + "overfit learns drops  claim"]
         func f(_ s: String) -> String { Double(s).map { String(format: "%.3f", $0) } ?? s }
         for r in verdict.rows {
-            lines.append(r[c("eps")].padding(toLength: 7, withPad: " ", startingAt: 0) + r[c("objective")].padding(toLength: 12, withPad: " ", startingAt: 0)
-                         + r[c("gauge")].padding(toLength: 9, withPad: " ", startingAt: 0)
+            lines.append(r[c("eps")].padding(toLength: 7, withPad: " ", startingAt: 0)
+                         + "\(r[c("noise_dims")])/\(r[c("n_train")])/\(r[c("width")])".padding(toLength: 15, withPad: " ", startingAt: 0)
+                         + r[c("objective")].padding(toLength: 12, withPad: " ", startingAt: 0)
+                         + r[c("samples")].padding(toLength: 13, withPad: " ", startingAt: 0) + r[c("gauge")].padding(toLength: 9, withPad: " ", startingAt: 0)
                          + "\(f(r[c("test_robust_acc_best")]))/\(f(r[c("test_robust_acc_last")]))".padding(toLength: 18, withPad: " ", startingAt: 0)
                          + "\(f(r[c("cas_epoch1")]))/\(f(r[c("cas_best")]))/\(f(r[c("cas_last")]))".padding(toLength: 24, withPad: " ", startingAt: 0)
                          + "\(r[c("overfitting_seeds")])/\(r[c("seeds")])".padding(toLength: 8, withPad: " ", startingAt: 0)
