@@ -187,6 +187,10 @@ struct ClassPairCE {
         /// where the global maximum switches between two adjacent branches (kinks of psi).
         var branches: [(lo: Double, hi: Double)] = [(-.infinity, .infinity)]
         var switches: [Double] = []
+        /// r where psi is close to losing analyticity: the switches, and (one branch) where g'
+        /// peaks above 1/4 (near the bifurcation into two branches the nearest singularity of
+        /// psi approaches the real line there). The outer panels are graded finely towards them.
+        var fineCentres: [Double] = []
 
         init?(g11: Double, g12: Double, g22: Double) {
             self.g11 = g11; self.g12 = g12; self.g22 = g22
@@ -195,9 +199,15 @@ struct ClassPairCE {
             // refined by bisection.
             var turns: [Double] = []
             var previous = support(-40).slope - 1
+            var steepest = (s: -40.0, slope: previous + 1)
+            defer {
+                fineCentres = switches
+                if switches.isEmpty && steepest.slope > 0.25 { fineCentres.append(support(steepest.s).g - steepest.s) }
+            }
             for i in -639...640 {
                 let s = Double(i) / 16
                 let value = support(s).slope - 1
+                if value + 1 > steepest.slope { steepest = (s, value + 1) }
                 if (value >= 0) != (previous >= 0) {
                     var lo = s - 1.0 / 16, hi = s
                     for _ in 0..<80 {
@@ -370,6 +380,7 @@ struct ClassPairCE {
     func outerPanels() -> [(lo: Double, hi: Double, strip: Int)] {
         let scale = sr * (1 + abs(gamma))
         var pieces: [(Double, Double, Int, [Double])] = []
+        var fine: [Double] = []
         switch shifts {
         case .polygon(let strips):
             for (i, s) in strips.enumerated() {
@@ -384,10 +395,15 @@ struct ClassPairCE {
             for i in 0..<(ends.count - 1) {
                 pieces.append((ends[i], ends[i + 1], 0, [(e.support(0).g - mr) / sr] + kinks))
             }
+            fine = e.fineCentres.map { ($0 - mr) / sr }
         }
         var out: [(lo: Double, hi: Double, strip: Int)] = []
         for (lo, hi, strip, centres) in pieces {
-            let b = Panels.boundaries(lo, hi, scale: scale, centres: centres, maxMarginWidth: 3)
+            var b = Panels.boundaries(lo, hi, scale: scale, centres: centres, maxMarginWidth: 3)
+            if !fine.isEmpty {
+                // Graded from 1e-4 margin units (same widest panel).
+                b = Array(Set(b + Panels.boundaries(lo, hi, scale: scale * 1e4, centres: fine, maxMarginWidth: 3e4))).sorted()
+            }
             for i in 0..<(b.count - 1) where b[i + 1] > b[i] { out.append((b[i], b[i + 1], strip)) }
         }
         return out
