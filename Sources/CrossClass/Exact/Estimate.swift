@@ -55,6 +55,9 @@ public struct Estimate: Sendable, Equatable, Codable {
         case quadrature1DOrderStatistic = "quadrature-1d-order-statistic"
         /// Fixed Gauss-Legendre panels in two independent Gaussian coordinates, kinks placed.
         case gaussLegendre2D = "gauss-legendre-2d"
+        /// The same under l_2: panels in (d1 - d2, an independent coordinate), the ellipse's
+        /// branch switch put in as a kink.
+        case gaussLegendre2DL2 = "gauss-legendre-2d-l2"
         /// The exact gradient on the same panels.
         case gaussLegendre2DGradient = "gauss-legendre-2d-gradient"
         /// Nested adaptive GSL quadrature in two coordinates.

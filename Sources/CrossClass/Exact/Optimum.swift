@@ -203,6 +203,7 @@ public struct SymmetricOptimizer: Sendable {
 
     public func solve() throws -> SymmetricOptimum {
         if let e = pairEvaluator { return try solveFast(e) }
+        if let e = l2Evaluator, let o = try solveL2Fast(e) { return o }
         var notes: [String] = []
         var converged = true
         var failures = 0
@@ -322,8 +323,12 @@ public struct SymmetricOptimizer: Sendable {
 /// symmetric family loses anything.
 ///
 /// Softmax losses and robust margins depend on W only through the differences of its rows, so
-/// the last row is fixed at 0 and GSL's Nelder-Mead simplex searches the other (K-1) d entries,
-/// starting from the symmetric optimum (shifted so that its last row is 0).
+/// the last row is fixed at 0 and the other (K-1) d entries are searched, starting from the
+/// symmetric optimum (shifted so that its last row is 0).
+/// - fast (ce, K = 3, l_inf or l_2): damped Newton on the exact value and gradient of
+///   `LinearPairCE` (`DampedNewton`); converged when the Newton decrement (F - F* for the
+///   quadratic model; ce is convex) and the integration error are both within the tolerance.
+/// - reference (and every other setting): GSL's Nelder-Mead simplex on the adaptive path.
 public struct FullOptimum: Sendable {
     public var classifier: LinearClassifier
     public var value: Double
@@ -335,29 +340,49 @@ public struct FullOptimum: Sendable {
     public var projected: (w1: Double, w2: Double)
     public var iterations: Int
     public var converged: Bool
+    /// Bound on |value - R(classifier)| from the integration (nil on the simplex path, whose
+    /// evaluations carry the adaptive tolerance).
+    public var errorBound: Double? = nil
+    /// Largest |dF/dW| entry at the returned point (fast path).
+    public var gradientNorm: Double? = nil
+    /// The Newton decrement at the returned point: F - F* of the quadratic model (fast path).
+    public var optimalityGap: Double? = nil
+    public var method: ExactMethod = .reference
+    public var notes: [String] = []
 }
 
 public enum FullOptimizer {
     public static func solve(
         model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-9,
-        maxIterations: Int = 4000
+        maxIterations: Int = 4000, method: ExactMethod = .fast
     ) throws -> FullOptimum {
         switch objective {
         case .ce, .ls, .trades: break
         default:
             throw InputError("the full-W optimum is implemented for ce, ls and trades (free scale); got \(objective)")
         }
+        // The start (fast symmetric optimiser on either path, as before).
         let symmetric = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free).solve()
         let k = model.classCount, d = model.dimension
         let start = LinearClassifier.symmetric(model: model, w1: symmetric.w1, w2: symmetric.w2).weights
         var x0: [Double] = []
         for r in 0..<(k - 1) { for f in 0..<d { x0.append(start[r, f] - start[k - 1, f]) } }
-        let evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         func matrix(_ x: [Double]) -> Matrix {
             var w = Matrix(rows: k, columns: d)
             for r in 0..<(k - 1) { for f in 0..<d { w[r, f] = x[r * d + f] } }
             return w
         }
+        if method == .fast, let engine = LinearPairCE(model: model, threat: threat, objective: objective),
+           let result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
+            var r = result
+            r.projected = r.classifier.projectSymmetric(model: model)
+            if !symmetric.converged {
+                r.converged = false
+                r.notes.append("the symmetric optimum used as the start and for comparison is not converged: \(symmetric.notes.joined(separator: "; "))")
+            }
+            return r
+        }
+        let evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         let scale = max(symmetric.w1, symmetric.w2, 0.1)
         let result = try MultiMinimizer.simplex(
             start: x0, steps: x0.map { _ in 0.1 * scale }, sizeTolerance: 1e-6 * scale, maxIterations: maxIterations
@@ -372,6 +397,51 @@ public enum FullOptimizer {
             classifier: result.value <= symmetricValue ? best : LinearClassifier(weights: start),
             value: value, symmetricValue: symmetricValue,
             projected: (result.value <= symmetricValue ? best : LinearClassifier(weights: start)).projectSymmetric(model: model),
-            iterations: result.iterations, converged: result.converged)
+            iterations: result.iterations, converged: result.converged,
+            notes: result.converged ? [] : ["simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)"])
+    }
+
+    /// Newton on the exact value and gradient; nil when the fast evaluator declines a point
+    /// (then the reference path runs).
+    static func fastSolve(
+        _ engine: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double
+    ) throws -> FullOptimum? {
+        let k = 3, d = x0.count / 2
+        struct Declined: Error {}
+        func f(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
+            guard let r = engine.evaluate(matrix(x)) else { throw Declined() }
+            var g: [Double] = []
+            for row in 0..<(k - 1) { for c in 0..<d { g.append(r.gradient[row, c]) } }
+            return (r.value, g)
+        }
+        do {
+            guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
+            let newton = try DampedNewton.minimize(start: x0, maxIterations: 60, f)
+            guard let final = engine.estimate(matrix(newton.argument)) else { return nil }
+            var notes: [String] = []
+            let useStart = startEstimate.value < final.value
+            let value = useStart ? startEstimate.value : final.value
+            let gradient = (useStart ? startEstimate.gradient : final.gradient).storage.prefix((k - 1) * d)
+            let gradientNorm = gradient.reduce(0) { max($0, abs($1)) }
+            let errorBound = max(final.errorBound, startEstimate.errorBound)
+            var converged = newton.converged
+            if !newton.converged { notes.append("Newton stopped after \(newton.iterations) iterations with step \(newton.step)") }
+            if !(newton.decrement <= max(tolerance, 1e-15 * (1 + abs(value)))) {
+                converged = false
+                notes.append("Newton decrement \(newton.decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
+            }
+            if errorBound > max(tolerance, 1e-12) {
+                converged = false
+                notes.append("the fixed rule and its verification rule differ by \(errorBound) > tolerance \(tolerance)")
+            }
+            if useStart { notes.append("Newton found no point below the symmetric optimum") }
+            let classifier = LinearClassifier(weights: matrix(useStart ? x0 : newton.argument))
+            return FullOptimum(
+                classifier: classifier, value: value, symmetricValue: startEstimate.value, projected: (0, 0),
+                iterations: newton.iterations, converged: converged && value.isFinite, errorBound: errorBound,
+                gradientNorm: gradientNorm, optimalityGap: newton.decrement, method: .fast, notes: notes)
+        } catch is Declined {
+            return nil
+        }
     }
 }

@@ -41,6 +41,10 @@ public struct RobustObjective: Sendable {
             let e = pair.estimate(w1: w1, w2: w2)
             return Estimate(value: e.result.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: .gaussLegendre2D)
         }
+        if method == .fast, w1 >= 0, w2 >= 0, let l2 = L2PairObjective(model: model, threat: threat, objective: objective),
+           let e = l2.valueEstimate(w1: w1, w2: w2, tolerance: tolerance) {
+            return e
+        }
         let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
         if method == .fast, let c = ComplementStructure(model: model) {
             let margins = ExchangeableMargins(structure: c, w1: w1, w2: w2, threat: threat)

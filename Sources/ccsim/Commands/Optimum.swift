@@ -37,7 +37,7 @@ struct OptimumCommand: ParsableCommand {
         let spec = try objectiveOptions.resolved()
         let threatModel = try ThreatModel(norm: threat.norm, eps: eps)
         if full {
-            let f = try FullOptimizer.solve(model: model, threat: threatModel, objective: spec.objective)
+            let f = try FullOptimizer.solve(model: model, threat: threatModel, objective: spec.objective, method: methodOptions.method)
             let out: [String: JSONValue] = [
                 "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
                 "objective": .string(spec.objective.description), "full_value": .number(f.value),
@@ -46,9 +46,12 @@ struct OptimumCommand: ParsableCommand {
                 "projected_ratio": .number(f.projected.w1 == 0 ? 0 : f.projected.w2 / f.projected.w1),
                 "weights": .array(f.classifier.weights.nested.map { JSONValue($0) }),
                 "iterations": .number(Double(f.iterations)), "converged": .bool(f.converged),
+                "error_bound": JSONValue(f.errorBound), "gradient_norm": JSONValue(f.gradientNorm),
+                "optimality_gap": JSONValue(f.optimalityGap), "method": .string(f.method.rawValue),
+                "notes": .array(f.notes.map { .string($0) }),
             ]
             if json { try Emit.json(out) } else {
-                print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective) full W: value \(f.value), symmetric family \(f.symmetricValue), gain \(f.improvement); projected (w1, w2) = (\(f.projected.w1), \(f.projected.w2))\(f.converged ? "" : " (simplex NOT converged)")")
+                print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective) full W: value \(f.value), symmetric family \(f.symmetricValue), gain \(f.improvement); projected (w1, w2) = (\(f.projected.w1), \(f.projected.w2))\(f.converged ? "" : " (NOT converged: \(f.notes.joined(separator: "; ")))")")
             }
             return
         }

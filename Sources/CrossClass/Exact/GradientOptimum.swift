@@ -1,0 +1,309 @@
+import Foundation
+import GSL
+
+/// Derivative-based optimisers for the evaluators of `PairQuadratureGeneral.swift`:
+/// - the symmetric family under l_2 (ce on complement(3)), the same plan as `solveFast` for
+///   l_inf (axis optimum by Brent on the exact derivative in log w1, the exact one-sided
+///   derivative at w2 = 0+ -- for the convex ce it decides w2* = 0 -- then damped Newton on
+///   (w1, w2) with a Hessian from differences of the exact gradient; a fixed scale by Brent on
+///   dF/dtheta);
+/// - the full 3-class W under l_inf or l_2 (ce): damped Newton over the (K - 1) d free entries
+///   (last row fixed at 0, softmax losses see only row differences) from the symmetric optimum,
+///   Hessian from forward differences of the exact gradient, stopped on the Newton decrement.
+/// The robust ce is convex in W, so a point where the Newton decrement is below the tolerance
+/// is the minimiser to within that decrement (its second-order estimate of F - F*).
+extension SymmetricOptimizer {
+    /// The fast l_2 evaluator for this setting, if there is one.
+    var l2Evaluator: L2PairObjective? {
+        guard method == .fast else { return nil }
+        return L2PairObjective(model: model, threat: threat, objective: objective)
+    }
+
+    /// Raised inside the gradient optimiser when the fast evaluator declines a point.
+    struct Declined: Error {}
+
+    /// F = R + penalty and its gradient, from R's value and gradient.
+    func penalised(_ w1: Double, _ w2: Double, _ r: (value: Double, g1: Double, g2: Double)) -> (value: Double, g1: Double, g2: Double) {
+        var (v, g1, g2) = r
+        switch scale {
+        case .weightDecay(let lambda):
+            let a = Double(exclusiveEntries), b = Double(crossEntries)
+            v += 0.5 * lambda * (a * w1 * w1 + b * w2 * w2)
+            g1 += lambda * a * w1
+            g2 += lambda * b * w2
+        case .centeredWeightDecay(let lambda):
+            v += 0.5 * lambda * (centred.a * w1 * w1 + 2 * centred.b * w1 * w2 + centred.c * w2 * w2)
+            g1 += lambda * (centred.a * w1 + centred.b * w2)
+            g2 += lambda * (centred.b * w1 + centred.c * w2)
+        default: break
+        }
+        return (v, g1, g2)
+    }
+
+    /// The l_2 optimum by the fast evaluator, or nil when it declines a point on the way (the
+    /// caller then uses the reference path).
+    func solveL2Fast(_ e: L2PairObjective) throws -> SymmetricOptimum? {
+        do {
+            return try solveWithGradient({ w1, w2 in
+                guard let r = e.evaluate(w1: w1, w2: w2) else { throw Declined() }
+                return penalised(w1, w2, r)
+            }, verify: { w1, w2 in
+                guard let r = e.estimate(w1: w1, w2: w2) else { throw Declined() }
+                return (r.value, r.errorBound)
+            })
+        } catch is Declined {
+            return nil
+        }
+    }
+
+    func solveWithGradient(
+        _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
+        verify: (Double, Double) throws -> (value: Double, errorBound: Double)
+    ) throws -> SymmetricOptimum {
+        var notes: [String] = []
+        var converged = true
+        var w1 = 0.0, w2 = 0.0
+        var derivative: Double? = nil
+        var boundary = false
+        switch scale {
+        case .fixed(let s):
+            func slope(_ theta: Double) throws -> Double {
+                let v = try f(s * cos(theta), s * sin(theta))
+                return s * (-sin(theta) * v.g1 + cos(theta) * v.g2)
+            }
+            let atZero = try f(s, 0).g2
+            // ce is convex, so F is unimodal on the arc: theta = 0 when dF/dtheta(0+) >= 0,
+            // else the sign change of dF/dtheta on a 9-angle scan (Brent), else pi/2.
+            var theta = 0.0
+            if atZero < 0 {
+                theta = .pi / 2
+                var previous = 0.0
+                for t in (1...8).map({ Double.pi / 2 * Double($0) / 8 }) {
+                    if try slope(t) >= 0 {
+                        var failure: Error? = nil
+                        let root = try RootFinder.brent(in: previous, t, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { x in
+                            do { return try slope(x) } catch { failure = error; return 0 }
+                        }
+                        if let failure { throw failure }
+                        theta = root.location
+                        converged = converged && root.converged
+                        break
+                    }
+                    previous = t
+                }
+            } else {
+                derivative = atZero
+            }
+            w1 = s * cos(theta)
+            w2 = theta == 0 ? 0 : s * sin(theta)
+            boundary = theta == 0
+            if theta == .pi / 2 {
+                converged = false
+                notes.append("dF/dtheta is negative on the whole arc: the optimum is at w1 = 0, a bound of the family")
+            }
+        case .free, .weightDecay, .centeredWeightDecay:
+            let axis = try gradientAxis { try f($0, 0).g1 }
+            let r0 = exp(axis.logScale)
+            let atAxis = try f(r0, 0)
+            derivative = atAxis.g2
+            w1 = r0; w2 = 0; boundary = true
+            converged = converged && axis.converged
+            if atAxis.g2 < 0 && !axis.pinnedLow && !axis.pinnedHigh {
+                let interior = try newton2(f, start: (r0, 1e-3 * r0))
+                if interior.value < atAxis.value {
+                    w1 = interior.w1; w2 = interior.w2; boundary = false
+                    if !interior.converged {
+                        converged = false
+                        notes.append("Newton stopped after \(interior.iterations) iterations with step \(interior.step)")
+                    }
+                    let rho = 0.5 * log(w1 * w1 + w2 * w2)
+                    if rho >= extendedLogScaleRange.upperBound - 1e-6 || rho <= smallestLogScale + 1e-6 {
+                        converged = false
+                        notes.append("optimal scale at the search limit: a point on a search bound, not a minimiser")
+                    }
+                } else {
+                    converged = false
+                    notes.append("derivative at w2 = 0 is negative (\(atAxis.g2)) but Newton found no better interior point")
+                }
+            }
+            if boundary && axis.pinnedHigh {
+                converged = false
+                notes.append("the objective keeps decreasing as ||w|| grows (optimal scale on the axis w2 = 0 above e^\(extendedLogScaleRange.upperBound)): a point on a search bound, not a minimiser")
+            }
+            if boundary && axis.pinnedLow {
+                converged = false
+                notes.append("the optimal scale on the axis w2 = 0 is below the search limit e^\(smallestLogScale) (w1 -> 0): a point on a search bound, not a minimiser")
+            }
+        }
+        let final = try verify(w1, w2)
+        if final.errorBound > max(tolerance, 1e-12) {
+            converged = false
+            notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
+        }
+        if abs(final.value) < 100 * tolerance {
+            converged = false
+            notes.append("objective value \(final.value) is within 100 quadrature tolerances (\(tolerance)) of 0: the loss is driven to ~0 and (w1, w2) is not resolved")
+        }
+        let best = try f(w1, w2).value
+        let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
+        let na = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: ThreatModel(norm: threat.norm, eps: 0))
+        return SymmetricOptimum(
+            w1: w1, w2: w2, value: best, objectiveValue: final.value, robustAccuracy: ra.value,
+            naturalAccuracy: na.value, derivativeAtZero: derivative, onBoundary: boundary,
+            converged: converged, notes: notes)
+    }
+
+    /// The root of h(rho) = w1 dF/dw1 at w1 = e^rho (increasing: F is convex in w1), bracketed
+    /// by unit steps from rho = 0 within [smallestLogScale, extendedLogScaleRange.upperBound].
+    func gradientAxis(_ d1: (Double) throws -> Double) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
+        func h(_ rho: Double) throws -> Double { exp(rho) * (try d1(exp(rho))) }
+        let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
+        var lo = 0.0, hi = 0.0
+        var hLo = try h(0), hHi = hLo
+        if hLo < 0 {
+            while hHi < 0 {
+                lo = hi; hLo = hHi
+                if hi >= highest { return (highest, false, true, true) }
+                hi = min(hi + 1, highest)
+                hHi = try h(hi)
+            }
+        } else {
+            while hLo > 0 {
+                hi = lo; hHi = hLo
+                if lo <= lowest { return (lowest, true, false, true) }
+                lo = max(lo - 1, lowest)
+                hLo = try h(lo)
+            }
+        }
+        if hLo == 0 { return (lo, false, false, true) }
+        var failure: Error? = nil
+        let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { x in
+            do { return try h(x) } catch { failure = error; return 0 }
+        }
+        if let failure { throw failure }
+        return (root.location, false, false, root.converged)
+    }
+
+    /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0 (as `newton` for l_inf).
+    func newton2(
+        _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60
+    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
+        var x = [start.0, start.1]
+        let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0]) { p in
+            let v = try f(p[0], p[1])
+            return (v.value, [v.g1, v.g2])
+        }
+        x = result.argument
+        return (x[0], x[1], result.value, result.converged, result.iterations, result.step)
+    }
+}
+
+/// Damped Newton for a smooth convex function with an exact gradient: Hessian by forward
+/// differences of the gradient (step 1e-6 |x|), Cholesky (shifted towards a gradient step when
+/// not positive definite), Armijo backtracking, points kept strictly above optional lower
+/// bounds. Stops when the Newton step is below 1e-10 |x| or, after an accepted step, the Newton
+/// decrement g'H^-1 g / 2 (F - F* for the quadratic model) is at rounding level.
+public enum DampedNewton {
+    public struct Result: Sendable {
+        public var argument: [Double]
+        public var value: Double
+        public var gradient: [Double]
+        public var decrement: Double
+        public var iterations: Int
+        public var step: Double
+        public var converged: Bool
+    }
+
+    public static func minimize(
+        start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil,
+        _ f: ([Double]) throws -> (value: Double, gradient: [Double])
+    ) throws -> Result {
+        let n = start.count
+        var x = start
+        var current = try f(x)
+        var lastStep = Double.infinity
+        var decrement = Double.infinity
+        for iteration in 1...maxIterations {
+            let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let h = 1e-6 * max(size, 1e-3)
+            var hessian = [Double](repeating: 0, count: n * n)
+            for j in 0..<n {
+                var y = x
+                y[j] += h
+                let g = try f(y).gradient
+                for i in 0..<n { hessian[i * n + j] = (g[i] - current.gradient[i]) / h }
+            }
+            for i in 0..<n { for j in 0..<i {
+                let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
+                hessian[i * n + j] = m; hessian[j * n + i] = m
+            } }
+            var p = solve(hessian, current.gradient.map { -$0 }, n)
+            if p == nil {
+                // Not positive definite here: shift towards a gradient step.
+                var shifted = hessian
+                let shift = (0..<n).reduce(0.0) { $0 + abs(hessian[$1 * n + $1]) } + 1e-12
+                for i in 0..<n { shifted[i * n + i] += shift }
+                p = solve(shifted, current.gradient.map { -$0 }, n)
+            }
+            guard var step = p else { break }
+            let newtonStep = step.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            decrement = 0.5 * abs(zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 })
+            var t = 1.0
+            if let lowerBounds {
+                for i in 0..<n where x[i] + step[i] <= lowerBounds[i] && step[i] < 0 {
+                    t = min(t, 0.5 * (x[i] - lowerBounds[i]) / -step[i])
+                }
+            }
+            step = step.map { $0 * t }
+            var accepted = false
+            for _ in 0..<40 {
+                let trial = zip(x, step).map { $0 + $1 }
+                let slope = zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 }
+                let next = try f(trial)
+                if next.value <= current.value + 1e-4 * slope
+                    || (next.value <= current.value && step.reduce(0) { $0 + abs($1) } < 1e-9 * size) {
+                    x = trial; current = next
+                    accepted = true
+                    break
+                }
+                step = step.map { 0.5 * $0 }
+            }
+            lastStep = newtonStep
+            if newtonStep <= 1e-10 * max(size, 1e-3) || (accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3)) {
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true)
+            }
+            if !accepted {
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep,
+                              converged: newtonStep <= 1e-7 * max(size, 1e-3))
+            }
+        }
+        return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false)
+    }
+
+    /// Solves A x = b by Cholesky; nil when A is not (numerically) positive definite.
+    static func solve(_ a: [Double], _ b: [Double], _ n: Int) -> [Double]? {
+        var l = [Double](repeating: 0, count: n * n)
+        for j in 0..<n {
+            var s = a[j * n + j]
+            for k in 0..<j { s -= l[j * n + k] * l[j * n + k] }
+            guard s > 1e-14 * abs(a[j * n + j]), s > 0 else { return nil }
+            let ljj = s.squareRoot()
+            l[j * n + j] = ljj
+            for i in (j + 1)..<max(j + 1, n) {
+                var t = a[i * n + j]
+                for k in 0..<j { t -= l[i * n + k] * l[j * n + k] }
+                l[i * n + j] = t / ljj
+            }
+        }
+        var y = b
+        for i in 0..<n {
+            for k in 0..<i { y[i] -= l[i * n + k] * y[k] }
+            y[i] /= l[i * n + i]
+        }
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            for k in (i + 1)..<max(i + 1, n) { y[i] -= l[k * n + i] * y[k] }
+            y[i] /= l[i * n + i]
+        }
+        return y
+    }
+}

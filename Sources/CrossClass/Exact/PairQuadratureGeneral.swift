@@ -1,0 +1,602 @@
+import Foundation
+import GSL
+
+/// One class's share of the robust ce of a 3-class linear classifier (any W, l_inf or l_2), with
+/// its gradient in the two rows D_k = w_y - w_k, by fixed composite Gauss-Legendre rules (the
+/// fast exact path of issue 12 beyond the symmetric family and beyond l_inf).
+///
+/// Reduction. With clean margins d = D x and shifts Delta = D delta,
+///   ce(d + Delta) = log(1 + e^{-d2} (e^{-r - Delta1} + e^{-Delta2})),  r = d1 - d2,
+/// so the adversary's best shift depends on x only through r, and the robust loss is
+///   L = softplus(psi(r) - d2),  psi(r) = max_Delta log(e^{-r - Delta1} + e^{-Delta2}).
+/// - l_inf: the shifts form a zonotope; a maximiser of the convex inner function is a vertex
+///   whose normal cone holds the loss gradient -(q1, q2) (q > 0), so the candidates are the
+///   vertices of the lower-left chain; psi is the upper envelope of finitely many analytic
+///   pieces log(e^{-r - V1} + e^{-V2}) whose switch points (kinks) are known in closed form.
+/// - l_2: the shifts form an ellipse {Delta : Delta' G^-1 Delta <= 1}, G = eps^2 D D'. A
+///   maximiser is the support point of the direction -(p, 1 - p), p = logistic(s), and the
+///   fixed-point condition reads r = g(s) - s with g(s) = Delta2(s) - Delta1(s) explicit. Where
+///   h(s) = g(s) - s decreases its roots are local maxima: when g' < 1 everywhere (checked on
+///   a fine scan) there is one root for every r (safeguarded Newton) and psi is analytic; with
+///   two decreasing branches (e.g. the symmetric family when eps ||w|| > sqrt(6)) the global
+///   maximum switches between them at one r, located by bisection on the difference of the
+///   branch values and put in as a kink. More branches: the evaluator declines (nil) and
+///   callers use the reference path.
+/// Coordinates: r ~ N(mr, sr^2) and q = d2 + gamma r ~ N(mq, sq^2), independent
+/// (gamma = Cov(d2, -r)/Var(r)), so L = softplus(psi(r) + gamma r - q): an outer integral over r
+/// with the kinks as panel ends, and an inner one over q of a softplus centred at
+/// psi(r) + gamma r (panels graded there, `Panels`).
+/// Gradient (Danskin at the maximiser, x's law does not depend on W):
+///   dR/dD_k = -E[q_k (x + delta*)],  q_k = sigma(t) pi_k(r),  t = psi(r) - d2,
+/// with E[q_k x] = mu E[q_k] + Cov(x, r) E[q_k (r - mr)]/sr^2 + Cov(x, q) E[q_k (q - mq)]/sq^2
+/// (the regression of x on the independent Gaussians r, q, exact) and delta* the maximiser in
+/// x-space (a sign pattern per l_inf strip; -eps^2 D'n / sqrt(n'Gn) for l_2).
+struct ClassPairCE {
+    let mean: [Double]
+    let differences: [[Double]]
+    /// Sigma D_k' (k = 0, 1), Sigma the per-coordinate variance of x | y.
+    let covariances: [[Double]]
+    let eps: Double
+    let m1: Double, m2: Double
+    let c11: Double, c12: Double, c22: Double
+    let mr: Double, sr: Double, gamma: Double, mq: Double, sq: Double
+    let shifts: Shifts
+
+    enum Shifts {
+        case polygon([Strip])
+        case ellipse(Ellipse)
+    }
+
+    /// A range of r where one vertex V of the zonotope (x-space shift `delta`) is the maximiser.
+    struct Strip {
+        var lo: Double, hi: Double
+        var v1: Double, v2: Double
+        var delta: [Double]
+    }
+
+    static let cut = PairObjective.cut
+
+    /// nil when the l_2 inner maximiser may switch branches (see the type's comment).
+    init?(mean: [Double], variance: [Double], differences: [[Double]], threat: ThreatModel) {
+        precondition(differences.count == 2)
+        let d = mean.count
+        self.mean = mean
+        self.differences = differences
+        eps = threat.eps
+        let rows = differences
+        covariances = rows.map { row in (0..<d).map { row[$0] * variance[$0] } }
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        m1 = dot(rows[0], mean); m2 = dot(rows[1], mean)
+        c11 = dot(rows[0], covariances[0]); c12 = dot(rows[0], covariances[1]); c22 = dot(rows[1], covariances[1])
+        mr = m1 - m2
+        let vr = c11 + c22 - 2 * c12
+        let scale = c11 + c22
+        if vr > 1e-28 * scale {
+            sr = vr.squareRoot()
+            gamma = (c22 - c12) / vr
+            let vq = c22 - (c22 - c12) * (c22 - c12) / vr
+            sq = vq > 1e-28 * scale ? vq.squareRoot() : 0
+        } else {
+            // d1 - d2 is constant: r = mr, q = d2.
+            sr = 0; gamma = 0
+            sq = c22 > 1e-28 * scale ? c22.squareRoot() : 0
+        }
+        mq = m2 + gamma * mr
+        switch threat.norm {
+        case .linf:
+            shifts = .polygon(Self.strips(rows, eps: eps))
+        case .l2:
+            let e2 = eps * eps
+            guard let ellipse = Ellipse(g11: e2 * dot(rows[0], rows[0]), g12: e2 * dot(rows[0], rows[1]), g22: e2 * dot(rows[1], rows[1])) else { return nil }
+            shifts = .ellipse(ellipse)
+        }
+    }
+
+    /// The vertices of the lower-left chain of the zonotope sum_f [-eps, eps] D_f (columns D_f)
+    /// and the ranges of r where each maximises log(e^{-r - V1} + e^{-V2}).
+    static func strips(_ rows: [[Double]], eps: Double) -> [Strip] {
+        let d = rows[0].count
+        // Normals n = (cos phi, sin phi), phi in (0, pi/2): the vertex -eps sum_f sign(n.D_f) D_f
+        // changes where n is orthogonal to a column.
+        var angles: [Double] = [0, .pi / 2]
+        for f in 0..<d {
+            let a = rows[0][f], b = rows[1][f]
+            if a != 0 && b != 0 && (a > 0) != (b > 0) { angles.append(atan(-a / b)) }
+        }
+        angles.sort()
+        var candidates: [Strip] = []
+        for i in 0..<(angles.count - 1) where angles[i + 1] > angles[i] {
+            let phi = 0.5 * (angles[i] + angles[i + 1])
+            let n = (cos(phi), sin(phi))
+            var delta = [Double](repeating: 0, count: d)
+            var v1 = 0.0, v2 = 0.0
+            for f in 0..<d {
+                let p = n.0 * rows[0][f] + n.1 * rows[1][f]
+                let s: Double = p > 0 ? -eps : (p < 0 ? eps : 0)
+                delta[f] = s
+                v1 += rows[0][f] * s; v2 += rows[1][f] * s
+            }
+            if !candidates.contains(where: { $0.v1 == v1 && $0.v2 == v2 }) {
+                candidates.append(Strip(lo: -.infinity, hi: .infinity, v1: v1, v2: v2, delta: delta))
+            }
+        }
+        func psi(_ v: Strip, _ r: Double) -> Double { logAddExp(-r - v.v1, -v.v2) }
+        // Tie points of every pair: e^{-r}(A_i - A_j) = B_j - B_i with A = e^{-V1}, B = e^{-V2}.
+        var ties: [Double] = []
+        for i in 0..<candidates.count {
+            for j in (i + 1)..<max(i + 1, candidates.count) {
+                let a = candidates[i], b = candidates[j]
+                guard (a.v1 < b.v1) == (b.v2 < a.v2), a.v1 != b.v1, a.v2 != b.v2 else { continue }
+                ties.append(logAbsDifference(a.v1, b.v1) - logAbsDifference(a.v2, b.v2))
+            }
+        }
+        ties.sort()
+        var probes: [Double] = []
+        if ties.isEmpty { probes = [0] } else {
+            probes.append(ties[0] - 1)
+            for i in 0..<(ties.count - 1) { probes.append(0.5 * (ties[i] + ties[i + 1])) }
+            probes.append(ties[ties.count - 1] + 1)
+        }
+        var out: [Strip] = []
+        for (i, r) in probes.enumerated() {
+            var best = 0
+            for v in candidates.indices where psi(candidates[v], r) > psi(candidates[best], r) { best = v }
+            var strip = candidates[best]
+            strip.lo = i == 0 ? -.infinity : ties[i - 1]
+            strip.hi = i == probes.count - 1 ? .infinity : ties[i]
+            if let last = out.last, last.v1 == strip.v1, last.v2 == strip.v2 {
+                out[out.count - 1].hi = strip.hi
+            } else {
+                out.append(strip)
+            }
+        }
+        return out
+    }
+
+    /// log |e^{-x} - e^{-y}|.
+    static func logAbsDifference(_ x: Double, _ y: Double) -> Double {
+        -min(x, y) + log(-expm1(-abs(x - y)))
+    }
+
+    /// The ellipse of margin shifts {G^(1/2) t : |t| <= 1} and its support points in the
+    /// directions -(e^{s/2}, e^{-s/2}).
+    struct Ellipse {
+        let g11: Double, g12: Double, g22: Double
+        /// Bound on |g(s)|.
+        var bound: Double { g11.squareRoot() + g22.squareRoot() }
+
+        /// Support point Delta(s), g = Delta2 - Delta1, g'(s), and n'Gn for the unnormalised n.
+        @inline(__always)
+        func support(_ s: Double) -> (d1: Double, d2: Double, g: Double, slope: Double, n1: Double, n2: Double, q: Double) {
+            let n1 = s >= 0 ? 1.0 : exp(s), n2 = s >= 0 ? exp(-s) : 1.0
+            let gn1 = g11 * n1 + g12 * n2, gn2 = g12 * n1 + g22 * n2
+            let q = n1 * gn1 + n2 * gn2
+            guard q > 0 else { return (0, 0, 0, 0, n1, n2, 0) }
+            let root = q.squareRoot()
+            // dn/ds = (n1/2, -n2/2) up to a multiple of n, which Delta ignores.
+            let p1 = 0.5 * n1, p2 = -0.5 * n2
+            let gp1 = g11 * p1 + g12 * p2, gp2 = g12 * p1 + g22 * p2
+            let qp = p1 * gn1 + p2 * gn2
+            let g = (gn1 - gn2) / root
+            let slope = (gp1 - gp2) / root - (gn1 - gn2) * qp / (q * root)
+            return (-gn1 / root, -gn2 / root, g, slope, n1, n2, q)
+        }
+
+        /// Intervals of s where h(s) = g(s) - s decreases (each a branch of local maxima of the
+        /// inner function; where h increases the roots are local minima), and the values of r
+        /// where the global maximum switches between two adjacent branches (kinks of psi).
+        var branches: [(lo: Double, hi: Double)] = [(-.infinity, .infinity)]
+        var switches: [Double] = []
+        /// r where psi is close to losing analyticity: the switches, and (one branch) where g'
+        /// peaks above 1/4 (near the bifurcation into two branches the nearest singularity of
+        /// psi approaches the real line there). The outer panels are graded finely towards them.
+        var fineCentres: [Double] = []
+
+        init?(g11: Double, g12: Double, g22: Double) {
+            self.g11 = g11; self.g12 = g12; self.g22 = g22
+            // Turning points of h: sign changes of g' - 1 on a scan of s in [-40, 40] (step
+            // 1/16; beyond |s| = 40 the direction is within e^-20 of an axis and g' < 1e-8),
+            // refined by bisection.
+            var turns: [Double] = []
+            var previous = support(-40).slope - 1
+            var steepest = (s: -40.0, slope: previous + 1)
+            defer {
+                fineCentres = switches
+                if switches.isEmpty && steepest.slope > 0.25 { fineCentres.append(support(steepest.s).g - steepest.s) }
+            }
+            for i in -639...640 {
+                let s = Double(i) / 16
+                let value = support(s).slope - 1
+                if value + 1 > steepest.slope { steepest = (s, value + 1) }
+                if (value >= 0) != (previous >= 0) {
+                    var lo = s - 1.0 / 16, hi = s
+                    for _ in 0..<80 {
+                        let mid = 0.5 * (lo + hi)
+                        if (support(mid).slope - 1 >= 0) == (previous >= 0) { lo = mid } else { hi = mid }
+                    }
+                    turns.append(0.5 * (lo + hi))
+                }
+                previous = value
+            }
+            guard !turns.isEmpty else { return }
+            // h' < 0 at both infinite ends, so the turns alternate: decreasing pieces are
+            // (-inf, t0), (t1, t2), ..., (t_last, inf).
+            guard turns.count % 2 == 0 else { return nil }
+            var pieces: [(lo: Double, hi: Double)] = [(-.infinity, turns[0])]
+            var i = 1
+            while i < turns.count {
+                pieces.append((turns[i], i + 1 < turns.count ? turns[i + 1] : .infinity))
+                i += 2
+            }
+            // Only adjacent branches are compared: more than two branches is not handled.
+            guard pieces.count == 2 else { return nil }
+            branches = pieces
+            // r where both branches have a root: between the fold values h(t0) (local minimum
+            // of h) and h(t1) (local maximum).
+            let low = support(turns[0]).g - turns[0], high = support(turns[1]).g - turns[1]
+            guard high > low else { return nil }
+            func difference(_ r: Double) -> Double? {
+                guard let a = root(r, branch: 0), let b = root(r, branch: 1) else { return nil }
+                return value(r, a) - value(r, b)
+            }
+            var lo = low, hi = high
+            guard let dLo = difference(lo + 1e-12 * (1 + abs(lo))), let dHi = difference(hi - 1e-12 * (1 + abs(hi))) else { return nil }
+            if (dLo > 0) == (dHi > 0) {
+                // One branch dominates on the whole overlap: no switch.
+                return
+            }
+            for _ in 0..<200 {
+                let mid = 0.5 * (lo + hi)
+                guard let d = difference(mid) else { return nil }
+                if (d > 0) == (dLo > 0) { lo = mid } else { hi = mid }
+                if hi - lo <= 1e-15 * (1 + abs(lo)) { break }
+            }
+            switches = [0.5 * (lo + hi)]
+        }
+
+        /// log(e^{-r - Delta1} + e^{-Delta2}) at the support point of s.
+        @inline(__always)
+        func value(_ r: Double, _ s: Double) -> Double {
+            let v = support(s)
+            return logAddExp(-r - v.d1, -v.d2)
+        }
+
+        /// The root s of g(s) - s = r on a branch (h decreasing there), by Newton safeguarded
+        /// with bisection; nil when r is outside the branch's range.
+        func root(_ r: Double, branch: Int) -> Double? {
+            let piece = branches[branch]
+            var lo = piece.lo.isFinite ? piece.lo : min(-r - bound - 1, piece.hi - 1)
+            var hi = piece.hi.isFinite ? piece.hi : max(-r + bound + 1, piece.lo + 1)
+            let fLo = support(lo).g - lo - r, fHi = support(hi).g - hi - r
+            if fLo < 0 || fHi > 0 { return nil }
+            var s = -r + support(-r).g
+            if !(s > lo && s < hi) { s = 0.5 * (lo + hi) }
+            for _ in 0..<200 {
+                let v = support(s)
+                let f = v.g - s - r
+                if f == 0 { return s }
+                if f > 0 { lo = s } else { hi = s }
+                var next = s - f / (v.slope - 1)
+                if !(next > lo && next < hi) { next = 0.5 * (lo + hi) }
+                if abs(next - s) <= 1e-15 * (1 + abs(s)) || hi - lo <= 1e-15 * (1 + abs(s)) { return next }
+                s = next
+            }
+            return s
+        }
+
+        /// The maximiser's s at r: the root on the branch with the larger value.
+        func root(_ r: Double) -> Double {
+            if branches.count == 1 { return root(r, branch: 0) ?? 0 }
+            var best = 0.0, bestValue = -Double.infinity
+            for b in branches.indices {
+                if let s = root(r, branch: b) {
+                    let v = value(r, s)
+                    if v > bestValue { bestValue = v; best = s }
+                }
+            }
+            return best
+        }
+    }
+
+    struct Sums {
+        var value = 0.0
+        var ek = (0.0, 0.0), ekr = (0.0, 0.0), ekq = (0.0, 0.0)
+        /// l_inf: E[q_k; strip] per strip. l_2: E[q_k n_j / sqrt(n'Gn)] (k, j).
+        var strip: [(Double, Double)] = []
+        var ellipse = (0.0, 0.0, 0.0, 0.0)
+    }
+
+    /// Inner integrals over q of phi (softplus(c0 - q), sigma(c0 - q), sigma(c0 - q)(q - mq)).
+    @inline(__always)
+    func inner(_ c0: Double, _ rule: GaussLegendre) -> (Double, Double, Double) {
+        if sq == 0 {
+            let t = c0 - mq
+            return (Self.softplus(t), Self.logistic(t), 0)
+        }
+        let boundaries = Panels.boundaries(-Self.cut, Self.cut, scale: sq, centres: [(c0 - mq) / sq])
+        var i0 = 0.0, i1 = 0.0, i2 = 0.0
+        let nodes = rule.nodes, weights = rule.weights
+        for p in 0..<(boundaries.count - 1) {
+            let a = boundaries[p], b = boundaries[p + 1]
+            let half = 0.5 * (b - a), mid = 0.5 * (a + b)
+            for j in 0..<nodes.count {
+                let z = mid + half * nodes[j]
+                let w = half * weights[j] * Normal.pdf(z)
+                let t = c0 - mq - sq * z
+                let e = exp(-abs(t))
+                let sp = max(t, 0) + log1p(e)
+                let sig = t >= 0 ? 1 / (1 + e) : e / (1 + e)
+                i0 += w * sp
+                i1 += w * sig
+                i2 += w * sig * sq * z
+            }
+        }
+        return (i0, i1, i2)
+    }
+
+    @inline(__always) static func softplus(_ t: Double) -> Double { max(t, 0) + log1p(exp(-abs(t))) }
+    @inline(__always) static func logistic(_ t: Double) -> Double {
+        let e = exp(-abs(t))
+        return t >= 0 ? 1 / (1 + e) : e / (1 + e)
+    }
+
+    /// One outer node at r with weight w.
+    @inline(__always)
+    func node(_ r: Double, _ w: Double, strip: Int, _ rule: GaussLegendre, _ sums: inout Sums) {
+        var psi: Double, x: Double
+        var ellipseTerm = (0.0, 0.0)
+        switch shifts {
+        case .polygon(let strips):
+            let v = strips[strip]
+            psi = logAddExp(-r - v.v1, -v.v2)
+            x = -r - v.v1 + v.v2
+        case .ellipse(let e):
+            let s = e.root(r)
+            let v = e.support(s)
+            psi = logAddExp(-r - v.d1, -v.d2)
+            x = -r - v.d1 + v.d2
+            let root = v.q.squareRoot()
+            if root > 0 { ellipseTerm = (v.n1 / root, v.n2 / root) }
+        }
+        let pi1 = Self.logistic(x), pi2 = Self.logistic(-x)
+        let (i0, i1, i2) = inner(psi + gamma * r, rule)
+        let dr = r - mr
+        sums.value += w * i0
+        let a = w * i1
+        sums.ek.0 += a * pi1; sums.ek.1 += a * pi2
+        sums.ekr.0 += a * pi1 * dr; sums.ekr.1 += a * pi2 * dr
+        sums.ekq.0 += w * pi1 * i2; sums.ekq.1 += w * pi2 * i2
+        switch shifts {
+        case .polygon:
+            sums.strip[strip].0 += a * pi1; sums.strip[strip].1 += a * pi2
+        case .ellipse:
+            sums.ellipse.0 += a * pi1 * ellipseTerm.0; sums.ellipse.1 += a * pi1 * ellipseTerm.1
+            sums.ellipse.2 += a * pi2 * ellipseTerm.0; sums.ellipse.3 += a * pi2 * ellipseTerm.1
+        }
+    }
+
+    /// The outer panels in z = (r - mr)/sr: kinks (strip ends) as panel ends, graded around
+    /// where the two wrong classes trade places (pi = 1/2), at most 3 margin units wide.
+    func outerPanels() -> [(lo: Double, hi: Double, strip: Int)] {
+        let scale = sr * (1 + abs(gamma))
+        var pieces: [(Double, Double, Int, [Double])] = []
+        var fine: [Double] = []
+        switch shifts {
+        case .polygon(let strips):
+            for (i, s) in strips.enumerated() {
+                let lo = max(-Self.cut, (s.lo - mr) / sr), hi = min(Self.cut, (s.hi - mr) / sr)
+                if hi > lo { pieces.append((lo, hi, i, [(s.v2 - s.v1 - mr) / sr])) }
+            }
+        case .ellipse(let e):
+            // Kinks where the maximiser switches branch; graded towards them (the losing
+            // branch's fold, where the winning one stops being analytic, can be close).
+            let kinks = e.switches.map { ($0 - mr) / sr }.filter { $0 > -Self.cut && $0 < Self.cut }
+            let ends = [-Self.cut] + kinks + [Self.cut]
+            for i in 0..<(ends.count - 1) {
+                pieces.append((ends[i], ends[i + 1], 0, [(e.support(0).g - mr) / sr] + kinks))
+            }
+            fine = e.fineCentres.map { ($0 - mr) / sr }
+        }
+        var out: [(lo: Double, hi: Double, strip: Int)] = []
+        for (lo, hi, strip, centres) in pieces {
+            var b = Panels.boundaries(lo, hi, scale: scale, centres: centres, maxMarginWidth: 3)
+            if !fine.isEmpty {
+                // Graded from 1e-4 margin units (same widest panel).
+                b = Array(Set(b + Panels.boundaries(lo, hi, scale: scale * 1e4, centres: fine, maxMarginWidth: 3e4))).sorted()
+            }
+            for i in 0..<(b.count - 1) where b[i + 1] > b[i] { out.append((b[i], b[i + 1], strip)) }
+        }
+        return out
+    }
+
+    /// Whether the fixed panels resolve this class (as `PairObjective.isTractable`).
+    var isTractable: Bool {
+        let outer = 2 * Self.cut * sr * (1 + abs(gamma)) / 3
+        return sr.isFinite && sq.isFinite && mr.isFinite && mq.isFinite && outer <= Double(Panels.maxPiecesPerGap)
+            && sq <= Double(Panels.maxPiecesPerGap)
+    }
+
+    /// E[robust ce | y] and its gradient in the two rows of D.
+    func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]]) {
+        var sums = Sums()
+        if case .polygon(let strips) = shifts { sums.strip = Array(repeating: (0, 0), count: strips.count) }
+        if sr == 0 {
+            var strip = 0
+            if case .polygon(let strips) = shifts {
+                strip = strips.firstIndex { mr >= $0.lo && mr < $0.hi } ?? 0
+            }
+            node(mr, 1, strip: strip, rule, &sums)
+        } else {
+            let nodes = rule.nodes, weights = rule.weights
+            for panel in outerPanels() {
+                let half = 0.5 * (panel.hi - panel.lo), mid = 0.5 * (panel.lo + panel.hi)
+                for i in 0..<nodes.count {
+                    let z = mid + half * nodes[i]
+                    node(mr + sr * z, half * weights[i] * Normal.pdf(z), strip: panel.strip, rule, &sums)
+                }
+            }
+        }
+        // Regression of x on (r, q): Cov(x, r) = Sigma (D0 - D1)', Cov(x, q) = Sigma (D1 + gamma (D0 - D1))'.
+        let d = mean.count
+        let vr = sr * sr, vq = sq * sq
+        var gradient = [[Double]](repeating: [Double](repeating: 0, count: d), count: 2)
+        let ek = [sums.ek.0, sums.ek.1], ekr = [sums.ekr.0, sums.ekr.1], ekq = [sums.ekq.0, sums.ekq.1]
+        for k in 0..<2 {
+            for f in 0..<d {
+                let covR = covariances[0][f] - covariances[1][f]
+                let covQ = covariances[1][f] + gamma * covR
+                var ex = mean[f] * ek[k]
+                if vr > 0 { ex += covR * ekr[k] / vr }
+                if vq > 0 { ex += covQ * ekq[k] / vq }
+                var shift = 0.0
+                switch shifts {
+                case .polygon(let strips):
+                    for (i, s) in strips.enumerated() { shift += s.delta[f] * (k == 0 ? sums.strip[i].0 : sums.strip[i].1) }
+                case .ellipse:
+                    let (a0, a1) = k == 0 ? (sums.ellipse.0, sums.ellipse.1) : (sums.ellipse.2, sums.ellipse.3)
+                    shift = -eps * eps * (differences[0][f] * a0 + differences[1][f] * a1)
+                }
+                gradient[k][f] = -(ex + shift)
+            }
+        }
+        return (sums.value, gradient)
+    }
+
+    /// Bound on the integrand's contribution beyond |z| = cut in either coordinate.
+    var tailBound: Double {
+        let growth = 1 + abs(m1) + abs(m2) + 4 * (c11 + c22).squareRoot() * Self.cut + 4 * (abs(mr) + 1) * (1 + abs(gamma))
+            + 4 * shiftBound
+        return 8 * Normal.upperTail(Self.cut) * growth
+    }
+
+    var shiftBound: Double {
+        switch shifts {
+        case .polygon(let strips): return strips.map { abs($0.v1) + abs($0.v2) }.max() ?? 0
+        case .ellipse(let e): return e.bound
+        }
+    }
+}
+
+/// log(e^a + e^b) without overflow.
+@inline(__always)
+func logAddExp(_ a: Double, _ b: Double) -> Double {
+    let top = max(a, b)
+    if top == -.infinity { return top }
+    return top + log1p(exp(-abs(a - b)))
+}
+
+/// Robust ce of a 3-class linear classifier (no bias) under l_inf or l_2, value and gradient in
+/// W, averaged over the uniform class prior (`ClassPairCE` per class).
+public struct LinearPairCE: Sendable {
+    let model: DataModel
+    let threat: ThreatModel
+
+    public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
+        guard case .ce = objective, model.classCount == 3 else { return nil }
+        self.model = model
+        self.threat = threat
+    }
+
+    func classes(_ w: Matrix) -> [ClassPairCE]? {
+        var out: [ClassPairCE] = []
+        for y in 0..<3 {
+            let others = (0..<3).filter { $0 != y }
+            let rows = others.map { o in (0..<w.columns).map { w[y, $0] - w[o, $0] } }
+            guard let c = ClassPairCE(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), differences: rows, threat: threat),
+                  c.isTractable else { return nil }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// R(W) and dR/dW with the given rule; nil when a class's inner maximum or scale is outside
+    /// what the fixed rules handle (callers then use the reference path).
+    public func evaluate(_ w: Matrix) -> (value: Double, gradient: Matrix, tail: Double)? { evaluate(w, rule: .working) }
+
+    func evaluate(_ w: Matrix, rule: GaussLegendre) -> (value: Double, gradient: Matrix, tail: Double)? {
+        guard let classes = classes(w) else { return nil }
+        var value = 0.0, tail = 0.0
+        var gradient = Matrix(rows: 3, columns: w.columns)
+        for y in 0..<3 {
+            let r = classes[y].evaluate(rule)
+            value += r.value / 3
+            tail += classes[y].tailBound / 3
+            let others = (0..<3).filter { $0 != y }
+            for (k, o) in others.enumerated() {
+                for f in 0..<w.columns {
+                    gradient[y, f] += r.gradient[k][f] / 3
+                    gradient[o, f] -= r.gradient[k][f] / 3
+                }
+            }
+        }
+        return (value, gradient, tail)
+    }
+
+    /// Value and gradient on the working rule, with the error bounds from the verification rule
+    /// (twice the order on the same panels) plus the truncated tails.
+    public func estimate(_ w: Matrix) -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
+        guard let a = evaluate(w), let b = evaluate(w, rule: .verification) else { return nil }
+        var gradientError = 0.0
+        for i in 0..<a.gradient.storage.count { gradientError = max(gradientError, abs(a.gradient.storage[i] - b.gradient.storage[i])) }
+        return (a.value, a.gradient, abs(a.value - b.value) + a.tail + 1e-15 * abs(a.value), gradientError + 10 * a.tail)
+    }
+}
+
+/// The robust ce of the symmetric family W(w1, w2) on a complement(3) model under l_2 (class 1's
+/// share equals every class's), with its gradient in (w1, w2) by the chain rule through
+/// D(w1, w2) = w1 D(1, 0) + w2 D(0, 1).
+public struct L2PairObjective: Sendable {
+    let model: DataModel
+    let threat: ThreatModel
+    /// Class 1's rows D at (1, 0) and (0, 1).
+    let unit1: [[Double]], unit2: [[Double]]
+
+    public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
+        guard threat.norm == .l2, case .ce = objective, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
+        self.model = model
+        self.threat = threat
+        func rows(_ w1: Double, _ w2: Double) -> [[Double]] {
+            let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
+            return [1, 2].map { o in (0..<w.columns).map { w[0, $0] - w[o, $0] } }
+        }
+        unit1 = rows(1, 0)
+        unit2 = rows(0, 1)
+    }
+
+    func pair(_ w1: Double, _ w2: Double) -> ClassPairCE? {
+        let rows = (0..<2).map { k in zip(unit1[k], unit2[k]).map { w1 * $0.0 + w2 * $0.1 } }
+        guard let c = ClassPairCE(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), differences: rows, threat: threat),
+              c.isTractable else { return nil }
+        return c
+    }
+
+    /// R and (dR/dw1, dR/dw2) (at w2 = 0 the one-sided derivative at 0+), or nil when declined.
+    public func evaluate(w1: Double, w2: Double) -> (value: Double, g1: Double, g2: Double)? { evaluate(w1: w1, w2: w2, rule: .working) }
+
+    func evaluate(w1: Double, w2: Double, rule: GaussLegendre) -> (value: Double, g1: Double, g2: Double)? {
+        guard let c = pair(w1, w2) else { return nil }
+        let r = c.evaluate(rule)
+        var g1 = 0.0, g2 = 0.0
+        for k in 0..<2 {
+            for f in 0..<unit1[k].count {
+                g1 += r.gradient[k][f] * unit1[k][f]
+                g2 += r.gradient[k][f] * unit2[k][f]
+            }
+        }
+        return (r.value, g1, g2)
+    }
+
+    /// Value and gradient with error bounds (working rule against the verification rule).
+    public func estimate(w1: Double, w2: Double) -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double)? {
+        guard let c = pair(w1, w2), let a = evaluate(w1: w1, w2: w2), let b = evaluate(w1: w1, w2: w2, rule: .verification) else { return nil }
+        let tail = c.tailBound
+        return (a.value, a.g1, a.g2, abs(a.value - b.value) + tail + 1e-15 * abs(a.value),
+                max(abs(a.g1 - b.g1), abs(a.g2 - b.g2)) + 10 * tail)
+    }
+
+    /// The objective as an `Estimate` (the one place this path builds one).
+    func valueEstimate(w1: Double, w2: Double, tolerance: Double) -> Estimate? {
+        guard let e = estimate(w1: w1, w2: w2) else { return nil }
+        return Estimate(value: e.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: .gaussLegendre2DL2)
+    }
+}
