@@ -20,6 +20,13 @@ public enum BivariateNormal {
     /// P(X > h, Y > k) for standard normals X, Y with correlation rho in [-1, 1].
     public static func upper(h: Double, k: Double, rho: Double) -> Double {
         let r = max(-1, min(1, rho))
+        return upper(h: h, k: k, rho: r, oneMinusAbsRho: 1 - abs(r))
+    }
+
+    /// The same, with 1 - |rho| given separately: near |rho| = 1 the caller often knows it far
+    /// more accurately than `1 - abs(rho)` can recover it (rho = sA^2 / (sA^2 + sI^2) with a tiny
+    /// sI rounds to 1 and would drop the O(sI) part of the probability).
+    public static func upper(h: Double, k: Double, rho r: Double, oneMinusAbsRho: Double) -> Double {
         let (nodes, weights): ([Double], [Double])
         if abs(r) < 0.3 {
             (nodes, weights) = (x6, w6)
@@ -46,8 +53,8 @@ public enum BivariateNormal {
             kk = -k
             hk = -hk
         }
-        if abs(r) < 1 {
-            let aSquared = (1 - r) * (1 + r)
+        if oneMinusAbsRho > 0 {
+            let aSquared = oneMinusAbsRho * (2 - oneMinusAbsRho)
             var a = aSquared.squareRoot()
             let bSquared = (h - kk) * (h - kk)
             let c = (4 - hk) / 8, d = (12 - hk) / 16

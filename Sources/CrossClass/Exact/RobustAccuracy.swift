@@ -175,7 +175,8 @@ public struct ComplementStructure: Sendable, Equatable {
         if others == 2, tolerance >= BivariateNormal.errorBound {
             let v = sA * sA + sI * sI
             let h = -shift / v.squareRoot()
-            return Estimate(value: BivariateNormal.upper(h: h, k: h, rho: sA * sA / v), errorBound: BivariateNormal.errorBound,
+            // 1 - rho = sI^2 / v exactly: a tiny sI must still lower the probability.
+            return Estimate(value: BivariateNormal.upper(h: h, k: h, rho: sA * sA / v, oneMinusAbsRho: sI * sI / v), errorBound: BivariateNormal.errorBound,
                             converged: true, method: .bivariateGenz)
         }
         let alpha = shift / sI, beta = sA / sI

@@ -25,6 +25,25 @@ struct BivariateNormalTests {
         #expect(worst > 0, "an exact match everywhere would mean the fixture was made by this code")
     }
 
+    @Test("near rho = 1 the accurate 1 - rho keeps the O(sI) part: three-class RA at tiny w2 equals the one-factor integral and lies below RA at w2 = 0 above the threshold")
+    func tinyIndependentPart() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .linf, eps: 0.4)
+        let structure = try #require(ComplementStructure(model: model))
+        let atZero = try RobustAccuracy.symmetric(model: model, w1: 1, w2: 0, threat: threat).value
+        for w2 in [1e-12, 1e-8, 1e-5, 1e-3] {
+            let genz = try RobustAccuracy.symmetric(model: model, w1: 1, w2: w2, threat: threat)
+            #expect(genz.method == .bivariateGenz)
+            #expect(genz.value < atZero, "w2 \(w2): RA \(genz.value) is not below RA(w2 = 0) = \(atZero)")
+            // The one-factor integral's step has width sI / sA: below w2 ~ 1e-10 QAG cannot
+            // resolve it (at 1e-12 it is 3e-12 off, above RA(0)), so it is compared from 1e-8 on.
+            guard w2 >= 1e-8 else { continue }
+            let quadrature = try structure.correctProbability(w1: 1, w2: w2, threat: threat, tolerance: 1e-16)
+            #expect(quadrature.method == .oneFactor)
+            expectClose(genz.value, quadrature.value, tolerance: genz.errorBound + quadrature.errorBound + 1e-16, "w2 \(w2)")
+        }
+    }
+
     @Test("the fixed rules agree with the adaptive Plackett quadrature and with the three-class RA integral")
     func agreesWithAdaptive() throws {
         for h in stride(from: -4.0, through: 4.0, by: 0.7) {
