@@ -123,7 +123,7 @@ struct FastPathTests {
 
     // MARK: ls (kinks where the best of the six vertices changes, in closed form)
 
-    static let kinkedObjectives: [Objective] = [.ls(alpha: 0.1), .ls(alpha: 0.5)]
+    static let kinkedObjectives: [Objective] = [.ls(alpha: 0.1), .ls(alpha: 0.45)]
 
     @Test("ls value: fast == reference to 1e-9 on a grid of (eps, sigma/mu, scale, w2/w1), tau = 0 and tau > 0")
     func kinkedValueGrid() throws {
