@@ -121,10 +121,11 @@ struct PairObjective: Sendable {
     /// ce and ls are accepted (ls with its kinks in closed form, `closedFormLines`).
     /// `trades`: also accept trades, whose kinks are not closed forms: they are located by a
     /// scan with sliver checks (`scan`) and the outer breaks by bisection of the inner pattern
-    /// (`plan`). Off by default: measured against the reference on the grid of FastPathTests
-    /// that evaluation misses 1e-9 at about a third of the points (its own error bound, the
-    /// working rule against the verification rule, reports up to 7e-9 there, so it is honest
-    /// but not tight), so trades keep the adaptive reference path.
+    /// (`plan`). Off by default: measured against the reference on a 162-point grid like
+    /// FastPathTests' (trades:1 and trades:6) that evaluation missed 1e-9 at 33 points, its
+    /// bound (working rule against verification rule) exceeded 1e-11 at 53 (up to 4e-8) and
+    /// was not always above the actual difference (6.7e-9 against 7.7e-9 at sigma = mu,
+    /// tau = 0.2, eps 0.3, W(8, 0)), so trades keep the adaptive reference path.
     init?(model: DataModel, threat: ThreatModel, objective: Objective, trades: Bool = false) {
         guard threat.norm == .linf, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
         switch objective {
