@@ -39,7 +39,17 @@ extension SymmetricOptimizer {
         return (v, g1, g2)
     }
 
-    func solveFast(_ e: PairObjective) throws -> SymmetricOptimum {
+    /// `solve()` continued from the optimum at a neighbouring grid point (eps or model
+    /// parameters nearby): on the fast path the free-scale axis search starts at its scale
+    /// (steps 0.25, 0.5, then 1 in log w1 instead of unit steps from 0) and Newton at its point
+    /// when it was interior. The result is the same root / minimiser to the solvers'
+    /// tolerances (1e-13 in log scale, 1e-10 relative Newton steps); other paths ignore it.
+    public func solve(continuingFrom previous: SymmetricOptimum?) throws -> SymmetricOptimum {
+        guard let e = pairEvaluator, let previous, previous.w1 > 0, previous.w1.isFinite, previous.w2.isFinite else { return try solve() }
+        return try solveFast(e, warmStart: previous)
+    }
+
+    func solveFast(_ e: PairObjective, warmStart: SymmetricOptimum? = nil) throws -> SymmetricOptimum {
         var notes: [String] = []
         var converged = true
         var w1 = 0.0, w2 = 0.0
@@ -81,7 +91,8 @@ extension SymmetricOptimizer {
             w2 = theta == 0 ? 0 : s * sin(theta)
             boundary = theta == 0
         case .free, .weightDecay, .centeredWeightDecay:
-            let axisSearch = try fastAxis(e)
+            let warmScale = warmStart.map { 0.5 * log($0.w1 * $0.w1 + $0.w2 * $0.w2) }
+            let axisSearch = try fastAxis(e, from: warmScale.map { min(max($0, smallestLogScale), extendedLogScaleRange.upperBound) })
             let rho = axisSearch.logScale
             let pinnedLow = axisSearch.pinnedLow, pinnedHigh = axisSearch.pinnedHigh
             let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
@@ -91,7 +102,8 @@ extension SymmetricOptimizer {
             derivative = axis.g2
             w1 = r0; w2 = 0; boundary = true
             if (axis.g2 < 0 || !isConvex) && !pinnedHigh && !pinnedLow {
-                let start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
+                var start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
+                if let w = warmStart, !w.onBoundary, w.w2 > 0, axis.g2 < 0 { start = (w.w1, w.w2) }
                 let interior = try newton(e, start: start, axisValue: axis.value)
                 if interior.value < axis.value {
                     w1 = interior.w1; w2 = interior.w2; boundary = false
@@ -140,23 +152,28 @@ extension SymmetricOptimizer {
     /// The optimal scale on the axis w2 = 0: the root of h(rho) = w1 dF/dw1 at w1 = e^rho, which
     /// increases with rho (F is convex in w1), bracketed by unit steps from rho = 0 within
     /// [smallestLogScale, extendedLogScaleRange.upperBound], then Brent to 1e-13.
-    func fastAxis(_ e: PairObjective) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
+    /// `from`: a warm start (see `solve(continuingFrom:)`); the bracketing steps then start at
+    /// 0.25 and double up to 1.
+    func fastAxis(_ e: PairObjective, from start: Double? = nil) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
         func h(_ rho: Double) -> Double { exp(rho) * fastValue(e, exp(rho), 0).g1 }
         let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
-        var lo = 0.0, hi = 0.0
-        var hLo = h(0), hHi = hLo
+        var lo = start ?? 0.0, hi = lo
+        var step = start == nil ? 1.0 : 0.25
+        var hLo = h(lo), hHi = hLo
         if hLo < 0 {
             while hHi < 0 {
                 lo = hi; hLo = hHi
                 if hi >= highest { return (highest, false, true, true) }
-                hi = min(hi + 1, highest)
+                hi = min(hi + step, highest)
+                step = min(2 * step, 1)
                 hHi = h(hi)
             }
         } else {
             while hLo > 0 {
                 hi = lo; hHi = hLo
                 if lo <= lowest { return (lowest, true, false, true) }
-                lo = max(lo - 1, lowest)
+                lo = max(lo - step, lowest)
+                step = min(2 * step, 1)
                 hLo = h(lo)
             }
         }

@@ -118,17 +118,20 @@ struct PairObjective: Sendable {
         case trades(beta: Double)
     }
 
-    /// `kinked`: also accept ls and trades. Their fixed-rule evaluation is implemented (kinks
-    /// located on every inner line, pattern changes bisected in the outer direction) but not
-    /// yet bounded in cost -- near tangencies of kink curves the pattern bisection can split a
-    /// panel many times (measured: minutes for one ls optimum) -- so the default path keeps the
-    /// adaptive reference for them until that is fixed (issue 12 follow-up).
-    init?(model: DataModel, threat: ThreatModel, objective: Objective, kinked: Bool = false) {
+    /// ce and ls are accepted (ls with its kinks in closed form, `closedFormLines`).
+    /// `trades`: also accept trades, whose kinks are not closed forms: they are located by a
+    /// scan with sliver checks (`scan`) and the outer breaks by bisection of the inner pattern
+    /// (`plan`). Off by default: measured against the reference on a 162-point grid like
+    /// FastPathTests' (trades:1 and trades:6) that evaluation missed 1e-9 at 33 points, its
+    /// bound (working rule against verification rule) exceeded 1e-11 at 53 (up to 4e-8) and
+    /// was not always above the actual difference (6.7e-9 against 7.7e-9 at sigma = mu,
+    /// tau = 0.2, eps 0.3, W(8, 0)), so trades keep the adaptive reference path.
+    init?(model: DataModel, threat: ThreatModel, objective: Objective, trades: Bool = false) {
         guard threat.norm == .linf, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
         switch objective {
         case .ce: kind = .ce
-        case .ls(let alpha) where kinked: kind = .ls(smoothing: alpha / 2)
-        case .trades(let beta) where kinked: kind = .trades(beta: beta)
+        case .ls(let alpha): kind = .ls(smoothing: alpha / 2)
+        case .trades(let beta) where trades: kind = .trades(beta: beta)
         default: return nil
         }
         structure = c
@@ -189,6 +192,17 @@ struct PairObjective: Sendable {
             }
             return (clean + beta * best, -p1 + beta * b1, -p2 + beta * b2, beta * bg, label)
         }
+    }
+
+    /// ls at one vertex: value, dL/dd1, dL/dd2, dL/de (as `loss` returns for its best vertex).
+    @inline(__always)
+    func lsVertexLoss(_ v: Int, _ d1: Double, _ d2: Double, _ e: Double) -> (Double, Double, Double, Double) {
+        guard case .ls(let s) = kind else { preconditionFailure("ls only") }
+        let vertex = Self.vertices[v]
+        let a1 = d1 + e * vertex.0, a2 = d2 + e * vertex.1
+        let (sp, q1, q2) = Self.softplus(a1, a2)
+        let l1 = s - q1, l2 = s - q2
+        return (sp + s * (a1 + a2), l1, l2, vertex.0 * l1 + vertex.1 * l2)
     }
 
     /// One vertex's loss, up to terms common to all vertices (for locating kinks).
@@ -262,9 +276,81 @@ struct PairObjective: Sendable {
         var value = 0.0, c = 0.0, uz = 0.0
     }
 
+    /// One vertex's loss (up to terms common to all vertices) and its derivative in u.
+    @inline(__always)
+    func vertexLossAndSlope(_ v: Int, _ d1: Double, _ d2: Double, _ e: Double, clean: (Double, Double, Double)) -> (Double, Double) {
+        let vertex = Self.vertices[v]
+        let a1 = d1 + e * vertex.0, a2 = d2 + e * vertex.1
+        let (sp, q1, q2) = Self.softplus(a1, a2)
+        switch kind {
+        case .ce: return (0, 0)
+        case .ls(let s): return (sp + s * (a1 + a2), q2 - q1)
+        case .trades:
+            let (cl, p1, p2) = clean
+            let mean = p1 * vertex.0 + p2 * vertex.1
+            let kl = sp - cl + e * mean
+            if kl <= 0 { return (0, 0) }
+            let l1 = -q1 + p1 + e * p1 * (mean - vertex.0)
+            let l2 = -q2 + p2 + e * p2 * (mean - vertex.1)
+            return (kl, l1 - l2)
+        }
+    }
+
+    /// Extra scan points where another vertex may take over strictly inside a cell of
+    /// `points` whose two ends have the same best vertex a (a sliver, e.g. near a point where
+    /// a kink curve turns in u): for each other vertex b, when D = L_b - L_a rises at the
+    /// cell's left end and falls at its right end, the maximum of D (bisection on its slope,
+    /// 40 steps) is added as a scan point if D > 0 there.
+    func sliverPoints(_ c: Double, _ geo: Geometry, _ points: [Double]) -> [Double] {
+        let count = Self.vertices.count
+        var values = [Double](repeating: 0, count: points.count * count)
+        var slopes = [Double](repeating: 0, count: points.count * count)
+        var labels = [Int](repeating: 0, count: points.count)
+        func fill(_ z: Double, _ out: (Int, Double, Double) -> Void) {
+            let u = geo.su * z
+            let d1 = c + u, d2 = c - u
+            let clean = Self.softplus(d1, d2)
+            for v in 0..<count {
+                let (value, slope) = vertexLossAndSlope(v, d1, d2, geo.e, clean: clean)
+                out(v, value, slope)
+            }
+        }
+        for (i, z) in points.enumerated() {
+            fill(z) { v, value, slope in values[i * count + v] = value; slopes[i * count + v] = slope }
+            let u = geo.su * z
+            labels[i] = loss(c + u, c - u, geo.e).4
+        }
+        var extra: [Double] = []
+        for i in 0..<(points.count - 1) where labels[i] == labels[i + 1] && points[i + 1] > points[i] {
+            let a = labels[i]
+            for b in 0..<count where b != a {
+                let s0 = slopes[i * count + b] - slopes[i * count + a]
+                let s1 = slopes[(i + 1) * count + b] - slopes[(i + 1) * count + a]
+                guard s0 > 0 && s1 < 0 else { continue }
+                var lo = points[i], hi = points[i + 1]
+                var peak = (0.5 * (lo + hi), -Double.infinity)
+                for _ in 0..<40 {
+                    let m = 0.5 * (lo + hi)
+                    var va = 0.0, vb = 0.0, sa = 0.0, sb = 0.0
+                    fill(m) { v, value, slope in
+                        if v == a { va = value; sa = slope }
+                        if v == b { vb = value; sb = slope }
+                    }
+                    peak = (m, vb - va)
+                    if sb - sa > 0 { lo = m } else { hi = m }
+                    if hi - lo < 1e-13 * max(1, hi) { break }
+                }
+                if peak.1 > 0 { extra.append(peak.0) }
+            }
+        }
+        return extra
+    }
+
     /// The pattern of best vertices along the inner line at c (labels in order of u, scanned
-    /// at `points`), with the kinks between them.
-    func scan(_ c: Double, _ geo: Geometry, _ points: [Double]) -> (pattern: [Int], kinks: [Double]) {
+    /// at `points` and at the sliver points between them), with the kinks between them.
+    func scan(_ c: Double, _ geo: Geometry, _ scanPoints: [Double]) -> (pattern: [Int], kinks: [Double]) {
+        let slivers = sliverPoints(c, geo, scanPoints)
+        let points = slivers.isEmpty ? scanPoints : (scanPoints + slivers).sorted()
         var pattern: [Int] = []
         var kinks: [Double] = []
         var previousZ = 0.0, previousLabel = -1
@@ -306,7 +392,7 @@ struct PairObjective: Sendable {
         }
         var lo = a, hi = b
         var flo = f(lo), fhi = f(hi)
-        if !(flo >= 0 && fhi <= 0) && !(flo <= 0 && fhi >= 0) {
+        if !(flo > 0 && fhi < 0) && !(flo < 0 && fhi > 0) {
             // A sliver or a tie: bisect on labels instead.
             for _ in 0..<60 {
                 let mid = 0.5 * (lo + hi)
@@ -343,18 +429,218 @@ struct PairObjective: Sendable {
         return points
     }
 
-    /// Value and gradient of R at (w1, w2) (w1, w2 >= 0; at w2 = 0 the w2-derivative is the
-    /// one-sided derivative at 0+) with the given rule.
-    func evaluate(w1: Double, w2: Double, rule: GaussLegendre = .working) -> Result {
-        let geo = geometry(w1, w2)
+    /// One outer piece [a, b] in z1; at an end that is a located break (`leftBreak`,
+    /// `rightBreak`) the inner pattern changes, and the outer integrand may behave like
+    /// (z1 - b)^(3/2) there (a kink curve turning in u), so that end is smoothed by the
+    /// substitution z1 = a + (b - a) phi(s) with phi'(end) = 0 (phi = s^2, 1 - (1 - s)^2 or
+    /// 3 s^2 - 2 s^3): (z1 - b)^(1/2) becomes analytic in s.
+    struct OuterPiece {
+        var a: Double, b: Double
+        var leftBreak: Bool, rightBreak: Bool
+    }
+
+    /// The outer pieces at this geometry: the graded panels (`Panels`), each split where the
+    /// pattern of best vertices along the inner line changes (ls, trades). The changes are
+    /// found by comparing the patterns at 9 equally spaced points of each panel and located by
+    /// bisection to 1e-12 (a chain of changes between two samples is followed one by one).
+    func plan(_ geo: Geometry) -> [OuterPiece] {
         let outerCentres = offsets(geo.e).map { -$0 }
         let outer = geo.sc > 0
             ? Panels.boundaries(-Self.cut, Self.cut, scale: geo.sc, centres: outerCentres.map { ($0 - geo.mc) / geo.sc }, maxMarginWidth: 3)
             : [-Self.cut, Self.cut]
-        var total = (value: 0.0, g1: 0.0, g2: 0.0)
+        var pieces: [OuterPiece] = []
         for p in 0..<(outer.count - 1) {
-            outerPanel(outer[p], outer[p + 1], geo, rule, depth: 0, into: &total)
+            let a = outer[p], b = outer[p + 1]
+            if isSmooth || geo.sc == 0 {
+                pieces.append(OuterPiece(a: a, b: b, leftBreak: false, rightBreak: false))
+                continue
+            }
+            if let lines = closedFormLines(geo) {
+                let breaks = outerBreaks(lines, geo).filter { $0 > a && $0 < b }
+                var ends = [a]
+                for x in breaks where x > ends[ends.count - 1] + 1e-14 * max(1, abs(x)) { ends.append(x) }
+                if b > ends[ends.count - 1] + 1e-14 * max(1, abs(b)) { ends.append(b) } else { ends[ends.count - 1] = b }
+                for k in 0..<(ends.count - 1) {
+                    pieces.append(OuterPiece(a: ends[k], b: ends[k + 1], leftBreak: k > 0, rightBreak: k < ends.count - 2))
+                }
+                continue
+            }
+            let samples = 8
+            let inset = 1e-9 * (b - a)
+            let points = (0...samples).map { j -> Double in
+                if j == 0 { return a + inset }
+                if j == samples { return b - inset }
+                return a + (b - a) * Double(j) / Double(samples)
+            }
+            let patterns = points.map { pattern($0, geo) }
+            var breaks: [Double] = []
+            for j in 0..<samples where patterns[j] != patterns[j + 1] {
+                breaks += locateChanges(points[j], patterns[j], points[j + 1], patterns[j + 1], geo)
+            }
+            var ends = [a]
+            for x in breaks where x > ends[ends.count - 1] && x < b { ends.append(x) }
+            ends.append(b)
+            for k in 0..<(ends.count - 1) {
+                pieces.append(OuterPiece(a: ends[k], b: ends[k + 1], leftBreak: k > 0, rightBreak: k < ends.count - 2))
+            }
         }
+        return pieces
+    }
+
+    // MARK: ls in closed form
+
+    /// ls: vertices i and j have equal loss where 1 + X a_i1 + Y a_i2 = K (1 + X a_j1 + Y a_j2)
+    /// (a_ik = e^(-e V_ik), K = e^(s e (sum V_j - sum V_i)), X = e^(-c-u), Y = e^(-c+u)): a
+    /// straight line a0 + a1 X + a2 Y = 0 in (X, Y). Every kink of the integrand lies on one
+    /// of these 15 lines, so the kinks along an inner line are roots of a quadratic in e^u and
+    /// the outer breaks (where the inner pattern changes: a kink curve turns in u, meets u = 0,
+    /// or two meet) are closed forms too.
+    struct KinkLine {
+        var i: Int, j: Int
+        var a0: Double, a1: Double, a2: Double
+    }
+
+    /// The 15 lines, or nil (trades; or e^(e) and e^(-c) out of Double's range, where the
+    /// scan of `scan` is used instead).
+    func closedFormLines(_ geo: Geometry) -> [KinkLine]? {
+        guard case .ls(let s) = kind, 2 * geo.e < 300, abs(geo.mc) + Self.cut * geo.sc < 600 else { return nil }
+        var lines: [KinkLine] = []
+        let v = Self.vertices
+        for i in 0..<v.count {
+            for j in (i + 1)..<v.count {
+                let logK = s * geo.e * ((v[j].0 + v[j].1) - (v[i].0 + v[i].1))
+                // e^x - e^y = e^y expm1(x - y), without cancellation.
+                func difference(_ x: Double, _ y: Double) -> Double { exp(y) * expm1(x - y) }
+                lines.append(KinkLine(
+                    i: i, j: j, a0: -expm1(logK),
+                    a1: difference(-geo.e * v[i].0, logK - geo.e * v[j].0),
+                    a2: difference(-geo.e * v[i].1, logK - geo.e * v[j].1)))
+            }
+        }
+        return lines
+    }
+
+    /// Whether the vertices `members` are all best at (c, u) (to 1e-9 relative: a candidate
+    /// break is kept when in doubt; an extra break only costs a panel).
+    func allBest(_ members: [Int], _ c: Double, _ u: Double, _ e: Double) -> Bool {
+        var values = [Double](repeating: 0, count: Self.vertices.count)
+        var best = -Double.infinity
+        for k in 0..<values.count {
+            values[k] = vertexLoss(k, c + u, c - u, e)
+            best = max(best, values[k])
+        }
+        let tolerance = 1e-9 * (1 + abs(best))
+        return members.allSatisfy { values[$0] >= best - tolerance }
+    }
+
+    /// The outer breaks (in z1) for ls: folds of each kink curve (dc/du = 0 at e^(2u) =
+    /// a1 / a2), its crossings of u = 0, and the meeting points of two kink curves, kept where
+    /// their vertices are the best ones.
+    func outerBreaks(_ lines: [KinkLine], _ geo: Geometry) -> [Double] {
+        var cs: [Double] = []
+        for l in lines {
+            // On the line at u: e^(-c) (a1 / t + a2 t) = -a0, t = e^u.
+            for t in [1.0, (l.a1 / l.a2).squareRoot()] where t.isFinite && t >= 1 {
+                let r = -l.a0 / (l.a1 / t + l.a2 * t)
+                guard r > 0 && r.isFinite else { continue }
+                let c = -log(r), u = log(t)
+                if allBest([l.i, l.j], c, u, geo.e) { cs.append(c) }
+            }
+        }
+        for p in 0..<lines.count {
+            for q in (p + 1)..<lines.count {
+                let l = lines[p], m = lines[q]
+                let shared = Set([l.i, l.j]).intersection([m.i, m.j])
+                guard shared.count == 1 else { continue }
+                let det = l.a1 * m.a2 - l.a2 * m.a1
+                guard det != 0 else { continue }
+                let x = (-l.a0 * m.a2 + m.a0 * l.a2) / det
+                let y = (-l.a1 * m.a0 + m.a1 * l.a0) / det
+                guard x > 0 && y > 0 && x.isFinite && y.isFinite else { continue }
+                let c = -0.5 * (log(x) + log(y)), u = 0.5 * (log(y) - log(x))
+                guard u >= 0 else { continue }
+                if allBest(Array(Set([l.i, l.j, m.i, m.j])), c, u, geo.e) { cs.append(c) }
+            }
+        }
+        guard geo.sc > 0 else { return [] }
+        return cs.map { ($0 - geo.mc) / geo.sc }.filter { $0 > -Self.cut && $0 < Self.cut }.sorted()
+    }
+
+    /// The kinks along the inner line at c (in z2, within (0, cut)) and the pattern of best
+    /// vertices between them: for ls the roots of the 15 quadratics a2 e^(-c) t^2 + a0 t +
+    /// a1 e^(-c) = 0 (t = e^u), kept where the best vertex differs on the two sides; for
+    /// trades the scan (`scan`).
+    func innerKinks(_ c: Double, _ geo: Geometry, _ boundaries: [Double]) -> (pattern: [Int], kinks: [Double]) {
+        guard let lines = closedFormLines(geo), geo.su > 0 else { return scan(c, geo, scanPoints(boundaries)) }
+        let r = exp(-c)
+        let top = Self.cut * geo.su
+        var roots: [Double] = []
+        for l in lines {
+            let qa = l.a2 * r, qb = l.a0, qc = l.a1 * r
+            var ts: [Double] = []
+            if qa == 0 {
+                if qb != 0 { ts.append(-qc / qb) }
+            } else {
+                let disc = qb * qb - 4 * qa * qc
+                if disc >= 0 {
+                    let q = -0.5 * (qb + (qb >= 0 ? 1 : -1) * disc.squareRoot())
+                    if q != 0 { ts += [q / qa, qc / q] }
+                }
+            }
+            for t in ts where t > 1 && t.isFinite {
+                let u = log(t)
+                if u < top { roots.append(u / geo.su) }
+            }
+        }
+        roots.sort()
+        func label(_ z: Double) -> Int {
+            let u = geo.su * z
+            return loss(c + u, c - u, geo.e).4
+        }
+        let ends = [0.0] + roots + [Self.cut]
+        var pattern: [Int] = []
+        var kinks: [Double] = []
+        for k in 0..<(ends.count - 1) {
+            let l = label(0.5 * (ends[k] + ends[k + 1]))
+            if pattern.isEmpty { pattern.append(l); continue }
+            if l != pattern[pattern.count - 1] {
+                kinks.append(ends[k])
+                pattern.append(l)
+            }
+        }
+        return (pattern, kinks)
+    }
+
+    /// The z1 in (lo, hi) where the inner pattern changes from `left` (at lo) towards `right`
+    /// (at hi), by bisection on pattern equality to 1e-12; more than one change in the
+    /// interval are followed in order (up to 6).
+    func locateChanges(_ lo: Double, _ left: [Int], _ hi: Double, _ right: [Int], _ geo: Geometry) -> [Double] {
+        var out: [Double] = []
+        var start = lo, startPattern = left
+        for _ in 0..<6 {
+            var l = start, h = hi, beyond = right
+            while h - l > 1e-12 * max(1, abs(l)) {
+                let m = 0.5 * (l + h)
+                let pm = pattern(m, geo)
+                if pm == startPattern { l = m } else { h = m; beyond = pm }
+            }
+            out.append(0.5 * (l + h))
+            if beyond == right || h >= hi { break }
+            start = h; startPattern = beyond
+        }
+        return out
+    }
+
+    /// Value and gradient of R at (w1, w2) (w1, w2 >= 0; at w2 = 0 the w2-derivative is the
+    /// one-sided derivative at 0+) with the given rule.
+    func evaluate(w1: Double, w2: Double, rule: GaussLegendre = .working) -> Result {
+        let geo = geometry(w1, w2)
+        return integrate(plan(geo), geo, rule)
+    }
+
+    func integrate(_ pieces: [OuterPiece], _ geo: Geometry, _ rule: GaussLegendre) -> Result {
+        var total = (value: 0.0, g1: 0.0, g2: 0.0)
+        for piece in pieces { outerPiece(piece, geo, rule, into: &total) }
         return Result(value: 2 * total.value, gradient: (2 * total.g1, 2 * total.g2))
     }
 
@@ -364,58 +650,33 @@ struct PairObjective: Sendable {
         let c = geo.mc + geo.sc * z1
         if geo.su == 0 { return [loss(c, c, geo.e).4] }
         let centres = innerCentres(c, geo)
-        return scan(c, geo, scanPoints(Panels.boundaries(0, Self.cut, scale: geo.su, centres: centres))).pattern
+        return innerKinks(c, geo, Panels.boundaries(0, Self.cut, scale: geo.su, centres: centres)).pattern
     }
 
-    /// One outer panel: integrated on the rule's nodes when the pattern of pieces is the same at
-    /// both ends and at every node; otherwise the change is located by bisection and both sides
-    /// are integrated on panels graded geometrically (ratio 1/4, 9 layers) towards it.
-    func outerPanel(_ a: Double, _ b: Double, _ geo: Geometry, _ rule: GaussLegendre, depth: Int, into total: inout (value: Double, g1: Double, g2: Double)) {
+    /// One outer piece on the rule's nodes (with the end substitution of `OuterPiece`).
+    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, into total: inout (value: Double, g1: Double, g2: Double)) {
         let nodes = rule.nodes, weights = rule.weights
-        let half = 0.5 * (b - a), mid = 0.5 * (a + b)
+        let width = piece.b - piece.a
         var sum = (value: 0.0, g1: 0.0, g2: 0.0)
-        var patterns: [(Double, [Int])] = []
-        // Patterns at the panel's ends, taken just inside (at an end that is itself a located
-        // break the pattern is ambiguous).
-        let inset = 1e-7 * (b - a)
-        if !isSmooth { patterns.append((a + inset, pattern(a + inset, geo))) }
         for i in 0..<nodes.count {
-            let z1 = mid + half * nodes[i]
-            let weight = half * weights[i] * Normal.pdf(z1)
+            let s = 0.5 * (nodes[i] + 1)
+            let phi: Double, dphi: Double
+            switch (piece.leftBreak, piece.rightBreak) {
+            case (false, false): phi = s; dphi = 1
+            case (true, false): phi = s * s; dphi = 2 * s
+            case (false, true): phi = 1 - (1 - s) * (1 - s); dphi = 2 * (1 - s)
+            case (true, true): phi = s * s * (3 - 2 * s); dphi = 6 * s * (1 - s)
+            }
+            let z1 = piece.a + width * phi
+            let weight = 0.5 * width * dphi * weights[i] * Normal.pdf(z1)
             let c = geo.mc + geo.sc * z1
-            let ((r, pat), le): ((Inner, [Int]), Double) = innerWithE(c, geo, rule)
-            if !isSmooth { patterns.append((z1, pat)) }
+            let ((r, _), le): ((Inner, [Int]), Double) = innerWithE(c, geo, rule)
             sum.value += weight * r.value
             // dL/dw = L_c (dmc + z1 dsc) + L_u z2 dsu + L_e de.
             let d1: Double = r.c * (geo.mcW.0 + z1 * geo.scW.0) + r.uz * geo.suW.0 + le * geo.eW
             let d2: Double = r.c * (geo.mcW.1 + z1 * geo.scW.1) + r.uz * geo.suW.1 + le * geo.eW
             sum.g1 += weight * d1
             sum.g2 += weight * d2
-        }
-        if !isSmooth && depth < 4 {
-            patterns.append((b - inset, pattern(b - inset, geo)))
-            if let i = (0..<(patterns.count - 1)).first(where: { patterns[$0].1 != patterns[$0 + 1].1 }) {
-                var lo = patterns[i].0, hi = patterns[i + 1].0
-                let left = patterns[i].1
-                while hi - lo > 1e-12 * max(1, abs(lo)) {
-                    let m = 0.5 * (lo + hi)
-                    if pattern(m, geo) == left { lo = m } else { hi = m }
-                }
-                let x = 0.5 * (lo + hi)
-                // Graded towards x from both sides.
-                var points = [a, x, b]
-                var width = 1.0
-                for _ in 0..<9 {
-                    width *= 0.25
-                    points.append(x - width * (x - a))
-                    points.append(x + width * (b - x))
-                }
-                points.sort()
-                for k in 0..<(points.count - 1) where points[k + 1] > points[k] {
-                    outerPanel(points[k], points[k + 1], geo, rule, depth: depth + 1, into: &total)
-                }
-                return
-            }
         }
         total.value += sum.value; total.g1 += sum.g1; total.g2 += sum.g2
     }
@@ -436,21 +697,31 @@ struct PairObjective: Sendable {
         let centres = innerCentres(c, geo)
         var boundaries = Panels.boundaries(0, Self.cut, scale: geo.su, centres: centres)
         var pattern = [0]
+        var kinks: [Double] = []
+        // ls with closed-form kinks: the best vertex of every piece is known, so only that
+        // vertex's loss is evaluated at the nodes (one softplus instead of six).
+        var knownLabels = false
         if !isSmooth {
-            let s = scan(c, geo, scanPoints(boundaries))
+            let s = innerKinks(c, geo, boundaries)
             pattern = s.pattern
+            kinks = s.kinks
             if !s.kinks.isEmpty { boundaries = (boundaries + s.kinks).sorted() }
+            if case .ls = kind, closedFormLines(geo) != nil, pattern.count == kinks.count + 1 { knownLabels = true }
         }
         let nodes = rule.nodes, weights = rule.weights
+        var piece = 0
         for q in 0..<(boundaries.count - 1) {
             let a = boundaries[q], b = boundaries[q + 1]
             if b - a <= 0 { continue }
             let half = 0.5 * (b - a), mid = 0.5 * (a + b)
+            while piece < kinks.count && kinks[piece] < mid { piece += 1 }
             for j in 0..<nodes.count {
                 let z2 = mid + half * nodes[j]
                 let weight = half * weights[j] * Normal.pdf(z2)
                 let u = geo.su * z2
-                let (l, l1, l2, lE, _) = loss(c + u, c - u, geo.e)
+                let (l, l1, l2, lE) = knownLabels
+                    ? lsVertexLoss(pattern[piece], c + u, c - u, geo.e)
+                    : { let f = loss(c + u, c - u, geo.e); return (f.0, f.1, f.2, f.3) }()
                 r.value += weight * l
                 r.c += weight * (l1 + l2)
                 r.uz += weight * (l1 - l2) * z2
@@ -464,16 +735,23 @@ struct PairObjective: Sendable {
     /// wide, so their number grows with the margin scale (sigma times the weights); beyond
     /// `Panels.maxPiecesPerGap` panels the adaptive reference path is used instead.
     func isTractable(w1: Double, w2: Double) -> Bool {
-        let sc = geometry(w1, w2).sc
-        return sc.isFinite && 2 * Self.cut * sc / 3 <= Double(Panels.maxPiecesPerGap)
+        let geo = geometry(w1, w2)
+        let sc = geo.sc
+        guard sc.isFinite && 2 * Self.cut * sc / 3 <= Double(Panels.maxPiecesPerGap) else { return false }
+        // ls: only where its kinks are closed forms (e^(e), e^(-c) inside Double's range); the
+        // scan-and-bisect fallback is for trades and costs minutes at margin scales ~1e3.
+        if case .ls = kind { return closedFormLines(geo) != nil }
+        return true
     }
 
     /// Value with an error estimate: the working rule against the verification rule (twice the
     /// order on the same panels; on these analytic pieces the error falls geometrically with
     /// the order, so the difference bounds the working rule's error), plus the truncated tails.
     func estimate(w1: Double, w2: Double) -> (result: Result, errorBound: Double, gradientError: Double) {
-        let r = evaluate(w1: w1, w2: w2)
-        let v = evaluate(w1: w1, w2: w2, rule: .verification)
+        let geo = geometry(w1, w2)
+        let pieces = plan(geo)
+        let r = integrate(pieces, geo, .working)
+        let v = integrate(pieces, geo, .verification)
         let growth = 1 + abs(w1 * structure.muE + w2 * structure.muC) + 2 * eps * (w1 + w2)
             + Self.cut * (w1 + w2) * (structure.sigmaE + structure.sigmaC + structure.tau)
         var scaleFactor = 1.0

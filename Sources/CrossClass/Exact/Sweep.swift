@@ -30,6 +30,19 @@ public enum Sweeps {
         return SweepRow(eps: eps, spec: spec, optimum: try o.solve())
     }
 
+    /// The optima along an eps grid in order, each continued from the previous one
+    /// (`SymmetricOptimizer.solve(continuingFrom:)`): sequential, and the same rows as
+    /// `optima` to the solvers' tolerances.
+    public static func continuation(model: DataModel, norm: Norm, eps: [Double], spec: ObjectiveSpec, tolerance: Double = 1e-10) throws -> [SweepRow] {
+        var rows: [SweepRow] = []
+        for e in eps {
+            var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: e), objective: spec.objective, scale: spec.scale)
+            o.tolerance = tolerance
+            rows.append(SweepRow(eps: e, spec: spec, optimum: try o.solve(continuingFrom: rows.last?.optimum)))
+        }
+        return rows
+    }
+
     /// Robust accuracy of W(1, r) along r = w2/w1 for several eps (Theorem 2): the joint
     /// accuracy (all wrong classes at once, exact) and, for complement models, the
     /// one-competitor accuracy P(m_k > 0) (closed form).
