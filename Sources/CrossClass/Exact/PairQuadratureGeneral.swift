@@ -94,8 +94,15 @@ struct ClassPairCE {
 
     /// The vertices of the lower-left chain of the zonotope sum_f [-eps, eps] D_f (columns D_f)
     /// and the ranges of r where each maximises log(e^{-r - V1} + e^{-V2}).
-    static func strips(_ rows: [[Double]], eps: Double) -> [Strip] {
-        let d = rows[0].count
+    static func strips(_ unsnapped: [[Double]], eps: Double) -> [Strip] {
+        let d = unsnapped[0].count
+        // Entries at rounding level (1e-13 of the largest) are taken as 0 for the vertex
+        // geometry: an optimiser's step leaves such dust on the zero entries of a symmetric W,
+        // and the near-duplicate vertices it creates put ties between them at arbitrary r (seen:
+        // a value 0.453 instead of 0.510 at W(3.74, 2.75) plus 1e-15 dust). The vertex moves
+        // by at most eps * d * 1e-13 * max|D| in margin units, far below the rules' error.
+        let largest = unsnapped.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let rows = unsnapped.map { $0.map { abs($0) <= 1e-13 * largest ? 0 : $0 } }
         // Normals n = (cos phi, sin phi), phi in (0, pi/2): the vertex -eps sum_f sign(n.D_f) D_f
         // changes where n is orthogonal to a column.
         var angles: [Double] = [0, .pi / 2]

@@ -109,6 +109,24 @@ struct FastL2FullTests {
         }
     }
 
+    @Test("rounding dust on the zero entries of a symmetric W (what a Newton step leaves) does not move the general-W value: equals the reference from 1e-15 to 1e-4")
+    func dustOnZeroEntries() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ce))
+        let (w1, w2) = (3.739790762185947, 2.746359363560705)
+        // The pattern of the point that once evaluated to 0.453 instead of 0.510.
+        for p in [3.5e-15, 1e-10, 1e-4] {
+            var w = Matrix(rows: 3, columns: 6)
+            let row0 = [w1, -p, -w1, -w2, 0.18 * p, w2], row1 = [-p, w1, -w1, 0.04 * p, -w2, w2]
+            for f in 0..<6 { w[0, f] = row0[f]; w[1, f] = row1[f] }
+            let reference = try RobustObjective(model: model, threat: threat, objective: .ce, tolerance: 1e-11)
+                .evaluate(LinearClassifier(weights: w))
+            let fast = try #require(engine.estimate(w))
+            expectClose(fast.value, reference.value, tolerance: fast.errorBound + reference.errorBound + 1e-12, "dust \(p)")
+        }
+    }
+
     @Test("full W, l_inf, paper3 eps 0.3: Newton from the symmetric optimum, value <= symmetric, gradient ~ 0, converged")
     func fullOptimum() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
