@@ -23,20 +23,7 @@ extension SymmetricOptimizer {
     /// F = R + penalty and its gradient.
     func fastValue(_ e: PairObjective, _ w1: Double, _ w2: Double) -> (value: Double, g1: Double, g2: Double) {
         let r = e.evaluate(w1: w1, w2: w2)
-        var v = r.value, g1 = r.gradient.w1, g2 = r.gradient.w2
-        switch scale {
-        case .weightDecay(let lambda):
-            let a = Double(exclusiveEntries), b = Double(crossEntries)
-            v += 0.5 * lambda * (a * w1 * w1 + b * w2 * w2)
-            g1 += lambda * a * w1
-            g2 += lambda * b * w2
-        case .centeredWeightDecay(let lambda):
-            v += 0.5 * lambda * (centred.a * w1 * w1 + 2 * centred.b * w1 * w2 + centred.c * w2 * w2)
-            g1 += lambda * (centred.a * w1 + centred.b * w2)
-            g2 += lambda * (centred.b * w1 + centred.c * w2)
-        default: break
-        }
-        return (v, g1, g2)
+        return penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
     }
 
     /// `solve()` continued from the optimum at a neighbouring grid point (eps or model
