@@ -123,17 +123,8 @@ extension SymmetricOptimizer {
             converged = false
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }
-        if abs(objectiveOnly) < 100 * tolerance {
-            converged = false
-            notes.append("objective value \(objectiveOnly) is within 100 quadrature tolerances (\(tolerance)) of 0: the loss is driven to ~0 and (w1, w2) is not resolved")
-        }
-        let best = fastValue(e, w1, w2).value
-        let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
-        let na = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: ThreatModel(norm: threat.norm, eps: 0))
-        return SymmetricOptimum(
-            w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, robustAccuracy: ra.value,
-            naturalAccuracy: na.value, derivativeAtZero: derivative, onBoundary: boundary,
-            converged: converged, notes: notes)
+        return try optimum(w1: w1, w2: w2, value: fastValue(e, w1, w2).value, objectiveValue: objectiveOnly,
+                           derivativeAtZero: derivative, onBoundary: boundary, converged: converged, notes: notes)
     }
 
     /// The optimal scale on the axis w2 = 0: the root of h(rho) = w1 dF/dw1 at w1 = e^rho, which

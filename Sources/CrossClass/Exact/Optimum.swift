@@ -299,22 +299,34 @@ public struct SymmetricOptimizer: Sendable {
         var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         evaluator.method = method
         let objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
-        // A smooth loss (ce, ls, trades) whose minimum is within 100 tolerances of zero has been
-        // driven towards its infimum 0 (nearly separable data at free scale): candidate points
-        // differ by less than the quadrature error, so the direction found is not resolved.
+        return try optimum(w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, derivativeAtZero: derivative,
+                           onBoundary: boundary, converged: converged, notes: notes)
+    }
+
+    /// The common last step of every optimiser (reference, fast l_inf, fast l_2): the
+    /// resolution check and the exact robust and natural accuracy of the point found.
+    ///
+    /// A smooth loss (ce, ls, trades) whose minimum is within 100 tolerances of zero has been
+    /// driven towards its infimum 0 (nearly separable data at free scale): candidate points
+    /// differ by less than the quadrature error, so the direction found is not resolved.
+    func optimum(
+        w1: Double, w2: Double, value: Double, objectiveValue: Double, derivativeAtZero: Double?,
+        onBoundary: Bool, converged: Bool, notes: [String]
+    ) throws -> SymmetricOptimum {
+        var converged = converged, notes = notes
         switch objective {
         case .ce, .ls, .trades:
-            if abs(objectiveOnly) < 100 * tolerance {
+            if abs(objectiveValue) < 100 * tolerance {
                 converged = false
-                notes.append("objective value \(objectiveOnly) is within 100 quadrature tolerances (\(tolerance)) of 0: the loss is driven to ~0 and (w1, w2) is not resolved")
+                notes.append("objective value \(objectiveValue) is within 100 quadrature tolerances (\(tolerance)) of 0: the loss is driven to ~0 and (w1, w2) is not resolved")
             }
         default: break
         }
         let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
         let na = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: ThreatModel(norm: threat.norm, eps: 0))
         return SymmetricOptimum(
-            w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, robustAccuracy: ra.value,
-            naturalAccuracy: na.value, derivativeAtZero: derivative, onBoundary: boundary,
+            w1: w1, w2: w2, value: value, objectiveValue: objectiveValue, robustAccuracy: ra.value,
+            naturalAccuracy: na.value, derivativeAtZero: derivativeAtZero, onBoundary: onBoundary,
             converged: converged, notes: notes)
     }
 }
