@@ -75,6 +75,9 @@ public struct Estimate: Sendable, Equatable, Codable {
         /// Genz's randomised QMC for orthant probabilities.
         case genzQMC = "genz-qmc"
 
+        /// Fixed panels and orders: the value and its bound do not depend on the tolerance asked.
+        public var isFixedRule: Bool { self == .gaussLegendre2D || self == .gaussLegendre2DL2 || self == .bivariateGenz }
+
         /// The name written to CSV, JSON and the console.
         public var description: String { rawValue }
 

@@ -36,9 +36,10 @@ public struct RobustObjective: Sendable {
     /// resolve).
     public func evaluate(w1: Double, w2: Double) throws -> Estimate {
         var e = try evaluateSymmetric(w1: w1, w2: w2)
-        if !(e.errorBound <= tolerance) && e.converged && e.errorBound.isFinite {
+        if !(e.errorBound <= tolerance) && e.converged && e.errorBound.isFinite && !e.method.isFixedRule {
             // The path's own rule accepted a bound above the tolerance (its error pieces add
-            // up beyond it): once more at a tenth of the tolerance.
+            // up beyond it): once more at a tenth of the tolerance. (A fixed rule would give
+            // the same answer again.)
             var tighter = self
             tighter.tolerance = tolerance / 10
             e = try tighter.evaluateSymmetric(w1: w1, w2: w2)
