@@ -12,6 +12,11 @@ import Foundation
 // is exactly zero, every sign of that coordinate gives the same value, so the combination may use
 // any sign in [-1, 1] there: this is what certifies optima with columns exactly zero (noise or
 // cross-class features dropped), which a single subgradient cannot.
+//
+// Three finishes, tried in this order: the log-barrier interior point on the epigraph of the
+// candidate pieces (any number of tied pieces per sample; its multipliers are the certificate's
+// weights, `multiplierLowerBound`), then the Newton polish with the piece certificate, then
+// Newton on the KKT system of two-piece ties (the older finishes, kept as fallbacks).
 
 extension EmpiricalRobustObjective {
     /// An orthonormal basis (K x (K-1), Helmert) of the centred vectors {v : sum v = 0}.
@@ -555,5 +560,359 @@ extension EmpiricalRobustObjective {
         var out: [Int: (input: [Double], weight: Double)] = [:]
         for (q, tie) in ties.enumerated() { out[tie.sample] = (tie.input, min(1, max(0, mu[q]))) }
         return (weights(z), out, steps)
+    }
+}
+
+// MARK: - Interior point on the epigraph of the identified pieces
+
+// Why: at the regeneration size (paper3, 5 noise coordinates, 20 per class, ||W||_F up to ~9)
+// the optimum puts many samples on ties of three or more box vertices at once, and several
+// samples on ties simultaneously; the two-piece KKT Newton above cannot represent that active
+// set and its guessed multipliers leave the piece certificate loose. The epigraph form
+//     min sum_i t_i  s.t.  phi_l(W) <= t_{i(l)} for every candidate piece l of sample i,
+//                          ||W||_F^2 <= s^2,
+// solved by a primal log-barrier method, needs no guess of the active set: its multipliers
+// lambda_l = mu / (t_i - phi_l) lie on each sample's simplex for any number of tied pieces, and
+// they are the weights of the certificate (a convex combination of the pieces' linearisations,
+// minimised over the ball), evaluated exactly at the end by `multiplierLowerBound`.
+
+extension EmpiricalRobustObjective {
+    /// Candidate maximisers of sample i's inner maximum near w, as input points x + eps sigma
+    /// with sigma a sign pattern on the `free` coordinates (x itself on the others). K = 3: every
+    /// vertex of the 2-D zonotope {W delta} (generators sorted by angle: 2f patterns), so no tie
+    /// is missed whatever its pieces' distance on the polygon. Otherwise: the maximiser and its
+    /// one- and two-coordinate flips.
+    func candidateInputs(sample i: Int, weights w: Matrix, free: [Int], maximiser: [Double]) -> [[Double]] {
+        let k = model.classCount, eps = threat.eps
+        let y = sample.labels[i], x = Array(sample.inputs.row(i))
+        var base = x
+        if k == 3 {
+            let others = (0..<k).filter { $0 != y }
+            // Generators oriented into the half-plane of angles [0, pi), then sorted by angle.
+            var generators: [(angle: Double, j: Int, orientation: Double)] = []
+            for j in free {
+                let g0 = w[y, j] - w[others[0], j], g1 = w[y, j] - w[others[1], j]
+                guard g0 != 0 || g1 != 0 else { continue }
+                var angle = atan2(g1, g0), orientation = 1.0
+                if angle < 0 || angle >= Double.pi { angle = angle < 0 ? angle + .pi : angle - .pi; orientation = -1 }
+                generators.append((angle, j, orientation))
+            }
+            generators.sort { $0.angle < $1.angle || ($0.angle == $1.angle && $0.j < $1.j) }
+            let f = generators.count
+            var out: [[Double]] = []
+            for cut in 0...f {
+                for sign in (cut == 0 || cut == f) ? [1.0] : [1.0, -1.0] {
+                    var u = base
+                    for (position, g) in generators.enumerated() {
+                        u[g.j] = x[g.j] + eps * sign * g.orientation * (position < cut ? 1 : -1)
+                    }
+                    out.append(u)
+                }
+            }
+            return out
+        }
+        for j in free { base[j] = maximiser[j] }
+        var out = [base]
+        let movable = free.filter { maximiser[$0] != x[$0] }
+        for (a, j) in movable.enumerated() {
+            var u = base
+            u[j] = 2 * x[j] - base[j]
+            out.append(u)
+            for l in movable[(a + 1)...] {
+                var v = u
+                v[l] = 2 * x[l] - base[l]
+                out.append(v)
+            }
+        }
+        return out
+    }
+
+    /// Log-barrier interior point on the epigraph problem above, restricted to centred W whose
+    /// `zeroColumns` are exactly zero, with each sample's candidate pieces those of
+    /// `candidateInputs` within `window` of its maximum (re-collected at the barrier solution,
+    /// up to three rounds, when a piece outside the set turns out to be the maximiser).
+    /// Returns the point, the pieces with their multipliers (on each sample's simplex), and the
+    /// Newton steps taken; nil when no strictly feasible progress was possible.
+    func barrierPolish(from start: Matrix, zeroColumns: Set<Int>, scale s: Double, tolerance: Double, maxSteps: Int, window: Double = 0.05)
+        throws -> (weights: Matrix, pieces: [[(input: [Double], weight: Double)]], steps: Int)?
+    {
+        let k = model.classCount, d = model.dimension, count = sample.count
+        let free = (0..<d).filter { !zeroColumns.contains($0) }
+        let basis = Self.centredBasis(k)
+        let f = free.count, m = (k - 1) * f
+        guard m > 0, maxSteps > 0 else { return nil }
+        func weights(_ z: [Double]) -> Matrix {
+            var w = Matrix(rows: k, columns: d)
+            for (a, j) in free.enumerated() {
+                for r in 0..<k {
+                    var v = 0.0
+                    for c in 0..<(k - 1) { v += basis[r][c] * z[c * f + a] }
+                    w[r, j] = v
+                }
+            }
+            return w
+        }
+        var z = [Double](repeating: 0, count: m)
+        for (a, j) in free.enumerated() {
+            for c in 0..<(k - 1) { z[c * f + a] = (0..<k).reduce(0.0) { $0 + basis[$1][c] * start[$1, j] } }
+        }
+        let startNorm = z.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard startNorm > 0 else { return nil }
+        // Strictly inside the ball (the barrier needs it).
+        if startNorm > 0.999 * s { z = z.map { $0 * 0.999 * s / startNorm } }
+        // Per piece: value, reduced gradient, logit Hessian T = B^T (diag p - p p^T) B, free inputs.
+        func piece(_ u: [Double], _ y: Int, _ w: Matrix) -> (value: Double, gradient: [Double], t: [Double], uf: [Double]) {
+            let logits = (0..<k).map { r in free.reduce(0.0) { $0 + w[r, $1] * u[$1] } }
+            let top = logits.max()!
+            let total = logits.reduce(0) { $0 + exp($1 - top) }
+            let p = logits.map { exp($0 - top) / total }
+            let uf = free.map { u[$0] }
+            var g = [Double](repeating: 0, count: m)
+            for c in 0..<(k - 1) {
+                let coefficient = (0..<k).reduce(0.0) { $0 + basis[$1][c] * (p[$1] - ($1 == y ? 1 : 0)) }
+                for a in 0..<f { g[c * f + a] = coefficient * uf[a] }
+            }
+            var tt = [Double](repeating: 0, count: (k - 1) * (k - 1))
+            for c in 0..<(k - 1) {
+                for e in 0..<(k - 1) {
+                    var v = 0.0, bp = 0.0, ep = 0.0
+                    for r in 0..<k { v += basis[r][c] * p[r] * basis[r][e]; bp += basis[r][c] * p[r]; ep += basis[r][e] * p[r] }
+                    tt[c * (k - 1) + e] = v - bp * ep
+                }
+            }
+            return (top + log(total) - logits[y], g, tt, uf)
+        }
+        // Candidate pieces per sample, keyed by their free-coordinate inputs.
+        var sets = [[[Double]]](repeating: [], count: count)
+        func collect(_ z: [Double], window: Double) throws -> Bool {
+            let w = weights(z)
+            var recorded: [ActivePiece]? = []
+            _ = try evaluate(w, pieces: &recorded)
+            var added = false
+            for i in 0..<count {
+                let y = sample.labels[i]
+                var candidates = candidateInputs(sample: i, weights: w, free: free, maximiser: recorded![i].input)
+                candidates.append(recorded![i].input)
+                let values = candidates.map { piece($0, y, w).value }
+                let top = values.max()!
+                let known = Set(sets[i].map { u in free.map { u[$0] } })
+                for (u, v) in zip(candidates, values) where v >= top - window {
+                    let key = free.map { u[$0] }
+                    if !known.contains(key), !sets[i].contains(where: { o in free.map { o[$0] } == key }) {
+                        var clean = Array(sample.inputs.row(i))
+                        for j in free { clean[j] = u[j] }
+                        sets[i].append(clean)
+                        added = true
+                    }
+                }
+            }
+            return added
+        }
+        _ = try collect(z, window: 0.5)
+        var steps = 0
+        func barrier(_ z: [Double], _ t: [Double], _ mu: Double) -> Double? {
+            let w = weights(z)
+            let q = (s * s - z.reduce(0) { $0 + $1 * $1 }) / 2
+            guard q > 0 else { return nil }
+            var value = t.reduce(0, +) - mu * log(q)
+            for i in 0..<count {
+                for u in sets[i] {
+                    let slack = t[i] - piece(u, sample.labels[i], w).value
+                    guard slack > 0 else { return nil }
+                    value -= mu * log(slack)
+                }
+            }
+            return value
+        }
+        // t strictly above every piece (by mu: the central path's slack of a single piece).
+        func lift(_ t: inout [Double], _ mu: Double) {
+            let w = weights(z)
+            for i in 0..<count {
+                let top = sets[i].map { piece($0, sample.labels[i], w).value }.max()!
+                t[i] = max(t[i], top + max(mu, 1e-12 * (1 + abs(top))))
+            }
+        }
+        func weighted(_ t: [Double], _ mu: Double) -> [[(input: [Double], weight: Double)]] {
+            barrierWeights(sets, weights(z), t, mu, free: free)
+        }
+        var t = [Double](repeating: -Double.infinity, count: count)
+        var mu = 1e-2
+        lift(&t, 1e-1)
+        // Central path down to mu * (pieces) / n well below the tolerance (the duality gap of a
+        // central point is mu per constraint).
+        var recollections = 0
+        outer: while true {
+            guard var current = barrier(z, t, mu) else { return nil }
+            for _ in 0..<50 {
+                guard steps < maxSteps else { break outer }
+                steps += 1
+                let w = weights(z)
+                // Newton on the barrier; t eliminated (its block is diagonal).
+                var hzz = [Double](repeating: 0, count: m * m)
+                var gz = [Double](repeating: 0, count: m)
+                var gt = [Double](repeating: 1, count: count)
+                var dt = [Double](repeating: 0, count: count)
+                var cross = [[Double]](repeating: [Double](repeating: 0, count: m), count: count)
+                for i in 0..<count {
+                    for u in sets[i] {
+                        let pc = piece(u, sample.labels[i], w)
+                        let slack = t[i] - pc.value
+                        let first = mu / slack, second = mu / (slack * slack)
+                        gt[i] -= first
+                        dt[i] += second
+                        for r in 0..<m {
+                            gz[r] += first * pc.gradient[r]
+                            cross[i][r] -= second * pc.gradient[r]
+                            guard pc.gradient[r] != 0 else { continue }
+                            let v = second * pc.gradient[r]
+                            for c in 0..<m { hzz[r * m + c] += v * pc.gradient[c] }
+                        }
+                        for c in 0..<(k - 1) {
+                            for e in 0..<(k - 1) {
+                                let tv = first * pc.t[c * (k - 1) + e]
+                                guard tv != 0 else { continue }
+                                for a in 0..<f {
+                                    let row = (c * f + a) * m + e * f
+                                    let ua = tv * pc.uf[a]
+                                    for b in 0..<f { hzz[row + b] += ua * pc.uf[b] }
+                                }
+                            }
+                        }
+                    }
+                }
+                let q = (s * s - z.reduce(0) { $0 + $1 * $1 }) / 2
+                for r in 0..<m {
+                    gz[r] += mu * z[r] / q
+                    hzz[r * m + r] += mu / q
+                    for c in 0..<m { hzz[r * m + c] += mu * z[r] * z[c] / (q * q) }
+                }
+                // Schur complement: (Hzz - sum_i c_i c_i^T / D_i) dz = -gz + sum_i c_i gt_i / D_i.
+                var rhs = gz.map { -$0 }
+                for i in 0..<count {
+                    let c = cross[i], di = dt[i]
+                    for r in 0..<m {
+                        rhs[r] += c[r] * gt[i] / di
+                        guard c[r] != 0 else { continue }
+                        let v = c[r] / di
+                        for cc in 0..<m { hzz[r * m + cc] -= v * c[cc] }
+                    }
+                }
+                let trace = (0..<m).reduce(0.0) { $0 + hzz[$1 * m + $1] }
+                for r in 0..<m { hzz[r * m + r] += 1e-14 * max(trace / Double(m), 1e-300) }
+                guard let solution = Self.choleskySolve(hzz, [rhs], size: m) else { break outer }
+                let stepZ = solution[0]
+                let stepT = (0..<count).map { i in -(gt[i] + zip(cross[i], stepZ).reduce(0) { $0 + $1.0 * $1.1 }) / dt[i] }
+                let decrement = -(zip(gz, stepZ).reduce(0) { $0 + $1.0 * $1.1 } + zip(gt, stepT).reduce(0) { $0 + $1.0 * $1.1 })
+                if decrement <= 1e-3 * mu { break }
+                var alpha = 1.0
+                var moved = false
+                for _ in 0..<60 {
+                    let tz = zip(z, stepZ).map { $0.0 + alpha * $0.1 }
+                    let tt = zip(t, stepT).map { $0.0 + alpha * $0.1 }
+                    if let value = barrier(tz, tt, mu), value <= current - 0.25 * alpha * decrement {
+                        z = tz; t = tt; current = value; moved = true
+                        break
+                    }
+                    alpha /= 2
+                }
+                if !moved { break }
+            }
+            // A maximiser outside the set at this central point: add it, stay at this mu.
+            if recollections < 20, try collect(z, window: 1e-2) {
+                recollections += 1
+                lift(&t, mu)
+                continue
+            }
+            let pieceCount = Double(sets.reduce(0) { $0 + $1.count })
+            let target = 1e-3 * tolerance * Double(count) / pieceCount
+            if mu <= target { break }
+            // Stop as soon as the exact certificate closes (the central-path gap mu * pieces / n
+            // is an estimate only; the certificate is what counts).
+            if mu * pieceCount / Double(count) <= tolerance, let value = try? evaluate(weights(z)).value,
+               value - multiplierLowerBound(at: weights(z), scale: s, pieces: weighted(t, mu)) <= 0.5 * tolerance { break }
+            mu = max(mu * 0.1, target)
+        }
+        guard steps > 0 else { return nil }
+        return (weights(z), weighted(t, mu), steps)
+    }
+
+    /// The barrier multipliers mu / (t_i - phi_l) of the pieces at (w, t), scaled onto each
+    /// sample's simplex (on the central path they already sum to one).
+    private func barrierWeights(_ sets: [[[Double]]], _ w: Matrix, _ t: [Double], _ mu: Double, free: [Int]) -> [[(input: [Double], weight: Double)]] {
+        let k = model.classCount
+        var out: [[(input: [Double], weight: Double)]] = []
+        for i in 0..<sample.count {
+            let y = sample.labels[i]
+            let raw = sets[i].map { u -> Double in
+                let logits = (0..<k).map { r in free.reduce(0.0) { $0 + w[r, $1] * u[$1] } }
+                let top = logits.max()!
+                let value = top + log(logits.reduce(0) { $0 + exp($1 - top) }) - logits[y]
+                return mu / max(t[i] - value, 1e-300)
+            }
+            let sum = raw.reduce(0, +)
+            out.append(zip(sets[i], raw).map { ($0.0, sum > 0 ? $0.1 / sum : 1 / Double(raw.count)) })
+        }
+        return out
+    }
+
+    /// The certified lower bound on min over ||U||_F <= s of R_n (ce) from given pieces with
+    /// weights on each sample's simplex: (1/n) sum_i sum_l lambda_l [phi_l(W) + <grad phi_l(W),
+    /// U - W>] minimised over the ball, i.e. (1/n) sum lambda_l (phi_l - <grad phi_l, W>) -
+    /// s ||g||_F. On W's exactly-zero columns each piece may use any sign tau in [-1, 1] (a box
+    /// point, whose piece has the same value at W), chosen to shrink ||g||_F. Valid for any
+    /// weights: every term is an exact minorant of its sample's inner maximum.
+    func multiplierLowerBound(at w: Matrix, scale s: Double, pieces: [[(input: [Double], weight: Double)]]) -> Double {
+        let k = model.classCount, d = model.dimension, count = sample.count, n = Double(count)
+        let eps = threat.eps
+        let zero = (0..<d).filter { j in (0..<k).allSatisfy { w[$0, j] == 0 } }
+        var g = Matrix(rows: k, columns: d)
+        var offset = 0.0
+        var signCoefficients: [[Double]] = []
+        for i in 0..<min(count, pieces.count) {
+            let y = sample.labels[i], x = Array(sample.inputs.row(i))
+            for (input, weight) in pieces[i] where weight > 0 {
+                var u = input
+                for j in zero { u[j] = x[j] }
+                let logits = (0..<k).map { r in (0..<d).reduce(0.0) { $0 + w[r, $1] * u[$1] } }
+                let top = logits.max()!
+                let total = logits.reduce(0) { $0 + exp($1 - top) }
+                let a = (0..<k).map { exp(logits[$0] - top) / total - ($0 == y ? 1 : 0) }
+                let value = top + log(total) - logits[y]
+                // phi - <a (x) u, W> = phi - a . logits (the zero columns add nothing).
+                offset += weight * (value - zip(a, logits).reduce(0) { $0 + $1.0 * $1.1 })
+                for r in 0..<k { for j in 0..<d { g[r, j] += weight * a[r] * u[j] / n } }
+                if !zero.isEmpty { signCoefficients.append(a.map { weight * eps * $0 / n }) }
+            }
+        }
+        // Per zero column, min over tau in [-1, 1]^L of ||g_j + sum_l c_l tau_l||^2 (accelerated
+        // projected gradient; any tau it ends at is valid).
+        let lipschitz = max(2 * signCoefficients.reduce(0.0) { $0 + $1.reduce(0) { $0 + $1 * $1 } }, 1e-300)
+        for j in zero {
+            let c = signCoefficients
+            let base = (0..<k).map { g[$0, j] }
+            func residual(_ tau: [Double]) -> [Double] {
+                var e = base
+                for (l, cl) in c.enumerated() where tau[l] != 0 { for r in 0..<k { e[r] += cl[r] * tau[l] } }
+                return e
+            }
+            var x = [Double](repeating: 0, count: c.count), y = x, previous = x
+            var bestX = x, bestNorm = base.reduce(0) { $0 + $1 * $1 }
+            var momentum = 1.0, stalled = 0
+            for _ in 0..<1_000 {
+                let e = residual(y)
+                previous = x
+                x = (0..<c.count).map { l in min(1, max(-1, y[l] - 2 * (0..<k).reduce(0.0) { $0 + c[l][$1] * e[$1] } / lipschitz)) }
+                let norm = residual(x).reduce(0) { $0 + $1 * $1 }
+                if norm < bestNorm * (1 - 1e-9) { stalled = 0 } else { stalled += 1 }
+                if norm < bestNorm { bestNorm = norm; bestX = x } else { momentum = 1 }
+                if stalled > 50 || bestNorm <= 1e-34 { break }
+                let next = (1 + (1 + 4 * momentum * momentum).squareRoot()) / 2
+                y = (0..<c.count).map { min(1, max(-1, x[$0] + (momentum - 1) / next * (x[$0] - previous[$0]))) }
+                momentum = next
+            }
+            let e = residual(bestX)
+            for r in 0..<k { g[r, j] = e[r] }
+        }
+        return offset / n - s * g.frobeniusNormSquared.squareRoot()
     }
 }

@@ -295,8 +295,9 @@ extension EmpiricalRobustObjective {
         var iterations = 0
         let maxBundle = 40
         // ce: after a short bundle phase (which identifies the columns that are exactly zero at
-        // the optimum) a Newton polish and the piece certificate (EmpiricalCertificate.swift)
-        // finish the job; their Newton steps count against the same budget.
+        // the optimum) an interior point on the epigraph of the pieces, a Newton polish and the
+        // piece certificates (EmpiricalCertificate.swift) finish the job; their Newton steps
+        // count against the same budget.
         let polishes = objective == .ce
         func finish() throws {
             guard polishes, iterations < maxIterations else { return }
@@ -311,6 +312,27 @@ extension EmpiricalRobustObjective {
                 for j in zero { for r in 0..<k { start[r, j] = 0 } }
                 let startNorm = start.frobeniusNormSquared.squareRoot()
                 if norm >= s * (1 - 1e-6), startNorm > 0 { start = start.scaled(by: s / startNorm) }
+                // The epigraph interior point: any number of tied pieces per sample, its
+                // multipliers the weights of the certificate (EmpiricalCertificate.swift).
+                if let barrier = try? barrierPolish(
+                    from: start, zeroColumns: zero, scale: s, tolerance: tolerance, maxSteps: maxIterations - iterations) {
+                    iterations += max(barrier.steps, 1)
+                    var points = [barrier.weights]
+                    let barrierNorm = barrier.weights.frobeniusNormSquared.squareRoot()
+                    // The barrier keeps the point strictly inside: on the sphere, also try it there.
+                    if norm >= s * (1 - 1e-6), barrierNorm > 0 { points.append(barrier.weights.scaled(by: s / barrierNorm)) }
+                    for point in points {
+                        guard let e = try? evaluate(point) else { continue }
+                        if e.value < current.value {
+                            centre = point
+                            current = e
+                            add(centre, current)
+                            lambda.append(0)
+                        }
+                    }
+                    lowerBound = max(lowerBound, multiplierLowerBound(at: barrier.weights, scale: s, pieces: barrier.pieces))
+                    if current.value - lowerBound <= tolerance { return }
+                }
                 // A polish that meets a tie between box vertices (NumericalError from evaluate)
                 // is skipped: the bundle's own certificate stands.
                 guard let polished = try? newtonPolish(from: start, zeroColumns: zero, scale: s, maxSteps: min(60, maxIterations - iterations)) else {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Independent reference optima of the exact empirical robust ce objective at a fixed scale.
 
-Writes Tests/Fixtures/empirical_optimum_reference.json (run from the repository root:
-`python3 Tests/Fixtures/scripts/empirical_optimum_reference.py`).
+Writes Tests/Fixtures/empirical_optimum_reference.json and
+Tests/Fixtures/empirical_optimum_ties_reference.json (run from the repository root:
+`python3 Tests/Fixtures/scripts/empirical_optimum_reference.py`; `--ties` writes the second only).
 
 Problem (THEORY.md section 8): a finite labelled sample (x_i, y_i) of paper3 (mu = 1, sigma = 0.5)
 with one extra pure-noise coordinate N(0, 0.5^2) (d = 7, K = 3), drawn here with numpy, and
@@ -150,5 +151,52 @@ def main():
         json.dump(out, fh, indent=1)
 
 
+def tied_pieces(W, X, Y, eps, tolerance=1e-6):
+    """Per sample: how many distinct pieces (box vertices, told apart by their signs on the
+    columns of W that are not zero) attain the inner maximum within `tolerance`."""
+    signs = [np.array(s) for s in itertools.product([-1.0, 1.0], repeat=D)]
+    nonzero = [j for j in range(D) if np.abs(W[:, j]).max() > 1e-6]
+    counts = []
+    for x, y in zip(X, Y):
+        best = {}
+        for sg in signs:
+            key = tuple(sg[nonzero])
+            best[key] = max(best.get(key, -np.inf), ce_and_grad(W, x + eps * sg, y)[0])
+        top = max(best.values())
+        counts.append(sum(1 for v in best.values() if v >= top - tolerance))
+    return counts
+
+
+def ties_main():
+    """A second fixture whose optimum puts a sample on a tie of THREE box vertices (found by a
+    search over small samples: 3 per class, eps 0.3, s 4), the case the two-piece KKT Newton of
+    ccsim cannot represent; writes Tests/Fixtures/empirical_optimum_ties_reference.json."""
+    rng = np.random.default_rng(1)
+    X, Y = draw_sample(3, rng)
+    cases = []
+    for eps, s in [(0.3, 4.0)]:
+        (value, W, ok, nit), spread = solve(X, Y, eps, s, rng)
+        ties = tied_pieces(W, X, Y, eps)
+        assert max(ties) >= 3, f"no tie of three pieces at eps {eps} s {s}: {ties}"
+        cases.append({
+            "eps": eps, "scale": s, "value": value, "weights": W.tolist(),
+            "norm": float(np.sqrt(np.sum(W * W))), "slsqp_success": bool(ok), "iterations": int(nit),
+            "spread_over_converged_starts": spread, "tied_pieces_per_sample": ties,
+        })
+        print(f"ties: eps {eps} s {s}: value {value:.12f} norm {np.sqrt(np.sum(W*W)):.9f} spread {spread} ties {ties}")
+    out = {
+        "description": "as empirical_optimum_reference.json (same problem and method), on a sample of 3 per class drawn with seed 1, at a scale where the optimum puts a sample on a tie of three box vertices (tied_pieces_per_sample: pieces within 1e-6 of each sample's inner maximum at the reference W)",
+        "script": "Tests/Fixtures/scripts/empirical_optimum_reference.py",
+        "mu": MU, "sigma": SIGMA, "noise_sigma": NOISE_SIGMA,
+        "labels": Y.tolist(), "inputs": X.tolist(), "cases": cases,
+    }
+    with open("Tests/Fixtures/empirical_optimum_ties_reference.json", "w") as fh:
+        json.dump(out, fh, indent=1)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    # `--ties` writes only the tie-of-three fixture (the first one takes minutes and is unchanged).
+    if "--ties" not in sys.argv:
+        main()
+    ties_main()
