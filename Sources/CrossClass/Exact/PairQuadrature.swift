@@ -119,13 +119,23 @@ struct PairObjective: Sendable {
     }
 
     /// ce and ls are accepted (ls with its kinks in closed form, `closedFormLines`).
-    /// `trades`: also accept trades, whose kinks are not closed forms: they are located by a
-    /// scan with sliver checks (`scan`) and the outer breaks by bisection of the inner pattern
-    /// (`plan`). Off by default: measured against the reference on a 162-point grid like
-    /// FastPathTests' (trades:1 and trades:6) that evaluation missed 1e-9 at 33 points, its
-    /// bound (working rule against verification rule) exceeded 1e-11 at 53 (up to 4e-8) and
-    /// was not always above the actual difference (6.7e-9 against 7.7e-9 at sigma = mu,
-    /// tau = 0.2, eps 0.3, W(8, 0)), so trades keep the adaptive reference path.
+    /// `trades`: also accept trades, whose kinks are not closed forms: along an inner line they
+    /// are certified roots (`tradesRoots`: the critical points of each vertex difference are
+    /// the roots of a degree-6 polynomial in e^u, isolated by Descartes' rule, so no sliver is
+    /// missed; checked against a brute-force label scan in FastTradesTests), and the outer
+    /// breaks are located by bisection of the inner pattern (`plan`). Off by default (the
+    /// solvers keep the adaptive reference path for trades): on FastPathTests' 162-point grid
+    /// (trades:1 and trades:6) the working rule differs from the reference by up to 6e-8 and
+    /// the working-against-verification bound is not always above the difference. Measured
+    /// causes: (1) the outer panels are too coarse for the 12-point rule at margin scales ~8
+    /// (every outer break was located: a 24000-point scan of the pattern found no change
+    /// farther than 5e-4 from a piece end); on the same plan with each piece split in 6 and
+    /// the 48-point rule the value moves by up to 6e-9 and then agrees with an independent
+    /// scipy computation (adaptive quad of adaptive quad between the certified kinks) to
+    /// 1e-13; (2) the reference path itself is off by 2.5e-8 at sigma = mu, tau = 0.2,
+    /// eps 0.49, W(7.43, 2.97), trades:6 (reference 17.316623146277, scipy and refined fast
+    /// 17.316623170854) and by 3.9e-10 at sigma 0.5, eps 0.3, W(7.43, 2.97), trades:6.
+    /// `FastTradesAudit` exposes this path for such audits.
     init?(model: DataModel, threat: ThreatModel, objective: Objective, trades: Bool = false) {
         guard threat.norm == .linf, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
         switch objective {
@@ -203,6 +213,22 @@ struct PairObjective: Sendable {
         let (sp, q1, q2) = Self.softplus(a1, a2)
         let l1 = s - q1, l2 = s - q2
         return (sp + s * (a1 + a2), l1, l2, vertex.0 * l1 + vertex.1 * l2)
+    }
+
+    /// trades at one vertex: value, dL/dd1, dL/dd2, dL/de (as `loss` returns for its best vertex).
+    @inline(__always)
+    func tradesVertexLoss(_ v: Int, _ d1: Double, _ d2: Double, _ e: Double) -> (Double, Double, Double, Double) {
+        guard case .trades(let beta) = kind else { preconditionFailure("trades only") }
+        let vertex = Self.vertices[v]
+        let (clean, p1, p2) = Self.softplus(d1, d2)
+        let (sp, q1, q2) = Self.softplus(d1 + e * vertex.0, d2 + e * vertex.1)
+        let mean = p1 * vertex.0 + p2 * vertex.1
+        let kl = sp - clean + e * mean
+        guard kl > 0 else { return (clean, -p1, -p2, 0) }
+        let l1 = -q1 + p1 + e * p1 * (mean - vertex.0)
+        let l2 = -q2 + p2 + e * p2 * (mean - vertex.1)
+        let lg = -(vertex.0 * q1 + vertex.1 * q2) + mean
+        return (clean + beta * kl, -p1 + beta * l1, -p2 + beta * l2, beta * lg)
     }
 
     /// One vertex's loss, up to terms common to all vertices (for locating kinks).
@@ -571,10 +597,18 @@ struct PairObjective: Sendable {
     /// a1 e^(-c) = 0 (t = e^u), kept where the best vertex differs on the two sides; for
     /// trades the scan (`scan`).
     func innerKinks(_ c: Double, _ geo: Geometry, _ boundaries: [Double]) -> (pattern: [Int], kinks: [Double]) {
-        guard let lines = closedFormLines(geo), geo.su > 0 else { return scan(c, geo, scanPoints(boundaries)) }
-        let r = exp(-c)
         let top = Self.cut * geo.su
         var roots: [Double] = []
+        if case .trades = kind, geo.su > 0, tradesCertifiable(geo) {
+            for i in 0..<Self.vertices.count {
+                for j in (i + 1)..<Self.vertices.count {
+                    roots += tradesRoots(i, j, c, geo.e, top: top).map { $0 / geo.su }
+                }
+            }
+            return labelled(c, geo, roots)
+        }
+        guard let lines = closedFormLines(geo), geo.su > 0 else { return scan(c, geo, scanPoints(boundaries)) }
+        let r = exp(-c)
         for l in lines {
             let qa = l.a2 * r, qb = l.a0, qc = l.a1 * r
             var ts: [Double] = []
@@ -592,7 +626,13 @@ struct PairObjective: Sendable {
                 if u < top { roots.append(u / geo.su) }
             }
         }
-        roots.sort()
+        return labelled(c, geo, roots)
+    }
+
+    /// The pattern of best vertices between consecutive candidate kinks `roots` (in z2; every
+    /// point where the best vertex can change is among them), and the kinks where it changes.
+    func labelled(_ c: Double, _ geo: Geometry, _ candidates: [Double]) -> (pattern: [Int], kinks: [Double]) {
+        let roots = candidates.sorted()
         func label(_ z: Double) -> Int {
             let u = geo.su * z
             return loss(c + u, c - u, geo.e).4
@@ -601,7 +641,10 @@ struct PairObjective: Sendable {
         var pattern: [Int] = []
         var kinks: [Double] = []
         for k in 0..<(ends.count - 1) {
-            let l = label(0.5 * (ends[k] + ends[k + 1]))
+            // The best vertex is the same all along the piece (no difference changes sign in
+            // it); it is read near the piece's left end, where the Gaussian weight is and the
+            // vertices' losses are not all tied to rounding (far out along u they can be).
+            let l = label(ends[k] + min(0.5 * (ends[k + 1] - ends[k]), 0.25))
             if pattern.isEmpty { pattern.append(l); continue }
             if l != pattern[pattern.count - 1] {
                 kinks.append(ends[k])
@@ -707,8 +750,11 @@ struct PairObjective: Sendable {
             kinks = s.kinks
             if !s.kinks.isEmpty { boundaries = (boundaries + s.kinks).sorted() }
             if case .ls = kind, closedFormLines(geo) != nil, pattern.count == kinks.count + 1 { knownLabels = true }
+            if case .trades = kind, tradesCertifiable(geo), pattern.count == kinks.count + 1 { knownLabels = true }
         }
         let nodes = rule.nodes, weights = rule.weights
+        var isTrades = false
+        if case .trades = kind { isTrades = true }
         var piece = 0
         for q in 0..<(boundaries.count - 1) {
             let a = boundaries[q], b = boundaries[q + 1]
@@ -720,7 +766,7 @@ struct PairObjective: Sendable {
                 let weight = half * weights[j] * Normal.pdf(z2)
                 let u = geo.su * z2
                 let (l, l1, l2, lE) = knownLabels
-                    ? lsVertexLoss(pattern[piece], c + u, c - u, geo.e)
+                    ? (isTrades ? tradesVertexLoss(pattern[piece], c + u, c - u, geo.e) : lsVertexLoss(pattern[piece], c + u, c - u, geo.e))
                     : { let f = loss(c + u, c - u, geo.e); return (f.0, f.1, f.2, f.3) }()
                 r.value += weight * l
                 r.c += weight * (l1 + l2)
@@ -741,6 +787,7 @@ struct PairObjective: Sendable {
         // ls: only where its kinks are closed forms (e^(e), e^(-c) inside Double's range); the
         // scan-and-bisect fallback is for trades and costs minutes at margin scales ~1e3.
         if case .ls = kind { return closedFormLines(geo) != nil }
+        if case .trades = kind { return tradesCertifiable(geo) }
         return true
     }
 
@@ -759,5 +806,239 @@ struct PairObjective: Sendable {
         let tail = 4 * Normal.upperTail(Self.cut) * growth * scaleFactor
         let gradientError = max(abs(r.gradient.w1 - v.gradient.w1), abs(r.gradient.w2 - v.gradient.w2)) + tail * 10
         return (r, abs(r.value - v.value) + tail + 1e-15 * abs(r.value), gradientError)
+    }
+}
+
+// MARK: trades kinks by certified root isolation
+
+/// Real polynomials in t with Double coefficients (lowest degree first), for isolating the
+/// critical points of the trades vertex differences (`PairObjective.tradesRoots`).
+enum RealPolynomial {
+    static func product(_ p: [Double], _ q: [Double]) -> [Double] {
+        var out = [Double](repeating: 0, count: p.count + q.count - 1)
+        for i in p.indices { for j in q.indices { out[i + j] += p[i] * q[j] } }
+        return out
+    }
+
+    static func sum(_ p: [Double], _ q: [Double]) -> [Double] {
+        var out = [Double](repeating: 0, count: max(p.count, q.count))
+        for i in p.indices { out[i] += p[i] }
+        for i in q.indices { out[i] += q[i] }
+        return out
+    }
+
+    static func scaled(_ p: [Double], _ s: Double) -> [Double] { p.map { $0 * s } }
+
+    static func derivative(_ p: [Double]) -> [Double] {
+        guard p.count > 1 else { return [0] }
+        return (1..<p.count).map { Double($0) * p[$0] }
+    }
+
+    static func value(_ p: [Double], _ t: Double) -> Double {
+        var v = 0.0
+        for k in p.indices.reversed() { v = v * t + p[k] }
+        return v
+    }
+
+    /// Sign changes of the coefficients (zeros skipped): by Descartes' rule an upper bound on
+    /// the number of positive roots, of the same parity.
+    static func signChanges(_ p: [Double]) -> Int {
+        var count = 0, last = 0.0
+        for c in p where c != 0 {
+            if last != 0 && (c > 0) != (last > 0) { count += 1 }
+            last = c
+        }
+        return count
+    }
+
+    /// (1 + x)^n p((a + b x) / (1 + x)): its positive roots x are the roots of p in (a, b).
+    static func mobius(_ p: [Double], _ a: Double, _ b: Double) -> [Double] {
+        let n = p.count - 1
+        var out = [Double](repeating: 0, count: n + 1)
+        // Powers (a + b x)^k and (1 + x)^(n - k).
+        var lin: [[Double]] = [[1]]
+        for _ in 0..<n { lin.append(product(lin[lin.count - 1], [a, b])) }
+        var one: [[Double]] = [[1]]
+        for _ in 0..<n { one.append(product(one[one.count - 1], [1, 1])) }
+        for k in 0...n where p[k] != 0 {
+            out = sum(out, scaled(product(lin[k], one[n - k]), p[k]))
+        }
+        return out
+    }
+
+    /// Disjoint intervals of (a, b) (a > 0) each holding exactly one root of p by Descartes'
+    /// rule (Vincent-Collins-Akritas bisection, geometric splits where b / a > 4); an interval
+    /// narrower than 1e-13 relative with more sign changes is returned as it is (a near-multiple
+    /// root: its middle is used as a split point, which is always safe).
+    /// `budget` caps the intervals examined (a polynomial that is zero up to rounding would
+    /// otherwise split to the bottom everywhere); an interval left when it runs out is
+    /// returned as it is.
+    static func isolate(_ p: [Double], _ a: Double, _ b: Double, depth: Int = 0, budget: inout Int, into out: inout [(Double, Double)]) {
+        budget -= 1
+        let v = signChanges(mobius(p, a, b))
+        if v == 0 { return }
+        if v == 1 || depth > 60 || budget <= 0 || b - a <= 1e-13 * b { out.append((a, b)); return }
+        let m = b > 4 * a ? (a * b).squareRoot() : 0.5 * (a + b)
+        isolate(p, a, m, depth: depth + 1, budget: &budget, into: &out)
+        if value(p, m) == 0 { out.append((m, m)) }
+        isolate(p, m, b, depth: depth + 1, budget: &budget, into: &out)
+    }
+
+    /// The root of p in [a, b] (0 < a < b) where p changes sign, by bisection in log t (the
+    /// interval can span e^50: a secant step in t would crawl), to 1e-15 in log t; the
+    /// geometric middle if p does not change sign.
+    static func root(_ p: [Double], _ a: Double, _ b: Double) -> Double {
+        var lo = log(a), hi = log(b)
+        let flo = value(p, a), fhi = value(p, b)
+        if flo == 0 { return a }
+        if fhi == 0 { return b }
+        if (flo > 0) == (fhi > 0) { return exp(0.5 * (lo + hi)) }
+        for _ in 0..<200 {
+            let m = 0.5 * (lo + hi)
+            if m <= lo || m >= hi { break }
+            let fm = value(p, exp(m))
+            if fm == 0 { return exp(m) }
+            if (fm > 0) == (flo > 0) { lo = m } else { hi = m }
+            if hi - lo <= 1e-15 * max(1, abs(hi)) { break }
+        }
+        return exp(0.5 * (lo + hi))
+    }
+}
+
+extension PairObjective {
+    /// trades: the difference of two vertices' terms along the inner line at c,
+    /// G_ij(u) = KL_i - KL_j = softplus(d + e V_i) - softplus(d + e V_j) + e p.(V_i - V_j),
+    /// d = (c + u, c - u), p the clean wrong-class probabilities.
+    @inline(__always)
+    func tradesDifference(_ i: Int, _ j: Int, _ c: Double, _ u: Double, _ e: Double) -> Double {
+        let d1 = c + u, d2 = c - u
+        let (_, p1, p2) = Self.softplus(d1, d2)
+        let vi = Self.vertices[i], vj = Self.vertices[j]
+        return Self.softplus(d1 + e * vi.0, d2 + e * vi.1).0 - Self.softplus(d1 + e * vj.0, d2 + e * vj.1).0
+            + e * (p1 * (vi.0 - vj.0) + p2 * (vi.1 - vj.1))
+    }
+
+    /// The sign of dG_ij/dt along the inner line at c (t = e^u, X = e^(-c-u) = r / t,
+    /// Y = e^(-c+u) = r t, r = e^(-c)) is that of a polynomial of degree <= 6 in t:
+    /// with A_v = t (1 + X a_v1 + Y a_v2) = a_v1 r + t + a_v2 r t^2 (a_vk = e^(-e V_vk)),
+    /// L = t (1 + X + Y) and N = t (X dV1 + Y dV2) (dV = V_i - V_j),
+    ///   G = log A_i - log A_j + e N / L,
+    ///   G' A_i A_j L^2 = (A_i' A_j - A_i A_j') L^2 + e (N' L - N L') A_i A_j,
+    /// and A_i, A_j, L > 0 for t > 0. Each quadratic is scaled by a positive constant (its
+    /// largest coefficient, from logarithms) first, which keeps the sign and Double's range.
+    func tradesCriticalPolynomial(_ i: Int, _ j: Int, _ c: Double, _ e: Double) -> [Double] {
+        func quadratic(_ v: (Double, Double)) -> [Double] {
+            let l0 = -e * v.0 - c, l2 = -e * v.1 - c
+            let m = max(l0, 0, l2)
+            return [exp(l0 - m), exp(-m), exp(l2 - m)]
+        }
+        let ai = quadratic(Self.vertices[i]), aj = quadratic(Self.vertices[j])
+        let m = max(-c, 0)
+        let r = exp(-c - m), one = exp(-m)
+        let l = [r, one, r]
+        let vi = Self.vertices[i], vj = Self.vertices[j]
+        let n = [(vi.0 - vj.0) * r, 0, (vi.1 - vj.1) * r]
+        typealias P = RealPolynomial
+        let first = P.product(P.sum(P.product(P.derivative(ai), aj), P.scaled(P.product(ai, P.derivative(aj)), -1)), P.product(l, l))
+        let second = P.scaled(P.product(P.sum(P.product(P.derivative(n), l), P.scaled(P.product(n, P.derivative(l)), -1)), P.product(ai, aj)), e)
+        return P.sum(first, second)
+    }
+
+    /// Every root in (0, top) of G_ij along the inner line at c (in u), certified: the
+    /// critical points of G in t = e^u in (1, e^top) are isolated by Descartes' rule on the
+    /// polynomial of `tradesCriticalPolynomial` and solved; G is monotone between them, so each
+    /// sign change of G between consecutive critical points holds exactly one root (solved by
+    /// Illinois in u to ~1e-15 relative), and no other root exists.
+    func tradesRoots(_ i: Int, _ j: Int, _ c: Double, _ e: Double, top: Double) -> [Double] {
+        let p = tradesCriticalPolynomial(i, j, c, e)
+        var intervals: [(Double, Double)] = []
+        var budget = 64
+        RealPolynomial.isolate(p, 1, exp(top), budget: &budget, into: &intervals)
+        var splits = [0.0]
+        for (a, b) in intervals {
+            let t = a == b ? a : RealPolynomial.root(p, a, b)
+            let u = log(t)
+            if u > splits[splits.count - 1] && u < top { splits.append(u) }
+        }
+        splits.append(top)
+        var roots: [Double] = []
+        // Mirror vertices (V_j = (V_i2, V_i1)) tie at u = 0 by symmetry: G_ij(0) = 0 exactly,
+        // not a root inside (0, top).
+        let vi = Self.vertices[i], vj = Self.vertices[j]
+        var previous = vi.0 == vj.1 && vi.1 == vj.0 ? 0 : tradesDifference(i, j, c, 0, e)
+        for k in 1..<splits.count {
+            let a = splits[k - 1], b = splits[k]
+            let next = tradesDifference(i, j, c, b, e)
+            // A sign change within rounding (far out along u some vertices tie to rounding:
+            // their terms are equal up to ~1e-16 relative) is no kink: whichever vertex is
+            // taken there, the integrand is the same to rounding.
+            let noise = 1e-14 * (1 + abs(c) + b + 2 * e)
+            if max(abs(previous), abs(next)) <= noise {
+            } else if (previous > 0 && next < 0) || (previous < 0 && next > 0) {
+                roots.append(tradesKink(i, j, c, e, a, previous, b, next))
+            } else if next == 0 && k < splits.count - 1 {
+                roots.append(b)
+            }
+            previous = next
+        }
+        return roots
+    }
+
+    /// The root of G_ij in (a, b) where it changes sign (Illinois on G in u).
+    func tradesKink(_ i: Int, _ j: Int, _ c: Double, _ e: Double, _ a: Double, _ fa: Double, _ b: Double, _ fb: Double) -> Double {
+        var lo = a, hi = b, flo = fa, fhi = fb
+        var side = 0
+        for iteration in 0..<200 {
+            // Illinois, with a bisection step every fourth (G can be exponentially flat along
+            // a wide bracket).
+            let x = iteration % 4 == 3 ? 0.5 * (lo + hi) : (lo * fhi - hi * flo) / (fhi - flo)
+            let fx = tradesDifference(i, j, c, x, e)
+            if fx == 0 { return x }
+            if (fx > 0) == (flo > 0) {
+                lo = x; flo = fx
+                if side == -1 { fhi *= 0.5 }
+                side = -1
+            } else {
+                hi = x; fhi = fx
+                if side == 1 { flo *= 0.5 }
+                side = 1
+            }
+            if hi - lo <= 1e-15 * max(1, hi) { break }
+        }
+        return 0.5 * (lo + hi)
+    }
+
+    /// Whether the trades kink roots are inside Double's range here (see
+    /// `tradesCriticalPolynomial`: t^6 with t up to e^(cut su), e^(2 e) and e^(-c)).
+    func tradesCertifiable(_ geo: Geometry) -> Bool {
+        6 * Self.cut * geo.su < 600 && 2 * geo.e < 100 && abs(geo.mc) + Self.cut * geo.sc < 600
+    }
+}
+
+
+/// The fixed-rule trades evaluation of `PairObjective`, which the solvers do not use yet (see
+/// `PairObjective.init`): exposed for audits against the reference path and brute force.
+public enum FastTradesAudit {
+    /// Value and error bound (working rule against verification rule), nil where the evaluator
+    /// declines (not complement(3) under l_inf, or margins outside its certified range).
+    public static func estimate(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double) -> (value: Double, errorBound: Double)? {
+        guard let p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
+              p.isTractable(w1: w1, w2: w2) else { return nil }
+        let e = p.estimate(w1: w1, w2: w2)
+        return (e.result.value, e.errorBound)
+    }
+
+    /// The best vertices along the inner line at z1 (indices into the hexagon's vertices
+    /// (-2,-2), (0,-2), (2,0), (2,2), (0,2), (-2,0), in units of e = eps (w1 + w2)), in order of
+    /// z2 >= 0, and the kinks (z2) between them; with the whitened geometry (c, su, e) of the
+    /// line: the margins at z2 are (c + su z2, c - su z2).
+    public static func innerPattern(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double, z1: Double)
+        -> (pattern: [Int], kinks: [Double], c: Double, su: Double, e: Double)? {
+        guard let p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
+              p.isTractable(w1: w1, w2: w2) else { return nil }
+        let geo = p.geometry(w1, w2)
+        let c = geo.mc + geo.sc * z1
+        let s = p.innerKinks(c, geo, [])
+        return (s.pattern, s.kinks, c, geo.su, geo.e)
     }
 }
