@@ -36,7 +36,7 @@ public struct ComparisonResult: Sendable {
 public enum Comparison {
     /// Epochs whose fixed-scale optima are solved together (in parallel) while training goes
     /// on: bounds the memory of a run to this many logs, whatever the number of epochs.
-    static let chunk = 32
+    public static let defaultChunk = 32
 
     /// Trains with `configuration` (population, linear, no bias is what the exact optimum
     /// assumes) and compares with the exact optimum of `objective` under `scale`.
@@ -46,12 +46,14 @@ public enum Comparison {
     /// fixed-scale optimum is solved, and the result's `points` stay empty: memory then does
     /// not grow with the number of epochs (the window statistics are accumulated as the epochs
     /// arrive, in the same order, so every number is the same as with `points` kept).
+    /// `chunk`: compared epochs solved together (the memory bound; no effect on any number).
     public static func run(
         _ configuration: TrainingConfiguration, objective: Objective, scale: ScaleMode,
         burnInFraction: Double = 0.2, windowFraction: Double = 0.5,
-        progress: (@Sendable (Int, Int) -> Void)? = nil,
+        progress: (@Sendable (Int, Int) -> Void)? = nil, chunk: Int = defaultChunk,
         onPoint: ((_ point: ComparisonResult.Point, _ exactRatio: Double) throws -> Void)? = nil
     ) throws -> ComparisonResult {
+        precondition(chunk >= 1, "a chunk holds at least one epoch")
         guard configuration.architecture == .linear else { throw InputError("compare trains a linear model") }
         let model = configuration.model
         guard ComplementStructure(model: model) != nil else {
@@ -112,7 +114,7 @@ public enum Comparison {
             progress?(log.epoch, epochs + 1)
             guard log.epoch > burnIn else { return }
             pending.append(log)
-            if pending.count >= chunk { try flush() }
+            if pending.count >= max(chunk, 1) { try flush() }
         }
         try flush()
         progress?(epochs + 1, epochs + 1)
