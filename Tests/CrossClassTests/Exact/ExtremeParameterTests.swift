@@ -50,7 +50,9 @@ struct ExtremeParameterTests {
             let threat = try ThreatModel(norm: .linf, eps: eps)
             for objective in [Objective.ce, .ls(alpha: 0.1), .trades(beta: 6), .hinge(kappa: 1), .worstMargin] {
                 for s in [1e3, 1e6] {
-                    if case .trades = objective, s > 1e3 { continue }  // the refusal below
+                    // TRADES at 1e6: the refusal below; at 1e3 it runs on the adaptive reference path
+                    // (seconds per value), so one eps stands for the three.
+                    if case .trades = objective, s > 1e3 || eps != 0.3 { continue }
                     // Every other case has a finite answer: a throw fails the test.
                     let v = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: s, w2: 0.5 * s)
                     #expect(v.value.isFinite, "\(objective) eps \(eps) scale \(s): \(v.value)")
