@@ -18,6 +18,44 @@ import Foundation
 // weights, `multiplierLowerBound`), then the Newton polish with the piece certificate, then
 // Newton on the KKT system of two-piece ties (the older finishes, kept as fallbacks).
 
+/// The centred W (rows summing to 0) whose `zeroColumns` are exactly zero, in coordinates:
+/// z[c * free.count + a] is the coefficient of the Helmert basis vector c in free column a. The
+/// map is an isometry (||z|| = ||W||_F), which is why the finishes work in z.
+struct ReducedCoordinates {
+    let classes: Int, dimension: Int
+    let free: [Int]
+    let basis: [[Double]]
+    var count: Int { (classes - 1) * free.count }
+
+    init(classes: Int, dimension: Int, zeroColumns: Set<Int>) {
+        self.classes = classes
+        self.dimension = dimension
+        free = (0..<dimension).filter { !zeroColumns.contains($0) }
+        basis = EmpiricalRobustObjective.centredBasis(classes)
+    }
+
+    func weights(_ z: [Double]) -> Matrix {
+        var w = Matrix(rows: classes, columns: dimension)
+        for (a, j) in free.enumerated() {
+            for r in 0..<classes {
+                var v = 0.0
+                for c in 0..<(classes - 1) { v += basis[r][c] * z[c * free.count + a] }
+                w[r, j] = v
+            }
+        }
+        return w
+    }
+
+    /// The coordinates of `w`'s centred part on the free columns (its zero columns dropped).
+    func of(_ w: Matrix) -> [Double] {
+        var z = [Double](repeating: 0, count: count)
+        for (a, j) in free.enumerated() {
+            for c in 0..<(classes - 1) { z[c * free.count + a] = (0..<classes).reduce(0.0) { $0 + basis[$1][c] * w[$1, j] } }
+        }
+        return z
+    }
+}
+
 extension EmpiricalRobustObjective {
     /// An orthonormal basis (K x (K-1), Helmert) of the centred vectors {v : sum v = 0}.
     static func centredBasis(_ k: Int) -> [[Double]] {
@@ -66,26 +104,12 @@ extension EmpiricalRobustObjective {
     /// exact objective only, so the result is never worse than the (zeroed) start.
     func newtonPolish(from start: Matrix, zeroColumns: Set<Int>, scale s: Double, maxSteps: Int = 60) throws -> (weights: Matrix, value: Double, steps: Int) {
         let k = model.classCount, d = model.dimension, n = Double(sample.count)
-        let free = (0..<d).filter { !zeroColumns.contains($0) }
-        let basis = Self.centredBasis(k)
-        let m = (k - 1) * free.count
+        let coordinates = ReducedCoordinates(classes: k, dimension: d, zeroColumns: zeroColumns)
+        let free = coordinates.free, basis = coordinates.basis, m = coordinates.count
         guard m > 0 else { return (start, try evaluate(start).value, 0) }
-        func weights(_ z: [Double]) -> Matrix {
-            var w = Matrix(rows: k, columns: d)
-            for (a, j) in free.enumerated() {
-                for r in 0..<k {
-                    var v = 0.0
-                    for c in 0..<(k - 1) { v += basis[r][c] * z[c * free.count + a] }
-                    w[r, j] = v
-                }
-            }
-            return w
-        }
+        func weights(_ z: [Double]) -> Matrix { coordinates.weights(z) }
         // Reduced coordinates of the start (its zeroed columns dropped), scaled into the ball.
-        var z = [Double](repeating: 0, count: m)
-        for (a, j) in free.enumerated() {
-            for c in 0..<(k - 1) { z[c * free.count + a] = (0..<k).reduce(0.0) { $0 + basis[$1][c] * start[$1, j] } }
-        }
+        var z = coordinates.of(start)
         var norm = z.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard norm > 0 else { return (start, try evaluate(start).value, 0) }
         if norm > s { z = z.map { $0 * s / norm }; norm = s }
@@ -418,25 +442,11 @@ extension EmpiricalRobustObjective {
         throws -> (weights: Matrix, ties: [Int: (input: [Double], weight: Double)], steps: Int)?
     {
         let k = model.classCount, d = model.dimension, count = sample.count, n = Double(count)
-        let free = (0..<d).filter { !zeroColumns.contains($0) }
-        let basis = Self.centredBasis(k)
-        let f = free.count, m = (k - 1) * f
+        let coordinates = ReducedCoordinates(classes: k, dimension: d, zeroColumns: zeroColumns)
+        let free = coordinates.free, basis = coordinates.basis, f = free.count, m = coordinates.count
         guard m > 0 else { return nil }
-        func weights(_ z: [Double]) -> Matrix {
-            var w = Matrix(rows: k, columns: d)
-            for (a, j) in free.enumerated() {
-                for r in 0..<k {
-                    var v = 0.0
-                    for c in 0..<(k - 1) { v += basis[r][c] * z[c * f + a] }
-                    w[r, j] = v
-                }
-            }
-            return w
-        }
-        var z = [Double](repeating: 0, count: m)
-        for (a, j) in free.enumerated() {
-            for c in 0..<(k - 1) { z[c * f + a] = (0..<k).reduce(0.0) { $0 + basis[$1][c] * start[$1, j] } }
-        }
+        func weights(_ z: [Double]) -> Matrix { coordinates.weights(z) }
+        var z = coordinates.of(start)
         // The pieces: each sample's maximiser at the start; ties: the runner-up (one or two
         // coordinates flipped) within the window.
         var recorded: [ActivePiece]? = []
@@ -637,25 +647,11 @@ extension EmpiricalRobustObjective {
         throws -> (weights: Matrix, pieces: [[(input: [Double], weight: Double)]], steps: Int)?
     {
         let k = model.classCount, d = model.dimension, count = sample.count
-        let free = (0..<d).filter { !zeroColumns.contains($0) }
-        let basis = Self.centredBasis(k)
-        let f = free.count, m = (k - 1) * f
+        let coordinates = ReducedCoordinates(classes: k, dimension: d, zeroColumns: zeroColumns)
+        let free = coordinates.free, basis = coordinates.basis, f = free.count, m = coordinates.count
         guard m > 0, maxSteps > 0 else { return nil }
-        func weights(_ z: [Double]) -> Matrix {
-            var w = Matrix(rows: k, columns: d)
-            for (a, j) in free.enumerated() {
-                for r in 0..<k {
-                    var v = 0.0
-                    for c in 0..<(k - 1) { v += basis[r][c] * z[c * f + a] }
-                    w[r, j] = v
-                }
-            }
-            return w
-        }
-        var z = [Double](repeating: 0, count: m)
-        for (a, j) in free.enumerated() {
-            for c in 0..<(k - 1) { z[c * f + a] = (0..<k).reduce(0.0) { $0 + basis[$1][c] * start[$1, j] } }
-        }
+        func weights(_ z: [Double]) -> Matrix { coordinates.weights(z) }
+        var z = coordinates.of(start)
         let startNorm = z.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard startNorm > 0 else { return nil }
         // Strictly inside the ball (the barrier needs it).
