@@ -46,6 +46,35 @@ struct ReducedCoordinates {
         return w
     }
 
+    /// One piece of the inner maximum (the ce loss of label `y` at input `u`, a box vertex) at
+    /// `w`: its value, its gradient in z, and the factors of its Hessian in z, which is
+    /// t (x) (uf uf^T) with t the (K-1) x (K-1) softmax covariance in the basis and uf the input
+    /// on the free columns.
+    typealias Piece = (value: Double, gradient: [Double], t: [Double], uf: [Double])
+
+    func piece(input u: [Double], label y: Int, weights w: Matrix) -> Piece {
+        let k = classes, f = free.count
+        let logits = (0..<k).map { r in free.reduce(0.0) { $0 + w[r, $1] * u[$1] } }
+        let top = logits.max()!
+        let total = logits.reduce(0) { $0 + exp($1 - top) }
+        let p = logits.map { exp($0 - top) / total }
+        let uf = free.map { u[$0] }
+        var g = [Double](repeating: 0, count: count)
+        for c in 0..<(k - 1) {
+            let coefficient = (0..<k).reduce(0.0) { $0 + basis[$1][c] * (p[$1] - ($1 == y ? 1 : 0)) }
+            for a in 0..<f { g[c * f + a] = coefficient * uf[a] }
+        }
+        var tt = [Double](repeating: 0, count: (k - 1) * (k - 1))
+        for c in 0..<(k - 1) {
+            for e in 0..<(k - 1) {
+                var v = 0.0, bp = 0.0, ep = 0.0
+                for r in 0..<k { v += basis[r][c] * p[r] * basis[r][e]; bp += basis[r][c] * p[r]; ep += basis[r][e] * p[r] }
+                tt[c * (k - 1) + e] = v - bp * ep
+            }
+        }
+        return (top + log(total) - logits[y], g, tt, uf)
+    }
+
     /// The coordinates of `w`'s centred part on the free columns (its zero columns dropped).
     func of(_ w: Matrix) -> [Double] {
         var z = [Double](repeating: 0, count: count)
@@ -443,7 +472,7 @@ extension EmpiricalRobustObjective {
     {
         let k = model.classCount, d = model.dimension, count = sample.count, n = Double(count)
         let coordinates = ReducedCoordinates(classes: k, dimension: d, zeroColumns: zeroColumns)
-        let free = coordinates.free, basis = coordinates.basis, f = free.count, m = coordinates.count
+        let free = coordinates.free, f = free.count, m = coordinates.count
         guard m > 0 else { return nil }
         func weights(_ z: [Double]) -> Matrix { coordinates.weights(z) }
         var z = coordinates.of(start)
@@ -483,28 +512,8 @@ extension EmpiricalRobustObjective {
         var mu = [Double](repeating: 0.5, count: t)
         var nu = 0.0
         // Per piece: value, gradient (reduced), Hessian contribution (reduced).
-        func piece(_ u: [Double], _ y: Int, _ z: [Double]) -> (value: Double, gradient: [Double], t: [Double], uf: [Double]) {
-            let w = weights(z)
-            let logits = (0..<k).map { r in (0..<d).reduce(0.0) { $0 + w[r, $1] * u[$1] } }
-            let top = logits.max()!
-            let total = logits.reduce(0) { $0 + exp($1 - top) }
-            let p = logits.map { exp($0 - top) / total }
-            let value = top + log(total) - logits[y]
-            let uf = free.map { u[$0] }
-            var g = [Double](repeating: 0, count: m)
-            for c in 0..<(k - 1) {
-                let coefficient = (0..<k).reduce(0.0) { $0 + basis[$1][c] * (p[$1] - ($1 == y ? 1 : 0)) }
-                for a in 0..<f { g[c * f + a] = coefficient * uf[a] }
-            }
-            var tt = [Double](repeating: 0, count: (k - 1) * (k - 1))
-            for c in 0..<(k - 1) {
-                for e in 0..<(k - 1) {
-                    var v = 0.0, bp = 0.0, ep = 0.0
-                    for r in 0..<k { v += basis[r][c] * p[r] * basis[r][e]; bp += basis[r][c] * p[r]; ep += basis[r][e] * p[r] }
-                    tt[c * (k - 1) + e] = v - bp * ep
-                }
-            }
-            return (value, g, tt, uf)
+        func piece(_ u: [Double], _ y: Int, _ z: [Double]) -> ReducedCoordinates.Piece {
+            coordinates.piece(input: u, label: y, weights: weights(z))
         }
         func addHessian(_ h: inout [Double], _ tt: [Double], _ uf: [Double], _ weight: Double) {
             for c in 0..<(k - 1) {
@@ -648,7 +657,7 @@ extension EmpiricalRobustObjective {
     {
         let k = model.classCount, d = model.dimension, count = sample.count
         let coordinates = ReducedCoordinates(classes: k, dimension: d, zeroColumns: zeroColumns)
-        let free = coordinates.free, basis = coordinates.basis, f = free.count, m = coordinates.count
+        let free = coordinates.free, f = free.count, m = coordinates.count
         guard m > 0, maxSteps > 0 else { return nil }
         func weights(_ z: [Double]) -> Matrix { coordinates.weights(z) }
         var z = coordinates.of(start)
@@ -657,26 +666,8 @@ extension EmpiricalRobustObjective {
         // Strictly inside the ball (the barrier needs it).
         if startNorm > 0.999 * s { z = z.map { $0 * 0.999 * s / startNorm } }
         // Per piece: value, reduced gradient, logit Hessian T = B^T (diag p - p p^T) B, free inputs.
-        func piece(_ u: [Double], _ y: Int, _ w: Matrix) -> (value: Double, gradient: [Double], t: [Double], uf: [Double]) {
-            let logits = (0..<k).map { r in free.reduce(0.0) { $0 + w[r, $1] * u[$1] } }
-            let top = logits.max()!
-            let total = logits.reduce(0) { $0 + exp($1 - top) }
-            let p = logits.map { exp($0 - top) / total }
-            let uf = free.map { u[$0] }
-            var g = [Double](repeating: 0, count: m)
-            for c in 0..<(k - 1) {
-                let coefficient = (0..<k).reduce(0.0) { $0 + basis[$1][c] * (p[$1] - ($1 == y ? 1 : 0)) }
-                for a in 0..<f { g[c * f + a] = coefficient * uf[a] }
-            }
-            var tt = [Double](repeating: 0, count: (k - 1) * (k - 1))
-            for c in 0..<(k - 1) {
-                for e in 0..<(k - 1) {
-                    var v = 0.0, bp = 0.0, ep = 0.0
-                    for r in 0..<k { v += basis[r][c] * p[r] * basis[r][e]; bp += basis[r][c] * p[r]; ep += basis[r][e] * p[r] }
-                    tt[c * (k - 1) + e] = v - bp * ep
-                }
-            }
-            return (top + log(total) - logits[y], g, tt, uf)
+        func piece(_ u: [Double], _ y: Int, _ w: Matrix) -> ReducedCoordinates.Piece {
+            coordinates.piece(input: u, label: y, weights: w)
         }
         // Candidate pieces per sample, keyed by their free-coordinate inputs.
         var sets = [[[Double]]](repeating: [], count: count)
