@@ -22,12 +22,21 @@ let package = Package(
         ),
         // The only Swift code that touches GSL's C API.
         .target(name: "GSL", dependencies: ["CGSL"]),
+        // The numerical core: models, exact solvers, training, metrics, output. It does not
+        // depend on Yams, so it compiles on one core while Yams compiles on the other (its
+        // whole-module optimiser is single-threaded; this is the build's critical path).
         .target(
-            name: "CrossClass",
-            dependencies: ["GSL", .product(name: "Yams", package: "Yams")],
+            name: "CrossClassCore",
+            dependencies: ["GSL"],
             plugins: ["BuildInfo"]
         ),
-        // Writes the commit being built into CrossClass (CrossClassLibrary.commit).
+        // The library's public face: re-exports CrossClassCore and adds what needs more than
+        // the core (model files, which need Yams) and the recipes the commands call.
+        .target(
+            name: "CrossClass",
+            dependencies: ["CrossClassCore", .product(name: "Yams", package: "Yams")]
+        ),
+        // Writes the commit being built into CrossClassCore (CrossClassLibrary.commit).
         .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(
             name: "ccsim",
@@ -46,14 +55,28 @@ let package = Package(
             path: "bench/Sources/ccsim-bench"
         ),
         .testTarget(name: "GSLTests", dependencies: ["GSL"]),
-        // Runs the built `ccsim` binary: exit codes, error lines, output files.
-        .testTarget(name: "CLITests", dependencies: ["ccsim", .product(name: "Yams", package: "Yams")]),
+        // Runs the built `ccsim` binary: exit codes, error lines, output files. `swift test` and
+        // `swift build --build-tests` build every target, the binary included, so the tests need
+        // no target dependency on `ccsim`; without one they compile while the library does.
+        .testTarget(name: "CLITests", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Fixtures, Monte Carlo cross-checks and `expectClose`, shared by the library's tests.
+        .target(
+            name: "TestSupport",
+            dependencies: ["CrossClassCore", "GSL"],
+            path: "Tests/TestSupport"
+        ),
+        // The library's tests mirror its two modules. Those of the core need only the core, so
+        // they compile beside the public face (CrossClass), not after it.
         .testTarget(
-            name: "CrossClassTests",
+            name: "CrossClassCoreTests",
             dependencies: [
-                "CrossClass", "GSL",
+                "CrossClassCore", "GSL", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
+        ),
+        .testTarget(
+            name: "CrossClassTests",
+            dependencies: ["CrossClass", "GSL", "TestSupport"]
         ),
     ]
 )

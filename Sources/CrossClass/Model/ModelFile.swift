@@ -58,7 +58,7 @@ public enum ModelFile {
         }
         if json {
             do { root = try JSONDecoder().decode(LooseValue.self, from: Data(text.utf8)) } catch {
-                throw InputError("\(origin): malformed JSON (\(jsonSyntaxError(text) ?? oneLine(error))); expected an object with 'membership', 'mu' and 'sigma'")
+                throw InputError("\(origin): malformed JSON (\(jsonSyntaxError(text) ?? DecodingErrorText.oneLine(error))); expected an object with 'membership', 'mu' and 'sigma'")
             }
         } else {
             // Yams' own constructor traps on some malformed mappings (e.g. a list as a key), so
@@ -155,43 +155,13 @@ public enum ModelFile {
         if lines.count >= 3, lines.last?.trimmingCharacters(in: .whitespaces) == "^" { lines.removeLast(2) }
         let firstLine = lines.joined(separator: " ")
         let parts = firstLine.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, let line = Int(parts[0]), let column = Int(parts[1]) else { return oneLine(error) }
+        guard parts.count == 3, let line = Int(parts[0]), let column = Int(parts[1]) else { return DecodingErrorText.oneLine(error) }
         var problem = parts[2].trimmingCharacters(in: .whitespaces)
         for prefix in ["error: ", "parser: ", "scanner: "] where problem.hasPrefix(prefix) { problem.removeFirst(prefix.count) }
         if problem.hasSuffix(":") { problem.removeLast() }
         return "line \(line), column \(column): \(problem)"
     }
 
-    /// One line for a parse failure, in the file's terms (field path, line and column where
-    /// the parser gives them), never Swift's type names.
-    static func oneLine(_ error: any Error) -> String {
-        func path(_ keys: [any CodingKey]) -> String {
-            let p = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return p.hasPrefix(".") ? String(p.dropFirst()) : p
-        }
-        func underlying(_ ctx: DecodingError.Context) -> String {
-            guard let u = ctx.underlyingError else { return ctx.debugDescription }
-            let ns = u as NSError
-            let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
-            return detail
-        }
-        let text: String
-        switch error {
-        case DecodingError.typeMismatch(_, let ctx):
-            text = "field '\(path(ctx.codingPath))' has the wrong type (\(ctx.debugDescription.replacingOccurrences(of: "Swift.", with: "")))"
-        case DecodingError.valueNotFound(_, let ctx):
-            text = "field '\(path(ctx.codingPath))' is null or missing"
-        case DecodingError.keyNotFound(let key, let ctx):
-            let at = path(ctx.codingPath)
-            text = "missing field '\(at.isEmpty ? "" : at + ".")\(key.stringValue)'"
-        case DecodingError.dataCorrupted(let ctx):
-            let at = path(ctx.codingPath)
-            text = (at.isEmpty ? "" : "field '\(at)': ") + underlying(ctx)
-        default:
-            text = String(describing: error)
-        }
-        return String(text.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(200))
-    }
 
     static func number(_ value: LooseValue?, _ key: String, _ origin: String) throws -> Double? {
         guard let value else { return nil }

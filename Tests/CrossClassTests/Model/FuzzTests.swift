@@ -1,6 +1,7 @@
-import Foundation
-import Testing
 import CrossClass
+import Foundation
+import TestSupport
+import Testing
 
 /// Generated-input tests for the two parsers that read user text: model files and grids.
 ///

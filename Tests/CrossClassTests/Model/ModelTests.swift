@@ -1,10 +1,26 @@
 import CrossClass
 import Foundation
 import GSL
+import TestSupport
 import Testing
 
 @Suite("Data model")
 struct ModelTests {
+    @Test("the presets named in the scipy robust-accuracy reference build the reference's models")
+    func referencePresets() throws {
+        let cases = try Fixtures.cases("robust_accuracy_reference.json", of: Fixtures.RobustAccuracyCase.self)
+        var checked = 0
+        for c in cases {
+            guard let preset = c.preset else { continue }
+            let membership = c.membership.map { $0.map { $0 == 1 } }
+            let built = try ModelSource.parse(preset).load(mu: nil, sigma: nil, noiseDimensions: c.noiseDims)
+            #expect(built.membership == membership, "preset \(preset)")
+            #expect(built.dimension == membership[0].count + c.noiseDims, "preset \(preset)")
+            checked += 1
+        }
+        #expect(checked >= 3)
+    }
+
     @Test("paper3 matches THEORY.md: C3 shared by classes 1 and 2, exclusive E_i")
     func paper3Layout() throws {
         let m = try DataModel.paper3()

@@ -1,6 +1,7 @@
 import CrossClass
 import Foundation
 import GSL
+import TestSupport
 import Testing
 
 /// The numerical-range policy: model parameters from 1e-300 to 1e300, through model files;

@@ -1,6 +1,7 @@
 import CrossClass
 import Foundation
 import GSL
+import TestSupport
 import Testing
 
 @Suite("Judged dynamics: finite training sets, PGD-vs-exact CAS, two-layer verdict")

@@ -1,0 +1,174 @@
+import CrossClassCore
+import Foundation
+import GSL
+import TestSupport
+import Testing
+
+/// Honest errors at the edges (issue 12): search bounds, thresholds' error bounds, closed forms.
+@Suite("Honest errors at the edges")
+struct HonestErrorTests {
+    static func expectedMaxima() throws -> [Int: Double] {
+        let cases = try Fixtures.cases("expected_max_reference.json", of: Fixtures.ExpectedMaximumCase.self)
+        #expect(cases.count >= 18)
+        return Dictionary(cases.map { ($0.n, $0.expectedMax) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    @Test("E[max of n iid N(0,1)] by quadrature equals the independent mpmath values (n = 2..19)")
+    func expectedMaximum() throws {
+        let reference = try Self.expectedMaxima()
+        for n in 2...19 {
+            let q = try OrderStatistics.expectedMaximum(of: n)
+            let expected = try #require(reference[n])
+            #expect(q.converged, "n = \(n)")
+            expectClose(q.value, expected, tolerance: 1e-13, "n = \(n)")
+            #expect(abs(q.value - expected) <= q.absoluteError + 1e-15, "n = \(n): error bound \(q.absoluteError) does not cover \(abs(q.value - expected))")
+        }
+        // Known closed forms: 1/sqrt(pi) and 3/(2 sqrt(pi)).
+        #expect(abs(try OrderStatistics.expectedMaximum(of: 2).value - 1 / Double.pi.squareRoot()) < 1e-14)
+        #expect(abs(try OrderStatistics.expectedMaximum(of: 3).value - 1.5 / Double.pi.squareRoot()) < 1e-14)
+    }
+
+    @Test("complement(K) margin-loss thresholds equal (mu - sigma E[max of K-1]) / 2 to 1e-10 (K = 3..10)")
+    func complementThresholds() throws {
+        let reference = try Self.expectedMaxima()
+        for k in 3...10 {
+            for sigma in [0.25, 0.5, 1.0] {
+                let model = try DataModel.complement(classes: k, mu: 1, sigma: sigma)
+                let closed = (1 - sigma * (try #require(reference[k - 1]))) / 2
+                for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
+                    let r = try ThresholdFinder(model: model, norm: .linf, objective: objective).find()
+                    if closed <= 0 {
+                        #expect(r.kind == .zero, "K \(k) sigma \(sigma) \(objective): closed form \(closed) <= 0, got \(r.kind)")
+                        continue
+                    }
+                    let eps0 = try #require(r.eps0, "K \(k) sigma \(sigma) \(objective)")
+                    #expect(r.kind == .threshold && r.converged)
+                    expectClose(eps0, closed, tolerance: 1e-10, "K \(k) sigma \(sigma) \(objective)")
+                    #expect(try #require(r.errorBound) <= 1e-12)
+                    // The analytic scan changes sign at eps0.
+                    for p in r.scan { #expect((p.derivative < 0) == (p.eps < eps0), "K \(k) \(objective) scan at \(p.eps): \(p.derivative)") }
+                }
+            }
+        }
+    }
+
+    @Test("closed-form derivative equals the numerical derivative of objective values (paper3: 2-D reference; complement(4): order-statistic values)")
+    func closedFormDerivativeMatchesReference() throws {
+        for k in [3, 4] {
+            let model = try DataModel.complement(classes: k, mu: 1, sigma: 0.5)
+            for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
+                let finder = try ThresholdFinder(model: model, norm: .linf, objective: objective)
+                var reference = finder
+                reference.method = .reference
+                let form = try #require(try finder.closedForm())
+                #expect(try reference.closedForm() == nil)
+                for eps in [0.1, 0.3] {
+                    let exact = form.derivative(at: eps)
+                    // K = 3: the numerical derivative of the general 2-D quadrature; K = 4 (whose
+                    // general path is QMC): of the order-statistic objective values.
+                    let numeric = try (k == 3 ? reference : finder).scanPoint(at: eps)
+                    #expect(abs(exact.derivative - numeric.derivative) <= numeric.derivativeError + 1e-6,
+                            "K \(k) \(objective) eps \(eps): closed form \(exact.derivative), numeric \(numeric.derivative) +- \(numeric.derivativeError)")
+                }
+            }
+        }
+    }
+
+    @Test("a threshold whose derivative carries integration error e reports an error bound >= e / |dD/deps|, and it covers the truth")
+    func thresholdErrorIncludesIntegrationError() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let closed = (1 - 0.5 / Double.pi.squareRoot()) / 2
+        for tolerance in [1e-10, 1e-6] {
+            var finder = try ThresholdFinder(model: model, norm: .linf, objective: .worstMargin)
+            finder.method = .reference
+            finder.tolerance = tolerance
+            finder.gridPoints = 8
+            let r = try finder.find()
+            let eps0 = try #require(r.eps0)
+            let bound = try #require(r.errorBound)
+            // The derivative's error at the root, and the root's sensitivity to it.
+            let atRoot = try finder.scanPoint(at: eps0)
+            let slope = 2.0  // dD/deps = 2 for worst-margin at scale 1
+            #expect(atRoot.derivativeError > 0)
+            #expect(bound >= atRoot.derivativeError / slope * 0.5, "tolerance \(tolerance): bound \(bound) vs sensitivity \(atRoot.derivativeError / slope)")
+            #expect(abs(eps0 - closed) <= bound, "tolerance \(tolerance): |\(eps0) - \(closed)| > bound \(bound)")
+            #expect(r.method == Estimate.Method.rootOfDerivative)
+        }
+    }
+
+    @Test("a free-scale optimum pinned at a search bound reports converged = false")
+    func pinnedAtSearchBound() throws {
+        // sigma = mu, eps = 0.499: the loss barely pays for any weight; the axis optimum w1 is
+        // about 0.006 < e^-5.
+        let model = try DataModel.paper3(mu: 1, sigma: 1)
+        let threat = try ThreatModel(norm: .linf, eps: 0.499)
+        var pinned = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .free)
+        pinned.smallestLogScale = -5  // no extension below e^-5
+        let axis = try pinned.optimalScaleOnAxis()
+        #expect(axis.atSearchBound && abs(axis.logScale - (-5)) < 1e-6, "axis optimum \(axis)")
+        // With the default search the same point is resolved inside the range.
+        let free = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .free)
+        let resolved = try free.optimalScaleOnAxis()
+        #expect(!resolved.atSearchBound && resolved.logScale < -5 && resolved.logScale > -12, "\(resolved)")
+    }
+
+    @Test("the optimiser marks a point on the upper or lower scale bound as not converged")
+    func optimiserPinned() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 1)
+        var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: 0.499), objective: .ce, scale: .free)
+        // Force a pinned search: the whole range lies above the optimal scale.
+        o.logScaleRange = -3...4
+        o.extendedLogScaleRange = -3...7
+        o.smallestLogScale = -3
+        o.tolerance = 1e-8
+        let r = try o.solve()
+        #expect(!r.converged, "pinned optimum reported converged: \(r)")
+        #expect(r.notes.contains { $0.contains("search") }, "\(r.notes)")
+    }
+}
+
+@Suite("Verifier refuses verdicts on unresolved numbers")
+struct VerifierPrecisionTests {
+    static func optimum(w1: Double, w2: Double, converged: Bool) -> SymmetricOptimum {
+        SymmetricOptimum(
+            w1: w1, w2: w2, value: 0, objectiveValue: 0, robustAccuracy: 0.5, naturalAccuracy: 0.9,
+            derivativeAtZero: nil, onBoundary: w2 == 0, converged: converged, notes: converged ? [] : ["pinned"])
+    }
+
+    @Test("Theorem 1: a threshold confirmed by an unconverged optimum is undecided, with the precision stated")
+    func theorem1Refused() throws {
+        let config = VerifyConfiguration()
+        let spec = ObjectiveSpec(.worstMargin)
+        let threshold = ThresholdResult(
+            kind: .threshold, eps0: 0.359, bracket: [0.35, 0.37], scan: [], converged: true,
+            errorBound: 1e-12, method: .closedForm)
+        func optima(_ converged: Bool) -> [String: SymmetricOptimum] {
+            ["\(spec)|0.5|confirm|0.339": Self.optimum(w1: 0.9, w2: 0.3, converged: true),
+             "\(spec)|0.5|confirm|0.379": Self.optimum(w1: 1, w2: 0, converged: converged)]
+        }
+        let good = Verifier.theorem1(config, spec: spec, sigma: 0.5, threshold: threshold, optima: optima(true))
+        #expect(good.decided && good.holds && good.verdict == "holds")
+        #expect(good.precision.contains("1.0000e-12"), "\(good.precision)")
+        let bad = Verifier.theorem1(config, spec: spec, sigma: 0.5, threshold: threshold, optima: optima(false))
+        #expect(!bad.decided && !bad.holds && bad.verdict == "undecided", "\(bad)")
+        #expect(bad.detail.contains("not converged"))
+        // An eps0 whose error bound reaches a confirmation point cannot be confirmed there.
+        var wide = threshold
+        wide.errorBound = 0.05
+        #expect(Verifier.theorem1(config, spec: spec, sigma: 0.5, threshold: wide, optima: optima(true)).verdict == "undecided")
+    }
+
+    @Test("Theorem 1 'no threshold': a last derivative whose sign is within its error, or taken at a pinned scale, is undecided")
+    func noThresholdRefused() throws {
+        let config = VerifyConfiguration()
+        let spec = ObjectiveSpec(.ce)
+        for (error, pinned, decided) in [(1e-6, false, true), (1e-2, false, false), (1e-6, true, false)] {
+            let point = ThresholdResult.ScanPoint(eps: 0.499, w1: 0.006, derivative: -1e-3, derivativeError: error, atSearchBound: pinned)
+            // `find` sets `converged` from the deciding point's resolution; mirror that here.
+            let r = ThresholdResult(kind: .none, eps0: nil, bracket: nil, scan: [point], converged: point.signIsResolved)
+            let v = Verifier.theorem1(config, spec: spec, sigma: 1, threshold: r, optima: [:])
+            #expect(v.decided == decided, "error \(error) pinned \(pinned): \(v.verdict)")
+            #expect(v.precision.contains("+-"))
+        }
+    }
+}
