@@ -189,7 +189,7 @@ extension Comparison {
     /// between it and the last epoch, and whether every gap is > 0.
     public static func robustOverfitting(_ accuracies: [[Double]]) -> (bestEpoch: Int, gaps: [Double], holds: Bool) {
         guard let count = accuracies.first?.count, count > 0 else { return (0, [], false) }
-        let means = (0..<count).map { e in accuracies.reduce(0) { $0 + $1[e] } / Double(accuracies.count) }
+        let means: [Double] = (0..<count).map { (e: Int) -> Double in accuracies.reduce(0.0) { $0 + $1[e] } / Double(accuracies.count) }
         let best = means.indices.max { means[$0] < means[$1] }!
         let gaps = accuracies.map { $0[best] - $0[count - 1] }
         return (best + 1, gaps, best != count - 1 && gaps.allSatisfy { $0 > 0 })
