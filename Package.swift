@@ -58,7 +58,13 @@ let package = Package(
         // Runs the built `ccsim` binary: exit codes, error lines, output files. `swift test` and
         // `swift build --build-tests` build every target, the binary included, so the tests need
         // no target dependency on `ccsim`; without one they compile while the library does.
-        .testTarget(name: "CLITests", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            // Its code starts processes and reads their output; optimising it bought no test
+            // time and cost about 25 s of compile time (a quarter of the build's second core).
+            swiftSettings: [.unsafeFlags(["-Onone"])]
+        ),
         // Fixtures, Monte Carlo cross-checks and `expectClose`, shared by the library's tests.
         .target(
             name: "TestSupport",
