@@ -61,8 +61,8 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [.product(name: "Yams", package: "Yams")],
-            // Its code starts processes and reads their output; optimising it bought no test
-            // time and cost about 25 s of compile time (a quarter of the build's second core).
+            // Its code starts ccsim processes and reads their output (the computing happens in
+            // the optimised binary); at -O it cost 25-31 s of compile CPU, at -Onone about 10 s.
             swiftSettings: [.unsafeFlags(["-Onone"])]
         ),
         // Fixtures, Monte Carlo cross-checks and `expectClose`, shared by the library's tests.
