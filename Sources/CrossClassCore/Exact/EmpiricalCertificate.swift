@@ -16,7 +16,10 @@ import Foundation
 // Three finishes, tried in this order: the log-barrier interior point on the epigraph of the
 // candidate pieces (any number of tied pieces per sample; its multipliers are the certificate's
 // weights, `multiplierLowerBound`), then the Newton polish with the piece certificate, then
-// Newton on the KKT system of two-piece ties (the older finishes, kept as fallbacks).
+// Newton on the KKT system of two-piece ties (the older finishes, kept as fallbacks). The
+// columns fixed at zero are a guess from the bundle point; the barrier's certificate tests it
+// (`multiplierCertificate`: a column the optimum keeps at zero has signs that cancel the
+// subgradient there), and the columns it rejects are released and the barrier run again.
 
 /// The centred W (rows summing to 0) whose `zeroColumns` are exactly zero, in coordinates:
 /// z[c * free.count + a] is the coefficient of the Helmert basis vector c in free column a. The
@@ -697,20 +700,24 @@ extension EmpiricalRobustObjective {
         }
         _ = try collect(z, window: 0.5)
         var steps = 0
-        func barrier(_ z: [Double], _ t: [Double], _ mu: Double) -> Double? {
+        // The barrier value and its slacks (the ball's first, then every piece's in order).
+        func barrierWithSlacks(_ z: [Double], _ t: [Double], _ mu: Double) -> (value: Double, slacks: [Double])? {
             let w = weights(z)
             let q = (s * s - z.reduce(0) { $0 + $1 * $1 }) / 2
             guard q > 0 else { return nil }
             var value = t.reduce(0, +) - mu * log(q)
+            var slacks = [q]
             for i in 0..<count {
                 for u in sets[i] {
                     let slack = t[i] - piece(u, sample.labels[i], w).value
                     guard slack > 0 else { return nil }
                     value -= mu * log(slack)
+                    slacks.append(slack)
                 }
             }
-            return value
+            return (value, slacks)
         }
+        func barrier(_ z: [Double], _ t: [Double], _ mu: Double) -> Double? { barrierWithSlacks(z, t, mu)?.value }
         // t strictly above every piece (by mu: the central path's slack of a single piece).
         func lift(_ t: inout [Double], _ mu: Double) {
             let w = weights(z)
@@ -728,8 +735,14 @@ extension EmpiricalRobustObjective {
         // Central path down to mu * (pieces) / n well below the tolerance (the duality gap of a
         // central point is mu per constraint).
         var recollections = 0
+        // A Newton step may at most halve any slack (the ball's or a piece's). Without this rule
+        // the first steps after a cut of mu drove the ball's slack q to ~1e-6 of its central
+        // value, and Newton then crawled back (q growing by a few per cent a step, the budget
+        // gone before the certificate closed: the eps 0.42 regeneration cases of the tests).
+        let boundaryFraction = 0.5
         outer: while true {
-            guard var current = barrier(z, t, mu) else { return nil }
+            guard let centre = barrierWithSlacks(z, t, mu) else { return nil }
+            var current = centre.value, currentSlacks = centre.slacks
             for _ in 0..<50 {
                 guard steps < maxSteps else { break outer }
                 steps += 1
@@ -796,8 +809,9 @@ extension EmpiricalRobustObjective {
                 for _ in 0..<60 {
                     let tz = zip(z, stepZ).map { $0.0 + alpha * $0.1 }
                     let tt = zip(t, stepT).map { $0.0 + alpha * $0.1 }
-                    if let value = barrier(tz, tt, mu), value <= current - 0.25 * alpha * decrement {
-                        z = tz; t = tt; current = value; moved = true
+                    if let trial = barrierWithSlacks(tz, tt, mu), trial.value <= current - 0.25 * alpha * decrement,
+                       zip(trial.slacks, currentSlacks).allSatisfy({ $0.0 >= boundaryFraction * $0.1 }) {
+                        z = tz; t = tt; current = trial.value; currentSlacks = trial.slacks; moved = true
                         break
                     }
                     alpha /= 2
@@ -849,6 +863,13 @@ extension EmpiricalRobustObjective {
     /// point, whose piece has the same value at W), chosen to shrink ||g||_F. Valid for any
     /// weights: every term is an exact minorant of its sample's inner maximum.
     func multiplierLowerBound(at w: Matrix, scale s: Double, pieces: [[(input: [Double], weight: Double)]]) -> Double {
+        multiplierCertificate(at: w, scale: s, pieces: pieces).bound
+    }
+
+    /// `multiplierLowerBound` and the aggregate subgradient g it minimises over the ball (on
+    /// W's zero columns: the residual left by the best signs). A zero column whose residual no
+    /// sign removes is one the optimum does not keep at zero: -g there is a descent direction.
+    func multiplierCertificate(at w: Matrix, scale s: Double, pieces: [[(input: [Double], weight: Double)]]) -> (bound: Double, subgradient: Matrix) {
         let k = model.classCount, d = model.dimension, count = sample.count, n = Double(count)
         let eps = threat.eps
         let zero = (0..<d).filter { j in (0..<k).allSatisfy { w[$0, j] == 0 } }
@@ -900,6 +921,6 @@ extension EmpiricalRobustObjective {
             let e = residual(bestX)
             for r in 0..<k { g[r, j] = e[r] }
         }
-        return offset / n - s * g.frobeniusNormSquared.squareRoot()
+        return (offset / n - s * g.frobeniusNormSquared.squareRoot(), g)
     }
 }

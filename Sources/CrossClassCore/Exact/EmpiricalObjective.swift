@@ -330,8 +330,46 @@ extension EmpiricalRobustObjective {
                             lambda.append(0)
                         }
                     }
-                    lowerBound = max(lowerBound, multiplierLowerBound(at: barrier.weights, scale: s, pieces: barrier.pieces))
+                    let certificate = multiplierCertificate(at: barrier.weights, scale: s, pieces: barrier.pieces)
+                    lowerBound = max(lowerBound, certificate.bound)
                     if current.value - lowerBound <= tolerance { return }
+                    // The test of the zero-column guess: on a column the optimum keeps at zero
+                    // some signs cancel the subgradient there. The columns whose residual
+                    // accounts for the open gap (s ||g_j|| above a tenth of the tolerance) are
+                    // released, started along -g_j, and the interior point is run again.
+                    let g = certificate.subgradient
+                    let residuals = zero.map { j in (j, (0..<k).reduce(0.0) { $0 + g[$1, j] * g[$1, j] }.squareRoot()) }
+                    let released = Set(residuals.filter { s * $0.1 > 0.1 * tolerance }.map(\.0))
+                    let reduced = zero.subtracting(released)
+                    if !released.isEmpty, !tried.contains(reduced), iterations < maxIterations {
+                        tried.append(reduced)
+                        var restart = barrier.weights
+                        var releasedNorm = 0.0
+                        for j in released { for r in 0..<k { releasedNorm += g[r, j] * g[r, j] } }
+                        releasedNorm = releasedNorm.squareRoot()
+                        // A step of 1e-3 s along -g on the released columns (the others unchanged).
+                        for j in released { for r in 0..<k { restart[r, j] = -1e-3 * s * g[r, j] / releasedNorm } }
+                        let restartNorm = restart.frobeniusNormSquared.squareRoot()
+                        if restartNorm > s { restart = restart.scaled(by: s / restartNorm) }
+                        if let second = try? barrierPolish(
+                            from: restart, zeroColumns: reduced, scale: s, tolerance: tolerance, maxSteps: maxIterations - iterations) {
+                            iterations += max(second.steps, 1)
+                            var points = [second.weights]
+                            let secondNorm = second.weights.frobeniusNormSquared.squareRoot()
+                            if norm >= s * (1 - 1e-6), secondNorm > 0 { points.append(second.weights.scaled(by: s / secondNorm)) }
+                            for point in points {
+                                guard let e = try? evaluate(point) else { continue }
+                                if e.value < current.value {
+                                    centre = point
+                                    current = e
+                                    add(centre, current)
+                                    lambda.append(0)
+                                }
+                            }
+                            lowerBound = max(lowerBound, multiplierLowerBound(at: second.weights, scale: s, pieces: second.pieces))
+                            if current.value - lowerBound <= tolerance { return }
+                        }
+                    }
                 }
                 // A polish that meets a tie between box vertices (NumericalError from evaluate)
                 // is skipped: the bundle's own certificate stands.
