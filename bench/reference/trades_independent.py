@@ -10,7 +10,8 @@ bracketed by the critical points of G_ij, which are the positive roots of a degr
 polynomial in t = e^u (Descartes / Vincent-Collins-Akritas isolation, bisection); scipy's
 adaptive quad integrates between consecutive kinks (inner) and over z1 (outer).
 
-Usage: trades_independent.py BETA SIGMA TAU EPS W1 W2   (mu = 1)
+Usage: trades_independent.py BETA SIGMA TAU EPS W1 W2   (mu = 1); or import trades_value
+(Tests/Fixtures/scripts/trades_reference.py does, for the committed fixture).
 Measured (2026-11-30): 6 1 0.2 0.49 7.4278135270820735 2.9711254108328298 -> 17.316623170853813
   (ccsim reference path 17.31662314627677, fast path refined 17.3166231708538);
   6 0.5 0 0.3 7.4278135270820735 2.9711254108328298 -> 3.004832424245142
@@ -129,8 +130,8 @@ def roots(i, j, c, e, top):
     return out
 
 
-def main():
-    beta, sigma, tau, eps, w1, w2 = (float(x) for x in sys.argv[1:7])
+def trades_value(beta, sigma, tau, eps, w1, w2):
+    """(value, scipy's outer error estimate) of the trades objective, mu = 1 (su > 0)."""
     mc = w1 + w2
     sc = math.sqrt(w1 ** 2 * sigma ** 2 + w2 ** 2 * tau ** 2 + 0.5 * (w2 ** 2 * sigma ** 2 + w1 ** 2 * tau ** 2))
     su = math.sqrt(0.5 * (w2 ** 2 * sigma ** 2 + w1 ** 2 * tau ** 2))
@@ -153,7 +154,12 @@ def main():
 
     value, error = integrate.quad(lambda z: inner(z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi), -9, 9,
                                   epsabs=1e-12, epsrel=1e-13, limit=400)
-    print("value %.15f quad error estimate %.2g" % (2 * value, 2 * error))
+    return 2 * value, 2 * error
+
+
+def main():
+    value, error = trades_value(*(float(x) for x in sys.argv[1:7]))
+    print("value %.15f quad error estimate %.2g" % (value, error))
 
 
 if __name__ == "__main__":

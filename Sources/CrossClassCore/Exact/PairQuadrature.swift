@@ -111,6 +111,18 @@ struct PairObjective: Sendable {
     let structure: ComplementStructure
     let eps: Double
     let kind: Kind
+    /// Each outer piece of `plan` is integrated as this many equal sub-pieces (trades: see
+    /// `estimate`).
+    var outerSplits = 1
+    /// trades: the outer pieces of `plan` are halved for `evaluate` (the optimisers' steps) and
+    /// quartered for `estimate` (the reported value and bound). The outer integrand is
+    /// analytic on each piece but, at margin scales of a few units, in a strip narrow against
+    /// the piece: the rules converge geometrically but slowly. Measured (FastTradesAudit.value;
+    /// 8 sub-pieces with 64-point rules agree with scipy to 2e-12) at sigma = mu, tau 0.2,
+    /// eps 0.49, W(2.79, 1.11), trades:6, on halves: 12 points -7.5e-10, 24 points +1.2e-10,
+    /// 48 points +3.5e-12; on quarters with 48 points -3.4e-13. The inner rule's share is below
+    /// 1e-14 there (12 against 48 inner points).
+    static let tradesOuterSplits = 2
 
     enum Kind: Sendable {
         case ce
@@ -118,30 +130,25 @@ struct PairObjective: Sendable {
         case trades(beta: Double)
     }
 
-    /// ce and ls are accepted (ls with its kinks in closed form, `closedFormLines`).
-    /// `trades`: also accept trades, whose kinks are not closed forms: along an inner line they
-    /// are certified roots (`tradesRoots`: the critical points of each vertex difference are
-    /// the roots of a degree-6 polynomial in e^u, isolated by Descartes' rule, so no sliver is
-    /// missed; checked against a brute-force label scan in FastTradesTests), and the outer
-    /// breaks are located by bisection of the inner pattern (`plan`). Off by default (the
-    /// solvers keep the adaptive reference path for trades): on FastPathTests' 162-point grid
-    /// (trades:1 and trades:6) the working rule differs from the reference by up to 6e-8 and
-    /// the working-against-verification bound is not always above the difference. Measured
-    /// causes: (1) the outer panels are too coarse for the 12-point rule at margin scales ~8
-    /// (every outer break was located: a 24000-point scan of the pattern found no change
-    /// farther than 5e-4 from a piece end); on the same plan with each piece split in 6 and
-    /// the 48-point rule the value moves by up to 6e-9 and then agrees with an independent
-    /// scipy computation (adaptive quad of adaptive quad between the certified kinks) to
-    /// 1e-13; (2) the reference path itself is off by 2.5e-8 at sigma = mu, tau = 0.2,
-    /// eps 0.49, W(7.43, 2.97), trades:6 (reference 17.316623146277, scipy and refined fast
-    /// 17.316623170854) and by 3.9e-10 at sigma 0.5, eps 0.3, W(7.43, 2.97), trades:6.
-    /// `FastTradesAudit` exposes this path for such audits.
-    init?(model: DataModel, threat: ThreatModel, objective: Objective, trades: Bool = false) {
+    /// ce, ls (kinks in closed form, `closedFormLines`) and trades, whose kinks are not closed
+    /// forms: along an inner line they are certified roots (`tradesRoots`: the critical points
+    /// of each vertex difference are the roots of a degree-6 polynomial in e^u, isolated by
+    /// Descartes' rule, so no sliver is missed; checked against a brute-force label scan in
+    /// FastTradesTests), and the outer breaks are located by bisection of the inner pattern
+    /// (`plan`). trades is integrated on finer outer pieces (`tradesOuterSplits`) and reports
+    /// the verification rule's value (`estimate`); its bound covers the error against scipy
+    /// (Tests/Fixtures/trades_reference.json) and against a converged evaluation on a grid
+    /// (FastTradesTests). The adaptive reference path is itself off by up to 2.5e-8 for trades
+    /// at margin scales ~8 (sigma = mu, tau = 0.2, eps 0.49, W(7.43, 2.97), trades:6:
+    /// reference 17.316623146277, scipy and this path 17.316623170854), so fast and reference
+    /// agree to 1e-9 only where the reference does (FastPathTests: margin scale 2).
+    /// `trades: false` declines trades (the reference path then answers).
+    init?(model: DataModel, threat: ThreatModel, objective: Objective, trades: Bool = true) {
         guard threat.norm == .linf, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
         switch objective {
         case .ce: kind = .ce
         case .ls(let alpha): kind = .ls(smoothing: alpha / 2)
-        case .trades(let beta) where trades: kind = .trades(beta: beta)
+        case .trades(let beta) where trades: kind = .trades(beta: beta); outerSplits = Self.tradesOuterSplits
         default: return nil
         }
         structure = c
@@ -687,9 +694,20 @@ struct PairObjective: Sendable {
         return integrate(plan(geo), geo, rule)
     }
 
-    func integrate(_ pieces: [OuterPiece], _ geo: Geometry, _ rule: GaussLegendre) -> Result {
+    /// `innerRule`: the rule along the inner lines (default: `rule`).
+    func integrate(_ pieces: [OuterPiece], _ geo: Geometry, _ rule: GaussLegendre, innerRule: GaussLegendre? = nil) -> Result {
         var total = (value: 0.0, g1: 0.0, g2: 0.0)
-        for piece in pieces { outerPiece(piece, geo, rule, into: &total) }
+        let m = max(1, outerSplits)
+        for piece in pieces {
+            if m == 1 { outerPiece(piece, geo, rule, innerRule ?? rule, into: &total); continue }
+            let width = piece.b - piece.a
+            for k in 0..<m {
+                let sub = OuterPiece(
+                    a: piece.a + width * Double(k) / Double(m), b: k == m - 1 ? piece.b : piece.a + width * Double(k + 1) / Double(m),
+                    leftBreak: k == 0 && piece.leftBreak, rightBreak: k == m - 1 && piece.rightBreak)
+                outerPiece(sub, geo, rule, innerRule ?? rule, into: &total)
+            }
+        }
         return Result(value: 2 * total.value, gradient: (2 * total.g1, 2 * total.g2))
     }
 
@@ -703,7 +721,7 @@ struct PairObjective: Sendable {
     }
 
     /// One outer piece on the rule's nodes (with the end substitution of `OuterPiece`).
-    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, into total: inout (value: Double, g1: Double, g2: Double)) {
+    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, _ innerRule: GaussLegendre, into total: inout (value: Double, g1: Double, g2: Double)) {
         let nodes = rule.nodes, weights = rule.weights
         let width = piece.b - piece.a
         var sum = (value: 0.0, g1: 0.0, g2: 0.0)
@@ -719,7 +737,7 @@ struct PairObjective: Sendable {
             let z1 = piece.a + width * phi
             let weight = 0.5 * width * dphi * weights[i] * Normal.pdf(z1)
             let c = geo.mc + geo.sc * z1
-            let ((r, _), le): ((Inner, [Int]), Double) = innerWithE(c, geo, rule)
+            let ((r, _), le): ((Inner, [Int]), Double) = innerWithE(c, geo, innerRule)
             sum.value += weight * r.value
             // dL/dw = L_c (dmc + z1 dsc) + L_u z2 dsu + L_e de.
             let d1: Double = r.c * (geo.mcW.0 + z1 * geo.scW.0) + r.uz * geo.suW.0 + le * geo.eW
@@ -800,17 +818,31 @@ struct PairObjective: Sendable {
     /// Value with an error estimate: the working rule against the verification rule (twice the
     /// order on the same panels; on these analytic pieces the error falls geometrically with
     /// the order, so the difference bounds the working rule's error), plus the truncated tails.
+    ///
+    /// trades: both rules on twice `outerSplits` sub-pieces (see `tradesOuterSplits`).
     func estimate(w1: Double, w2: Double) -> (result: Result, errorBound: Double, gradientError: Double) {
         let geo = geometry(w1, w2)
         let pieces = plan(geo)
-        let r = integrate(pieces, geo, .working)
-        let v = integrate(pieces, geo, .verification)
+        var fine = self
+        if case .trades = kind { fine.outerSplits = 2 * outerSplits }
+        let r = fine.integrate(pieces, geo, .working)
+        let v = fine.integrate(pieces, geo, .verification)
         let growth = 1 + abs(w1 * structure.muE + w2 * structure.muC) + 2 * eps * (w1 + w2)
             + Self.cut * (w1 + w2) * (structure.sigmaE + structure.sigmaC + structure.tau)
         var scaleFactor = 1.0
         if case .trades(let beta) = kind { scaleFactor += beta }
         let tail = 4 * Normal.upperTail(Self.cut) * growth * scaleFactor
         let gradientError = max(abs(r.gradient.w1 - v.gradient.w1), abs(r.gradient.w2 - v.gradient.w2)) + tail * 10
+        if case .trades = kind {
+            // trades reports the verification rule's value and gradient, bounded by their
+            // difference from the working rule's: the 24-point error is a small fraction of the
+            // 12-point one (geometric convergence on analytic pieces; measured about 1/10 at
+            // margin scales ~8), while the difference alone can fall just short of the 12-point
+            // error when both rules err on the same side (measured: 2.0e-12 against 2.2e-12).
+            // Rounding: sums of thousands of node terms (measured differences from a converged
+            // evaluation up to 3.6e-15 at |R| ~ 0.5).
+            return (v, abs(r.value - v.value) + tail + 1e-14 * (1 + abs(v.value)), gradientError)
+        }
         return (r, abs(r.value - v.value) + tail + 1e-15 * abs(r.value), gradientError)
     }
 }
@@ -857,6 +889,34 @@ enum RealPolynomial {
         return count
     }
 
+    /// The sign changes of the coefficients of `mobius(p, a, b)` (degree <= 7), without heap
+    /// allocation (this count is the inner loop of the trades kink isolation): with
+    /// r(y) = p(a + (b - a) y) (a Taylor shift by a, then a scaling), mobius(p, a, b)(x) =
+    /// sum r_k x^k (1 + x)^(n - k) = x^n S(1/x) with S(t) = R(1 + t), R the reversal of r; so
+    /// its coefficients are those of S reversed, and have the same sign changes.
+    static func signChanges(_ p: [Double], on a: Double, _ b: Double) -> Int {
+        let n = p.count - 1
+        precondition(n < 8)
+        var r = SIMD8<Double>()
+        for k in 0...n { r[k] = p[k] }
+        if n > 0 {
+            for i in 0..<n { for k in stride(from: n - 1, through: i, by: -1) { r[k] += a * r[k + 1] } }
+        }
+        var f = 1.0
+        let w = b - a
+        var q = SIMD8<Double>()
+        for k in 0...n { q[n - k] = r[k] * f; f *= w }
+        if n > 0 {
+            for i in 0..<n { for k in stride(from: n - 1, through: i, by: -1) { q[k] += q[k + 1] } }
+        }
+        var count = 0, last = 0.0
+        for k in 0...n where q[k] != 0 {
+            if last != 0 && (q[k] > 0) != (last > 0) { count += 1 }
+            last = q[k]
+        }
+        return count
+    }
+
     /// (1 + x)^n p((a + b x) / (1 + x)): its positive roots x are the roots of p in (a, b).
     static func mobius(_ p: [Double], _ a: Double, _ b: Double) -> [Double] {
         let n = p.count - 1
@@ -881,7 +941,7 @@ enum RealPolynomial {
     /// returned as it is.
     static func isolate(_ p: [Double], _ a: Double, _ b: Double, depth: Int = 0, budget: inout Int, into out: inout [(Double, Double)]) {
         budget -= 1
-        let v = signChanges(mobius(p, a, b))
+        let v = signChanges(p, on: a, b)
         if v == 0 { return }
         if v == 1 || depth > 60 || budget <= 0 || b - a <= 1e-13 * b { out.append((a, b)); return }
         let m = b > 4 * a ? (a * b).squareRoot() : 0.5 * (a + b)
@@ -1022,8 +1082,8 @@ extension PairObjective {
 }
 
 
-/// The fixed-rule trades evaluation of `PairObjective`, which the solvers do not use yet (see
-/// `PairObjective.init`): exposed for audits against the reference path and brute force.
+/// The fixed-rule trades evaluation of `PairObjective` (the solvers' fast path for trades, see
+/// `PairObjective.init`), exposed for audits against the reference path, scipy and brute force.
 public enum FastTradesAudit {
     /// Value and error bound (working rule against verification rule), nil where the evaluator
     /// declines (not complement(3) under l_inf, or margins outside its certified range).
@@ -1032,6 +1092,18 @@ public enum FastTradesAudit {
               p.isTractable(w1: w1, w2: w2) else { return nil }
         let e = p.estimate(w1: w1, w2: w2)
         return (e.result.value, e.errorBound)
+    }
+
+    /// The value on `plan`'s outer pieces each split into `outerSplits` equal sub-pieces, with
+    /// Gauss-Legendre rules of the given orders over z1 (outer) and z2 (inner): for convergence
+    /// studies of the fixed rules.
+    public static func value(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double,
+                             outerSplits: Int, outerOrder: Int, innerOrder: Int) -> Double? {
+        guard var p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
+              p.isTractable(w1: w1, w2: w2) else { return nil }
+        p.outerSplits = outerSplits
+        let geo = p.geometry(w1, w2)
+        return p.integrate(p.plan(geo), geo, GaussLegendre(order: outerOrder), innerRule: GaussLegendre(order: innerOrder)).value
     }
 
     /// The best vertices along the inner line at z1 (indices into the hexagon's vertices

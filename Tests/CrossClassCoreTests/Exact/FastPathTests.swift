@@ -65,9 +65,18 @@ struct FastPathTests {
         var ls = RobustObjective(model: model, threat: try ThreatModel(norm: .linf, eps: 0.3), objective: .ls(alpha: 0.1))
         ls.method = .reference
         #expect(ls.valueAndGradient(w1: 1, w2: 1) == nil)
-        // trades keeps the adaptive path (PairObjective's `trades` gate).
-        let trades = RobustObjective(model: model, threat: try ThreatModel(norm: .linf, eps: 0.3), objective: .trades(beta: 1))
-        #expect(trades.valueAndGradient(w1: 1, w2: 1) == nil)
+        // trades: the exact gradient against central differences of fast values (each within
+        // its verified bound, ~1e-12: h = 1e-4 leaves O(h^2) ~ 1e-8 truncation).
+        for (beta, eps, w1, w2) in [(1.0, 0.3, 2.28, 1.39), (6.0, 0.1, 1.0, 0.2), (6.0, 0.45, 0.4, 1.1)] {
+            let trades = try Self.objective(model, eps: eps, .fast, objective: .trades(beta: beta))
+            let g = try #require(trades.valueAndGradient(w1: w1, w2: w2))
+            let h = 1e-4
+            let d1 = (try trades.evaluate(w1: w1 + h, w2: w2).value - trades.evaluate(w1: w1 - h, w2: w2).value) / (2 * h)
+            let d2 = (try trades.evaluate(w1: w1, w2: w2 + h).value - trades.evaluate(w1: w1, w2: w2 - h).value) / (2 * h)
+            #expect(abs(g.gradient[0] - d1) <= 1e-6 && abs(g.gradient[1] - d2) <= 1e-6,
+                    "trades:\(beta) eps \(eps) w (\(w1), \(w2)): gradient \(g.gradient) vs differences (\(d1), \(d2))")
+            #expect(g.gradientError <= 1e-9)
+        }
     }
 
     @Test("one-sided derivative at w2 = 0+: exact gradient within the reference Richardson estimate's error")
@@ -211,6 +220,80 @@ struct FastPathTests {
                     "\(label): fast (\(fast.w1), \(fast.w2)) reference (\(reference.w1), \(reference.w2))")
             #expect(fast.value <= reference.value + 1e-10, "\(label): fast \(fast.value) reference \(reference.value)")
             #expect(abs(fast.value - reference.value) <= 1e-9, "\(label)")
+        }
+    }
+
+    // MARK: trades (kinks are certified roots along each inner line, see FastTradesTests)
+
+    /// 8 points in the suite (each costs about 1 s on the reference path); 24 with CCSIM_SLOW_TESTS=1.
+    @Test("trades value: fast == reference to 1e-9 on a grid of (beta, eps, sigma/mu, tau, w2/w1) at margin scale 2")
+    func tradesValueGrid() throws {
+        struct Point: Sendable { var beta: Double; var sigma: Double; var tau: Double; var eps: Double; var w1: Double; var w2: Double }
+        var points: [Point] = []
+        for beta in SlowTier.enabled ? [1.0, 6.0] : [6.0] {
+            for (sigma, tau) in [(0.5, 0.0), (1.0, 0.2)] {
+                for eps in SlowTier.enabled ? [0.05, 0.3, 0.49] : [0.05, 0.49] {
+                    for ratio in [0.0, 0.4] {
+                        let w1 = 2 / (1 + ratio * ratio).squareRoot()
+                        points.append(Point(beta: beta, sigma: sigma, tau: tau, eps: eps, w1: w1, w2: ratio * w1))
+                    }
+                }
+            }
+        }
+        let grid = points
+        let outcomes = try Parallel.map(grid) { p -> (Estimate, Estimate) in
+            let model = try DataModel.paper3(mu: 1, sigma: p.sigma, tau: p.tau)
+            let fast = try Self.objective(model, eps: p.eps, .fast, tolerance: 1e-10, objective: .trades(beta: p.beta))
+            let reference = try Self.objective(model, eps: p.eps, .reference, tolerance: 1e-11, objective: .trades(beta: p.beta))
+            return (try fast.evaluate(w1: p.w1, w2: p.w2), try reference.evaluate(w1: p.w1, w2: p.w2))
+        }
+        for (p, (f, r)) in zip(points, outcomes) {
+            let label = "trades:\(p.beta) sigma \(p.sigma) tau \(p.tau) eps \(p.eps) w (\(p.w1), \(p.w2))"
+            #expect(f.method == Estimate.Method.gaussLegendre2D && r.method != f.method, "\(label): \(f.method)")
+            #expect(f.converged && f.errorBound <= 1e-10, "\(label): error bound \(f.errorBound)")
+            #expect(abs(f.value - r.value) <= 1e-9, "\(label): fast \(f.value) (+- \(f.errorBound)) reference \(r.value) (+- \(r.errorBound))")
+        }
+        #expect(points.count == (SlowTier.enabled ? 24 : 8))
+    }
+
+    @Test("trades optimum (free scale, fixed scale): the fast optimum's value equals the reference value there, and no reference value on a ring around it is lower")
+    func tradesOptimum() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let cases: [(Objective, Double, ScaleMode)] = [(.trades(beta: 1), 0.3, .free), (.trades(beta: 6), 0.45, .free), (.trades(beta: 6), 0.2, .fixed(2))]
+        let optima = try Parallel.map(Array(cases.indices)) { i -> SymmetricOptimum in
+            let (objective, eps, scale) = cases[i]
+            return try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: eps), objective: objective, scale: scale).solve()
+        }
+        struct Ring: Sendable { var index: Int; var w1: Double; var w2: Double }
+        var ring: [Ring] = []
+        for (i, o) in optima.enumerated() {
+            let size = (o.w1 * o.w1 + o.w2 * o.w2).squareRoot()
+            ring.append(Ring(index: i, w1: o.w1, w2: o.w2))
+            for k in 0..<8 {
+                let t = Double(k) * Double.pi / 4
+                var w1 = o.w1 + 0.01 * size * cos(t), w2 = max(o.w2 + 0.01 * size * sin(t), 0)
+                if case .fixed(let s) = cases[i].2 {
+                    // Along the arc ||w|| = s.
+                    let theta = atan2(o.w2, o.w1) + 0.01 * (k < 4 ? 1 : -1) * Double(k % 4 + 1)
+                    w1 = s * cos(theta); w2 = s * sin(max(theta, 0))
+                }
+                ring.append(Ring(index: i, w1: w1, w2: w2))
+            }
+        }
+        let grid = ring
+        let values = try Parallel.map(grid) { r -> Double in
+            var reference = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: cases[r.index].1), objective: cases[r.index].0, scale: cases[r.index].2)
+            reference.method = .reference
+            return try reference.value(w1: r.w1, w2: r.w2).value
+        }
+        for (i, o) in optima.enumerated() {
+            let label = "\(cases[i].0) eps \(cases[i].1) \(cases[i].2)"
+            #expect(o.converged && o.w1 > 0, "\(label): \(o.notes)")
+            let atOptimum = zip(grid, values).first { $0.0.index == i }!.1
+            #expect(abs(o.value - atOptimum) <= 1e-9, "\(label): fast \(o.value) reference \(atOptimum)")
+            for (r, v) in zip(grid, values) where r.index == i {
+                #expect(v >= atOptimum - 1e-12, "\(label): reference value \(v) at (\(r.w1), \(r.w2)) beats the optimum's \(atOptimum)")
+            }
         }
     }
 
