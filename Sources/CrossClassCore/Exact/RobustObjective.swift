@@ -132,6 +132,7 @@ public struct RobustObjective: Sendable {
         let penalties = differences.map { threat.eps * threat.norm.dual($0) }
         var engine = GaussianExpectation(tolerance: tolerance)
         engine.evaluationBudget = evaluationBudget
+        if case .trades = objective { engine.scanCellWidth = GaussianExpectation.tradesScanCellWidth }
         if m >= 3 {
             // K >= 4 on this general path: randomised lattice QMC, whose error at its point cap
             // is about 1e-5. A tighter tolerance is refused rather than silently missed.
