@@ -20,8 +20,9 @@ struct GaussianExpectation {
     /// (otherwise a fixed 24 cells on a half line, 48 on a whole one). A piece that starts and
     /// ends inside one cell is not seen, and QAG's Gauss-Kronrod nodes can step over it at
     /// every tolerance: a systematic error its own estimate does not show. trades needs it
-    /// (`RobustObjective` sets `tradesScanCellWidth`); elsewhere the fixed scans are kept,
-    /// because a dense scan on every line of every expectation doubled the test suite's CPU.
+    /// (`RobustObjective` sets `tradesScanCellWidth`); elsewhere the fixed scans are kept: no
+    /// such error was measured there, and a dense scan costs up to 8000 label evaluations per
+    /// line of every expectation.
     var scanCellWidth: Double?
     /// Measured on the 8 scipy cases of Tests/Fixtures/trades_reference.json (trades, margin
     /// spans up to ~200 along the inner lines), tolerance 1e-10: with the fixed cells the value
