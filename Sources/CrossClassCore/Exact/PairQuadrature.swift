@@ -685,7 +685,10 @@ struct PairObjective: Sendable {
             }
             return first
         }
-        var candidates: [Double] = []
+        // The pieces' labels are read where `labelled` reads them (the result is what it
+        // would give on these candidates); consecutive equal labels merge.
+        var pattern: [Int] = []
+        var kinks: [Double] = []
         var s = 0.0
         var a = label(0.25)
         for _ in 0..<64 {
@@ -698,8 +701,13 @@ struct PairObjective: Sendable {
                 (end, successor) = next(a, after: s)
             }
             guard settled else { return nil }
-            if successor < 0 { return labelled(c, geo, candidates) }
-            candidates.append(end)
+            if pattern.isEmpty {
+                pattern.append(a)
+            } else if pattern[pattern.count - 1] != a {
+                kinks.append(s)
+                pattern.append(a)
+            }
+            if successor < 0 { return (pattern, kinks) }
             s = end
             a = successor
         }
@@ -1026,18 +1034,28 @@ enum RealPolynomial {
     /// flat across a wide bracket), to the same 1e-15 as plain bisection in ~10 evaluations
     /// instead of ~55.
     static func root(_ p: Fixed, _ a: Double, _ b: Double) -> Double {
-        var lo = log(a), hi = log(b)
-        var flo = p.value(a), fhi = p.value(b)
+        let flo = p.value(a), fhi = p.value(b)
         if flo == 0 { return a }
         if fhi == 0 { return b }
-        if (flo > 0) == (fhi > 0) { return exp(0.5 * (lo + hi)) }
+        if (flo > 0) == (fhi > 0) { return (a * b).squareRoot() }
+        // A narrow bracket (most of them: isolation splits wide ones geometrically first) is
+        // solved in t itself, without an exp per step, to the same relative precision.
+        if b <= 4 * a { return illinois(p, a, flo, b, fhi, tolerance: 1e-15 * max(1, abs(log(b))), inLog: false) }
+        return exp(illinois(p, log(a), flo, log(b), fhi, tolerance: 1e-15, inLog: true))
+    }
+
+    /// Illinois on p (at x, or at e^x if `inLog`) in the sign-changing bracket [lo, hi], with a
+    /// bisection step every fourth, until the bracket is narrower than `tolerance` relative
+    /// (inLog: times max(1, |hi|)).
+    static func illinois(_ p: Fixed, _ lo0: Double, _ flo0: Double, _ hi0: Double, _ fhi0: Double, tolerance: Double, inLog: Bool) -> Double {
+        var lo = lo0, hi = hi0, flo = flo0, fhi = fhi0
         var side = 0
         for iteration in 0..<200 {
             var m = iteration % 4 == 3 ? 0.5 * (lo + hi) : (lo * fhi - hi * flo) / (fhi - flo)
             if !(m > lo && m < hi) { m = 0.5 * (lo + hi) }
             if m <= lo || m >= hi { break }
-            let fm = p.value(exp(m))
-            if fm == 0 { return exp(m) }
+            let fm = p.value(inLog ? exp(m) : m)
+            if fm == 0 { return m }
             if (fm > 0) == (flo > 0) {
                 lo = m; flo = fm
                 if side == -1 { fhi *= 0.5 }
@@ -1047,9 +1065,9 @@ enum RealPolynomial {
                 if side == 1 { flo *= 0.5 }
                 side = 1
             }
-            if hi - lo <= 1e-15 * max(1, abs(hi)) { break }
+            if hi - lo <= tolerance * (inLog ? max(1, abs(hi)) : hi) { break }
         }
-        return exp(0.5 * (lo + hi))
+        return 0.5 * (lo + hi)
     }
 
     /// A polynomial of degree <= 7 in a fixed-size vector (lowest degree first): the trades
@@ -1145,21 +1163,36 @@ extension PairObjective {
     /// and A_i, A_j, L > 0 for t > 0. Each quadratic is scaled by a positive constant (its
     /// largest coefficient, from logarithms) first, which keeps the sign and Double's range.
     func tradesCriticalPolynomial(_ i: Int, _ j: Int, _ c: Double, _ e: Double) -> RealPolynomial.Fixed {
-        typealias P = RealPolynomial.Fixed
-        func quadratic(_ v: (Double, Double)) -> P {
+        // Written out (this runs for every isolated pair on every inner line): for quadratics
+        // a, b, a' b - a b' = (a1 b0 - a0 b1) + 2 (a2 b0 - a0 b2) t + (a2 b1 - a1 b2) t^2 (the
+        // t^3 terms cancel), so the result has degree 6.
+        func quadratic(_ v: (Double, Double)) -> (Double, Double, Double) {
             let l0 = -e * v.0 - c, l2 = -e * v.1 - c
             let m = max(l0, 0, l2)
-            return P(exp(l0 - m), exp(-m), exp(l2 - m))
+            return (exp(l0 - m), exp(-m), exp(l2 - m))
+        }
+        func wronskian(_ a: (Double, Double, Double), _ b: (Double, Double, Double)) -> (Double, Double, Double) {
+            (a.1 * b.0 - a.0 * b.1, 2 * (a.2 * b.0 - a.0 * b.2), a.2 * b.1 - a.1 * b.2)
+        }
+        func square(_ a: (Double, Double, Double), _ b: (Double, Double, Double)) -> SIMD8<Double> {
+            SIMD8(a.0 * b.0, a.0 * b.1 + a.1 * b.0, a.0 * b.2 + a.1 * b.1 + a.2 * b.0, a.1 * b.2 + a.2 * b.1, a.2 * b.2, 0, 0, 0)
         }
         let vi = Self.vertices[i], vj = Self.vertices[j]
         let ai = quadratic(vi), aj = quadratic(vj)
         let m = max(-c, 0)
         let r = exp(-c - m), one = exp(-m)
-        let l = P(r, one, r)
-        let n = P((vi.0 - vj.0) * r, 0, (vi.1 - vj.1) * r)
-        let first = (ai.derivative * aj + ai * aj.derivative * -1) * (l * l)
-        let second = (n.derivative * l + n * l.derivative * -1) * (ai * aj) * e
-        return first + second
+        let l = (r, one, r)
+        let n = ((vi.0 - vj.0) * r, 0.0, (vi.1 - vj.1) * r)
+        let d = wronskian(ai, aj), dn = wronskian(n, l)
+        let ll = square(l, l), aa = square(ai, aj)
+        var out = RealPolynomial.Fixed()
+        out.degree = 6
+        for k in 0..<5 {
+            out.c[k] += d.0 * ll[k] + e * dn.0 * aa[k]
+            out.c[k + 1] += d.1 * ll[k] + e * dn.1 * aa[k]
+            out.c[k + 2] += d.2 * ll[k] + e * dn.2 * aa[k]
+        }
+        return out
     }
 
     /// Every root in (0, top) of G_ij along the inner line at c (in u), certified: the
