@@ -654,10 +654,12 @@ struct PairObjective: Sendable {
     /// on a piece starting at s with best vertex a, the piece ends at the first root after s of
     /// the differences G_ab (b != a; certified roots, `tradesRoots`), since no other vertex can
     /// overtake a before one of them does. a is confirmed by the label at the piece's middle
-    /// (where it is unambiguous); when the label there is another vertex, that vertex is taken
+    /// (away from its ends); when the label there is another vertex, that vertex is taken
     /// as a and its piece recomputed. Only the pairs that involve a best vertex are isolated
-    /// (5 to 9 of the 15 on most lines). nil (the caller then takes all 15 pairs) if the
-    /// labels do not settle (never seen; a guard against ties to rounding).
+    /// (measured: 12.3 of the 15 per line on average at trades:6, sigma = mu, eps 0.35, W(3, 6),
+    /// where lines have many pieces). nil (the caller then takes all 15 pairs) if the labels do
+    /// not settle in 6 tries: in ties to rounding `loss` breaks ties by slope while the roots
+    /// follow the sign of the difference (measured: 3% of the lines in that case).
     func tradesEnvelope(_ c: Double, _ geo: Geometry) -> (pattern: [Int], kinks: [Double])? {
         let count = Self.vertices.count
         let top = Self.cut * geo.su
