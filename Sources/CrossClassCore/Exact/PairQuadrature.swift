@@ -138,10 +138,10 @@ struct PairObjective: Sendable {
     /// (`plan`). trades is integrated on finer outer pieces (`tradesOuterSplits`) and reports
     /// the verification rule's value (`estimate`); its bound covers the error against scipy
     /// (Tests/Fixtures/trades_reference.json) and against a converged evaluation on a grid
-    /// (FastTradesTests). The adaptive reference path is itself off by up to 2.5e-8 for trades
-    /// at margin scales ~8 (sigma = mu, tau = 0.2, eps 0.49, W(7.43, 2.97), trades:6:
-    /// reference 17.316623146277, scipy and this path 17.316623170854), so fast and reference
-    /// agree to 1e-9 only where the reference does (FastPathTests: margin scale 2).
+    /// (FastTradesTests). The adaptive reference path was off by up to 2.6e-8 for trades at
+    /// margin scales ~8 until its label scans got cells of 0.01 margin units
+    /// (`GaussianExpectation.tradesScanCellWidth`); it now agrees with scipy within its bound
+    /// (FastTradesTests.referenceAgainstScipy).
     /// `trades: false` declines trades (the reference path then answers).
     init?(model: DataModel, threat: ThreatModel, objective: Objective, trades: Bool = true) {
         guard threat.norm == .linf, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
