@@ -122,8 +122,8 @@ struct FastL2LSTests {
         // slow tier (the fast one equals the reference to 1e-9 in `valuesAgainstReference`).
         let reference = try Self.objective(0.3, 0.1, .reference)
         let angles = SlowTier.enabled ? [0.0, 1.6, 3.1, 4.7] : []
-        for k in 0..<8 {
-            let phi = Double(k) * Double.pi / 4 + 0.1
+        for k in 0..<4 {
+            let phi = Double(k) * Double.pi / 2 + 0.1
             let w1 = o.w1 + 1e-2 * cos(phi), w2 = o.w2 + 1e-2 * sin(phi)
             let f = try #require(e.evaluate(w1: w1, w2: w2)).value
             #expect(f > o.objectiveValue + 1e-7, "ring point \(k): \(f) vs optimum \(o.objectiveValue)")
