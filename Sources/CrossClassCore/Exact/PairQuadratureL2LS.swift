@@ -1,0 +1,448 @@
+import Foundation
+import GSL
+
+/// One class's share of the robust label-smoothed ce (`ls:alpha`, K = 3) of the symmetric family
+/// under l_2, with its gradient in the two rows D_k = w_y - w_k, by fixed composite
+/// Gauss-Legendre rules and a certified inner maximum (issue 12's fast path for ls under l_2).
+///
+/// Loss in the margins m = d + Delta (d = D x clean, Delta = D delta, ||delta||_2 <= eps):
+///   F(m) = log(1 + e^{-m1} + e^{-m2}) + a (m1 + m2),  a = alpha / 2,
+/// convex, so its maximum over the ellipse {Delta' G^-1 Delta <= 1}, G = eps^2 D D', is on the
+/// boundary. Unlike ce the adversary does not always lower the margins: where they are large
+/// the linear term wins and it raises them, so the maximiser jumps between two local maxima.
+///
+/// Symmetry (the symmetric family on complement(3): m1, m2 and G exchangeable, checked): in
+/// u = (d1 + d2)/2 ~ N(mu, su^2), v = (d1 - d2)/2 ~ N(0, sv^2) (independent) and the ellipse's
+/// axes, S = (m1 + m2)/2 = u + A cos t, T = (m1 - m2)/2 = v + B sin t and
+///   f(t) = log(1 + 2 e^{-S} cosh T) + 2 a S.
+/// f(t) >= f(-t) when v >= 0 and sin t >= 0 (cosh(v + x) >= cosh(v - x)), so for v >= 0 the
+/// maximum is on t in [0, pi], and the integrand is even in v: R = 2 E[max f; v > 0].
+///
+/// Inner maximum (certified): f, f', f'' on a grid of [0, pi]; the sign changes + -> - of f'
+/// refined by safeguarded Newton; then every grid interval is bounded above by the cubic Taylor
+/// bound from its nearer end, f(a + s) <= f(a) + f'(a) s + f''(a) s^2/2 + L3 s^3/6, with L3 a
+/// global bound on |f'''| (from |third cumulant| <= range^3/4 of the softmax law, |Hessian| <= 1,
+/// |gradient| <= sqrt 2); intervals whose bound exceeds the best value found by more than
+/// `innerTolerance` are bisected (a higher midpoint becomes the new best and is refined), so the
+/// returned value is within `innerTolerance` of the true maximum. No scan that can miss a peak.
+///
+/// Outer integral: v >= 0 on panels graded from 0; for each v node, u on panels graded towards
+/// the zeros of the shifted margins, with the kinks -- where the global maximiser jumps between
+/// local maxima -- located on a scan of u (a jump of the argmax) and bisection to 1e-13, and put
+/// in as panel ends. The kink curve is found per v node, so the inner u-integral is smooth in v.
+/// A kink the scan misses (two jumps within one scan cell) is not excluded by proof: it would
+/// show as a larger working-vs-verification difference, which is the reported bound.
+///
+/// Gradient (Danskin at the maximiser; x's law does not depend on W):
+///   dR/dD_k = E[g_k (x + delta*)],  g_k = a - pi_k(m*),  delta* = D'(D D')^-1 Delta*
+/// (the minimum-norm preimage of the maximising shift, of norm exactly eps), with
+/// E[g_k x] = mean_x E[g_k] + Sigma D' C^-1 E[g_k (d - E d)], C = Cov(d).
+struct ClassPairLS {
+    let a: Double
+    let mu: Double, su: Double, sv: Double
+    /// Semi-axes of the shift ellipse in (S, T).
+    let axisS: Double, axisT: Double
+    /// Bound on |f'''(t)|.
+    let thirdBound: Double
+    let meanX: [Double]
+    /// Sigma D' C^-1 (n x 2) and D'(D D')^-1 (n x 2), row-major per coordinate.
+    let regression: [(Double, Double)]
+    let preimage: [(Double, Double)]
+
+    static let cut = PairObjective.cut
+    /// Grid points of [0, pi] for the inner maximum (before bisection).
+    static let innerGrid = 12
+    /// Most (f, f', f'') evaluations one inner maximum may spend before it declines.
+    static let innerBudget = 4000
+
+    init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double) {
+        precondition(rows.count == 2)
+        let n = mean.count
+        func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
+        let cov = rows.map { row in (0..<n).map { row[$0] * variance[$0] } }
+        let m1 = dot(rows[0], mean), m2 = dot(rows[1], mean)
+        let c11 = dot(rows[0], cov[0]), c12 = dot(rows[0], cov[1]), c22 = dot(rows[1], cov[1])
+        let p11 = dot(rows[0], rows[0]), p12 = dot(rows[0], rows[1]), p22 = dot(rows[1], rows[1])
+        // Exchangeable margins and a symmetric ellipse (else the reduction does not hold).
+        let scale = max(abs(c11), abs(c22), 1e-300)
+        guard abs(m1 - m2) <= 1e-12 * (1 + abs(m1)), abs(c11 - c22) <= 1e-12 * scale,
+              abs(p11 - p22) <= 1e-12 * max(p11, p22, 1e-300) else { return nil }
+        let vu = 0.5 * (c11 + c12), vv = 0.5 * (c11 - c12)
+        guard vu > 1e-28 * scale, p11 * p22 - p12 * p12 > 1e-24 * p11 * p22 else { return nil }
+        // v = 0 almost surely when d1 - d2 has no variance (w2 = 0 on paper3: the cross
+        // features absent from both other classes carry no weight): one node on v = 0.
+        let degenerate = !(vv > 1e-24 * scale)
+        a = smoothing
+        mu = m1
+        su = vu.squareRoot(); sv = degenerate ? 0 : vv.squareRoot()
+        // G's eigenvalues eps^2 (p11 +- p12) along (1, +-1)/sqrt 2: S moves by sqrt(lambda+/2).
+        axisS = (0.5 * eps * eps * (p11 + p12)).squareRoot()
+        axisT = (0.5 * eps * eps * max(p11 - p12, 0)).squareRoot()
+        thirdBound = Self.thirdBound(axisS, axisT)
+        meanX = mean
+        // C^-1 and (D D')^-1 (2 x 2); with v degenerate the regression is on u alone
+        // (d1 - E d1 = d2 - E d2 = u - mu, so half the coefficient on each).
+        let detC = c11 * c22 - c12 * c12, detP = p11 * p22 - p12 * p12
+        guard detP > 0 else { return nil }
+        if degenerate {
+            regression = (0..<n).map { f in
+                let half = 0.5 * (0.5 * (cov[0][f] + cov[1][f])) / vu
+                return (half, half)
+            }
+        } else {
+            let ci = (c22 / detC, -c12 / detC, c11 / detC)
+            regression = (0..<n).map { f in
+                let x0 = cov[0][f], x1 = cov[1][f]
+                return (x0 * ci.0 + x1 * ci.1, x0 * ci.1 + x1 * ci.2)
+            }
+        }
+        let pi = (p22 / detP, -p12 / detP, p11 / detP)
+        preimage = (0..<n).map { f in
+            let x0 = rows[0][f], x1 = rows[1][f]
+            return (x0 * pi.0 + x1 * pi.1, x0 * pi.1 + x1 * pi.2)
+        }
+        guard mu.isFinite, su.isFinite, sv.isFinite, axisS.isFinite, axisT.isFinite else { return nil }
+    }
+
+    /// The inner maximum alone (angles and clean (u, v) given directly): for tests.
+    init(axisS: Double, axisT: Double, smoothing: Double) {
+        a = smoothing
+        mu = 0; su = 1; sv = 1
+        self.axisS = axisS; self.axisT = axisT
+        thirdBound = Self.thirdBound(axisS, axisT)
+        meanX = []; regression = []; preimage = []
+    }
+
+    /// Global bound on |f'''|: |m^(k)(t)| <= M = sqrt 2 max(A, B) for every k; see the type's
+    /// comment.
+    static func thirdBound(_ axisS: Double, _ axisT: Double) -> Double {
+        let m = 2.0.squareRoot() * max(axisS, axisT)
+        return 1.01 * (0.71 * m * m * m + 3 * m * m + 2.0.squareRoot() * m) + 1e-300
+    }
+
+    /// Absolute tolerance of the certified inner maximum at a value f.
+    @inline(__always)
+    static func innerTolerance(_ f: Double) -> Double { 1e-13 * (1 + abs(f)) }
+
+    /// f, f', f'' at angle t (cos c, sin s) for clean (u, v).
+    @inline(__always)
+    func inner(_ u: Double, _ v: Double, _ c: Double, _ s: Double) -> (f: Double, d1: Double, d2: Double) {
+        let S = u + axisS * c, T = v + axisT * s
+        let m1 = S + T, m2 = S - T
+        let top = max(0, -m1, -m2)
+        let ce = top + log(exp(-top) + exp(-m1 - top) + exp(-m2 - top))
+        let p1 = exp(-m1 - ce), p2 = exp(-m2 - ce)
+        let sp = -axisS * s, tp = axisT * c
+        let spp = -axisS * c, tpp = -axisT * s
+        let m1p = sp + tp, m2p = sp - tp
+        let m1pp = spp + tpp, m2pp = spp - tpp
+        let g1 = a - p1, g2 = a - p2
+        let d1 = g1 * m1p + g2 * m2p
+        // Hessian of ce in m: diag(p) - p p'.
+        let quadratic = p1 * m1p * m1p + p2 * m2p * m2p - (p1 * m1p + p2 * m2p) * (p1 * m1p + p2 * m2p)
+        let d2 = quadratic + g1 * m1pp + g2 * m2pp
+        return (ce + 2 * a * S, d1, d2)
+    }
+
+    /// Angle grid on [0, pi] (cos, sin), built once.
+    static let grid: [(t: Double, c: Double, s: Double)] = (0...innerGrid).map { i in
+        let t = Double.pi * Double(i) / Double(innerGrid)
+        return (t, i == innerGrid ? -1 : cos(t), i == 0 || i == innerGrid ? 0 : sin(t))
+    }
+
+    /// max over cubic upper bound p(s) = c0 + c1 s + c2 s^2/2 + c3 s^3/6 on [0, h].
+    @inline(__always)
+    static func cubicMaximum(_ c0: Double, _ c1: Double, _ c2: Double, _ c3: Double, _ h: Double) -> Double {
+        func p(_ s: Double) -> Double { c0 + s * (c1 + s * (0.5 * c2 + s * c3 / 6)) }
+        var best = max(p(0), p(h))
+        // p'(s) = c1 + c2 s + c3 s^2 / 2.
+        let disc = c2 * c2 - 2 * c3 * c1
+        if disc >= 0 && c3 > 0 {
+            let r = disc.squareRoot()
+            for s in [(-c2 - r) / c3, (-c2 + r) / c3] where s > 0 && s < h { best = max(best, p(s)) }
+        } else if c3 == 0 && c2 != 0 {
+            let s = -c1 / c2
+            if s > 0 && s < h { best = max(best, p(s)) }
+        }
+        return best
+    }
+
+    struct Point { var t: Double; var c: Double; var s: Double; var f: Double; var d1: Double; var d2: Double }
+
+    /// Bound on |f'''| over [l.t, r.t] (inside [0, pi]): the global bound's pieces with the
+    /// softmax probabilities bounded on the interval, pi_k <= min(1, e^{-min m_k}). With q a
+    /// bound on pi_1 + pi_2: |third cumulant| <= min(1/4, 2q) R^3 (R <= sqrt 2 M the range of
+    /// the law, |mean| <= q R), |Hessian| <= max_k pi_k, |a - pi_k| <= max(a, pi_k - a).
+    @inline(__always)
+    func localThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point) -> Double {
+        let cMin = min(l.c, r.c)
+        let sMin = min(l.s, r.s), sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
+        let sLow = u + axisS * cMin
+        let m1 = sLow + v + axisT * sMin, m2 = sLow - v - axisT * sMax
+        let p1 = m1 >= 0 ? exp(-m1) : 1, p2 = m2 >= 0 ? exp(-m2) : 1
+        let q = min(1, p1 + p2)
+        let h = min(1, max(p1, p2))
+        let g1 = max(a, p1 - a), g2 = max(a, p2 - a)
+        let g = (g1 * g1 + g2 * g2).squareRoot()
+        let m = 2.0.squareRoot() * max(axisS, axisT)
+        let local = 1.01 * (min(0.25, 2 * q) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
+        return min(local, thirdBound)
+    }
+
+    /// The certified maximum of f over t in [0, pi] at clean (u, v >= 0) and its maximiser; nil
+    /// when the evaluation budget runs out (callers decline the point).
+    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, peaks: Int)? {
+        var evaluations = 0
+        func at(_ t: Double) -> Point {
+            evaluations += 1
+            let c = cos(t), s = sin(t)
+            let r = inner(u, v, c, s)
+            return Point(t: t, c: c, s: s, f: r.f, d1: r.d1, d2: r.d2)
+        }
+        var points: [Point] = Self.grid.map { g in
+            let r = inner(u, v, g.c, g.s)
+            return Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2)
+        }
+        evaluations += points.count
+        var best = points[0]
+        for p in points where p.f > best.f { best = p }
+        /// Safeguarded Newton on f' in [lo, hi] with f'(lo) > 0 > f'(hi).
+        func refine(_ lo0: Point, _ hi0: Point) -> Point {
+            var lo = lo0, hi = hi0
+            var x = lo.d2 < 0 ? lo.t - lo.d1 / lo.d2 : 0.5 * (lo.t + hi.t)
+            if !(x > lo.t && x < hi.t) { x = 0.5 * (lo.t + hi.t) }
+            var p = at(x)
+            for _ in 0..<60 {
+                if p.d1 == 0 { return p }
+                if p.d1 > 0 { lo = p } else { hi = p }
+                var next = p.d2 < 0 ? p.t - p.d1 / p.d2 : 0.5 * (lo.t + hi.t)
+                if !(next > lo.t && next < hi.t) { next = 0.5 * (lo.t + hi.t) }
+                if abs(next - p.t) <= 1e-15 * (1 + p.t) || hi.t - lo.t <= 4e-16 * (1 + p.t) { let q = at(next); return p.f >= q.f ? p : q }
+                p = at(next)
+            }
+            return p
+        }
+        var intervals: [(Point, Point)] = []
+        // Local maxima seen on the grid (ends included), for the kink scan.
+        var peaks = (points[0].d1 < 0 ? 1 : 0) + (points[points.count - 1].d1 > 0 ? 1 : 0)
+        for i in 0..<(points.count - 1) {
+            let l = points[i], r = points[i + 1]
+            if l.d1 > 0 && r.d1 < 0 {
+                peaks += 1
+                let peak = refine(l, r)
+                if peak.f > best.f { best = peak }
+                intervals.append((l, peak)); intervals.append((peak, r))
+            } else {
+                intervals.append((l, r))
+            }
+        }
+        // Certification: bound every interval; bisect those that might beat best.
+        points.removeAll()
+        while let (l, r) = intervals.popLast() {
+            let h = r.t - l.t
+            let half = 0.5 * h
+            let bound = localThirdBound(u, v, l, r)
+            let left = Self.cubicMaximum(l.f, l.d1, l.d2, bound, half)
+            let right = Self.cubicMaximum(r.f, -r.d1, r.d2, bound, half)
+            if max(left, right) <= best.f + Self.innerTolerance(best.f) { continue }
+            if evaluations > Self.innerBudget { return nil }
+            let mid = at(l.t + half)
+            if mid.f > best.f {
+                // A higher point than every refined peak: refine the peak it climbs to.
+                best = mid
+                if l.d1 > 0 && mid.d1 < 0 { let p = refine(l, mid); if p.f > best.f { best = p } }
+                else if mid.d1 > 0 && r.d1 < 0 { let p = refine(mid, r); if p.f > best.f { best = p } }
+            }
+            intervals.append((l, mid)); intervals.append((mid, r))
+        }
+        return (best.f, best.t, peaks)
+    }
+
+    /// The local maximum of f reached by a damped Newton ascent from t (within [0, pi]).
+    func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) {
+        var t = start
+        var r = inner(u, v, cos(t), sin(t))
+        for _ in 0..<60 {
+            var step = r.d2 < 0 ? -r.d1 / r.d2 : (r.d1 > 0 ? 0.05 : -0.05)
+            step = min(max(step, -0.2), 0.2)
+            let next = min(max(t + step, 0), Double.pi)
+            if abs(next - t) <= 1e-14 { break }
+            t = next
+            r = inner(u, v, cos(t), sin(t))
+        }
+        return (r.f, t)
+    }
+
+    struct Sums {
+        var value = 0.0
+        var g = (0.0, 0.0)
+        /// E[g_k (d_j - E d_j)] and E[g_k Delta_j], [k][j].
+        var gd = [[0.0, 0.0], [0.0, 0.0]]
+        var gDelta = [[0.0, 0.0], [0.0, 0.0]]
+    }
+
+    /// The node (u, v) with weight w and its mirror (u, -v) (maximiser at -t).
+    @inline(__always)
+    func accumulate(_ u: Double, _ v: Double, _ t: Double, _ w: Double, _ sums: inout Sums) {
+        let c = cos(t), s = sin(t)
+        let S = u + axisS * c, T = v + axisT * s
+        let m1 = S + T, m2 = S - T
+        let top = max(0, -m1, -m2)
+        let ce = top + log(exp(-top) + exp(-m1 - top) + exp(-m2 - top))
+        let g1 = a - exp(-m1 - ce), g2 = a - exp(-m2 - ce)
+        let value = ce + 2 * a * S
+        let e1 = v, e2 = -v  // d - E d = (u - mu + v, u - mu - v); the u part added below
+        let du = u - mu
+        let delta1 = m1 - (u + v), delta2 = m2 - (u - v)
+        sums.value += 2 * w * value
+        // Node and mirror: (g1, g2, d - Ed, Delta) and (g2, g1, swapped d - Ed, swapped Delta).
+        sums.g.0 += w * (g1 + g2); sums.g.1 += w * (g2 + g1)
+        let gk = [(g1, g2), (g2, g1)]
+        for (k, pair) in gk.enumerated() {
+            let (gn, gm) = pair  // g_k at the node, g_k at the mirror
+            sums.gd[k][0] += w * (gn * (du + e1) + gm * (du + e2))
+            sums.gd[k][1] += w * (gn * (du + e2) + gm * (du + e1))
+            sums.gDelta[k][0] += w * (gn * delta1 + gm * delta2)
+            sums.gDelta[k][1] += w * (gn * delta2 + gm * delta1)
+        }
+    }
+
+    /// u-panel ends (in z1) for the v node: graded towards the zeros of the shifted margins,
+    /// with the maximiser's jumps (located by scan and bisection) as extra ends. nil when an
+    /// inner maximum declines.
+    func uBoundaries(_ v: Double) -> [Double]? {
+        let centres = [axisS - v, axisS + v].map { ($0 - mu) / su }
+        let base = Panels.boundaries(-Self.cut, Self.cut, scale: su, centres: centres, maxMarginWidth: 3)
+        // Scan: the panel ends, refined where the maximiser moves by more than 0.1 between
+        // neighbours (there the integrand, analytic or not, has structure on a finer scale:
+        // the cells get graded automatically), down to 1e-9 in z (then a jump: located below).
+        var scan: [Double] = []
+        var argmax: [Double] = []
+        var stack: [(z: Double, t: Double)] = []
+        for z in base.reversed() {
+            guard let m = maximum(mu + su * z, v) else { return nil }
+            stack.append((z, m.t))
+        }
+        var current = stack.removeLast()
+        scan.append(current.z); argmax.append(current.t)
+        while let next = stack.last {
+            if abs(next.t - current.t) > 0.1 && next.z - current.z > 1e-9 * (1 + abs(current.z)) {
+                let mid = 0.5 * (current.z + next.z)
+                guard let m = maximum(mu + su * mid, v) else { return nil }
+                stack.append((mid, m.t))
+                continue
+            }
+            stack.removeLast()
+            current = next
+            scan.append(current.z); argmax.append(current.t)
+        }
+        var kinks: [Double] = []
+        for i in 0..<(scan.count - 1) where abs(argmax[i + 1] - argmax[i]) > 0.1 {
+            // A jump (the cell is below 1e-9): it is where the peak continued from the left end stops beating the one continued
+            // from the right (local ascents, cheap); where the two ascents meet the same peak the
+            // certified maximum decides which side's peak it is nearer.
+            var lo = scan[i], hi = scan[i + 1]
+            var tl = argmax[i], tr = argmax[i + 1]
+            while hi - lo > 1e-13 * (1 + abs(lo)) {
+                let mid = 0.5 * (lo + hi)
+                let u = mu + su * mid
+                let left = localPeak(u, v, from: tl), right = localPeak(u, v, from: tr)
+                var leftWins: Bool
+                if abs(left.t - right.t) > 1e-6 {
+                    leftWins = left.f >= right.f
+                    if leftWins { tl = left.t } else { tr = right.t }
+                } else {
+                    guard let m = maximum(u, v) else { return nil }
+                    leftWins = abs(m.t - tl) <= abs(m.t - tr)
+                }
+                if leftWins { lo = mid } else { hi = mid }
+            }
+            kinks.append(0.5 * (lo + hi))
+        }
+        var out = (scan + kinks).sorted()
+        out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
+        return out
+    }
+
+    /// Whether the fixed panels resolve this class.
+    var isTractable: Bool {
+        2 * Self.cut * max(su, sv) / 3 <= Double(Panels.maxPiecesPerGap)
+    }
+
+    /// E[robust ls | y] and its gradient in the two rows of D; nil when an inner maximum declines.
+    func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]])? {
+        var sums = Sums()
+        let nodes = rule.nodes, weights = rule.weights
+        // v nodes (z2 >= 0) and weights; one node v = 0 with weight 1/2 (the mirror doubles it)
+        // when v is degenerate.
+        var vNodes: [(v: Double, w: Double)] = []
+        if sv == 0 {
+            vNodes = [(0, 0.5)]
+        } else {
+            let vEnds = Panels.boundaries(0, Self.cut, scale: sv, centres: [0], maxMarginWidth: 3)
+            for p in 0..<(vEnds.count - 1) {
+                let vh = 0.5 * (vEnds[p + 1] - vEnds[p]), vm = 0.5 * (vEnds[p + 1] + vEnds[p])
+                for j in 0..<nodes.count {
+                    let z2 = vm + vh * nodes[j]
+                    vNodes.append((sv * z2, vh * weights[j] * Normal.pdf(z2)))
+                }
+            }
+        }
+        do {
+            for (v, wv) in vNodes {
+                guard let uEnds = uBoundaries(v) else { return nil }
+                for q in 0..<(uEnds.count - 1) {
+                    let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
+                    for i in 0..<nodes.count {
+                        let z1 = um + uh * nodes[i]
+                        let u = mu + su * z1
+                        guard let m = maximum(u, v) else { return nil }
+                        accumulate(u, v, m.t, wv * uh * weights[i] * Normal.pdf(z1), &sums)
+                    }
+                }
+            }
+        }
+        // dR/dD_k[f] = E[g_k x_f] + E[g_k delta*_f].
+        let n = meanX.count
+        var gradient = [[Double]](repeating: [Double](repeating: 0, count: n), count: 2)
+        let eg = [sums.g.0, sums.g.1]
+        for k in 0..<2 {
+            for f in 0..<n {
+                let ex = meanX[f] * eg[k] + regression[f].0 * sums.gd[k][0] + regression[f].1 * sums.gd[k][1]
+                let shift = preimage[f].0 * sums.gDelta[k][0] + preimage[f].1 * sums.gDelta[k][1]
+                gradient[k][f] = ex + shift
+            }
+        }
+        return (sums.value, gradient)
+    }
+
+    /// Bound on the integrand's contribution beyond |z| = cut in either coordinate (the loss is
+    /// at most log 3 + (1 + 2a)(|u| + |v| + A + B)), plus the inner maxima's tolerance.
+    var tailBound: Double {
+        let growth = 2 + (1 + 2 * a) * (abs(mu) + (su + sv) * (Self.cut + 1) + axisS + axisT)
+        return 8 * Normal.upperTail(Self.cut) * growth + Self.innerTolerance(abs(mu) + su + axisS + 2)
+    }
+}
+
+/// The certified inner maximum of the l_2 label-smoothing path (`ClassPairLS`), exposed for
+/// tests: f(t) = log(1 + 2 e^{-S} cosh T) + 2 a S, S = u + A cos t, T = v + B sin t, maximised
+/// over the whole circle (for v < 0 by the mirror t -> -t).
+public struct L2SmoothedInnerMaximum: Sendable {
+    let pair: ClassPairLS
+
+    public init(axisS: Double, axisT: Double, smoothing: Double) {
+        pair = ClassPairLS(axisS: axisS, axisT: axisT, smoothing: smoothing)
+    }
+
+    /// f(t).
+    public func loss(u: Double, v: Double, angle t: Double) -> Double { pair.inner(u, v, cos(t), sin(t)).f }
+
+    /// The maximum over t and a maximiser; nil when the evaluation budget runs out.
+    public func maximum(u: Double, v: Double) -> (value: Double, angle: Double)? {
+        guard let m = pair.maximum(u, abs(v)) else { return nil }
+        return (m.value, v >= 0 ? m.t : -m.t)
+    }
+
+    /// The tolerance the maximum is certified to.
+    public func tolerance(at value: Double) -> Double { ClassPairLS.innerTolerance(value) }
+}

@@ -1,0 +1,145 @@
+import CrossClassCore
+import Foundation
+import GSL
+import TestSupport
+import Testing
+
+/// Issue 12: label smoothing of the symmetric family under l_2 on the fixed-rule path
+/// (`ClassPairLS`: certified inner maximum over the ellipse, kinks where the maximiser jumps)
+/// against a brute-force angle scan, the adaptive reference path, and its own differences.
+@Suite("fast exact l2 ls path")
+struct FastL2LSTests {
+    static func objective(_ eps: Double, _ alpha: Double, _ method: ExactMethod, tolerance: Double = 1e-10) throws -> RobustObjective {
+        var r = RobustObjective(model: try DataModel.paper3(mu: 1, sigma: 0.5), threat: try ThreatModel(norm: .l2, eps: eps),
+                                objective: .ls(alpha: alpha), tolerance: tolerance)
+        r.method = method
+        return r
+    }
+
+    /// xorshift in [0, 1).
+    struct Uniform {
+        var state: UInt64
+        mutating func next() -> Double {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Double(state % 1_000_000_007) / 1_000_000_007
+        }
+    }
+
+    @Test("certified inner maximum == dense angle scan (4096 angles, every local maximum of the scan refined by golden section) on 200 random ellipses and margins")
+    func innerMaximumAgainstScan() throws {
+        var rng = Uniform(state: 0x5DEECE66D)
+        var worst = 0.0
+        for case_ in 0..<200 {
+            // Axes up to 5 margin units (eps ||w|| up to ~4), margins in [-8, 12], alpha in [0, 0.6].
+            let axisS = 5 * rng.next(), axisT = axisS * (0.2 + 0.8 * rng.next())
+            let alpha = 0.6 * rng.next()
+            let u = -8 + 20 * rng.next(), v = -6 + 12 * rng.next()
+            let inner = L2SmoothedInnerMaximum(axisS: axisS, axisT: axisT, smoothing: alpha / 2)
+            let m = try #require(inner.maximum(u: u, v: v), "case \(case_): declined")
+            // Brute force: dense scan of the whole circle, golden section in every cell pair
+            // around a local maximum of the scan.
+            let n = 4096
+            let h = 2 * Double.pi / Double(n)
+            let values = (0..<n).map { inner.loss(u: u, v: v, angle: Double($0) * h) }
+            var best = values.max()!
+            let peaks = (0..<n).filter { values[$0] >= values[($0 + n - 1) % n] && values[$0] >= values[($0 + 1) % n] }
+            for i in peaks {
+                var lo = Double(i - 1) * h, hi = Double(i + 1) * h
+                let r = 0.618_033_988_749_894_848_2
+                for _ in 0..<80 {
+                    let x1 = hi - r * (hi - lo), x2 = lo + r * (hi - lo)
+                    if inner.loss(u: u, v: v, angle: x1) >= inner.loss(u: u, v: v, angle: x2) { hi = x2 } else { lo = x1 }
+                }
+                best = max(best, inner.loss(u: u, v: v, angle: 0.5 * (lo + hi)))
+            }
+            // The certified value is attained (at its angle) and no scanned point beats it.
+            #expect(abs(inner.loss(u: u, v: v, angle: m.angle) - m.value) <= 1e-15 * (1 + abs(m.value)))
+            #expect(best <= m.value + inner.tolerance(at: m.value), "case \(case_) (A \(axisS), B \(axisT), a \(alpha / 2), u \(u), v \(v)): scan \(best) > certified \(m.value)")
+            #expect(m.value <= best + 1e-12, "case \(case_): certified \(m.value) above the refined scan \(best)")
+            worst = max(worst, best - m.value)
+        }
+        #expect(worst <= 1e-13)
+    }
+
+    @Test("the maximiser is not always the margin-lowering one: large margins are raised (t near 0), small ones lowered (t near pi)")
+    func adversaryRaisesLargeMargins() throws {
+        let inner = L2SmoothedInnerMaximum(axisS: 1, axisT: 0.6, smoothing: 0.05)
+        let large = try #require(inner.maximum(u: 12, v: 0.5)), small = try #require(inner.maximum(u: 0, v: 0.5))
+        #expect(abs(large.angle) < 0.5, "u = 12: angle \(large.angle)")
+        #expect(abs(small.angle) > 2, "u = 0: angle \(small.angle)")
+    }
+
+    @Test("ls under l2, symmetric family: fast == reference (adaptive, ellipse scan) to 1e-9")
+    func valuesAgainstReference() throws {
+        // (0.3, 1, 0.5): the reference takes ~3 s; w2 = 0 is served by a 1-D reference path.
+        var points: [(Double, Double, Double, Double)] = [(0.3, 0.1, 1.0, 0.5), (0.3, 0.1, 2.0, 0.0)]
+        if SlowTier.enabled {
+            points += [(0.3, 0.1, 3.7, 2.7), (0.1, 0.1, 1.5, 1.2), (0.45, 0.1, 1.2, 0.6), (0.3, 0.3, 1.0, 1.0), (0.2, 0.05, 2.5, 0.4)]
+        }
+        for (eps, alpha, w1, w2) in points {
+            let f = try Self.objective(eps, alpha, .fast).evaluate(w1: w1, w2: w2)
+            let r = try Self.objective(eps, alpha, .reference).evaluate(w1: w1, w2: w2)
+            #expect(f.method == .gaussLegendre2DL2 && r.method != f.method)
+            #expect(f.converged && f.errorBound <= 1e-10, "eps \(eps) w (\(w1), \(w2)): error bound \(f.errorBound)")
+            #expect(abs(f.value - r.value) <= 1e-9, "eps \(eps) ls:\(alpha) w (\(w1), \(w2)): fast \(f.value) reference \(r.value) (+- \(r.errorBound))")
+        }
+    }
+
+    @Test("ls under l2: gradient in (w1, w2) equals central differences of the fast values (h = 1e-5)")
+    func gradient() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        var points: [(Double, Double, Double)] = [(0.3, 1.4, 1.3), (0.3, 2.0, 0.0)]
+        if SlowTier.enabled { points += [(0.1, 3.0, 1.0), (0.45, 1.0, 0.7)] }
+        for (eps, w1, w2) in points {
+            let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: eps), objective: .ls(alpha: 0.1)))
+            let g = try #require(e.evaluate(w1: w1, w2: w2))
+            let h = 1e-5
+            let d1 = (try #require(e.evaluate(w1: w1 + h, w2: w2)).value - (try #require(e.evaluate(w1: w1 - h, w2: w2))).value) / (2 * h)
+            // At w2 = 0 the one-sided derivative: a forward difference of second order.
+            let d2: Double
+            if w2 == 0 {
+                let f0 = g.value, f1 = try #require(e.evaluate(w1: w1, w2: h)).value, f2 = try #require(e.evaluate(w1: w1, w2: 2 * h)).value
+                d2 = (-3 * f0 + 4 * f1 - f2) / (2 * h)
+            } else {
+                d2 = (try #require(e.evaluate(w1: w1, w2: w2 + h)).value - (try #require(e.evaluate(w1: w1, w2: w2 - h))).value) / (2 * h)
+            }
+            #expect(abs(g.g1 - d1) <= 1e-7 && abs(g.g2 - d2) <= 1e-7, "eps \(eps) w (\(w1), \(w2)): gradient (\(g.g1), \(g.g2)) vs differences (\(d1), \(d2))")
+        }
+    }
+
+    @Test("ls under l2: the fast optimum is converged, stationary, and below its fast and reference neighbours on a ring")
+    func optimumOnRing() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let o = try SymmetricOptimizer(model: model, threat: threat, objective: .ls(alpha: 0.1)).solve()
+        #expect(o.converged, "\(o.notes)")
+        #expect(!o.onBoundary && o.w2 > 0)
+        let e = try #require(L2PairObjective(model: model, threat: threat, objective: .ls(alpha: 0.1)))
+        let g = try #require(e.evaluate(w1: o.w1, w2: o.w2))
+        #expect(abs(g.g1) <= 1e-8 && abs(g.g2) <= 1e-8, "gradient (\(g.g1), \(g.g2))")
+        // A ring of radius 1e-2 around the optimum: every point higher, by about the quadratic
+        // term (>= 1e-6 here), on the fast path; the reference path at four ring points in the
+        // slow tier (the fast one equals the reference to 1e-9 in `valuesAgainstReference`).
+        let reference = try Self.objective(0.3, 0.1, .reference)
+        let angles = SlowTier.enabled ? [0.0, 1.6, 3.1, 4.7] : []
+        for k in 0..<4 {
+            let phi = Double(k) * Double.pi / 2 + 0.1
+            let w1 = o.w1 + 1e-2 * cos(phi), w2 = o.w2 + 1e-2 * sin(phi)
+            let f = try #require(e.evaluate(w1: w1, w2: w2)).value
+            #expect(f > o.objectiveValue + 1e-7, "ring point \(k): \(f) vs optimum \(o.objectiveValue)")
+        }
+        for phi in angles {
+            let r = try reference.evaluate(w1: o.w1 + 1e-2 * cos(phi), w2: o.w2 + 1e-2 * sin(phi))
+            #expect(r.value > o.objectiveValue + 1e-7, "reference at angle \(phi): \(r.value) vs optimum \(o.objectiveValue)")
+        }
+    }
+
+    @Test("an error bound above the tolerance is reported unconverged (W(6, 4), eps 0.3: bound ~3e-9) and covers the reference (slow)", .enabled(if: SlowTier.enabled))
+    func largeScaleBoundIsHonest() throws {
+        let f = try Self.objective(0.3, 0.1, .fast).evaluate(w1: 6, w2: 4)
+        #expect(f.method == .gaussLegendre2DL2)
+        #expect(f.converged == (f.errorBound <= 1e-10))
+        let r = try Self.objective(0.3, 0.1, .reference, tolerance: 1e-11).evaluate(w1: 6, w2: 4)
+        #expect(abs(f.value - r.value) <= f.errorBound + r.errorBound, "fast \(f.value) +- \(f.errorBound) reference \(r.value) +- \(r.errorBound)")
+    }
+}
