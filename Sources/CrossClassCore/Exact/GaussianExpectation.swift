@@ -31,8 +31,12 @@ struct GaussianExpectation {
     /// within the reported bound (largest 2.0e-12), and the evaluations got 2-6x faster (QAG no
     /// longer bisects around unseen kinks).
     static let tradesScanCellWidth = 0.01
-    /// Bounds on the number of scan cells of a line (the lower bound is the fixed scan; the
-    /// upper keeps extreme margin scales, ~1e30, from costing minutes of label scans).
+    /// Bounds on the number of scan cells of a line: the lower bound is the fixed scan; a line
+    /// that would need more than the upper bound (margin spans beyond ~80 units per half line,
+    /// i.e. weights far outside the fast path's panels) gets the fixed scan, since cells wider
+    /// than the pieces cannot resolve them anyway (trades:6 at W(1000, 500): 19 s with 8000
+    /// cells per line, unconverged either way). Scan evaluations count against
+    /// `evaluationBudget`.
     static let scanCellRange = 24...8000
 
     /// Cells for a label scan of [lower, cut] whose points move the margins by at most
@@ -42,7 +46,7 @@ struct GaussianExpectation {
         guard let width = scanCellWidth else { return minimum }
         let wanted = ((Self.cut - lower) * marginsPerUnit / width).rounded(.up)
         // Compared as Doubles: the wanted count can exceed Int's range (margin scales ~1e30).
-        guard wanted < Double(Self.scanCellRange.upperBound) else { return Self.scanCellRange.upperBound }
+        guard wanted <= Double(Self.scanCellRange.upperBound) else { return minimum }
         return max(minimum, Int(wanted))
     }
     var qmcTolerance: Double = 1e-6
@@ -128,6 +132,7 @@ struct GaussianExpectation {
         // pieces are equal there): label it from just inside the interval.
         let inset = lower < 0 ? 0 : 1e-9
         var labels = [Int](repeating: 0, count: n + 1)
+        var scanEvaluations = n + 1
         for i in 0...n {
             var piece = 0
             _ = g(lower + max(Double(i) * h, inset), &piece)
@@ -150,6 +155,7 @@ struct GaussianExpectation {
                     let mid = 0.5 * (lo + hi)
                     var piece = 0
                     _ = g(mid, &piece)
+                    scanEvaluations += 1
                     if piece == left { lo = mid } else { hi = mid; hiLabel = piece }
                 }
                 breaks.append(0.5 * (lo + hi))
@@ -158,12 +164,14 @@ struct GaussianExpectation {
             }
         }
         // (The integrands only write their piece label, never read it: a fresh local per call.)
-        return try integrator.integrate(
+        var q = try integrator.integrate(
             over: lower, Self.cut, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance, relative: 1e-12)
         ) { z in
             var piece = 0
             return Normal.pdf(z) * g(z, &piece)
         }
+        q.evaluations += scanEvaluations
+        return q
     }
 
     /// m = 2. Coordinates: d = mean + A z with A the Cholesky factor, or, for an exchangeable
