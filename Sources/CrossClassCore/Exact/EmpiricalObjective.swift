@@ -304,6 +304,24 @@ extension EmpiricalRobustObjective {
             let columnNorms = (0..<d).map { j in (0..<k).reduce(0.0) { $0 + centre[$1, j] * centre[$1, j] }.squareRoot() }
             let norm = centre.frobeniusNormSquared.squareRoot()
             var tried: [Set<Int>] = []
+            // An interior-point result: its steps count against the budget, and it (and, when
+            // the optimum is on the sphere, its projection there: the barrier keeps the point
+            // strictly inside) replaces the centre if it is lower.
+            func adopt(_ weights: Matrix, steps: Int) {
+                iterations += max(steps, 1)
+                var points = [weights]
+                let weightsNorm = weights.frobeniusNormSquared.squareRoot()
+                if norm >= s * (1 - 1e-6), weightsNorm > 0 { points.append(weights.scaled(by: s / weightsNorm)) }
+                for point in points {
+                    guard let e = try? evaluate(point) else { continue }
+                    if e.value < current.value {
+                        centre = point
+                        current = e
+                        add(centre, current)
+                        lambda.append(0)
+                    }
+                }
+            }
             for threshold in [1e-3, 1e-2, 1e-5] {
                 let zero = Set((0..<d).filter { columnNorms[$0] <= threshold * s })
                 guard !tried.contains(zero), iterations < maxIterations else { continue }
@@ -316,20 +334,7 @@ extension EmpiricalRobustObjective {
                 // multipliers the weights of the certificate (EmpiricalCertificate.swift).
                 if let barrier = try? barrierPolish(
                     from: start, zeroColumns: zero, scale: s, tolerance: tolerance, maxSteps: maxIterations - iterations) {
-                    iterations += max(barrier.steps, 1)
-                    var points = [barrier.weights]
-                    let barrierNorm = barrier.weights.frobeniusNormSquared.squareRoot()
-                    // The barrier keeps the point strictly inside: on the sphere, also try it there.
-                    if norm >= s * (1 - 1e-6), barrierNorm > 0 { points.append(barrier.weights.scaled(by: s / barrierNorm)) }
-                    for point in points {
-                        guard let e = try? evaluate(point) else { continue }
-                        if e.value < current.value {
-                            centre = point
-                            current = e
-                            add(centre, current)
-                            lambda.append(0)
-                        }
-                    }
+                    adopt(barrier.weights, steps: barrier.steps)
                     let certificate = multiplierCertificate(at: barrier.weights, scale: s, pieces: barrier.pieces)
                     lowerBound = max(lowerBound, certificate.bound)
                     if current.value - lowerBound <= tolerance { return }
@@ -353,19 +358,7 @@ extension EmpiricalRobustObjective {
                         if restartNorm > s { restart = restart.scaled(by: s / restartNorm) }
                         if let second = try? barrierPolish(
                             from: restart, zeroColumns: reduced, scale: s, tolerance: tolerance, maxSteps: maxIterations - iterations) {
-                            iterations += max(second.steps, 1)
-                            var points = [second.weights]
-                            let secondNorm = second.weights.frobeniusNormSquared.squareRoot()
-                            if norm >= s * (1 - 1e-6), secondNorm > 0 { points.append(second.weights.scaled(by: s / secondNorm)) }
-                            for point in points {
-                                guard let e = try? evaluate(point) else { continue }
-                                if e.value < current.value {
-                                    centre = point
-                                    current = e
-                                    add(centre, current)
-                                    lambda.append(0)
-                                }
-                            }
+                            adopt(second.weights, steps: second.steps)
                             lowerBound = max(lowerBound, multiplierLowerBound(at: second.weights, scale: s, pieces: second.pieces))
                             if current.value - lowerBound <= tolerance { return }
                         }

@@ -926,86 +926,6 @@ struct PairObjective: Sendable {
 /// Real polynomials in t with Double coefficients (lowest degree first), for isolating the
 /// critical points of the trades vertex differences (`PairObjective.tradesRoots`).
 enum RealPolynomial {
-    static func product(_ p: [Double], _ q: [Double]) -> [Double] {
-        var out = [Double](repeating: 0, count: p.count + q.count - 1)
-        for i in p.indices { for j in q.indices { out[i + j] += p[i] * q[j] } }
-        return out
-    }
-
-    static func sum(_ p: [Double], _ q: [Double]) -> [Double] {
-        var out = [Double](repeating: 0, count: max(p.count, q.count))
-        for i in p.indices { out[i] += p[i] }
-        for i in q.indices { out[i] += q[i] }
-        return out
-    }
-
-    static func scaled(_ p: [Double], _ s: Double) -> [Double] { p.map { $0 * s } }
-
-    static func derivative(_ p: [Double]) -> [Double] {
-        guard p.count > 1 else { return [0] }
-        return (1..<p.count).map { Double($0) * p[$0] }
-    }
-
-    static func value(_ p: [Double], _ t: Double) -> Double {
-        var v = 0.0
-        for k in p.indices.reversed() { v = v * t + p[k] }
-        return v
-    }
-
-    /// Sign changes of the coefficients (zeros skipped): by Descartes' rule an upper bound on
-    /// the number of positive roots, of the same parity.
-    static func signChanges(_ p: [Double]) -> Int {
-        var count = 0, last = 0.0
-        for c in p where c != 0 {
-            if last != 0 && (c > 0) != (last > 0) { count += 1 }
-            last = c
-        }
-        return count
-    }
-
-    /// The sign changes of the coefficients of `mobius(p, a, b)` (degree <= 7), without heap
-    /// allocation (this count is the inner loop of the trades kink isolation): with
-    /// r(y) = p(a + (b - a) y) (a Taylor shift by a, then a scaling), mobius(p, a, b)(x) =
-    /// sum r_k x^k (1 + x)^(n - k) = x^n S(1/x) with S(t) = R(1 + t), R the reversal of r; so
-    /// its coefficients are those of S reversed, and have the same sign changes.
-    static func signChanges(_ p: [Double], on a: Double, _ b: Double) -> Int {
-        let n = p.count - 1
-        precondition(n < 8)
-        var r = SIMD8<Double>()
-        for k in 0...n { r[k] = p[k] }
-        if n > 0 {
-            for i in 0..<n { for k in stride(from: n - 1, through: i, by: -1) { r[k] += a * r[k + 1] } }
-        }
-        var f = 1.0
-        let w = b - a
-        var q = SIMD8<Double>()
-        for k in 0...n { q[n - k] = r[k] * f; f *= w }
-        if n > 0 {
-            for i in 0..<n { for k in stride(from: n - 1, through: i, by: -1) { q[k] += q[k + 1] } }
-        }
-        var count = 0, last = 0.0
-        for k in 0...n where q[k] != 0 {
-            if last != 0 && (q[k] > 0) != (last > 0) { count += 1 }
-            last = q[k]
-        }
-        return count
-    }
-
-    /// (1 + x)^n p((a + b x) / (1 + x)): its positive roots x are the roots of p in (a, b).
-    static func mobius(_ p: [Double], _ a: Double, _ b: Double) -> [Double] {
-        let n = p.count - 1
-        var out = [Double](repeating: 0, count: n + 1)
-        // Powers (a + b x)^k and (1 + x)^(n - k).
-        var lin: [[Double]] = [[1]]
-        for _ in 0..<n { lin.append(product(lin[lin.count - 1], [a, b])) }
-        var one: [[Double]] = [[1]]
-        for _ in 0..<n { one.append(product(one[one.count - 1], [1, 1])) }
-        for k in 0...n where p[k] != 0 {
-            out = sum(out, scaled(product(lin[k], one[n - k]), p[k]))
-        }
-        return out
-    }
-
     /// Disjoint intervals of (a, b) (a > 0) each holding exactly one root of p by Descartes'
     /// rule (Vincent-Collins-Akritas bisection, geometric splits where b / a > 4); an interval
     /// narrower than 1e-13 relative with more sign changes is returned as it is (a near-multiple
@@ -1013,10 +933,6 @@ enum RealPolynomial {
     /// `budget` caps the intervals examined (a polynomial that is zero up to rounding would
     /// otherwise split to the bottom everywhere); an interval left when it runs out is
     /// returned as it is.
-    static func isolate(_ p: [Double], _ a: Double, _ b: Double, depth: Int = 0, budget: inout Int, into out: inout [(Double, Double)]) {
-        isolate(Fixed(p), a, b, depth: depth, budget: &budget, into: &out)
-    }
-
     static func isolate(_ p: Fixed, _ a: Double, _ b: Double, depth: Int = 0, budget: inout Int, into out: inout [(Double, Double)]) {
         budget -= 1
         let v = p.signChanges(on: a, b)
@@ -1030,8 +946,6 @@ enum RealPolynomial {
 
     /// The root of p in [a, b] (0 < a < b) where p changes sign, in log t (the interval can
     /// span e^50), to 1e-15 in log t; the geometric middle if p does not change sign.
-    static func root(_ p: [Double], _ a: Double, _ b: Double) -> Double { root(Fixed(p), a, b) }
-
     /// Illinois steps in log t with a bisection step every fourth (as `tradesKink`: p can be
     /// flat across a wide bracket), to the same 1e-15 as plain bisection in ~10 evaluations
     /// instead of ~55.
@@ -1119,7 +1033,13 @@ enum RealPolynomial {
             for k in stride(from: degree, through: 0, by: -1) { v = v * t + c[k] }
             return v
         }
-        /// As `RealPolynomial.signChanges(_:on:_:)`.
+        /// Sign changes of the coefficients of (1 + x)^n p((a + b x) / (1 + x)), whose positive
+        /// roots x are the roots of p in (a, b): by Descartes' rule an upper bound on their
+        /// number, of the same parity. Without heap allocation (the inner loop of the trades
+        /// kink isolation): with r(y) = p(a + (b - a) y) (a Taylor shift by a, then a scaling),
+        /// that polynomial is sum r_k x^k (1 + x)^(n - k) = x^n S(1/x) with S(t) = R(1 + t), R
+        /// the reversal of r; so its coefficients are those of S reversed, with the same sign
+        /// changes.
         func signChanges(on a: Double, _ b: Double) -> Int {
             let n = degree
             var r = c
