@@ -56,6 +56,23 @@ extension SymmetricOptimizer {
         }
     }
 
+    /// The minimiser of F on the axis w2 = 0 over log w1 by the l_2 evaluator's exact
+    /// derivative (the root of d F / d log w1, as in `solveWithGradient`); nil when the
+    /// evaluator declines a point on the way (the caller then searches on values).
+    func l2Axis(_ e: L2PairObjective) throws -> (logScale: Double, value: Double, pinned: Bool)? {
+        func f(_ w1: Double) throws -> (value: Double, g1: Double, g2: Double) {
+            guard let r = e.evaluate(w1: w1, w2: 0) else { throw Declined() }
+            return penalised(w1, 0, r)
+        }
+        do {
+            let axis = try gradientAxis { try f($0).g1 }
+            guard axis.converged else { return nil }
+            return (axis.logScale, try f(exp(axis.logScale)).value, axis.pinnedLow || axis.pinnedHigh)
+        } catch is Declined {
+            return nil
+        }
+    }
+
     func solveWithGradient(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
         verify: (Double, Double) throws -> (value: Double, errorBound: Double)

@@ -129,13 +129,16 @@ public struct SymmetricOptimizer: Sendable {
         return e
     }
 
-    /// d/dw2 of `value` at (w1, 0+), by Richardson extrapolation of one-sided differences
-    /// (steps h and h/2, h = 1e-3 max(w1, 1e-3)): error O(h^2) + O(tolerance / h).
+    /// d/dw2 of `value` at (w1, 0+): exact (the fixed rules' one-sided derivative, verified by
+    /// the rule of higher order) where a fast evaluator covers the setting (l_inf ce, ls,
+    /// trades; l_2 ce, ls), else by Richardson extrapolation of one-sided differences (steps h
+    /// and h/2, h = 1e-3 max(w1, 1e-3)): error O(h^2) + O(tolerance / h).
     public func derivativeAtZero(w1: Double) throws -> Double {
         try derivativeAtZeroEstimate(w1: w1).value
     }
 
-    /// `derivativeAtZero` with an error bound: the quadrature errors of the four objective
+    /// `derivativeAtZero` with an error bound. Fast paths: the difference between the working
+    /// and the verification rule's derivative. Richardson: the quadrature errors of the four objective
     /// values it combines, propagated through the difference quotient (they are divided by the
     /// step, so a root of a noisy derivative is not exact), plus the truncation error of the
     /// extrapolation, estimated from two extrapolations (steps h, h/2 and h/2, h/4; their
@@ -146,6 +149,12 @@ public struct SymmetricOptimizer: Sendable {
             // rule of twice the order.
             let r = e.estimate(w1: w1, w2: 0)
             var d = r.result.gradient.w2
+            if case .centeredWeightDecay(let lambda) = scale { d += lambda * centred.b * w1 }
+            return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: .gaussLegendre2DGradient)
+        }
+        if let e = l2Evaluator, let r = e.estimate(w1: w1, w2: 0) {
+            // l_2: the same exact one-sided derivative from the l_2 fixed rules (ce, ls).
+            var d = r.g2
             if case .centeredWeightDecay(let lambda) = scale { d += lambda * centred.b * w1 }
             return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: .gaussLegendre2DGradient)
         }
@@ -174,6 +183,10 @@ public struct SymmetricOptimizer: Sendable {
             let a = try fastAxis(e)
             let range = smallestLogScale...extendedLogScaleRange.upperBound
             return (a.logScale, fastValue(e, exp(a.logScale), 0).value, range, a.pinnedLow || a.pinnedHigh)
+        }
+        if f == nil, let e = l2Evaluator, let axis = try? l2Axis(e) {
+            let range = smallestLogScale...extendedLogScaleRange.upperBound
+            return (axis.logScale, axis.value, range, axis.pinned)
         }
         let g: (Double) throws -> Double = f ?? { try self.value(w1: exp($0), w2: 0).value }
         var range = logScaleRange

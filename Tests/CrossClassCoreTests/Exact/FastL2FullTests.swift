@@ -65,6 +65,43 @@ struct FastL2FullTests {
         }
     }
 
+    @Test("l2 threshold scan: the exact one-sided derivative at w2 = 0+ (ce, ls) equals Richardson differences of the values, and its bound is small")
+    func l2DerivativeAtZero() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        for objective in [Objective.ce, .ls(alpha: 0.1)] {
+            let finder = try ThresholdFinder(model: model, norm: .l2, objective: objective)
+            for eps in Self.slow ? [0.05, 0.2, 0.35, 0.49] : (objective == .ce ? [0.2, 0.45] : [0.45]) {
+                let point = try finder.scanPoint(at: eps)
+                #expect(point.derivativeError <= 1e-10 && !point.atSearchBound, "\(objective) eps \(eps): error \(point.derivativeError)")
+                // Independent: Richardson extrapolation (h, h/2, h/4) of one-sided differences of
+                // the values at the same w1 (the axis optimum), O(h^2) + rounding / h.
+                let optimizer = try SymmetricOptimizer(model: model, threat: try ThreatModel(norm: .l2, eps: eps), objective: objective, scale: .free)
+                let w1 = point.w1, h = 1e-3 * w1
+                let f: [Double] = try [0, h, h / 2, h / 4].map { try optimizer.value(w1: w1, w2: $0).value }
+                let d1: Double = (f[1] - f[0]) / h, d2: Double = (f[2] - f[0]) / (h / 2), d3: Double = (f[3] - f[0]) / (h / 4)
+                let coarse: Double = 2 * d2 - d1, fine: Double = 2 * d3 - d2
+                #expect(abs(point.derivative - fine) <= abs(coarse - fine) + 1e-9,
+                        "\(objective) eps \(eps): exact \(point.derivative), Richardson \(fine) (coarse \(coarse))")
+                // The axis optimum is a stationary point of F(w1, 0) in w1.
+                let up: Double = try optimizer.value(w1: w1 * (1 + 1e-5), w2: 0).value
+                let down: Double = try optimizer.value(w1: w1 * (1 - 1e-5), w2: 0).value
+                let g1: Double = (up - down) / (2e-5 * w1)
+                #expect(abs(g1) <= 1e-7, "\(objective) eps \(eps): dF/dw1 at the axis optimum \(g1)")
+            }
+            if Self.slow {
+                // Against the reference path's Richardson derivative at the same w1 (its own
+                // axis search locates w1 only to about 1e-6 from golden-section values, which
+                // moves D by more than its stated error).
+                let fast = try finder.scanPoint(at: 0.3)
+                var reference = try SymmetricOptimizer(model: model, threat: try ThreatModel(norm: .l2, eps: 0.3), objective: objective, scale: .free)
+                reference.method = .reference
+                let r = try reference.derivativeAtZeroEstimate(w1: fast.w1)
+                #expect(r.converged && abs(fast.derivative - r.value) <= r.errorBound + fast.derivativeError,
+                        "\(objective): fast \(fast.derivative), reference \(r.value) +- \(r.errorBound)")
+            }
+        }
+    }
+
     @Test("general W (l_inf and l_2): fast == reference (general adaptive path) to 1e-9")
     func generalValues() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
