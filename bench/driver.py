@@ -80,7 +80,13 @@ def main():
     ap.add_argument("--out", default=None, help="report file (default bench/RESULTS.md; bench/RESULTS-quick.md with --quick)")
     ap.add_argument("--render", metavar="RAW", help="only rewrite the report from a raw-results JSON file")
     ap.add_argument("--pair-sweep", action="store_true", help="with --render: measure ccsim on scipy's sweep points first")
+    ap.add_argument("--exact", action="store_true",
+                    help="only the exact engine's targets (issue 12; bench/exact.py): a few minutes, writes bench/RESULTS-exact.md")
     a = ap.parse_args()
+    if a.exact:
+        import exact
+        exact.main(a.repeats or (1 if a.quick else 3), a.quick, PY)
+        return
     if a.out is None:
         a.out = os.path.join(HERE, "RESULTS-quick.md" if a.quick else "RESULTS.md")
     if a.render:
