@@ -559,17 +559,21 @@ struct PairObjective: Sendable {
         return lines
     }
 
-    /// Whether the vertices `members` are all best at (c, u) (to 1e-9 relative: a candidate
-    /// break is kept when in doubt; an extra break only costs a panel).
-    func allBest(_ members: [Int], _ c: Double, _ u: Double, _ e: Double) -> Bool {
-        var values = [Double](repeating: 0, count: Self.vertices.count)
+    /// Whether the vertices in `members` (a bit set over the six vertices) are all best at
+    /// (c, u) (to 1e-9 relative: a candidate break is kept when in doubt; an extra break only
+    /// costs a panel). Allocation-free: it runs for every pair of kink lines of every plan.
+    func allBest(_ members: UInt8, _ c: Double, _ u: Double, _ e: Double) -> Bool {
+        var values = SIMD8<Double>(repeating: -.infinity)
         var best = -Double.infinity
-        for k in 0..<values.count {
+        for k in 0..<Self.vertices.count {
             values[k] = vertexLoss(k, c + u, c - u, e)
             best = max(best, values[k])
         }
         let tolerance = 1e-9 * (1 + abs(best))
-        return members.allSatisfy { values[$0] >= best - tolerance }
+        for k in 0..<Self.vertices.count where members & (1 << k) != 0 {
+            if values[k] < best - tolerance { return false }
+        }
+        return true
     }
 
     /// The outer breaks (in z1) for ls: folds of each kink curve (dc/du = 0 at e^(2u) =
@@ -583,14 +587,16 @@ struct PairObjective: Sendable {
                 let r = -l.a0 / (l.a1 / t + l.a2 * t)
                 guard r > 0 && r.isFinite else { continue }
                 let c = -log(r), u = log(t)
-                if allBest([l.i, l.j], c, u, geo.e) { cs.append(c) }
+                if allBest(UInt8(1 << l.i | 1 << l.j), c, u, geo.e) { cs.append(c) }
             }
         }
         for p in 0..<lines.count {
             for q in (p + 1)..<lines.count {
                 let l = lines[p], m = lines[q]
-                let shared = Set([l.i, l.j]).intersection([m.i, m.j])
-                guard shared.count == 1 else { continue }
+                // Curves of two vertex pairs that share exactly one vertex meet where three
+                // vertices tie.
+                let first = 1 << l.i | 1 << l.j, second = 1 << m.i | 1 << m.j
+                guard (first & second).nonzeroBitCount == 1 else { continue }
                 let det = l.a1 * m.a2 - l.a2 * m.a1
                 guard det != 0 else { continue }
                 let x = (-l.a0 * m.a2 + m.a0 * l.a2) / det
@@ -598,7 +604,7 @@ struct PairObjective: Sendable {
                 guard x > 0 && y > 0 && x.isFinite && y.isFinite else { continue }
                 let c = -0.5 * (log(x) + log(y)), u = 0.5 * (log(y) - log(x))
                 guard u >= 0 else { continue }
-                if allBest(Array(Set([l.i, l.j, m.i, m.j])), c, u, geo.e) { cs.append(c) }
+                if allBest(UInt8(first | second), c, u, geo.e) { cs.append(c) }
             }
         }
         guard geo.sc > 0 else { return [] }
