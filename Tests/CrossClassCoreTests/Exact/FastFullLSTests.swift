@@ -1,0 +1,109 @@
+import CrossClassCore
+import Foundation
+import GSL
+import TestSupport
+import Testing
+
+/// Issue 12: label smoothing of a general 3-class W under l_inf on the fixed-rule path
+/// (`ClassPairLSBox` through `LinearPairCE`: the envelope over all zonotope vertices walked in
+/// closed form, triple points and asymptotes as outer panel ends) against the adaptive reference
+/// path, the symmetric family's own fast path, its own differences, and the full-W optimum.
+@Suite("fast exact full-W ls path (l_inf)")
+struct FastFullLSTests {
+    static let model = try! DataModel.paper3(mu: 1, sigma: 0.5)
+
+    static func engine(eps: Double, alpha: Double) throws -> LinearPairCE {
+        try #require(LinearPairCE(model: model, threat: try ThreatModel(norm: .linf, eps: eps), objective: .ls(alpha: alpha)))
+    }
+
+    static func reference(eps: Double, alpha: Double, _ w: Matrix) throws -> Estimate {
+        var r = RobustObjective(model: model, threat: try ThreatModel(norm: .linf, eps: eps), objective: .ls(alpha: alpha), tolerance: 1e-11)
+        r.method = .reference
+        return try r.evaluate(LinearClassifier(weights: w))
+    }
+
+    /// (seed, eps, alpha) on random W (`FastL2FullTests.randomWeights`, entries in [-2, 3]).
+    static var cases: [(UInt64, Double, Double)] {
+        var out: [(UInt64, Double, Double)] = [(1, 0.3, 0.1), (2, 0.1, 0.45), (3, 0.45, 0.1)]
+        if SlowTier.enabled {
+            for seed: UInt64 in 4...9 { for eps in [0.05, 0.25, 0.49] { for alpha in [0.1, 0.45] { out.append((seed, eps, alpha)) } } }
+        }
+        return out
+    }
+
+    @Test("random W: fast == reference (adaptive, all vertices) to 1e-9, and the error bound covers the difference")
+    func valuesAgainstReference() throws {
+        for (seed, eps, alpha) in Self.cases {
+            let w = FastL2FullTests.randomWeights(seed: seed)
+            let fast = try #require(try Self.engine(eps: eps, alpha: alpha).estimate(w), "seed \(seed) eps \(eps) alpha \(alpha): declined")
+            let reference = try Self.reference(eps: eps, alpha: alpha, w)
+            let what = "seed \(seed) eps \(eps) alpha \(alpha): fast \(fast.value) (+- \(fast.errorBound)) reference \(reference.value) (+- \(reference.errorBound))"
+            #expect(fast.errorBound <= 1e-11, "\(what)")
+            #expect(abs(fast.value - reference.value) <= 1e-9, "\(what)")
+            #expect(abs(fast.value - reference.value) <= fast.errorBound + reference.errorBound, "\(what)")
+        }
+    }
+
+    @Test("symmetric W (ties of whole edges, rays S_i = S_j): general fast path == the symmetric family's fast path (PairObjective) to 1e-10")
+    func symmetricAgainstPairObjective() throws {
+        var points: [(Double, Double, Double, Double)] = [(0.3, 0.1, 3.7, 2.7), (0.45, 0.45, 1.0, 0.4), (0.1, 0.1, 2.0, 0.0)]
+        if SlowTier.enabled { points += [(0.2, 0.45, 6.0, 4.0), (0.49, 0.1, 0.5, 2.0), (0.3, 0.3, 8.0, 1.0)] }
+        for (eps, alpha, w1, w2) in points {
+            let w = LinearClassifier.symmetric(model: Self.model, w1: w1, w2: w2).weights
+            let fast = try #require(try Self.engine(eps: eps, alpha: alpha).estimate(w))
+            let pair = try RobustObjective(model: Self.model, threat: try ThreatModel(norm: .linf, eps: eps), objective: .ls(alpha: alpha), tolerance: 1e-11)
+                .evaluate(w1: w1, w2: w2)
+            #expect(pair.method == .gaussLegendre2D)
+            #expect(abs(fast.value - pair.value) <= 1e-10, "eps \(eps) alpha \(alpha) W(\(w1), \(w2)): general \(fast.value) symmetric \(pair.value)")
+        }
+    }
+
+    @Test("random W: exact gradient == central differences of the fast values (h = 1e-5)")
+    func gradient() throws {
+        for (seed, eps, alpha) in SlowTier.enabled ? [(UInt64(5), 0.3, 0.1), (6, 0.45, 0.45), (7, 0.1, 0.1)] : [(UInt64(5), 0.3, 0.1)] {
+            let engine = try Self.engine(eps: eps, alpha: alpha)
+            let w = FastL2FullTests.randomWeights(seed: seed)
+            let g = try #require(engine.estimate(w))
+            #expect(g.gradientError <= 1e-9, "seed \(seed): gradient error \(g.gradientError)")
+            var worst = 0.0
+            for i in 0..<(2 * w.columns) {
+                let h = 1e-5
+                var plus = w, minus = w
+                plus.storage[i] += h; minus.storage[i] -= h
+                let a = try #require(engine.evaluate(plus)).value, b = try #require(engine.evaluate(minus)).value
+                worst = max(worst, abs((a - b) / (2 * h) - g.gradient.storage[i]))
+            }
+            #expect(worst <= 1e-7, "seed \(seed): gradient vs central differences differ by \(worst)")
+        }
+    }
+
+    @Test("full W, ls:0.1, eps 0.3: Newton on the fast path, converged, value <= the symmetric optimum, stationary, not beaten by small perturbations")
+    func fullOptimum() throws {
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: Self.model, threat: threat, objective: .ls(alpha: 0.1))
+        #expect(full.method == .fast)
+        #expect(full.converged, "notes: \(full.notes)")
+        #expect(full.value <= full.symmetricValue + 1e-12)
+        #expect((full.gradientNorm ?? 1) <= 1e-6, "gradient norm \(String(describing: full.gradientNorm))")
+        #expect((full.errorBound ?? 1) <= 1e-9)
+        // The symmetric optimum by the independent symmetric fast path (PairObjective).
+        let symmetric = try SymmetricOptimizer(model: Self.model, threat: threat, objective: .ls(alpha: 0.1)).solve()
+        #expect(abs(full.symmetricValue - symmetric.objectiveValue) <= 1e-10, "\(full.symmetricValue) vs \(symmetric.objectiveValue)")
+        // Convex objective: no nearby point is lower (beyond the integration error).
+        let engine = try Self.engine(eps: 0.3, alpha: 0.1)
+        var state: UInt64 = 0x2545F4914F6CDD1D
+        for _ in 0..<(SlowTier.enabled ? 40 : 6) {
+            var w = full.classifier.weights
+            for i in 0..<(2 * w.columns) {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                w.storage[i] += 1e-3 * (Double(state % 2001) / 1000 - 1)
+            }
+            let v = try #require(engine.evaluate(w)).value
+            #expect(v >= full.value - 1e-10, "perturbed value \(v) below the optimum \(full.value)")
+        }
+        if SlowTier.enabled {
+            let reference = try Self.reference(eps: 0.3, alpha: 0.1, full.classifier.weights)
+            #expect(abs(reference.value - full.value) <= 1e-9, "fast \(full.value) reference \(reference.value)")
+        }
+    }
+}
