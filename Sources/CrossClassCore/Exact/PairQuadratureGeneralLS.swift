@@ -246,7 +246,7 @@ struct ClassPairLSBox {
         return (d1, d2)
     }
 
-    /// The outer panel ends in z1 = (r - mr) / sr.
+    /// The outer panel ends in z1 = (r - mr) / sr found in closed form (sorted).
     func outerBoundaries() -> [Double] {
         let qlo = mq - Self.cut * sq, qhi = mq + Self.cut * sq
         func inWindow(_ r: Double, _ q: Double) -> Bool {
@@ -321,6 +321,48 @@ struct ClassPairLSBox {
         return out
     }
 
+    /// The outer panel ends, sorted: the closed forms and the safety net's `missedBreaks`.
+    func outerPanelEnds() -> [Double] {
+        let ends = outerBoundaries()
+        return (ends + missedBreaks(ends)).sorted()
+    }
+
+    /// The pattern of pieces along the inner line at z1.
+    func pattern(_ z1: Double) -> [Int] {
+        let r = mr + sr * z1
+        return envelope(vertices.indices.map { sigma($0, r) }, mq - Self.cut * sq, mq + Self.cut * sq).pieces
+    }
+
+    /// A safety net behind the closed forms: the pattern of pieces compared at 5 points of every
+    /// panel; where it changes, the change is located by bisection on pattern equality (to 1e-12)
+    /// and returned as an extra panel end (unsorted; the caller sorts). Every break the closed
+    /// forms find changes the pattern only at a panel end, so this finds only what they missed
+    /// (e.g. a triple point whose Newton refinement failed) and where a tie enters the window.
+    func missedBreaks(_ ends: [Double]) -> [Double] {
+        var out: [Double] = []
+        for p in 0..<(ends.count - 1) {
+            let a = ends[p], b = ends[p + 1]
+            let inset = 1e-10 * (b - a)
+            let points = (0...4).map { j -> Double in
+                j == 0 ? a + inset : (j == 4 ? b - inset : a + (b - a) * Double(j) / 4)
+            }
+            var previous = pattern(points[0])
+            for j in 1..<points.count {
+                let current = pattern(points[j])
+                if current != previous {
+                    var lo = points[j - 1], hi = points[j]
+                    while hi - lo > 1e-12 * (1 + abs(lo)) {
+                        let mid = 0.5 * (lo + hi)
+                        if pattern(mid) == previous { lo = mid } else { hi = mid }
+                    }
+                    out.append(0.5 * (lo + hi))
+                }
+                previous = current
+            }
+        }
+        return out
+    }
+
     // MARK: integration
 
     struct Sums {
@@ -330,47 +372,68 @@ struct ClassPairLSBox {
         var vertex: [(Double, Double)] = []
     }
 
-    /// The inner line at r with outer weight w.
+    /// The inner line at r with outer weight w. The line's sums are accumulated locally and
+    /// added once (the totals take ~1e6 node terms: added one by one into a single sum, their
+    /// rounding drifted by ~1e-12 at 64-point rules).
     @inline(__always)
     func line(_ r: Double, _ w: Double, _ rule: GaussLegendre, _ sums: inout Sums) {
         let sigmas = vertices.indices.map { sigma($0, r) }
         let common = s * (1 - 2 * gamma) * r
-        func node(_ c: Int, _ q: Double, _ weight: Double) {
+        let dr = r - mr
+        // Per piece: sum of weights times (F, g1, g2, g1 dq, g2 dq).
+        var value = 0.0, e1 = 0.0, e2 = 0.0, q1 = 0.0, q2 = 0.0
+        func piece(_ c: Int, _ nodes: [(q: Double, weight: Double)]) {
             let v = vertices[c]
-            let t = sigmas[c] - q
-            let lg = ClassPairCE.logistic(t)
             let x = -r - v.v1 + v.v2
-            let g1 = s - lg * ClassPairCE.logistic(x), g2 = s - lg * ClassPairCE.logistic(-x)
-            sums.value += weight * (ClassPairCE.softplus(t) + 2 * s * q + common + s * v.sum)
-            sums.eg.0 += weight * g1; sums.eg.1 += weight * g2
-            let dr = r - mr, dq = q - mq
-            sums.egr.0 += weight * g1 * dr; sums.egr.1 += weight * g2 * dr
-            sums.egq.0 += weight * g1 * dq; sums.egq.1 += weight * g2 * dq
-            sums.vertex[c].0 += weight * g1; sums.vertex[c].1 += weight * g2
+            let f1 = ClassPairCE.logistic(x), f2 = ClassPairCE.logistic(-x)
+            let offset = common + s * v.sum
+            var pv = 0.0, p1 = 0.0, p2 = 0.0, pq1 = 0.0, pq2 = 0.0
+            for (q, weight) in nodes {
+                let t = sigmas[c] - q
+                let lg = ClassPairCE.logistic(t)
+                let g1 = s - lg * f1, g2 = s - lg * f2
+                pv += weight * (ClassPairCE.softplus(t) + 2 * s * q + offset)
+                p1 += weight * g1; p2 += weight * g2
+                let dq = q - mq
+                pq1 += weight * g1 * dq; pq2 += weight * g2 * dq
+            }
+            value += pv; e1 += p1; e2 += p2; q1 += pq1; q2 += pq2
+            sums.vertex[c].0 += w * p1; sums.vertex[c].1 += w * p2
         }
         if sq == 0 {
-            node(best(sigmas, at: mq), mq, w)
-            return
-        }
-        let lo = mq - Self.cut * sq, hi = mq + Self.cut * sq
-        let (pieces, kinks) = envelope(sigmas, lo, hi)
-        let kinkZ = kinks.map { ($0 - mq) / sq }
-        let centres = pieces.map { (sigmas[$0] - mq) / sq }
-        var ends = Panels.boundaries(-Self.cut, Self.cut, scale: sq, centres: centres, maxMarginWidth: 3)
-        if !kinkZ.isEmpty { ends = (ends + kinkZ.filter { $0 > -Self.cut && $0 < Self.cut }).sorted() }
-        let nodes = rule.nodes, weights = rule.weights
-        var piece = 0
-        for p in 0..<(ends.count - 1) {
-            let a = ends[p], b = ends[p + 1]
-            guard b > a else { continue }
-            let half = 0.5 * (b - a), mid = 0.5 * (a + b)
-            while piece < kinkZ.count && kinkZ[piece] < mid { piece += 1 }
-            let c = pieces[piece]
-            for i in 0..<nodes.count {
-                let z = mid + half * nodes[i]
-                node(c, mq + sq * z, w * half * weights[i] * Normal.pdf(z))
+            piece(best(sigmas, at: mq), [(mq, 1)])
+        } else {
+            let lo = mq - Self.cut * sq, hi = mq + Self.cut * sq
+            let (pieces, kinks) = envelope(sigmas, lo, hi)
+            let kinkZ = kinks.map { ($0 - mq) / sq }
+            let centres = pieces.map { (sigmas[$0] - mq) / sq }
+            var ends = Panels.boundaries(-Self.cut, Self.cut, scale: sq, centres: centres, maxMarginWidth: 3)
+            if !kinkZ.isEmpty { ends = (ends + kinkZ.filter { $0 > -Self.cut && $0 < Self.cut }).sorted() }
+            let nodes = rule.nodes, weights = rule.weights
+            var current = 0
+            var batch: [(q: Double, weight: Double)] = []
+            batch.reserveCapacity(4 * nodes.count)
+            for p in 0..<(ends.count - 1) {
+                let a = ends[p], b = ends[p + 1]
+                guard b > a else { continue }
+                let half = 0.5 * (b - a), mid = 0.5 * (a + b)
+                var k = current
+                while k < kinkZ.count && kinkZ[k] < mid { k += 1 }
+                if k != current {
+                    if !batch.isEmpty { piece(pieces[current], batch); batch.removeAll(keepingCapacity: true) }
+                    current = k
+                }
+                for i in 0..<nodes.count {
+                    let z = mid + half * nodes[i]
+                    batch.append((mq + sq * z, half * weights[i] * Normal.pdf(z)))
+                }
             }
+            if !batch.isEmpty { piece(pieces[current], batch) }
         }
+        sums.value += w * value
+        sums.eg.0 += w * e1; sums.eg.1 += w * e2
+        sums.egr.0 += w * e1 * dr; sums.egr.1 += w * e2 * dr
+        sums.egq.0 += w * q1; sums.egq.1 += w * q2
     }
 
     /// Whether the fixed panels resolve this class (as `ClassPairCE.isTractable`).
@@ -385,7 +448,7 @@ struct ClassPairLSBox {
         if sr == 0 {
             line(mr, 1, rule, &sums)
         } else {
-            let ends = outerBoundaries()
+            let ends = outerPanelEnds()
             let nodes = rule.nodes, weights = rule.weights
             for p in 0..<(ends.count - 1) {
                 let a = ends[p], b = ends[p + 1]

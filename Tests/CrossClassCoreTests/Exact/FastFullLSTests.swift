@@ -22,23 +22,34 @@ struct FastFullLSTests {
         return try r.evaluate(LinearClassifier(weights: w))
     }
 
-    /// (seed, eps, alpha) on random W (`FastL2FullTests.randomWeights`, entries in [-2, 3]).
-    static var cases: [(UInt64, Double, Double)] {
-        var out: [(UInt64, Double, Double)] = [(1, 0.3, 0.1), (2, 0.1, 0.45), (3, 0.45, 0.1)]
+    /// (seed, scale, eps, alpha): random W (`FastL2FullTests.randomWeights`, entries in [-2, 3])
+    /// times scale. At scale 0.2 the working rule is ~2e-11 from the reference and the
+    /// verification rule (the reported value) within 2e-13 of it.
+    static var cases: [(UInt64, Double, Double, Double)] {
+        var out: [(UInt64, Double, Double, Double)] = [(1, 1, 0.3, 0.1), (2, 1, 0.1, 0.45), (3, 1, 0.45, 0.1), (1, 0.2, 0.45, 0.45)]
         if SlowTier.enabled {
-            for seed: UInt64 in 4...9 { for eps in [0.05, 0.25, 0.49] { for alpha in [0.1, 0.45] { out.append((seed, eps, alpha)) } } }
+            for seed: UInt64 in 4...9 {
+                for eps in [0.05, 0.25, 0.49] { for alpha in [0.1, 0.45] { out.append((seed, 1, eps, alpha)) } }
+                out.append((seed, 0.2, 0.3, 0.1))
+            }
         }
         return out
     }
 
+    /// Not in the list: W of scale 3 (margin scales ~10). There the reference path was off by
+    /// 2.8e-10 on one class (seed 4, eps 0.45, alpha 0.45, class 2) while reporting a bound of
+    /// 1.4e-11: this path's value was the same to 3e-14 on 24-, 48- and 64-point rules, and its
+    /// inner integrals equal to 1e-13 a brute-force inner integral (a 20,000-point label scan
+    /// with bisection, the maximum over all vertices at every node) on every outer node.
     @Test("random W: fast == reference (adaptive, all vertices) to 1e-9, and the error bound covers the difference")
     func valuesAgainstReference() throws {
-        for (seed, eps, alpha) in Self.cases {
-            let w = FastL2FullTests.randomWeights(seed: seed)
+        for (seed, scale, eps, alpha) in Self.cases {
+            var w = FastL2FullTests.randomWeights(seed: seed)
+            for i in 0..<w.storage.count { w.storage[i] *= scale }
             let fast = try #require(try Self.engine(eps: eps, alpha: alpha).estimate(w), "seed \(seed) eps \(eps) alpha \(alpha): declined")
             let reference = try Self.reference(eps: eps, alpha: alpha, w)
-            let what = "seed \(seed) eps \(eps) alpha \(alpha): fast \(fast.value) (+- \(fast.errorBound)) reference \(reference.value) (+- \(reference.errorBound))"
-            #expect(fast.errorBound <= 1e-11, "\(what)")
+            let what = "seed \(seed) scale \(scale) eps \(eps) alpha \(alpha): fast \(fast.value) (+- \(fast.errorBound)) reference \(reference.value) (+- \(reference.errorBound))"
+            #expect(fast.errorBound <= 1e-10, "\(what)")
             #expect(abs(fast.value - reference.value) <= 1e-9, "\(what)")
             #expect(abs(fast.value - reference.value) <= fast.errorBound + reference.errorBound, "\(what)")
         }
@@ -105,5 +116,33 @@ struct FastFullLSTests {
             let reference = try Self.reference(eps: 0.3, alpha: 0.1, full.classifier.weights)
             #expect(abs(reference.value - full.value) <= 1e-9, "fast \(full.value) reference \(reference.value)")
         }
+    }
+
+    @Test("full W on an asymmetric 3-class model, ls:0.1: Newton on the fast path reaches a stationary point below its start; the reference agrees there (slow)", .enabled(if: SlowTier.enabled))
+    func asymmetricNewton() throws {
+        var model = Self.model
+        model.mu[0] = 1.3; model.sigma[4] = 0.7; model.mu[5] = 0.8
+        let threat = try ThreatModel(norm: .linf, eps: 0.25)
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ls(alpha: 0.1)))
+        let start = LinearClassifier.symmetric(model: model, w1: 3, w2: 2).weights
+        var x0: [Double] = []
+        for r in 0..<2 { for f in 0..<6 { x0.append(start[r, f] - start[2, f]) } }
+        func matrix(_ x: [Double]) -> Matrix {
+            var w = Matrix(rows: 3, columns: 6)
+            for r in 0..<2 { for f in 0..<6 { w[r, f] = x[r * 6 + f] } }
+            return w
+        }
+        let result = try DampedNewton.minimize(start: x0, maxIterations: 60) { x in
+            let r = try #require(engine.evaluate(matrix(x)))
+            return (r.value, Array(r.gradient.storage.prefix(12)))
+        }
+        let startValue = try #require(engine.evaluate(matrix(x0))).value
+        #expect(result.converged && result.value < startValue - 1e-3)
+        #expect(result.gradient.reduce(0) { max($0, abs($1)) } <= 1e-7, "gradient \(result.gradient)")
+        var reference = RobustObjective(model: model, threat: threat, objective: .ls(alpha: 0.1), tolerance: 1e-11)
+        reference.method = .reference
+        let r = try reference.evaluate(LinearClassifier(weights: matrix(result.argument)))
+        let fast = try #require(engine.estimate(matrix(result.argument)))
+        #expect(abs(r.value - fast.value) <= 1e-9, "fast \(fast.value) (+- \(fast.errorBound)) reference \(r.value) (+- \(r.errorBound))")
     }
 }
