@@ -69,6 +69,27 @@ struct FastFullLSTests {
         }
     }
 
+    @Test("alpha = 0: the ls path (every tie a ray S_i = S_j) equals the ce path (ClassPairCE, lower-left chain only) in value and gradient")
+    func zeroSmoothingIsCrossEntropy() throws {
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let ce = try #require(LinearPairCE(model: Self.model, threat: threat, objective: .ce))
+        let ls = try Self.engine(eps: 0.3, alpha: 0)
+        for seed: UInt64 in [1, 2] {
+            let w = FastL2FullTests.randomWeights(seed: seed)
+            let a = try #require(ce.estimate(w)), b = try #require(ls.estimate(w))
+            #expect(abs(a.value - b.value) <= 1e-12, "seed \(seed): ce \(a.value) ls:0 \(b.value)")
+            let worst = zip(a.gradient.storage, b.gradient.storage).reduce(0) { max($0, abs($1.0 - $1.1)) }
+            #expect(worst <= 1e-10, "seed \(seed): gradients differ by \(worst)")
+        }
+    }
+
+    @Test("margins beyond the closed forms' range (W x 1000): declined (nil), so the caller takes the reference path")
+    func declinesHugeScales() throws {
+        var w = FastL2FullTests.randomWeights(seed: 1)
+        for i in 0..<w.storage.count { w.storage[i] *= 1000 }
+        #expect(try Self.engine(eps: 0.3, alpha: 0.1).estimate(w) == nil)
+    }
+
     @Test("random W: exact gradient == central differences of the fast values (h = 1e-5)")
     func gradient() throws {
         for (seed, eps, alpha) in SlowTier.enabled ? [(UInt64(5), 0.3, 0.1), (6, 0.45, 0.45), (7, 0.1, 0.1)] : [(UInt64(5), 0.3, 0.1)] {
