@@ -235,6 +235,11 @@ extension EmpiricalRobustObjective {
     /// cuts certifies kinked optima (e.g. a cross-class or noise column exactly zero), where a
     /// single subgradient does not shrink. `converged` means that bound is at most `tolerance`.
     ///
+    /// worst-margin / hinge: the problem is a second-order cone program, solved first by the
+    /// interior point of EmpiricalMarginSolver.swift with its own certificate (a lower bound
+    /// valid for any multipliers); the bundle continues from its point only if that does not
+    /// close the gap.
+    ///
     /// When the constraint is active (`onBoundary`) this is also the minimiser on the sphere
     /// ||W||_F = s; when it is not, R_n has an unconstrained minimiser of norm < s, and the
     /// path is flat from there on (the regularisation path in the Ivanov, ball-constrained sense).
