@@ -72,6 +72,16 @@ extension EmpiricalRobustObjective {
 
     /// `marginLowerBound` and its aggregate slope G (K x d).
     func marginCertificate(scale s: Double, multipliers: MarginMultipliers) -> (bound: Double, slope: Matrix) {
+        let minorant = marginMinorant(multipliers: multipliers)
+        let bound = minorant.offset - s * minorant.slope.frobeniusNormSquared.squareRoot()
+        return (bound.isFinite ? bound : -.infinity, minorant.slope)
+    }
+
+    /// The global linear minorant behind `marginLowerBound`: R_n(U) >= offset + <slope, U> for
+    /// every U (K x d), with offset = A and slope = G of the file header, from the multipliers
+    /// clipped onto their sets. (-infinity, 0) when the shapes do not fit or the loss is not a
+    /// margin loss.
+    public func marginMinorant(multipliers: MarginMultipliers) -> (offset: Double, slope: Matrix) {
         let k = model.classCount, d = model.dimension, n = sample.count
         let eps = threat.eps
         var g = Matrix(rows: k, columns: d)
@@ -118,8 +128,8 @@ extension EmpiricalRobustObjective {
             }
         }
         g.storage = g.storage.map { $0 / Double(n) }
-        let bound = offset / Double(n) - s * g.frobeniusNormSquared.squareRoot()
-        return (bound.isFinite ? bound : -.infinity, g)
+        guard g.storage.allSatisfy(\.isFinite), (offset / Double(n)).isFinite else { return (-.infinity, Matrix(rows: k, columns: d)) }
+        return (offset / Double(n), g)
     }
 
     private var marginIsWorst: Bool { objective == .worstMargin }

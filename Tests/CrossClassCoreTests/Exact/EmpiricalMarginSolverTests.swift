@@ -228,6 +228,23 @@ final class EmpiricalMarginSolverTests: XCTestCase {
             }
             let lowest = feasible.min()!
             for (index, multipliers) in wrong.enumerated() {
+                // The linear minorant itself, everywhere (not only its minimum over the ball):
+                // along its own slope, where a multiplier outside its set would overshoot R_n
+                // first, and at random points of several sizes.
+                let minorant = objective.marginMinorant(multipliers: multipliers)
+                let slopeNorm = minorant.slope.frobeniusNormSquared.squareRoot()
+                var points: [Matrix] = []
+                for size in [0.1, 1, 10, 100] {
+                    if slopeNorm > 0 { points.append(minorant.slope.scaled(by: size * s / slopeNorm)) }
+                    var w = Matrix(rows: k, columns: d, storage: (0..<(k * d)).map { _ in random.gaussian() })
+                    w = EmpiricalRobustObjective.projectOntoCentredBall(w, radius: .greatestFiniteMagnitude)
+                    points.append(w.scaled(by: size * s / w.frobeniusNormSquared.squareRoot()))
+                }
+                for u in points {
+                    let linear = minorant.offset + zip(minorant.slope.storage, u.storage).reduce(0) { $0 + $1.0 * $1.1 }
+                    let value = try objective.evaluate(u).value
+                    XCTAssertLessThanOrEqual(linear, value + 1e-12 * (1 + abs(value)), "\(loss) wrong multipliers \(index) minorant")
+                }
                 let bound = objective.marginLowerBound(scale: s, multipliers: multipliers)
                 XCTAssertFalse(bound.isNaN, "\(loss) wrong multipliers \(index)")
                 XCTAssertLessThanOrEqual(bound, lowest + 1e-12, "\(loss) wrong multipliers \(index)")
