@@ -266,11 +266,19 @@ extension EmpiricalRobustObjective {
             var gt = [Double](repeating: 1 / Double(n), count: n)
             var ht = [Double](repeating: 0, count: n)
             var cross = [[Double]](repeating: [Double](repeating: 0, count: size), count: n)
+            // weight u u^T added on u's non-zero entries only (the sample rows touch the z and
+            // one pair's v, the pair rows K entries).
+            var support = [Int](repeating: 0, count: size)
             func addOuter(_ u: [Double], _ weight: Double) {
-                for r in 0..<size where u[r] != 0 {
-                    let v = weight * u[r]
-                    let base = r * size
-                    for c in 0..<size where u[c] != 0 { schur[base + c] += v * u[c] }
+                var count = 0
+                for r in 0..<size where u[r] != 0 { support[count] = r; count += 1 }
+                schur.withUnsafeMutableBufferPointer { h in
+                    for a in 0..<count {
+                        let r = support[a]
+                        let v = weight * u[r]
+                        let base = r * size
+                        for b in 0..<count { h[base + support[b]] += v * u[support[b]] }
+                    }
                 }
             }
             // Samples: t_i eliminated. Its block is h_i = sum_c w_c + w_0 (w = mu / slack^2,
