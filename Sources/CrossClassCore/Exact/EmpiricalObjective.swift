@@ -235,6 +235,11 @@ extension EmpiricalRobustObjective {
     /// cuts certifies kinked optima (e.g. a cross-class or noise column exactly zero), where a
     /// single subgradient does not shrink. `converged` means that bound is at most `tolerance`.
     ///
+    /// worst-margin / hinge: the problem is a second-order cone program, solved first by the
+    /// interior point of EmpiricalMarginSolver.swift with its own certificate (a lower bound
+    /// valid for any multipliers); the bundle continues from its point only if that does not
+    /// close the gap.
+    ///
     /// When the constraint is active (`onBoundary`) this is also the minimiser on the sphere
     /// ||W||_F = s; when it is not, R_n has an unconstrained minimiser of norm < s, and the
     /// path is flat from there on (the regularisation path in the Ivanov, ball-constrained sense).
@@ -252,6 +257,10 @@ extension EmpiricalRobustObjective {
         public var w1: Double
         public var w2: Double
         public var ratio: Double { w1 != 0 ? w2 / w1 : .nan }
+        /// worst-margin / hinge: the multipliers of the interior point's certificate
+        /// (`marginLowerBound(scale:multipliers:)` gives a bound at most value -
+        /// suboptimalityBound from them); nil for ce or when the interior point gave none.
+        public var marginMultipliers: MarginMultipliers? = nil
     }
 
     /// A proximal bundle method on the centred ball of radius s. Each step minimises the
@@ -401,6 +410,27 @@ extension EmpiricalRobustObjective {
                 }
             }
         }
+        // worst-margin / hinge: the interior point on their second-order cone formulation and
+        // its multiplier certificate (EmpiricalMarginSolver.swift) give the optimum; the bundle
+        // below is the fallback (it continues from that point, with at least a quarter of the
+        // budget) when the certificate does not close.
+        var marginMultipliers: MarginMultipliers? = nil
+        if marginKappa != nil {
+            if let solution = try? marginInteriorPoint(
+                from: centre, scale: s, tolerance: tolerance, maxSteps: max(1, maxIterations - maxIterations / 4)) {
+                iterations += max(solution.steps, 1)
+                lowerBound = max(lowerBound, solution.bound)
+                marginMultipliers = solution.multipliers
+                if solution.value < current.value {
+                    centre = solution.weights
+                    current = try evaluate(centre)
+                    add(centre, current)
+                    lambda.append(0)
+                }
+            } else {
+                iterations += 1
+            }
+        }
         var polishAt = [40, 200]
         while current.value - lowerBound > tolerance && iterations < maxIterations {
             if polishes, let next = polishAt.first, iterations >= next {
@@ -499,7 +529,7 @@ extension EmpiricalRobustObjective {
         return FixedScaleOptimum(
             scale: s, weights: centre, value: current.value, suboptimalityBound: gap.isFinite ? max(gap, 0) : .infinity,
             converged: gap.isFinite && gap <= tolerance, iterations: iterations,
-            onBoundary: normW >= s * (1 - 1e-6), w1: projection.w1, w2: projection.w2)
+            onBoundary: normW >= s * (1 - 1e-6), w1: projection.w1, w2: projection.w2, marginMultipliers: marginMultipliers)
     }
 
     /// Euclidean projection onto the probability simplex (sort-based).
