@@ -16,12 +16,24 @@ import GSL
 ///   every margin (ce): the componentwise-lowest vertex lowers all margins at once, so it
 ///   maximises the loss at every x, and s_f = -sign(w_y[f] - w_k[f]). Always the case for the
 ///   symmetric family on complement(K) and pairwise(K) models (any w1, w2). Closed form.
-/// - otherwise (a general W, or ls / trades, whose loss is not monotone in the margins) the
-///   maximising vertex depends on the clean margins d (a Gaussian vector of dimension K - 1):
-///   E[s_f | y] = sum_v P(vertex v maximises | y) s_f(v), each probability a deterministic
-///   GSL quadrature over the region where v maximises (its boundaries located by bisection),
-///   for K <= 3. K >= 4 without a common vertex is refused (InputError), and so is l2 for
-///   adversarial samples (its maximiser is not a box vertex).
+/// - ce, K = 3, any W: the adversary's best shift depends on x only through r = d1 - d2, the
+///   difference of the two clean margins (ClassPairCE: ce(d + Delta) = log(1 + e^{-d2}
+///   (e^{-r - Delta1} + e^{-Delta2}))), so the maximising vertex is constant on r-intervals
+///   ("strips") whose ends are the closed-form tie points of ClassPairCE.strips. Given y,
+///   r ~ N(mr, sr^2), hence E[s_f | y] = sum over strips of s_f(strip) (Phi(b) - Phi(a)): a
+///   closed form whose error is rounding (bounded from the tie points' sensitivity; r = mr
+///   exactly when sr = 0). Entries of D at rounding level (1e-13 of the largest) count as 0
+///   here, as in ClassPairCE, where the quadrature below keeps columns down to 1e-15.
+/// - otherwise (ls / trades, whose loss is not monotone in the margins, or the reference path
+///   `usesVertexStrips = false`) the maximising vertex depends on the clean margins d (a
+///   Gaussian vector of dimension K - 1): E[s_f | y] = sum_v P(vertex v maximises | y) s_f(v),
+///   each probability a deterministic GSL quadrature over the region where v maximises (its
+///   boundaries located by bisection), for K <= 3. K >= 4 without a common vertex is refused
+///   (InputError), and so is l2 for adversarial samples (its maximiser is not a box vertex).
+///   This path compares loss values, so it cannot tell vertices apart where every vertex's ce
+///   is below InnerMaximum's tie guard 1e-13 (1 + |d|) (clean margins beyond ~30): it keeps the
+///   first vertex there. The strips compare in log space and have no such limit (tested against
+///   a 40-digit reference at W scaled by 10).
 public struct ExactAttribution: Sendable {
     public let model: DataModel
     public let threat: ThreatModel
@@ -29,6 +41,9 @@ public struct ExactAttribution: Sendable {
     public let attackObjective: Objective
     /// Absolute quadrature tolerance of each E[s_f | y] (the means' error is eps times it).
     public var tolerance: Double = 1e-9
+    /// ce, K = 3: the strips' closed form (true) or the vertex-region quadrature, kept as the
+    /// reference path for cross-checks (false).
+    public var usesVertexStrips = true
 
     public init(model: DataModel, threat: ThreatModel, attackObjective: Objective = .ce) throws {
         switch attackObjective {
@@ -48,7 +63,8 @@ public struct ExactAttribution: Sendable {
         /// Bound on |entry - truth| over all entries (0 for closed forms).
         public var errorBound: Double
         public var converged: Bool
-        /// "class mean" (natural), "common vertex" (closed form) or "vertex regions (quadrature)".
+        /// "class mean" (natural), "common vertex" or "vertex strips" (closed forms) or "vertex
+        /// regions (quadrature)"; the least exact over the classes.
         public var method: Estimate.Method
     }
 
@@ -78,28 +94,26 @@ public struct ExactAttribution: Sendable {
         var means = natural
         var error = 0.0
         var converged = true
-        var usedQuadrature = false
+        var method = Estimate.Method.commonVertex
         for y in 0..<k {
             let shift = try expectedSigns(classifier, trueClass: y)
             for f in 0..<model.dimension { means[y][f] += threat.eps * shift.signs[f] }
             error = max(error, threat.eps * shift.errorBound)
             converged = converged && shift.converged
-            usedQuadrature = usedQuadrature || shift.quadrature
+            method = max(method, shift.method)
         }
-        return ClassMeans(
-            means: means, errorBound: error, converged: converged,
-            method: usedQuadrature ? .vertexRegions : .commonVertex)
+        return ClassMeans(means: means, errorBound: error, converged: converged, method: method)
     }
 
     /// E[s(x) | y] with delta*(x) = eps s(x).
     func expectedSigns(_ classifier: LinearClassifier, trueClass y: Int) throws
-        -> (signs: [Double], errorBound: Double, converged: Bool, quadrature: Bool)
+        -> (signs: [Double], errorBound: Double, converged: Bool, method: Estimate.Method)
     {
         let d = model.dimension
         let others = (0..<model.classCount).filter { $0 != y }
         let differences = others.map { o in (0..<d).map { classifier.weights[y, $0] - classifier.weights[o, $0] } }
         if attackObjective.isMonotone, let common = Self.commonVertexSigns(differences) {
-            return (common, 0, true, false)
+            return (common, 0, true, .commonVertex)
         }
         let m = differences.count
         guard m <= 2 else {
@@ -113,9 +127,15 @@ public struct ExactAttribution: Sendable {
             guard let v = (0..<set.vertexCount).first(where: { v in (0..<m).allSatisfy { abs(set.vertices[v * m + $0] - low[$0]) <= 1e-12 * (abs(low[$0]) + 1) } }) else {
                 throw NumericalError("the lowest vertex \(low) is not among the perturbation set's vertices")
             }
-            return (patterns[v], 0, true, false)
+            return (patterns[v], 0, true, .commonVertex)
         }
         let clean = RobustAccuracy.margins(model: model, classifier: classifier, threat: .none, trueClass: y)
+        if usesVertexStrips, attackObjective == .ce, m == 2 {
+            let strips = try Self.stripSigns(
+                differences: differences, mean: model.mean(ofClass: y), variance: model.variance(ofClass: y),
+                meanDifference: clean.mean[0] - clean.mean[1], eps: threat.eps)
+            return (strips.signs, strips.errorBound, strips.errorBound <= tolerance, .vertexStrips)
+        }
         let engine = GaussianExpectation(tolerance: tolerance)
         let inner = InnerMaximum(set: set, objective: attackObjective, classes: model.classCount)
         // InnerMaximum labels each point with the index of its maximising vertex in
@@ -145,7 +165,90 @@ public struct ExactAttribution: Sendable {
             errorBound = max(errorBound, e.errorBound)
             converged = converged && e.converged
         }
-        return (signs, errorBound, converged, true)
+        return (signs, errorBound, converged, .vertexRegions)
+    }
+
+    /// E[s_f | y] for ce, K = 3, l_inf, in closed form: the maximising vertex is constant on
+    /// the strips of r = d1 - d2 (ClassPairCE.strips), and r ~ N(mr, sr^2) given y.
+    /// - Parameters:
+    ///   - differences: the two rows w_y - w_k (k != y, in class order).
+    ///   - mean, variance: the law of x | y per coordinate.
+    ///   - meanDifference: mr, the mean of d1 - d2 (bias included).
+    /// - Returns: the signs and a bound on their rounding error: each strip end t, a tie of the
+    ///   two adjacent vertices V, V', moves by at most coth(|V1 - V1'|/2) dV1 + coth(|V2 -
+    ///   V2'|/2) dV2 (the sensitivity of log|e^{-V1} - e^{-V1'}| - log|e^{-V2} - e^{-V2'}|, dV
+    ///   the rounding of the vertex sums), which moves P(strip) by the normal density there
+    ///   times the shift; plus a few ulps per normal CDF.
+    static func stripSigns(
+        differences: [[Double]], mean: [Double], variance: [Double], meanDifference mr: Double, eps: Double
+    ) throws -> (signs: [Double], errorBound: Double) {
+        precondition(differences.count == 2)
+        let d = mean.count
+        let u = Double.ulpOfOne
+        let strips = ClassPairCE.strips(differences, eps: eps)
+        guard let first = strips.first, let last = strips.last, first.lo == -.infinity, last.hi == .infinity,
+              strips.allSatisfy({ $0.lo < $0.hi }), zip(strips, strips.dropFirst()).allSatisfy({ $0.hi == $1.lo })
+        else {
+            throw NumericalError("the vertex strips of r = d1 - d2 do not cover the line once (\(strips.map { ($0.lo, $0.hi) }))")
+        }
+        // r = (D_1 - D_2) . x + bias difference: its variance without cancellation.
+        var vr = 0.0, meanTerms = 0.0
+        for f in 0..<d {
+            let c = differences[0][f] - differences[1][f]
+            vr += c * c * variance[f]
+            meanTerms += abs(c * mean[f])
+        }
+        let sr = vr.squareRoot()
+        let rounding = Double(d + 4) * u
+        // Rounding of the vertex coordinates V_k = sum_f D_k[f] (+-eps) and of mr.
+        let vertexError = (0..<2).map { k in rounding * eps * differences[k].reduce(0) { $0 + abs($1) } }
+        let meanError = rounding * (meanTerms + abs(mr))
+        func boundaryShift(_ a: ClassPairCE.Strip, _ b: ClassPairCE.Strip, at t: Double) -> Double {
+            func coth(_ x: Double) -> Double { x > 0 ? 1 / tanh(x) : .infinity }
+            return coth(abs(a.v1 - b.v1) / 2) * vertexError[0] + coth(abs(a.v2 - b.v2) / 2) * vertexError[1]
+                + 4 * u * (abs(t) + 1) + meanError
+        }
+        var signs = [Double](repeating: 0, count: d)
+        var bound = 0.0
+        if sr == 0 {
+            // r = mr for every x: the strip holding mr, unless mr is within rounding of an end.
+            guard let i = strips.firstIndex(where: { mr < $0.hi }) else {
+                throw NumericalError("r = \(mr) lies in no vertex strip")
+            }
+            for f in 0..<d { signs[f] = strips[i].delta[f] / eps }
+            for j in [i - 1, i] where j >= 0 && j + 1 < strips.count {
+                let t = strips[j].hi
+                if abs(mr - t) <= boundaryShift(strips[j], strips[j + 1], at: t) { bound = 2 }
+            }
+            return (signs, bound)
+        }
+        // P(strip) = Phi(zb) - Phi(za), from the upper tails above the mean (no cancellation).
+        func probability(_ lo: Double, _ hi: Double) -> Double {
+            let za = (lo - mr) / sr, zb = (hi - mr) / sr
+            if za >= 0 { return Normal.upperTail(za) - Normal.upperTail(zb) }
+            return Normal.cdf(zb) - Normal.cdf(za)
+        }
+        for strip in strips {
+            let p = probability(strip.lo, strip.hi)
+            for f in 0..<d where strip.delta[f] != 0 { signs[f] += p * strip.delta[f] / eps }
+        }
+        bound = Double(2 * strips.count) * 4 * u
+        for j in 0..<(strips.count - 1) {
+            let t = strips[j].hi
+            let z = (t - mr) / sr
+            let dz = boundaryShift(strips[j], strips[j + 1], at: t) / sr + rounding * abs(z)
+            // The density's largest value over [z - dz, z + dz], times the interval's width; the
+            // two strips on either side move by it with opposite signs.
+            let density = abs(z) <= dz ? Normal.inverseSqrt2Pi : Normal.pdf(abs(z) - dz)
+            bound += 2 * min(1, density * dz)
+        }
+        for f in 0..<d where abs(signs[f]) > 1 {
+            guard abs(signs[f]) <= 1 + bound + 1e-12 else {
+                throw NumericalError("E[sign of delta*_\(f)] = \(signs[f]) is outside [-1, 1] (error bound \(bound))")
+            }
+            signs[f] = signs[f] > 0 ? 1 : -1
+        }
+        return (signs, bound)
     }
 
     /// Column f of D (entries w_y[f] - w_k[f] over k) counts as zero below this fraction of D's
