@@ -19,11 +19,12 @@ import GSL
 /// - ce, K = 3, any W: the adversary's best shift depends on x only through r = d1 - d2, the
 ///   difference of the two clean margins (ClassPairCE: ce(d + Delta) = log(1 + e^{-d2}
 ///   (e^{-r - Delta1} + e^{-Delta2}))), so the maximising vertex is constant on r-intervals
-///   ("strips") whose ends are the closed-form tie points of ClassPairCE.strips. Given y,
+///   ("strips") whose ends are closed-form tie points (as in ClassPairCE, here computed from
+///   the differing columns so that near-zero columns keep their ties; `stripSigns`). Given y,
 ///   r ~ N(mr, sr^2), hence E[s_f | y] = sum over strips of s_f(strip) (Phi(b) - Phi(a)): a
-///   closed form whose error is rounding (bounded from the tie points' sensitivity; r = mr
-///   exactly when sr = 0). Entries of D at rounding level (1e-13 of the largest) count as 0
-///   here, as in ClassPairCE, where the quadrature below keeps columns down to 1e-15.
+///   closed form whose error is rounding (bounded from the tie points' rounding; r = mr
+///   exactly when sr = 0). Entries of D below 1e-15 of the largest count as 0 (s_f = 0 on a
+///   column of them), as in the quadrature below.
 /// - otherwise (ls / trades, whose loss is not monotone in the margins, or the reference path
 ///   `usesVertexStrips = false`) the maximising vertex depends on the clean margins d (a
 ///   Gaussian vector of dimension K - 1): E[s_f | y] = sum_v P(vertex v maximises | y) s_f(v),
@@ -169,76 +170,117 @@ public struct ExactAttribution: Sendable {
     }
 
     /// E[s_f | y] for ce, K = 3, l_inf, in closed form: the maximising vertex is constant on
-    /// the strips of r = d1 - d2 (ClassPairCE.strips), and r ~ N(mr, sr^2) given y.
+    /// strips of r = d1 - d2, and r ~ N(mr, sr^2) given y.
+    ///
+    /// psi_V(r) = log(e^{-r} e^{-V1} + e^{-V2}) is linear in (e^{-V1}, e^{-V2}) with positive
+    /// weights, so as r grows the maximiser walks the lower-left chain of the zonotope from
+    /// its lowest-V1 end to its lowest-V2 end, each vertex overtaken by the later one whose tie
+    /// with it comes first. A tie of vertices A, B is
+    ///   t = log|e^{-A1} - e^{-B1}| - log|e^{-A2} - e^{-B2}|,  with B_c - A_c = eps sum over the
+    /// columns where their signs differ (not a difference of the two long sums: W with columns
+    /// near 0, e.g. an optimum's noise columns at 1e-8, has vertices that differ by ~1e-8 whose
+    /// ties would otherwise be lost to rounding).
     /// - Parameters:
     ///   - differences: the two rows w_y - w_k (k != y, in class order).
     ///   - mean, variance: the law of x | y per coordinate.
     ///   - meanDifference: mr, the mean of d1 - d2 (bias included).
-    /// - Returns: the signs and a bound on their rounding error: each strip end t, a tie of the
-    ///   two adjacent vertices V, V', moves by at most coth(|V1 - V1'|/2) dV1 + coth(|V2 -
-    ///   V2'|/2) dV2 (the sensitivity of log|e^{-V1} - e^{-V1'}| - log|e^{-V2} - e^{-V2'}|, dV
-    ///   the rounding of the vertex sums), which moves P(strip) by the normal density there
-    ///   times the shift; plus a few ulps per normal CDF.
+    /// - Returns: the signs and a bound on their rounding error: each strip end moves by at most
+    ///   the rounding of its two vertices' V and of the tie formula, which moves P(strip) by the
+    ///   normal density there times the shift (twice where a runner-up's tie is within that
+    ///   distance); plus a few ulps per normal CDF.
     static func stripSigns(
-        differences: [[Double]], mean: [Double], variance: [Double], meanDifference mr: Double, eps: Double
+        differences unsnapped: [[Double]], mean: [Double], variance: [Double], meanDifference mr: Double, eps: Double
     ) throws -> (signs: [Double], errorBound: Double) {
-        precondition(differences.count == 2)
+        precondition(unsnapped.count == 2)
         let d = mean.count
         let u = Double.ulpOfOne
-        let strips = ClassPairCE.strips(differences, eps: eps)
-        guard let first = strips.first, let last = strips.last, first.lo == -.infinity, last.hi == .infinity,
-              strips.allSatisfy({ $0.lo < $0.hi }), zip(strips, strips.dropFirst()).allSatisfy({ $0.hi == $1.lo })
-        else {
-            throw NumericalError("the vertex strips of r = d1 - d2 do not cover the line once (\(strips.map { ($0.lo, $0.hi) }))")
+        let largest = unsnapped.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let rows = unsnapped.map { $0.map { abs($0) <= zeroColumn * largest ? 0 : $0 } }
+        // Chain vertices: s_f = -sign(n . D_f) for normals n = (cos phi, sin phi) between
+        // consecutive critical angles in [0, pi/2] (n orthogonal to a column of mixed signs).
+        var angles: [Double] = [0, .pi / 2]
+        for f in 0..<d where rows[0][f] != 0 && rows[1][f] != 0 && (rows[0][f] > 0) != (rows[1][f] > 0) {
+            angles.append(atan(-rows[0][f] / rows[1][f]))
+        }
+        angles.sort()
+        var patterns: [[Double]] = []
+        for i in 0..<(angles.count - 1) where angles[i + 1] > angles[i] {
+            let phi = 0.5 * (angles[i] + angles[i + 1])
+            let pattern: [Double] = (0..<d).map { f in
+                let p = cos(phi) * rows[0][f] + sin(phi) * rows[1][f]
+                return p > 0 ? -1 : (p < 0 ? 1 : 0)
+            }
+            if !patterns.contains(pattern) { patterns.append(pattern) }
+        }
+        let vertices = patterns.map { s in (0..<2).map { c in eps * (0..<d).reduce(0.0) { $0 + rows[c][$1] * s[$1] } } }
+        let rounding = Double(d + 4) * u
+        let vertexError = (0..<2).map { c in rounding * eps * rows[c].reduce(0) { $0 + abs($1) } }
+        // B_c - A_c from the differing columns only, and the tie of A and B (nil: B never
+        // overtakes A, i.e. not later on the chain).
+        func tie(_ a: Int, _ b: Int) -> Double? {
+            var delta = [0.0, 0.0]
+            for f in 0..<d where patterns[a][f] != patterns[b][f] {
+                for c in 0..<2 { delta[c] += eps * rows[c][f] * (patterns[b][f] - patterns[a][f]) }
+            }
+            guard delta[0] > 0, delta[1] < 0 else { return nil }
+            // log|e^{-A1} - e^{-B1}| = -A1 + log(1 - e^{-delta1}); the same for V2 with B lower.
+            return (-vertices[a][0] + log(-expm1(-delta[0]))) - (-vertices[b][1] + log(-expm1(delta[1])))
+        }
+        var start = 0
+        for v in vertices.indices where (vertices[v][0], vertices[v][1]) < (vertices[start][0], vertices[start][1]) { start = v }
+        var sequence = [start]
+        var ends: [(t: Double, ambiguous: Bool)] = []
+        while sequence.count <= patterns.count {
+            let current = sequence[sequence.count - 1]
+            var best: (v: Int, t: Double)? = nil
+            var runnerUp = Double.infinity
+            for v in patterns.indices where v != current {
+                guard let t = tie(current, v) else { continue }
+                if let b = best, t >= b.t { runnerUp = min(runnerUp, t); continue }
+                if let b = best { runnerUp = min(runnerUp, b.t) }
+                best = (v, t)
+            }
+            guard let next = best else { break }
+            let t = max(next.t, ends.last?.t ?? -.infinity)
+            let shift = vertexError[0] + vertexError[1] + 4 * u * (abs(t) + Double(d + 4))
+            ends.append((t, runnerUp - next.t <= 2 * shift))
+            sequence.append(next.v)
+        }
+        guard sequence.count <= patterns.count else {
+            throw NumericalError("the maximising vertex of r = d1 - d2 does not settle along the zonotope's chain (\(patterns.count) vertices)")
         }
         // r = (D_1 - D_2) . x + bias difference: its variance without cancellation.
         var vr = 0.0, meanTerms = 0.0
         for f in 0..<d {
-            let c = differences[0][f] - differences[1][f]
+            let c = rows[0][f] - rows[1][f]
             vr += c * c * variance[f]
             meanTerms += abs(c * mean[f])
         }
         let sr = vr.squareRoot()
-        let rounding = Double(d + 4) * u
-        // Rounding of the vertex coordinates V_k = sum_f D_k[f] (+-eps) and of mr.
-        let vertexError = (0..<2).map { k in rounding * eps * differences[k].reduce(0) { $0 + abs($1) } }
         let meanError = rounding * (meanTerms + abs(mr))
-        func boundaryShift(_ a: ClassPairCE.Strip, _ b: ClassPairCE.Strip, at t: Double) -> Double {
-            func coth(_ x: Double) -> Double { x > 0 ? 1 / tanh(x) : .infinity }
-            return coth(abs(a.v1 - b.v1) / 2) * vertexError[0] + coth(abs(a.v2 - b.v2) / 2) * vertexError[1]
-                + 4 * u * (abs(t) + 1) + meanError
-        }
+        func shift(_ t: Double) -> Double { vertexError[0] + vertexError[1] + 4 * u * (abs(t) + Double(d + 4)) + meanError }
         var signs = [Double](repeating: 0, count: d)
         var bound = 0.0
         if sr == 0 {
             // r = mr for every x: the strip holding mr, unless mr is within rounding of an end.
-            guard let i = strips.firstIndex(where: { mr < $0.hi }) else {
-                throw NumericalError("r = \(mr) lies in no vertex strip")
-            }
-            for f in 0..<d { signs[f] = strips[i].delta[f] / eps }
-            for j in [i - 1, i] where j >= 0 && j + 1 < strips.count {
-                let t = strips[j].hi
-                if abs(mr - t) <= boundaryShift(strips[j], strips[j + 1], at: t) { bound = 2 }
-            }
+            let i = ends.firstIndex { mr < $0.t } ?? ends.count
+            signs = patterns[sequence[i]]
+            for e in ends where abs(mr - e.t) <= (e.ambiguous ? 3 : 1) * shift(e.t) { bound = 2 }
             return (signs, bound)
         }
-        // P(strip) = Phi(zb) - Phi(za), from the upper tails above the mean (no cancellation).
-        func probability(_ lo: Double, _ hi: Double) -> Double {
-            let za = (lo - mr) / sr, zb = (hi - mr) / sr
-            if za >= 0 { return Normal.upperTail(za) - Normal.upperTail(zb) }
-            return Normal.cdf(zb) - Normal.cdf(za)
+        let edges = [-Double.infinity] + ends.map(\.t) + [Double.infinity]
+        for (i, v) in sequence.enumerated() {
+            let za = (edges[i] - mr) / sr, zb = (edges[i + 1] - mr) / sr
+            // P(strip) = Phi(zb) - Phi(za), from the upper tails above the mean (no cancellation).
+            let p = za >= 0 ? Normal.upperTail(za) - Normal.upperTail(zb) : Normal.cdf(zb) - Normal.cdf(za)
+            for f in 0..<d where patterns[v][f] != 0 { signs[f] += p * patterns[v][f] }
         }
-        for strip in strips {
-            let p = probability(strip.lo, strip.hi)
-            for f in 0..<d where strip.delta[f] != 0 { signs[f] += p * strip.delta[f] / eps }
-        }
-        bound = Double(2 * strips.count) * 4 * u
-        for j in 0..<(strips.count - 1) {
-            let t = strips[j].hi
-            let z = (t - mr) / sr
-            let dz = boundaryShift(strips[j], strips[j + 1], at: t) / sr + rounding * abs(z)
-            // The density's largest value over [z - dz, z + dz], times the interval's width; the
-            // two strips on either side move by it with opposite signs.
+        bound = Double(2 * sequence.count) * 4 * u
+        for e in ends {
+            let z = (e.t - mr) / sr
+            let dz = (e.ambiguous ? 3 : 1) * shift(e.t) / sr + rounding * abs(z)
+            // The density's largest value over [z - dz, z + dz] times the width; the strips on
+            // either side move by it with opposite signs.
             let density = abs(z) <= dz ? Normal.inverseSqrt2Pi : Normal.pdf(abs(z) - dz)
             bound += 2 * min(1, density * dz)
         }
