@@ -39,6 +39,9 @@ public struct Estimate: Sendable, Equatable, Codable {
         case classMean = "class mean"
         /// Every x has the same worst-case vertex: a closed form (attribution).
         case commonVertex = "common vertex"
+        /// The worst-case vertex constant on strips of one Gaussian coordinate (ce, K = 3,
+        /// attribution): a sum of normal CDF differences, error at rounding level.
+        case vertexStrips = "vertex strips (closed form)"
         /// A closed form in the law of the minimum of i.i.d. normals, with one 1-D quadrature.
         case closedFormOrderStatistic = "closed-form-order-statistic"
         /// Bivariate normal CDF by Genz's fixed Gauss-Legendre rules (error <= 1e-15, tested).

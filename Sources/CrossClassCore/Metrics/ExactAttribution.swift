@@ -16,12 +16,25 @@ import GSL
 ///   every margin (ce): the componentwise-lowest vertex lowers all margins at once, so it
 ///   maximises the loss at every x, and s_f = -sign(w_y[f] - w_k[f]). Always the case for the
 ///   symmetric family on complement(K) and pairwise(K) models (any w1, w2). Closed form.
-/// - otherwise (a general W, or ls / trades, whose loss is not monotone in the margins) the
-///   maximising vertex depends on the clean margins d (a Gaussian vector of dimension K - 1):
-///   E[s_f | y] = sum_v P(vertex v maximises | y) s_f(v), each probability a deterministic
-///   GSL quadrature over the region where v maximises (its boundaries located by bisection),
-///   for K <= 3. K >= 4 without a common vertex is refused (InputError), and so is l2 for
-///   adversarial samples (its maximiser is not a box vertex).
+/// - ce, K = 3, any W: the adversary's best shift depends on x only through r = d1 - d2, the
+///   difference of the two clean margins (ClassPairCE: ce(d + Delta) = log(1 + e^{-d2}
+///   (e^{-r - Delta1} + e^{-Delta2}))), so the maximising vertex is constant on r-intervals
+///   ("strips") whose ends are closed-form tie points (as in ClassPairCE, here computed from
+///   the differing columns so that near-zero columns keep their ties; `stripSigns`). Given y,
+///   r ~ N(mr, sr^2), hence E[s_f | y] = sum over strips of s_f(strip) (Phi(b) - Phi(a)): a
+///   closed form whose error is rounding (bounded from the tie points' rounding; r = mr
+///   exactly when sr = 0). Entries of D below 1e-15 of the largest count as 0 (s_f = 0 on a
+///   column of them), as in the quadrature below.
+/// - otherwise (ls / trades, whose loss is not monotone in the margins, or the reference path
+///   `usesVertexStrips = false`) the maximising vertex depends on the clean margins d (a
+///   Gaussian vector of dimension K - 1): E[s_f | y] = sum_v P(vertex v maximises | y) s_f(v),
+///   each probability a deterministic GSL quadrature over the region where v maximises (its
+///   boundaries located by bisection), for K <= 3. K >= 4 without a common vertex is refused
+///   (InputError), and so is l2 for adversarial samples (its maximiser is not a box vertex).
+///   This path compares loss values, so it cannot tell vertices apart where every vertex's ce
+///   is below InnerMaximum's tie guard 1e-13 (1 + |d|) (clean margins beyond ~30): it keeps the
+///   first vertex there. The strips compare in log space and have no such limit (tested against
+///   a 40-digit reference at W scaled by 10).
 public struct ExactAttribution: Sendable {
     public let model: DataModel
     public let threat: ThreatModel
@@ -29,6 +42,9 @@ public struct ExactAttribution: Sendable {
     public let attackObjective: Objective
     /// Absolute quadrature tolerance of each E[s_f | y] (the means' error is eps times it).
     public var tolerance: Double = 1e-9
+    /// ce, K = 3: the strips' closed form (true) or the vertex-region quadrature, kept as the
+    /// reference path for cross-checks (false).
+    public var usesVertexStrips = true
 
     public init(model: DataModel, threat: ThreatModel, attackObjective: Objective = .ce) throws {
         switch attackObjective {
@@ -48,7 +64,8 @@ public struct ExactAttribution: Sendable {
         /// Bound on |entry - truth| over all entries (0 for closed forms).
         public var errorBound: Double
         public var converged: Bool
-        /// "class mean" (natural), "common vertex" (closed form) or "vertex regions (quadrature)".
+        /// "class mean" (natural), "common vertex" or "vertex strips" (closed forms) or "vertex
+        /// regions (quadrature)"; the least exact over the classes.
         public var method: Estimate.Method
     }
 
@@ -78,28 +95,26 @@ public struct ExactAttribution: Sendable {
         var means = natural
         var error = 0.0
         var converged = true
-        var usedQuadrature = false
+        var method = Estimate.Method.commonVertex
         for y in 0..<k {
             let shift = try expectedSigns(classifier, trueClass: y)
             for f in 0..<model.dimension { means[y][f] += threat.eps * shift.signs[f] }
             error = max(error, threat.eps * shift.errorBound)
             converged = converged && shift.converged
-            usedQuadrature = usedQuadrature || shift.quadrature
+            method = max(method, shift.method)
         }
-        return ClassMeans(
-            means: means, errorBound: error, converged: converged,
-            method: usedQuadrature ? .vertexRegions : .commonVertex)
+        return ClassMeans(means: means, errorBound: error, converged: converged, method: method)
     }
 
     /// E[s(x) | y] with delta*(x) = eps s(x).
     func expectedSigns(_ classifier: LinearClassifier, trueClass y: Int) throws
-        -> (signs: [Double], errorBound: Double, converged: Bool, quadrature: Bool)
+        -> (signs: [Double], errorBound: Double, converged: Bool, method: Estimate.Method)
     {
         let d = model.dimension
         let others = (0..<model.classCount).filter { $0 != y }
         let differences = others.map { o in (0..<d).map { classifier.weights[y, $0] - classifier.weights[o, $0] } }
         if attackObjective.isMonotone, let common = Self.commonVertexSigns(differences) {
-            return (common, 0, true, false)
+            return (common, 0, true, .commonVertex)
         }
         let m = differences.count
         guard m <= 2 else {
@@ -113,9 +128,15 @@ public struct ExactAttribution: Sendable {
             guard let v = (0..<set.vertexCount).first(where: { v in (0..<m).allSatisfy { abs(set.vertices[v * m + $0] - low[$0]) <= 1e-12 * (abs(low[$0]) + 1) } }) else {
                 throw NumericalError("the lowest vertex \(low) is not among the perturbation set's vertices")
             }
-            return (patterns[v], 0, true, false)
+            return (patterns[v], 0, true, .commonVertex)
         }
         let clean = RobustAccuracy.margins(model: model, classifier: classifier, threat: .none, trueClass: y)
+        if usesVertexStrips, attackObjective == .ce, m == 2 {
+            let strips = try Self.stripSigns(
+                differences: differences, mean: model.mean(ofClass: y), variance: model.variance(ofClass: y),
+                meanDifference: clean.mean[0] - clean.mean[1], eps: threat.eps)
+            return (strips.signs, strips.errorBound, strips.errorBound <= tolerance, .vertexStrips)
+        }
         let engine = GaussianExpectation(tolerance: tolerance)
         let inner = InnerMaximum(set: set, objective: attackObjective, classes: model.classCount)
         // InnerMaximum labels each point with the index of its maximising vertex in
@@ -145,7 +166,131 @@ public struct ExactAttribution: Sendable {
             errorBound = max(errorBound, e.errorBound)
             converged = converged && e.converged
         }
-        return (signs, errorBound, converged, true)
+        return (signs, errorBound, converged, .vertexRegions)
+    }
+
+    /// E[s_f | y] for ce, K = 3, l_inf, in closed form: the maximising vertex is constant on
+    /// strips of r = d1 - d2, and r ~ N(mr, sr^2) given y.
+    ///
+    /// psi_V(r) = log(e^{-r} e^{-V1} + e^{-V2}) is linear in (e^{-V1}, e^{-V2}) with positive
+    /// weights, so as r grows the maximiser walks the lower-left chain of the zonotope from
+    /// its lowest-V1 end to its lowest-V2 end, each vertex overtaken by the later one whose tie
+    /// with it comes first. A tie of vertices A, B is
+    ///   t = log|e^{-A1} - e^{-B1}| - log|e^{-A2} - e^{-B2}|,  with B_c - A_c = eps sum over the
+    /// columns where their signs differ (not a difference of the two long sums: W with columns
+    /// near 0, e.g. an optimum's noise columns at 1e-8, has vertices that differ by ~1e-8 whose
+    /// ties would otherwise be lost to rounding).
+    /// - Parameters:
+    ///   - differences: the two rows w_y - w_k (k != y, in class order).
+    ///   - mean, variance: the law of x | y per coordinate.
+    ///   - meanDifference: mr, the mean of d1 - d2 (bias included).
+    /// - Returns: the signs and a bound on their rounding error: each strip end moves by at most
+    ///   the rounding of its two vertices' V and of the tie formula, which moves P(strip) by the
+    ///   normal density there times the shift (twice where a runner-up's tie is within that
+    ///   distance); plus a few ulps per normal CDF.
+    static func stripSigns(
+        differences unsnapped: [[Double]], mean: [Double], variance: [Double], meanDifference mr: Double, eps: Double
+    ) throws -> (signs: [Double], errorBound: Double) {
+        precondition(unsnapped.count == 2)
+        let d = mean.count
+        let u = Double.ulpOfOne
+        let largest = unsnapped.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let rows = unsnapped.map { $0.map { abs($0) <= zeroColumn * largest ? 0 : $0 } }
+        // Chain vertices: s_f = -sign(n . D_f) for normals n = (cos phi, sin phi) between
+        // consecutive critical angles in [0, pi/2] (n orthogonal to a column of mixed signs).
+        var angles: [Double] = [0, .pi / 2]
+        for f in 0..<d where rows[0][f] != 0 && rows[1][f] != 0 && (rows[0][f] > 0) != (rows[1][f] > 0) {
+            angles.append(atan(-rows[0][f] / rows[1][f]))
+        }
+        angles.sort()
+        var patterns: [[Double]] = []
+        for i in 0..<(angles.count - 1) where angles[i + 1] > angles[i] {
+            let phi = 0.5 * (angles[i] + angles[i + 1])
+            let pattern: [Double] = (0..<d).map { f in
+                let p = cos(phi) * rows[0][f] + sin(phi) * rows[1][f]
+                return p > 0 ? -1 : (p < 0 ? 1 : 0)
+            }
+            if !patterns.contains(pattern) { patterns.append(pattern) }
+        }
+        let vertices = patterns.map { s in (0..<2).map { c in eps * (0..<d).reduce(0.0) { $0 + rows[c][$1] * s[$1] } } }
+        let rounding = Double(d + 4) * u
+        let vertexError = (0..<2).map { c in rounding * eps * rows[c].reduce(0) { $0 + abs($1) } }
+        // B_c - A_c from the differing columns only, and the tie of A and B (nil: B never
+        // overtakes A, i.e. not later on the chain).
+        func tie(_ a: Int, _ b: Int) -> Double? {
+            var delta = [0.0, 0.0]
+            for f in 0..<d where patterns[a][f] != patterns[b][f] {
+                for c in 0..<2 { delta[c] += eps * rows[c][f] * (patterns[b][f] - patterns[a][f]) }
+            }
+            guard delta[0] > 0, delta[1] < 0 else { return nil }
+            // log|e^{-A1} - e^{-B1}| = -A1 + log(1 - e^{-delta1}); the same for V2 with B lower.
+            return (-vertices[a][0] + log(-expm1(-delta[0]))) - (-vertices[b][1] + log(-expm1(delta[1])))
+        }
+        var start = 0
+        for v in vertices.indices where (vertices[v][0], vertices[v][1]) < (vertices[start][0], vertices[start][1]) { start = v }
+        var sequence = [start]
+        var ends: [(t: Double, ambiguous: Bool)] = []
+        while sequence.count <= patterns.count {
+            let current = sequence[sequence.count - 1]
+            var best: (v: Int, t: Double)? = nil
+            var runnerUp = Double.infinity
+            for v in patterns.indices where v != current {
+                guard let t = tie(current, v) else { continue }
+                if let b = best, t >= b.t { runnerUp = min(runnerUp, t); continue }
+                if let b = best { runnerUp = min(runnerUp, b.t) }
+                best = (v, t)
+            }
+            guard let next = best else { break }
+            let t = max(next.t, ends.last?.t ?? -.infinity)
+            let shift = vertexError[0] + vertexError[1] + 4 * u * (abs(t) + Double(d + 4))
+            ends.append((t, runnerUp - next.t <= 2 * shift))
+            sequence.append(next.v)
+        }
+        guard sequence.count <= patterns.count else {
+            throw NumericalError("the maximising vertex of r = d1 - d2 does not settle along the zonotope's chain (\(patterns.count) vertices)")
+        }
+        // r = (D_1 - D_2) . x + bias difference: its variance without cancellation.
+        var vr = 0.0, meanTerms = 0.0
+        for f in 0..<d {
+            let c = rows[0][f] - rows[1][f]
+            vr += c * c * variance[f]
+            meanTerms += abs(c * mean[f])
+        }
+        let sr = vr.squareRoot()
+        let meanError = rounding * (meanTerms + abs(mr))
+        func shift(_ t: Double) -> Double { vertexError[0] + vertexError[1] + 4 * u * (abs(t) + Double(d + 4)) + meanError }
+        var signs = [Double](repeating: 0, count: d)
+        var bound = 0.0
+        if sr == 0 {
+            // r = mr for every x: the strip holding mr, unless mr is within rounding of an end.
+            let i = ends.firstIndex { mr < $0.t } ?? ends.count
+            signs = patterns[sequence[i]]
+            for e in ends where abs(mr - e.t) <= (e.ambiguous ? 3 : 1) * shift(e.t) { bound = 2 }
+            return (signs, bound)
+        }
+        let edges = [-Double.infinity] + ends.map(\.t) + [Double.infinity]
+        for (i, v) in sequence.enumerated() {
+            let za = (edges[i] - mr) / sr, zb = (edges[i + 1] - mr) / sr
+            // P(strip) = Phi(zb) - Phi(za), from the upper tails above the mean (no cancellation).
+            let p = za >= 0 ? Normal.upperTail(za) - Normal.upperTail(zb) : Normal.cdf(zb) - Normal.cdf(za)
+            for f in 0..<d where patterns[v][f] != 0 { signs[f] += p * patterns[v][f] }
+        }
+        bound = Double(2 * sequence.count) * 4 * u
+        for e in ends {
+            let z = (e.t - mr) / sr
+            let dz = (e.ambiguous ? 3 : 1) * shift(e.t) / sr + rounding * abs(z)
+            // The density's largest value over [z - dz, z + dz] times the width; the strips on
+            // either side move by it with opposite signs.
+            let density = abs(z) <= dz ? Normal.inverseSqrt2Pi : Normal.pdf(abs(z) - dz)
+            bound += 2 * min(1, density * dz)
+        }
+        for f in 0..<d where abs(signs[f]) > 1 {
+            guard abs(signs[f]) <= 1 + bound + 1e-12 else {
+                throw NumericalError("E[sign of delta*_\(f)] = \(signs[f]) is outside [-1, 1] (error bound \(bound))")
+            }
+            signs[f] = signs[f] > 0 ? 1 : -1
+        }
+        return (signs, bound)
     }
 
     /// Column f of D (entries w_y[f] - w_k[f] over k) counts as zero below this fraction of D's

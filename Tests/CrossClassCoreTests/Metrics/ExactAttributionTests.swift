@@ -13,8 +13,10 @@ struct ExactAttributionTests {
     }
 
     /// Brute-force adversary: every box vertex tried in input space, ce of the logits; features
-    /// whose column of D is zero get no perturbation (the documented convention).
-    static func bruteForceAdversarial(x: ArraySlice<Double>, y: Int, w: Matrix, eps: Double, objective: Objective) -> [Double] {
+    /// whose column of D is zero get no perturbation (the documented convention). ce compares
+    /// log sum_{k != y} e^{z_k - z_y} (ce = log(1 + that sum), same maximiser), which does not
+    /// underflow when every vertex's ce is below rounding (clean margins beyond ~37).
+    static func bruteForceAdversarial(x: ArraySlice<Double>, y: Int, w: Matrix, bias: [Double]? = nil, eps: Double, objective: Objective) -> [Double] {
         let k = w.rows, d = w.columns
         let x = Array(x)
         var best = -Double.infinity
@@ -22,13 +24,14 @@ struct ExactAttributionTests {
         var logits = [Double](repeating: 0, count: k)
         for mask in 0..<(1 << d) {
             for c in 0..<k {
-                var z = 0.0
+                var z = bias?[c] ?? 0
                 for f in 0..<d { z += w[c, f] * (x[f] + ((mask >> f) & 1 == 1 ? eps : -eps)) }
                 logits[c] = z
             }
             let top = logits.max()!
             let lse = top + log(logits.reduce(0) { $0 + exp($1 - top) })
-            var value = lse - logits[y]
+            let otherTop = (0..<k).filter { $0 != y }.map { logits[$0] }.max()!
+            var value = otherTop - logits[y] + log((0..<k).reduce(0) { $1 == y ? $0 : $0 + exp(logits[$1] - otherTop) })
             if case .ls(let a) = objective {
                 value = 0
                 for c in 0..<k { value -= (c == y ? 1 - a : a / Double(k - 1)) * (logits[c] - lse) }
@@ -82,7 +85,7 @@ struct ExactAttributionTests {
         let exact = try ExactAttribution(model: model, threat: ThreatModel(norm: .linf, eps: 0.2))
         let a = try exact.evaluate(LinearClassifier(weights: w), samples: .adversarial, gauge: .centred)
         let b = try exact.evaluate(LinearClassifier(weights: shifted), samples: .adversarial, gauge: .centred)
-        #expect(a.classMeans.method == Estimate.Method.vertexRegions)
+        #expect(a.classMeans.method == Estimate.Method.vertexStrips)
         for y in 0..<3 { for f in 0..<6 { #expect(abs(a.classMeans.means[y][f] - b.classMeans.means[y][f]) < 1e-8) } }
         for i in 0..<9 { #expect(abs(a.attribution.correlation[i] - b.attribution.correlation[i]) < 1e-7) }
         #expect(a.classMeans.errorBound < 1e-6)
@@ -98,24 +101,36 @@ struct ExactAttributionTests {
         let model = try DataModel.paper3()
         let objective = try Objective.parse(objectiveName)
         let w = Self.randomWeights(rows: 3, columns: 6, seed: seed)
+        try Self.checkAgainstMonteCarlo(
+            model: model, classifier: LinearClassifier(weights: w), eps: eps, objective: objective, perClass: 6000, seed: seed,
+            method: objective == .ce ? .vertexStrips : .vertexRegions)
+    }
+
+    /// The exact adversarial class means, C and CAS (both gauges, both sample kinds) against a
+    /// Monte Carlo sample with the brute-force adversary (all 2^d box vertices), 20 batches.
+    static func checkAgainstMonteCarlo(
+        model: DataModel, classifier: LinearClassifier, eps: Double, objective: Objective, perClass: Int, seed: UInt64,
+        method: Estimate.Method
+    ) throws {
+        let w = classifier.weights, d = model.dimension
         let exact = try ExactAttribution(model: model, threat: ThreatModel(norm: .linf, eps: eps), attackObjective: objective)
-        let classifier = LinearClassifier(weights: w)
         let means = try exact.classMeans(classifier, samples: .adversarial)
-        let perClass = 6000, batches = 20
+        #expect(means.method == method && means.converged)
+        let batches = 20
         let sampler = Sampler(model: model)
         let random = RandomSource(seed: seed &+ 100)
         // Class means over batches (for standard errors of the means and of C).
-        var batchMeans = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: 0, count: 6), count: 3), count: batches)
+        var batchMeans = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: 0, count: d), count: 3), count: batches)
         for y in 0..<3 {
             let sample = sampler.draw(labels: [Int](repeating: y, count: perClass), random: random)
             for i in 0..<perClass {
-                let xp = Self.bruteForceAdversarial(x: sample.inputs.row(i), y: y, w: w, eps: eps, objective: objective)
+                let xp = Self.bruteForceAdversarial(x: sample.inputs.row(i), y: y, w: w, bias: classifier.bias, eps: eps, objective: objective)
                 let b = i * batches / perClass
-                for f in 0..<6 { batchMeans[b][y][f] += xp[f] / Double(perClass / batches) }
+                for f in 0..<d { batchMeans[b][y][f] += xp[f] / Double(perClass / batches) }
             }
         }
         for y in 0..<3 {
-            for f in 0..<6 {
+            for f in 0..<d {
                 let values = batchMeans.map { $0[y][f] }
                 let (m, se) = Self.meanAndError(values)
                 // Floor: a sign flip of probability p below ~3/n is seen in no sample (rule of
@@ -131,7 +146,7 @@ struct ExactAttributionTests {
                     Attribution(classMeans: kind == .adversarial ? bm : (0..<3).map { model.mean(ofClass: $0) }, head: w, gauge: gauge)
                 }
                 let full = Attribution(
-                    classMeans: (0..<3).map { y in (0..<6).map { f in batchMeans.reduce(0) { $0 + $1[y][f] } / Double(batches) } },
+                    classMeans: (0..<3).map { y in (0..<d).map { f in batchMeans.reduce(0) { $0 + $1[y][f] } / Double(batches) } },
                     head: w, gauge: gauge)
                 let mc = kind == .adversarial ? full : perBatch[0]
                 for i in 0..<9 {
@@ -142,6 +157,151 @@ struct ExactAttributionTests {
                 #expect(abs(mc.cas - e.cas) <= 4 * casSE + 1e-9, "\(gauge) \(kind) CAS: MC \(mc.cas) +- \(casSE), exact \(e.cas)")
             }
         }
+    }
+
+    @Test("ce, K = 3: the vertex strips' closed form equals the vertex-region quadrature (random W, noise dims, a bias, a zero column)",
+          arguments: [0, 1, 2])
+    func stripsMatchQuadrature(index: Int) throws {
+        try Self.checkStripsAgainstQuadrature(Self.stripCases[index], tolerance: 1e-8)
+    }
+
+    /// The quadrature's own inexactness beyond its reported bound (GSL's error estimates are not
+    /// rigorous, thin vertex regions are located by bisection, and InnerMaximum lets a vertex take
+    /// over only when its loss is larger by 1e-13 (1 + |d|)): seen up to 4e-10 on W of scale 1
+    /// and 1e-7 at scale 3, where the closed form agrees with the 40-digit reference
+    /// (`stripsMatchReference`) to 1e-17. Where every vertex's ce is below that guard (clean
+    /// margins beyond ~30, e.g. W scaled by 10) the quadrature keeps vertex 0 and is no reference
+    /// at all: those cases are held to the mpmath reference and to Monte Carlo instead.
+    static let quadratureSlack = 1e-8
+
+    @Test("strips == quadrature on more random W (scales 0.3 and 1), at quadrature tolerance 1e-9 (slow tier)")
+    func stripsMatchQuadratureSlow() throws {
+        guard SlowTier.enabled else { return }
+        let paper3 = try DataModel.paper3()
+        let noisy = try paper3.with(noiseDimensions: 5)
+        var cases = Self.stripCases
+        for seed in UInt64(40)..<UInt64(48) {
+            let model = seed % 2 == 0 ? paper3 : noisy
+            let scale = [0.3, 1][Int(seed / 2 % 2)]
+            let w = Self.randomWeights(rows: 3, columns: model.dimension, seed: seed).scaled(by: scale)
+            cases.append(StripCase(model: model, classifier: LinearClassifier(weights: w), eps: 0.05 + 0.05 * Double(seed % 8)))
+        }
+        for c in cases { try Self.checkStripsAgainstQuadrature(c, tolerance: 1e-9, slack: Self.quadratureSlack) }
+    }
+
+    struct StripReference: Decodable {
+        var name: String
+        var membership: [[Bool]]
+        var mu: Double
+        var sigma: Double
+        var noiseDims: Int
+        var noiseSigma: Double
+        var eps: Double
+        var weights: [[Double]]
+        var bias: [Double]?
+        var adversarialMeans: [[Double]]
+    }
+
+    @Test("ce, K = 3: the vertex strips' closed form equals the committed 40-digit mpmath reference (all box vertices, up to saturated margins, columns at 1e-8)")
+    func stripsMatchReference() throws {
+        let cases = try Fixtures.cases("attribution_strips_reference.json", of: StripReference.self)
+        #expect(cases.count >= 7)
+        for c in cases {
+            let f = try #require(c.membership.first).count
+            let model = try DataModel(
+                name: c.name, membership: c.membership, mu: [Double](repeating: c.mu, count: f),
+                sigma: [Double](repeating: c.sigma, count: f), noiseDimensions: c.noiseDims, noiseSigma: c.noiseSigma)
+            let exact = try ExactAttribution(model: model, threat: ThreatModel(norm: .linf, eps: c.eps))
+            let means = try exact.classMeans(LinearClassifier(weights: Matrix(c.weights), bias: c.bias), samples: .adversarial)
+            #expect(means.method == .vertexStrips && means.converged, "\(c.name): \(means.method)")
+            #expect(means.errorBound < 1e-12, "\(c.name): bound \(means.errorBound)")
+            for y in 0..<3 {
+                for j in 0..<model.dimension {
+                    expectClose(means.means[y][j], c.adversarialMeans[y][j], tolerance: means.errorBound + 1e-14, "\(c.name): E[x'_\(j) | y = \(y)]")
+                }
+            }
+        }
+    }
+
+    struct StripCase: Sendable {
+        var model: DataModel
+        var classifier: LinearClassifier
+        var eps: Double
+    }
+
+    static var stripCases: [StripCase] {
+        let paper3 = try! DataModel.paper3()
+        let noisy = try! paper3.with(noiseDimensions: 2)
+        // Column 2 equal on every row: D's column is 0 for every y (s = 0 there).
+        var zeroColumn = randomWeights(rows: 3, columns: 6, seed: 23).scaled(by: 2)
+        for r in 0..<3 { zeroColumn[r, 2] = 0.7 }
+        return [
+            StripCase(model: paper3, classifier: LinearClassifier(weights: randomWeights(rows: 3, columns: 6, seed: 21)), eps: 0.3),
+            StripCase(model: noisy, classifier: LinearClassifier(weights: randomWeights(rows: 3, columns: 8, seed: 22), bias: [0.3, -0.2, 0.1]), eps: 0.15),
+            StripCase(model: paper3, classifier: LinearClassifier(weights: zeroColumn), eps: 0.4),
+        ]
+    }
+
+    static func checkStripsAgainstQuadrature(_ c: StripCase, tolerance: Double, slack: Double = 0) throws {
+        var exact = try ExactAttribution(model: c.model, threat: ThreatModel(norm: .linf, eps: c.eps))
+        exact.tolerance = tolerance
+        let strips = try exact.classMeans(c.classifier, samples: .adversarial)
+        exact.usesVertexStrips = false
+        let quadrature = try exact.classMeans(c.classifier, samples: .adversarial)
+        #expect(strips.method == .vertexStrips && quadrature.method == .vertexRegions)
+        #expect(strips.converged && quadrature.converged)
+        #expect(strips.errorBound < 1e-12, "closed form's bound \(strips.errorBound)")
+        let allowed = strips.errorBound + quadrature.errorBound + c.eps * slack + 1e-14
+        for y in 0..<3 {
+            for f in 0..<c.model.dimension {
+                expectClose(strips.means[y][f], quadrature.means[y][f], tolerance: allowed, "E[x'_\(f) | y = \(y)] (eps \(c.eps))")
+            }
+        }
+        for gauge in AttributionGauge.allCases {
+            let a = Attribution(classMeans: strips.means, head: c.classifier.weights, gauge: gauge)
+            let b = Attribution(classMeans: quadrature.means, head: c.classifier.weights, gauge: gauge)
+            for i in 0..<9 { expectClose(a.correlation[i], b.correlation[i], tolerance: 1e-6, "\(gauge) C[\(i)]") }
+            expectClose(a.cas, b.cas, tolerance: 1e-6, "\(gauge) CAS")
+        }
+    }
+
+    @Test("ce, K = 3, r = d1 - d2 constant given y (sr = 0): one vertex for every x, as the brute-force adversary finds")
+    func stripsDegenerate() throws {
+        // Class 1's varying features are E1, C2, C3 (indices 0, 4, 5), the others exactly 0:
+        // rows 2 and 3 agree on 0, 4, 5, so r = (w3 - w2) . x = 0 for class 1, and columns 1-3
+        // of D have both signs (no common vertex).
+        let model = try DataModel.paper3()
+        let w = Matrix([[1.2, 0.1, -0.3, 0.2, 0.9, 0.8],
+                        [0.4, 1.0, -1.0, 0.5, 0.3, -0.2],
+                        [0.4, -1.0, 1.0, -0.7, 0.3, -0.2]])
+        let eps = 0.25
+        var exact = try ExactAttribution(model: model, threat: ThreatModel(norm: .linf, eps: eps))
+        let classifier = LinearClassifier(weights: w)
+        let strips = try exact.classMeans(classifier, samples: .adversarial)
+        #expect(strips.method == .vertexStrips && strips.converged)
+        let sample = Sampler(model: model).draw(labels: [Int](repeating: 0, count: 40), random: RandomSource(seed: 9))
+        for i in 0..<40 {
+            let x = sample.inputs.row(i)
+            let xp = Self.bruteForceAdversarial(x: x, y: 0, w: w, eps: eps, objective: .ce)
+            for f in 0..<6 {
+                // Same vertex for every x: x' - x is the exact mean's shift, sample by sample.
+                expectClose(xp[f] - x[x.startIndex + f], strips.means[0][f] - model.mean(ofClass: 0)[f], tolerance: 1e-12, "x'_\(f) - x_\(f), sample \(i)")
+            }
+        }
+        exact.usesVertexStrips = false
+        let quadrature = try exact.classMeans(classifier, samples: .adversarial)
+        for f in 0..<6 { expectClose(strips.means[0][f], quadrature.means[0][f], tolerance: quadrature.errorBound + 1e-14, "E[x'_\(f) | y = 1]") }
+    }
+
+    @Test("strips == brute-force Monte Carlo with noise dims and a bias, 20000 samples per class, also where the quadrature saturates (slow tier)",
+          arguments: [(UInt64(31), 0.1, 1.5), (UInt64(32), 0.3, 1.5), (UInt64(33), 0.2, 10)])
+    func stripsMonteCarloSlow(seed: UInt64, eps: Double, scale: Double) throws {
+        guard SlowTier.enabled else { return }
+        let model = try DataModel.paper3().with(noiseDimensions: 2)
+        let w = Self.randomWeights(rows: 3, columns: 8, seed: seed).scaled(by: scale)
+        try Self.checkAgainstMonteCarlo(
+            model: model, classifier: LinearClassifier(weights: w, bias: [0.2, 0, -0.4]), eps: eps, objective: .ce,
+            perClass: 20000, seed: seed, method: .vertexStrips)
     }
 
     static func meanAndError(_ values: [Double]) -> (Double, Double) {
