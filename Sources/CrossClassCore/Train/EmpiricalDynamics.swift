@@ -302,6 +302,6 @@ public struct AttributionCheck: Sendable, Equatable {
             points: points, samplesPerClass: samplesPerClass, pgdSteps: pgdSteps, fractionInside: fraction,
             undecided: points.count - decided.count, requiredFraction: requiredFraction,
             withinTolerance: !decided.isEmpty && fraction >= requiredFraction,
-            definition: "CAS (centred) on \(samplesPerClass) PGD-\(pgdSteps) (ce, random start) test samples per class vs the exact CAS of the same W (ce worst case); inside when |difference| <= 4 bootstrap standard errors (\(bootstrap) replicates, within classes) + the exact error; points whose exact value the quadrature could not certify are undecided and left out; verdict: at least \(requiredFraction) of the decided points inside (and at least one decided)")
+            definition: "CAS (centred) on \(samplesPerClass) PGD-\(pgdSteps) (ce, random start) test samples per class vs the exact CAS of the same W (ce worst case); inside when |difference| <= 4 bootstrap standard errors (\(bootstrap) replicates, within classes) + the exact error; points whose exact value could not be certified (closed form for ce with K = 3, vertex-region quadrature otherwise) are undecided and left out; verdict: at least \(requiredFraction) of the decided points inside (and at least one decided)")
     }
 }
