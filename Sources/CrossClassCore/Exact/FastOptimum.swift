@@ -21,8 +21,8 @@ extension SymmetricOptimizer {
     }
 
     /// F = R + penalty and its gradient.
-    func fastValue(_ e: PairObjective, _ w1: Double, _ w2: Double) -> (value: Double, g1: Double, g2: Double) {
-        let r = e.evaluate(w1: w1, w2: w2)
+    func fastValue(_ e: PairObjective, _ w1: Double, _ w2: Double, rule: GaussLegendre = .working) -> (value: Double, g1: Double, g2: Double) {
+        let r = e.evaluate(w1: w1, w2: w2, rule: rule)
         return penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
     }
 
@@ -133,7 +133,27 @@ extension SymmetricOptimizer {
     /// `from`: a warm start (see `solve(continuingFrom:)`); the bracketing steps then start at
     /// 0.25 and double up to 1.
     func fastAxis(_ e: PairObjective, from start: Double? = nil) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
-        func h(_ rho: Double) -> Double { exp(rho) * fastValue(e, exp(rho), 0).g1 }
+        // The root on the coarse rule first (a quarter of the cost per evaluation), then on the
+        // working rule from a bracket of +-1e-4 around it (the rules' roots differ by far
+        // less); the working rule's own search when the coarse root is pinned or the bracket
+        // does not hold.
+        if let coarse = try? axisRoot(e, from: start, rule: .coarse, tolerance: 1e-8), coarse.converged, !coarse.pinnedLow, !coarse.pinnedHigh {
+            func h(_ rho: Double) -> Double { exp(rho) * fastValue(e, exp(rho), 0).g1 }
+            let lo = coarse.logScale - 1e-4, hi = coarse.logScale + 1e-4
+            if lo >= smallestLogScale, hi <= extendedLogScaleRange.upperBound, h(lo) < 0, h(hi) > 0 {
+                let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { h($0) }
+                return (root.location, false, false, root.converged)
+            }
+        }
+        return try axisRoot(e, from: start, rule: .working, tolerance: 1e-13)
+    }
+
+    /// The root of h on one rule: bracketed by steps from `start` (or 0), then Brent to
+    /// `tolerance`.
+    func axisRoot(_ e: PairObjective, from start: Double?, rule: GaussLegendre, tolerance: Double) throws
+        -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool)
+    {
+        func h(_ rho: Double) -> Double { exp(rho) * fastValue(e, exp(rho), 0, rule: rule).g1 }
         let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
         var lo = start ?? 0.0, hi = lo
         var step = start == nil ? 1.0 : 0.25
@@ -156,7 +176,7 @@ extension SymmetricOptimizer {
             }
         }
         if hLo == 0 { return (lo, false, false, true) }
-        let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { h($0) }
+        let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: tolerance, relativeTolerance: tolerance) { h($0) }
         return (root.location, false, false, root.converged)
     }
 
@@ -165,6 +185,22 @@ extension SymmetricOptimizer {
     func newton(
         _ e: PairObjective, start: (Double, Double), axisValue: Double, maxIterations: Int = 60
     ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
+        // The first steps (until a step is below 1e-4 of ||w||) on the coarse rule, at a quarter
+        // of the cost; the point is then located on the working rule from there.
+        var begin = start
+        let warm = try newton(e, start: start, rule: .coarse, stopBelow: 1e-4, maxIterations: 30)
+        if warm.w1 > 0, warm.w2 > 0, warm.value.isFinite { begin = (warm.w1, warm.w2) }
+        return try newton(e, start: begin, rule: .working, stopBelow: nil, maxIterations: maxIterations)
+    }
+
+    /// Damped Newton on one rule; `stopBelow`: return once a Newton step is below this fraction
+    /// of ||w|| (a warm start for the next rule).
+    func newton(
+        _ e: PairObjective, start: (Double, Double), rule: GaussLegendre, stopBelow: Double?, maxIterations: Int
+    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
+        func fastValue(_ e: PairObjective, _ w1: Double, _ w2: Double) -> (value: Double, g1: Double, g2: Double) {
+            self.fastValue(e, w1, w2, rule: rule)
+        }
         var x1 = start.0, x2 = start.1
         var f = fastValue(e, x1, x2)
         var lastStep = Double.infinity
@@ -205,6 +241,7 @@ extension SymmetricOptimizer {
                 p1 *= 0.5; p2 *= 0.5
             }
             lastStep = newtonStep
+            if let stopBelow, newtonStep <= stopBelow * max(size, 1e-3) { return (x1, x2, f.value, true, iteration, lastStep) }
             if newtonStep <= 1e-10 * max(size, 1e-3) || (accepted && decrement <= 1e-15 * (1 + abs(f.value)) && newtonStep <= 1e-7 * max(size, 1e-3)) {
                 return (x1, x2, f.value, true, iteration, lastStep)
             }

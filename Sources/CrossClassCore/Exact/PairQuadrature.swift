@@ -33,6 +33,9 @@ struct GaussLegendre: Sendable {
     /// The working rule, and the rule of twice its order that verifies it.
     static let working = GaussLegendre(order: 12)
     static let verification = GaussLegendre(order: 24)
+    /// Half the working order, for the optimisers' early steps far from the optimum (a 2-D
+    /// evaluation costs about a quarter); every point they return is located on `working`.
+    static let coarse = GaussLegendre(order: 6)
 }
 
 /// Panel boundaries for a composite rule on [lo, hi] in standard-normal coordinates z, for an
