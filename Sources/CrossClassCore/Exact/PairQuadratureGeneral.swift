@@ -31,6 +31,40 @@ import GSL
 /// with E[q_k x] = mu E[q_k] + Cov(x, r) E[q_k (r - mr)]/sr^2 + Cov(x, q) E[q_k (q - mq)]/sq^2
 /// (the regression of x on the independent Gaussians r, q, exact) and delta* the maximiser in
 /// x-space (a sign pattern per l_inf strip; -eps^2 D'n / sqrt(n'Gn) for l_2).
+/// The coordinates both 3-class pair evaluators integrate in (`ClassPairCE`, `ClassPairLSBox`):
+/// the clean margins d_k = D_k x with x ~ N(mean, diag(variance)) given the class, r = d1 - d2 ~
+/// N(mr, sr^2) and q = d2 + gamma r ~ N(mq, sq^2), independent of r (gamma = Cov(d2, -r) /
+/// Var(r)); a (numerically) constant r gets sr = 0, gamma = 0 and q = d2.
+struct PairCoordinates {
+    /// Sigma D_k' (k = 0, 1).
+    let covariances: [[Double]]
+    let m1: Double, m2: Double
+    let c11: Double, c12: Double, c22: Double
+    let mr: Double, sr: Double, gamma: Double, mq: Double, sq: Double
+
+    init(mean: [Double], variance: [Double], rows: [[Double]]) {
+        let d = mean.count
+        covariances = rows.map { row in (0..<d).map { row[$0] * variance[$0] } }
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        m1 = dot(rows[0], mean); m2 = dot(rows[1], mean)
+        c11 = dot(rows[0], covariances[0]); c12 = dot(rows[0], covariances[1]); c22 = dot(rows[1], covariances[1])
+        mr = m1 - m2
+        let vr = c11 + c22 - 2 * c12
+        let scale = c11 + c22
+        if vr > 1e-28 * scale {
+            sr = vr.squareRoot()
+            gamma = (c22 - c12) / vr
+            let vq = c22 - (c22 - c12) * (c22 - c12) / vr
+            sq = vq > 1e-28 * scale ? vq.squareRoot() : 0
+        } else {
+            // d1 - d2 is constant: r = mr, q = d2.
+            sr = 0; gamma = 0
+            sq = c22 > 1e-28 * scale ? c22.squareRoot() : 0
+        }
+        mq = m2 + gamma * mr
+    }
+}
+
 struct ClassPairCE {
     let mean: [Double]
     let differences: [[Double]]
@@ -59,29 +93,15 @@ struct ClassPairCE {
     /// nil when the l_2 inner maximiser may switch branches (see the type's comment).
     init?(mean: [Double], variance: [Double], differences: [[Double]], threat: ThreatModel) {
         precondition(differences.count == 2)
-        let d = mean.count
         self.mean = mean
         self.differences = differences
         eps = threat.eps
         let rows = differences
-        covariances = rows.map { row in (0..<d).map { row[$0] * variance[$0] } }
+        let p = PairCoordinates(mean: mean, variance: variance, rows: rows)
+        covariances = p.covariances
+        m1 = p.m1; m2 = p.m2; c11 = p.c11; c12 = p.c12; c22 = p.c22
+        mr = p.mr; sr = p.sr; gamma = p.gamma; mq = p.mq; sq = p.sq
         func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
-        m1 = dot(rows[0], mean); m2 = dot(rows[1], mean)
-        c11 = dot(rows[0], covariances[0]); c12 = dot(rows[0], covariances[1]); c22 = dot(rows[1], covariances[1])
-        mr = m1 - m2
-        let vr = c11 + c22 - 2 * c12
-        let scale = c11 + c22
-        if vr > 1e-28 * scale {
-            sr = vr.squareRoot()
-            gamma = (c22 - c12) / vr
-            let vq = c22 - (c22 - c12) * (c22 - c12) / vr
-            sq = vq > 1e-28 * scale ? vq.squareRoot() : 0
-        } else {
-            // d1 - d2 is constant: r = mr, q = d2.
-            sr = 0; gamma = 0
-            sq = c22 > 1e-28 * scale ? c22.squareRoot() : 0
-        }
-        mq = m2 + gamma * mr
         switch threat.norm {
         case .linf:
             shifts = .polygon(Self.strips(rows, eps: eps))

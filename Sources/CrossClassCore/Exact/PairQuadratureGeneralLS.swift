@@ -67,27 +67,13 @@ struct ClassPairLSBox {
 
     init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double) {
         precondition(rows.count == 2)
-        let d = mean.count
         s = smoothing
         self.mean = mean
         differences = rows
-        covariances = rows.map { row in (0..<d).map { row[$0] * variance[$0] } }
-        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
-        m1 = dot(rows[0], mean); m2 = dot(rows[1], mean)
-        c11 = dot(rows[0], covariances[0]); c12 = dot(rows[0], covariances[1]); c22 = dot(rows[1], covariances[1])
-        mr = m1 - m2
-        let vr = c11 + c22 - 2 * c12
-        let scale = c11 + c22
-        if vr > 1e-28 * scale {
-            sr = vr.squareRoot()
-            gamma = (c22 - c12) / vr
-            let vq = c22 - (c22 - c12) * (c22 - c12) / vr
-            sq = vq > 1e-28 * scale ? vq.squareRoot() : 0
-        } else {
-            sr = 0; gamma = 0
-            sq = c22 > 1e-28 * scale ? c22.squareRoot() : 0
-        }
-        mq = m2 + gamma * mr
+        let p = PairCoordinates(mean: mean, variance: variance, rows: rows)
+        covariances = p.covariances
+        m1 = p.m1; m2 = p.m2; c11 = p.c11; c12 = p.c12; c22 = p.c22
+        mr = p.mr; sr = p.sr; gamma = p.gamma; mq = p.mq; sq = p.sq
         vertices = Self.vertices(rows, eps: eps)
         guard [m1, m2, c11, c22, mr, sr, mq, sq, gamma].allSatisfy({ $0.isFinite }) else { return nil }
         guard vertices.allSatisfy({ abs($0.v1) + abs($0.v2) <= Self.largestShift }),
