@@ -47,6 +47,9 @@ extension SymmetricOptimizer {
             return try solveWithGradient({ w1, w2 in
                 guard let r = e.evaluate(w1: w1, w2: w2) else { throw Declined() }
                 return penalised(w1, w2, r)
+            }, coarse: { w1, w2 in
+                guard let r = e.evaluate(w1: w1, w2: w2, rule: .coarse) else { throw Declined() }
+                return penalised(w1, w2, r)
             }, verify: { w1, w2 in
                 guard let r = e.estimate(w1: w1, w2: w2) else { throw Declined() }
                 return (r.value, r.errorBound)
@@ -65,7 +68,10 @@ extension SymmetricOptimizer {
             return penalised(w1, 0, r)
         }
         do {
-            let axis = try gradientAxis { try f($0).g1 }
+            let axis = try warmAxis(fine: { try f($0).g1 }, coarse: { w1 in
+                guard let r = e.evaluate(w1: w1, w2: 0, rule: .coarse) else { throw Declined() }
+                return penalised(w1, 0, r).g1
+            })
             guard axis.converged else { return nil }
             return (axis.logScale, try f(exp(axis.logScale)).value, axis.pinnedLow || axis.pinnedHigh)
         } catch is Declined {
@@ -73,8 +79,11 @@ extension SymmetricOptimizer {
         }
     }
 
+    /// - Parameter coarse: f on a cheaper rule: the free-scale axis root and the first Newton
+    ///   steps run on it (as `solveFast` does), and are then located on f.
     func solveWithGradient(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
+        coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))? = nil,
         verify: (Double, Double) throws -> (value: Double, errorBound: Double)
     ) throws -> SymmetricOptimum {
         var notes: [String] = []
@@ -119,14 +128,19 @@ extension SymmetricOptimizer {
                 notes.append("dF/dtheta is negative on the whole arc: the optimum is at w1 = 0, a bound of the family")
             }
         case .free, .weightDecay, .centeredWeightDecay:
-            let axis = try gradientAxis { try f($0, 0).g1 }
+            let axis = try warmAxis(fine: { try f($0, 0).g1 }, coarse: coarse.map { c in { try c($0, 0).g1 } })
             let r0 = exp(axis.logScale)
             let atAxis = try f(r0, 0)
             derivative = atAxis.g2
             w1 = r0; w2 = 0; boundary = true
             converged = converged && axis.converged
             if atAxis.g2 < 0 && !axis.pinnedLow && !axis.pinnedHigh {
-                let interior = try newton2(f, start: (r0, 1e-3 * r0))
+                var begin = (r0, 1e-3 * r0)
+                if let coarse, let warm = try? newton2(coarse, start: begin, maxIterations: 30, stopBelow: 1e-4),
+                   warm.w1 > 0, warm.w2 > 0, warm.value.isFinite {
+                    begin = (warm.w1, warm.w2)
+                }
+                let interior = try newton2(f, start: begin)
                 if interior.value < atAxis.value {
                     w1 = interior.w1; w2 = interior.w2; boundary = false
                     if !interior.converged {
@@ -163,7 +177,28 @@ extension SymmetricOptimizer {
 
     /// The root of h(rho) = w1 dF/dw1 at w1 = e^rho (increasing: F is convex in w1), bracketed
     /// by unit steps from rho = 0 within [smallestLogScale, extendedLogScaleRange.upperBound].
-    func gradientAxis(_ d1: (Double) throws -> Double) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
+    /// `gradientAxis` on the coarse derivative to 1e-8 first, then on the fine one from a
+    /// bracket of +-1e-4 around that root; the fine search alone when the coarse root is pinned
+    /// or the bracket does not hold.
+    func warmAxis(fine: (Double) throws -> Double, coarse: ((Double) throws -> Double)?) throws
+        -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool)
+    {
+        if let coarse, let c = try? gradientAxis(coarse, tolerance: 1e-8), c.converged, !c.pinnedLow, !c.pinnedHigh {
+            func h(_ rho: Double) throws -> Double { exp(rho) * (try fine(exp(rho))) }
+            let lo = c.logScale - 1e-4, hi = c.logScale + 1e-4
+            if lo >= smallestLogScale, hi <= extendedLogScaleRange.upperBound, try h(lo) < 0, try h(hi) > 0 {
+                var failure: Error? = nil
+                let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { x in
+                    do { return try h(x) } catch { failure = error; return 0 }
+                }
+                if let failure { throw failure }
+                return (root.location, false, false, root.converged)
+            }
+        }
+        return try gradientAxis(fine)
+    }
+
+    func gradientAxis(_ d1: (Double) throws -> Double, tolerance: Double = 1e-13) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
         func h(_ rho: Double) throws -> Double { exp(rho) * (try d1(exp(rho))) }
         let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
         var lo = 0.0, hi = 0.0
@@ -185,7 +220,7 @@ extension SymmetricOptimizer {
         }
         if hLo == 0 { return (lo, false, false, true) }
         var failure: Error? = nil
-        let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { x in
+        let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: tolerance, relativeTolerance: tolerance) { x in
             do { return try h(x) } catch { failure = error; return 0 }
         }
         if let failure { throw failure }
@@ -194,10 +229,11 @@ extension SymmetricOptimizer {
 
     /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0 (as `newton` for l_inf).
     func newton2(
-        _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60
+        _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60,
+        stopBelow: Double? = nil
     ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
         var x = [start.0, start.1]
-        let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0]) { p in
+        let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0], stopBelow: stopBelow) { p in
             let v = try f(p[0], p[1])
             return (v.value, [v.g1, v.g2])
         }
@@ -222,8 +258,10 @@ public enum DampedNewton {
         public var converged: Bool
     }
 
+    /// - Parameter stopBelow: return (as converged) once a Newton step is below this fraction
+    ///   of |x|: a warm start for a more accurate f.
     public static func minimize(
-        start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil,
+        start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil,
         _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
@@ -277,6 +315,9 @@ public enum DampedNewton {
                 step = step.map { 0.5 * $0 }
             }
             lastStep = newtonStep
+            if let stopBelow, accepted, newtonStep <= stopBelow * max(size, 1e-3) {
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true)
+            }
             if newtonStep <= 1e-10 * max(size, 1e-3) || (accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3)) {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true)
             }
