@@ -127,57 +127,11 @@ extension SymmetricOptimizer {
                            derivativeAtZero: derivative, onBoundary: boundary, converged: converged, notes: notes)
     }
 
-    /// The optimal scale on the axis w2 = 0: the root of h(rho) = w1 dF/dw1 at w1 = e^rho, which
-    /// increases with rho (F is convex in w1), bracketed by unit steps from rho = 0 within
-    /// [smallestLogScale, extendedLogScaleRange.upperBound], then Brent to 1e-13.
-    /// `from`: a warm start (see `solve(continuingFrom:)`); the bracketing steps then start at
-    /// 0.25 and double up to 1.
+    /// The optimal scale on the axis w2 = 0 (`gradientAxis`): the root on the coarse rule, then
+    /// located on the working rule (`warmAxis`). `from`: a warm start (see
+    /// `solve(continuingFrom:)`).
     func fastAxis(_ e: PairObjective, from start: Double? = nil) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
-        // The root on the coarse rule first (a quarter of the cost per evaluation), then on the
-        // working rule from a bracket of +-1e-4 around it (the rules' roots differ by far
-        // less); the working rule's own search when the coarse root is pinned or the bracket
-        // does not hold.
-        if let coarse = try? axisRoot(e, from: start, rule: .coarse, tolerance: 1e-8), coarse.converged, !coarse.pinnedLow, !coarse.pinnedHigh {
-            func h(_ rho: Double) -> Double { exp(rho) * fastValue(e, exp(rho), 0).g1 }
-            let lo = coarse.logScale - 1e-4, hi = coarse.logScale + 1e-4
-            if lo >= smallestLogScale, hi <= extendedLogScaleRange.upperBound, h(lo) < 0, h(hi) > 0 {
-                let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { h($0) }
-                return (root.location, false, false, root.converged)
-            }
-        }
-        return try axisRoot(e, from: start, rule: .working, tolerance: 1e-13)
-    }
-
-    /// The root of h on one rule: bracketed by steps from `start` (or 0), then Brent to
-    /// `tolerance`.
-    func axisRoot(_ e: PairObjective, from start: Double?, rule: GaussLegendre, tolerance: Double) throws
-        -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool)
-    {
-        func h(_ rho: Double) -> Double { exp(rho) * fastValue(e, exp(rho), 0, rule: rule).g1 }
-        let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
-        var lo = start ?? 0.0, hi = lo
-        var step = start == nil ? 1.0 : 0.25
-        var hLo = h(lo), hHi = hLo
-        if hLo < 0 {
-            while hHi < 0 {
-                lo = hi; hLo = hHi
-                if hi >= highest { return (highest, false, true, true) }
-                hi = min(hi + step, highest)
-                step = min(2 * step, 1)
-                hHi = h(hi)
-            }
-        } else {
-            while hLo > 0 {
-                hi = lo; hHi = hLo
-                if lo <= lowest { return (lowest, true, false, true) }
-                lo = max(lo - step, lowest)
-                step = min(2 * step, 1)
-                hLo = h(lo)
-            }
-        }
-        if hLo == 0 { return (lo, false, false, true) }
-        let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: tolerance, relativeTolerance: tolerance) { h($0) }
-        return (root.location, false, false, root.converged)
+        try warmAxis(fine: { fastValue(e, $0, 0).g1 }, coarse: { fastValue(e, $0, 0, rule: .coarse).g1 }, from: start)
     }
 
     /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0, Hessian by forward differences of the exact

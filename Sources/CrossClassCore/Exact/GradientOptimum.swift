@@ -180,10 +180,10 @@ extension SymmetricOptimizer {
     /// `gradientAxis` on the coarse derivative to 1e-8 first, then on the fine one from a
     /// bracket of +-1e-4 around that root; the fine search alone when the coarse root is pinned
     /// or the bracket does not hold.
-    func warmAxis(fine: (Double) throws -> Double, coarse: ((Double) throws -> Double)?) throws
+    func warmAxis(fine: (Double) throws -> Double, coarse: ((Double) throws -> Double)?, from start: Double? = nil) throws
         -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool)
     {
-        if let coarse, let c = try? gradientAxis(coarse, tolerance: 1e-8), c.converged, !c.pinnedLow, !c.pinnedHigh {
+        if let coarse, let c = try? gradientAxis(coarse, from: start, tolerance: 1e-8), c.converged, !c.pinnedLow, !c.pinnedHigh {
             func h(_ rho: Double) throws -> Double { exp(rho) * (try fine(exp(rho))) }
             let lo = c.logScale - 1e-4, hi = c.logScale + 1e-4
             if lo >= smallestLogScale, hi <= extendedLogScaleRange.upperBound, try h(lo) < 0, try h(hi) > 0 {
@@ -195,26 +195,35 @@ extension SymmetricOptimizer {
                 return (root.location, false, false, root.converged)
             }
         }
-        return try gradientAxis(fine)
+        return try gradientAxis(fine, from: start)
     }
 
-    func gradientAxis(_ d1: (Double) throws -> Double, tolerance: Double = 1e-13) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
+    /// The root of h(rho) = w1 dF/dw1 at w1 = e^rho (increasing in rho, F convex in w1),
+    /// bracketed by unit steps from rho = 0 within [smallestLogScale,
+    /// extendedLogScaleRange.upperBound] (from a warm `start`: steps 0.25, 0.5, then 1), then
+    /// Brent to `tolerance`; a root beyond the range is reported pinned at its end.
+    func gradientAxis(_ d1: (Double) throws -> Double, from start: Double? = nil, tolerance: Double = 1e-13) throws
+        -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool)
+    {
         func h(_ rho: Double) throws -> Double { exp(rho) * (try d1(exp(rho))) }
         let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
-        var lo = 0.0, hi = 0.0
-        var hLo = try h(0), hHi = hLo
+        var lo = start ?? 0.0, hi = lo
+        var step = start == nil ? 1.0 : 0.25
+        var hLo = try h(lo), hHi = hLo
         if hLo < 0 {
             while hHi < 0 {
                 lo = hi; hLo = hHi
                 if hi >= highest { return (highest, false, true, true) }
-                hi = min(hi + 1, highest)
+                hi = min(hi + step, highest)
+                step = min(2 * step, 1)
                 hHi = try h(hi)
             }
         } else {
             while hLo > 0 {
                 hi = lo; hHi = hLo
                 if lo <= lowest { return (lowest, true, false, true) }
-                lo = max(lo - 1, lowest)
+                lo = max(lo - step, lowest)
+                step = min(2 * step, 1)
                 hLo = try h(lo)
             }
         }

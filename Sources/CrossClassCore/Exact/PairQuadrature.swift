@@ -969,30 +969,13 @@ enum RealPolynomial {
         return exp(illinois(p, log(a), flo, log(b), fhi, tolerance: 1e-15, inLog: true))
     }
 
-    /// Illinois on p (at x, or at e^x if `inLog`) in the sign-changing bracket [lo, hi], with a
-    /// bisection step every fourth, until the bracket is narrower than `tolerance` relative
-    /// (inLog: times max(1, |hi|)).
-    static func illinois(_ p: Fixed, _ lo0: Double, _ flo0: Double, _ hi0: Double, _ fhi0: Double, tolerance: Double, inLog: Bool) -> Double {
-        var lo = lo0, hi = hi0, flo = flo0, fhi = fhi0
-        var side = 0
-        for iteration in 0..<200 {
-            var m = iteration % 4 == 3 ? 0.5 * (lo + hi) : (lo * fhi - hi * flo) / (fhi - flo)
-            if !(m > lo && m < hi) { m = 0.5 * (lo + hi) }
-            if m <= lo || m >= hi { break }
-            let fm = p.value(inLog ? exp(m) : m)
-            if fm == 0 { return m }
-            if (fm > 0) == (flo > 0) {
-                lo = m; flo = fm
-                if side == -1 { fhi *= 0.5 }
-                side = -1
-            } else {
-                hi = m; fhi = fm
-                if side == 1 { flo *= 0.5 }
-                side = 1
-            }
-            if hi - lo <= tolerance * (inLog ? max(1, abs(hi)) : hi) { break }
+    /// Illinois on p (at x, or at e^x if `inLog`) in the sign-changing bracket [lo, hi] (see
+    /// `illinoisRoot`), until the bracket is narrower than `tolerance` relative (inLog: times
+    /// max(1, |hi|)).
+    static func illinois(_ p: Fixed, _ lo: Double, _ flo: Double, _ hi: Double, _ fhi: Double, tolerance: Double, inLog: Bool) -> Double {
+        illinoisRoot(lo, flo, hi, fhi, keepInside: true, done: { lo, hi in hi - lo <= tolerance * (inLog ? max(1, abs(hi)) : hi) }) {
+            p.value(inLog ? exp($0) : $0)
         }
-        return 0.5 * (lo + hi)
     }
 
     /// A polynomial of degree <= 7 in a fixed-size vector (lowest degree first): the trades
@@ -1169,26 +1152,9 @@ extension PairObjective {
 
     /// The root of G_ij in (a, b) where it changes sign (Illinois on G in u).
     func tradesKink(_ i: Int, _ j: Int, _ c: Double, _ e: Double, _ a: Double, _ fa: Double, _ b: Double, _ fb: Double) -> Double {
-        var lo = a, hi = b, flo = fa, fhi = fb
-        var side = 0
-        for iteration in 0..<200 {
-            // Illinois, with a bisection step every fourth (G can be exponentially flat along
-            // a wide bracket).
-            let x = iteration % 4 == 3 ? 0.5 * (lo + hi) : (lo * fhi - hi * flo) / (fhi - flo)
-            let fx = tradesDifference(i, j, c, x, e)
-            if fx == 0 { return x }
-            if (fx > 0) == (flo > 0) {
-                lo = x; flo = fx
-                if side == -1 { fhi *= 0.5 }
-                side = -1
-            } else {
-                hi = x; fhi = fx
-                if side == 1 { flo *= 0.5 }
-                side = 1
-            }
-            if hi - lo <= 1e-15 * max(1, hi) { break }
+        illinoisRoot(a, fa, b, fb, keepInside: false, done: { lo, hi in hi - lo <= 1e-15 * max(1, hi) }) {
+            tradesDifference(i, j, c, $0, e)
         }
-        return 0.5 * (lo + hi)
     }
 
     /// Whether the trades kink roots are inside Double's range here (see
@@ -1238,4 +1204,38 @@ public enum FastTradesAudit {
         let s = allPairs && geo.su > 0 ? p.tradesAllPairs(c, geo) : p.innerKinks(c, geo, [])
         return (s.pattern, s.kinks, c, geo.su, geo.e)
     }
+}
+
+/// Illinois (regula falsi whose stale end's value is halved) for the root of f in a bracket
+/// [lo, hi] where f changes sign, with a bisection step every fourth iteration (f can be
+/// exponentially flat along a wide bracket), until `done(lo, hi)` or 200 steps; the bracket's
+/// midpoint unless a step hits 0 exactly. `keepInside`: a secant step that leaves (lo, hi)
+/// becomes a bisection step, and the search stops when the bracket cannot shrink.
+@inline(__always)
+func illinoisRoot(
+    _ lo0: Double, _ flo0: Double, _ hi0: Double, _ fhi0: Double, keepInside: Bool,
+    done: (Double, Double) -> Bool, _ f: (Double) -> Double
+) -> Double {
+    var lo = lo0, hi = hi0, flo = flo0, fhi = fhi0
+    var side = 0
+    for iteration in 0..<200 {
+        var m = iteration % 4 == 3 ? 0.5 * (lo + hi) : (lo * fhi - hi * flo) / (fhi - flo)
+        if keepInside {
+            if !(m > lo && m < hi) { m = 0.5 * (lo + hi) }
+            if m <= lo || m >= hi { break }
+        }
+        let fm = f(m)
+        if fm == 0 { return m }
+        if (fm > 0) == (flo > 0) {
+            lo = m; flo = fm
+            if side == -1 { fhi *= 0.5 }
+            side = -1
+        } else {
+            hi = m; fhi = fm
+            if side == 1 { flo *= 0.5 }
+            side = 1
+        }
+        if done(lo, hi) { break }
+    }
+    return 0.5 * (lo + hi)
 }
