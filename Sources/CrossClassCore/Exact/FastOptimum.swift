@@ -17,7 +17,9 @@ extension SymmetricOptimizer {
     /// The fast evaluator for this setting, if there is one.
     var pairEvaluator: PairObjective? {
         guard method == .fast else { return nil }
-        return PairObjective(model: model, threat: threat, objective: objective)
+        var e = PairObjective(model: model, threat: threat, objective: objective)
+        e?.parallel = parallelEvaluation
+        return e
     }
 
     /// F = R + penalty and its gradient.

@@ -126,6 +126,10 @@ struct PairObjective: Sendable {
     /// 48 points +3.5e-12; on quarters with 48 points -3.4e-13. The inner rule's share is below
     /// 1e-14 there (12 against 48 inner points).
     static let tradesOuterSplits = 2
+    /// Integrate the outer pieces (and, for trades, plan the outer breaks) on all cores
+    /// (`Parallel.indexed`): the same bits as one thread, since each piece is summed alone and
+    /// the pieces are added in order.
+    var parallel = false
 
     enum Kind: Sendable {
         case ce
@@ -490,23 +494,28 @@ struct PairObjective: Sendable {
         let outer = geo.sc > 0
             ? Panels.boundaries(-Self.cut, Self.cut, scale: geo.sc, centres: outerCentres.map { ($0 - geo.mc) / geo.sc }, maxMarginWidth: 3)
             : [-Self.cut, Self.cut]
-        var pieces: [OuterPiece] = []
-        for p in 0..<(outer.count - 1) {
-            let a = outer[p], b = outer[p + 1]
-            if isSmooth || geo.sc == 0 {
-                pieces.append(OuterPiece(a: a, b: b, leftBreak: false, rightBreak: false))
-                continue
-            }
-            if let lines = closedFormLines(geo) {
-                let breaks = outerBreaks(lines, geo).filter { $0 > a && $0 < b }
+        if isSmooth || geo.sc == 0 {
+            return (0..<(outer.count - 1)).map { OuterPiece(a: outer[$0], b: outer[$0 + 1], leftBreak: false, rightBreak: false) }
+        }
+        if let lines = closedFormLines(geo) {
+            let allBreaks = outerBreaks(lines, geo)
+            var pieces: [OuterPiece] = []
+            for p in 0..<(outer.count - 1) {
+                let a = outer[p], b = outer[p + 1]
+                let breaks = allBreaks.filter { $0 > a && $0 < b }
                 var ends = [a]
                 for x in breaks where x > ends[ends.count - 1] + 1e-14 * max(1, abs(x)) { ends.append(x) }
                 if b > ends[ends.count - 1] + 1e-14 * max(1, abs(b)) { ends.append(b) } else { ends[ends.count - 1] = b }
                 for k in 0..<(ends.count - 1) {
                     pieces.append(OuterPiece(a: ends[k], b: ends[k + 1], leftBreak: k > 0, rightBreak: k < ends.count - 2))
                 }
-                continue
             }
+            return pieces
+        }
+        // Panels apart (the pattern scans are most of the cost for trades).
+        return Parallel.indexed(outer.count - 1, parallel: parallel) { p -> [OuterPiece] in
+            let a = outer[p], b = outer[p + 1]
+            var pieces: [OuterPiece] = []
             let samples = 8
             let inset = 1e-9 * (b - a)
             let points = (0...samples).map { j -> Double in
@@ -525,8 +534,8 @@ struct PairObjective: Sendable {
             for k in 0..<(ends.count - 1) {
                 pieces.append(OuterPiece(a: ends[k], b: ends[k + 1], leftBreak: k > 0, rightBreak: k < ends.count - 2))
             }
-        }
-        return pieces
+            return pieces
+        }.flatMap { $0 }
     }
 
     // MARK: ls in closed form
@@ -779,18 +788,20 @@ struct PairObjective: Sendable {
 
     /// `innerRule`: the rule along the inner lines (default: `rule`).
     func integrate(_ pieces: [OuterPiece], _ geo: Geometry, _ rule: GaussLegendre, innerRule: GaussLegendre? = nil) -> Result {
-        var total = (value: 0.0, g1: 0.0, g2: 0.0)
         let m = max(1, outerSplits)
+        var subPieces: [OuterPiece] = []
         for piece in pieces {
-            if m == 1 { outerPiece(piece, geo, rule, innerRule ?? rule, into: &total); continue }
+            if m == 1 { subPieces.append(piece); continue }
             let width = piece.b - piece.a
             for k in 0..<m {
-                let sub = OuterPiece(
+                subPieces.append(OuterPiece(
                     a: piece.a + width * Double(k) / Double(m), b: k == m - 1 ? piece.b : piece.a + width * Double(k + 1) / Double(m),
-                    leftBreak: k == 0 && piece.leftBreak, rightBreak: k == m - 1 && piece.rightBreak)
-                outerPiece(sub, geo, rule, innerRule ?? rule, into: &total)
+                    leftBreak: k == 0 && piece.leftBreak, rightBreak: k == m - 1 && piece.rightBreak))
             }
         }
+        let sums = Parallel.indexed(subPieces.count, parallel: parallel) { outerPiece(subPieces[$0], geo, rule, innerRule ?? rule) }
+        var total = (value: 0.0, g1: 0.0, g2: 0.0)
+        for sum in sums { total.value += sum.value; total.g1 += sum.g1; total.g2 += sum.g2 }
         return Result(value: 2 * total.value, gradient: (2 * total.g1, 2 * total.g2))
     }
 
@@ -803,8 +814,9 @@ struct PairObjective: Sendable {
         return innerKinks(c, geo, Panels.boundaries(0, Self.cut, scale: geo.su, centres: centres)).pattern
     }
 
-    /// One outer piece on the rule's nodes (with the end substitution of `OuterPiece`).
-    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, _ innerRule: GaussLegendre, into total: inout (value: Double, g1: Double, g2: Double)) {
+    /// One outer piece on the rule's nodes (with the end substitution of `OuterPiece`): its
+    /// share of (value, gradient) / 2.
+    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, _ innerRule: GaussLegendre) -> (value: Double, g1: Double, g2: Double) {
         let nodes = rule.nodes, weights = rule.weights
         let width = piece.b - piece.a
         var sum = (value: 0.0, g1: 0.0, g2: 0.0)
@@ -828,7 +840,7 @@ struct PairObjective: Sendable {
             sum.g1 += weight * d1
             sum.g2 += weight * d2
         }
-        total.value += sum.value; total.g1 += sum.g1; total.g2 += sum.g2
+        return sum
     }
 
     /// The inner integral over z2 >= 0 of phi(z2) (L, L_c, L_u z2), the pattern of best vertices

@@ -54,3 +54,33 @@ final class ParallelResults<R>: @unchecked Sendable {
     let lock = NSLock()
     init(_ n: Int) { values = .init(repeating: nil, count: n) }
 }
+
+extension Parallel {
+    /// body(0), ..., body(count - 1) on the system pool's threads (one per core), returned in
+    /// index order: for splitting one numerical evaluation (milliseconds) into independent
+    /// parts, where `map`'s thread start-up would cost too much. Each part is computed alone and
+    /// the caller combines the parts in index order, so the result has the same bits whether
+    /// `parallel` is. Not parallel (or one part): inline.
+    static func indexed<R>(_ count: Int, parallel: Bool, _ body: (Int) -> R) -> [R] {
+        guard parallel, count > 1 else { return (0..<count).map(body) }
+        return [R](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let base = buffer.baseAddress!
+            withoutActuallyEscaping(body) { body in
+                let run = UnsafeSendable(value: (body, base))
+                // One item per iteration: the pool hands them out as threads free up, which
+                // balances parts of unequal cost.
+                DispatchQueue.concurrentPerform(iterations: count) { i in
+                    let (body, base) = run.value
+                    (base + i).initialize(to: body(i))
+                }
+            }
+            initialized = count
+        }
+    }
+}
+
+/// A value handed to the worker threads of `Parallel.indexed`, which write disjoint slots and
+/// finish before the call returns.
+private struct UnsafeSendable<T>: @unchecked Sendable {
+    var value: T
+}

@@ -331,4 +331,19 @@ struct FastPathTests {
             }
         }
     }
+
+    @Test("an optimum with its evaluations spread over all cores has the same bits as on one thread (ls, trades)")
+    func parallelEvaluationSameBits() throws {
+        let model = try DataModel.paper3()
+        for objective in [Objective.ls(alpha: 0.1), .trades(beta: 1)] {
+            var serial = try SymmetricOptimizer(model: model, threat: try ThreatModel(norm: .linf, eps: 0.3), objective: objective, scale: .free)
+            var parallel = serial
+            serial.parallelEvaluation = false
+            parallel.parallelEvaluation = true
+            let a = try serial.solve(), b = try parallel.solve()
+            #expect(a.converged && b.converged, "\(objective)")
+            #expect(a.w1.bitPattern == b.w1.bitPattern && a.w2.bitPattern == b.w2.bitPattern, "\(objective): (\(a.w1), \(a.w2)) against (\(b.w1), \(b.w2))")
+            #expect(a.value.bitPattern == b.value.bitPattern && a.objectiveValue.bitPattern == b.objectiveValue.bitPattern, "\(objective)")
+        }
+    }
 }

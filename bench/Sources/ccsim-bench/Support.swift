@@ -10,6 +10,13 @@ func now() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
+/// CPU seconds used by this process so far (all threads).
+func cpuNow() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
 /// Peak resident set size of this process so far, in KiB (getrusage).
 func peakRSSKiB() -> Int {
     var usage = rusage()
