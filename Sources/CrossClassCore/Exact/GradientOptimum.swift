@@ -16,7 +16,9 @@ extension SymmetricOptimizer {
     /// The fast l_2 evaluator for this setting, if there is one.
     var l2Evaluator: L2PairObjective? {
         guard method == .fast else { return nil }
-        return L2PairObjective(model: model, threat: threat, objective: objective)
+        var e = L2PairObjective(model: model, threat: threat, objective: objective)
+        e?.parallel = parallelEvaluation
+        return e
     }
 
     /// Raised inside the gradient optimiser when the fast evaluator declines a point.
@@ -43,15 +45,24 @@ extension SymmetricOptimizer {
     /// The l_2 optimum by the fast evaluator, or nil when it declines a point on the way (the
     /// caller then uses the reference path).
     func solveL2Fast(_ e: L2PairObjective) throws -> SymmetricOptimum? {
+        // The last working-rule evaluation: the optimisers ask for the same point again (a
+        // root finder's bracket ends, the final verification at the Newton point).
+        var last: (w1: Double, w2: Double, r: (value: Double, g1: Double, g2: Double))? = nil
+        func working(_ w1: Double, _ w2: Double) throws -> (value: Double, g1: Double, g2: Double) {
+            if let last, last.w1 == w1, last.w2 == w2 { return last.r }
+            guard let r = e.evaluate(w1: w1, w2: w2) else { throw Declined() }
+            last = (w1, w2, r)
+            return r
+        }
         do {
             return try solveWithGradient({ w1, w2 in
-                guard let r = e.evaluate(w1: w1, w2: w2) else { throw Declined() }
-                return penalised(w1, w2, r)
+                penalised(w1, w2, try working(w1, w2))
             }, coarse: { w1, w2 in
                 guard let r = e.evaluate(w1: w1, w2: w2, rule: .coarse) else { throw Declined() }
                 return penalised(w1, w2, r)
             }, verify: { w1, w2 in
-                guard let r = e.estimate(w1: w1, w2: w2) else { throw Declined() }
+                let known = last.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0.r : nil }
+                guard let r = e.estimate(w1: w1, w2: w2, working: known) else { throw Declined() }
                 return (r.value, r.errorBound)
             })
         } catch is Declined {
@@ -256,6 +267,12 @@ extension SymmetricOptimizer {
 /// not positive definite), Armijo backtracking, points kept strictly above optional lower
 /// bounds. Stops when the Newton step is below 1e-10 |x| or, after an accepted step, the Newton
 /// decrement g'H^-1 g / 2 (F - F* for the quadratic model) is at rounding level.
+///
+/// Two savings that do not move the minimiser beyond the stopping rule: after an accepted step
+/// below 1e-3 |x| the next iteration reuses the Hessian (taken that close, its relative error is
+/// ~1e-3, so each step still gains three digits, and the step is still the Newton step to
+/// within 1e-3 for the stopping tests); and a step already below the stopping size (1e-10 |x|,
+/// or `stopBelow`'s) is not taken, so no line search is spent where F cannot resolve a decrease.
 public enum DampedNewton {
     public struct Result: Sendable {
         public var argument: [Double]
@@ -278,20 +295,25 @@ public enum DampedNewton {
         var current = try f(x)
         var lastStep = Double.infinity
         var decrement = Double.infinity
+        var reusable: [Double]? = nil
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let h = 1e-6 * max(size, 1e-3)
             var hessian = [Double](repeating: 0, count: n * n)
-            for j in 0..<n {
-                var y = x
-                y[j] += h
-                let g = try f(y).gradient
-                for i in 0..<n { hessian[i * n + j] = (g[i] - current.gradient[i]) / h }
+            if let reusable {
+                hessian = reusable
+            } else {
+                for j in 0..<n {
+                    var y = x
+                    y[j] += h
+                    let g = try f(y).gradient
+                    for i in 0..<n { hessian[i * n + j] = (g[i] - current.gradient[i]) / h }
+                }
+                for i in 0..<n { for j in 0..<i {
+                    let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
+                    hessian[i * n + j] = m; hessian[j * n + i] = m
+                } }
             }
-            for i in 0..<n { for j in 0..<i {
-                let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
-                hessian[i * n + j] = m; hessian[j * n + i] = m
-            } }
             var p = solve(hessian, current.gradient.map { -$0 }, n)
             if p == nil {
                 // Not positive definite here: shift towards a gradient step.
@@ -303,6 +325,9 @@ public enum DampedNewton {
             guard var step = p else { break }
             let newtonStep = step.reduce(0) { $0 + $1 * $1 }.squareRoot()
             decrement = 0.5 * abs(zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 })
+            if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false) {
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+            }
             var t = 1.0
             if let lowerBounds {
                 for i in 0..<n where x[i] + step[i] <= lowerBounds[i] && step[i] < 0 {
@@ -324,10 +349,8 @@ public enum DampedNewton {
                 step = step.map { 0.5 * $0 }
             }
             lastStep = newtonStep
-            if let stopBelow, accepted, newtonStep <= stopBelow * max(size, 1e-3) {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true)
-            }
-            if newtonStep <= 1e-10 * max(size, 1e-3) || (accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3)) {
+            reusable = accepted && newtonStep <= 1e-3 * max(size, 1e-3) ? hessian : nil
+            if accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3) {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true)
             }
             if !accepted {

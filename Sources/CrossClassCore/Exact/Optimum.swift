@@ -50,8 +50,8 @@ public struct SymmetricOptimizer: Sendable {
     public var tolerance: Double = 1e-10
     /// Implementation of the objective (`.reference`: the general adaptive path).
     public var method: ExactMethod = .fast
-    /// Spread each objective evaluation of the fast l_inf path over all cores (same bits as
-    /// one thread). For single optima; grids already run one point per core.
+    /// Spread each objective evaluation of the fast paths (l_inf; ls under l_2) over all cores
+    /// (same bits as one thread). For single optima; grids already run one point per core.
     public var parallelEvaluation = false
     /// Range of log ||w|| searched first in free-scale modes; when the best scale sits at its
     /// upper end the search is repeated on `extendedLogScaleRange`.

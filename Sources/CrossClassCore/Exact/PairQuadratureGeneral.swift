@@ -618,6 +618,8 @@ public struct L2PairObjective: Sendable {
     let smoothing: Double?
     /// Class 1's rows D at (1, 0) and (0, 1).
     let unit1: [[Double]], unit2: [[Double]]
+    /// ls: compute each evaluation's inner maxima on all cores (same bits as one thread).
+    public var parallel = false
 
     public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
         guard threat.norm == .l2, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
@@ -659,8 +661,9 @@ public struct L2PairObjective: Sendable {
     func pair(_ w1: Double, _ w2: Double) -> Pair? {
         let rows = (0..<2).map { k in zip(unit1[k], unit2[k]).map { w1 * $0.0 + w2 * $0.1 } }
         if let a = smoothing {
-            guard let c = ClassPairLS(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), differences: rows,
+            guard var c = ClassPairLS(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), differences: rows,
                                       eps: threat.eps, smoothing: a), c.isTractable else { return nil }
+            c.parallel = parallel
             return .ls(c)
         }
         guard let c = ClassPairCE(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), differences: rows, threat: threat),
@@ -684,8 +687,14 @@ public struct L2PairObjective: Sendable {
     }
 
     /// Value and gradient with error bounds (working rule against the verification rule).
+    /// `working`: the working rule's result at (w1, w2) when the caller has it already.
     public func estimate(w1: Double, w2: Double) -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double)? {
-        guard let c = pair(w1, w2), let a = evaluate(w1: w1, w2: w2), let b = evaluate(w1: w1, w2: w2, rule: .verification) else { return nil }
+        estimate(w1: w1, w2: w2, working: nil)
+    }
+
+    func estimate(w1: Double, w2: Double, working: (value: Double, g1: Double, g2: Double)?)
+        -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double)? {
+        guard let c = pair(w1, w2), let a = working ?? evaluate(w1: w1, w2: w2), let b = evaluate(w1: w1, w2: w2, rule: .verification) else { return nil }
         let tail = c.tailBound
         // ls: the verification rule's value is reported (bounded by its difference from the
         // working rule's). At W(6, 4), eps 0.3 the working value was 2.9e-9 from the reference

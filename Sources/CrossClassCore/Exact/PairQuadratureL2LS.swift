@@ -50,6 +50,8 @@ struct ClassPairLS {
     let preimage: [(Double, Double)]
 
     static let cut = PairObjective.cut
+    /// Compute the inner maxima of the v lines on all cores (`evaluate`; same bits).
+    var parallel = false
     /// Grid points of [0, pi] for the inner maximum (before bisection).
     static let innerGrid = 12
     /// Most (f, f', f'') evaluations one inner maximum may spend before it declines.
@@ -388,19 +390,27 @@ struct ClassPairLS {
                 }
             }
         }
-        do {
-            for (v, wv) in vNodes {
-                guard let uEnds = uBoundaries(v) else { return nil }
-                for q in 0..<(uEnds.count - 1) {
-                    let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
-                    for i in 0..<nodes.count {
-                        let z1 = um + uh * nodes[i]
-                        let u = mu + su * z1
-                        guard let m = maximum(u, v) else { return nil }
-                        accumulate(u, v, m.t, wv * uh * weights[i] * Normal.pdf(z1), &sums)
-                    }
+        // The inner maxima (the cost) line by line, on all cores when `parallel`; accumulated
+        // below in node order, so the sums have the same bits either way.
+        let lines = Parallel.indexed(vNodes.count, parallel: parallel) { k -> [(u: Double, t: Double, w: Double)]? in
+            let (v, wv) = vNodes[k]
+            guard let uEnds = uBoundaries(v) else { return nil }
+            var line: [(u: Double, t: Double, w: Double)] = []
+            line.reserveCapacity((uEnds.count - 1) * nodes.count)
+            for q in 0..<(uEnds.count - 1) {
+                let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
+                for i in 0..<nodes.count {
+                    let z1 = um + uh * nodes[i]
+                    let u = mu + su * z1
+                    guard let m = maximum(u, v) else { return nil }
+                    line.append((u, m.t, wv * uh * weights[i] * Normal.pdf(z1)))
                 }
             }
+            return line
+        }
+        for (k, line) in lines.enumerated() {
+            guard let line else { return nil }
+            for node in line { accumulate(node.u, vNodes[k].v, node.t, node.w, &sums) }
         }
         // dR/dD_k[f] = E[g_k x_f] + E[g_k delta*_f].
         let n = meanX.count

@@ -58,6 +58,8 @@ struct OptimumCommand: ParsableCommand {
         var optimizer = try SymmetricOptimizer(model: model, threat: threatModel, objective: spec.objective, scale: spec.scale)
         optimizer.tolerance = tolerance
         optimizer.method = methodOptions.method
+        // One optimum: its evaluations use all cores (same bits as one thread).
+        optimizer.parallelEvaluation = true
         let o = try optimizer.solve()
         let out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),

@@ -85,6 +85,16 @@ struct FastL2LSTests {
         }
     }
 
+    @Test("ls under l2: an evaluation with its inner maxima on all cores has the same bits as on one thread")
+    func parallelSameBits() throws {
+        var e = try #require(L2PairObjective(model: try DataModel.paper3(), threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .ls(alpha: 0.1)))
+        let serial = try #require(e.evaluate(w1: 1.47, w2: 1.33))
+        e.parallel = true
+        let parallel = try #require(e.evaluate(w1: 1.47, w2: 1.33))
+        #expect(serial.value.bitPattern == parallel.value.bitPattern)
+        #expect(serial.g1.bitPattern == parallel.g1.bitPattern && serial.g2.bitPattern == parallel.g2.bitPattern)
+    }
+
     @Test("ls under l2: gradient in (w1, w2) equals central differences of the fast values (h = 1e-5)")
     func gradient() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
