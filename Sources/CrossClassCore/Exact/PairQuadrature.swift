@@ -1031,11 +1031,17 @@ enum RealPolynomial {
             out.degree = degree - 1
             return out
         }
+        // The loops below read and write the coefficients through raw memory: SIMD8's
+        // subscript with a run-time index compiled to ~10x slower code (measured: 570 ns
+        // against 70 ns per `signChanges`), and these run millions of times per trades optimum.
         @inline(__always)
         func value(_ t: Double) -> Double {
-            var v = 0.0
-            for k in stride(from: degree, through: 0, by: -1) { v = v * t + c[k] }
-            return v
+            withUnsafeBytes(of: c) { raw in
+                var v = 0.0
+                var k = degree
+                while k >= 0 { v = v * t + raw.load(fromByteOffset: 8 * k, as: Double.self); k -= 1 }
+                return v
+            }
         }
         /// Sign changes of the coefficients of (1 + x)^n p((a + b x) / (1 + x)), whose positive
         /// roots x are the roots of p in (a, b): by Descartes' rule an upper bound on their
@@ -1046,23 +1052,29 @@ enum RealPolynomial {
         /// changes.
         func signChanges(on a: Double, _ b: Double) -> Int {
             let n = degree
-            var r = c
-            if n > 0 {
-                for i in 0..<n { for k in stride(from: n - 1, through: i, by: -1) { r[k] += a * r[k + 1] } }
+            return withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { buffer -> Int in
+                let r = buffer.baseAddress!, q = r + 8
+                withUnsafeBytes(of: c) { raw in
+                    for k in 0...n { r[k] = raw.load(fromByteOffset: 8 * k, as: Double.self) }
+                }
+                for i in 0..<n {
+                    var k = n - 1
+                    while k >= i { r[k] += a * r[k + 1]; k -= 1 }
+                }
+                var f = 1.0
+                let w = b - a
+                for k in 0...n { q[n - k] = r[k] * f; f *= w }
+                for i in 0..<n {
+                    var k = n - 1
+                    while k >= i { q[k] += q[k + 1]; k -= 1 }
+                }
+                var count = 0, last = 0.0
+                for k in 0...n where q[k] != 0 {
+                    if last != 0 && (q[k] > 0) != (last > 0) { count += 1 }
+                    last = q[k]
+                }
+                return count
             }
-            var f = 1.0
-            let w = b - a
-            var q = SIMD8<Double>()
-            for k in 0...n { q[n - k] = r[k] * f; f *= w }
-            if n > 0 {
-                for i in 0..<n { for k in stride(from: n - 1, through: i, by: -1) { q[k] += q[k + 1] } }
-            }
-            var count = 0, last = 0.0
-            for k in 0...n where q[k] != 0 {
-                if last != 0 && (q[k] > 0) != (last > 0) { count += 1 }
-                last = q[k]
-            }
-            return count
         }
     }
 }
@@ -1113,10 +1125,19 @@ extension PairObjective {
         let ll = square(l, l), aa = square(ai, aj)
         var out = RealPolynomial.Fixed()
         out.degree = 6
-        for k in 0..<5 {
-            out.c[k] += d.0 * ll[k] + e * dn.0 * aa[k]
-            out.c[k + 1] += d.1 * ll[k] + e * dn.1 * aa[k]
-            out.c[k + 2] += d.2 * ll[k] + e * dn.2 * aa[k]
+        // In raw memory (see `Fixed.value`), in the same order of operations.
+        withUnsafeMutableBytes(of: &out.c) { o in
+            func add(_ k: Int, _ x: Double) { o.storeBytes(of: o.load(fromByteOffset: 8 * k, as: Double.self) + x, toByteOffset: 8 * k, as: Double.self) }
+            withUnsafeBytes(of: ll) { lr in
+                withUnsafeBytes(of: aa) { ar in
+                    for k in 0..<5 {
+                        let l = lr.load(fromByteOffset: 8 * k, as: Double.self), p = ar.load(fromByteOffset: 8 * k, as: Double.self)
+                        add(k, d.0 * l + e * dn.0 * p)
+                        add(k + 1, d.1 * l + e * dn.1 * p)
+                        add(k + 2, d.2 * l + e * dn.2 * p)
+                    }
+                }
+            }
         }
         return out
     }
