@@ -44,6 +44,8 @@ extension SymmetricOptimizer {
         var w1 = 0.0, w2 = 0.0
         var derivative: Double? = nil
         var boundary = false
+        // F at the returned point on the working rule, when an evaluation there is at hand.
+        var finalValue: Double? = nil
         switch scale {
         case .fixed(let s):
             func slope(_ theta: Double) -> Double {
@@ -74,6 +76,7 @@ extension SymmetricOptimizer {
                 let v = fastValue(e, s * cos(t), s * sin(t)).value
                 if v < bestValue { bestValue = v; theta = t }
             }
+            finalValue = bestValue.isFinite ? bestValue : nil
             if theta == 0 { derivative = atZero }
             if theta < 1e-4 && derivative == nil { derivative = atZero }
             w1 = s * cos(theta)
@@ -90,12 +93,14 @@ extension SymmetricOptimizer {
             let axis = fastValue(e, r0, 0)
             derivative = axis.g2
             w1 = r0; w2 = 0; boundary = true
+            finalValue = axis.value
             if (axis.g2 < 0 || !isConvex) && !pinnedHigh && !pinnedLow {
                 var start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
                 if let w = warmStart, !w.onBoundary, w.w2 > 0, axis.g2 < 0 { start = (w.w1, w.w2) }
                 let interior = try newton(e, start: start, axisValue: axis.value)
                 if interior.value < axis.value {
                     w1 = interior.w1; w2 = interior.w2; boundary = false
+                    finalValue = interior.value
                     if !interior.converged {
                         converged = false
                         notes.append("Newton stopped after \(interior.iterations) iterations with step \(interior.step)")
@@ -125,7 +130,7 @@ extension SymmetricOptimizer {
             converged = false
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }
-        return try optimum(w1: w1, w2: w2, value: fastValue(e, w1, w2).value, objectiveValue: objectiveOnly,
+        return try optimum(w1: w1, w2: w2, value: finalValue ?? fastValue(e, w1, w2).value, objectiveValue: objectiveOnly,
                            derivativeAtZero: derivative, onBoundary: boundary, converged: converged, notes: notes)
     }
 

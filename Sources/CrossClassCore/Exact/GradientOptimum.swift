@@ -195,7 +195,13 @@ extension SymmetricOptimizer {
         -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool)
     {
         if let coarse, let c = try? gradientAxis(coarse, from: start, tolerance: 1e-8), c.converged, !c.pinnedLow, !c.pinnedHigh {
-            func h(_ rho: Double) throws -> Double { exp(rho) * (try fine(exp(rho))) }
+            var seen: [Double: Double] = [:]
+            func h(_ rho: Double) throws -> Double {
+                if let known = seen[rho] { return known }
+                let value = exp(rho) * (try fine(exp(rho)))
+                seen[rho] = value
+                return value
+            }
             let lo = c.logScale - 1e-4, hi = c.logScale + 1e-4
             if lo >= smallestLogScale, hi <= extendedLogScaleRange.upperBound, try h(lo) < 0, try h(hi) > 0 {
                 var failure: Error? = nil
@@ -216,7 +222,14 @@ extension SymmetricOptimizer {
     func gradientAxis(_ d1: (Double) throws -> Double, from start: Double? = nil, tolerance: Double = 1e-13) throws
         -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool)
     {
-        func h(_ rho: Double) throws -> Double { exp(rho) * (try d1(exp(rho))) }
+        // Brent evaluates the bracket's ends again: answered from here.
+        var seen: [Double: Double] = [:]
+        func h(_ rho: Double) throws -> Double {
+            if let known = seen[rho] { return known }
+            let value = exp(rho) * (try d1(exp(rho)))
+            seen[rho] = value
+            return value
+        }
         let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
         var lo = start ?? 0.0, hi = lo
         var step = start == nil ? 1.0 : 0.25
