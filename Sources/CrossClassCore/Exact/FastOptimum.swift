@@ -97,7 +97,7 @@ extension SymmetricOptimizer {
             if (axis.g2 < 0 || !isConvex) && !pinnedHigh && !pinnedLow {
                 var start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
                 if let w = warmStart, !w.onBoundary, w.w2 > 0, axis.g2 < 0 { start = (w.w1, w.w2) }
-                let interior = try newton(e, start: start, axisValue: axis.value)
+                let interior = try newton(e, start: start)
                 if interior.value < axis.value {
                     w1 = interior.w1; w2 = interior.w2; boundary = false
                     finalValue = interior.value
@@ -141,77 +141,15 @@ extension SymmetricOptimizer {
         try warmAxis(fine: { fastValue(e, $0, 0).g1 }, coarse: { fastValue(e, $0, 0, rule: .coarse).g1 }, from: start)
     }
 
-    /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0, Hessian by forward differences of the exact
-    /// gradient (steps 1e-6 |w|).
+    /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0 (`DampedNewton`, as the l_2 path): the first
+    /// steps (until a step is below 1e-4 of ||w||) on the coarse rule, at a quarter of the cost;
+    /// the point is then located on the working rule from there.
     func newton(
-        _ e: PairObjective, start: (Double, Double), axisValue: Double, maxIterations: Int = 60
+        _ e: PairObjective, start: (Double, Double), maxIterations: Int = 60
     ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
-        // The first steps (until a step is below 1e-4 of ||w||) on the coarse rule, at a quarter
-        // of the cost; the point is then located on the working rule from there.
         var begin = start
-        let warm = try newton(e, start: start, rule: .coarse, stopBelow: 1e-4, maxIterations: 30)
+        let warm = try newton2({ fastValue(e, $0, $1, rule: .coarse) }, start: start, maxIterations: 30, stopBelow: 1e-4)
         if warm.w1 > 0, warm.w2 > 0, warm.value.isFinite { begin = (warm.w1, warm.w2) }
-        return try newton(e, start: begin, rule: .working, stopBelow: nil, maxIterations: maxIterations)
-    }
-
-    /// Damped Newton on one rule; `stopBelow`: return once a Newton step is below this fraction
-    /// of ||w|| (a warm start for the next rule).
-    func newton(
-        _ e: PairObjective, start: (Double, Double), rule: GaussLegendre, stopBelow: Double?, maxIterations: Int
-    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
-        func fastValue(_ e: PairObjective, _ w1: Double, _ w2: Double) -> (value: Double, g1: Double, g2: Double) {
-            self.fastValue(e, w1, w2, rule: rule)
-        }
-        var x1 = start.0, x2 = start.1
-        var f = fastValue(e, x1, x2)
-        var lastStep = Double.infinity
-        for iteration in 1...maxIterations {
-            let size = (x1 * x1 + x2 * x2).squareRoot()
-            let h = 1e-6 * max(size, 1e-3)
-            let f1 = fastValue(e, x1 + h, x2), f2 = fastValue(e, x1, x2 + h)
-            var h11 = (f1.g1 - f.g1) / h, h22 = (f2.g2 - f.g2) / h
-            let h12 = 0.5 * ((f1.g2 - f.g2) / h + (f2.g1 - f.g1) / h)
-            var det = h11 * h22 - h12 * h12
-            if !(h11 > 0 && det > 0) {
-                // Not positive definite at this point: regularise towards a gradient step.
-                let shift = abs(h11) + abs(h22) + abs(h12) + 1e-12
-                h11 += shift; h22 += shift
-                det = h11 * h22 - h12 * h12
-            }
-            var p1 = -(h22 * f.g1 - h12 * f.g2) / det
-            var p2 = -(-h12 * f.g1 + h11 * f.g2) / det
-            let newtonStep = (p1 * p1 + p2 * p2).squareRoot()
-            // Newton decrement -p.g / 2 (the predicted decrease): at the objective's rounding
-            // level the point cannot be improved further, and it is within the step of the
-            // minimiser.
-            let decrement = 0.5 * abs(p1 * f.g1 + p2 * f.g2)
-            // Stay in w1 > 0, w2 >= 0 (a step onto w2 = 0 would be the boundary optimum,
-            // already ruled out by the negative derivative there): shorten the step.
-            var t = 1.0
-            if x1 + p1 <= 0 { t = min(t, 0.5 * x1 / -p1) }
-            if x2 + p2 <= 0 { t = min(t, 0.5 * x2 / -p2) }
-            p1 *= t; p2 *= t
-            var accepted = false
-            for _ in 0..<40 {
-                let trial = fastValue(e, x1 + p1, x2 + p2)
-                if trial.value <= f.value + 1e-4 * (p1 * f.g1 + p2 * f.g2) || trial.value <= f.value && abs(p1) + abs(p2) < 1e-9 * size {
-                    x1 += p1; x2 += p2; f = trial
-                    accepted = true
-                    break
-                }
-                p1 *= 0.5; p2 *= 0.5
-            }
-            lastStep = newtonStep
-            if let stopBelow, newtonStep <= stopBelow * max(size, 1e-3) { return (x1, x2, f.value, true, iteration, lastStep) }
-            if newtonStep <= 1e-10 * max(size, 1e-3) || (accepted && decrement <= 1e-15 * (1 + abs(f.value)) && newtonStep <= 1e-7 * max(size, 1e-3)) {
-                return (x1, x2, f.value, true, iteration, lastStep)
-            }
-            if !accepted {
-                // No decrease within rounding: converged only if the Newton step is already at
-                // the resolution the objective's rounding allows.
-                return (x1, x2, f.value, newtonStep <= 1e-7 * max(size, 1e-3), iteration, lastStep)
-            }
-        }
-        return (x1, x2, f.value, false, maxIterations, lastStep)
+        return try newton2({ fastValue(e, $0, $1) }, start: begin, maxIterations: maxIterations)
     }
 }

@@ -284,8 +284,9 @@ extension SymmetricOptimizer {
 /// Two savings that do not move the minimiser beyond the stopping rule: after an accepted step
 /// below 1e-3 |x| the next iteration reuses the Hessian (taken that close, its relative error is
 /// ~1e-3, so each step still gains three digits, and the step is still the Newton step to
-/// within 1e-3 for the stopping tests); and a step already below the stopping size (1e-10 |x|,
-/// or `stopBelow`'s) is not taken, so no line search is spent where F cannot resolve a decrease.
+/// within 1e-3 for the stopping tests); a step below 1e-10 |x| (or `stopBelow`'s size) is not
+/// taken, and a step below 1e-7 |x| whose predicted decrease is at F's rounding is taken without
+/// a line search, which could not judge it (it cost up to 15 evaluations there).
 public enum DampedNewton {
     public struct Result: Sendable {
         public var argument: [Double]
@@ -338,6 +339,7 @@ public enum DampedNewton {
             guard var step = p else { break }
             let newtonStep = step.reduce(0) { $0 + $1 * $1 }.squareRoot()
             decrement = 0.5 * abs(zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 })
+            // Converged before stepping: the step is below 1e-10 |x| (or `stopBelow`'s size).
             if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false) {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
             }
@@ -348,6 +350,16 @@ public enum DampedNewton {
                 }
             }
             step = step.map { $0 * t }
+            let noise = 1e-15 * (1 + abs(current.value))
+            if t == 1, decrement <= noise, newtonStep <= 1e-7 * max(size, 1e-3) {
+                // The predicted decrease is at F's rounding, so a line search cannot judge the
+                // step: the Newton point is taken (one evaluation) unless F rises there beyond
+                // rounding, and the search has converged either way.
+                let trial = zip(x, step).map { $0 + $1 }
+                let next = try f(trial)
+                if next.value <= current.value + noise { x = trial; current = next }
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+            }
             var accepted = false
             for _ in 0..<40 {
                 let trial = zip(x, step).map { $0 + $1 }
