@@ -87,23 +87,33 @@ def run(R, quick, python, log):
     ratios = []  # (what, ccsim, reference, ratio, target)
     commands = []
 
-    # 1. Optima in-process: fast, ccsim reference, scipy reference (ce), back to back.
+    # 1. Optima in-process: fast (one thread, and every core as `ccsim optimum` runs it: each
+    # evaluation's pieces spread over the cores, same bits), ccsim reference, scipy reference
+    # (ce), back to back.
+    cores = os.cpu_count() or 1
     optimum_targets = {"ce": 0.020, "ls:0.1": 0.050, "trades:1": 0.050}
     for objective, target in optimum_targets.items():
         fast_argv = [BENCH, "optimum", "--objective", objective, "--eps", "0.3", "--repeats", str(max(R, 3))] + thr
+        cores_argv = [BENCH, "optimum", "--objective", objective, "--eps", "0.3", "--repeats", str(max(R, 3)), "--threads", str(cores)]
         reference_argv = [BENCH, "optimum", "--objective", objective, "--eps", "0.3", "--repeats", "1", "--method", "reference"] + thr
-        commands += [shlex.join(fast_argv), shlex.join(reference_argv)]
-        fast, reference = [], []
+        commands += [shlex.join(fast_argv), shlex.join(cores_argv), shlex.join(reference_argv)]
+        fast, on_cores, cpu, reference = [], [], [], []
         for _ in range(R):
             f = json_of(fast_argv, env)
             fast.append(f["seconds_median"])
+            g = json_of(cores_argv, env)
+            on_cores.append(g["seconds_median"])
+            cpu.append(g["cpu_seconds_median"])
             if not quick or objective == "ce":
                 reference.append(json_of(reference_argv, env)["seconds_median"])
-        if not f["converged"]:
+        if not f["converged"] or not g["converged"]:
             log(f"optimum {objective}: fast optimum not converged")
         m = statistics.median(fast)
-        rows.append((f"optimum {objective} (paper3, eps 0.3, free scale), in-process", shlex.join(fast_argv[:6]),
+        rows.append((f"optimum {objective} (paper3, eps 0.3, free scale), in-process, 1 thread", shlex.join(fast_argv[:6]),
                      fmt(m), spread(fast), fmt(target), verdict(m, target)))
+        mc = statistics.median(on_cores)
+        rows.append((f"the same on {cores} cores (CPU {fmt(statistics.median(cpu))})", shlex.join(cores_argv[:6] + cores_argv[-2:]),
+                     fmt(mc), spread(on_cores), fmt(target), verdict(mc, target)))
         if reference:
             ratios.append((f"optimum {objective}: fast vs ccsim's own adaptive reference path", fmt(m), fmt(statistics.median(reference)),
                            statistics.median(reference) / m, None))
