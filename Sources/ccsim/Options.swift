@@ -248,6 +248,30 @@ final class Progress: @unchecked Sendable {
         self.enabled = isatty(STDERR_FILENO) != 0
     }
 
+    private var count = 0
+    private var lastShown = 0.0
+    private let started = Date()
+
+    /// One more step of open-ended work (no total): "label: N evaluations, T s", at most twice a
+    /// second; `finish` ends the line.
+    func tick() {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        count += 1
+        let elapsed = Date().timeIntervalSince(started)
+        guard elapsed - lastShown >= 0.5 else { return }
+        lastShown = elapsed
+        FileHandle.standardError.write(Data("\r\(label): \(count) evaluations, \(Int(elapsed)) s".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if lastShown > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
     /// Absolute progress from any thread.
     func report(_ done: Int, _ total: Int) {
         guard enabled else { return }

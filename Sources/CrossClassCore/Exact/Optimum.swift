@@ -53,6 +53,9 @@ public struct SymmetricOptimizer: Sendable {
     /// Spread each objective evaluation of the fast paths (l_inf; ls under l_2) over all cores
     /// (same bits as one thread). For single optima; grids already run one point per core.
     public var parallelEvaluation = false
+    /// Called after each objective evaluation of the derivative-free search (the settings
+    /// without a fast optimiser), from the solving thread: for progress on long searches.
+    public var onEvaluation: (@Sendable () -> Void)? = nil
     /// Range of log ||w|| searched first in free-scale modes; when the best scale sits at its
     /// upper end the search is repeated on `extendedLogScaleRange`.
     public var logScaleRange: ClosedRange<Double> = -5...4
@@ -122,6 +125,7 @@ public struct SymmetricOptimizer: Sendable {
         var r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         r.method = method
         var e = try r.evaluate(w1: w1, w2: w2)
+        onEvaluation?()
         switch scale {
         case .weightDecay(let lambda):
             e.value += 0.5 * lambda * (Double(exclusiveEntries) * w1 * w1 + Double(crossEntries) * w2 * w2)

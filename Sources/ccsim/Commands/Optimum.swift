@@ -60,7 +60,11 @@ struct OptimumCommand: ParsableCommand {
         optimizer.method = methodOptions.method
         // One optimum: its evaluations use all cores (same bits as one thread).
         optimizer.parallelEvaluation = true
-        let o = try optimizer.solve()
+        // Settings without a fast optimiser search on the adaptive path (minutes for some):
+        // their evaluations are counted on stderr when it is a terminal.
+        let progress = Progress(total: 0, label: "optimum (derivative-free search)")
+        optimizer.onEvaluation = { progress.tick() }
+        let o = try { defer { progress.finish() }; return try optimizer.solve() }()
         let out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
             "objective_name": .string(spec.objective.description), "scale": .string(spec.scale.description),

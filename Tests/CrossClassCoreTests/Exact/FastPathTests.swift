@@ -346,4 +346,23 @@ struct FastPathTests {
             #expect(a.value.bitPattern == b.value.bitPattern && a.objectiveValue.bitPattern == b.objectiveValue.bitPattern, "\(objective)")
         }
     }
+
+    @Test("the derivative-free search reports each objective evaluation (progress hook); the fast optimiser makes none there")
+    func evaluationHook() throws {
+        final class Counter: @unchecked Sendable {
+            let lock = NSLock()
+            var n = 0
+            func add() { lock.lock(); n += 1; lock.unlock() }
+        }
+        let slow = Counter(), fast = Counter()
+        var generic = try SymmetricOptimizer(model: try DataModel.complement(classes: 4), threat: try ThreatModel(norm: .linf, eps: 0.2),
+                                             objective: .worstMargin, scale: .fixed(1))
+        generic.onEvaluation = { slow.add() }
+        #expect(try generic.solve().converged)
+        #expect(slow.n >= 10, "\(slow.n) evaluations reported")
+        var pair = try SymmetricOptimizer(model: try DataModel.paper3(), threat: try ThreatModel(norm: .linf, eps: 0.3), objective: .ce, scale: .free)
+        pair.onEvaluation = { fast.add() }
+        #expect(try pair.solve().converged)
+        #expect(fast.n == 0)
+    }
 }
