@@ -196,12 +196,7 @@ extension SymmetricOptimizer {
     {
         if let coarse, let c = try? gradientAxis(coarse, from: start, tolerance: 1e-8), c.converged, !c.pinnedLow, !c.pinnedHigh {
             var seen: [Double: Double] = [:]
-            func h(_ rho: Double) throws -> Double {
-                if let known = seen[rho] { return known }
-                let value = exp(rho) * (try fine(exp(rho)))
-                seen[rho] = value
-                return value
-            }
+            func h(_ rho: Double) throws -> Double { try axisSlope(fine, rho, &seen) }
             let lo = c.logScale - 1e-4, hi = c.logScale + 1e-4
             if lo >= smallestLogScale, hi <= extendedLogScaleRange.upperBound, try h(lo) < 0, try h(hi) > 0 {
                 var failure: Error? = nil
@@ -215,6 +210,15 @@ extension SymmetricOptimizer {
         return try gradientAxis(fine, from: start)
     }
 
+    /// h(rho) = w1 dF/dw1 at w1 = e^rho (`d1` is dF/dw1), the axis searches' root function; a
+    /// rho asked before is answered from `seen` (Brent evaluates a bracket's ends again).
+    func axisSlope(_ d1: (Double) throws -> Double, _ rho: Double, _ seen: inout [Double: Double]) rethrows -> Double {
+        if let known = seen[rho] { return known }
+        let value = exp(rho) * (try d1(exp(rho)))
+        seen[rho] = value
+        return value
+    }
+
     /// The root of h(rho) = w1 dF/dw1 at w1 = e^rho (increasing in rho, F convex in w1),
     /// bracketed by unit steps from rho = 0 within [smallestLogScale,
     /// extendedLogScaleRange.upperBound] (from a warm `start`: steps 0.25, 0.5, then 1), then
@@ -222,14 +226,8 @@ extension SymmetricOptimizer {
     func gradientAxis(_ d1: (Double) throws -> Double, from start: Double? = nil, tolerance: Double = 1e-13) throws
         -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool)
     {
-        // Brent evaluates the bracket's ends again: answered from here.
         var seen: [Double: Double] = [:]
-        func h(_ rho: Double) throws -> Double {
-            if let known = seen[rho] { return known }
-            let value = exp(rho) * (try d1(exp(rho)))
-            seen[rho] = value
-            return value
-        }
+        func h(_ rho: Double) throws -> Double { try axisSlope(d1, rho, &seen) }
         let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
         var lo = start ?? 0.0, hi = lo
         var step = start == nil ? 1.0 : 0.25
