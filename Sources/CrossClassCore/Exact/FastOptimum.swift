@@ -11,8 +11,8 @@ import GSL
 ///   derivative >= 0 proves w2* = 0 (trades, not convex, also tries an interior start at the
 ///   angle 0.35); otherwise a damped Newton method on (w1, w2) with a finite-difference
 ///   Hessian of the exact gradient, stopped when the Newton step is below 1e-10 relative.
-/// - fixed scale s: the root of dF/dtheta on [0, pi/2] (sign scan on 9 angles, then Brent);
-///   theta = 0 exactly when dF/dtheta(0+) >= 0.
+/// - fixed scale s: the root of dF/dtheta on [0, pi/2] (`arcMinimum`: sign scan on 9 angles,
+///   then Brent); theta = 0 exactly when dF/dtheta(0+) >= 0.
 extension SymmetricOptimizer {
     /// The fast evaluator for this setting, if there is one.
     var pairEvaluator: PairObjective? {
@@ -53,35 +53,19 @@ extension SymmetricOptimizer {
                 return s * (-sin(theta) * f.g1 + cos(theta) * f.g2)
             }
             let atZero = fastValue(e, s, 0).g2
-            // Candidates: theta = 0 when dF/dtheta(0+) >= 0, every root where dF/dtheta turns
-            // from negative to positive on a 9-angle scan (Brent on the derivative), and
-            // pi/2 when it is still negative there; the best value wins (one candidate for
-            // ce and ls, whose F is unimodal on the arc).
-            let grid = (0...8).map { Double.pi / 2 * Double($0) / 8 }
-            var candidates: [Double] = atZero >= 0 ? [0] : []
-            var previous = (grid[0], atZero * s)
-            for t in grid.dropFirst() {
-                let d = slope(t)
-                if previous.1 < 0 && d >= 0 {
-                    let root = try RootFinder.brent(in: previous.0, t, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { slope($0) }
-                    candidates.append(root.location)
-                    converged = converged && root.converged
-                }
-                previous = (t, d)
-            }
-            if previous.1 < 0 { candidates.append(.pi / 2) }
-            var theta = candidates.first ?? 0
-            var bestValue = Double.infinity
-            for t in candidates {
-                let v = fastValue(e, s * cos(t), s * sin(t)).value
-                if v < bestValue { bestValue = v; theta = t }
-            }
-            finalValue = bestValue.isFinite ? bestValue : nil
+            let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { fastValue(e, s * cos($0), s * sin($0)).value })
+            let theta = arc.theta
+            converged = converged && arc.converged
+            finalValue = arc.value
             if theta == 0 { derivative = atZero }
             if theta < 1e-4 && derivative == nil { derivative = atZero }
             w1 = s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
             boundary = theta == 0
+            if theta == .pi / 2 {
+                converged = false
+                notes.append("dF/dtheta is negative on the whole arc: the optimum is at w1 = 0, a bound of the family")
+            }
         case .free, .weightDecay, .centeredWeightDecay:
             let warmScale = warmStart.map { 0.5 * log($0.w1 * $0.w1 + $0.w2 * $0.w2) }
             let axisSearch = try fastAxis(e, from: warmScale.map { min(max($0, smallestLogScale), extendedLogScaleRange.upperBound) })

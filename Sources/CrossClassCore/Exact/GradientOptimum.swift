@@ -109,28 +109,10 @@ extension SymmetricOptimizer {
                 return s * (-sin(theta) * v.g1 + cos(theta) * v.g2)
             }
             let atZero = try f(s, 0).g2
-            // ce is convex, so F is unimodal on the arc: theta = 0 when dF/dtheta(0+) >= 0,
-            // else the sign change of dF/dtheta on a 9-angle scan (Brent), else pi/2.
-            var theta = 0.0
-            if atZero < 0 {
-                theta = .pi / 2
-                var previous = 0.0
-                for t in (1...8).map({ Double.pi / 2 * Double($0) / 8 }) {
-                    if try slope(t) >= 0 {
-                        var failure: Error? = nil
-                        let root = try RootFinder.brent(in: previous, t, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { x in
-                            do { return try slope(x) } catch { failure = error; return 0 }
-                        }
-                        if let failure { throw failure }
-                        theta = root.location
-                        converged = converged && root.converged
-                        break
-                    }
-                    previous = t
-                }
-            } else {
-                derivative = atZero
-            }
+            let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { try f(s * cos($0), s * sin($0)).value })
+            let theta = arc.theta
+            converged = converged && arc.converged
+            if theta == 0 { derivative = atZero }
             w1 = s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
             boundary = theta == 0
@@ -145,8 +127,10 @@ extension SymmetricOptimizer {
             derivative = atAxis.g2
             w1 = r0; w2 = 0; boundary = true
             converged = converged && axis.converged
-            if atAxis.g2 < 0 && !axis.pinnedLow && !axis.pinnedHigh {
-                var begin = (r0, 1e-3 * r0)
+            // Convex F: w2* = 0 exactly when dF/dw2(w1*, 0+) >= 0. trades (not convex) also
+            // tries an interior start at the angle 0.35, as `solveFast` does.
+            if (atAxis.g2 < 0 || !isConvex) && !axis.pinnedLow && !axis.pinnedHigh {
+                var begin = atAxis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
                 if let coarse, let warm = try? newton2(coarse, start: begin, maxIterations: 30, stopBelow: 1e-4),
                    warm.w1 > 0, warm.w2 > 0, warm.value.isFinite {
                     begin = (warm.w1, warm.w2)
@@ -163,7 +147,7 @@ extension SymmetricOptimizer {
                         converged = false
                         notes.append("optimal scale at the search limit: a point on a search bound, not a minimiser")
                     }
-                } else {
+                } else if atAxis.g2 < 0 {
                     converged = false
                     notes.append("derivative at w2 = 0 is negative (\(atAxis.g2)) but Newton found no better interior point")
                 }
@@ -184,6 +168,42 @@ extension SymmetricOptimizer {
         }
         return try optimum(w1: w1, w2: w2, value: try f(w1, w2).value, objectiveValue: final.value,
                            derivativeAtZero: derivative, onBoundary: boundary, converged: converged, notes: notes)
+    }
+
+    /// The minimiser of F on the arc ||w|| = s over theta in [0, pi/2] (the fixed scale), from
+    /// dF/dtheta (`slope`; `atZero` its one-sided value at 0+): candidates theta = 0 when
+    /// atZero >= 0, every root where dF/dtheta turns from negative to positive on a 9-angle scan
+    /// (Brent to 1e-13), and pi/2 when it is still negative there; the lowest `value` wins. A
+    /// convex F is unimodal on the arc: its scan stops at the first root.
+    func arcMinimum(atZero: Double, slope: (Double) throws -> Double, value: (Double) throws -> Double) throws
+        -> (theta: Double, value: Double?, converged: Bool)
+    {
+        let grid = (0...8).map { Double.pi / 2 * Double($0) / 8 }
+        var candidates: [Double] = atZero >= 0 ? [0] : []
+        var converged = true
+        var previous = (grid[0], atZero)
+        for t in grid.dropFirst() {
+            if isConvex && !candidates.isEmpty { break }
+            let d = try slope(t)
+            if previous.1 < 0 && d >= 0 {
+                var failure: Error? = nil
+                let root = try RootFinder.brent(in: previous.0, t, absoluteTolerance: 1e-13, relativeTolerance: 1e-13) { x in
+                    do { return try slope(x) } catch { failure = error; return 0 }
+                }
+                if let failure { throw failure }
+                candidates.append(root.location)
+                converged = converged && root.converged
+            }
+            previous = (t, d)
+        }
+        if previous.1 < 0 { candidates.append(.pi / 2) }
+        if candidates.count == 1 { return (candidates[0], nil, converged) }
+        var theta = candidates[0], best = Double.infinity
+        for t in candidates {
+            let v = try value(t)
+            if v < best { best = v; theta = t }
+        }
+        return (theta, best.isFinite ? best : nil, converged)
     }
 
     /// The root of h(rho) = w1 dF/dw1 at w1 = e^rho (increasing: F is convex in w1), bracketed

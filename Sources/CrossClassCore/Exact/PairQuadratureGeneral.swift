@@ -367,6 +367,26 @@ struct ClassPairCE {
         return t >= 0 ? 1 / (1 + e) : e / (1 + e)
     }
 
+    /// E[|dL/dv|] (v = r / 2) where r = mr almost surely and mr is the switch of the ellipse's two
+    /// branches (the symmetric family at w2 = 0 when eps ||w|| > sqrt 6: the two maximisers are
+    /// mirror images), else 0. L = softplus(psi(2v) - u + v) and psi'(r) = -pi1 on a branch
+    /// (envelope), so dL/dv = sigma (1 - 2 pi1) there and the branches' slopes differ by
+    /// 2 sigma |pi1+ - pi1-|: the kink term of a one-sided derivative that gives v a spread
+    /// (`ClassPairLS.vSlope`, the same for ls and trades). Measured: without it dR/dw2(0+) at
+    /// W(6, 0), eps 0.45 was -0.2830 against -0.2487 from differences.
+    func vKink(_ rule: GaussLegendre) -> Double {
+        guard sr == 0, case .ellipse(let e) = shifts, e.branches.count == 2,
+              let a = e.root(mr, branch: 0), let b = e.root(mr, branch: 1) else { return 0 }
+        let va = e.value(mr, a), vb = e.value(mr, b)
+        guard abs(va - vb) <= 1e-12 * (1 + abs(va)) else { return 0 }
+        func pi1(_ s: Double) -> Double {
+            let v = e.support(s)
+            return Self.logistic(-mr - v.d1 + v.d2)
+        }
+        let sigma = inner(max(va, vb) + gamma * mr, rule).1
+        return sigma * abs(pi1(a) - pi1(b))
+    }
+
     /// One outer node at r with weight w.
     @inline(__always)
     func node(_ r: Double, _ w: Double, strip: Int, _ rule: GaussLegendre, _ sums: inout Sums) {
@@ -607,25 +627,31 @@ public struct LinearPairCE: Sendable {
     }
 }
 
-/// The robust ce or ls of the symmetric family W(w1, w2) on a complement(3) model under l_2
-/// (class 1's share equals every class's), with its gradient in (w1, w2) by the chain rule
-/// through D(w1, w2) = w1 D(1, 0) + w2 D(0, 1). ce: `ClassPairCE` (1-D reduction in d1 - d2);
-/// ls: `ClassPairLS` (2-D rule, certified inner maximum over the ellipse).
+/// The robust ce, ls or trades of the symmetric family W(w1, w2) on a complement(3) model
+/// under l_2 (class 1's share equals every class's), with its gradient in (w1, w2) by the chain
+/// rule through D(w1, w2) = w1 D(1, 0) + w2 D(0, 1). ce: `ClassPairCE` (1-D reduction in
+/// d1 - d2); ls and trades: `ClassPairLS` (2-D rule, certified inner maximum over the ellipse).
 public struct L2PairObjective: Sendable {
     let model: DataModel
     let threat: ThreatModel
-    /// nil for ce, alpha / 2 for ls.
+    /// nil for ce, alpha / 2 for ls (0 for trades).
     let smoothing: Double?
+    /// trades' beta (nil otherwise).
+    let tradesBeta: Double?
     /// Class 1's rows D at (1, 0) and (0, 1).
     let unit1: [[Double]], unit2: [[Double]]
     /// ls: compute each evaluation's inner maxima on all cores (same bits as one thread).
     public var parallel = false
+    /// The standard deviation of v = (d1 - d2) / 2 per unit of w2 (at w2 = 0 the w1 part of
+    /// d1 - d2 vanishes): the scale of the kink term of dR/dw2 at w2 = 0+ (`ClassPairLS.vSlope`).
+    let vPerW2: Double
 
     public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
         guard threat.norm == .l2, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
         switch objective {
-        case .ce: smoothing = nil
-        case .ls(let alpha) where alpha >= 0 && alpha <= 1: smoothing = alpha / 2
+        case .ce: smoothing = nil; tradesBeta = nil
+        case .ls(let alpha) where alpha >= 0 && alpha <= 1: smoothing = alpha / 2; tradesBeta = nil
+        case .trades(let beta) where beta >= 0 && beta.isFinite: smoothing = 0; tradesBeta = beta
         default: return nil
         }
         self.model = model
@@ -636,16 +662,22 @@ public struct L2PairObjective: Sendable {
         }
         unit1 = rows(1, 0)
         unit2 = rows(0, 1)
+        let variance = model.variance(ofClass: 0), u2 = unit2
+        vPerW2 = (0..<variance.count).reduce(0.0) { sum, f in
+            let half = 0.5 * (u2[0][f] - u2[1][f])
+            return sum + half * half * variance[f]
+        }.squareRoot()
     }
 
-    /// One class's evaluator: ce or ls.
+    /// One class's evaluator: ce, or ls and trades.
     enum Pair {
         case ce(ClassPairCE)
         case ls(ClassPairLS)
 
-        func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]])? {
+        /// `vKink`: see `ClassPairLS.evaluate` and `ClassPairCE.vKink`.
+        func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]], vKink: Double)? {
             switch self {
-            case .ce(let c): return c.evaluate(rule)
+            case .ce(let c): let r = c.evaluate(rule); return (r.value, r.gradient, c.vKink(rule))
             case .ls(let c): return c.evaluate(rule)
             }
         }
@@ -662,7 +694,7 @@ public struct L2PairObjective: Sendable {
         let rows = (0..<2).map { k in zip(unit1[k], unit2[k]).map { w1 * $0.0 + w2 * $0.1 } }
         if let a = smoothing {
             guard var c = ClassPairLS(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), differences: rows,
-                                      eps: threat.eps, smoothing: a), c.isTractable else { return nil }
+                                      eps: threat.eps, smoothing: a, trades: tradesBeta), c.isTractable else { return nil }
             c.parallel = parallel
             return .ls(c)
         }
@@ -683,6 +715,8 @@ public struct L2PairObjective: Sendable {
                 g2 += r.gradient[k][f] * unit2[k][f]
             }
         }
+        // At w2 = 0 (v degenerate) the one-sided derivative has the kink term E|v| E[|dL/dv|].
+        if w2 == 0 && r.vKink != 0 { g2 += r.vKink * vPerW2 * (2 / Double.pi).squareRoot() }
         return (r.value, g1, g2)
     }
 
@@ -696,10 +730,10 @@ public struct L2PairObjective: Sendable {
         -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double)? {
         guard let c = pair(w1, w2), let a = working ?? evaluate(w1: w1, w2: w2), let b = evaluate(w1: w1, w2: w2, rule: .verification) else { return nil }
         let tail = c.tailBound
-        // ls: the verification rule's value is reported (bounded by its difference from the
-        // working rule's). At W(6, 4), eps 0.3 the working value was 2.9e-9 from the reference
-        // path with |working - verification| = 2.8e-9: the difference bounds the more accurate
-        // rule's error, not the working rule's.
+        // ls and trades: the verification rule's value is reported (bounded by its difference
+        // from the working rule's). At W(6, 4), eps 0.3 the ls working value was 2.9e-9 from the
+        // reference path with |working - verification| = 2.8e-9: the difference bounds the more
+        // accurate rule's error, not the working rule's.
         let reported: (value: Double, g1: Double, g2: Double) = smoothing == nil ? a : b
         return (reported.value, reported.g1, reported.g2, abs(a.value - b.value) + tail + 1e-15 * abs(a.value),
                 max(abs(a.g1 - b.g1), abs(a.g2 - b.g2)) + 10 * tail)

@@ -1,8 +1,8 @@
 import Foundation
 import GSL
 
-/// One class's share of the robust label-smoothed ce (`ls:alpha`, K = 3) of the symmetric family
-/// under l_2, with its gradient in the two rows D_k = w_y - w_k, by fixed composite
+/// One class's share of the robust label-smoothed ce (`ls:alpha`, K = 3) -- or of trades -- of the
+/// symmetric family under l_2, with its gradient in the two rows D_k = w_y - w_k, by fixed composite
 /// Gauss-Legendre rules and a certified inner maximum (issue 12's fast path for ls under l_2).
 ///
 /// Loss in the margins m = d + Delta (d = D x clean, Delta = D delta, ||delta||_2 <= eps):
@@ -37,8 +37,19 @@ import GSL
 ///   dR/dD_k = E[g_k (x + delta*)],  g_k = a - pi_k(m*),  delta* = D'(D D')^-1 Delta*
 /// (the minimum-norm preimage of the maximising shift, of norm exactly eps), with
 /// E[g_k x] = mean_x E[g_k] + Sigma D' C^-1 E[g_k (d - E d)], C = Cov(d).
+///
+/// trades (`trades: beta`) is the same computation with the linear coefficients a replaced by
+/// the clean probabilities p = pi(d): KL(p || pi(m)) = ce(m) + p . m - ce(d) - p . d, so the
+/// adversary maximises f(t) = ce(m) + p1 m1 + p2 m2 (convex in m: on the ellipse's boundary),
+/// and the loss is ce(d) + beta KL. f(t) >= f(-t) no longer holds for v >= 0 (the term
+/// (p1 - p2) T favours sin t < 0), so the inner maximum is over the whole circle; the mirror
+/// (u, -v) still has its maximiser at -t (m1 <-> m2 with p1 <-> p2), so R = 2 E[L; v > 0]
+/// stands. The gradient has a second coefficient for x through p (`accumulate`).
 struct ClassPairLS {
+    /// ls: alpha / 2 (0 for trades).
     let a: Double
+    /// trades: beta (nil for ls).
+    let beta: Double?
     let mu: Double, su: Double, sv: Double
     /// Semi-axes of the shift ellipse in (S, T).
     let axisS: Double, axisT: Double
@@ -57,7 +68,8 @@ struct ClassPairLS {
     /// Most (f, f', f'') evaluations one inner maximum may spend before it declines.
     static let innerBudget = 4000
 
-    init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double) {
+    /// `smoothing`: ls's a = alpha / 2; `trades`: trades' beta instead (smoothing is then 0).
+    init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double, trades: Double? = nil) {
         precondition(rows.count == 2)
         let n = mean.count
         func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
@@ -74,7 +86,8 @@ struct ClassPairLS {
         // v = 0 almost surely when d1 - d2 has no variance (w2 = 0 on paper3: the cross
         // features absent from both other classes carry no weight): one node on v = 0.
         let degenerate = !(vv > 1e-24 * scale)
-        a = smoothing
+        a = trades == nil ? smoothing : 0
+        beta = trades
         mu = m1
         su = vu.squareRoot(); sv = degenerate ? 0 : vv.squareRoot()
         // G's eigenvalues eps^2 (p11 +- p12) along (1, +-1)/sqrt 2: S moves by sqrt(lambda+/2).
@@ -107,8 +120,9 @@ struct ClassPairLS {
     }
 
     /// The inner maximum alone (angles and clean (u, v) given directly): for tests.
-    init(axisS: Double, axisT: Double, smoothing: Double) {
-        a = smoothing
+    init(axisS: Double, axisT: Double, smoothing: Double, trades: Double? = nil) {
+        a = trades == nil ? smoothing : 0
+        beta = trades
         mu = 0; su = 1; sv = 1
         self.axisS = axisS; self.axisT = axisT
         thirdBound = Self.thirdBound(axisS, axisT)
@@ -126,9 +140,38 @@ struct ClassPairLS {
     @inline(__always)
     static func innerTolerance(_ f: Double) -> Double { 1e-13 * (1 + abs(f)) }
 
-    /// f, f', f'' at angle t (cos c, sin s) for clean (u, v).
+    /// The linear coefficients (k1, k2) of f = ce(m) + k1 m1 + k2 m2 at clean (u, v): (a, a) for
+    /// ls; trades' clean probabilities p_k = pi_k(d), d = (u + v, u - v).
     @inline(__always)
-    func inner(_ u: Double, _ v: Double, _ c: Double, _ s: Double) -> (f: Double, d1: Double, d2: Double) {
+    func coefficients(_ u: Double, _ v: Double) -> (Double, Double) {
+        guard beta != nil else { return (a, a) }
+        let c = Self.softmax(u + v, u - v)
+        return (c.p1, c.p2)
+    }
+
+    /// ce(m) = log(1 + e^{-m1} + e^{-m2}) and pi_k = e^{-m_k - ce}, k = 1, 2 (without overflow).
+    @inline(__always)
+    static func softmax(_ m1: Double, _ m2: Double) -> (ce: Double, p1: Double, p2: Double) {
+        let top = max(0, -m1, -m2)
+        let ce = top + log(exp(-top) + exp(-m1 - top) + exp(-m2 - top))
+        return (ce, exp(-m1 - ce), exp(-m2 - ce))
+    }
+
+    /// The angles' range: [0, pi] for ls (the mirror t -> -t is never better for v >= 0);
+    /// the whole circle for trades, whose term (p1 - p2) T can favour sin t < 0 at v > 0.
+    var isCircle: Bool { beta != nil }
+
+    /// The distance of two angles on the circle (for ls, in [0, pi], |s - t|).
+    @inline(__always)
+    static func gap(_ s: Double, _ t: Double) -> Double {
+        let d = abs(s - t)
+        return min(d, 2 * Double.pi - d)
+    }
+
+    /// f, f', f'' at angle t (cos c, sin s) for clean (u, v), f = ce(m) + k1 m1 + k2 m2
+    /// (`coefficients`).
+    @inline(__always)
+    func inner(_ u: Double, _ v: Double, _ c: Double, _ s: Double, _ k: (Double, Double)) -> (f: Double, d1: Double, d2: Double) {
         let S = u + axisS * c, T = v + axisT * s
         let m1 = S + T, m2 = S - T
         let top = max(0, -m1, -m2)
@@ -138,18 +181,29 @@ struct ClassPairLS {
         let spp = -axisS * c, tpp = -axisT * s
         let m1p = sp + tp, m2p = sp - tp
         let m1pp = spp + tpp, m2pp = spp - tpp
-        let g1 = a - p1, g2 = a - p2
+        let g1 = k.0 - p1, g2 = k.1 - p2
         let d1 = g1 * m1p + g2 * m2p
         // Hessian of ce in m: diag(p) - p p'.
         let quadratic = p1 * m1p * m1p + p2 * m2p * m2p - (p1 * m1p + p2 * m2p) * (p1 * m1p + p2 * m2p)
         let d2 = quadratic + g1 * m1pp + g2 * m2pp
-        return (ce + 2 * a * S, d1, d2)
+        // k1 m1 + k2 m2 = (k1 + k2) S + (k1 - k2) T (ls: 2 a S + 0).
+        return (ce + (k.0 + k.1) * S + (k.0 - k.1) * T, d1, d2)
     }
 
     /// Angle grid on [0, pi] (cos, sin), built once.
     static let grid: [(t: Double, c: Double, s: Double)] = (0...innerGrid).map { i in
         let t = Double.pi * Double(i) / Double(innerGrid)
         return (t, i == innerGrid ? -1 : cos(t), i == 0 || i == innerGrid ? 0 : sin(t))
+    }
+
+    /// Angle grid on [-pi, pi] (the circle; both ends are the same point), with the spacing of
+    /// `grid`.
+    static let circleGrid: [(t: Double, c: Double, s: Double)] = (0...(2 * innerGrid)).map { i in
+        if i == 0 { return (-Double.pi, -1, 0) }
+        if i == 2 * innerGrid { return (Double.pi, -1, 0) }
+        if i == innerGrid { return (0, 1, 0) }
+        let t = Double.pi * Double(i - innerGrid) / Double(innerGrid)
+        return (t, cos(t), sin(t))
     }
 
     /// max over cubic upper bound p(s) = c0 + c1 s + c2 s^2/2 + c3 s^3/6 on [0, h].
@@ -171,38 +225,69 @@ struct ClassPairLS {
 
     struct Point { var t: Double; var c: Double; var s: Double; var f: Double; var d1: Double; var d2: Double }
 
-    /// Bound on |f'''| over [l.t, r.t] (inside [0, pi]): the global bound's pieces with the
+    /// Bound on |f'''| over [l.t, r.t] (inside [-pi, pi]): the global bound's pieces with the
     /// softmax probabilities bounded on the interval, pi_k <= min(1, e^{-min m_k}). With q a
     /// bound on pi_1 + pi_2: |third cumulant| <= min(1/4, 2q) R^3 (R <= sqrt 2 M the range of
-    /// the law, |mean| <= q R), |Hessian| <= max_k pi_k, |a - pi_k| <= max(a, pi_k - a).
+    /// the law, |mean| <= q R), |Hessian| <= max_k pi_k, |k_k - pi_k| <= max(k_k, pi_k - k_k).
+    /// cos has its minimum over the interval at an end (pi is a grid end); sin may reach -1
+    /// at -pi/2 or 1 at pi/2 inside.
     @inline(__always)
-    func localThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point) -> Double {
+    func localThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double)) -> Double {
         let cMin = min(l.c, r.c)
-        let sMin = min(l.s, r.s), sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
+        let sMin = l.t <= -0.5 * Double.pi && r.t >= -0.5 * Double.pi ? -1 : min(l.s, r.s)
+        let sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
         let sLow = u + axisS * cMin
         let m1 = sLow + v + axisT * sMin, m2 = sLow - v - axisT * sMax
         let p1 = m1 >= 0 ? exp(-m1) : 1, p2 = m2 >= 0 ? exp(-m2) : 1
         let q = min(1, p1 + p2)
         let h = min(1, max(p1, p2))
-        let g1 = max(a, p1 - a), g2 = max(a, p2 - a)
+        let g1 = max(k.0, p1 - k.0), g2 = max(k.1, p2 - k.1)
         let g = (g1 * g1 + g2 * g2).squareRoot()
         let m = 2.0.squareRoot() * max(axisS, axisT)
         let local = 1.01 * (min(0.25, 2 * q) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
-        return min(local, thirdBound)
+        guard isCircle else { return min(local, thirdBound) }
+        return min(local, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
     }
 
-    /// The certified maximum of f over t in [0, pi] at clean (u, v >= 0) and its maximiser; nil
-    /// when the evaluation budget runs out (callers decline the point).
+    /// trades: |f'''| over [l.t, r.t] when the softmax law P = pi(m) is concentrated on one class
+    /// (where the clean and shifted margins are large, of either sign, and f ~ 1e-7 is flat):
+    /// with eps >= 1 - P(j) on the interval for some class j, Var(X) <= eps R^2 and |third
+    /// cumulant| <= eps R^3 for X = -m' or -m'' over the classes (R <= sqrt 2 M), so
+    /// |f'''| <= eps R^3 + 3 |Cov(m', m'')| + |k - pi| M with |Cov| <= 2 eps M^2, and
+    /// pi_k bounded on both sides (pi_1 / pi_2 = e^{-2T}).
+    /// 1 - pi_y <= e^{-m1} + e^{-m2}, 1 - pi_1 <= e^{m1} + e^{2T}, 1 - pi_2 <= e^{m2} + e^{-2T}.
+    @inline(__always)
+    func concentratedThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double), sMin: Double, sMax: Double) -> Double {
+        let cMin = min(l.c, r.c), cMax = l.t <= 0 && r.t >= 0 ? 1 : max(l.c, r.c)
+        let sLow = u + axisS * cMin, sHigh = u + axisS * cMax
+        let tLow = v + axisT * sMin, tHigh = v + axisT * sMax
+        let m1Low = sLow + tLow, m1High = sHigh + tHigh, m2Low = sLow - tHigh, m2High = sHigh - tLow
+        func e(_ x: Double) -> Double { exp(min(x, 1)) }
+        let notY = min(1, e(-m1Low) + e(-m2Low))
+        let not1 = min(1, e(m1High) + e(2 * tHigh)), not2 = min(1, e(m2High) + e(-2 * tLow))
+        let eps = min(notY, not1, not2)
+        let high1 = min(1, e(-m1Low), e(-2 * tLow)), high2 = min(1, e(-m2Low), e(2 * tHigh))
+        let low1 = max(0, 1 - not1), low2 = max(0, 1 - not2)
+        let g1 = max(high1 - k.0, k.0 - low1, 0), g2 = max(high2 - k.1, k.1 - low2, 0)
+        let g = (g1 * g1 + g2 * g2).squareRoot()
+        let h = min(max(high1, high2), 2 * eps)
+        let m = 2.0.squareRoot() * max(axisS, axisT)
+        return 1.01 * (min(0.25, 2 * eps) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
+    }
+
+    /// The certified maximum of f over t in [0, pi] (trades: [-pi, pi]) at clean (u, v >= 0)
+    /// and its maximiser; nil when the evaluation budget runs out (callers decline the point).
     func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, peaks: Int)? {
         var evaluations = 0
+        let k = coefficients(u, v)
         func at(_ t: Double) -> Point {
             evaluations += 1
             let c = cos(t), s = sin(t)
-            let r = inner(u, v, c, s)
+            let r = inner(u, v, c, s, k)
             return Point(t: t, c: c, s: s, f: r.f, d1: r.d1, d2: r.d2)
         }
-        var points: [Point] = Self.grid.map { g in
-            let r = inner(u, v, g.c, g.s)
+        var points: [Point] = (isCircle ? Self.circleGrid : Self.grid).map { g in
+            let r = inner(u, v, g.c, g.s, k)
             return Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2)
         }
         evaluations += points.count
@@ -225,8 +310,9 @@ struct ClassPairLS {
             return p
         }
         var intervals: [(Point, Point)] = []
-        // Local maxima seen on the grid (ends included), for the kink scan.
-        var peaks = (points[0].d1 < 0 ? 1 : 0) + (points[points.count - 1].d1 > 0 ? 1 : 0)
+        // Local maxima seen on the grid (ends included; on the circle the ends are one point
+        // and a peak there is a sign change in the last interval).
+        var peaks = isCircle ? 0 : (points[0].d1 < 0 ? 1 : 0) + (points[points.count - 1].d1 > 0 ? 1 : 0)
         for i in 0..<(points.count - 1) {
             let l = points[i], r = points[i + 1]
             if l.d1 > 0 && r.d1 < 0 {
@@ -243,7 +329,7 @@ struct ClassPairLS {
         while let (l, r) = intervals.popLast() {
             let h = r.t - l.t
             let half = 0.5 * h
-            let bound = localThirdBound(u, v, l, r)
+            let bound = localThirdBound(u, v, l, r, k)
             let left = Self.cubicMaximum(l.f, l.d1, l.d2, bound, half)
             let right = Self.cubicMaximum(r.f, -r.d1, r.d2, bound, half)
             if max(left, right) <= best.f + Self.innerTolerance(best.f) { continue }
@@ -260,30 +346,54 @@ struct ClassPairLS {
         return (best.f, best.t, peaks)
     }
 
-    /// The local maximum of f reached by a damped Newton ascent from t (within [0, pi]).
+    /// The local maximum of f reached by a damped Newton ascent from t (within [0, pi]; trades:
+    /// on the circle, returned in [-pi, pi]).
     func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) {
+        let k = coefficients(u, v)
         var t = start
-        var r = inner(u, v, cos(t), sin(t))
+        var r = inner(u, v, cos(t), sin(t), k)
         for _ in 0..<60 {
             var step = r.d2 < 0 ? -r.d1 / r.d2 : (r.d1 > 0 ? 0.05 : -0.05)
             step = min(max(step, -0.2), 0.2)
-            let next = min(max(t + step, 0), Double.pi)
+            let next = isCircle ? t + step : min(max(t + step, 0), Double.pi)
             if abs(next - t) <= 1e-14 { break }
             t = next
-            r = inner(u, v, cos(t), sin(t))
+            r = inner(u, v, cos(t), sin(t), k)
         }
-        return (r.f, t)
+        return (r.f, isCircle ? remainder(t, 2 * Double.pi) : t)
     }
 
     struct Sums {
         var value = 0.0
         var g = (0.0, 0.0)
-        /// E[g_k (d_j - E d_j)] and E[g_k Delta_j], [k][j].
+        /// E[g_k (d_j - E d_j)] and E[h_k Delta_j], [k][j].
         var gd = [[0.0, 0.0], [0.0, 0.0]]
         var gDelta = [[0.0, 0.0], [0.0, 0.0]]
+        /// E[|dL/dv|] on the line v = 0 (degenerate v only; see `vSlope`).
+        var vKink = 0.0
+    }
+
+    /// |dL/dv| at (u, v = 0) along the branch of the maximiser t (Danskin): where the maximisers
+    /// are t and -t (sin t != 0), L(u, v) = L(u, 0) + |v| |dL/dv| + O(v^2), a kink at v = 0 that
+    /// the node-and-mirror average does not see; where the maximiser is 0 or pi it is 0 (m1 =
+    /// m2). ls: q2 - q1; trades: beta (q2 - q1 - 2 p B sin t) (p = p1 = p2 at v = 0).
+    func vSlope(_ u: Double, _ t: Double) -> Double {
+        let s = sin(t)
+        let S = u + axisS * cos(t), T = axisT * s
+        let shifted = Self.softmax(S + T, S - T)
+        guard let beta else { return abs(shifted.p2 - shifted.p1) }
+        let p = Self.softmax(u, u).p1
+        return abs(beta * (shifted.p2 - shifted.p1 - 2 * p * axisT * s))
     }
 
     /// The node (u, v) with weight w and its mirror (u, -v) (maximiser at -t).
+    ///
+    /// The loss L and, by Danskin at the maximiser, its derivative in the row D_k: g_k x + h_k
+    /// delta* (x's coefficient g through d = D x and m, delta*'s coefficient h through m):
+    /// - ls: L = ce(m) + a (m1 + m2), g_k = h_k = a - q_k (q = pi(m));
+    /// - trades: L = ce(d) + beta KL, KL = ce(m) - ce(d) + p . Delta (p = pi(d), Delta = m - d),
+    ///   h_k = beta (p_k - q_k), g_k = -p_k + beta p_k (p . Delta - Delta_k) + h_k (from
+    ///   dp_j/dd_k = p_j p_k - p_k [j = k]).
     @inline(__always)
     func accumulate(_ u: Double, _ v: Double, _ t: Double, _ w: Double, _ sums: inout Sums) {
         let c = cos(t), s = sin(t)
@@ -291,21 +401,34 @@ struct ClassPairLS {
         let m1 = S + T, m2 = S - T
         let top = max(0, -m1, -m2)
         let ce = top + log(exp(-top) + exp(-m1 - top) + exp(-m2 - top))
-        let g1 = a - exp(-m1 - ce), g2 = a - exp(-m2 - ce)
-        let value = ce + 2 * a * S
+        let q1 = exp(-m1 - ce), q2 = exp(-m2 - ce)
         let e1 = v, e2 = -v  // d - E d = (u - mu + v, u - mu - v); the u part added below
         let du = u - mu
         let delta1 = m1 - (u + v), delta2 = m2 - (u - v)
+        let value: Double, g1: Double, g2: Double, h1: Double, h2: Double
+        if let beta {
+            let clean = Self.softmax(u + v, u - v)
+            let p1 = clean.p1, p2 = clean.p2
+            let shift = p1 * delta1 + p2 * delta2
+            value = clean.ce + beta * (ce - clean.ce + shift)
+            h1 = beta * (p1 - q1); h2 = beta * (p2 - q2)
+            g1 = -p1 + beta * p1 * (shift - delta1) + h1
+            g2 = -p2 + beta * p2 * (shift - delta2) + h2
+        } else {
+            g1 = a - q1; g2 = a - q2
+            h1 = g1; h2 = g2
+            value = ce + 2 * a * S
+        }
         sums.value += 2 * w * value
         // Node and mirror: (g1, g2, d - Ed, Delta) and (g2, g1, swapped d - Ed, swapped Delta).
         sums.g.0 += w * (g1 + g2); sums.g.1 += w * (g2 + g1)
-        let gk = [(g1, g2), (g2, g1)]
+        let gk = [(g1, g2, h1, h2), (g2, g1, h2, h1)]
         for (k, pair) in gk.enumerated() {
-            let (gn, gm) = pair  // g_k at the node, g_k at the mirror
+            let (gn, gm, hn, hm) = pair  // g_k, h_k at the node and at the mirror
             sums.gd[k][0] += w * (gn * (du + e1) + gm * (du + e2))
             sums.gd[k][1] += w * (gn * (du + e2) + gm * (du + e1))
-            sums.gDelta[k][0] += w * (gn * delta1 + gm * delta2)
-            sums.gDelta[k][1] += w * (gn * delta2 + gm * delta1)
+            sums.gDelta[k][0] += w * (hn * delta1 + hm * delta2)
+            sums.gDelta[k][1] += w * (hn * delta2 + hm * delta1)
         }
     }
 
@@ -313,7 +436,8 @@ struct ClassPairLS {
     /// with the maximiser's jumps (located by scan and bisection) as extra ends. nil when an
     /// inner maximum declines.
     func uBoundaries(_ v: Double) -> [Double]? {
-        let centres = [axisS - v, axisS + v].map { ($0 - mu) / su }
+        // trades also has the clean loss's structure where d1 = u + v or d2 = u - v is 0.
+        let centres = (beta == nil ? [axisS - v, axisS + v] : [axisS - v, axisS + v, -v, v]).map { ($0 - mu) / su }
         let base = Panels.boundaries(-Self.cut, Self.cut, scale: su, centres: centres, maxMarginWidth: 3)
         // Scan: the panel ends, refined where the maximiser moves by more than 0.1 between
         // neighbours (there the integrand, analytic or not, has structure on a finer scale:
@@ -328,7 +452,7 @@ struct ClassPairLS {
         var current = stack.removeLast()
         scan.append(current.z); argmax.append(current.t)
         while let next = stack.last {
-            if abs(next.t - current.t) > 0.1 && next.z - current.z > 1e-9 * (1 + abs(current.z)) {
+            if Self.gap(next.t, current.t) > 0.1 && next.z - current.z > 1e-9 * (1 + abs(current.z)) {
                 let mid = 0.5 * (current.z + next.z)
                 guard let m = maximum(mu + su * mid, v) else { return nil }
                 stack.append((mid, m.t))
@@ -339,7 +463,7 @@ struct ClassPairLS {
             scan.append(current.z); argmax.append(current.t)
         }
         var kinks: [Double] = []
-        for i in 0..<(scan.count - 1) where abs(argmax[i + 1] - argmax[i]) > 0.1 {
+        for i in 0..<(scan.count - 1) where Self.gap(argmax[i + 1], argmax[i]) > 0.1 {
             // A jump (the cell is below 1e-9): it is where the peak continued from the left end stops beating the one continued
             // from the right (local ascents, cheap); where the two ascents meet the same peak the
             // certified maximum decides which side's peak it is nearer.
@@ -350,12 +474,12 @@ struct ClassPairLS {
                 let u = mu + su * mid
                 let left = localPeak(u, v, from: tl), right = localPeak(u, v, from: tr)
                 var leftWins: Bool
-                if abs(left.t - right.t) > 1e-6 {
+                if Self.gap(left.t, right.t) > 1e-6 {
                     leftWins = left.f >= right.f
                     if leftWins { tl = left.t } else { tr = right.t }
                 } else {
                     guard let m = maximum(u, v) else { return nil }
-                    leftWins = abs(m.t - tl) <= abs(m.t - tr)
+                    leftWins = Self.gap(m.t, tl) <= Self.gap(m.t, tr)
                 }
                 if leftWins { lo = mid } else { hi = mid }
             }
@@ -372,7 +496,9 @@ struct ClassPairLS {
     }
 
     /// E[robust ls | y] and its gradient in the two rows of D; nil when an inner maximum declines.
-    func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]])? {
+    /// `vKink`: E[|dL/dv|] on v = 0 when v is degenerate (else 0): the one-sided derivative in a
+    /// direction that gives v the standard deviation h s has the extra term h s sqrt(2/pi) vKink.
+    func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]], vKink: Double)? {
         var sums = Sums()
         let nodes = rule.nodes, weights = rule.weights
         // v nodes (z2 >= 0) and weights; one node v = 0 with weight 1/2 (the mirror doubles it)
@@ -411,6 +537,7 @@ struct ClassPairLS {
         for (k, line) in lines.enumerated() {
             guard let line else { return nil }
             for node in line { accumulate(node.u, vNodes[k].v, node.t, node.w, &sums) }
+            if sv == 0 { for node in line { sums.vKink += 2 * node.w * vSlope(node.u, node.t) } }
         }
         // dR/dD_k[f] = E[g_k x_f] + E[g_k delta*_f].
         let n = meanX.count
@@ -423,20 +550,24 @@ struct ClassPairLS {
                 gradient[k][f] = ex + shift
             }
         }
-        return (sums.value, gradient)
+        return (sums.value, gradient, sums.vKink)
     }
 
     /// Bound on the integrand's contribution beyond |z| = cut in either coordinate (the loss is
-    /// at most log 3 + (1 + 2a)(|u| + |v| + A + B)), plus the inner maxima's tolerance.
+    /// at most log 3 + c (|u| + |v| + A + B), c = 1 + 2a for ls, 1 + 3 beta for trades), plus
+    /// the inner maxima's tolerance.
     var tailBound: Double {
-        let growth = 2 + (1 + 2 * a) * (abs(mu) + (su + sv) * (Self.cut + 1) + axisS + axisT)
+        let slope = beta.map { 1 + 3 * $0 } ?? 1 + 2 * a
+        let growth = 2 + slope * (abs(mu) + (su + sv) * (Self.cut + 1) + axisS + axisT)
         return 8 * Normal.upperTail(Self.cut) * growth + Self.innerTolerance(abs(mu) + su + axisS + 2)
     }
 }
 
-/// The certified inner maximum of the l_2 label-smoothing path (`ClassPairLS`), exposed for
-/// tests: f(t) = log(1 + 2 e^{-S} cosh T) + 2 a S, S = u + A cos t, T = v + B sin t, maximised
-/// over the whole circle (for v < 0 by the mirror t -> -t).
+/// The certified inner maximum of the l_2 label-smoothing and trades paths (`ClassPairLS`),
+/// exposed for tests: f(t) = log(1 + 2 e^{-S} cosh T) + k1 m1 + k2 m2, S = u + A cos t,
+/// T = v + B sin t, m = (S + T, S - T), k = (a, a) for ls and the clean probabilities
+/// pi(u + v, u - v) for trades, maximised over the whole circle (for v < 0 by the mirror
+/// t -> -t).
 public struct L2SmoothedInnerMaximum: Sendable {
     let pair: ClassPairLS
 
@@ -444,8 +575,14 @@ public struct L2SmoothedInnerMaximum: Sendable {
         pair = ClassPairLS(axisS: axisS, axisT: axisT, smoothing: smoothing)
     }
 
+    /// trades' inner maximum (of the cross-entropy to the clean probabilities; beta only scales
+    /// the loss outside it).
+    public init(axisS: Double, axisT: Double, tradesBeta beta: Double) {
+        pair = ClassPairLS(axisS: axisS, axisT: axisT, smoothing: 0, trades: beta)
+    }
+
     /// f(t).
-    public func loss(u: Double, v: Double, angle t: Double) -> Double { pair.inner(u, v, cos(t), sin(t)).f }
+    public func loss(u: Double, v: Double, angle t: Double) -> Double { pair.inner(u, v, cos(t), sin(t), pair.coefficients(u, v)).f }
 
     /// The maximum over t and a maximiser; nil when the evaluation budget runs out.
     public func maximum(u: Double, v: Double) -> (value: Double, angle: Double)? {

@@ -65,6 +65,27 @@ struct FastL2FullTests {
         }
     }
 
+    @Test("l2, w2 = 0 with mirror-image inner maximisers (eps ||w|| > sqrt 6): the one-sided dR/dw2(0+) with its kink term equals fourth-order forward differences (ce, ls, trades)")
+    func l2KinkAtZero() throws {
+        // At W(6, 0), eps 0.45 the maximisers on v = 0 are t and -t (sin t != 0): R(w1, h) has
+        // the term h E|v'| E[|dL/dv|] that averaging the two maximisers misses (ce was -0.2830
+        // against -0.2487 before `ClassPairCE.vKink`, trades:6 off by 3.9e-4 at W(2, 0)).
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.45)
+        for objective in [Objective.ce, .ls(alpha: 0.1), .trades(beta: 6)] {
+            let e = try #require(L2PairObjective(model: model, threat: threat, objective: objective))
+            let w1 = 6.0, h = 1e-3
+            func f(_ w2: Double) throws -> Double { try #require(e.evaluate(w1: w1, w2: w2)).value }
+            let g = try #require(e.evaluate(w1: w1, w2: 0)), reported = try #require(e.estimate(w1: w1, w2: 0))
+            let d2 = (try -25 * g.value + 48 * f(h) - 36 * f(2 * h) + 16 * f(3 * h) - 3 * f(4 * h)) / (12 * h)
+            // The kink term's integrand |dL/dv| has a square-root onset in u where the maximiser
+            // leaves t = pi (trades: 6e-7 on the working rule); the reported bound covers it.
+            #expect(abs(reported.g2 - d2) <= reported.gradientError + 1e-7 && abs(g.g2 - d2) <= reported.gradientError + 1e-7,
+                    "\(objective): exact \(reported.g2) (working \(g.g2), +- \(reported.gradientError)), differences \(d2)")
+            #expect(reported.gradientError <= 1e-6)
+        }
+    }
+
     @Test("l2 threshold scan: the exact one-sided derivative at w2 = 0+ (ce, ls) equals Richardson differences of the values, and its bound is small")
     func l2DerivativeAtZero() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
