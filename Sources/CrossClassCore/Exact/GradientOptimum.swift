@@ -353,6 +353,13 @@ public enum DampedNewton {
                 let shift = (0..<n).reduce(0.0) { $0 + abs(hessian[$1 * n + $1]) } + 1e-12
                 for i in 0..<n { shifted[i * n + i] += shift }
                 p = solve(shifted, current.gradient.map { -$0 }, n)
+                if p == nil {
+                    // Still indefinite (off-diagonal terms dominate, as on trades' saddle-like
+                    // slopes): a shift past every Gershgorin disc is positive definite.
+                    let offDiagonal = (0..<n).reduce(0.0) { sum, i in sum + (0..<n).reduce(0.0) { $0 + (i == $1 ? 0 : abs(hessian[i * n + $1])) } }
+                    for i in 0..<n { shifted[i * n + i] += offDiagonal + shift }
+                    p = solve(shifted, current.gradient.map { -$0 }, n)
+                }
             }
             guard var step = p else { break }
             let newtonStep = step.reduce(0) { $0 + $1 * $1 }.squareRoot()

@@ -136,6 +136,9 @@ struct ClassPairLS {
         return 1.01 * (0.71 * m * m * m + 3 * m * m + 2.0.squareRoot() * m) + 1e-300
     }
 
+    /// Rounding level of f'(t) = (k - pi) . m'(t): 4e-16 M, M = sqrt 2 max(A, B) >= |m'|.
+    var derivativeNoise: Double { 4e-16 * 2.0.squareRoot() * max(axisS, axisT) }
+
     /// Absolute tolerance of the certified inner maximum at a value f.
     @inline(__always)
     static func innerTolerance(_ f: Double) -> Double { 1e-13 * (1 + abs(f)) }
@@ -157,8 +160,14 @@ struct ClassPairLS {
         return (ce, exp(-m1 - ce), exp(-m2 - ce))
     }
 
-    /// The angles' range: [0, pi] for ls (the mirror t -> -t is never better for v >= 0);
-    /// the whole circle for trades, whose term (p1 - p2) T can favour sin t < 0 at v > 0.
+    /// The angles' range at v: [0, pi] for ls (the mirror t -> -t is never better for v >= 0);
+    /// the whole circle for trades, whose term (p1 - p2) T can favour sin t < 0 at v > 0, except
+    /// on v = 0, where p1 = p2 and f is even in t (searching the circle there would return t or
+    /// -t by rounding, and the kink scan would take every flip for a jump).
+    @inline(__always)
+    func onCircle(_ v: Double) -> Bool { beta != nil && v != 0 }
+
+    /// trades: the local f''' bound of the concentrated law applies.
     var isCircle: Bool { beta != nil }
 
     /// The distance of two angles on the circle (for ls, in [0, pi], |s - t|).
@@ -286,7 +295,8 @@ struct ClassPairLS {
             let r = inner(u, v, c, s, k)
             return Point(t: t, c: c, s: s, f: r.f, d1: r.d1, d2: r.d2)
         }
-        var points: [Point] = (isCircle ? Self.circleGrid : Self.grid).map { g in
+        let circle = onCircle(v)
+        var points: [Point] = (circle ? Self.circleGrid : Self.grid).map { g in
             let r = inner(u, v, g.c, g.s, k)
             return Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2)
         }
@@ -300,11 +310,14 @@ struct ClassPairLS {
             if !(x > lo.t && x < hi.t) { x = 0.5 * (lo.t + hi.t) }
             var p = at(x)
             for _ in 0..<60 {
-                if p.d1 == 0 { return p }
+                // f' at its rounding level (|g_k| errors ~2.2e-16, |m'| <= M): no step can be
+                // judged from here (flat peaks, f'' ~ 1e-7, where the clean margins are large).
+                if abs(p.d1) <= derivativeNoise { return p }
                 if p.d1 > 0 { lo = p } else { hi = p }
                 var next = p.d2 < 0 ? p.t - p.d1 / p.d2 : 0.5 * (lo.t + hi.t)
                 if !(next > lo.t && next < hi.t) { next = 0.5 * (lo.t + hi.t) }
-                if abs(next - p.t) <= 1e-15 * (1 + p.t) || hi.t - lo.t <= 4e-16 * (1 + p.t) { let q = at(next); return p.f >= q.f ? p : q }
+                // (1 + |t|): on the circle t < 0 too.
+                if abs(next - p.t) <= 1e-15 * (1 + abs(p.t)) || hi.t - lo.t <= 4e-16 * (1 + abs(p.t)) { let q = at(next); return p.f >= q.f ? p : q }
                 p = at(next)
             }
             return p
@@ -312,7 +325,7 @@ struct ClassPairLS {
         var intervals: [(Point, Point)] = []
         // Local maxima seen on the grid (ends included; on the circle the ends are one point
         // and a peak there is a sign change in the last interval).
-        var peaks = isCircle ? 0 : (points[0].d1 < 0 ? 1 : 0) + (points[points.count - 1].d1 > 0 ? 1 : 0)
+        var peaks = circle ? 0 : (points[0].d1 < 0 ? 1 : 0) + (points[points.count - 1].d1 > 0 ? 1 : 0)
         for i in 0..<(points.count - 1) {
             let l = points[i], r = points[i + 1]
             if l.d1 > 0 && r.d1 < 0 {
@@ -355,12 +368,12 @@ struct ClassPairLS {
         for _ in 0..<60 {
             var step = r.d2 < 0 ? -r.d1 / r.d2 : (r.d1 > 0 ? 0.05 : -0.05)
             step = min(max(step, -0.2), 0.2)
-            let next = isCircle ? t + step : min(max(t + step, 0), Double.pi)
+            let next = onCircle(v) ? t + step : min(max(t + step, 0), Double.pi)
             if abs(next - t) <= 1e-14 { break }
             t = next
             r = inner(u, v, cos(t), sin(t), k)
         }
-        return (r.f, isCircle ? remainder(t, 2 * Double.pi) : t)
+        return (r.f, onCircle(v) ? remainder(t, 2 * Double.pi) : t)
     }
 
     struct Sums {

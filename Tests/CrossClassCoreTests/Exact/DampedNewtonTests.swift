@@ -37,6 +37,21 @@ struct DampedNewtonTests {
         #expect(count <= 30, "\(count) evaluations")
     }
 
+    @Test("an indefinite Hessian whose off-diagonal dominates (a saddle-like start): the shifted step still descends, to the known minimiser")
+    func offDiagonalSaddle() throws {
+        // f = -3 x y + (x^2 + y^2)^2: at (0.1, 0.2) the Hessian is about [[0.1, -2.9], [-2.9,
+        // 0.2]]; shifting its diagonal by the sum of |diagonal| left it indefinite and the
+        // method stopped where it started (trades under l_2 stalled that way on the coarse rule).
+        // Minimisers x = y = +-sqrt(3/8).
+        let result = try DampedNewton.minimize(start: [0.1, 0.2], maxIterations: 60, lowerBounds: [0, 0]) { x in
+            let r2 = x[0] * x[0] + x[1] * x[1]
+            return (-3 * x[0] * x[1] + r2 * r2, [-3 * x[1] + 4 * r2 * x[0], -3 * x[0] + 4 * r2 * x[1]])
+        }
+        let expected = (3.0 / 8).squareRoot()
+        #expect(result.converged)
+        #expect(abs(result.argument[0] - expected) <= 1e-9 && abs(result.argument[1] - expected) <= 1e-9, "\(result.argument)")
+    }
+
     @Test("value noise at rounding level: still converged near the minimiser, without long line searches")
     func noisy() throws {
         var count = 0
