@@ -2,11 +2,11 @@ import Foundation
 import GSL
 
 /// Derivative-based optimisers for the evaluators of `PairQuadratureGeneral.swift`:
-/// - the symmetric family under l_2 (ce on complement(3)), the same plan as `solveFast` for
-///   l_inf (axis optimum by Brent on the exact derivative in log w1, the exact one-sided
-///   derivative at w2 = 0+ -- for the convex ce it decides w2* = 0 -- then damped Newton on
-///   (w1, w2) with a Hessian from differences of the exact gradient; a fixed scale by Brent on
-///   dF/dtheta);
+/// - the symmetric family under l_2 (ce, ls and trades on complement(3)), the same plan as
+///   `solveFast` for l_inf (axis optimum by Brent on the exact derivative in log w1, the exact
+///   one-sided derivative at w2 = 0+ -- for the convex ce and ls it decides w2* = 0; trades also
+///   tries an interior start -- then damped Newton on (w1, w2) with a Hessian from differences
+///   of the exact gradient; a fixed scale by `arcMinimum` on dF/dtheta);
 /// - the full 3-class W under l_inf or l_2 (ce): damped Newton over the (K - 1) d free entries
 ///   (last row fixed at 0, softmax losses see only row differences) from the symmetric optimum,
 ///   Hessian from forward differences of the exact gradient, stopped on the Newton decrement.
