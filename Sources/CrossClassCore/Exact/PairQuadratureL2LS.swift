@@ -286,7 +286,11 @@ struct ClassPairLS {
 
     /// The certified maximum of f over t in [0, pi] (trades: [-pi, pi]) at clean (u, v >= 0)
     /// and its maximiser; nil when the evaluation budget runs out (callers decline the point).
-    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, peaks: Int)? {
+    ///
+    /// `flat`: f varies by at most 1e-12 (1 + |f|) on the grid -- where the clean and shifted
+    /// softmax laws are both concentrated on one class (trades far out in the tails), f is
+    /// constant to rounding and its argmax is noise: the kink scan does not follow it there.
+    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, peaks: Int, flat: Bool)? {
         var evaluations = 0
         let k = coefficients(u, v)
         func at(_ t: Double) -> Point {
@@ -302,6 +306,7 @@ struct ClassPairLS {
         }
         evaluations += points.count
         var best = points[0]
+        let lowest = points.reduce(Double.infinity) { min($0, $1.f) }
         for p in points where p.f > best.f { best = p }
         /// Safeguarded Newton on f' in [lo, hi] with f'(lo) > 0 > f'(hi).
         func refine(_ lo0: Point, _ hi0: Point) -> Point {
@@ -356,7 +361,7 @@ struct ClassPairLS {
             }
             intervals.append((l, mid)); intervals.append((mid, r))
         }
-        return (best.f, best.t, peaks)
+        return (best.f, best.t, peaks, best.f - lowest <= 1e-12 * (1 + abs(best.f)))
     }
 
     /// The local maximum of f reached by a damped Newton ascent from t (within [0, pi]; trades:
@@ -457,26 +462,27 @@ struct ClassPairLS {
         // the cells get graded automatically), down to 1e-9 in z (then a jump: located below).
         var scan: [Double] = []
         var argmax: [Double] = []
-        var stack: [(z: Double, t: Double)] = []
+        var flat: [Bool] = []
+        var stack: [(z: Double, t: Double, flat: Bool)] = []
         for z in base.reversed() {
             guard let m = maximum(mu + su * z, v) else { return nil }
-            stack.append((z, m.t))
+            stack.append((z, m.t, m.flat))
         }
         var current = stack.removeLast()
-        scan.append(current.z); argmax.append(current.t)
+        scan.append(current.z); argmax.append(current.t); flat.append(current.flat)
         while let next = stack.last {
-            if Self.gap(next.t, current.t) > 0.1 && next.z - current.z > 1e-9 * (1 + abs(current.z)) {
+            if Self.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z)) {
                 let mid = 0.5 * (current.z + next.z)
                 guard let m = maximum(mu + su * mid, v) else { return nil }
-                stack.append((mid, m.t))
+                stack.append((mid, m.t, m.flat))
                 continue
             }
             stack.removeLast()
             current = next
-            scan.append(current.z); argmax.append(current.t)
+            scan.append(current.z); argmax.append(current.t); flat.append(current.flat)
         }
         var kinks: [Double] = []
-        for i in 0..<(scan.count - 1) where Self.gap(argmax[i + 1], argmax[i]) > 0.1 {
+        for i in 0..<(scan.count - 1) where Self.gap(argmax[i + 1], argmax[i]) > 0.1 && !(flat[i] && flat[i + 1]) {
             // A jump (the cell is below 1e-9): it is where the peak continued from the left end stops beating the one continued
             // from the right (local ascents, cheap); where the two ascents meet the same peak the
             // certified maximum decides which side's peak it is nearer.

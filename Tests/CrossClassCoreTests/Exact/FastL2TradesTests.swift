@@ -82,6 +82,18 @@ struct FastL2TradesTests {
         }
     }
 
+    @Test("trades under l2 far out in the tails (W(8, 7), eps 0.1): where f is flat to rounding the kink scan does not chase its argmax; the value equals the reference path's")
+    func flatTails() throws {
+        // Before the `flat` rule this evaluation took over a minute in the kink scan (the argmax
+        // of a constant-to-rounding f flips between cells). The reference value is
+        // `ccsim objective --norm l2 --eps 0.1 --objective trades:1 --w1 8 --w2 7 --reference`
+        // (adaptive, error <= 1.1e-11; ~1 minute, so not run here).
+        let f = try Self.objective(0.1, 1, .fast).evaluate(w1: 8, w2: 7)
+        #expect(f.method == .gaussLegendre2DL2)
+        #expect(abs(f.value - 0.01845700048780988) <= 1e-9 && abs(f.value - 0.01845700048780988) <= f.errorBound + 1.2e-11,
+                "fast \(f.value) (+- \(f.errorBound))")
+    }
+
     @Test("trades under l2: gradient in (w1, w2) equals fourth-order differences of the fast values (h = 1e-3), the one-sided kink term at w2 = 0 included")
     func gradient() throws {
         // The working rule's value moves by ~1e-11 unsmoothly as its panels follow W, so the
