@@ -167,9 +167,6 @@ struct ClassPairLS {
     @inline(__always)
     func onCircle(_ v: Double) -> Bool { beta != nil && v != 0 }
 
-    /// trades: the local f''' bound of the concentrated law applies.
-    var isCircle: Bool { beta != nil }
-
     /// The distance of two angles on the circle (for ls, in [0, pi], |s - t|).
     @inline(__always)
     static func gap(_ s: Double, _ t: Double) -> Double {
@@ -183,9 +180,7 @@ struct ClassPairLS {
     func inner(_ u: Double, _ v: Double, _ c: Double, _ s: Double, _ k: (Double, Double)) -> (f: Double, d1: Double, d2: Double) {
         let S = u + axisS * c, T = v + axisT * s
         let m1 = S + T, m2 = S - T
-        let top = max(0, -m1, -m2)
-        let ce = top + log(exp(-top) + exp(-m1 - top) + exp(-m2 - top))
-        let p1 = exp(-m1 - ce), p2 = exp(-m2 - ce)
+        let (ce, p1, p2) = Self.softmax(m1, m2)
         let sp = -axisS * s, tp = axisT * c
         let spp = -axisS * c, tpp = -axisT * s
         let m1p = sp + tp, m2p = sp - tp
@@ -254,7 +249,7 @@ struct ClassPairLS {
         let g = (g1 * g1 + g2 * g2).squareRoot()
         let m = 2.0.squareRoot() * max(axisS, axisT)
         let local = 1.01 * (min(0.25, 2 * q) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
-        guard isCircle else { return min(local, thirdBound) }
+        guard beta != nil else { return min(local, thirdBound) }
         return min(local, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
     }
 
@@ -290,7 +285,7 @@ struct ClassPairLS {
     /// `flat`: f varies by at most 1e-12 (1 + |f|) on the grid -- where the clean and shifted
     /// softmax laws are both concentrated on one class (trades far out in the tails), f is
     /// constant to rounding and its argmax is noise: the kink scan does not follow it there.
-    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, peaks: Int, flat: Bool)? {
+    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)? {
         var evaluations = 0
         let k = coefficients(u, v)
         func at(_ t: Double) -> Point {
@@ -328,13 +323,9 @@ struct ClassPairLS {
             return p
         }
         var intervals: [(Point, Point)] = []
-        // Local maxima seen on the grid (ends included; on the circle the ends are one point
-        // and a peak there is a sign change in the last interval).
-        var peaks = circle ? 0 : (points[0].d1 < 0 ? 1 : 0) + (points[points.count - 1].d1 > 0 ? 1 : 0)
         for i in 0..<(points.count - 1) {
             let l = points[i], r = points[i + 1]
             if l.d1 > 0 && r.d1 < 0 {
-                peaks += 1
                 let peak = refine(l, r)
                 if peak.f > best.f { best = peak }
                 intervals.append((l, peak)); intervals.append((peak, r))
@@ -361,7 +352,7 @@ struct ClassPairLS {
             }
             intervals.append((l, mid)); intervals.append((mid, r))
         }
-        return (best.f, best.t, peaks, best.f - lowest <= 1e-12 * (1 + abs(best.f)))
+        return (best.f, best.t, best.f - lowest <= 1e-12 * (1 + abs(best.f)))
     }
 
     /// The local maximum of f reached by a damped Newton ascent from t (within [0, pi]; trades:
@@ -417,9 +408,7 @@ struct ClassPairLS {
         let c = cos(t), s = sin(t)
         let S = u + axisS * c, T = v + axisT * s
         let m1 = S + T, m2 = S - T
-        let top = max(0, -m1, -m2)
-        let ce = top + log(exp(-top) + exp(-m1 - top) + exp(-m2 - top))
-        let q1 = exp(-m1 - ce), q2 = exp(-m2 - ce)
+        let (ce, q1, q2) = Self.softmax(m1, m2)
         let e1 = v, e2 = -v  // d - E d = (u - mu + v, u - mu - v); the u part added below
         let du = u - mu
         let delta1 = m1 - (u + v), delta2 = m2 - (u - v)
