@@ -29,7 +29,11 @@ import GSL
 /// Outer integral: v >= 0 on panels graded from 0; for each v node, u on panels graded towards
 /// the zeros of the shifted margins, with the kinks -- where the global maximiser jumps between
 /// local maxima -- located on a scan of u (a jump of the argmax) and bisection to 1e-13, and put
-/// in as panel ends. The kink curve is found per v node, so the inner u-integral is smooth in v.
+/// in as panel ends; trades' kinks of symmetry u = +-v (`kinkSignature`) are put in in closed form.
+/// The line integral I(v) = E[L | v] is smooth in v except where the kink structure of the lines
+/// changes (kink curves meeting, ending, or joining u = +-v): those v are located by bisection
+/// between v nodes whose lines differ and made v-panel ends (at trades:6, W(3.12, 2.60), eps 0.3
+/// three of them in the first v panel left the rules 7.5e-9 apart; with them, 3e-12).
 /// A kink the scan misses (two jumps within one scan cell) is not excluded by proof: it would
 /// show as a larger working-vs-verification difference, which is the reported bound.
 ///
@@ -440,12 +444,20 @@ struct ClassPairLS {
     }
 
     /// u-panel ends (in z1) for the v node: graded towards the zeros of the shifted margins,
-    /// with the maximiser's jumps (located by scan and bisection) as extra ends. nil when an
-    /// inner maximum declines.
-    func uBoundaries(_ v: Double) -> [Double]? {
+    /// with the maximiser's jumps (located by scan and bisection) as extra ends; and those jumps
+    /// (the kinks, in z1, ascending). nil when an inner maximum declines.
+    func uBoundaries(_ v: Double) -> (ends: [Double], kinks: [Double])? {
         // trades also has the clean loss's structure where d1 = u + v or d2 = u - v is 0.
         let centres = (beta == nil ? [axisS - v, axisS + v] : [axisS - v, axisS + v, -v, v]).map { ($0 - mu) / su }
         let base = Panels.boundaries(-Self.cut, Self.cut, scale: su, centres: centres, maxMarginWidth: 3)
+        // trades' kinks of symmetry, u = -v and u = v (`kinkSignature`), known in closed form:
+        // panel ends without a search, scanned just beside them (at the line itself the two
+        // maximisers tie, and which one rounding returns would hide a kink curve that leaves
+        // the line on the other side).
+        let known = beta == nil ? [] : Set([-v, v].map { ($0 - mu) / su }.filter { abs($0) < Self.cut })
+        func beside(_ z: Double) -> Double { 1e-9 * (1 + abs(z)) }
+        let scanBase = base.filter { !known.contains($0) } + known.flatMap { [$0 - beside($0), $0 + beside($0)] }
+        func crossesKnown(_ lo: Double, _ hi: Double) -> Double? { known.first { lo < $0 && $0 < hi } }
         // Scan: the panel ends, refined where the maximiser moves by more than 0.1 between
         // neighbours (there the integrand, analytic or not, has structure on a finer scale:
         // the cells get graded automatically), down to 1e-9 in z (then a jump: located below).
@@ -453,14 +465,15 @@ struct ClassPairLS {
         var argmax: [Double] = []
         var flat: [Bool] = []
         var stack: [(z: Double, t: Double, flat: Bool)] = []
-        for z in base.reversed() {
+        for z in scanBase.sorted().reversed() {
             guard let m = maximum(mu + su * z, v) else { return nil }
             stack.append((z, m.t, m.flat))
         }
         var current = stack.removeLast()
         scan.append(current.z); argmax.append(current.t); flat.append(current.flat)
         while let next = stack.last {
-            if Self.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z)) {
+            if Self.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z))
+                && crossesKnown(current.z, next.z) == nil {
                 let mid = 0.5 * (current.z + next.z)
                 guard let m = maximum(mu + su * mid, v) else { return nil }
                 stack.append((mid, m.t, m.flat))
@@ -472,6 +485,7 @@ struct ClassPairLS {
         }
         var kinks: [Double] = []
         for i in 0..<(scan.count - 1) where Self.gap(argmax[i + 1], argmax[i]) > 0.1 && !(flat[i] && flat[i + 1]) {
+            if let z = crossesKnown(scan[i], scan[i + 1]) { kinks.append(z); continue }
             // A jump (the cell is below 1e-9): it is where the peak continued from the left end stops beating the one continued
             // from the right (local ascents, cheap); where the two ascents meet the same peak the
             // certified maximum decides which side's peak it is nearer.
@@ -493,9 +507,38 @@ struct ClassPairLS {
             }
             kinks.append(0.5 * (lo + hi))
         }
-        var out = (scan + kinks).sorted()
+        // The points beside the known kinks are scan points, not panel ends; the known kinks are
+        // ends whether or not the maximiser jumps there.
+        var out = (scan.filter { z in !known.contains { abs(z - $0) == beside($0) } } + kinks + known).sorted()
         out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
-        return out
+        return (out, kinks)
+    }
+
+    /// The kink structure of the u line at v, which the line integral's smoothness in v rests
+    /// on: per kink in order, +1 on u = v (clean d2 = 0), -1 on u = -v (d1 = 0) -- trades'
+    /// kinks of symmetry (exchanging class y with the other class where their clean margin is 0
+    /// maps the ellipse onto itself, so two maximisers tie there exactly) -- and 0 elsewhere.
+    func kinkSignature(_ kinks: [Double], _ v: Double) -> [Int8] {
+        let plus = (v - mu) / su, minus = (-v - mu) / su
+        return kinks.map { z in
+            let tolerance = 1e-10 * (1 + abs(z))
+            return abs(z - plus) <= tolerance ? 1 : abs(z - minus) <= tolerance ? -1 : 0
+        }
+    }
+
+    /// The v (in z2) inside (lo, hi) where the kink signature changes, by bisection to `width`
+    /// (every change when several lie between; a change the probes do not separate from another
+    /// is found once). nil when an inner maximum declines.
+    func kinkEvents(_ lo: Double, _ low: [Int8], _ hi: Double, _ high: [Int8], width: Double) -> [Double]? {
+        if low == high { return [] }
+        let mid = 0.5 * (lo + hi)
+        if hi - lo <= width { return [mid] }
+        let v = sv * mid
+        guard let line = uBoundaries(v) else { return nil }
+        let signature = kinkSignature(line.kinks, v)
+        guard let left = kinkEvents(lo, low, mid, signature, width: width),
+              let right = kinkEvents(mid, signature, hi, high, width: width) else { return nil }
+        return left + right
     }
 
     /// Whether the fixed panels resolve this class.
@@ -509,43 +552,87 @@ struct ClassPairLS {
     func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]], vKink: Double)? {
         var sums = Sums()
         let nodes = rule.nodes, weights = rule.weights
-        // v nodes (z2 >= 0) and weights; one node v = 0 with weight 1/2 (the mirror doubles it)
-        // when v is degenerate.
-        var vNodes: [(v: Double, w: Double)] = []
-        if sv == 0 {
-            vNodes = [(0, 0.5)]
-        } else {
-            let vEnds = Panels.boundaries(0, Self.cut, scale: sv, centres: [0], maxMarginWidth: 3)
-            for p in 0..<(vEnds.count - 1) {
-                let vh = 0.5 * (vEnds[p + 1] - vEnds[p]), vm = 0.5 * (vEnds[p + 1] + vEnds[p])
-                for j in 0..<nodes.count {
-                    let z2 = vm + vh * nodes[j]
-                    vNodes.append((sv * z2, vh * weights[j] * Normal.pdf(z2)))
-                }
-            }
-        }
-        // The inner maxima (the cost) line by line, on all cores when `parallel`; accumulated
-        // below in node order, so the sums have the same bits either way.
-        let lines = Parallel.indexed(vNodes.count, parallel: parallel) { k -> [(u: Double, t: Double, w: Double)]? in
-            let (v, wv) = vNodes[k]
-            guard let uEnds = uBoundaries(v) else { return nil }
-            var line: [(u: Double, t: Double, w: Double)] = []
-            line.reserveCapacity((uEnds.count - 1) * nodes.count)
+        /// The nodes of one u line (u, maximiser, weight with the v weight wv) on its panel ends.
+        typealias Line = [(u: Double, t: Double, w: Double)]
+        func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> Line? {
+            var out: Line = []
+            out.reserveCapacity((uEnds.count - 1) * nodes.count)
             for q in 0..<(uEnds.count - 1) {
                 let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
                 for i in 0..<nodes.count {
                     let z1 = um + uh * nodes[i]
                     let u = mu + su * z1
                     guard let m = maximum(u, v) else { return nil }
-                    line.append((u, m.t, wv * uh * weights[i] * Normal.pdf(z1)))
+                    out.append((u, m.t, wv * uh * weights[i] * Normal.pdf(z1)))
                 }
             }
-            return line
+            return out
         }
-        for (k, line) in lines.enumerated() {
-            guard let line else { return nil }
-            for node in line { accumulate(node.u, vNodes[k].v, node.t, node.w, &sums) }
-            if sv == 0 { for node in line { sums.vKink += 2 * node.w * vSlope(node.u, node.t) } }
+        /// The v nodes (z2 >= 0: v and weight) of the panel [a, b] (in z2).
+        func panelNodes(_ a: Double, _ b: Double) -> [(v: Double, w: Double)] {
+            let vh = 0.5 * (b - a), vm = 0.5 * (b + a)
+            return (0..<nodes.count).map { j in
+                let z2 = vm + vh * nodes[j]
+                return (sv * z2, vh * weights[j] * Normal.pdf(z2))
+            }
+        }
+        // v nodes (z2 >= 0) and weights; one node v = 0 with weight 1/2 (the mirror doubles it)
+        // when v is degenerate.
+        var vNodes: [(v: Double, w: Double)] = []
+        // The u-panel ends of the v nodes already known (nil: to be computed).
+        var known: [(ends: [Double], kinks: [Double])?] = []
+        if sv == 0 {
+            vNodes = [(0, 0.5)]
+            known = [nil]
+        } else {
+            // The line integral I(v) = E[L | v] is smooth in v except where the kink structure
+            // of the u lines changes (kink curves meeting, or joining the symmetry lines u = +-v):
+            // there I(v) has a singular point, which a panel must not straddle. The changes are
+            // found between consecutive v nodes, located by bisection to 1e-5 of a panel width,
+            // and made panel ends, as the kinks are u-panel ends. Only the u-panel ends are
+            // computed before the panels are final (the inner maxima at the nodes are the cost).
+            var vEnds = Panels.boundaries(0, Self.cut, scale: sv, centres: [0], maxMarginWidth: 3)
+            let base = zip(vEnds, vEnds.dropFirst()).map { ($0, $1) }
+            let baseNodes = base.flatMap { panelNodes($0.0, $0.1) }
+            let ends = Parallel.indexed(baseNodes.count, parallel: parallel) { uBoundaries(baseNodes[$0].v) }
+            var probes: [(z: Double, signature: [Int8], width: Double)] = []
+            for (k, node) in baseNodes.enumerated() {
+                guard let e = ends[k] else { return nil }
+                let panel = base[k / nodes.count]
+                probes.append((node.v / sv, kinkSignature(e.kinks, node.v), panel.1 - panel.0))
+            }
+            // (The rule's nodes need not be in ascending order.)
+            probes.sort { $0.z < $1.z }
+            var events: [Double] = []
+            for (a, b) in zip(probes, probes.dropFirst()) where a.signature != b.signature {
+                let width = 1e-5 * min(a.width, b.width)
+                guard let found = kinkEvents(a.z, a.signature, b.z, b.signature, width: width) else { return nil }
+                // Changes closer than the location's precision are one panel end (a kink curve
+                // crossing u = +-v changes the signature twice, ~1e-6 apart).
+                for z in found where events.last.map({ z - $0 > width }) ?? true { events.append(z) }
+            }
+            vEnds = (vEnds + events).sorted()
+            vEnds = vEnds.enumerated().filter { $0.offset == 0 || $0.element > vEnds[$0.offset - 1] }.map { $0.element }
+            for panel in zip(vEnds, vEnds.dropFirst()) {
+                vNodes += panelNodes(panel.0, panel.1)
+                // A panel not split by an event keeps its lines' ends.
+                if let i = base.firstIndex(where: { $0 == panel }) {
+                    known += ends[(i * nodes.count)..<((i + 1) * nodes.count)]
+                } else {
+                    known += Array(repeating: nil, count: nodes.count)
+                }
+            }
+        }
+        // The inner maxima (the cost) line by line, on all cores when `parallel`; accumulated
+        // below in node order, so the sums have the same bits either way.
+        let allLines = Parallel.indexed(vNodes.count, parallel: parallel) { k -> Line? in
+            guard let e = known[k] ?? uBoundaries(vNodes[k].v) else { return nil }
+            return line(vNodes[k].v, vNodes[k].w, e.ends)
+        }
+        for (k, l) in allLines.enumerated() {
+            guard let l else { return nil }
+            for node in l { accumulate(node.u, vNodes[k].v, node.t, node.w, &sums) }
+            if sv == 0 { for node in l { sums.vKink += 2 * node.w * vSlope(node.u, node.t) } }
         }
         // dR/dD_k[f] = E[g_k x_f] + E[g_k delta*_f].
         let n = meanX.count

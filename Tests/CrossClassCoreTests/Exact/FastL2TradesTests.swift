@@ -94,6 +94,16 @@ struct FastL2TradesTests {
                 "fast \(f.value) (+- \(f.errorBound))")
     }
 
+    @Test("trades under l2 where the kink structure of the u lines changes inside the first v panel (trades:6, W(3.116, 2.6), eps 0.3): those v are panel ends and the rules agree to 1e-10 (7.5e-9 when they were not)")
+    func kinkEventsInV() throws {
+        // Kink curves in u meet or join the symmetry lines u = +-v near v = 0.117, 0.228 and
+        // 0.635 (margin units), all inside the first v panel [0, 1].
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .trades(beta: 6)))
+        let r = try #require(e.estimate(w1: 3.116, w2: 2.6))
+        #expect(r.errorBound <= 1e-10, "error bound \(r.errorBound)")
+    }
+
     @Test("trades under l2: gradient in (w1, w2) equals fourth-order differences of the fast values (h = 1e-3), the one-sided kink term at w2 = 0 included")
     func gradient() throws {
         // The working rule's value moves by ~1e-11 unsmoothly as its panels follow W, so the
