@@ -29,10 +29,12 @@ Method
   |ds| <= 1e-13 by continuing the two branches (hill climb + Newton) to the midpoint; if a third peak
   wins at a midpoint the interval is split into two problems.  Between kinks the integrand is
   analytic: vectorised adaptive Gauss-Kronrod 10/21 (QUADPACK nodes), an interval is accepted when
-  |K21 - G10| <= its share of the line tolerance (default 1e-15), the reported error is the sum
-  of |K21 - G10| over the accepted intervals (a bound on the G10 error, so very conservative for K21).
-* Outer integral over z_o in [-T, T]: scipy.integrate.quad (limit 1000) on the sub-intervals
-  between break points, each with epsabs = OUTER_TOL / (number of sub-intervals).  Break points:
+  |K21 - G10| <= its share (by length) of the line tolerance (default 1e-14) or <= 8 eps_mach times
+  the interval's integral of |f| (roundoff floor); the reported error is the sum of |K21 - G10|
+  over the accepted intervals (a bound on the G10 error, so very conservative for K21).
+* Outer integral over z_o in [-T, T]: scipy.integrate.quad (limit 1000, epsrel 0) on the
+  sub-intervals between break points (further split to length <= 1), each with
+  epsabs = OUTER_TOL / (number of sub-intervals).  Break points:
   the number of kinks per inner line is scanned on a z_o grid (step 0.02) and every change of the
   count is bisected (to 1e-10); these are the z_o where kink curves meet, end, or are tangent to
   the inner lines.  Sub-intervals are spread over worker processes (--jobs, default 2).
@@ -40,8 +42,8 @@ Method
   + analytic truncation bound.
 
 Usage:  python3 bench/reference/trades_l2_independent.py BETA EPS W1 W2 [SIGMA]
-        [--mu 1] [--class 0] [--nscan 720] [--T 9] [--inner-tol 1e-15] [--outer-tol 1e-13]
-        [--scan-step 0.02] [--dstep 0.01] [--jobs 2] [--selfcheck] [--mc N] [--quiet]
+        [--mu 1] [--class 0] [--nscan 720] [--T 9] [--inner-tol 1e-14] [--outer-tol 1e-13]
+        [--scan-step 0.02] [--dstep 0.01] [--break-step 0.02] [--outer-max-len 1] [--jobs 2] [--selfcheck] [--mc N] [--quiet]
 Prints the value, the error estimate and the wall time (plus diagnostics).
 """
 import os
@@ -92,6 +94,7 @@ GK_WK = np.concatenate([WK[:-1], [WK[-1]], WK[:-1][::-1]])
 GK_WG = np.concatenate([WG[:-1], [0.0], WG[:-1][::-1]])
 
 SQ2PI = math.sqrt(2.0 * math.pi)
+EPSM = np.finfo(float).eps
 
 
 def phi(t):
@@ -356,8 +359,9 @@ def gk_pieces(fun, edges, tol, max_rounds=60, init_len=1.0):
         K = (Fx * GK_WK).sum(1) * hw
         G = (Fx * GK_WG).sum(1) * hw
         E = np.abs(K - G)
-        allow = tol * (b - a) / total_len
-        acc = (E <= allow) | (hw < 1e-13) | (rnd == max_rounds - 1)
+        resabs = (np.abs(Fx) * GK_WK).sum(1) * hw
+        allow = np.maximum(tol * (b - a) / total_len, 8 * EPSM * resabs)   # roundoff floor
+        acc = (E <= allow) | (hw < 1e-12) | (rnd == max_rounds - 1)
         val += K[acc].sum(); err += E[acc].sum(); nint += int(acc.sum())
         a2 = a[~acc]; b2 = b[~acc]; c2 = c[~acc]
         a = np.concatenate([a2, c2]); b = np.concatenate([c2, b2])
@@ -365,7 +369,7 @@ def gk_pieces(fun, edges, tol, max_rounds=60, init_len=1.0):
 
 
 class Integrator:
-    def __init__(self, model, T=9.0, scan_step=0.02, dstep=0.01, inner_tol=1e-15):
+    def __init__(self, model, T=9.0, scan_step=0.02, dstep=0.01, inner_tol=1e-14):
         self.model = model
         self.T = T
         sd = max(model.sd_inner, 1e-300)
@@ -459,8 +463,8 @@ def tail_bound(model, T):
     return 2.0 * (c0 * P + co * (Ez + P) + ci * (Ez + P))
 
 
-def objective(beta, eps, w1, w2, sigma, mu=1.0, y=0, nscan=720, T=9.0, inner_tol=1e-15, outer_tol=1e-13,
-              scan_step=0.02, dstep=0.01, break_step=0.02, jobs=2, verbose=True):
+def objective(beta, eps, w1, w2, sigma, mu=1.0, y=0, nscan=720, T=9.0, inner_tol=1e-14, outer_tol=1e-13,
+              scan_step=0.02, dstep=0.01, break_step=0.02, outer_max_len=1.0, jobs=2, verbose=True):
     t0 = time.time()
     model = Model(beta, eps, w1, w2, sigma, mu=mu, y=y, nscan=nscan)
     integ = Integrator(model, T=T, scan_step=scan_step, dstep=dstep, inner_tol=inner_tol)
@@ -480,6 +484,12 @@ def objective(beta, eps, w1, w2, sigma, mu=1.0, y=0, nscan=720, T=9.0, inner_tol
     # 2. outer quad on the sub-intervals
     edges = np.concatenate([[-T], np.sort(np.array(brk)), [T]])
     edges = edges[np.concatenate([[True], np.diff(edges) > 1e-12])]
+    if outer_max_len:   # pre-split long sub-intervals (more credible quad estimates, more parallelism)
+        ee = [edges[0]]
+        for a_, b_ in zip(edges[:-1], edges[1:]):
+            k = max(1, int(math.ceil((b_ - a_) / outer_max_len - 1e-9)))
+            ee.extend(list(np.linspace(a_, b_, k + 1)[1:]))
+        edges = np.array(ee)
     nsub = len(edges) - 1
     qt = [(float(edges[i]), float(edges[i + 1]), outer_tol / nsub) for i in range(nsub)]
     # longest first for load balance
@@ -550,7 +560,8 @@ def selfcheck(beta, eps, w1, w2, sigma, mu=1.0, nscan=720, seed=1, n=400):
             o = optimize.minimize(negkl, u, method='SLSQP',
                                   constraints=[{'type': 'ineq', 'fun': lambda dl: eps ** 2 - dl @ dl}],
                                   options=dict(ftol=1e-15, maxiter=500))
-            best = max(best, -o.fun)
+            xs = o.x * (eps / np.linalg.norm(o.x))   # back onto the sphere (SLSQP may overshoot slightly)
+            best = max(best, -negkl(xs))
         dd = model.D @ x
         ours = model.peaks(np.array([dd[0]]), np.array([dd[1]]))['V'].max()
         worst = max(worst, best - ours)
@@ -582,11 +593,12 @@ def main():
     ap.add_argument('--class', dest='y', type=int, default=0)
     ap.add_argument('--nscan', type=int, default=720)
     ap.add_argument('--T', type=float, default=9.0)
-    ap.add_argument('--inner-tol', type=float, default=1e-15)
+    ap.add_argument('--inner-tol', type=float, default=1e-14)
     ap.add_argument('--outer-tol', type=float, default=1e-13)
     ap.add_argument('--scan-step', type=float, default=0.02)
     ap.add_argument('--dstep', type=float, default=0.01)
     ap.add_argument('--break-step', type=float, default=0.02)
+    ap.add_argument('--outer-max-len', type=float, default=1.0)
     ap.add_argument('--jobs', type=int, default=2)
     ap.add_argument('--selfcheck', action='store_true')
     ap.add_argument('--mc', type=int, default=0)
@@ -599,7 +611,7 @@ def main():
         print('monte carlo (%d samples, 3 classes): %.6f +- %.6f  per class %s' % (a.mc, m, se, per))
     r = objective(a.beta, a.eps, a.w1, a.w2, a.sigma, mu=a.mu, y=a.y, nscan=a.nscan, T=a.T,
                   inner_tol=a.inner_tol, outer_tol=a.outer_tol, scan_step=a.scan_step, dstep=a.dstep,
-                  break_step=a.break_step, jobs=a.jobs, verbose=not a.quiet)
+                  break_step=a.break_step, outer_max_len=a.outer_max_len, jobs=a.jobs, verbose=not a.quiet)
     print('R = %.17g' % r['value'])
     print('error estimate = %.2e  (outer quad %.1e, inner %.1e, tail %.1e)' %
           (r['err'], r['err_quad'], r['err_inner'], r['err_tail']))

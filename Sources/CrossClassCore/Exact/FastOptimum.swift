@@ -134,6 +134,7 @@ extension SymmetricOptimizer {
         var begin = start
         let warm = try newton2({ fastValue(e, $0, $1, rule: .coarse) }, start: start, maxIterations: 30, stopBelow: 1e-4)
         if warm.w1 > 0, warm.w2 > 0, warm.value.isFinite { begin = (warm.w1, warm.w2) }
-        return try newton2({ fastValue(e, $0, $1) }, start: begin, maxIterations: maxIterations)
+        let r = try newton2({ fastValue(e, $0, $1) }, start: begin, maxIterations: maxIterations)
+        return (r.w1, r.w2, r.value, r.converged, r.iterations, r.step)
     }
 }

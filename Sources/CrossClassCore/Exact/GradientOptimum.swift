@@ -131,11 +131,14 @@ extension SymmetricOptimizer {
             // tries an interior start at the angle 0.35, as `solveFast` does.
             if (atAxis.g2 < 0 || !isConvex) && !axis.pinnedLow && !axis.pinnedHigh {
                 var begin = atAxis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
+                // The coarse stage's last Hessian starts the fine one (two evaluations fewer).
+                var warmHessian: [Double]? = nil
                 if let coarse, let warm = try? newton2(coarse, start: begin, maxIterations: 30, stopBelow: 1e-4),
                    warm.w1 > 0, warm.w2 > 0, warm.value.isFinite {
                     begin = (warm.w1, warm.w2)
+                    warmHessian = warm.hessian
                 }
-                let interior = try newton2(f, start: begin)
+                let interior = try newton2(f, start: begin, hessian: warmHessian)
                 if interior.value < atAxis.value {
                     w1 = interior.w1; w2 = interior.w2; boundary = false
                     if !interior.converged {
@@ -281,15 +284,15 @@ extension SymmetricOptimizer {
     /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0 (as `newton` for l_inf).
     func newton2(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60,
-        stopBelow: Double? = nil
-    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
+        stopBelow: Double? = nil, hessian: [Double]? = nil
+    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, hessian: [Double]?) {
         var x = [start.0, start.1]
-        let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0], stopBelow: stopBelow) { p in
+        let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0], stopBelow: stopBelow, hessian: hessian) { p in
             let v = try f(p[0], p[1])
             return (v.value, [v.g1, v.g2])
         }
         x = result.argument
-        return (x[0], x[1], result.value, result.converged, result.iterations, result.step)
+        return (x[0], x[1], result.value, result.converged, result.iterations, result.step, result.hessian)
     }
 }
 
@@ -314,12 +317,17 @@ public enum DampedNewton {
         public var iterations: Int
         public var step: Double
         public var converged: Bool
+        /// The last Hessian the iteration used (nil when it stopped before computing one).
+        public var hessian: [Double]? = nil
     }
 
     /// - Parameter stopBelow: return (as converged) once a Newton step is below this fraction
     ///   of |x|: a warm start for a more accurate f.
+    /// - Parameter hessian: a Hessian for the first iteration (the warm start's, from a less
+    ///   accurate f at the same point): used as the reused one is, then differenced afresh
+    ///   after a step above 1e-3 |x|.
     public static func minimize(
-        start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil,
+        start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
         _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
@@ -327,7 +335,8 @@ public enum DampedNewton {
         var current = try f(x)
         var lastStep = Double.infinity
         var decrement = Double.infinity
-        var reusable: [Double]? = nil
+        var reusable: [Double]? = initial
+        var used: [Double]? = nil
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let h = 1e-6 * max(size, 1e-3)
@@ -346,6 +355,7 @@ public enum DampedNewton {
                     hessian[i * n + j] = m; hessian[j * n + i] = m
                 } }
             }
+            used = hessian
             var p = solve(hessian, current.gradient.map { -$0 }, n)
             if p == nil {
                 // Not positive definite here: shift towards a gradient step.
@@ -366,7 +376,7 @@ public enum DampedNewton {
             decrement = 0.5 * abs(zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 })
             // Converged before stepping: the step is below 1e-10 |x| (or `stopBelow`'s size).
             if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false) {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true, hessian: used)
             }
             var t = 1.0
             if let lowerBounds {
@@ -383,7 +393,7 @@ public enum DampedNewton {
                 let trial = zip(x, step).map { $0 + $1 }
                 let next = try f(trial)
                 if next.value <= current.value + noise { x = trial; current = next }
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true, hessian: used)
             }
             var accepted = false
             for _ in 0..<40 {
@@ -401,14 +411,14 @@ public enum DampedNewton {
             lastStep = newtonStep
             reusable = accepted && newtonStep <= 1e-3 * max(size, 1e-3) ? hessian : nil
             if accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3) {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true)
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true, hessian: used)
             }
             if !accepted {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep,
-                              converged: newtonStep <= 1e-7 * max(size, 1e-3))
+                              converged: newtonStep <= 1e-7 * max(size, 1e-3), hessian: used)
             }
         }
-        return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false)
+        return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false, hessian: used)
     }
 
     /// Solves A x = b by Cholesky; nil when A is not (numerically) positive definite.

@@ -159,9 +159,11 @@ struct ClassPairLS {
     /// ce(m) = log(1 + e^{-m1} + e^{-m2}) and pi_k = e^{-m_k - ce}, k = 1, 2 (without overflow).
     @inline(__always)
     static func softmax(_ m1: Double, _ m2: Double) -> (ce: Double, p1: Double, p2: Double) {
+        // Two or three exponentials and one logarithm (the inner maximum's cost is mostly here).
         let top = max(0, -m1, -m2)
-        let ce = top + log(exp(-top) + exp(-m1 - top) + exp(-m2 - top))
-        return (ce, exp(-m1 - ce), exp(-m2 - ce))
+        let e0 = top == 0 ? 1 : exp(-top), e1 = exp(-m1 - top), e2 = exp(-m2 - top)
+        let sum = e0 + e1 + e2
+        return (top + log(sum), e1 / sum, e2 / sum)
     }
 
     /// The angles' range at v: [0, pi] for ls (the mirror t -> -t is never better for v >= 0);
@@ -239,8 +241,10 @@ struct ClassPairLS {
     /// the law, |mean| <= q R), |Hessian| <= max_k pi_k, |k_k - pi_k| <= max(k_k, pi_k - k_k).
     /// cos has its minimum over the interval at an end (pi is a grid end); sin may reach -1
     /// at -pi/2 or 1 at pi/2 inside.
+    /// `concentrated`: also trades' `concentratedThirdBound` (ten exponentials more: asked for
+    /// only where the cheaper bound does not settle the interval).
     @inline(__always)
-    func localThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double)) -> Double {
+    func localThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double), concentrated: Bool) -> Double {
         let cMin = min(l.c, r.c)
         let sMin = l.t <= -0.5 * Double.pi && r.t >= -0.5 * Double.pi ? -1 : min(l.s, r.s)
         let sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
@@ -253,8 +257,8 @@ struct ClassPairLS {
         let g = (g1 * g1 + g2 * g2).squareRoot()
         let m = 2.0.squareRoot() * max(axisS, axisT)
         let local = 1.01 * (min(0.25, 2 * q) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
-        guard beta != nil else { return min(local, thirdBound) }
-        return min(local, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
+        guard beta != nil && concentrated else { return min(local, thirdBound) }
+        return min(local, thirdBound, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
     }
 
     /// trades: |f'''| over [l.t, r.t] when the softmax law P = pi(m) is concentrated on one class
@@ -342,10 +346,14 @@ struct ClassPairLS {
         while let (l, r) = intervals.popLast() {
             let h = r.t - l.t
             let half = 0.5 * h
-            let bound = localThirdBound(u, v, l, r, k)
-            let left = Self.cubicMaximum(l.f, l.d1, l.d2, bound, half)
-            let right = Self.cubicMaximum(r.f, -r.d1, r.d2, bound, half)
-            if max(left, right) <= best.f + Self.innerTolerance(best.f) { continue }
+            let level = best.f + Self.innerTolerance(best.f)
+            var bound = localThirdBound(u, v, l, r, k, concentrated: false)
+            var settled = max(Self.cubicMaximum(l.f, l.d1, l.d2, bound, half), Self.cubicMaximum(r.f, -r.d1, r.d2, bound, half)) <= level
+            if !settled && beta != nil {
+                bound = localThirdBound(u, v, l, r, k, concentrated: true)
+                settled = max(Self.cubicMaximum(l.f, l.d1, l.d2, bound, half), Self.cubicMaximum(r.f, -r.d1, r.d2, bound, half)) <= level
+            }
+            if settled { continue }
             if evaluations > Self.innerBudget { return nil }
             let mid = at(l.t + half)
             if mid.f > best.f {
@@ -604,7 +612,10 @@ struct ClassPairLS {
             // (The rule's nodes need not be in ascending order.)
             probes.sort { $0.z < $1.z }
             var events: [Double] = []
-            for (a, b) in zip(probes, probes.dropFirst()) where a.signature != b.signature {
+            // The coarse rule serves the optimisers' early steps, which need ~1e-8, not 1e-12:
+            // it keeps the fixed panels.
+            let locate = nodes.count > GaussLegendre.coarse.nodes.count
+            for (a, b) in zip(probes, probes.dropFirst()) where locate && a.signature != b.signature {
                 let width = 1e-5 * min(a.width, b.width)
                 guard let found = kinkEvents(a.z, a.signature, b.z, b.signature, width: width) else { return nil }
                 // Changes closer than the location's precision are one panel end (a kink curve
