@@ -536,16 +536,19 @@ struct ClassPairLS {
 
     /// The v (in z2) inside (lo, hi) where the kink signature changes, by bisection to `width`
     /// (every change when several lie between; a change the probes do not separate from another
-    /// is found once). nil when an inner maximum declines.
-    func kinkEvents(_ lo: Double, _ low: [Int8], _ hi: Double, _ high: [Int8], width: Double) -> [Double]? {
+    /// is found once). `probes` caps the lines scanned (a signature that changed at every probe
+    /// would otherwise split without end): when it runs out, the midpoint stands for the rest.
+    /// nil when an inner maximum declines.
+    func kinkEvents(_ lo: Double, _ low: [Int8], _ hi: Double, _ high: [Int8], width: Double, probes: inout Int) -> [Double]? {
         if low == high { return [] }
         let mid = 0.5 * (lo + hi)
-        if hi - lo <= width { return [mid] }
+        if hi - lo <= width || probes <= 0 { return [mid] }
+        probes -= 1
         let v = sv * mid
         guard let line = uBoundaries(v) else { return nil }
         let signature = kinkSignature(line.kinks, v)
-        guard let left = kinkEvents(lo, low, mid, signature, width: width),
-              let right = kinkEvents(mid, signature, hi, high, width: width) else { return nil }
+        guard let left = kinkEvents(lo, low, mid, signature, width: width, probes: &probes),
+              let right = kinkEvents(mid, signature, hi, high, width: width, probes: &probes) else { return nil }
         return left + right
     }
 
@@ -615,9 +618,11 @@ struct ClassPairLS {
             // The coarse rule serves the optimisers' early steps, which need ~1e-8, not 1e-12:
             // it keeps the fixed panels.
             let locate = nodes.count > GaussLegendre.coarse.nodes.count
+            // ~17 lines per change located; at trades:6, W(3.12, 2.60) there are three.
+            var budget = 400
             for (a, b) in zip(probes, probes.dropFirst()) where locate && a.signature != b.signature {
                 let width = 1e-5 * min(a.width, b.width)
-                guard let found = kinkEvents(a.z, a.signature, b.z, b.signature, width: width) else { return nil }
+                guard let found = kinkEvents(a.z, a.signature, b.z, b.signature, width: width, probes: &budget) else { return nil }
                 // Changes closer than the location's precision are one panel end (a kink curve
                 // crossing u = +-v changes the signature twice, ~1e-6 apart).
                 for z in found where events.last.map({ z - $0 > width }) ?? true { events.append(z) }
