@@ -104,6 +104,20 @@ struct FastL2TradesTests {
         #expect(r.errorBound <= 1e-10, "error bound \(r.errorBound)")
     }
 
+    @Test("trades under l2: fast == an independent scipy computation (kinks and the points where kink curves meet located along and across lines, the other integration order) to its error bound + 2e-13")
+    func valuesAgainstIndependent() throws {
+        // `python3 bench/reference/trades_l2_independent.py BETA 0.3 W1 W2` (error estimates
+        // 8e-15 and 1.4e-14; with a finer angle scan the second gave 0.36583199419646439). The
+        // adaptive reference path was 2.1e-10 below the second value while it put no break
+        // points at trades' kinks.
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        for (beta, w1, w2, independent) in [(1.0, 1.0, 0.5, 0.42191814212676609), (6.0, 3.116, 2.6, 0.36583199419652823)] {
+            let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .trades(beta: beta)))
+            let r = try #require(e.estimate(w1: w1, w2: w2))
+            #expect(abs(r.value - independent) <= r.errorBound + 2e-13, "trades:\(beta) W(\(w1), \(w2)): fast \(r.value) +- \(r.errorBound), independent \(independent)")
+        }
+    }
+
     @Test("trades under l2: gradient in (w1, w2) equals fourth-order differences of the fast values (h = 1e-3), the one-sided kink term at w2 = 0 included")
     func gradient() throws {
         // The working rule's value moves by ~1e-11 unsmoothly as its panels follow W, so the
