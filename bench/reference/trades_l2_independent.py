@@ -35,9 +35,11 @@ Method
 * Outer integral over z_o in [-T, T]: scipy.integrate.quad (limit 1000, epsrel 0) on the
   sub-intervals between break points (further split to length <= 1), each with
   epsabs = OUTER_TOL / (number of sub-intervals).  Break points:
-  the number of kinks per inner line is scanned on a z_o grid (step 0.02) and every change of the
-  count is bisected (to 1e-10); these are the z_o where kink curves meet, end, or are tangent to
-  the inner lines.  Sub-intervals are spread over worker processes (--jobs, default 2).
+  the kinks of every inner line are computed on a z_o grid (step 0.02); every change of their
+  number is bisected (to 1e-10): there kink curves meet, end, or are tangent to the inner lines;
+  every local minimum over the grid of the gap between two adjacent kinks is refined by golden
+  section and kept when the gap closes (< 1e-6): there two kink curves cross (X-crossing, count
+  unchanged).  Sub-intervals are spread over worker processes (--jobs, default 2).
 * Error estimate = sum of quad's estimates + max over outer nodes of the inner error estimate
   + analytic truncation bound.
 
@@ -102,9 +104,11 @@ def phi(t):
 
 
 def A_fun(d1, d2):
-    """log(1 + e^-d1 + e^-d2), stable"""
+    """log(1 + e^-d1 + e^-d2) = m + log1p(sum of the two smaller terms), m = max(0, -d1, -d2)"""
     m = np.maximum(0.0, np.maximum(-d1, -d2))
-    return m + np.log(np.exp(-m) + np.exp(-d1 - m) + np.exp(-d2 - m))
+    t0 = np.exp(-m); t1 = np.exp(-d1 - m); t2 = np.exp(-d2 - m)
+    rest = np.where(m == 0.0, t1 + t2, np.where(m == -d1, t0 + t2, t0 + t1))
+    return m + np.log1p(rest)
 
 
 class Model:
@@ -222,10 +226,13 @@ class Model:
         best = np.argmax(V, axis=1)
         return dict(F=F, I=I, T=T, V=V, best=best, a0=a0)
 
-    def fvalue(self, d1, d2):
-        """integrand CE + beta * max KL at margin points (vectorised)"""
-        pk = self.peaks(d1, d2)
-        return pk['a0'] + self.beta * pk['V'].max(1)
+    def fvalue(self, d1, d2, batch=8192):
+        """integrand CE + beta * max KL at margin points (vectorised, in batches)"""
+        out = np.empty(d1.size)
+        for i in range(0, d1.size, batch):
+            pk = self.peaks(d1[i:i + batch], d2[i:i + batch])
+            out[i:i + batch] = pk['a0'] + self.beta * pk['V'].max(1)
+        return out
 
     # ---------------- geometry ----------------
     def line(self, zo, s):
@@ -267,27 +274,60 @@ def tie_tol(v):
 # ----------------------------------------------------------------------------------------------
 # kinks along one inner line
 # ----------------------------------------------------------------------------------------------
-def find_kinks(model, zo, T, h, stol=1e-13, max_problems=400):
+def _best(pk):
+    r = np.arange(pk['V'].shape[0])
+    b = pk['best']
+    V = pk['V'][r, b]
+    W = pk['V'].copy(); W[r, b] = -np.inf
+    return pk['I'][r, b], V, pk['T'][r, b], V - W.max(1)   # grid index, value, angle, lead over 2nd peak
+
+
+def _flag(pk, bI, bV, i0, i1):
+    """jump of the best peak between samples i0 and i1 (continuation by hill climb, both ways)"""
+    jf = climb(pk['F'][i1], bI[i0])
+    vf, _ = peak_value_at(pk, i1, jf)
+    jb = climb(pk['F'][i0], bI[i1])
+    vb, _ = peak_value_at(pk, i0, jb)
+    return (vf < bV[i1] - tie_tol(bV[i1])) | (vb < bV[i0] - tie_tol(bV[i0]))
+
+
+def find_kinks(model, zo, T, h, stol=1e-13, max_problems=400, nsub=40):
     ns = int(math.ceil(2 * T / h))
     s = np.linspace(-T, T, ns + 1)
     d1, d2 = model.line(zo, s)
     pk = model.peaks(d1, d2)
     N = s.size
-    r = np.arange(N)
-    bestI = pk['I'][r, pk['best']]
-    bestV = pk['V'][r, pk['best']]
-    bestT = pk['T'][r, pk['best']]
-    # forward: best of i climbed on scan of i+1
-    i0 = np.arange(N - 1); i1 = i0 + 1
-    jf = climb(pk['F'][i1], bestI[i0])
-    vf, _ = peak_value_at(pk, i1, jf)
-    jb = climb(pk['F'][i0], bestI[i1])
-    vb, _ = peak_value_at(pk, i0, jb)
-    flag = (vf < bestV[i1] - tie_tol(bestV[i1])) | (vb < bestV[i0] - tie_tol(bestV[i0]))
+    bI, bV, bT, lead = _best(pk)
+    i0 = np.arange(N - 1)
+    flag = _flag(pk, bI, bV, i0, i0 + 1)
     fi = np.nonzero(flag)[0]
+    lo = s[fi]; hi = s[fi + 1]; tA = bT[fi]; tB = bT[fi + 1]
+    # slivers: a second peak may overtake the best one and fall back between two samples (two kinks
+    # closer than h).  Where the lead of the best peak has a small local minimum, rescan finer.
+    nsl = 0
+    if N >= 3 and np.isfinite(lead).any():
+        L = np.where(np.isfinite(lead), lead, np.inf)
+        dl = np.abs(np.diff(L))
+        c = np.arange(1, N - 1)
+        dmx = np.maximum(np.where(np.isfinite(dl[c - 1]), dl[c - 1], 0), np.where(np.isfinite(dl[c]), dl[c], 0))
+        # a sliver missed here would cost at most ~ beta * dmx * h: ignore it below 1e-18
+        cand = c[(L[c] <= L[c - 1]) & (L[c] <= L[c + 1]) & np.isfinite(L[c]) & (L[c] < 2.0 * dmx + 1e-12) &
+                 (model.beta * dmx * h > 1e-18) & ~flag[c - 1] & ~flag[c]]
+        u = np.linspace(0.0, 1.0, nsub + 1)
+        for c0 in range(0, cand.size, 100):   # in batches (memory)
+            cb = cand[c0:c0 + 100]
+            ss = (s[cb - 1][:, None] + (s[cb + 1] - s[cb - 1])[:, None] * u[None, :]).ravel()
+            e1, e2 = model.line(zo, ss)
+            q = model.peaks(e1, e2)
+            qI, qV, qT, _ = _best(q)
+            j0 = (np.arange(cb.size)[:, None] * (nsub + 1) + np.arange(nsub)[None, :]).ravel()
+            f2 = _flag(q, qI, qV, j0, j0 + 1)
+            g = j0[f2]
+            nsl += int(g.size)
+            lo = np.concatenate([lo, ss[g]]); hi = np.concatenate([hi, ss[g + 1]])
+            tA = np.concatenate([tA, qT[g]]); tB = np.concatenate([tB, qT[g + 1]])
+    lo = lo.copy(); hi = hi.copy(); tA = tA.copy(); tB = tB.copy()
     # bisection problems: (s_lo, tA, s_hi, tB)
-    lo = s[fi].copy(); hi = s[fi + 1].copy()
-    tA = bestT[fi].copy(); tB = bestT[fi + 1].copy()
     kinks = []
     nsplit = 0
     it = 0
@@ -326,46 +366,54 @@ def find_kinks(model, zo, T, h, stol=1e-13, max_problems=400):
             nhi = np.concatenate([nhi, hi2]); ntB = np.concatenate([ntB, tB2])
         lo, hi, tA, tB = nlo, nhi, ntA, ntB
     kinks = np.sort(np.array(kinks))
-    # merge kinks closer than 1e-12 (a kink found from both sides)
+    # merge kinks closer than 1e-10 (the same kink reached from two brackets)
     if kinks.size > 1:
-        keep = np.concatenate([[True], np.diff(kinks) > 1e-12])
+        keep = np.concatenate([[True], np.diff(kinks) > 1e-10])
         kinks = kinks[keep]
-    return kinks, dict(nflag=int(fi.size), nsplit=nsplit)
+    return kinks, dict(nflag=int(fi.size), nsliver=nsl, nsplit=nsplit)
 
 
 # ----------------------------------------------------------------------------------------------
 # inner integral along one line: adaptive GK 10/21 on the pieces between kinks
 # ----------------------------------------------------------------------------------------------
-def gk_pieces(fun, edges, tol, max_rounds=60, init_len=1.0):
-    """integral of fun over [edges[0], edges[-1]] with the pieces [edges[i], edges[i+1]] kept whole
-    (never straddled).  Returns (value, error bound, #evals, #intervals)."""
+def gk_pieces(fun, edges, tol, max_rounds=60, init_len=1.0, min_hw=1e-12, max_active=4000):
+    """adaptive Gauss-Kronrod 10/21 of fun over [edges[0], edges[-1]]; the pieces [edges[i], edges[i+1]]
+    are never straddled (first split to length <= init_len).  fun maps a 1-D array of points to values.
+    An interval is accepted when |K21 - G10| <= tol * length / total length, or <= 8 eps_mach *
+    integral of |f| (roundoff floor), or half-width < min_hw (or, as a safety cap, when more than
+    max_active intervals would remain).  Returns (value = sum of K21, error =
+    sum of |K21 - G10| over accepted intervals, #evaluations, #accepted intervals, #rounds)."""
     a_list = []; b_list = []
     for a, b in zip(edges[:-1], edges[1:]):
         if b <= a:
             continue
-        k = max(1, int(math.ceil((b - a) / init_len)))
+        k = max(1, int(math.ceil((b - a) / init_len - 1e-9)))
         e = np.linspace(a, b, k + 1)
         a_list.append(e[:-1]); b_list.append(e[1:])
     a = np.concatenate(a_list); b = np.concatenate(b_list)
     total_len = edges[-1] - edges[0]
-    val = 0.0; err = 0.0; nev = 0; nint = 0
+    vals = []; errs = []; nev = 0; nint = 0; rnd = 0
     for rnd in range(max_rounds):
         if a.size == 0:
             break
         c = 0.5 * (a + b); hw = 0.5 * (b - a)
         X = c[:, None] + hw[:, None] * GK_X[None, :]
-        Fx = fun(X.ravel()).reshape(X.shape)
+        Fx = np.asarray(fun(X.ravel())).reshape(X.shape)
         nev += X.size
         K = (Fx * GK_WK).sum(1) * hw
         G = (Fx * GK_WG).sum(1) * hw
         E = np.abs(K - G)
         resabs = (np.abs(Fx) * GK_WK).sum(1) * hw
         allow = np.maximum(tol * (b - a) / total_len, 8 * EPSM * resabs)   # roundoff floor
-        acc = (E <= allow) | (hw < 1e-12) | (rnd == max_rounds - 1)
-        val += K[acc].sum(); err += E[acc].sum(); nint += int(acc.sum())
+        acc = (E <= allow) | (hw < min_hw) | (rnd == max_rounds - 1)
+        if 2 * int((~acc).sum()) > max_active:   # safety cap: accept everything (its |K-G| is counted)
+            acc[:] = True
+        vals.append(K[acc]); errs.append(E[acc]); nint += int(acc.sum())
         a2 = a[~acc]; b2 = b[~acc]; c2 = c[~acc]
         a = np.concatenate([a2, c2]); b = np.concatenate([c2, b2])
-    return val, err, nev, nint
+    val = math.fsum(np.concatenate(vals)) if vals else 0.0
+    err = float(np.concatenate(errs).sum()) if errs else 0.0
+    return val, err, nev, nint, rnd + 1
 
 
 class Integrator:
@@ -389,7 +437,7 @@ class Integrator:
         def fun(s):
             d1, d2 = m.line(zo, s)
             return m.fvalue(d1, d2) * phi(s)
-        v, e, nev, nint = gk_pieces(fun, edges, self.inner_tol)
+        v, e, nev, nint, _ = gk_pieces(fun, edges, self.inner_tol)
         self.log.append((zo, v, e, kinks.size))
         return v, e, kinks.size
 
@@ -397,9 +445,18 @@ class Integrator:
         v, e, _ = self.line_integral(zo)
         return v * float(phi(zo))
 
+    def kinks(self, zo):
+        k, _ = find_kinks(self.model, zo, self.T, self.h)
+        return k[np.abs(k) < self.T]
+
     def kink_count(self, zo):
-        kinks, _ = find_kinks(self.model, zo, self.T, self.h)
-        return int(kinks.size)
+        return int(self.kinks(zo).size)
+
+    def window_gap(self, zo, lo, hi):
+        """smallest distance between kinks inside [lo, hi] on line zo (0 if fewer than 2: merged)"""
+        k = self.kinks(zo)
+        k = k[(k >= lo) & (k <= hi)]
+        return float(np.diff(k).min()) if k.size >= 2 else 0.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -408,8 +465,26 @@ class Integrator:
 _G = {}
 
 
-def _count_task(zo):
-    return _G['integ'].kink_count(zo)
+def _kinks_task(zo):
+    return _G['integ'].kinks(zo)
+
+
+def _crossing_task(args):
+    """golden-section minimisation over z_o of the gap between two adjacent kinks (V-shaped at an
+    X-crossing of two kink curves)"""
+    a, b, lo, hi = args
+    integ = _G['integ']
+    gr = (math.sqrt(5.0) - 1.0) / 2.0
+    x1 = b - gr * (b - a); x2 = a + gr * (b - a)
+    f1 = integ.window_gap(x1, lo, hi); f2 = integ.window_gap(x2, lo, hi)
+    while b - a > 1e-10:
+        if f1 <= f2:
+            b, x2, f2 = x2, x1, f1
+            x1 = b - gr * (b - a); f1 = integ.window_gap(x1, lo, hi)
+        else:
+            a, x1, f1 = x1, x2, f2
+            x2 = a + gr * (b - a); f2 = integ.window_gap(x2, lo, hi)
+    return 0.5 * (a + b), min(f1, f2)
 
 
 def _bisect_task(args):
@@ -423,6 +498,13 @@ def _bisect_task(args):
         else:
             a = mid
     return 0.5 * (a + b)
+
+
+def _outer_task(zo):
+    integ = _G['integ']
+    v, e, nk = integ.line_integral(zo)
+    w = float(phi(zo))
+    return v * w, e * w
 
 
 def _quad_task(args):
@@ -464,52 +546,87 @@ def tail_bound(model, T):
 
 
 def objective(beta, eps, w1, w2, sigma, mu=1.0, y=0, nscan=720, T=9.0, inner_tol=1e-14, outer_tol=1e-13,
-              scan_step=0.02, dstep=0.01, break_step=0.02, outer_max_len=1.0, jobs=2, verbose=True):
+              scan_step=0.02, dstep=0.01, break_step=0.02, outer_max_len=0.5, outer='gk', jobs=2, verbose=True):
     t0 = time.time()
     model = Model(beta, eps, w1, w2, sigma, mu=mu, y=y, nscan=nscan)
     integ = Integrator(model, T=T, scan_step=scan_step, dstep=dstep, inner_tol=inner_tol)
     _G['integ'] = integ
     # 1. break points of the outer integrand: changes of the number of kinks per inner line
     zg = np.linspace(-T, T, int(round(2 * T / break_step)) + 1)
-    counts = pmap(_count_task, list(zg), jobs)
-    counts = np.array(counts)
+    KL = pmap(_kinks_task, list(zg), jobs)
+    counts = np.array([k.size for k in KL])
     ch = np.nonzero(np.diff(counts) != 0)[0]
     tasks = [(zg[i], int(counts[i]), zg[i + 1], int(counts[i + 1]), 1e-10) for i in ch]
     brk = pmap(_bisect_task, tasks, jobs)
+    # X-crossings of kink curves (count unchanged): local minima of the gap between adjacent kinks
+    ctasks = []
+    for i in range(1, len(zg) - 1):
+        c = counts[i]
+        if c < 2 or counts[i - 1] != c or counts[i + 1] != c:
+            continue
+        gp, g0, gn = np.diff(KL[i - 1]), np.diff(KL[i]), np.diff(KL[i + 1])
+        for j in np.nonzero((g0 <= gp) & (g0 < gn) & (g0 < 0.5))[0]:
+            pos = np.concatenate([KL[i - 1][j:j + 2], KL[i][j:j + 2], KL[i + 1][j:j + 2]])
+            ctasks.append((zg[i - 1], zg[i + 1], pos.min() - 1e-3, pos.max() + 1e-3))
+    cres = pmap(_crossing_task, ctasks, jobs)
+    cross = [z for z, g in cres if g < 1e-6]
+    brk = list(brk) + cross
     t1 = time.time()
     if verbose:
         print('inner scan step %.4g (z units); kink counts on the z_o grid: %s' %
-              (integ.h, dict(zip(*np.unique(counts, return_counts=True)))), flush=True)
-        print('break points (%d): %s  [%.0fs]' % (len(brk), ' '.join('%.10f' % b for b in brk), t1 - t0), flush=True)
-    # 2. outer quad on the sub-intervals
+              (integ.h, {int(k): int(v) for k, v in zip(*np.unique(counts, return_counts=True))}), flush=True)
+        print('break points: %d count changes, %d kink-curve crossings (of %d gap minima): %s  [%.0fs]' %
+              (len(brk) - len(cross), len(cross), len(ctasks), ' '.join('%.10f' % b for b in sorted(brk)), t1 - t0),
+              flush=True)
     edges = np.concatenate([[-T], np.sort(np.array(brk)), [T]])
     edges = edges[np.concatenate([[True], np.diff(edges) > 1e-12])]
-    if outer_max_len:   # pre-split long sub-intervals (more credible quad estimates, more parallelism)
+    if outer == 'gk':
+        # 2. outer: parallel adaptive Gauss-Kronrod 10/21 with the plain |K21 - G10| error
+        import multiprocessing as mp
+        pool = mp.get_context('fork').Pool(jobs) if jobs > 1 else None
+        # inner errors: the integral of phi * (line error) is <= max over the nodes of the line error
+        inner_max = [0.0]
+
+        def fmap2(X):
+            X = list(map(float, X))
+            R = pool.map(_outer_task, X, chunksize=max(1, len(X) // (4 * jobs))) if pool else list(map(_outer_task, X))
+            inner_max[0] = max([inner_max[0]] + [r[1] / max(float(phi(x)), 1e-300) for x, r in zip(X, R)])
+            return np.array([r[0] for r in R])
+        value, err_quad, neval, nint, nrounds = gk_pieces(fmap2, edges, outer_tol, init_len=outer_max_len,
+                                                          min_hw=1e-9, max_rounds=100)
+        if pool:
+            pool.close(); pool.join()
+        err_inner = inner_max[0]
+        qinfo = 'outer adaptive GK: %d intervals, %d rounds' % (nint, nrounds)
+    else:
+        # 2'. outer scipy quad on the sub-intervals (split to length <= outer_max_len)
         ee = [edges[0]]
         for a_, b_ in zip(edges[:-1], edges[1:]):
             k = max(1, int(math.ceil((b_ - a_) / outer_max_len - 1e-9)))
             ee.extend(list(np.linspace(a_, b_, k + 1)[1:]))
         edges = np.array(ee)
-    nsub = len(edges) - 1
-    qt = [(float(edges[i]), float(edges[i + 1]), outer_tol / nsub) for i in range(nsub)]
-    # longest first for load balance
-    order = sorted(range(nsub), key=lambda i: -(qt[i][1] - qt[i][0]))
-    res = pmap(_quad_task, [qt[i] for i in order], jobs)
-    res = sorted(res, key=lambda r: r['a'])
-    value = math.fsum(r['value'] for r in res)
-    err_quad = math.fsum(r['err'] for r in res)
-    err_inner = max(r['inner_err_max'] for r in res)
+        nsub = len(edges) - 1
+        qt = [(float(edges[i]), float(edges[i + 1]), outer_tol / nsub) for i in range(nsub)]
+        order = sorted(range(nsub), key=lambda i: -(qt[i][1] - qt[i][0]))
+        res = pmap(_quad_task, [qt[i] for i in order], jobs)
+        res = sorted(res, key=lambda r: r['a'])
+        value = math.fsum(r['value'] for r in res)
+        err_quad = math.fsum(r['err'] for r in res)
+        err_inner = max(r['inner_err_max'] for r in res)
+        neval = sum(r['neval'] for r in res)
+        if verbose:
+            for r in res:
+                print('  [% .6f, % .6f] %.17g err %.2e neval %d nint %d inner_err<=%.1e %.0fs %s' %
+                      (r['a'], r['b'], r['value'], r['err'], r['neval'], r['nint'], r['inner_err_max'], r['time'],
+                       '; '.join(set(r['warnings']))), flush=True)
+        qinfo = 'outer scipy quad on %d sub-intervals (QUADPACK error estimates)' % nsub
     err_tail = tail_bound(model, T)
     err = err_quad + err_inner + err_tail
     t2 = time.time()
     if verbose:
-        for r in res:
-            print('  [% .6f, % .6f] %.17g err %.2e neval %d nint %d inner_err<=%.1e %.0fs %s' %
-                  (r['a'], r['b'], r['value'], r['err'], r['neval'], r['nint'], r['inner_err_max'], r['time'],
-                   '; '.join(set(r['warnings']))), flush=True)
+        print(qinfo, flush=True)
     return dict(value=value, err=err, err_quad=err_quad, err_inner=err_inner, err_tail=err_tail,
-                breakpoints=list(map(float, brk)), time=t2 - t0, time_breaks=t1 - t0,
-                neval=sum(r['neval'] for r in res))
+                breakpoints=list(map(float, brk)), time=t2 - t0, time_breaks=t1 - t0, neval=neval)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -598,7 +715,8 @@ def main():
     ap.add_argument('--scan-step', type=float, default=0.02)
     ap.add_argument('--dstep', type=float, default=0.01)
     ap.add_argument('--break-step', type=float, default=0.02)
-    ap.add_argument('--outer-max-len', type=float, default=1.0)
+    ap.add_argument('--outer-max-len', type=float, default=0.5)
+    ap.add_argument('--outer', choices=['gk', 'quad'], default='gk')
     ap.add_argument('--jobs', type=int, default=2)
     ap.add_argument('--selfcheck', action='store_true')
     ap.add_argument('--mc', type=int, default=0)
@@ -611,7 +729,7 @@ def main():
         print('monte carlo (%d samples, 3 classes): %.6f +- %.6f  per class %s' % (a.mc, m, se, per))
     r = objective(a.beta, a.eps, a.w1, a.w2, a.sigma, mu=a.mu, y=a.y, nscan=a.nscan, T=a.T,
                   inner_tol=a.inner_tol, outer_tol=a.outer_tol, scan_step=a.scan_step, dstep=a.dstep,
-                  break_step=a.break_step, outer_max_len=a.outer_max_len, jobs=a.jobs, verbose=not a.quiet)
+                  break_step=a.break_step, outer_max_len=a.outer_max_len, outer=a.outer, jobs=a.jobs, verbose=not a.quiet)
     print('R = %.17g' % r['value'])
     print('error estimate = %.2e  (outer quad %.1e, inner %.1e, tail %.1e)' %
           (r['err'], r['err_quad'], r['err_inner'], r['err_tail']))
