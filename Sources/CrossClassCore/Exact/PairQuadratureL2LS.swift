@@ -464,7 +464,8 @@ struct ClassPairLS {
         // the line on the other side).
         let known = beta == nil ? [] : Set([-v, v].map { ($0 - mu) / su }.filter { abs($0) < Self.cut })
         func beside(_ z: Double) -> Double { 1e-9 * (1 + abs(z)) }
-        let scanBase = base.filter { !known.contains($0) } + known.flatMap { [$0 - beside($0), $0 + beside($0)] }
+        let besides = Set(known.flatMap { [$0 - beside($0), $0 + beside($0)] })
+        let scanBase = base.filter { !known.contains($0) } + besides
         func crossesKnown(_ lo: Double, _ hi: Double) -> Double? { known.first { lo < $0 && $0 < hi } }
         // Scan: the panel ends, refined where the maximiser moves by more than 0.1 between
         // neighbours (there the integrand, analytic or not, has structure on a finer scale:
@@ -517,7 +518,7 @@ struct ClassPairLS {
         }
         // The points beside the known kinks are scan points, not panel ends; the known kinks are
         // ends whether or not the maximiser jumps there.
-        var out = (scan.filter { z in !known.contains { abs(z - $0) == beside($0) } } + kinks + known).sorted()
+        var out = (scan.filter { !besides.contains($0) } + kinks + known).sorted()
         out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
         return (out, kinks)
     }
@@ -590,11 +591,11 @@ struct ClassPairLS {
         // v nodes (z2 >= 0) and weights; one node v = 0 with weight 1/2 (the mirror doubles it)
         // when v is degenerate.
         var vNodes: [(v: Double, w: Double)] = []
-        // The u-panel ends of the v nodes already known (nil: to be computed).
-        var known: [(ends: [Double], kinks: [Double])?] = []
+        // The u-panel ends of the v nodes computed already (nil: to be computed).
+        var computed: [(ends: [Double], kinks: [Double])?] = []
         if sv == 0 {
             vNodes = [(0, 0.5)]
-            known = [nil]
+            computed = [nil]
         } else {
             // The line integral I(v) = E[L | v] is smooth in v except where the kink structure
             // of the u lines changes (kink curves meeting, or joining the symmetry lines u = +-v):
@@ -633,16 +634,16 @@ struct ClassPairLS {
                 vNodes += panelNodes(panel.0, panel.1)
                 // A panel not split by an event keeps its lines' ends.
                 if let i = base.firstIndex(where: { $0 == panel }) {
-                    known += ends[(i * nodes.count)..<((i + 1) * nodes.count)]
+                    computed += ends[(i * nodes.count)..<((i + 1) * nodes.count)]
                 } else {
-                    known += Array(repeating: nil, count: nodes.count)
+                    computed += Array(repeating: nil, count: nodes.count)
                 }
             }
         }
         // The inner maxima (the cost) line by line, on all cores when `parallel`; accumulated
         // below in node order, so the sums have the same bits either way.
         let allLines = Parallel.indexed(vNodes.count, parallel: parallel) { k -> Line? in
-            guard let e = known[k] ?? uBoundaries(vNodes[k].v) else { return nil }
+            guard let e = computed[k] ?? uBoundaries(vNodes[k].v) else { return nil }
             return line(vNodes[k].v, vNodes[k].w, e.ends)
         }
         for (k, l) in allLines.enumerated() {
