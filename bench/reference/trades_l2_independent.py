@@ -77,24 +77,10 @@ import numpy as np
 from scipy import integrate, optimize, special
 
 # ----------------------------------------------------------------------------------------------
-# paper3 and the symmetric family (same layout as objective_reference.py)
+# paper3 and the symmetric family: the layout of objective_reference.py, imported
 # ----------------------------------------------------------------------------------------------
-M = np.zeros((3, 6), dtype=int)
-for _y in range(3):
-    M[_y, _y] = 1
-    for _j in range(3):
-        if _j != _y:
-            M[_y, 3 + _j] = 1
-COLSUM = M.sum(0)
-
-
-def Wmat(w1, w2):
-    W = np.zeros((3, 6))
-    for k in range(3):
-        for f in range(6):
-            if M[k, f]:
-                W[k, f] = w1 if COLSUM[f] == 1 else w2
-    return W
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'Tests', 'Fixtures', 'scripts'))
+from objective_reference import M, COLSUM, Wmat  # noqa: E402  (the layout only; none of its integrators)
 
 
 # Gauss-Kronrod 10/21 (QUADPACK qk21) on [-1, 1]; Gauss nodes are XK[1::2]

@@ -235,6 +235,13 @@ struct ClassPairLS {
 
     struct Point { var t: Double; var c: Double; var s: Double; var f: Double; var d1: Double; var d2: Double }
 
+    /// Upper bound on f over [l.t, r.t] (`half` its half-width): the larger of the cubic Taylor
+    /// bounds from both ends, with `bound` on |f'''|.
+    @inline(__always)
+    static func intervalMaximum(_ l: Point, _ r: Point, _ bound: Double, _ half: Double) -> Double {
+        max(cubicMaximum(l.f, l.d1, l.d2, bound, half), cubicMaximum(r.f, -r.d1, r.d2, bound, half))
+    }
+
     /// Bound on |f'''| over [l.t, r.t] (inside [-pi, pi]): the global bound's pieces with the
     /// softmax probabilities bounded on the interval, pi_k <= min(1, e^{-min m_k}). With q a
     /// bound on pi_1 + pi_2: |third cumulant| <= min(1/4, 2q) R^3 (R <= sqrt 2 M the range of
@@ -347,13 +354,8 @@ struct ClassPairLS {
             let h = r.t - l.t
             let half = 0.5 * h
             let level = best.f + Self.innerTolerance(best.f)
-            var bound = localThirdBound(u, v, l, r, k, concentrated: false)
-            var settled = max(Self.cubicMaximum(l.f, l.d1, l.d2, bound, half), Self.cubicMaximum(r.f, -r.d1, r.d2, bound, half)) <= level
-            if !settled && beta != nil {
-                bound = localThirdBound(u, v, l, r, k, concentrated: true)
-                settled = max(Self.cubicMaximum(l.f, l.d1, l.d2, bound, half), Self.cubicMaximum(r.f, -r.d1, r.d2, bound, half)) <= level
-            }
-            if settled { continue }
+            if Self.intervalMaximum(l, r, localThirdBound(u, v, l, r, k, concentrated: false), half) <= level
+                || (beta != nil && Self.intervalMaximum(l, r, localThirdBound(u, v, l, r, k, concentrated: true), half) <= level) { continue }
             if evaluations > Self.innerBudget { return nil }
             let mid = at(l.t + half)
             if mid.f > best.f {
