@@ -387,7 +387,7 @@ public struct FullOptimum: Sendable {
 public enum FullOptimizer {
     public static func solve(
         model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-9,
-        maxIterations: Int = 4000, method: ExactMethod = .fast
+        maxIterations: Int = 4000, method: ExactMethod = .fast, parallel: Bool = false
     ) throws -> FullOptimum {
         switch objective {
         case .ce, .ls, .trades: break
@@ -395,7 +395,9 @@ public enum FullOptimizer {
             throw InputError("the full-W optimum is implemented for ce, ls and trades (free scale); got \(objective)")
         }
         // The start (fast symmetric optimiser on either path, as before).
-        let symmetric = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free).solve()
+        var symmetricOptimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free)
+        symmetricOptimizer.parallelEvaluation = parallel
+        let symmetric = try symmetricOptimizer.solve()
         let k = model.classCount, d = model.dimension
         let start = LinearClassifier.symmetric(model: model, w1: symmetric.w1, w2: symmetric.w2).weights
         var x0: [Double] = []
@@ -405,15 +407,17 @@ public enum FullOptimizer {
             for r in 0..<(k - 1) { for f in 0..<d { w[r, f] = x[r * d + f] } }
             return w
         }
-        if method == .fast, let engine = LinearPairCE(model: model, threat: threat, objective: objective),
-           let result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
-            var r = result
-            r.projected = r.classifier.projectSymmetric(model: model)
-            if !symmetric.converged {
-                r.converged = false
-                r.notes.append("the symmetric optimum used as the start and for comparison is not converged: \(symmetric.notes.joined(separator: "; "))")
+        if method == .fast, var engine = LinearPairCE(model: model, threat: threat, objective: objective) {
+            engine.parallel = parallel
+            if let result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
+                var r = result
+                r.projected = r.classifier.projectSymmetric(model: model)
+                if !symmetric.converged {
+                    r.converged = false
+                    r.notes.append("the symmetric optimum used as the start and for comparison is not converged: \(symmetric.notes.joined(separator: "; "))")
+                }
+                return r
             }
-            return r
         }
         let evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         let scale = max(symmetric.w1, symmetric.w2, 0.1)
@@ -441,18 +445,31 @@ public enum FullOptimizer {
     ) throws -> FullOptimum? {
         let k = 3, d = x0.count / 2
         struct Declined: Error {}
-        func f(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
-            guard let r = engine.evaluate(matrix(x)) else { throw Declined() }
+        func free(_ r: (value: Double, gradient: Matrix, tail: Double)) -> (value: Double, gradient: [Double]) {
             var g: [Double] = []
             for row in 0..<(k - 1) { for c in 0..<d { g.append(r.gradient[row, c]) } }
             return (r.value, g)
         }
+        guard let working0 = engine.evaluate(matrix(x0)) else { return nil }
+        func f(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
+            if x == x0 { return free(working0) }
+            guard let r = engine.evaluate(matrix(x)) else { throw Declined() }
+            return free(r)
+        }
         do {
-            guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
-            let newton = try DampedNewton.minimize(start: x0, maxIterations: 60, f)
-            guard let final = engine.estimate(matrix(newton.argument)) else { return nil }
+            guard let startEstimate = engine.estimate(matrix(x0), working: working0) else { return nil }
+            // l_2 ls and trades: a working-rule evaluation is seconds, and the start (the
+            // symmetric optimum) is stationary by symmetry, so the first Hessian -- which only
+            // certifies the minimum and measures the decrement there -- comes from the coarse
+            // rule's gradients (a Newton step above 1e-3 |x| differences afresh on the working rule).
+            let initial = engine.isEllipse ? try coarseHessian(engine, at: x0, matrix: matrix) : nil
+            let newton = try DampedNewton.minimize(start: x0, maxIterations: 60, hessian: initial, f)
+            // A Newton point within rounding of the start is the start (no second estimate).
+            let size = x0.reduce(0) { max($0, abs($1)) }
+            let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
+            guard let final = atStart ? startEstimate : engine.estimate(matrix(newton.argument)) else { return nil }
             var notes: [String] = []
-            let useStart = startEstimate.value < final.value
+            let useStart = atStart || startEstimate.value < final.value
             let value = useStart ? startEstimate.value : final.value
             let gradient = (useStart ? startEstimate.gradient : final.gradient).storage.prefix((k - 1) * d)
             let gradientNorm = gradient.reduce(0) { max($0, abs($1)) }
@@ -467,7 +484,7 @@ public enum FullOptimizer {
                 converged = false
                 notes.append("the fixed rule and its verification rule differ by \(errorBound) > tolerance \(tolerance)")
             }
-            if useStart { notes.append("Newton found no point below the symmetric optimum") }
+            if useStart && !atStart { notes.append("Newton found no point below the symmetric optimum") }
             let classifier = LinearClassifier(weights: matrix(useStart ? x0 : newton.argument))
             return FullOptimum(
                 classifier: classifier, value: value, symmetricValue: startEstimate.value, projected: (0, 0),
@@ -476,5 +493,30 @@ public enum FullOptimizer {
         } catch is Declined {
             return nil
         }
+    }
+
+    /// The Hessian of R in the free entries at x by forward differences (step 1e-4 |x|) of the
+    /// coarse rule's exact gradients: its noise (~1e-8 / step) and truncation (~step) are far
+    /// below what a Newton step from a stationary start needs.
+    static func coarseHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix) throws -> [Double]? {
+        let n = x.count, d = n / 2
+        func gradient(_ y: [Double]) -> [Double]? {
+            guard let r = engine.evaluate(matrix(y), rule: .coarse) else { return nil }
+            return (0..<2).flatMap { row in (0..<d).map { r.gradient[row, $0] } }
+        }
+        let h = 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3)
+        guard let g0 = gradient(x) else { return nil }
+        var hessian = [Double](repeating: 0, count: n * n)
+        for j in 0..<n {
+            var y = x
+            y[j] += h
+            guard let g = gradient(y) else { return nil }
+            for i in 0..<n { hessian[i * n + j] = (g[i] - g0[i]) / h }
+        }
+        for i in 0..<n { for j in 0..<i {
+            let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
+            hessian[i * n + j] = m; hessian[j * n + i] = m
+        } }
+        return hessian
     }
 }

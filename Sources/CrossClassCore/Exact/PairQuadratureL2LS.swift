@@ -49,7 +49,7 @@ import GSL
 /// (p1 - p2) T favours sin t < 0), so the inner maximum is over the whole circle; the mirror
 /// (u, -v) still has its maximiser at -t (m1 <-> m2 with p1 <-> p2), so R = 2 E[L; v > 0]
 /// stands. The gradient has a second coefficient for x through p (`accumulate`).
-struct ClassPairLS {
+struct ClassPairLS: EllipseMaximand {
     /// ls: alpha / 2 (0 for trades).
     let a: Double
     /// trades: beta (nil for ls).
@@ -136,8 +136,12 @@ struct ClassPairLS {
     /// Global bound on |f'''|: |m^(k)(t)| <= M = sqrt 2 max(A, B) for every k; see the type's
     /// comment.
     static func thirdBound(_ axisS: Double, _ axisT: Double) -> Double {
-        let m = 2.0.squareRoot() * max(axisS, axisT)
-        return 1.01 * (0.71 * m * m * m + 3 * m * m + 2.0.squareRoot() * m) + 1e-300
+        thirdBound(shift: 2.0.squareRoot() * max(axisS, axisT))
+    }
+
+    /// The global bound on |f'''| given M >= |m^(j)(t)| (j >= 1).
+    static func thirdBound(shift m: Double) -> Double {
+        1.01 * (0.71 * m * m * m + 3 * m * m + 2.0.squareRoot() * m) + 1e-300
     }
 
     /// Rounding level of f'(t) = (k - pi) . m'(t): 4e-16 M, M = sqrt 2 max(A, B) >= |m'|.
@@ -257,13 +261,7 @@ struct ClassPairLS {
         let sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
         let sLow = u + axisS * cMin
         let m1 = sLow + v + axisT * sMin, m2 = sLow - v - axisT * sMax
-        let p1 = m1 >= 0 ? exp(-m1) : 1, p2 = m2 >= 0 ? exp(-m2) : 1
-        let q = min(1, p1 + p2)
-        let h = min(1, max(p1, p2))
-        let g1 = max(k.0, p1 - k.0), g2 = max(k.1, p2 - k.1)
-        let g = (g1 * g1 + g2 * g2).squareRoot()
-        let m = 2.0.squareRoot() * max(axisS, axisT)
-        let local = 1.01 * (min(0.25, 2 * q) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
+        let local = Self.localBound(m1Low: m1, m2Low: m2, k, shift: 2.0.squareRoot() * max(axisS, axisT))
         guard beta != nil && concentrated else { return min(local, thirdBound) }
         return min(local, thirdBound, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
     }
@@ -281,6 +279,27 @@ struct ClassPairLS {
         let sLow = u + axisS * cMin, sHigh = u + axisS * cMax
         let tLow = v + axisT * sMin, tHigh = v + axisT * sMax
         let m1Low = sLow + tLow, m1High = sHigh + tHigh, m2Low = sLow - tHigh, m2High = sHigh - tLow
+        return Self.concentratedBound(m1Low: m1Low, m1High: m1High, m2Low: m2Low, m2High: m2High, tLow: tLow, tHigh: tHigh, k,
+                                      shift: 2.0.squareRoot() * max(axisS, axisT))
+    }
+
+    /// The bound of `localThirdBound` from lower bounds on the shifted margins over the interval
+    /// and `shift` (M) >= |m^(j)(t)| for j >= 1.
+    @inline(__always)
+    static func localBound(m1Low m1: Double, m2Low m2: Double, _ k: (Double, Double), shift m: Double) -> Double {
+        let p1 = m1 >= 0 ? exp(-m1) : 1, p2 = m2 >= 0 ? exp(-m2) : 1
+        let q = min(1, p1 + p2)
+        let h = min(1, max(p1, p2))
+        let g1 = max(k.0, p1 - k.0), g2 = max(k.1, p2 - k.1)
+        let g = (g1 * g1 + g2 * g2).squareRoot()
+        return 1.01 * (min(0.25, 2 * q) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
+    }
+
+    /// The bound of `concentratedThirdBound` from bounds on the shifted margins and on
+    /// T = (m1 - m2) / 2 over the interval, and `shift` (M) >= |m^(j)(t)| for j >= 1.
+    @inline(__always)
+    static func concentratedBound(m1Low: Double, m1High: Double, m2Low: Double, m2High: Double, tLow: Double, tHigh: Double,
+                                  _ k: (Double, Double), shift m: Double) -> Double {
         func e(_ x: Double) -> Double { exp(min(x, 1)) }
         let notY = min(1, e(-m1Low) + e(-m2Low))
         let not1 = min(1, e(m1High) + e(2 * tHigh)), not2 = min(1, e(m2High) + e(-2 * tLow))
@@ -290,100 +309,7 @@ struct ClassPairLS {
         let g1 = max(high1 - k.0, k.0 - low1, 0), g2 = max(high2 - k.1, k.1 - low2, 0)
         let g = (g1 * g1 + g2 * g2).squareRoot()
         let h = min(max(high1, high2), 2 * eps)
-        let m = 2.0.squareRoot() * max(axisS, axisT)
         return 1.01 * (min(0.25, 2 * eps) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
-    }
-
-    /// The certified maximum of f over t in [0, pi] (trades: [-pi, pi]) at clean (u, v >= 0)
-    /// and its maximiser; nil when the evaluation budget runs out (callers decline the point).
-    ///
-    /// `flat`: f varies by at most 1e-12 (1 + |f|) on the grid -- where the clean and shifted
-    /// softmax laws are both concentrated on one class (trades far out in the tails), f is
-    /// constant to rounding and its argmax is noise: the kink scan does not follow it there.
-    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)? {
-        var evaluations = 0
-        let k = coefficients(u, v)
-        func at(_ t: Double) -> Point {
-            evaluations += 1
-            let c = cos(t), s = sin(t)
-            let r = inner(u, v, c, s, k)
-            return Point(t: t, c: c, s: s, f: r.f, d1: r.d1, d2: r.d2)
-        }
-        let circle = onCircle(v)
-        var points: [Point] = (circle ? Self.circleGrid : Self.grid).map { g in
-            let r = inner(u, v, g.c, g.s, k)
-            return Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2)
-        }
-        evaluations += points.count
-        var best = points[0]
-        let lowest = points.reduce(Double.infinity) { min($0, $1.f) }
-        for p in points where p.f > best.f { best = p }
-        /// Safeguarded Newton on f' in [lo, hi] with f'(lo) > 0 > f'(hi).
-        func refine(_ lo0: Point, _ hi0: Point) -> Point {
-            var lo = lo0, hi = hi0
-            var x = lo.d2 < 0 ? lo.t - lo.d1 / lo.d2 : 0.5 * (lo.t + hi.t)
-            if !(x > lo.t && x < hi.t) { x = 0.5 * (lo.t + hi.t) }
-            var p = at(x)
-            for _ in 0..<60 {
-                // f' at its rounding level (|g_k| errors ~2.2e-16, |m'| <= M): no step can be
-                // judged from here (flat peaks, f'' ~ 1e-7, where the clean margins are large).
-                if abs(p.d1) <= derivativeNoise { return p }
-                if p.d1 > 0 { lo = p } else { hi = p }
-                var next = p.d2 < 0 ? p.t - p.d1 / p.d2 : 0.5 * (lo.t + hi.t)
-                if !(next > lo.t && next < hi.t) { next = 0.5 * (lo.t + hi.t) }
-                // (1 + |t|): on the circle t < 0 too.
-                if abs(next - p.t) <= 1e-15 * (1 + abs(p.t)) || hi.t - lo.t <= 4e-16 * (1 + abs(p.t)) { let q = at(next); return p.f >= q.f ? p : q }
-                p = at(next)
-            }
-            return p
-        }
-        var intervals: [(Point, Point)] = []
-        for i in 0..<(points.count - 1) {
-            let l = points[i], r = points[i + 1]
-            if l.d1 > 0 && r.d1 < 0 {
-                let peak = refine(l, r)
-                if peak.f > best.f { best = peak }
-                intervals.append((l, peak)); intervals.append((peak, r))
-            } else {
-                intervals.append((l, r))
-            }
-        }
-        // Certification: bound every interval; bisect those that might beat best.
-        points.removeAll()
-        while let (l, r) = intervals.popLast() {
-            let h = r.t - l.t
-            let half = 0.5 * h
-            let level = best.f + Self.innerTolerance(best.f)
-            if Self.intervalMaximum(l, r, localThirdBound(u, v, l, r, k, concentrated: false), half) <= level
-                || (beta != nil && Self.intervalMaximum(l, r, localThirdBound(u, v, l, r, k, concentrated: true), half) <= level) { continue }
-            if evaluations > Self.innerBudget { return nil }
-            let mid = at(l.t + half)
-            if mid.f > best.f {
-                // A higher point than every refined peak: refine the peak it climbs to.
-                best = mid
-                if l.d1 > 0 && mid.d1 < 0 { let p = refine(l, mid); if p.f > best.f { best = p } }
-                else if mid.d1 > 0 && r.d1 < 0 { let p = refine(mid, r); if p.f > best.f { best = p } }
-            }
-            intervals.append((l, mid)); intervals.append((mid, r))
-        }
-        return (best.f, best.t, best.f - lowest <= 1e-12 * (1 + abs(best.f)))
-    }
-
-    /// The local maximum of f reached by a damped Newton ascent from t (within [0, pi]; trades:
-    /// on the circle, returned in [-pi, pi]).
-    func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) {
-        let k = coefficients(u, v)
-        var t = start
-        var r = inner(u, v, cos(t), sin(t), k)
-        for _ in 0..<60 {
-            var step = r.d2 < 0 ? -r.d1 / r.d2 : (r.d1 > 0 ? 0.05 : -0.05)
-            step = min(max(step, -0.2), 0.2)
-            let next = onCircle(v) ? t + step : min(max(t + step, 0), Double.pi)
-            if abs(next - t) <= 1e-14 { break }
-            t = next
-            r = inner(u, v, cos(t), sin(t), k)
-        }
-        return (r.f, onCircle(v) ? remainder(t, 2 * Double.pi) : t)
     }
 
     struct Sums {
@@ -428,13 +354,7 @@ struct ClassPairLS {
         let delta1 = m1 - (u + v), delta2 = m2 - (u - v)
         let value: Double, g1: Double, g2: Double, h1: Double, h2: Double
         if let beta {
-            let clean = Self.softmax(u + v, u - v)
-            let p1 = clean.p1, p2 = clean.p2
-            let shift = p1 * delta1 + p2 * delta2
-            value = clean.ce + beta * (ce - clean.ce + shift)
-            h1 = beta * (p1 - q1); h2 = beta * (p2 - q2)
-            g1 = -p1 + beta * p1 * (shift - delta1) + h1
-            g2 = -p2 + beta * p2 * (shift - delta2) + h2
+            (value, g1, g2, h1, h2) = Self.tradesLoss(beta, clean: Self.softmax(u + v, u - v), shifted: (ce, q1, q2), delta1, delta2)
         } else {
             g1 = a - q1; g2 = a - q2
             h1 = g1; h2 = g2
@@ -453,6 +373,20 @@ struct ClassPairLS {
         }
     }
 
+    /// trades' loss at clean margins d (softmax `clean`) and shifted margins m = d + Delta
+    /// (softmax `shifted`), and its coefficients g, h (see `accumulate`).
+    @inline(__always)
+    static func tradesLoss(_ beta: Double, clean: (ce: Double, p1: Double, p2: Double), shifted: (ce: Double, p1: Double, p2: Double),
+                           _ delta1: Double, _ delta2: Double) -> (Double, Double, Double, Double, Double) {
+        let p1 = clean.p1, p2 = clean.p2
+        let shift = p1 * delta1 + p2 * delta2
+        let value = clean.ce + beta * (shifted.ce - clean.ce + shift)
+        let h1 = beta * (p1 - shifted.p1), h2 = beta * (p2 - shifted.p2)
+        let g1 = -p1 + beta * p1 * (shift - delta1) + h1
+        let g2 = -p2 + beta * p2 * (shift - delta2) + h2
+        return (value, g1, g2, h1, h2)
+    }
+
     /// u-panel ends (in z1) for the v node: graded towards the zeros of the shifted margins,
     /// with the maximiser's jumps (located by scan and bisection) as extra ends; and those jumps
     /// (the kinks, in z1, ascending). nil when an inner maximum declines.
@@ -469,55 +403,8 @@ struct ClassPairLS {
         let besides = Set(known.flatMap { [$0 - beside($0), $0 + beside($0)] })
         let scanBase = base.filter { !known.contains($0) } + besides
         func crossesKnown(_ lo: Double, _ hi: Double) -> Double? { known.first { lo < $0 && $0 < hi } }
-        // Scan: the panel ends, refined where the maximiser moves by more than 0.1 between
-        // neighbours (there the integrand, analytic or not, has structure on a finer scale:
-        // the cells get graded automatically), down to 1e-9 in z (then a jump: located below).
-        var scan: [Double] = []
-        var argmax: [Double] = []
-        var flat: [Bool] = []
-        var stack: [(z: Double, t: Double, flat: Bool)] = []
-        for z in scanBase.sorted().reversed() {
-            guard let m = maximum(mu + su * z, v) else { return nil }
-            stack.append((z, m.t, m.flat))
-        }
-        var current = stack.removeLast()
-        scan.append(current.z); argmax.append(current.t); flat.append(current.flat)
-        while let next = stack.last {
-            if Self.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z))
-                && crossesKnown(current.z, next.z) == nil {
-                let mid = 0.5 * (current.z + next.z)
-                guard let m = maximum(mu + su * mid, v) else { return nil }
-                stack.append((mid, m.t, m.flat))
-                continue
-            }
-            stack.removeLast()
-            current = next
-            scan.append(current.z); argmax.append(current.t); flat.append(current.flat)
-        }
-        var kinks: [Double] = []
-        for i in 0..<(scan.count - 1) where Self.gap(argmax[i + 1], argmax[i]) > 0.1 && !(flat[i] && flat[i + 1]) {
-            if let z = crossesKnown(scan[i], scan[i + 1]) { kinks.append(z); continue }
-            // A jump (the cell is below 1e-9): it is where the peak continued from the left end stops beating the one continued
-            // from the right (local ascents, cheap); where the two ascents meet the same peak the
-            // certified maximum decides which side's peak it is nearer.
-            var lo = scan[i], hi = scan[i + 1]
-            var tl = argmax[i], tr = argmax[i + 1]
-            while hi - lo > 1e-13 * (1 + abs(lo)) {
-                let mid = 0.5 * (lo + hi)
-                let u = mu + su * mid
-                let left = localPeak(u, v, from: tl), right = localPeak(u, v, from: tr)
-                var leftWins: Bool
-                if Self.gap(left.t, right.t) > 1e-6 {
-                    leftWins = left.f >= right.f
-                    if leftWins { tl = left.t } else { tr = right.t }
-                } else {
-                    guard let m = maximum(u, v) else { return nil }
-                    leftWins = Self.gap(m.t, tl) <= Self.gap(m.t, tr)
-                }
-                if leftWins { lo = mid } else { hi = mid }
-            }
-            kinks.append(0.5 * (lo + hi))
-        }
+        guard let found = scanKinks(v, scanBase: scanBase, crossesKnown: crossesKnown) else { return nil }
+        let scan = found.scan, kinks = found.kinks
         // The points beside the known kinks are scan points, not panel ends; the known kinks are
         // ends whether or not the maximiser jumps there.
         var out = (scan.filter { !besides.contains($0) } + kinks + known).sorted()
@@ -537,23 +424,8 @@ struct ClassPairLS {
         }
     }
 
-    /// The v (in z2) inside (lo, hi) where the kink signature changes, by bisection to `width`
-    /// (every change when several lie between; a change the probes do not separate from another
-    /// is found once). `probes` caps the lines scanned (a signature that changed at every probe
-    /// would otherwise split without end): when it runs out, the midpoint stands for the rest.
-    /// nil when an inner maximum declines.
-    func kinkEvents(_ lo: Double, _ low: [Int8], _ hi: Double, _ high: [Int8], width: Double, probes: inout Int) -> [Double]? {
-        if low == high { return [] }
-        let mid = 0.5 * (lo + hi)
-        if hi - lo <= width || probes <= 0 { return [mid] }
-        probes -= 1
-        let v = sv * mid
-        guard let line = uBoundaries(v) else { return nil }
-        let signature = kinkSignature(line.kinks, v)
-        guard let left = kinkEvents(lo, low, mid, signature, width: width, probes: &probes),
-              let right = kinkEvents(mid, signature, hi, high, width: width, probes: &probes) else { return nil }
-        return left + right
-    }
+    func vAt(_ z: Double) -> Double { sv * z }
+    func zOf(_ v: Double) -> Double { v / sv }
 
     /// Whether the fixed panels resolve this class.
     var isTractable: Bool {
@@ -565,106 +437,20 @@ struct ClassPairLS {
     /// direction that gives v the standard deviation h s has the extra term h s sqrt(2/pi) vKink.
     func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]], vKink: Double)? {
         var sums = Sums()
-        let nodes = rule.nodes, weights = rule.weights
-        /// The nodes of one u line (u, maximiser, weight with the v weight wv) on its panel ends.
-        typealias Line = [(u: Double, t: Double, w: Double)]
-        func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> Line? {
-            var out: Line = []
-            out.reserveCapacity((uEnds.count - 1) * nodes.count)
-            for q in 0..<(uEnds.count - 1) {
-                let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
-                for i in 0..<nodes.count {
-                    let z1 = um + uh * nodes[i]
-                    let u = mu + su * z1
-                    guard let m = maximum(u, v) else { return nil }
-                    out.append((u, m.t, wv * uh * weights[i] * Normal.pdf(z1)))
-                }
-            }
-            return out
+        // v nodes (z2 >= 0) and weights, and the u-panel ends computed on the way; one node
+        // v = 0 with weight 1/2 (the mirror doubles it) when v is degenerate.
+        var vNodes: [(v: Double, w: Double)] = [(0, 0.5)]
+        var computed: [(ends: [Double], kinks: [Double])?] = [nil]
+        if sv != 0 {
+            guard let planned = self.vNodes(rule, panels: Panels.boundaries(0, Self.cut, scale: sv, centres: [0], maxMarginWidth: 3)) else { return nil }
+            vNodes = planned.nodes; computed = planned.computed
         }
-        /// The v nodes (z2 >= 0: v and weight) of the panel [a, b] (in z2).
-        func panelNodes(_ a: Double, _ b: Double) -> [(v: Double, w: Double)] {
-            let vh = 0.5 * (b - a), vm = 0.5 * (b + a)
-            return (0..<nodes.count).map { j in
-                let z2 = vm + vh * nodes[j]
-                return (sv * z2, vh * weights[j] * Normal.pdf(z2))
-            }
-        }
-        // v nodes (z2 >= 0) and weights; one node v = 0 with weight 1/2 (the mirror doubles it)
-        // when v is degenerate.
-        var vNodes: [(v: Double, w: Double)] = []
-        // The u-panel ends of the v nodes computed already (nil: to be computed).
-        var computed: [(ends: [Double], kinks: [Double])?] = []
-        if sv == 0 {
-            vNodes = [(0, 0.5)]
-            computed = [nil]
-        } else {
-            // The line integral I(v) = E[L | v] is smooth in v except where the kink structure
-            // of the u lines changes (kink curves meeting, or joining the symmetry lines u = +-v):
-            // there I(v) has a singular point, which a panel must not straddle. The changes are
-            // found between consecutive v nodes, located by bisection to 1e-5 of a panel width,
-            // and made panel ends, as the kinks are u-panel ends. Only the u-panel ends are
-            // computed before the panels are final (the inner maxima at the nodes are the cost).
-            var vEnds = Panels.boundaries(0, Self.cut, scale: sv, centres: [0], maxMarginWidth: 3)
-            let base = zip(vEnds, vEnds.dropFirst()).map { ($0, $1) }
-            let baseNodes = base.flatMap { panelNodes($0.0, $0.1) }
-            let ends = Parallel.indexed(baseNodes.count, parallel: parallel) { uBoundaries(baseNodes[$0].v) }
-            var probes: [(z: Double, signature: [Int8], width: Double)] = []
-            for (k, node) in baseNodes.enumerated() {
-                guard let e = ends[k] else { return nil }
-                let panel = base[k / nodes.count]
-                probes.append((node.v / sv, kinkSignature(e.kinks, node.v), panel.1 - panel.0))
-            }
-            // (The rule's nodes need not be in ascending order.)
-            probes.sort { $0.z < $1.z }
-            var events: [Double] = []
-            // The coarse rule serves the optimisers' early steps, which need ~1e-8, not 1e-12:
-            // it keeps the fixed panels.
-            let locate = nodes.count > GaussLegendre.coarse.nodes.count
-            // ~17 lines per change located; at trades:6, W(3.12, 2.60) there are three.
-            var budget = 400
-            for (a, b) in zip(probes, probes.dropFirst()) where locate && a.signature != b.signature {
-                let width = 1e-5 * min(a.width, b.width)
-                guard let found = kinkEvents(a.z, a.signature, b.z, b.signature, width: width, probes: &budget) else { return nil }
-                // Changes closer than the location's precision are one panel end (a kink curve
-                // crossing u = +-v changes the signature twice, ~1e-6 apart).
-                for z in found where events.last.map({ z - $0 > width }) ?? true { events.append(z) }
-            }
-            vEnds = (vEnds + events).sorted()
-            vEnds = vEnds.enumerated().filter { $0.offset == 0 || $0.element > vEnds[$0.offset - 1] }.map { $0.element }
-            for panel in zip(vEnds, vEnds.dropFirst()) {
-                vNodes += panelNodes(panel.0, panel.1)
-                // A panel not split by an event keeps its lines' ends.
-                if let i = base.firstIndex(where: { $0 == panel }) {
-                    computed += ends[(i * nodes.count)..<((i + 1) * nodes.count)]
-                } else {
-                    computed += Array(repeating: nil, count: nodes.count)
-                }
-            }
-        }
-        // The inner maxima (the cost) line by line, on all cores when `parallel`; accumulated
-        // below in node order, so the sums have the same bits either way.
-        let allLines = Parallel.indexed(vNodes.count, parallel: parallel) { k -> Line? in
-            guard let e = computed[k] ?? uBoundaries(vNodes[k].v) else { return nil }
-            return line(vNodes[k].v, vNodes[k].w, e.ends)
-        }
+        guard let allLines = lines(rule, vNodes, computed: computed) else { return nil }
         for (k, l) in allLines.enumerated() {
-            guard let l else { return nil }
             for node in l { accumulate(node.u, vNodes[k].v, node.t, node.w, &sums) }
             if sv == 0 { for node in l { sums.vKink += 2 * node.w * vSlope(node.u, node.t) } }
         }
-        // dR/dD_k[f] = E[g_k x_f] + E[g_k delta*_f].
-        let n = meanX.count
-        var gradient = [[Double]](repeating: [Double](repeating: 0, count: n), count: 2)
-        let eg = [sums.g.0, sums.g.1]
-        for k in 0..<2 {
-            for f in 0..<n {
-                let ex = meanX[f] * eg[k] + regression[f].0 * sums.gd[k][0] + regression[f].1 * sums.gd[k][1]
-                let shift = preimage[f].0 * sums.gDelta[k][0] + preimage[f].1 * sums.gDelta[k][1]
-                gradient[k][f] = ex + shift
-            }
-        }
-        return (sums.value, gradient, sums.vKink)
+        return (sums.value, gradient(sums), sums.vKink)
     }
 
     /// Bound on the integrand's contribution beyond |z| = cut in either coordinate (the loss is

@@ -1,0 +1,322 @@
+import Foundation
+import GSL
+
+/// A class's robust ls or trades loss under l_2 in two independent Gaussian line coordinates:
+/// u = mu + su z1 along the inner lines, v = `vAt(z2)` across them, with the adversary's
+/// objective f(t) = ce(m(t)) + k1 m1 + k2 m2 on the boundary t of the ellipse of margin shifts.
+/// What the certified inner maximum, the kink scan along a line and the planning of the v
+/// panels need; they are written once, here, for the symmetric family (`ClassPairLS`, lines in
+/// the exchangeable coordinates, half the plane by the mirror) and for any W (`ClassPairLSGeneral`,
+/// lines in the independent coordinates of `PairCoordinates`, the whole plane).
+protocol EllipseMaximand: Sendable {
+    /// trades' beta (nil for ls).
+    var beta: Double? { get }
+    var mu: Double { get }
+    var su: Double { get }
+    /// Compute the lines of one evaluation on all cores (same bits).
+    var parallel: Bool { get }
+    var meanX: [Double] { get }
+    /// Sigma D' C^-1 and D'(D D')^-1 (n x 2), per coordinate (`gradient(_:)`).
+    var regression: [(Double, Double)] { get }
+    var preimage: [(Double, Double)] { get }
+    /// Rounding level of f'(t).
+    var derivativeNoise: Double { get }
+    /// The linear coefficients k of f at clean (u, v).
+    func coefficients(_ u: Double, _ v: Double) -> (Double, Double)
+    /// f, f', f'' at angle t (cos c, sin s).
+    func inner(_ u: Double, _ v: Double, _ c: Double, _ s: Double, _ k: (Double, Double)) -> (f: Double, d1: Double, d2: Double)
+    /// Bound on |f'''| over [l.t, r.t]; `concentrated`: also the (dearer) bound for laws
+    /// concentrated on one class (trades).
+    func localThirdBound(_ u: Double, _ v: Double, _ l: ClassPairLS.Point, _ r: ClassPairLS.Point, _ k: (Double, Double), concentrated: Bool) -> Double
+    /// Whether the maximum is over the whole circle (else over [0, pi]).
+    func onCircle(_ v: Double) -> Bool
+    /// The u-panel ends (in z1) of the line at v, and its kinks.
+    func uBoundaries(_ v: Double) -> (ends: [Double], kinks: [Double])?
+    /// The kink structure of a line, whose changes are v-panel ends.
+    func kinkSignature(_ kinks: [Double], _ v: Double) -> [Int8]
+    /// v at z2, and back.
+    func vAt(_ z: Double) -> Double
+    func zOf(_ v: Double) -> Double
+}
+
+/// One u line's quadrature nodes: u, the maximiser t, and the weight (with the v weight).
+typealias EllipseLine = [(u: Double, t: Double, w: Double)]
+
+extension EllipseMaximand {
+    typealias Point = ClassPairLS.Point
+
+    /// The certified maximum of f over t in [0, pi] (on the circle: [-pi, pi]) at clean (u, v)
+    /// and its maximiser; nil when the evaluation budget runs out (callers decline the point).
+    ///
+    /// `flat`: f varies by at most 1e-12 (1 + |f|) on the grid -- where the clean and shifted
+    /// softmax laws are both concentrated on one class (trades far out in the tails), f is
+    /// constant to rounding and its argmax is noise: the kink scan does not follow it there.
+    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)? {
+        var evaluations = 0
+        let k = coefficients(u, v)
+        func at(_ t: Double) -> Point {
+            evaluations += 1
+            let c = cos(t), s = sin(t)
+            let r = inner(u, v, c, s, k)
+            return Point(t: t, c: c, s: s, f: r.f, d1: r.d1, d2: r.d2)
+        }
+        let circle = onCircle(v)
+        var points: [Point] = (circle ? ClassPairLS.circleGrid : ClassPairLS.grid).map { g in
+            let r = inner(u, v, g.c, g.s, k)
+            return Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2)
+        }
+        evaluations += points.count
+        var best = points[0]
+        let lowest = points.reduce(Double.infinity) { min($0, $1.f) }
+        for p in points where p.f > best.f { best = p }
+        /// Safeguarded Newton on f' in [lo, hi] with f'(lo) > 0 > f'(hi).
+        func refine(_ lo0: Point, _ hi0: Point) -> Point {
+            var lo = lo0, hi = hi0
+            var x = lo.d2 < 0 ? lo.t - lo.d1 / lo.d2 : 0.5 * (lo.t + hi.t)
+            if !(x > lo.t && x < hi.t) { x = 0.5 * (lo.t + hi.t) }
+            var p = at(x)
+            for _ in 0..<60 {
+                // f' at its rounding level (|g_k| errors ~2.2e-16, |m'| <= M): no step can be
+                // judged from here (flat peaks, f'' ~ 1e-7, where the clean margins are large).
+                if abs(p.d1) <= derivativeNoise { return p }
+                if p.d1 > 0 { lo = p } else { hi = p }
+                var next = p.d2 < 0 ? p.t - p.d1 / p.d2 : 0.5 * (lo.t + hi.t)
+                if !(next > lo.t && next < hi.t) { next = 0.5 * (lo.t + hi.t) }
+                // (1 + |t|): on the circle t < 0 too.
+                if abs(next - p.t) <= 1e-15 * (1 + abs(p.t)) || hi.t - lo.t <= 4e-16 * (1 + abs(p.t)) { let q = at(next); return p.f >= q.f ? p : q }
+                p = at(next)
+            }
+            return p
+        }
+        var intervals: [(Point, Point)] = []
+        for i in 0..<(points.count - 1) {
+            let l = points[i], r = points[i + 1]
+            if l.d1 > 0 && r.d1 < 0 {
+                let peak = refine(l, r)
+                if peak.f > best.f { best = peak }
+                intervals.append((l, peak)); intervals.append((peak, r))
+            } else {
+                intervals.append((l, r))
+            }
+        }
+        // Certification: bound every interval; bisect those that might beat best.
+        points.removeAll()
+        while let (l, r) = intervals.popLast() {
+            let h = r.t - l.t
+            let half = 0.5 * h
+            let level = best.f + ClassPairLS.innerTolerance(best.f)
+            if ClassPairLS.intervalMaximum(l, r, localThirdBound(u, v, l, r, k, concentrated: false), half) <= level
+                || (beta != nil && ClassPairLS.intervalMaximum(l, r, localThirdBound(u, v, l, r, k, concentrated: true), half) <= level) { continue }
+            if evaluations > ClassPairLS.innerBudget { return nil }
+            let mid = at(l.t + half)
+            if mid.f > best.f {
+                // A higher point than every refined peak: refine the peak it climbs to.
+                best = mid
+                if l.d1 > 0 && mid.d1 < 0 { let p = refine(l, mid); if p.f > best.f { best = p } }
+                else if mid.d1 > 0 && r.d1 < 0 { let p = refine(mid, r); if p.f > best.f { best = p } }
+            }
+            intervals.append((l, mid)); intervals.append((mid, r))
+        }
+        return (best.f, best.t, best.f - lowest <= 1e-12 * (1 + abs(best.f)))
+    }
+
+    /// The local maximum of f reached by a damped Newton ascent from t (within [0, pi]; on the
+    /// circle, returned in [-pi, pi]).
+    func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) {
+        let k = coefficients(u, v)
+        var t = start
+        var r = inner(u, v, cos(t), sin(t), k)
+        for _ in 0..<60 {
+            var step = r.d2 < 0 ? -r.d1 / r.d2 : (r.d1 > 0 ? 0.05 : -0.05)
+            step = min(max(step, -0.2), 0.2)
+            let next = onCircle(v) ? t + step : min(max(t + step, 0), Double.pi)
+            if abs(next - t) <= 1e-14 { break }
+            t = next
+            r = inner(u, v, cos(t), sin(t), k)
+        }
+        return (r.f, onCircle(v) ? remainder(t, 2 * Double.pi) : t)
+    }
+
+    /// The scan of the line at v for the maximiser's jumps: the points `scanBase` (in z1),
+    /// refined where the maximiser moves by more than 0.1 between neighbours (there the
+    /// integrand, analytic or not, has structure on a finer scale: the cells get graded
+    /// automatically), down to 1e-9 in z (then a jump, located by bisection to 1e-13). A jump
+    /// across a line `crossesKnown` names is put there without a search. Returns the scan
+    /// points and the kinks (ascending); nil when an inner maximum declines.
+    func scanKinks(_ v: Double, scanBase: [Double], crossesKnown: (Double, Double) -> Double?) -> (scan: [Double], kinks: [Double])? {
+        var scan: [Double] = []
+        var argmax: [Double] = []
+        var flat: [Bool] = []
+        var stack: [(z: Double, t: Double, flat: Bool)] = []
+        for z in scanBase.sorted().reversed() {
+            guard let m = maximum(mu + su * z, v) else { return nil }
+            stack.append((z, m.t, m.flat))
+        }
+        var current = stack.removeLast()
+        scan.append(current.z); argmax.append(current.t); flat.append(current.flat)
+        while let next = stack.last {
+            if ClassPairLS.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z))
+                && crossesKnown(current.z, next.z) == nil {
+                let mid = 0.5 * (current.z + next.z)
+                guard let m = maximum(mu + su * mid, v) else { return nil }
+                stack.append((mid, m.t, m.flat))
+                continue
+            }
+            stack.removeLast()
+            current = next
+            scan.append(current.z); argmax.append(current.t); flat.append(current.flat)
+        }
+        var kinks: [Double] = []
+        for i in 0..<(scan.count - 1) where ClassPairLS.gap(argmax[i + 1], argmax[i]) > 0.1 && !(flat[i] && flat[i + 1]) {
+            if let z = crossesKnown(scan[i], scan[i + 1]) { kinks.append(z); continue }
+            // A jump (the cell is below 1e-9): it is where the peak continued from the left end stops beating the one continued
+            // from the right (local ascents, cheap); where the two ascents meet the same peak the
+            // certified maximum decides which side's peak it is nearer.
+            var lo = scan[i], hi = scan[i + 1]
+            var tl = argmax[i], tr = argmax[i + 1]
+            while hi - lo > 1e-13 * (1 + abs(lo)) {
+                let mid = 0.5 * (lo + hi)
+                let u = mu + su * mid
+                let left = localPeak(u, v, from: tl), right = localPeak(u, v, from: tr)
+                var leftWins: Bool
+                if ClassPairLS.gap(left.t, right.t) > 1e-6 {
+                    leftWins = left.f >= right.f
+                    if leftWins { tl = left.t } else { tr = right.t }
+                } else {
+                    guard let m = maximum(u, v) else { return nil }
+                    leftWins = ClassPairLS.gap(m.t, tl) <= ClassPairLS.gap(m.t, tr)
+                }
+                if leftWins { lo = mid } else { hi = mid }
+            }
+            kinks.append(0.5 * (lo + hi))
+        }
+        return (scan, kinks)
+    }
+
+    /// The v (in z2) inside (lo, hi) where the kink signature changes, by bisection to `width`
+    /// (every change when several lie between; a change the probes do not separate from another
+    /// is found once). `probes` caps the lines scanned (a signature that changed at every probe
+    /// would otherwise split without end): when it runs out, the midpoint stands for the rest.
+    /// nil when an inner maximum declines.
+    func kinkEvents(_ lo: Double, _ low: [Int8], _ hi: Double, _ high: [Int8], width: Double, probes: inout Int) -> [Double]? {
+        if low == high { return [] }
+        let mid = 0.5 * (lo + hi)
+        if hi - lo <= width || probes <= 0 { return [mid] }
+        probes -= 1
+        let v = vAt(mid)
+        guard let line = uBoundaries(v) else { return nil }
+        let signature = kinkSignature(line.kinks, v)
+        guard let left = kinkEvents(lo, low, mid, signature, width: width, probes: &probes),
+              let right = kinkEvents(mid, signature, hi, high, width: width, probes: &probes) else { return nil }
+        return left + right
+    }
+
+    /// The v nodes (v and weight) of `rule` on the v panels `base` (ends in z2), with the
+    /// u-panel ends of the lines computed on the way (nil: to be computed).
+    ///
+    /// The line integral I(v) = E[L | v] is smooth in v except where the kink structure of the
+    /// u lines changes (kink curves meeting, or joining the symmetry lines u = +-v): there I(v)
+    /// has a singular point, which a panel must not straddle. The changes are found between
+    /// consecutive v nodes, located by bisection to 1e-5 of a panel width, and made panel ends,
+    /// as the kinks are u-panel ends. Only the u-panel ends are computed before the panels are
+    /// final (the inner maxima at the nodes are the cost). nil when an inner maximum declines.
+    func vNodes(_ rule: GaussLegendre, panels vEnds0: [Double])
+        -> (nodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?])? {
+        let nodes = rule.nodes, weights = rule.weights
+        /// The v nodes (v and weight) of the panel [a, b] (in z2).
+        func panelNodes(_ a: Double, _ b: Double) -> [(v: Double, w: Double)] {
+            let vh = 0.5 * (b - a), vm = 0.5 * (b + a)
+            return (0..<nodes.count).map { j in
+                let z2 = vm + vh * nodes[j]
+                return (vAt(z2), vh * weights[j] * Normal.pdf(z2))
+            }
+        }
+        var vEnds = vEnds0
+        var vNodes: [(v: Double, w: Double)] = []
+        var computed: [(ends: [Double], kinks: [Double])?] = []
+        let base = zip(vEnds, vEnds.dropFirst()).map { ($0, $1) }
+        let baseNodes = base.flatMap { panelNodes($0.0, $0.1) }
+        let ends = Parallel.indexed(baseNodes.count, parallel: parallel) { uBoundaries(baseNodes[$0].v) }
+        var probes: [(z: Double, signature: [Int8], width: Double)] = []
+        for (k, node) in baseNodes.enumerated() {
+            guard let e = ends[k] else { return nil }
+            let panel = base[k / nodes.count]
+            probes.append((zOf(node.v), kinkSignature(e.kinks, node.v), panel.1 - panel.0))
+        }
+        // (The rule's nodes need not be in ascending order.)
+        probes.sort { $0.z < $1.z }
+        var events: [Double] = []
+        // The coarse rule serves the optimisers' early steps, which need ~1e-8, not 1e-12:
+        // it keeps the fixed panels.
+        let locate = nodes.count > GaussLegendre.coarse.nodes.count
+        // ~17 lines per change located; at trades:6, W(3.12, 2.60) there are three.
+        var budget = 400
+        for (a, b) in zip(probes, probes.dropFirst()) where locate && a.signature != b.signature {
+            let width = 1e-5 * min(a.width, b.width)
+            guard let found = kinkEvents(a.z, a.signature, b.z, b.signature, width: width, probes: &budget) else { return nil }
+            // Changes closer than the location's precision are one panel end (a kink curve
+            // crossing u = +-v changes the signature twice, ~1e-6 apart).
+            for z in found where events.last.map({ z - $0 > width }) ?? true { events.append(z) }
+        }
+        vEnds = (vEnds + events).sorted()
+        vEnds = vEnds.enumerated().filter { $0.offset == 0 || $0.element > vEnds[$0.offset - 1] }.map { $0.element }
+        for panel in zip(vEnds, vEnds.dropFirst()) {
+            vNodes += panelNodes(panel.0, panel.1)
+            // A panel not split by an event keeps its lines' ends.
+            if let i = base.firstIndex(where: { $0 == panel }) {
+                computed += ends[(i * nodes.count)..<((i + 1) * nodes.count)]
+            } else {
+                computed += Array(repeating: nil, count: nodes.count)
+            }
+        }
+        return (vNodes, computed)
+    }
+
+    /// The u lines of the v nodes (the inner maxima: the cost), on all cores when `parallel`,
+    /// in node order (so sums over them have the same bits either way); nil when an inner
+    /// maximum declines.
+    func lines(_ rule: GaussLegendre, _ vNodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?]) -> [EllipseLine]? {
+        let nodes = rule.nodes, weights = rule.weights
+        func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> EllipseLine? {
+            var out: EllipseLine = []
+            out.reserveCapacity((uEnds.count - 1) * nodes.count)
+            for q in 0..<(uEnds.count - 1) {
+                let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
+                for i in 0..<nodes.count {
+                    let z1 = um + uh * nodes[i]
+                    let u = mu + su * z1
+                    guard let m = maximum(u, v) else { return nil }
+                    out.append((u, m.t, wv * uh * weights[i] * Normal.pdf(z1)))
+                }
+            }
+            return out
+        }
+        let all = Parallel.indexed(vNodes.count, parallel: parallel) { k -> EllipseLine? in
+            guard let e = computed[k] ?? uBoundaries(vNodes[k].v) else { return nil }
+            return line(vNodes[k].v, vNodes[k].w, e.ends)
+        }
+        var out: [EllipseLine] = []
+        out.reserveCapacity(all.count)
+        for l in all {
+            guard let l else { return nil }
+            out.append(l)
+        }
+        return out
+    }
+
+    /// dR/dD_k[f] = E[g_k x_f] + E[h_k delta*_f] from the sums, with E[g_k x] = mean_x E[g_k]
+    /// + Sigma D' C^-1 E[g_k (d - E d)] (the regression of x on d, exact for a Gaussian x).
+    func gradient(_ sums: ClassPairLS.Sums) -> [[Double]] {
+        let n = meanX.count
+        var gradient = [[Double]](repeating: [Double](repeating: 0, count: n), count: 2)
+        let eg = [sums.g.0, sums.g.1]
+        for k in 0..<2 {
+            for f in 0..<n {
+                let ex = meanX[f] * eg[k] + regression[f].0 * sums.gd[k][0] + regression[f].1 * sums.gd[k][1]
+                let shift = preimage[f].0 * sums.gDelta[k][0] + preimage[f].1 * sums.gDelta[k][1]
+                gradient[k][f] = ex + shift
+            }
+        }
+        return gradient
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import GSL
+
+/// One class's share of the robust ls (`ls:alpha`) or trades of any linear W (K = 3) under l_2,
+/// with its gradient in the two rows D_k = w_y - w_k, by fixed composite Gauss-Legendre rules and
+/// the certified inner maximum of `ClassPairLS` (issue 12's fast path for `optimum --full
+/// --norm l2` with ls and trades). It is `ClassPairLS` without the symmetric family's
+/// exchangeability:
+///
+/// - Coordinates (`PairCoordinates`): r = d1 - d2 ~ N(mr, sr^2) across the lines and
+///   q = d2 + gamma r ~ N(mq, sq^2) along them, independent; d1 = q + (1 - gamma) r,
+///   d2 = q - gamma r. The lines cover the whole plane (no mirror).
+/// - Shifts: the boundary of the ellipse {Delta' G^-1 Delta <= 1}, G = eps^2 D D', is
+///   Delta(t) = L (cos t, sin t) with L L' = G (Cholesky), and every derivative of Delta(t) has
+///   norm at most M = sqrt(largest eigenvalue of G): the certified inner maximum's bounds on
+///   |f'''| hold with this M, over the whole circle (no mirror to halve it).
+/// - Panels: along a line, graded towards where a clean margin meets its largest decrease
+///   (d_k = sqrt(G_kk)) and, for trades, where a clean margin is 0; across the lines, towards
+///   r = 0 (d1 = d2, where for a symmetric W the maximisers t and its mirror tie along the whole
+///   line, a kink of the line integral). trades' scan points on d_k = 0 are moved 1e-9 aside: at
+///   a symmetric W two maximisers tie there exactly, and the one rounding picks would hide a
+///   kink curve leaving the line (`ClassPairLS.uBoundaries`); the jumps themselves are found by
+///   the scan and bisection, as every other kink. The kink structure's changes across the lines
+///   are v-panel ends (`EllipseMaximand.vNodes`).
+/// The gradient is `ClassPairLS`'s (Danskin at the maximiser, x regressed on d), node by node.
+struct ClassPairLSGeneral: EllipseMaximand {
+    /// ls: alpha / 2 (0 for trades).
+    let a: Double
+    let beta: Double?
+    /// E d1, E d2.
+    let mean1: Double, mean2: Double
+    /// q's law (the coordinate along the lines).
+    let mu: Double, su: Double
+    /// r's law and the mixing of the coordinates.
+    let mr: Double, sr: Double, gamma: Double
+    /// L (lower triangular): Delta(t) = (l11 cos t, l21 cos t + l22 sin t).
+    let l11: Double, l21: Double, l22: Double
+    /// M >= |Delta^(j)(t)| for every j.
+    let shift: Double
+    /// sqrt(G_kk): the largest decrease of margin k.
+    let reach1: Double, reach2: Double
+    let thirdBound: Double
+    let meanX: [Double]
+    let regression: [(Double, Double)]
+    let preimage: [(Double, Double)]
+    var parallel = false
+    /// Widest v panel, in margin units of r. The kink structure can change and change back
+    /// between two v nodes (trades near a symmetric W: a kink curve that appears and ends within
+    /// one node gap), which the signatures at the nodes do not see; narrower panels resolve such
+    /// singular points without locating them (`LinearPairCE.estimate` asks for them when the
+    /// rules disagree).
+    var vWidth = 3.0
+
+    static let cut = PairObjective.cut
+
+    /// `smoothing`: ls's a = alpha / 2; `trades`: trades' beta instead. nil when a coordinate
+    /// is degenerate or the ellipse is flat (the reference path answers there).
+    init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double, trades: Double? = nil) {
+        precondition(rows.count == 2)
+        let n = mean.count
+        func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
+        let p = PairCoordinates(mean: mean, variance: variance, rows: rows)
+        guard p.sr > 0, p.sq > 0 else { return nil }
+        a = trades == nil ? smoothing : 0
+        beta = trades
+        mean1 = p.m1; mean2 = p.m2
+        mu = p.mq; su = p.sq
+        mr = p.mr; sr = p.sr; gamma = p.gamma
+        let p11 = dot(rows[0], rows[0]), p12 = dot(rows[0], rows[1]), p22 = dot(rows[1], rows[1])
+        let detP = p11 * p22 - p12 * p12
+        guard detP > 1e-24 * p11 * p22 else { return nil }
+        let g11 = eps * eps * p11, g12 = eps * eps * p12, g22 = eps * eps * p22
+        l11 = g11.squareRoot()
+        l21 = g12 / l11
+        l22 = max(g22 - l21 * l21, 0).squareRoot()
+        shift = (0.5 * (g11 + g22) + (0.25 * (g11 - g22) * (g11 - g22) + g12 * g12).squareRoot()).squareRoot()
+        reach1 = l11; reach2 = g22.squareRoot()
+        thirdBound = ClassPairLS.thirdBound(shift: shift)
+        meanX = mean
+        let detC = p.c11 * p.c22 - p.c12 * p.c12
+        guard detC > 0 else { return nil }
+        let ci = (p.c22 / detC, -p.c12 / detC, p.c11 / detC)
+        let cov = p.covariances
+        regression = (0..<n).map { f in
+            let x0 = cov[0][f], x1 = cov[1][f]
+            return (x0 * ci.0 + x1 * ci.1, x0 * ci.1 + x1 * ci.2)
+        }
+        let pi = (p22 / detP, -p12 / detP, p11 / detP)
+        preimage = (0..<n).map { f in
+            let x0 = rows[0][f], x1 = rows[1][f]
+            return (x0 * pi.0 + x1 * pi.1, x0 * pi.1 + x1 * pi.2)
+        }
+        guard [mean1, mean2, mu, su, mr, sr, gamma, l11, l21, l22, shift].allSatisfy({ $0.isFinite }), l11 > 0 else { return nil }
+    }
+
+    /// The clean margins at (q, r).
+    @inline(__always)
+    func margins(_ q: Double, _ r: Double) -> (Double, Double) { (q + (1 - gamma) * r, q - gamma * r) }
+
+    var derivativeNoise: Double { 4e-16 * shift }
+
+    @inline(__always)
+    func coefficients(_ q: Double, _ r: Double) -> (Double, Double) {
+        guard beta != nil else { return (a, a) }
+        let (d1, d2) = margins(q, r)
+        let c = ClassPairLS.softmax(d1, d2)
+        return (c.p1, c.p2)
+    }
+
+    /// No mirror: always the whole circle.
+    func onCircle(_ v: Double) -> Bool { true }
+
+    @inline(__always)
+    func inner(_ q: Double, _ r: Double, _ c: Double, _ s: Double, _ k: (Double, Double)) -> (f: Double, d1: Double, d2: Double) {
+        let (d1, d2) = margins(q, r)
+        let x1 = l11 * c, x2 = l21 * c + l22 * s
+        let m1 = d1 + x1, m2 = d2 + x2
+        let (ce, p1, p2) = ClassPairLS.softmax(m1, m2)
+        let m1p = -l11 * s, m2p = l22 * c - l21 * s
+        let g1 = k.0 - p1, g2 = k.1 - p2
+        let first = g1 * m1p + g2 * m2p
+        let mean = p1 * m1p + p2 * m2p
+        let quadratic = p1 * m1p * m1p + p2 * m2p * m2p - mean * mean
+        // m'' = -Delta.
+        return (ce + k.0 * m1 + k.1 * m2, first, quadratic - g1 * x1 - g2 * x2)
+    }
+
+    /// `ClassPairLS.localThirdBound` with the shifted margins bounded over the interval by
+    /// interval arithmetic on Delta(t) = L (cos t, sin t).
+    @inline(__always)
+    func localThirdBound(_ q: Double, _ r: Double, _ l: ClassPairLS.Point, _ h: ClassPairLS.Point, _ k: (Double, Double), concentrated: Bool) -> Double {
+        let cMin = min(l.c, h.c), cMax = l.t <= 0 && h.t >= 0 ? 1 : max(l.c, h.c)
+        let sMin = l.t <= -0.5 * Double.pi && h.t >= -0.5 * Double.pi ? -1 : min(l.s, h.s)
+        let sMax = l.t <= 0.5 * Double.pi && h.t >= 0.5 * Double.pi ? 1 : max(l.s, h.s)
+        /// The range of x cos t + y sin t over the interval.
+        func range(_ x: Double, _ y: Double) -> (low: Double, high: Double) {
+            (min(x * cMin, x * cMax) + min(y * sMin, y * sMax), max(x * cMin, x * cMax) + max(y * sMin, y * sMax))
+        }
+        let (d1, d2) = margins(q, r)
+        let x1 = range(l11, 0), x2 = range(l21, l22)
+        let local = ClassPairLS.localBound(m1Low: d1 + x1.low, m2Low: d2 + x2.low, k, shift: shift)
+        guard beta != nil && concentrated else { return min(local, thirdBound) }
+        let t = range(0.5 * (l11 - l21), -0.5 * l22), tMid = 0.5 * (d1 - d2)
+        let concentrated = ClassPairLS.concentratedBound(
+            m1Low: d1 + x1.low, m1High: d1 + x1.high, m2Low: d2 + x2.low, m2High: d2 + x2.high,
+            tLow: tMid + t.low, tHigh: tMid + t.high, k, shift: shift)
+        return min(local, thirdBound, concentrated)
+    }
+
+    func vAt(_ z: Double) -> Double { mr + sr * z }
+    func zOf(_ v: Double) -> Double { (v - mr) / sr }
+
+    /// trades' lines d1 = 0 and d2 = 0 at r (in z1).
+    func zeroLines(_ r: Double) -> (d2: Double, d1: Double) { ((gamma * r - mu) / su, (-(1 - gamma) * r - mu) / su) }
+
+    /// u-panel ends (in z1) of the line at r, graded towards where a margin meets its largest
+    /// decrease (trades: also its zero), with the maximiser's jumps as extra ends; and the
+    /// jumps. nil when an inner maximum declines.
+    func uBoundaries(_ r: Double) -> (ends: [Double], kinks: [Double])? {
+        var centres = [reach1 - (1 - gamma) * r, reach2 + gamma * r].map { ($0 - mu) / su }
+        var ties: Set<Double> = []
+        if beta != nil {
+            let zero = zeroLines(r)
+            centres += [zero.d2, zero.d1]
+            ties = Set([zero.d2, zero.d1].filter { abs($0) < Self.cut })
+        }
+        let base = Panels.boundaries(-Self.cut, Self.cut, scale: su, centres: centres, maxMarginWidth: 3)
+        let besides = Set(ties.flatMap { [$0 - 1e-9 * (1 + abs($0)), $0 + 1e-9 * (1 + abs($0))] })
+        guard let found = scanKinks(r, scanBase: base.filter { !ties.contains($0) } + besides, crossesKnown: { _, _ in nil }) else { return nil }
+        var out = (found.scan.filter { !besides.contains($0) } + found.kinks + ties).sorted()
+        out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
+        return (out, found.kinks)
+    }
+
+    /// As `ClassPairLS.kinkSignature`: +1 for a kink on d2 = 0, -1 on d1 = 0 (trades' ties at a
+    /// symmetric W), 0 elsewhere.
+    func kinkSignature(_ kinks: [Double], _ r: Double) -> [Int8] {
+        let zero = zeroLines(r)
+        return kinks.map { z in
+            let tolerance = 1e-10 * (1 + abs(z))
+            return abs(z - zero.d2) <= tolerance ? 1 : abs(z - zero.d1) <= tolerance ? -1 : 0
+        }
+    }
+
+    /// The loss at node (q, r) with maximiser t and its coefficients, added with weight w (as
+    /// `ClassPairLS.accumulate`, without the mirror).
+    @inline(__always)
+    func accumulate(_ q: Double, _ r: Double, _ t: Double, _ w: Double, _ sums: inout ClassPairLS.Sums) {
+        let c = cos(t), s = sin(t)
+        let (d1, d2) = margins(q, r)
+        let delta1 = l11 * c, delta2 = l21 * c + l22 * s
+        let shifted = ClassPairLS.softmax(d1 + delta1, d2 + delta2)
+        let value: Double, g1: Double, g2: Double, h1: Double, h2: Double
+        if let beta {
+            (value, g1, g2, h1, h2) = ClassPairLS.tradesLoss(beta, clean: ClassPairLS.softmax(d1, d2), shifted: shifted, delta1, delta2)
+        } else {
+            g1 = a - shifted.p1; g2 = a - shifted.p2
+            h1 = g1; h2 = g2
+            value = shifted.ce + a * (d1 + delta1 + d2 + delta2)
+        }
+        let e1 = d1 - mean1, e2 = d2 - mean2
+        sums.value += w * value
+        sums.g.0 += w * g1; sums.g.1 += w * g2
+        sums.gd[0][0] += w * g1 * e1; sums.gd[0][1] += w * g1 * e2
+        sums.gd[1][0] += w * g2 * e1; sums.gd[1][1] += w * g2 * e2
+        sums.gDelta[0][0] += w * h1 * delta1; sums.gDelta[0][1] += w * h1 * delta2
+        sums.gDelta[1][0] += w * h2 * delta1; sums.gDelta[1][1] += w * h2 * delta2
+    }
+
+    /// Whether the fixed panels resolve this class.
+    var isTractable: Bool {
+        2 * Self.cut * max(su, sr) / 3 <= Double(Panels.maxPiecesPerGap)
+    }
+
+    /// E[robust loss | y] and its gradient in the two rows of D; nil when an inner maximum
+    /// declines.
+    func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]])? {
+        let symmetric = -mr / sr
+        let vEnds = Panels.boundaries(-Self.cut, Self.cut, scale: sr, centres: abs(symmetric) < Self.cut ? [symmetric] : [], maxMarginWidth: vWidth)
+        guard let planned = vNodes(rule, panels: vEnds), let all = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
+        var sums = ClassPairLS.Sums()
+        for (k, l) in all.enumerated() {
+            for node in l { accumulate(node.u, planned.nodes[k].v, node.t, node.w, &sums) }
+        }
+        return (sums.value, gradient(sums))
+    }
+
+    /// Bound on the integrand's contribution beyond |z| = cut in either coordinate (the loss is
+    /// at most log 3 + c (|d1| + |d2| + 2 M), c = 1 + 2a for ls, 1 + 3 beta for trades), plus
+    /// the inner maxima's tolerance.
+    var tailBound: Double {
+        let slope = beta.map { 1 + 3 * $0 } ?? 1 + 2 * a
+        let spread = abs(mu) + (1 + abs(gamma)) * abs(mr) + (su + (1 + abs(gamma)) * sr) * (Self.cut + 1)
+        let growth = 2 + slope * (2 * spread + 2 * shift)
+        return 8 * Normal.upperTail(Self.cut) * growth + ClassPairLS.innerTolerance(spread + shift + 2)
+    }
+}

@@ -1,0 +1,126 @@
+import CrossClassCore
+import Foundation
+import GSL
+import TestSupport
+import Testing
+
+/// Issue 12: ls and trades of a general 3-class W under l_2 on fixed rules (`ClassPairLSGeneral`,
+/// the fast path of `optimum --full --norm l2`) against the symmetric family's evaluator at a
+/// symmetric W, the adaptive reference path at general W, and central differences.
+@Suite("fast exact l2 ls and trades of a general W")
+struct FastL2GeneralTests {
+    static var slow: Bool { ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1" }
+
+    @Test("a symmetric W: the general evaluator (whole plane, three classes) equals the symmetric family's (half plane, one class): ls to 1e-12 with the gradient, trades' working rules to 1e-10")
+    func symmetricPoint() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let unit1 = LinearClassifier.symmetric(model: model, w1: 1, w2: 0).weights
+        let unit2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
+        /// dR/dw1 and dR/dw2 by the chain rule through W(w1, w2).
+        func chain(_ g: Matrix) -> (Double, Double) {
+            (0..<g.storage.count).reduce((0.0, 0.0)) { ($0.0 + g.storage[$1] * unit1.storage[$1], $0.1 + g.storage[$1] * unit2.storage[$1]) }
+        }
+        var ls = try #require(LinearPairCE(model: model, threat: threat, objective: .ls(alpha: 0.1)))
+        ls.parallel = true
+        let g = try #require(ls.estimate(LinearClassifier.symmetric(model: model, w1: 1.47, w2: 1.33).weights))
+        let s = try #require(L2PairObjective(model: model, threat: threat, objective: .ls(alpha: 0.1))?.estimate(w1: 1.47, w2: 1.33))
+        #expect(g.errorBound <= 1e-11, "ls: error bound \(g.errorBound)")
+        expectClose(g.value, s.value, tolerance: 1e-12, "ls value")
+        let (g1, g2) = chain(g.gradient)
+        expectClose(g1, s.g1, tolerance: 1e-10, "ls dR/dw1")
+        expectClose(g2, s.g2, tolerance: 1e-10, "ls dR/dw2")
+        // trades at its l_2 optimum's scale (eps 0.3): the working rules (panels differ).
+        var trades = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 6)))
+        trades.parallel = true
+        let t = try #require(trades.evaluate(LinearClassifier.symmetric(model: model, w1: 3.116, w2: 2.6).weights))
+        let u = try #require(L2PairObjective(model: model, threat: threat, objective: .trades(beta: 6))?.evaluate(w1: 3.116, w2: 2.6))
+        expectClose(t.value, u.value, tolerance: 1e-10, "trades value")
+        let (t1, t2) = chain(t.gradient)
+        expectClose(t1, u.g1, tolerance: 1e-8, "trades dR/dw1")
+        expectClose(t2, u.g2, tolerance: 1e-8, "trades dR/dw2")
+    }
+
+    /// Two W off the symmetric family (rows of paper3's 3 x 6 layout) and the reference path's
+    /// values there, from (tolerance 1e-11; 17 s and 224 s)
+    ///   ccsim objective --norm l2 --eps 0.3 --objective ls:0.1 --weights ls.json --reference --tolerance 1e-11
+    ///   ccsim objective --norm l2 --eps 0.3 --objective trades:6 --weights trades.json --reference --tolerance 1e-11
+    static let fixtures: [(objective: Objective, rows: [[Double]], value: Double, bound: Double)] = [
+        (.ls(alpha: 0.1), [[1.6, 0.1, -0.2, 0.05, 1.2, 1.4], [-0.1, 1.3, 0.15, 1.25, -0.05, 1.5], [0.2, -0.1, 1.45, 1.1, 1.35, 0.0]],
+         0.5549896321333755, 2.732166361096038e-12),
+        (.trades(beta: 6), [[1.4, -0.15, 0.1, 0.0, 0.9, 1.2], [0.05, 1.7, -0.1, 1.1, 0.1, 0.8], [-0.2, 0.1, 1.5, 0.95, 1.05, -0.1]],
+         0.4225350794470257, 5.9802741963755425e-12),
+    ]
+
+    static func matrix(_ rows: [[Double]]) -> Matrix {
+        var w = Matrix(rows: 3, columns: 6)
+        for r in 0..<3 { for c in 0..<6 { w[r, c] = rows[r][c] } }
+        return w
+    }
+
+    @Test("general W: fast == the reference path within both bounds, and the bound <= 1e-10 (trades: after the finer v panels the rules' first difference, 5e-9, asks for)")
+    func againstReference() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        for fixture in Self.fixtures {
+            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: fixture.objective))
+            engine.parallel = true
+            let w = Self.matrix(fixture.rows)
+            let fast = try #require(engine.estimate(w), "\(fixture.objective): declined")
+            #expect(fast.errorBound <= 1e-10, "\(fixture.objective): error bound \(fast.errorBound)")
+            expectClose(fast.value, fixture.value, tolerance: fast.errorBound + fixture.bound, "\(fixture.objective)")
+            if Self.slow {
+                var reference = RobustObjective(model: model, threat: threat, objective: fixture.objective, tolerance: 1e-11)
+                reference.method = .reference
+                let r = try reference.evaluate(LinearClassifier(weights: w))
+                expectClose(r.value, fixture.value, tolerance: 1e-15 + 1e-12, "\(fixture.objective): the fixture is today's reference")
+            }
+        }
+    }
+
+    @Test("general W: the exact gradient equals central differences of the fast values (h = 1e-5)")
+    func gradient() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        for fixture in Self.slow ? Self.fixtures : [Self.fixtures[0]] {
+            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: fixture.objective))
+            engine.parallel = true
+            let w = Self.matrix(fixture.rows)
+            let g = try #require(engine.evaluate(w))
+            // Entries of rows 0 and 1 (row 2's are minus their sum: softmax sees differences).
+            var worst = 0.0
+            for i in Self.slow ? Array(0..<12) : [1, 10] {
+                let h = 1e-5
+                var plus = w, minus = w
+                plus.storage[i] += h; minus.storage[i] -= h
+                let a = try #require(engine.evaluate(plus)).value, b = try #require(engine.evaluate(minus)).value
+                worst = max(worst, abs((a - b) / (2 * h) - g.gradient.storage[i]))
+            }
+            #expect(worst <= 1e-7, "\(fixture.objective): gradient vs central differences differ by \(worst)")
+        }
+    }
+
+    @Test("full W under l_2, ls (convex): the Newton optimum is the symmetric family's (the class-permutation average of a minimiser is one), converged")
+    func fullOptimumLS() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .ls(alpha: 0.1), parallel: true)
+        #expect(full.method == .fast && full.converged, "\(full.notes)")
+        #expect(abs(full.improvement) <= 1e-11, "gain \(full.improvement)")
+        #expect((full.gradientNorm ?? 1) <= 1e-8)
+        let symmetric = try SymmetricOptimizer(model: model, threat: threat, objective: .ls(alpha: 0.1), scale: .free).solve()
+        expectClose(full.value, symmetric.value, tolerance: 1e-11, "full vs symmetric optimum")
+        expectClose(full.projected.w1, symmetric.w1, tolerance: 1e-6, "w1")
+        expectClose(full.projected.w2, symmetric.w2, tolerance: 1e-6, "w2")
+    }
+
+    @Test("full W under l_2, trades:6 (not convex): Newton from the symmetric optimum, which is a local minimum there (positive definite Hessian, decrement ~0), converged (slow)", .enabled(if: slow))
+    func fullOptimumTrades() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 6), parallel: true)
+        #expect(full.method == .fast && full.converged, "\(full.notes)")
+        #expect(full.improvement >= 0 && full.improvement <= 1e-11, "gain \(full.improvement)")
+        #expect((full.optimalityGap ?? 1) <= 1e-15)
+    }
+}
