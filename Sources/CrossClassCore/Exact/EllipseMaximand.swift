@@ -37,6 +37,11 @@ protocol EllipseMaximand: Sendable {
     /// v at z2, and back.
     func vAt(_ z: Double) -> Double
     func zOf(_ v: Double) -> Double
+    /// The inner maximum at clean (u, v) and its maximiser as an angle (default: the certified
+    /// maximum over the ellipse, `certifiedMaximum`; a polygon's vertices map to angles).
+    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)?
+    /// The local maximum reached from the maximiser t (default: a Newton ascent, `ascent`).
+    func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double)
 }
 
 /// One u line's quadrature nodes: u, the maximiser t, and the weight (with the v weight).
@@ -51,7 +56,10 @@ extension EllipseMaximand {
     /// `flat`: f varies by at most 1e-12 (1 + |f|) on the grid -- where the clean and shifted
     /// softmax laws are both concentrated on one class (trades far out in the tails), f is
     /// constant to rounding and its argmax is noise: the kink scan does not follow it there.
-    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)? {
+    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)? { certifiedMaximum(u, v) }
+    func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) { ascent(u, v, from: start) }
+
+    func certifiedMaximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)? {
         var evaluations = 0
         let k = coefficients(u, v)
         func at(_ t: Double) -> Point {
@@ -122,7 +130,7 @@ extension EllipseMaximand {
 
     /// The local maximum of f reached by a damped Newton ascent from t (within [0, pi]; on the
     /// circle, returned in [-pi, pi]).
-    func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) {
+    func ascent(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) {
         let k = coefficients(u, v)
         var t = start
         var r = inner(u, v, cos(t), sin(t), k)

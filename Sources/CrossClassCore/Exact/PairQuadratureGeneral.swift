@@ -544,8 +544,9 @@ public struct LinearPairCE: Sendable {
     let tradesBeta: Double?
     /// Compute each class's lines on all cores (l_2 ls and trades; same bits).
     public var parallel = false
-    /// Whether this is ls or trades under l_2 (`ClassPairLSGeneral`, seconds an evaluation).
-    var isEllipse: Bool { smoothing != nil && threat.norm == .l2 }
+    /// Whether this is ls or trades under l_2, or trades under l_inf (`ClassPairLSGeneral`,
+    /// seconds an evaluation).
+    var isEllipse: Bool { smoothing != nil && (threat.norm == .l2 || tradesBeta != nil) }
     /// l_2 ls and trades: the widest v panel (`ClassPairLSGeneral.vWidth`).
     var vWidth = 3.0
     /// The finer v panels `estimate` falls back to when the two rules differ by more than
@@ -559,7 +560,7 @@ public struct LinearPairCE: Sendable {
         switch objective {
         case .ce: smoothing = nil; tradesBeta = nil
         case .ls(let alpha) where alpha >= 0 && alpha <= 1: smoothing = alpha / 2; tradesBeta = nil
-        case .trades(let beta) where threat.norm == .l2 && beta >= 0 && beta.isFinite: smoothing = 0; tradesBeta = beta
+        case .trades(let beta) where beta >= 0 && beta.isFinite: smoothing = 0; tradesBeta = beta
         default: return nil
         }
         self.model = model
@@ -595,11 +596,14 @@ public struct LinearPairCE: Sendable {
         for y in 0..<3 {
             let others = (0..<3).filter { $0 != y }
             let rows = others.map { o in (0..<w.columns).map { w[y, $0] - w[o, $0] } }
-            if let s = smoothing, threat.norm == .l2 {
+            if let s = smoothing, isEllipse {
                 guard var c = ClassPairLSGeneral(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), differences: rows,
-                                                 eps: threat.eps, smoothing: s, trades: tradesBeta), c.isTractable else { return nil }
+                                                 eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm), c.isTractable else { return nil }
                 c.parallel = parallel
-                c.vWidth = vWidth
+                // The polygon's many vertices make many more kink-structure changes than the
+                // ellipse (at a general W the rules differed by 1.2e-6 on 3-unit v panels): it
+                // starts on the fine panels.
+                c.vWidth = threat.norm == .linf ? min(vWidth, Self.fineVWidth) : vWidth
                 out.append(.ellipse(c))
                 continue
             }
@@ -656,7 +660,7 @@ public struct LinearPairCE: Sendable {
         for i in 0..<a.gradient.storage.count { gradientError = max(gradientError, abs(a.gradient.storage[i] - b.gradient.storage[i])) }
         let reported = smoothing == nil ? a : b
         let estimate = (reported.value, reported.gradient, abs(a.value - b.value) + a.tail + 1e-15 * abs(a.value), gradientError + 10 * a.tail)
-        if isEllipse && estimate.2 > Self.refineAbove && vWidth > Self.fineVWidth {
+        if isEllipse && threat.norm == .l2 && estimate.2 > Self.refineAbove && vWidth > Self.fineVWidth {
             var fine = self
             fine.vWidth = Self.fineVWidth
             if let refined = fine.estimate(w, working: nil), refined.errorBound < estimate.2 { return refined }

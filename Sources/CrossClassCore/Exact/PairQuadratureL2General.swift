@@ -23,6 +23,14 @@ import GSL
 ///   the scan and bisection, as every other kink. The kink structure's changes across the lines
 ///   are v-panel ends (`EllipseMaximand.vNodes`).
 /// The gradient is `ClassPairLS`'s (Danskin at the maximiser, x regressed on d), node by node.
+///
+/// trades under l_inf (`norm: .linf`, the fast path of `optimum --full --objective trades`) is
+/// the same integration with the inner maximum over the polygon of margin shifts {D delta :
+/// |delta|_inf <= eps}: trades' KL is convex in the shift, so the adversary's best is one of its
+/// at most 2 d vertices (exact, no certification needed), and a vertex stands for an angle so
+/// that the kink scan and the v events are the ellipse's. delta* is the vertex's sign pattern
+/// (its gradient term is summed per vertex). The polygon's kink structure changes far more often
+/// than the ellipse's, so it is integrated on v panels of 0.3 margin units (`LinearPairCE`).
 struct ClassPairLSGeneral: EllipseMaximand {
     /// ls: alpha / 2 (0 for trades).
     let a: Double
@@ -53,9 +61,17 @@ struct ClassPairLSGeneral: EllipseMaximand {
 
     static let cut = PairObjective.cut
 
+    /// l_inf (trades): the vertices of the margin-shift polygon {D delta : |delta|_inf <= eps}
+    /// in angular order (`ClassPairLSBox.vertices`), vertex i standing for the angle
+    /// -pi + 2 pi (i + 1/2) / n; nil under l_2.
+    let polygon: [ClassPairLSBox.Vertex]?
+
     /// `smoothing`: ls's a = alpha / 2; `trades`: trades' beta instead. nil when a coordinate
     /// is degenerate or the ellipse is flat (the reference path answers there).
-    init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double, trades: Double? = nil) {
+    /// `norm` .linf: trades over the polygon of margin shifts (its loss is convex in the shift,
+    /// so the adversary's best is a vertex: the inner maximum is the best of at most 2 d).
+    init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double, trades: Double? = nil,
+          norm: Norm = .l2) {
         precondition(rows.count == 2)
         let n = mean.count
         func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
@@ -69,12 +85,22 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let p11 = dot(rows[0], rows[0]), p12 = dot(rows[0], rows[1]), p22 = dot(rows[1], rows[1])
         let detP = p11 * p22 - p12 * p12
         guard detP > 1e-24 * p11 * p22 else { return nil }
-        let g11 = eps * eps * p11, g12 = eps * eps * p12, g22 = eps * eps * p22
-        l11 = g11.squareRoot()
-        l21 = g12 / l11
-        l22 = max(g22 - l21 * l21, 0).squareRoot()
-        shift = (0.5 * (g11 + g22) + (0.25 * (g11 - g22) * (g11 - g22) + g12 * g12).squareRoot()).squareRoot()
-        reach1 = l11; reach2 = g22.squareRoot()
+        if norm == .linf {
+            let vertices = ClassPairLSBox.vertices(rows, eps: eps)
+            guard vertices.count >= 2, trades != nil else { return nil }
+            polygon = vertices
+            l11 = 0; l21 = 0; l22 = 0
+            shift = vertices.reduce(0) { max($0, ($1.v1 * $1.v1 + $1.v2 * $1.v2).squareRoot()) }
+            reach1 = vertices.reduce(0) { max($0, -$1.v1) }; reach2 = vertices.reduce(0) { max($0, -$1.v2) }
+        } else {
+            polygon = nil
+            let g11 = eps * eps * p11, g12 = eps * eps * p12, g22 = eps * eps * p22
+            l11 = g11.squareRoot()
+            l21 = g12 / l11
+            l22 = max(g22 - l21 * l21, 0).squareRoot()
+            shift = (0.5 * (g11 + g22) + (0.25 * (g11 - g22) * (g11 - g22) + g12 * g12).squareRoot()).squareRoot()
+            reach1 = l11; reach2 = g22.squareRoot()
+        }
         thirdBound = ClassPairLS.thirdBound(shift: shift)
         meanX = mean
         let detC = p.c11 * p.c22 - p.c12 * p.c12
@@ -86,11 +112,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
             return (x0 * ci.0 + x1 * ci.1, x0 * ci.1 + x1 * ci.2)
         }
         let pi = (p22 / detP, -p12 / detP, p11 / detP)
+        // l_inf: delta* is the maximising vertex's sign pattern (`evaluate` adds its term).
         preimage = (0..<n).map { f in
+            guard norm == .l2 else { return (0, 0) }
             let x0 = rows[0][f], x1 = rows[1][f]
             return (x0 * pi.0 + x1 * pi.1, x0 * pi.1 + x1 * pi.2)
         }
-        guard [mean1, mean2, mu, su, mr, sr, gamma, l11, l21, l22, shift].allSatisfy({ $0.isFinite }), l11 > 0 else { return nil }
+        guard [mean1, mean2, mu, su, mr, sr, gamma, l11, l21, l22, shift].allSatisfy({ $0.isFinite }), l11 > 0 || polygon != nil else { return nil }
     }
 
     /// The clean margins at (q, r).
@@ -147,6 +175,49 @@ struct ClassPairLSGeneral: EllipseMaximand {
         return min(local, thirdBound, concentrated)
     }
 
+    /// The polygon's vertex standing for angle t, and back.
+    @inline(__always)
+    func vertexIndex(_ t: Double, _ n: Int) -> Int { min(max(Int(((t + Double.pi) * Double(n) / (2 * Double.pi)).rounded(.down)), 0), n - 1) }
+    @inline(__always)
+    func vertexAngle(_ i: Int, _ n: Int) -> Double { -Double.pi + 2 * Double.pi * (Double(i) + 0.5) / Double(n) }
+
+    /// The margin shift at angle t (the ellipse's boundary point, or the polygon's vertex).
+    @inline(__always)
+    func shiftAt(_ t: Double) -> (Double, Double) {
+        if let polygon {
+            let v = polygon[vertexIndex(t, polygon.count)]
+            return (v.v1, v.v2)
+        }
+        let c = cos(t), s = sin(t)
+        return (l11 * c, l21 * c + l22 * s)
+    }
+
+    /// l_inf: the best vertex (exact; `flat` when every vertex is within 1e-12 (1 + |f|) of
+    /// it); l_2: the certified maximum over the ellipse.
+    func maximum(_ q: Double, _ r: Double) -> (value: Double, t: Double, flat: Bool)? {
+        guard let polygon else { return certifiedMaximum(q, r) }
+        let (d1, d2) = margins(q, r)
+        let k = coefficients(q, r)
+        var best = -Double.infinity, lowest = Double.infinity, index = 0
+        for (i, v) in polygon.enumerated() {
+            let m1 = d1 + v.v1, m2 = d2 + v.v2
+            let f = ClassPairLS.softmax(m1, m2).ce + k.0 * m1 + k.1 * m2
+            if f > best { best = f; index = i }
+            lowest = min(lowest, f)
+        }
+        return (best, vertexAngle(index, polygon.count), best - lowest <= 1e-12 * (1 + abs(best)))
+    }
+
+    /// l_inf: the vertex at t itself (the kink bisection compares the two vertices that tie).
+    func localPeak(_ q: Double, _ r: Double, from start: Double) -> (f: Double, t: Double) {
+        guard polygon != nil else { return ascent(q, r, from: start) }
+        let (d1, d2) = margins(q, r)
+        let k = coefficients(q, r)
+        let (x1, x2) = shiftAt(start)
+        let m1 = d1 + x1, m2 = d2 + x2
+        return (ClassPairLS.softmax(m1, m2).ce + k.0 * m1 + k.1 * m2, start)
+    }
+
     func vAt(_ z: Double) -> Double { mr + sr * z }
     func zOf(_ v: Double) -> Double { (v - mr) / sr }
 
@@ -185,10 +256,9 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// The loss at node (q, r) with maximiser t and its coefficients, added with weight w (as
     /// `ClassPairLS.accumulate`, without the mirror).
     @inline(__always)
-    func accumulate(_ q: Double, _ r: Double, _ t: Double, _ w: Double, _ sums: inout ClassPairLS.Sums) {
-        let c = cos(t), s = sin(t)
+    func accumulate(_ q: Double, _ r: Double, _ t: Double, _ w: Double, _ sums: inout ClassPairLS.Sums, _ vertexSums: inout [(Double, Double)]) {
         let (d1, d2) = margins(q, r)
-        let delta1 = l11 * c, delta2 = l21 * c + l22 * s
+        let (delta1, delta2) = shiftAt(t)
         let shifted = ClassPairLS.softmax(d1 + delta1, d2 + delta2)
         let value: Double, g1: Double, g2: Double, h1: Double, h2: Double
         if let beta {
@@ -205,6 +275,10 @@ struct ClassPairLSGeneral: EllipseMaximand {
         sums.gd[1][0] += w * g2 * e1; sums.gd[1][1] += w * g2 * e2
         sums.gDelta[0][0] += w * h1 * delta1; sums.gDelta[0][1] += w * h1 * delta2
         sums.gDelta[1][0] += w * h2 * delta1; sums.gDelta[1][1] += w * h2 * delta2
+        if let polygon {
+            let i = vertexIndex(t, polygon.count)
+            vertexSums[i].0 += w * h1; vertexSums[i].1 += w * h2
+        }
     }
 
     /// Whether the fixed panels resolve this class.
@@ -219,10 +293,21 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let vEnds = Panels.boundaries(-Self.cut, Self.cut, scale: sr, centres: abs(symmetric) < Self.cut ? [symmetric] : [], maxMarginWidth: vWidth)
         guard let planned = vNodes(rule, panels: vEnds), let all = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
         var sums = ClassPairLS.Sums()
+        // l_inf: E[h_k; vertex i] (delta* is vertex i's sign pattern there).
+        var vertexSums = [(Double, Double)](repeating: (0, 0), count: polygon?.count ?? 0)
         for (k, l) in all.enumerated() {
-            for node in l { accumulate(node.u, planned.nodes[k].v, node.t, node.w, &sums) }
+            for node in l { accumulate(node.u, planned.nodes[k].v, node.t, node.w, &sums, &vertexSums) }
         }
-        return (sums.value, gradient(sums))
+        var g = gradient(sums)
+        if let polygon {
+            for (i, vertex) in polygon.enumerated() {
+                for f in 0..<meanX.count {
+                    g[0][f] += vertexSums[i].0 * vertex.delta[f]
+                    g[1][f] += vertexSums[i].1 * vertex.delta[f]
+                }
+            }
+        }
+        return (sums.value, g)
     }
 
     /// Bound on the integrand's contribution beyond |z| = cut in either coordinate (the loss is

@@ -123,4 +123,31 @@ struct FastL2GeneralTests {
         #expect(full.improvement >= 0 && full.improvement <= 1e-11, "gain \(full.improvement)")
         #expect((full.optimalityGap ?? 1) <= 1e-15)
     }
+
+    @Test("trades of a general W under l_inf (the polygon's vertices as the inner maximum): fast == the reference path within both bounds, gradient == central differences, and the full-W optimum on paper3 is the symmetric one, converged")
+    func polygonTrades() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 6)))
+        engine.parallel = true
+        let w = Self.matrix(Self.fixtures[1].rows)
+        let fast = try #require(engine.estimate(w))
+        var reference = RobustObjective(model: model, threat: threat, objective: .trades(beta: 6), tolerance: 1e-11)
+        reference.method = .reference
+        let r = try reference.evaluate(LinearClassifier(weights: w))
+        #expect(fast.errorBound <= 1e-10, "error bound \(fast.errorBound)")
+        expectClose(fast.value, r.value, tolerance: fast.errorBound + r.errorBound, "fast vs reference")
+        let g = try #require(engine.evaluate(w))
+        for i in [2, 9] {
+            let h = 1e-4
+            var plus = w, minus = w
+            plus.storage[i] += h; minus.storage[i] -= h
+            let a = try #require(engine.evaluate(plus)).value, b = try #require(engine.evaluate(minus)).value
+            expectClose((a - b) / (2 * h), g.gradient.storage[i], tolerance: 1e-7, "dR/dW entry \(i)")
+        }
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 6), parallel: true)
+        #expect(full.method == .fast && full.converged, "\(full.notes)")
+        let symmetric = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 6), scale: .free).solve()
+        expectClose(full.value, symmetric.value, tolerance: (full.errorBound ?? 1) + 1e-11, "full vs symmetric optimum")
+    }
 }
