@@ -158,6 +158,12 @@ def run(R, quick, python, log):
             ("`optimum --norm l2 --eps 0.3 --objective trades:6`", [CCSIM, "optimum", "--norm", "l2", "--eps", "0.3", "--objective", "trades:6"], 2.0),
             ("`optimum --full --eps 0.3 --objective ce`", [CCSIM, "optimum", "--full", "--eps", "0.3", "--objective", "ce"], 2.0),
             ("`optimum --full --eps 0.3 --objective ls:0.1`", [CCSIM, "optimum", "--full", "--eps", "0.3", "--objective", "ls:0.1"], 2.0),
+            ("`optimum --full --eps 0.3 --objective trades:1`", [CCSIM, "optimum", "--full", "--eps", "0.3", "--objective", "trades:1"], 2.0),
+            ("`optimum --full --eps 0.3 --objective trades:6`", [CCSIM, "optimum", "--full", "--eps", "0.3", "--objective", "trades:6"], 2.0),
+            ("`optimum --full --norm l2 --eps 0.3 --objective ls:0.1`",
+             [CCSIM, "optimum", "--full", "--norm", "l2", "--eps", "0.3", "--objective", "ls:0.1"], 2.0),
+            ("`optimum --full --norm l2 --eps 0.3 --objective trades:6`",
+             [CCSIM, "optimum", "--full", "--norm", "l2", "--eps", "0.3", "--objective", "trades:6"], 2.0),
             ("`threshold --norm l2 --objective ce`", [CCSIM, "threshold", "--norm", "l2", "--objective", "ce"], None),
         ]
         if quick:
