@@ -215,3 +215,20 @@ package struct TestRandom {
 package enum SlowTier {
     package static var enabled: Bool { ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1" }
 }
+
+/// An exact gradient against central differences of the values: the largest
+/// |(F(W + h e_i) - F(W - h e_i)) / 2h - gradient_i| over the storage `entries` of W. `value`
+/// returns nil where the evaluator declines (the check then fails through `#require`).
+package func centralDifferenceError(
+    _ w: Matrix, gradient: Matrix, entries: [Int], step h: Double,
+    sourceLocation: SourceLocation = #_sourceLocation, _ value: (Matrix) -> Double?
+) throws -> Double {
+    var worst = 0.0
+    for i in entries {
+        var plus = w, minus = w
+        plus.storage[i] += h; minus.storage[i] -= h
+        let a = try #require(value(plus), sourceLocation: sourceLocation), b = try #require(value(minus), sourceLocation: sourceLocation)
+        worst = max(worst, abs((a - b) / (2 * h) - gradient.storage[i]))
+    }
+    return worst
+}

@@ -97,14 +97,7 @@ struct FastFullLSTests {
             let w = FastL2FullTests.randomWeights(seed: seed)
             let g = try #require(engine.estimate(w))
             #expect(g.gradientError <= 1e-9, "seed \(seed): gradient error \(g.gradientError)")
-            var worst = 0.0
-            for i in 0..<(2 * w.columns) {
-                let h = 1e-5
-                var plus = w, minus = w
-                plus.storage[i] += h; minus.storage[i] -= h
-                let a = try #require(engine.evaluate(plus)).value, b = try #require(engine.evaluate(minus)).value
-                worst = max(worst, abs((a - b) / (2 * h) - g.gradient.storage[i]))
-            }
+            let worst = try centralDifferenceError(w, gradient: g.gradient, entries: Array(0..<(2 * w.columns)), step: 1e-5) { engine.evaluate($0)?.value }
             #expect(worst <= 1e-7, "seed \(seed): gradient vs central differences differ by \(worst)")
         }
     }

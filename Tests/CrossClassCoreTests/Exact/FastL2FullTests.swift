@@ -155,14 +155,7 @@ struct FastL2FullTests {
                 let w = Self.randomWeights(seed: seed)
                 guard let g = engine.estimate(w) else { #expect(norm == .l2); continue }
                 #expect(g.gradientError <= 1e-9, "\(norm) seed \(seed): gradient error \(g.gradientError)")
-                var worst = 0.0
-                for i in 0..<w.storage.count {
-                    let h = 1e-5
-                    var plus = w, minus = w
-                    plus.storage[i] += h; minus.storage[i] -= h
-                    let a = try #require(engine.evaluate(plus)).value, b = try #require(engine.evaluate(minus)).value
-                    worst = max(worst, abs((a - b) / (2 * h) - g.gradient.storage[i]))
-                }
+                let worst = try centralDifferenceError(w, gradient: g.gradient, entries: Array(0..<w.storage.count), step: 1e-5) { engine.evaluate($0)?.value }
                 #expect(worst <= 1e-7, "\(norm) seed \(seed): gradient vs central differences differ by \(worst)")
             }
         }

@@ -88,14 +88,7 @@ struct FastL2GeneralTests {
             let w = Self.matrix(fixture.rows)
             let g = try #require(engine.evaluate(w))
             // Entries of rows 0 and 1 (row 2's are minus their sum: softmax sees differences).
-            var worst = 0.0
-            for i in Self.slow ? Array(0..<12) : [1, 10] {
-                let h = 1e-5
-                var plus = w, minus = w
-                plus.storage[i] += h; minus.storage[i] -= h
-                let a = try #require(engine.evaluate(plus)).value, b = try #require(engine.evaluate(minus)).value
-                worst = max(worst, abs((a - b) / (2 * h) - g.gradient.storage[i]))
-            }
+            let worst = try centralDifferenceError(w, gradient: g.gradient, entries: Self.slow ? Array(0..<12) : [1, 10], step: 1e-5) { engine.evaluate($0)?.value }
             #expect(worst <= 1e-7, "\(fixture.objective): gradient vs central differences differ by \(worst)")
         }
     }
@@ -138,13 +131,8 @@ struct FastL2GeneralTests {
         #expect(fast.errorBound <= 1e-10, "error bound \(fast.errorBound)")
         expectClose(fast.value, r.value, tolerance: fast.errorBound + r.errorBound, "fast vs reference")
         let g = try #require(engine.evaluate(w))
-        for i in [2, 9] {
-            let h = 1e-4
-            var plus = w, minus = w
-            plus.storage[i] += h; minus.storage[i] -= h
-            let a = try #require(engine.evaluate(plus)).value, b = try #require(engine.evaluate(minus)).value
-            expectClose((a - b) / (2 * h), g.gradient.storage[i], tolerance: 1e-7, "dR/dW entry \(i)")
-        }
+        let worst = try centralDifferenceError(w, gradient: g.gradient, entries: [2, 9], step: 1e-4) { engine.evaluate($0)?.value }
+        #expect(worst <= 1e-7, "gradient vs central differences differ by \(worst)")
         let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 6), parallel: true)
         #expect(full.method == .fast && full.converged, "\(full.notes)")
         let symmetric = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 6), scale: .free).solve()
