@@ -547,12 +547,17 @@ public struct LinearPairCE: Sendable {
     /// Whether this is ls or trades under l_2, or trades under l_inf (`ClassPairLSGeneral`,
     /// seconds an evaluation).
     var isEllipse: Bool { smoothing != nil && (threat.norm == .l2 || tradesBeta != nil) }
-    /// l_2 ls and trades: the widest v panel (`ClassPairLSGeneral.vWidth`).
-    var vWidth = 3.0
+    /// ls and trades on lines (l_2; trades under l_inf): the widest v panel, in margin units
+    /// (`ClassPairLSGeneral.vWidth`).
+    public var vWidth = 3.0
     /// The finer v panels `estimate` falls back to when the two rules differ by more than
     /// `refineAbove` (at a trades W near the symmetric family, 3 -> 0.3 took the difference
-    /// from 5.1e-9 to 1.2e-11, the value to within 2.5e-12 of the reference path, at 2.3x the cost).
-    static let fineVWidth = 0.3
+    /// from 5.1e-9 to 1.2e-11 under l_2 and from 1.2e-6 to 5.2e-12 under l_inf, the values to
+    /// within 2.5e-12 and 4.0e-12 of the reference path, at 2.3x and 5x the cost; at the
+    /// symmetric optima the wide panels agree to 1e-11 and are kept). The optimiser's steps
+    /// use the wide panels: off the family their gradients can be off by 1e-8 (l_2) to 4e-6
+    /// (l_inf), which moves a Newton step, not the reported estimate.
+    public static let fineVWidth = 0.3
     static let refineAbove = 1e-10
 
     public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
@@ -600,10 +605,7 @@ public struct LinearPairCE: Sendable {
                 guard var c = ClassPairLSGeneral(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), differences: rows,
                                                  eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm), c.isTractable else { return nil }
                 c.parallel = parallel
-                // The polygon's many vertices make many more kink-structure changes than the
-                // ellipse (at a general W the rules differed by 1.2e-6 on 3-unit v panels): it
-                // starts on the fine panels.
-                c.vWidth = threat.norm == .linf ? min(vWidth, Self.fineVWidth) : vWidth
+                c.vWidth = vWidth
                 out.append(.ellipse(c))
                 continue
             }
@@ -660,7 +662,7 @@ public struct LinearPairCE: Sendable {
         for i in 0..<a.gradient.storage.count { gradientError = max(gradientError, abs(a.gradient.storage[i] - b.gradient.storage[i])) }
         let reported = smoothing == nil ? a : b
         let estimate = (reported.value, reported.gradient, abs(a.value - b.value) + a.tail + 1e-15 * abs(a.value), gradientError + 10 * a.tail)
-        if isEllipse && threat.norm == .l2 && estimate.2 > Self.refineAbove && vWidth > Self.fineVWidth {
+        if isEllipse && estimate.2 > Self.refineAbove && vWidth > Self.fineVWidth {
             var fine = self
             fine.vWidth = Self.fineVWidth
             if let refined = fine.estimate(w, working: nil), refined.errorBound < estimate.2 { return refined }

@@ -30,7 +30,8 @@ import GSL
 /// at most 2 d vertices (exact, no certification needed), and a vertex stands for an angle so
 /// that the kink scan and the v events are the ellipse's. delta* is the vertex's sign pattern
 /// (its gradient term is summed per vertex). The polygon's kink structure changes far more often
-/// than the ellipse's, so it is integrated on v panels of 0.3 margin units (`LinearPairCE`).
+/// than the ellipse's: off the symmetric family its rules can differ by 1e-6 on the default v
+/// panels, and `LinearPairCE.estimate` then redoes it on panels of 0.3 margin units.
 struct ClassPairLSGeneral: EllipseMaximand {
     /// ls: alpha / 2 (0 for trades).
     let a: Double
