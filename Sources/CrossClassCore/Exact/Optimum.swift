@@ -458,7 +458,7 @@ public enum FullOptimizer {
         }
         do {
             guard let startEstimate = engine.estimate(matrix(x0), working: working0) else { return nil }
-            // l_2 ls and trades: a working-rule evaluation is seconds, and the start (the
+            // ls and trades on lines (l_2; trades under l_inf): an evaluation is seconds, and the start (the
             // symmetric optimum) is stationary by symmetry, so the first Hessian -- which only
             // certifies the minimum and measures the decrement there -- comes from the coarse
             // rule's gradients (a Newton step above 1e-3 |x| differences afresh on the working rule).
