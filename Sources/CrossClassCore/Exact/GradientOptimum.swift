@@ -326,8 +326,14 @@ public enum DampedNewton {
     /// - Parameter hessian: a Hessian for the first iteration (the warm start's, from a less
     ///   accurate f at the same point): used as the reused one is, then differenced afresh
     ///   after a step above 1e-3 |x|.
+    /// - Parameter evaluatesRoundingSteps: false: a step whose predicted decrease is at F's
+    ///   rounding, from a positive definite Hessian, is not evaluated (the point stands,
+    ///   converged). Such an evaluation cannot judge the step, and where f is dear at points a
+    ///   rounding step away (the full-W line paths: it puts dust on a symmetric start's zero
+    ///   entries) it is the dearest of the run.
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
+        evaluatesRoundingSteps: Bool = true,
         _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
@@ -340,23 +346,10 @@ public enum DampedNewton {
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let h = 1e-6 * max(size, 1e-3)
-            var hessian = [Double](repeating: 0, count: n * n)
-            if let reusable {
-                hessian = reusable
-            } else {
-                for j in 0..<n {
-                    var y = x
-                    y[j] += h
-                    let g = try f(y).gradient
-                    for i in 0..<n { hessian[i * n + j] = (g[i] - current.gradient[i]) / h }
-                }
-                for i in 0..<n { for j in 0..<i {
-                    let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
-                    hessian[i * n + j] = m; hessian[j * n + i] = m
-                } }
-            }
+            let hessian = try reusable ?? differencedHessian(at: x, gradient: current.gradient, step: h) { try f($0).gradient }
             used = hessian
             var p = solve(hessian, current.gradient.map { -$0 }, n)
+            let positiveDefinite = p != nil
             if p == nil {
                 // Not positive definite here: shift towards a gradient step.
                 var shifted = hessian
@@ -387,6 +380,9 @@ public enum DampedNewton {
             step = step.map { $0 * t }
             let noise = 1e-15 * (1 + abs(current.value))
             if t == 1, decrement <= noise, newtonStep <= 1e-7 * max(size, 1e-3) {
+                if !evaluatesRoundingSteps && positiveDefinite {
+                    return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true, hessian: used)
+                }
                 // The predicted decrease is at F's rounding, so a line search cannot judge the
                 // step: the Newton point is taken (one evaluation) unless F rises there beyond
                 // rounding, and the search has converged either way.
@@ -422,6 +418,24 @@ public enum DampedNewton {
     }
 
     /// Solves A x = b by Cholesky; nil when A is not (numerically) positive definite.
+    /// The Hessian at x by forward differences (step h) of the gradient, symmetrised; g0 the
+    /// gradient at x.
+    static func differencedHessian(at x: [Double], gradient g0: [Double], step h: Double, _ gradient: ([Double]) throws -> [Double]) rethrows -> [Double] {
+        let n = x.count
+        var hessian = [Double](repeating: 0, count: n * n)
+        for j in 0..<n {
+            var y = x
+            y[j] += h
+            let g = try gradient(y)
+            for i in 0..<n { hessian[i * n + j] = (g[i] - g0[i]) / h }
+        }
+        for i in 0..<n { for j in 0..<i {
+            let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
+            hessian[i * n + j] = m; hessian[j * n + i] = m
+        } }
+        return hessian
+    }
+
     static func solve(_ a: [Double], _ b: [Double], _ n: Int) -> [Double]? {
         var l = [Double](repeating: 0, count: n * n)
         for j in 0..<n {

@@ -462,24 +462,11 @@ public enum FullOptimizer {
             // symmetric optimum) is stationary by symmetry, so the first Hessian -- which only
             // certifies the minimum and measures the decrement there -- comes from the coarse
             // rule's gradients (a Newton step above 1e-3 |x| differences afresh on the working rule).
-            let initial = engine.isEllipse ? try coarseHessian(engine, at: x0, matrix: matrix) : nil
-            // A first step whose predicted decrease is at F's rounding cannot be judged by
-            // evaluating it, and the evaluation is the dear one: the step (~1e-9) puts rounding
-            // dust on the symmetric start's zero entries, which splits the kinks that coincide
-            // there (at the eps 0.1 trades:1 optimum under l_inf, 60 s against 2 s at the start).
-            // The start is then the optimum to within that decrease.
-            var newton: DampedNewton.Result
-            let start = free(working0)
-            if let h = initial, let step = DampedNewton.solve(h, start.gradient.map { -$0 }, x0.count),
-               0.5 * abs(zip(step, start.gradient).reduce(0) { $0 + $1.0 * $1.1 }) <= 1e-15 * (1 + abs(start.value)),
-               step.reduce(0, { $0 + $1 * $1 }).squareRoot() <= 1e-7 * max(x0.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3) {
-                newton = DampedNewton.Result(
-                    argument: x0, value: start.value, gradient: start.gradient,
-                    decrement: 0.5 * abs(zip(step, start.gradient).reduce(0) { $0 + $1.0 * $1.1 }), iterations: 1,
-                    step: step.reduce(0, { $0 + $1 * $1 }).squareRoot(), converged: true, hessian: h)
-            } else {
-                newton = try DampedNewton.minimize(start: x0, maxIterations: 60, hessian: initial, f)
-            }
+            let initial = engine.onLines ? try coarseHessian(engine, at: x0, matrix: matrix) : nil
+            // A step at F's rounding is not evaluated there: the step (~1e-9) puts rounding dust
+            // on the symmetric start's zero entries, which splits the kinks that coincide there
+            // (at the eps 0.1 trades:1 optimum under l_inf, 60 s against 2 s at the start).
+            let newton = try DampedNewton.minimize(start: x0, maxIterations: 60, hessian: initial, evaluatesRoundingSteps: !engine.onLines, f)
             // A Newton point within rounding of the start is the start (no second estimate).
             let size = x0.reduce(0) { max($0, abs($1)) }
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
@@ -515,24 +502,16 @@ public enum FullOptimizer {
     /// coarse rule's exact gradients: its noise (~1e-8 / step) and truncation (~step) are far
     /// below what a Newton step from a stationary start needs.
     static func coarseHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix) throws -> [Double]? {
-        let n = x.count, d = n / 2
-        func gradient(_ y: [Double]) -> [Double]? {
-            guard let r = engine.evaluate(matrix(y), rule: .coarse) else { return nil }
+        let d = x.count / 2
+        struct Declined: Error {}
+        func gradient(_ y: [Double]) throws -> [Double] {
+            guard let r = engine.evaluate(matrix(y), rule: .coarse) else { throw Declined() }
             return (0..<2).flatMap { row in (0..<d).map { r.gradient[row, $0] } }
         }
-        let h = 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3)
-        guard let g0 = gradient(x) else { return nil }
-        var hessian = [Double](repeating: 0, count: n * n)
-        for j in 0..<n {
-            var y = x
-            y[j] += h
-            guard let g = gradient(y) else { return nil }
-            for i in 0..<n { hessian[i * n + j] = (g[i] - g0[i]) / h }
+        do {
+            return try DampedNewton.differencedHessian(at: x, gradient: gradient(x), step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3), gradient)
+        } catch is Declined {
+            return nil
         }
-        for i in 0..<n { for j in 0..<i {
-            let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
-            hessian[i * n + j] = m; hessian[j * n + i] = m
-        } }
-        return hessian
     }
 }

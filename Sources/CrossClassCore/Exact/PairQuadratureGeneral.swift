@@ -532,7 +532,7 @@ func logAddExp(_ a: Double, _ b: Double) -> Double {
     return top + log1p(exp(-abs(a - b)))
 }
 
-/// Robust ce (l_inf or l_2), ls (l_inf or l_2) or trades (l_2) of a 3-class linear classifier
+/// Robust ce (l_inf or l_2), ls (l_inf or l_2) or trades (l_inf or l_2) of a 3-class linear classifier
 /// (no bias), value and gradient in W, averaged over the uniform class prior (`ClassPairCE`,
 /// `ClassPairLSBox`, `ClassPairLSGeneral` per class).
 public struct LinearPairCE: Sendable {
@@ -540,13 +540,13 @@ public struct LinearPairCE: Sendable {
     let threat: ThreatModel
     /// nil for ce, alpha / 2 for ls (0 for trades).
     let smoothing: Double?
-    /// trades' beta (l_2 only; nil otherwise).
+    /// trades' beta (nil otherwise).
     let tradesBeta: Double?
-    /// Compute each class's lines on all cores (l_2 ls and trades; same bits).
+    /// Compute each class's lines on all cores (`onLines`; same bits).
     public var parallel = false
-    /// Whether this is ls or trades under l_2, or trades under l_inf (`ClassPairLSGeneral`,
-    /// seconds an evaluation).
-    var isEllipse: Bool { smoothing != nil && (threat.norm == .l2 || tradesBeta != nil) }
+    /// Whether the classes are integrated on lines with a searched inner maximum -- ls or trades
+    /// under l_2, trades under l_inf (`ClassPairLSGeneral`, seconds an evaluation).
+    var onLines: Bool { smoothing != nil && (threat.norm == .l2 || tradesBeta != nil) }
     /// ls and trades on lines (l_2; trades under l_inf): the widest v panel, in margin units
     /// (`ClassPairLSGeneral.vWidth`).
     public var vWidth = 3.0
@@ -576,14 +576,14 @@ public struct LinearPairCE: Sendable {
     enum ClassPair {
         case ce(ClassPairCE)
         case ls(ClassPairLSBox)
-        /// ls or trades under l_2.
-        case ellipse(ClassPairLSGeneral)
+        /// ls or trades on lines (`onLines`).
+        case lines(ClassPairLSGeneral)
 
         func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]])? {
             switch self {
             case .ce(let c): return c.evaluate(rule)
             case .ls(let c): return c.evaluate(rule)
-            case .ellipse(let c): return c.evaluate(rule)
+            case .lines(let c): return c.evaluate(rule)
             }
         }
 
@@ -591,7 +591,7 @@ public struct LinearPairCE: Sendable {
             switch self {
             case .ce(let c): return c.tailBound
             case .ls(let c): return c.tailBound
-            case .ellipse(let c): return c.tailBound
+            case .lines(let c): return c.tailBound
             }
         }
     }
@@ -601,12 +601,12 @@ public struct LinearPairCE: Sendable {
         for y in 0..<3 {
             let others = (0..<3).filter { $0 != y }
             let rows = others.map { o in (0..<w.columns).map { w[y, $0] - w[o, $0] } }
-            if let s = smoothing, isEllipse {
+            if let s = smoothing, onLines {
                 guard var c = ClassPairLSGeneral(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), differences: rows,
                                                  eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm), c.isTractable else { return nil }
                 c.parallel = parallel
                 c.vWidth = vWidth
-                out.append(.ellipse(c))
+                out.append(.lines(c))
                 continue
             }
             if let s = smoothing {
@@ -662,7 +662,7 @@ public struct LinearPairCE: Sendable {
         for i in 0..<a.gradient.storage.count { gradientError = max(gradientError, abs(a.gradient.storage[i] - b.gradient.storage[i])) }
         let reported = smoothing == nil ? a : b
         let estimate = (reported.value, reported.gradient, abs(a.value - b.value) + a.tail + 1e-15 * abs(a.value), gradientError + 10 * a.tail)
-        if isEllipse && estimate.2 > Self.refineAbove && vWidth > Self.fineVWidth {
+        if onLines && estimate.2 > Self.refineAbove && vWidth > Self.fineVWidth {
             var fine = self
             fine.vWidth = Self.fineVWidth
             if let refined = fine.estimate(w, working: nil), refined.errorBound < estimate.2 { return refined }

@@ -114,11 +114,10 @@ struct ClassPairLSGeneral: EllipseMaximand {
         }
         let pi = (p22 / detP, -p12 / detP, p11 / detP)
         // l_inf: delta* is the maximising vertex's sign pattern (`evaluate` adds its term).
-        preimage = (0..<n).map { f in
-            guard norm == .l2 else { return (0, 0) }
+        preimage = norm == .l2 ? (0..<n).map { f in
             let x0 = rows[0][f], x1 = rows[1][f]
             return (x0 * pi.0 + x1 * pi.1, x0 * pi.1 + x1 * pi.2)
-        }
+        } : Array(repeating: (0, 0), count: n)
         guard [mean1, mean2, mu, su, mr, sr, gamma, l11, l21, l22, shift].allSatisfy({ $0.isFinite }), l11 > 0 || polygon != nil else { return nil }
     }
 
