@@ -462,7 +462,7 @@ public enum FullOptimizer {
             // symmetric optimum) is stationary by symmetry, so the first Hessian -- which only
             // certifies the minimum and measures the decrement there -- comes from the coarse
             // rule's gradients (a Newton step above 1e-3 |x| differences afresh on the working rule).
-            let initial = engine.onLines ? try coarseHessian(engine, at: x0, matrix: matrix) : nil
+            let initial = engine.onLines ? coarseHessian(engine, at: x0, matrix: matrix) : nil
             // A step at F's rounding is not evaluated there: the step (~1e-9) puts rounding dust
             // on the symmetric start's zero entries, which splits the kinks that coincide there
             // (at the eps 0.1 trades:1 optimum under l_inf, 60 s against 2 s at the start).
@@ -499,19 +499,10 @@ public enum FullOptimizer {
     }
 
     /// The Hessian of R in the free entries at x by forward differences (step 1e-4 |x|) of the
-    /// coarse rule's exact gradients: its noise (~1e-8 / step) and truncation (~step) are far
-    /// below what a Newton step from a stationary start needs.
-    static func coarseHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix) throws -> [Double]? {
-        let d = x.count / 2
-        struct Declined: Error {}
-        func gradient(_ y: [Double]) throws -> [Double] {
-            guard let r = engine.evaluate(matrix(y), rule: .coarse) else { throw Declined() }
-            return (0..<2).flatMap { row in (0..<d).map { r.gradient[row, $0] } }
-        }
-        do {
-            return try DampedNewton.differencedHessian(at: x, gradient: gradient(x), step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3), gradient)
-        } catch is Declined {
-            return nil
-        }
+    /// coarse rule's exact per-class gradients (`LinearPairCE.freeHessian`, which uses the
+    /// classes' symmetries): its noise (~1e-8 / step) and truncation (~step) are far below what a
+    /// Newton step from a stationary start needs.
+    static func coarseHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix) -> [Double]? {
+        engine.freeHessian(matrix(x), rule: .coarse, step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3))
     }
 }

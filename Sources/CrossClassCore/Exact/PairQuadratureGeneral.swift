@@ -559,6 +559,9 @@ public struct LinearPairCE: Sendable {
     /// (l_inf), which moves a Newton step, not the reported estimate.
     public static let fineVWidth = 0.3
     static let refineAbove = 1e-10
+    /// Integrate a class once and rearrange it for the classes whose pair problems are its
+    /// permutations (`ClassCorrespondence`; off only to test that it changes nothing).
+    public var usesClassSymmetry = true
 
     public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
         guard model.classCount == 3 else { return nil }
@@ -596,30 +599,32 @@ public struct LinearPairCE: Sendable {
         }
     }
 
-    func classes(_ w: Matrix) -> [ClassPair]? {
-        var out: [ClassPair] = []
-        for y in 0..<3 {
+    /// Every class's pair problem at W.
+    func problems(_ w: Matrix) -> [PairProblem] {
+        (0..<3).map { y in
             let others = (0..<3).filter { $0 != y }
             let rows = others.map { o in (0..<w.columns).map { w[y, $0] - w[o, $0] } }
-            if let s = smoothing, onLines {
-                guard var c = ClassPairLSGeneral(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), differences: rows,
-                                                 eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm), c.isTractable else { return nil }
-                c.parallel = parallel
-                c.vWidth = vWidth
-                out.append(.lines(c))
-                continue
-            }
-            if let s = smoothing {
-                guard let c = ClassPairLSBox(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), differences: rows,
-                                             eps: threat.eps, smoothing: s), c.isTractable else { return nil }
-                out.append(.ls(c))
-                continue
-            }
-            guard let c = ClassPairCE(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), differences: rows, threat: threat),
-                  c.isTractable else { return nil }
-            out.append(.ce(c))
+            return PairProblem(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), rows: rows)
         }
-        return out
+    }
+
+    /// One class's evaluator; nil when the fixed rules do not handle it.
+    func classPair(_ p: PairProblem) -> ClassPair? {
+        if let s = smoothing, onLines {
+            guard var c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows,
+                                             eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm), c.isTractable else { return nil }
+            c.parallel = parallel
+            c.vWidth = vWidth
+            return .lines(c)
+        }
+        if let s = smoothing {
+            guard let c = ClassPairLSBox(mean: p.mean, variance: p.variance, differences: p.rows,
+                                         eps: threat.eps, smoothing: s), c.isTractable else { return nil }
+            return .ls(c)
+        }
+        guard let c = ClassPairCE(mean: p.mean, variance: p.variance, differences: p.rows, threat: threat),
+              c.isTractable else { return nil }
+        return .ce(c)
     }
 
     /// R(W) and dR/dW with the given rule; nil when a class's inner maximum or scale is outside
@@ -627,13 +632,24 @@ public struct LinearPairCE: Sendable {
     public func evaluate(_ w: Matrix) -> (value: Double, gradient: Matrix, tail: Double)? { evaluate(w, rule: .working) }
 
     func evaluate(_ w: Matrix, rule: GaussLegendre) -> (value: Double, gradient: Matrix, tail: Double)? {
-        guard let classes = classes(w) else { return nil }
+        let problems = problems(w)
+        let correspondences = usesClassSymmetry ? ClassCorrespondence.map(problems) : [nil, nil, nil]
+        var shares: [(value: Double, gradient: [[Double]], tail: Double)] = []
+        for y in 0..<3 {
+            if let c = correspondences[y] {
+                let s = shares[c.source]
+                shares.append((s.value, c.gradient(s.gradient), s.tail))
+                continue
+            }
+            guard let pair = classPair(problems[y]), let r = pair.evaluate(rule) else { return nil }
+            shares.append((r.value, r.gradient, pair.tailBound))
+        }
         var value = 0.0, tail = 0.0
         var gradient = Matrix(rows: 3, columns: w.columns)
         for y in 0..<3 {
-            guard let r = classes[y].evaluate(rule) else { return nil }
+            let r = shares[y]
             value += r.value / 3
-            tail += classes[y].tailBound / 3
+            tail += r.tail / 3
             let others = (0..<3).filter { $0 != y }
             for (k, o) in others.enumerated() {
                 for f in 0..<w.columns {
@@ -643,6 +659,72 @@ public struct LinearPairCE: Sendable {
             }
         }
         return (value, gradient, tail)
+    }
+
+    /// The Hessian of R in the free entries (rows 0 and 1 of W, row 2 held) by forward
+    /// differences (step h) of each class's exact gradient in its own rows D_y on the given
+    /// rule, assembled through D_y = (w_y - w_o1, w_y - w_o2). A class that corresponds to an
+    /// earlier one takes its Hessian rearranged, and a class that maps onto itself with its rows
+    /// exchanged differences one direction of each orbit: at paper3's symmetric W, 7 one-class
+    /// gradients instead of 13 three-class ones. nil when a class is outside the fixed rules.
+    public func freeHessian(_ w: Matrix, step h: Double) -> [Double]? { freeHessian(w, rule: .working, step: h) }
+
+    func freeHessian(_ w: Matrix, rule: GaussLegendre, step h: Double) -> [Double]? {
+        let d = w.columns, n = 2 * d
+        let problems = problems(w)
+        let correspondences = usesClassSymmetry ? ClassCorrespondence.map(problems) : [nil, nil, nil]
+        var hessians: [[Double]] = []
+        for y in 0..<3 {
+            if let c = correspondences[y] { hessians.append(c.hessian(hessians[c.source])); continue }
+            let p = problems[y]
+            func gradient(_ rows: [[Double]]) -> [Double]? {
+                guard let pair = classPair(PairProblem(mean: p.mean, variance: p.variance, rows: rows)),
+                      let r = pair.evaluate(rule) else { return nil }
+                return r.gradient[0] + r.gradient[1]
+            }
+            guard let g0 = gradient(p.rows) else { return nil }
+            let swap = usesClassSymmetry ? ClassCorrespondence.selfSwap(p) : nil
+            var hessian = [Double](repeating: 0, count: n * n)
+            var done = [Bool](repeating: false, count: n)
+            for j in 0..<n where !done[j] {
+                var rows = p.rows
+                rows[j / d][j % d] += h
+                guard let g = gradient(rows) else { return nil }
+                var column = (0..<n).map { (g[$0] - g0[$0]) / h }
+                var index = j
+                // Walk the orbit of direction j under the self-map: each image's column is this
+                // column rearranged.
+                while !done[index] {
+                    done[index] = true
+                    for i in 0..<n { hessian[i * n + index] = column[i] }
+                    guard let s = swap else { break }
+                    var next = [Double](repeating: 0, count: n)
+                    for i in 0..<n { next[s.target(i / d, i % d)] = column[i] }
+                    column = next
+                    index = s.target(index / d, index % d)
+                }
+            }
+            for i in 0..<n { for j in 0..<i {
+                let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
+                hessian[i * n + j] = m; hessian[j * n + i] = m
+            } }
+            hessians.append(hessian)
+        }
+        // d D_y[k] / d W[r] = [r == y] - [r == o_k] (identity in the feature).
+        var out = [Double](repeating: 0, count: n * n)
+        for y in 0..<3 {
+            let others = (0..<3).filter { $0 != y }
+            func c(_ r: Int, _ k: Int) -> Double { (r == y ? 1 : 0) - (r == others[k] ? 1 : 0) }
+            let hy = hessians[y]
+            for r in 0..<2 { for rp in 0..<2 { for k in 0..<2 { for kp in 0..<2 {
+                let coefficient = c(r, k) * c(rp, kp) / 3
+                if coefficient == 0 { continue }
+                for f in 0..<d { for fp in 0..<d {
+                    out[(r * d + f) * n + rp * d + fp] += coefficient * hy[(k * d + f) * n + kp * d + fp]
+                } }
+            } } } }
+        }
+        return out
     }
 
     /// Value and gradient on the working rule (ls: the verification rule), with the error bounds
