@@ -131,12 +131,18 @@ extension SymmetricOptimizer {
             // tries an interior start at the angle 0.35, as `solveFast` does.
             if (atAxis.g2 < 0 || !isConvex) && !axis.pinnedLow && !axis.pinnedHigh {
                 var begin = atAxis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
-                // The coarse stage's last Hessian starts the fine one (two evaluations fewer).
+                // The coarse stage walks on secant (BFGS) Hessians, one evaluation a step instead
+                // of three; a Hessian differenced on the coarse rule at its end starts the fine
+                // stage (two coarse evaluations, against two working ones).
                 var warmHessian: [Double]? = nil
-                if let coarse, let warm = try? newton2(coarse, start: begin, maxIterations: 30, stopBelow: 1e-4),
+                if let coarse, let warm = try? newton2(coarse, start: begin, maxIterations: 30, stopBelow: 1e-4, secantUpdates: true),
                    warm.w1 > 0, warm.w2 > 0, warm.value.isFinite {
                     begin = (warm.w1, warm.w2)
-                    warmHessian = warm.hessian
+                    let size = (warm.w1 * warm.w1 + warm.w2 * warm.w2).squareRoot()
+                    warmHessian = try? DampedNewton.differencedHessian(at: [warm.w1, warm.w2], gradient: warm.gradient, step: 1e-6 * max(size, 1e-3)) { p in
+                        let v = try coarse(p[0], p[1])
+                        return [v.g1, v.g2]
+                    }
                 }
                 let interior = try newton2(f, start: begin, hessian: warmHessian)
                 if interior.value < atAxis.value {
@@ -284,15 +290,16 @@ extension SymmetricOptimizer {
     /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0 (as `newton` for l_inf).
     func newton2(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60,
-        stopBelow: Double? = nil, hessian: [Double]? = nil
-    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, hessian: [Double]?) {
+        stopBelow: Double? = nil, hessian: [Double]? = nil, secantUpdates: Bool = false
+    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, hessian: [Double]?, gradient: [Double]) {
         var x = [start.0, start.1]
-        let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0], stopBelow: stopBelow, hessian: hessian) { p in
+        let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0], stopBelow: stopBelow, hessian: hessian,
+                                               secantUpdates: secantUpdates) { p in
             let v = try f(p[0], p[1])
             return (v.value, [v.g1, v.g2])
         }
         x = result.argument
-        return (x[0], x[1], result.value, result.converged, result.iterations, result.step, result.hessian)
+        return (x[0], x[1], result.value, result.converged, result.iterations, result.step, result.hessian, result.gradient)
     }
 }
 
@@ -331,9 +338,13 @@ public enum DampedNewton {
     ///   converged). Such an evaluation cannot judge the step, and where f is dear at points a
     ///   rounding step away (the full-W line paths: it puts dust on a symmetric start's zero
     ///   entries) it is the dearest of the run.
+    /// - Parameter secantUpdates: after an accepted step the next Hessian is the BFGS update of
+    ///   this one (one evaluation a step instead of n + 1; superlinear, not quadratic, so for a
+    ///   warm start's stage), differenced afresh when the curvature condition fails. The
+    ///   returned `hessian` is then a secant one.
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
-        evaluatesRoundingSteps: Bool = true,
+        evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false,
         _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
@@ -392,6 +403,7 @@ public enum DampedNewton {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true, hessian: used)
             }
             var accepted = false
+            let from = current
             for _ in 0..<40 {
                 let trial = zip(x, step).map { $0 + $1 }
                 let slope = zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 }
@@ -406,6 +418,9 @@ public enum DampedNewton {
             }
             lastStep = newtonStep
             reusable = accepted && newtonStep <= 1e-3 * max(size, 1e-3) ? hessian : nil
+            if secantUpdates && accepted {
+                reusable = bfgs(hessian, step: step, change: zip(current.gradient, from.gradient).map { $0 - $1 })
+            }
             if accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3) {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true, hessian: used)
             }
@@ -415,6 +430,20 @@ public enum DampedNewton {
             }
         }
         return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false, hessian: used)
+    }
+
+    /// The BFGS update of the n x n Hessian h for the step s and the gradient change y, or nil
+    /// when the curvature condition s'y > 0 (or s'hs > 0) fails.
+    static func bfgs(_ h: [Double], step s: [Double], change y: [Double]) -> [Double]? {
+        let n = s.count
+        let hs = (0..<n).map { i in (0..<n).reduce(0.0) { $0 + h[i * n + $1] * s[$1] } }
+        let sy = zip(s, y).reduce(0) { $0 + $1.0 * $1.1 }
+        let shs = zip(s, hs).reduce(0) { $0 + $1.0 * $1.1 }
+        let scale = s.reduce(0) { $0 + $1 * $1 }.squareRoot() * y.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard sy > 1e-10 * scale, shs > 0 else { return nil }
+        var out = h
+        for i in 0..<n { for j in 0..<n { out[i * n + j] += y[i] * y[j] / sy - hs[i] * hs[j] / shs } }
+        return out
     }
 
     /// Solves A x = b by Cholesky; nil when A is not (numerically) positive definite.
