@@ -21,6 +21,8 @@ public struct RobustObjective: Sendable {
     /// Integrand evaluations one 2-D expectation may spend before it refuses with a
     /// NumericalError (the default is generous; tests lower it to reach the refusal quickly).
     public var evaluationBudget = GaussianExpectation.defaultEvaluationBudget
+    /// Integrate a general W's fixed-rule lines on every core (`LinearPairCE.parallel`; same bits).
+    public var parallel = false
 
     public init(model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-10) {
         self.model = model
@@ -104,6 +106,7 @@ public struct RobustObjective: Sendable {
             let ra = try RobustAccuracy.general(model: model, classifier: classifier, threat: threat)
             return Estimate(value: 1 - ra.value, errorBound: ra.errorBound, converged: ra.converged, method: ra.method)
         }
+        if let e = fixedRuleEstimate(classifier) { return e }
         var total = 0.0, error = 0.0
         var converged = true
         var method = Estimate.Method.point
@@ -115,6 +118,20 @@ public struct RobustObjective: Sendable {
             method = max(method, e.method)  // the least exact part, not the last class's
         }
         return Estimate(value: total / Double(model.classCount), errorBound: error, converged: converged, method: method)
+    }
+
+    /// ce, ls and trades of a general 3-class W on the full-W optimiser's fixed rules
+    /// (`LinearPairCE`: seconds where the adaptive path takes minutes under l_2), when the fast
+    /// method is asked, the rules handle W and their bound is within the tolerance; nil sends
+    /// the caller to the adaptive path, which honours any tolerance. A bias shifts the margins,
+    /// which these rules do not take: such a W goes to the adaptive path.
+    func fixedRuleEstimate(_ classifier: LinearClassifier) -> Estimate? {
+        guard method == .fast, classifier.weights.columns == model.dimension, (classifier.bias ?? []).allSatisfy({ $0 == 0 }),
+              var engine = LinearPairCE(model: model, threat: threat, objective: objective) else { return nil }
+        engine.parallel = parallel
+        guard let e = engine.estimate(classifier.weights), e.value.isFinite, e.errorBound <= tolerance else { return nil }
+        return Estimate(value: e.value, errorBound: e.errorBound, converged: true,
+                        method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
     }
 
     /// E[max_delta loss | y].

@@ -90,6 +90,7 @@ struct ObjectiveCommand: ParsableCommand {
         let threatModel = try ThreatModel(norm: threat.norm, eps: eps)
         var r = RobustObjective(model: model, threat: threatModel, objective: spec.objective, tolerance: tolerance)
         r.method = methodOptions.method
+        r.parallel = true
         let resolved = try classifierOptions.required().resolve(model: model, threat: threatModel)
         let classifier = resolved.classifier
         let e = try resolved.symmetric.map { try r.evaluate(w1: $0.w1, w2: $0.w2) } ?? r.evaluate(classifier)

@@ -142,4 +142,36 @@ struct FastL2GeneralTests {
         let symmetric = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 6), scale: .free).solve()
         expectClose(full.value, symmetric.value, tolerance: (full.errorBound ?? 1) + 1e-11, "full vs symmetric optimum")
     }
+
+    @Test("RobustObjective of a general W (objective --weights): the fixed rules when their bound meets the tolerance, equal to the adaptive path within both bounds; the adaptive path when it does not")
+    func generalClassifierObjective() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let classifier = LinearClassifier(weights: Self.matrix(Self.fixtures[0].rows))
+        for norm in [Norm.linf, .l2] {
+            let threat = try ThreatModel(norm: norm, eps: 0.3)
+            let fast = try RobustObjective(model: model, threat: threat, objective: .ce, tolerance: 1e-10).evaluate(classifier)
+            #expect(fast.method.isFixedRule && fast.converged, "\(norm): \(fast.method)")
+            var reference = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: 1e-8)
+            reference.method = .reference
+            let slow = try reference.evaluate(classifier)
+            #expect(!slow.method.isFixedRule)
+            expectClose(fast.value, slow.value, tolerance: fast.errorBound + slow.errorBound, "\(norm) ce")
+            // A tolerance below the fixed rules' bound: not their answer (the adaptive path
+            // answers or refuses on its budget).
+            var strict = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: fast.errorBound / 4)
+            strict.evaluationBudget = 20_000
+            if let e = try? strict.evaluate(classifier) { #expect(!e.method.isFixedRule, "\(norm): \(e.method)") }
+            // A bias (which the fixed rules do not take) goes to the adaptive path, and moves R
+            // (l_inf: the adaptive l_2 path takes seconds more).
+            guard norm == .linf else { continue }
+            var biased = classifier
+            biased.bias = [0.3, 0, -0.2]
+            let b = try reference.evaluate(biased)
+            let fastBiased = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: 1e-8)
+            let c = try fastBiased.evaluate(biased)
+            #expect(!c.method.isFixedRule)
+            expectClose(c.value, b.value, tolerance: c.errorBound + b.errorBound, "\(norm) biased")
+            #expect(abs(c.value - fast.value) > 1e-4, "the bias moves R")
+        }
+    }
 }
