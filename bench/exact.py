@@ -145,6 +145,11 @@ def run(R, quick, python, log):
 
     # 3. CLI commands, wall clock with process start.
     with tempfile.TemporaryDirectory() as tmp:
+        # A W off the symmetric family (FastL2GeneralTests.fixtures[0]) for `objective --weights`.
+        weights = os.path.join(tmp, "w.json")
+        with open(weights, "w") as f:
+            json.dump({"weights": [[1.6, 0.1, -0.2, 0.05, 1.2, 1.4], [-0.1, 1.3, 0.15, 1.25, -0.05, 1.5],
+                                   [0.2, -0.1, 1.45, 1.1, 1.35, 0.0]]}, f)
         cli = [
             ("`ccsim verify` (default grid, README main job)", [CCSIM, "verify", "--out-dir", tmp], 5.0),
             ("canonical phase grid (15 x 12 x 3: ce, ls:0.1, worst-margin)",
@@ -165,6 +170,10 @@ def run(R, quick, python, log):
             ("`optimum --full --norm l2 --eps 0.3 --objective trades:6`",
              [CCSIM, "optimum", "--full", "--norm", "l2", "--eps", "0.3", "--objective", "trades:6"], 2.0),
             ("`threshold --norm l2 --objective ce`", [CCSIM, "threshold", "--norm", "l2", "--objective", "ce"], None),
+            ("`objective --norm l2 --eps 0.3 --objective ls:0.1 --weights W` (a general W: fixed rules)",
+             [CCSIM, "objective", "--norm", "l2", "--eps", "0.3", "--objective", "ls:0.1", "--weights", weights], None),
+            ("the same with `--reference` (adaptive path)",
+             [CCSIM, "objective", "--norm", "l2", "--eps", "0.3", "--objective", "ls:0.1", "--weights", weights, "--reference"], None),
         ]
         if quick:
             cli = [c for c in cli if "phase" not in c[0]]
