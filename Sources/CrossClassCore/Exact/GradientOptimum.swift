@@ -462,11 +462,16 @@ public enum DampedNewton {
             let g = try gradient(y)
             for i in 0..<n { hessian[i * n + j] = (g[i] - g0[i]) / h }
         }
-        for i in 0..<n { for j in 0..<i {
-            let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
-            hessian[i * n + j] = m; hessian[j * n + i] = m
-        } }
+        symmetrize(&hessian, n)
         return hessian
+    }
+
+    /// Replaces the n x n matrix by its symmetric part (a differenced Hessian's two halves).
+    static func symmetrize(_ a: inout [Double], _ n: Int) {
+        for i in 0..<n { for j in 0..<i {
+            let m = 0.5 * (a[i * n + j] + a[j * n + i])
+            a[i * n + j] = m; a[j * n + i] = m
+        } }
     }
 
     static func solve(_ a: [Double], _ b: [Double], _ n: Int) -> [Double]? {

@@ -704,10 +704,7 @@ public struct LinearPairCE: Sendable {
                     index = s.target(index / d, index % d)
                 }
             }
-            for i in 0..<n { for j in 0..<i {
-                let m = 0.5 * (hessian[i * n + j] + hessian[j * n + i])
-                hessian[i * n + j] = m; hessian[j * n + i] = m
-            } }
+            DampedNewton.symmetrize(&hessian, n)
             hessians.append(hessian)
         }
         // d D_y[k] / d W[r] = [r == y] - [r == o_k] (identity in the feature).
