@@ -1,7 +1,7 @@
 /// One class's pair problem in `LinearPairCE`: the law of x given the class y and the rows
 /// D_y = (w_y - w_o1, w_y - w_o2) over the two other classes in increasing order. Class y's share
 /// of R is a function of these inputs alone.
-struct PairProblem: Equatable {
+struct PairProblem {
     let mean: [Double]
     let variance: [Double]
     let rows: [[Double]]
@@ -14,7 +14,7 @@ struct PairProblem: Equatable {
 /// the source's and its gradient (and Hessian) in D_y is the source's rearranged. At a symmetric
 /// W of a class-symmetric model (paper3's family, the start of the full-W optimum) classes 1 and
 /// 2 are class 0's, so one class is integrated instead of three.
-struct ClassCorrespondence: Equatable {
+struct ClassCorrespondence {
     let source: Int
     let feature: [Int]
     let swapped: Bool

@@ -295,7 +295,7 @@ extension SymmetricOptimizer {
     func newton2(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60,
         stopBelow: Double? = nil, hessian: [Double]? = nil, secantUpdates: Bool = false, evaluatesRoundingSteps: Bool = true
-    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, hessian: [Double]?, gradient: [Double]) {
+    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, gradient: [Double]) {
         var x = [start.0, start.1]
         let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0], stopBelow: stopBelow, hessian: hessian,
                                                evaluatesRoundingSteps: evaluatesRoundingSteps, secantUpdates: secantUpdates) { p in
@@ -303,7 +303,7 @@ extension SymmetricOptimizer {
             return (v.value, [v.g1, v.g2])
         }
         x = result.argument
-        return (x[0], x[1], result.value, result.converged, result.iterations, result.step, result.hessian, result.gradient)
+        return (x[0], x[1], result.value, result.converged, result.iterations, result.step, result.gradient)
     }
 }
 
@@ -328,8 +328,6 @@ public enum DampedNewton {
         public var iterations: Int
         public var step: Double
         public var converged: Bool
-        /// The last Hessian the iteration used (nil when it stopped before computing one).
-        public var hessian: [Double]? = nil
     }
 
     /// - Parameter stopBelow: return (as converged) once a Newton step is below this fraction
@@ -344,8 +342,7 @@ public enum DampedNewton {
     ///   entries) it is the dearest of the run.
     /// - Parameter secantUpdates: after an accepted step the next Hessian is the BFGS update of
     ///   this one (one evaluation a step instead of n + 1; superlinear, not quadratic, so for a
-    ///   warm start's stage), differenced afresh when the curvature condition fails. The
-    ///   returned `hessian` is then a secant one.
+    ///   warm start's stage), differenced afresh when the curvature condition fails.
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
         evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false,
@@ -357,12 +354,10 @@ public enum DampedNewton {
         var lastStep = Double.infinity
         var decrement = Double.infinity
         var reusable: [Double]? = initial
-        var used: [Double]? = nil
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let h = 1e-6 * max(size, 1e-3)
             let hessian = try reusable ?? differencedHessian(at: x, gradient: current.gradient, step: h) { try f($0).gradient }
-            used = hessian
             var p = solve(hessian, current.gradient.map { -$0 }, n)
             let positiveDefinite = p != nil
             if p == nil {
@@ -384,7 +379,7 @@ public enum DampedNewton {
             decrement = 0.5 * abs(zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 })
             // Converged before stepping: the step is below 1e-10 |x| (or `stopBelow`'s size).
             if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false) {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true, hessian: used)
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
             }
             var t = 1.0
             if let lowerBounds {
@@ -396,7 +391,7 @@ public enum DampedNewton {
             let noise = 1e-15 * (1 + abs(current.value))
             if t == 1, decrement <= noise, newtonStep <= 1e-7 * max(size, 1e-3) {
                 if !evaluatesRoundingSteps && positiveDefinite {
-                    return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true, hessian: used)
+                    return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
                 }
                 // The predicted decrease is at F's rounding, so a line search cannot judge the
                 // step: the Newton point is taken (one evaluation) unless F rises there beyond
@@ -404,7 +399,7 @@ public enum DampedNewton {
                 let trial = zip(x, step).map { $0 + $1 }
                 let next = try f(trial)
                 if next.value <= current.value + noise { x = trial; current = next }
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true, hessian: used)
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
             }
             var accepted = false
             let from = current
@@ -426,14 +421,14 @@ public enum DampedNewton {
                 reusable = bfgs(hessian, step: step, change: zip(current.gradient, from.gradient).map { $0 - $1 })
             }
             if accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3) {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true, hessian: used)
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true)
             }
             if !accepted {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep,
-                              converged: newtonStep <= 1e-7 * max(size, 1e-3), hessian: used)
+                              converged: newtonStep <= 1e-7 * max(size, 1e-3))
             }
         }
-        return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false, hessian: used)
+        return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false)
     }
 
     /// The BFGS update of the n x n Hessian h for the step s and the gradient change y, or nil
@@ -450,7 +445,6 @@ public enum DampedNewton {
         return out
     }
 
-    /// Solves A x = b by Cholesky; nil when A is not (numerically) positive definite.
     /// The Hessian at x by forward differences (step h) of the gradient, symmetrised; g0 the
     /// gradient at x.
     static func differencedHessian(at x: [Double], gradient g0: [Double], step h: Double, _ gradient: ([Double]) throws -> [Double]) rethrows -> [Double] {
@@ -474,6 +468,7 @@ public enum DampedNewton {
         } }
     }
 
+    /// Solves A x = b by Cholesky; nil when A is not (numerically) positive definite.
     static func solve(_ a: [Double], _ b: [Double], _ n: Int) -> [Double]? {
         var l = [Double](repeating: 0, count: n * n)
         for j in 0..<n {

@@ -524,6 +524,17 @@ struct ClassPairCE {
     }
 }
 
+/// The pair evaluators' loss parameters: ls's smoothing a = alpha / 2 (nil for ce, 0 for
+/// trades) and trades' beta (nil otherwise); nil for an objective they do not take.
+func pairLoss(_ objective: Objective) -> (smoothing: Double?, tradesBeta: Double?)? {
+    switch objective {
+    case .ce: return (nil, nil)
+    case .ls(let alpha) where alpha >= 0 && alpha <= 1: return (alpha / 2, nil)
+    case .trades(let beta) where beta >= 0 && beta.isFinite: return (0, beta)
+    default: return nil
+    }
+}
+
 /// log(e^a + e^b) without overflow.
 @inline(__always)
 func logAddExp(_ a: Double, _ b: Double) -> Double {
@@ -565,12 +576,8 @@ public struct LinearPairCE: Sendable {
 
     public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
         guard model.classCount == 3 else { return nil }
-        switch objective {
-        case .ce: smoothing = nil; tradesBeta = nil
-        case .ls(let alpha) where alpha >= 0 && alpha <= 1: smoothing = alpha / 2; tradesBeta = nil
-        case .trades(let beta) where beta >= 0 && beta.isFinite: smoothing = 0; tradesBeta = beta
-        default: return nil
-        }
+        guard let loss = pairLoss(objective) else { return nil }
+        (smoothing, tradesBeta) = loss
         self.model = model
         self.threat = threat
     }
@@ -771,12 +778,8 @@ public struct L2PairObjective: Sendable {
 
     public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
         guard threat.norm == .l2, let c = ComplementStructure(model: model), c.classes == 3 else { return nil }
-        switch objective {
-        case .ce: smoothing = nil; tradesBeta = nil
-        case .ls(let alpha) where alpha >= 0 && alpha <= 1: smoothing = alpha / 2; tradesBeta = nil
-        case .trades(let beta) where beta >= 0 && beta.isFinite: smoothing = 0; tradesBeta = beta
-        default: return nil
-        }
+        guard let loss = pairLoss(objective) else { return nil }
+        (smoothing, tradesBeta) = loss
         self.model = model
         self.threat = threat
         func rows(_ w1: Double, _ w2: Double) -> [[Double]] {

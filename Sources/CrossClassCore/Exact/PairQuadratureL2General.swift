@@ -200,8 +200,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let k = coefficients(q, r)
         var best = -Double.infinity, lowest = Double.infinity, index = 0
         for (i, v) in polygon.enumerated() {
-            let m1 = d1 + v.v1, m2 = d2 + v.v2
-            let f = ClassPairLS.softmax(m1, m2).ce + k.0 * m1 + k.1 * m2
+            let f = vertexValue(d1 + v.v1, d2 + v.v2, k)
             if f > best { best = f; index = i }
             lowest = min(lowest, f)
         }
@@ -214,8 +213,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let (d1, d2) = margins(q, r)
         let k = coefficients(q, r)
         let (x1, x2) = shiftAt(start)
-        let m1 = d1 + x1, m2 = d2 + x2
-        return (ClassPairLS.softmax(m1, m2).ce + k.0 * m1 + k.1 * m2, start)
+        return (vertexValue(d1 + x1, d2 + x2, k), start)
+    }
+
+    /// The inner function at shifted margins m (ce(m) + k1 m1 + k2 m2).
+    @inline(__always)
+    func vertexValue(_ m1: Double, _ m2: Double, _ k: (Double, Double)) -> Double {
+        ClassPairLS.softmax(m1, m2).ce + k.0 * m1 + k.1 * m2
     }
 
     func vAt(_ z: Double) -> Double { mr + sr * z }
