@@ -9,8 +9,10 @@ import GSL
 ///   by unit steps in log w1, then Brent to 1e-13) and the exact one-sided derivative
 ///   dF/dw2(w1*, 0+). For ce and ls F is jointly convex (plus a convex penalty), so a
 ///   derivative >= 0 proves w2* = 0 (trades, not convex, also tries an interior start at the
-///   angle 0.35); otherwise a damped Newton method on (w1, w2) with a finite-difference
-///   Hessian of the exact gradient, stopped when the Newton step is below 1e-10 relative.
+///   angle 0.35); otherwise a damped Newton method on (w1, w2) (`warmNewton`: secant Hessians
+///   on the coarse rule, then a Hessian differenced there starts the working rule's Newton),
+///   stopped when the Newton step is below 1e-10 relative. The final estimate reuses the last
+///   working-rule evaluation (`PairObjective.estimate`).
 /// - fixed scale s: the root of dF/dtheta on [0, pi/2] (`arcMinimum`: sign scan on 9 angles,
 ///   then Brent); theta = 0 exactly when dF/dtheta(0+) >= 0.
 extension SymmetricOptimizer {
@@ -46,14 +48,21 @@ extension SymmetricOptimizer {
         var boundary = false
         // F at the returned point on the working rule, when an evaluation there is at hand.
         var finalValue: Double? = nil
+        // The last working-rule evaluation: the final estimate reuses it at the returned point.
+        var last: (w1: Double, w2: Double, r: PairObjective.Result)? = nil
+        func working(_ w1: Double, _ w2: Double) -> (value: Double, g1: Double, g2: Double) {
+            let r: PairObjective.Result
+            if let last, last.w1 == w1, last.w2 == w2 { r = last.r } else { r = e.evaluate(w1: w1, w2: w2); last = (w1, w2, r) }
+            return penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
+        }
         switch scale {
         case .fixed(let s):
             func slope(_ theta: Double) -> Double {
-                let f = fastValue(e, s * cos(theta), s * sin(theta))
+                let f = working(s * cos(theta), s * sin(theta))
                 return s * (-sin(theta) * f.g1 + cos(theta) * f.g2)
             }
-            let atZero = fastValue(e, s, 0).g2
-            let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { fastValue(e, s * cos($0), s * sin($0)).value })
+            let atZero = working(s, 0).g2
+            let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { working(s * cos($0), s * sin($0)).value })
             let theta = arc.theta
             converged = converged && arc.converged
             finalValue = arc.value
@@ -74,14 +83,17 @@ extension SymmetricOptimizer {
             let lowest = smallestLogScale, highest = extendedLogScaleRange.upperBound
             converged = converged && axisSearch.converged
             let r0 = exp(rho)
-            let axis = fastValue(e, r0, 0)
+            let axis = working(r0, 0)
             derivative = axis.g2
             w1 = r0; w2 = 0; boundary = true
             finalValue = axis.value
             if (axis.g2 < 0 || !isConvex) && !pinnedHigh && !pinnedLow {
                 var start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
                 if let w = warmStart, !w.onBoundary, w.w2 > 0, axis.g2 < 0 { start = (w.w1, w.w2) }
-                let interior = try newton(e, start: start)
+                // As the l_2 path: a coarse stage on secant Hessians, then the working rule, here
+                // with the last step at F's rounding taken (w to ~1e-10; the final estimate
+                // reuses that evaluation).
+                let interior = try warmNewton(working, coarse: { fastValue(e, $0, $1, rule: .coarse) }, start: start, evaluatesRoundingSteps: true)
                 if interior.value < axis.value {
                     w1 = interior.w1; w2 = interior.w2; boundary = false
                     finalValue = interior.value
@@ -108,13 +120,13 @@ extension SymmetricOptimizer {
                 notes.append("the optimal scale on the axis w2 = 0 is below the search limit e^\(lowest) (w1 -> 0): a point on a search bound, not a minimiser")
             }
         }
-        let final = e.estimate(w1: w1, w2: w2)
+        let final = e.estimate(w1: w1, w2: w2, tolerance: tolerance, working: last.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0.r : nil })
         let objectiveOnly = final.result.value
         if final.errorBound > max(tolerance, 1e-12) {
             converged = false
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }
-        return try optimum(w1: w1, w2: w2, value: finalValue ?? fastValue(e, w1, w2).value, objectiveValue: objectiveOnly,
+        return try optimum(w1: w1, w2: w2, value: finalValue ?? working(w1, w2).value, objectiveValue: objectiveOnly,
                            derivativeAtZero: derivative, onBoundary: boundary, converged: converged, notes: notes)
     }
 
@@ -123,18 +135,5 @@ extension SymmetricOptimizer {
     /// `solve(continuingFrom:)`).
     func fastAxis(_ e: PairObjective, from start: Double? = nil) throws -> (logScale: Double, pinnedLow: Bool, pinnedHigh: Bool, converged: Bool) {
         try warmAxis(fine: { fastValue(e, $0, 0).g1 }, coarse: { fastValue(e, $0, 0, rule: .coarse).g1 }, from: start)
-    }
-
-    /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0 (`DampedNewton`, as the l_2 path): the first
-    /// steps (until a step is below 1e-4 of ||w||) on the coarse rule, at a quarter of the cost;
-    /// the point is then located on the working rule from there.
-    func newton(
-        _ e: PairObjective, start: (Double, Double), maxIterations: Int = 60
-    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
-        var begin = start
-        let warm = try newton2({ fastValue(e, $0, $1, rule: .coarse) }, start: start, maxIterations: 30, stopBelow: 1e-4)
-        if warm.w1 > 0, warm.w2 > 0, warm.value.isFinite { begin = (warm.w1, warm.w2) }
-        let r = try newton2({ fastValue(e, $0, $1) }, start: begin, maxIterations: maxIterations)
-        return (r.w1, r.w2, r.value, r.converged, r.iterations, r.step)
     }
 }

@@ -132,23 +132,9 @@ extension SymmetricOptimizer {
             // three dear evaluations near w2 = 0 and reached the same optima: eps 0.05-0.45,
             // trades:1 and trades:6 within 3e-15 in value, 10-25% faster).
             if (atAxis.g2 < 0 || !isConvex) && !axis.pinnedLow && !axis.pinnedHigh {
-                var begin = atAxis.g2 < 0 && isConvex ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
-                // The coarse stage walks on secant (BFGS) Hessians, one evaluation a step instead
-                // of three; a Hessian differenced on the coarse rule at its end starts the fine
-                // stage (two coarse evaluations, against two working ones).
-                var warmHessian: [Double]? = nil
-                if let coarse, let warm = try? newton2(coarse, start: begin, maxIterations: 30, stopBelow: 1e-4, secantUpdates: true),
-                   warm.w1 > 0, warm.w2 > 0, warm.value.isFinite {
-                    begin = (warm.w1, warm.w2)
-                    let size = (warm.w1 * warm.w1 + warm.w2 * warm.w2).squareRoot()
-                    warmHessian = try? DampedNewton.differencedHessian(at: [warm.w1, warm.w2], gradient: warm.gradient, step: 1e-6 * max(size, 1e-3)) { p in
-                        let v = try coarse(p[0], p[1])
-                        return [v.g1, v.g2]
-                    }
-                }
-                // A last step at F's rounding (~1e-8 |w|) is not evaluated: that evaluation cannot
-                // judge it, and it was a fifth of trades' time (the point stands, converged).
-                let interior = try newton2(f, start: begin, hessian: warmHessian, evaluatesRoundingSteps: false)
+                let begin = atAxis.g2 < 0 && isConvex ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
+                // A last step at F's rounding is not evaluated: it was a fifth of trades' time.
+                let interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: false)
                 if interior.value < atAxis.value {
                     w1 = interior.w1; w2 = interior.w2; boundary = false
                     if !interior.converged {
@@ -292,6 +278,35 @@ extension SymmetricOptimizer {
     }
 
     /// Damped Newton on (w1, w2), w1 > 0, w2 >= 0 (as `newton` for l_inf).
+    /// The interior Newton of the symmetric optimisers (l_2 and l_inf fast paths): a coarse
+    /// stage on secant (BFGS) Hessians, one evaluation a step instead of three, until a step is
+    /// below 1e-4 of ||w||; a Hessian differenced on the coarse rule at its end (two coarse
+    /// evaluations, against two working ones) starts the fine stage on `f`. Without `coarse` (or
+    /// when its stage fails) the fine stage starts at `start`.
+    ///
+    /// `evaluatesRoundingSteps` (`DampedNewton`): false leaves a last step at F's rounding
+    /// (~1e-8 |w|) untaken, since an evaluation cannot judge it (the point stands, converged);
+    /// where an evaluation is cheap against the whole, true takes it and pins w to ~1e-10.
+    func warmNewton(
+        _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
+        coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))?, start: (Double, Double),
+        maxIterations: Int = 60, evaluatesRoundingSteps: Bool
+    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
+        var begin = start
+        var warmHessian: [Double]? = nil
+        if let coarse, let warm = try? newton2(coarse, start: start, maxIterations: 30, stopBelow: 1e-4, secantUpdates: true),
+           warm.w1 > 0, warm.w2 > 0, warm.value.isFinite {
+            begin = (warm.w1, warm.w2)
+            let size = (warm.w1 * warm.w1 + warm.w2 * warm.w2).squareRoot()
+            warmHessian = try? DampedNewton.differencedHessian(at: [warm.w1, warm.w2], gradient: warm.gradient, step: 1e-6 * max(size, 1e-3)) { p in
+                let v = try coarse(p[0], p[1])
+                return [v.g1, v.g2]
+            }
+        }
+        let r = try newton2(f, start: begin, maxIterations: maxIterations, hessian: warmHessian, evaluatesRoundingSteps: evaluatesRoundingSteps)
+        return (r.w1, r.w2, r.value, r.converged, r.iterations, r.step)
+    }
+
     func newton2(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60,
         stopBelow: Double? = nil, hessian: [Double]? = nil, secantUpdates: Bool = false, evaluatesRoundingSteps: Bool = true

@@ -914,21 +914,20 @@ struct PairObjective: Sendable {
     /// order on the same panels; on these analytic pieces the error falls geometrically with
     /// the order, so the difference bounds the working rule's error), plus the truncated tails.
     ///
-    /// trades: both rules on twice `outerSplits` sub-pieces (see `tradesOuterSplits`).
-    func estimate(w1: Double, w2: Double) -> (result: Result, errorBound: Double, gradientError: Double) {
+    /// trades: first on `evaluate`'s sub-pieces (`outerSplits`), reusing `working` when it is
+    /// the working-rule result at this point (the optimisers' last evaluation), when their bound
+    /// meets `tolerance`; otherwise (or with no tolerance) both rules on twice as many
+    /// sub-pieces (see `tradesOuterSplits`).
+    func estimate(w1: Double, w2: Double, tolerance: Double? = nil, working: Result? = nil) -> (result: Result, errorBound: Double, gradientError: Double) {
         let geo = geometry(w1, w2)
         let pieces = plan(geo)
-        var fine = self
-        if case .trades = kind { fine.outerSplits = 2 * outerSplits }
-        let r = fine.integrate(pieces, geo, .working)
-        let v = fine.integrate(pieces, geo, .verification)
         let growth = 1 + abs(w1 * structure.muE + w2 * structure.muC) + 2 * eps * (w1 + w2)
             + Self.cut * (w1 + w2) * (structure.sigmaE + structure.sigmaC + structure.tau)
         var scaleFactor = 1.0
         if case .trades(let beta) = kind { scaleFactor += beta }
         let tail = 4 * Normal.upperTail(Self.cut) * growth * scaleFactor
-        let gradientError = max(abs(r.gradient.w1 - v.gradient.w1), abs(r.gradient.w2 - v.gradient.w2)) + tail * 10
-        if case .trades = kind {
+        func bounds(_ r: Result, _ v: Result) -> (Double, Double) {
+            let gradientError = max(abs(r.gradient.w1 - v.gradient.w1), abs(r.gradient.w2 - v.gradient.w2)) + tail * 10
             // trades reports the verification rule's value and gradient, bounded by their
             // difference from the working rule's: the 24-point error is a small fraction of the
             // 12-point one (geometric convergence on analytic pieces; measured about 1/10 at
@@ -936,9 +935,26 @@ struct PairObjective: Sendable {
             // error when both rules err on the same side (measured: 2.0e-12 against 2.2e-12).
             // Rounding: sums of thousands of node terms (measured differences from a converged
             // evaluation up to 3.6e-15 at |R| ~ 0.5).
-            return (v, abs(r.value - v.value) + tail + 1e-14 * (1 + abs(v.value)), gradientError)
+            return (abs(r.value - v.value) + tail + 1e-14 * (1 + abs(v.value)), gradientError)
         }
-        return (r, abs(r.value - v.value) + tail + 1e-15 * abs(r.value), gradientError)
+        guard case .trades = kind else {
+            let r = integrate(pieces, geo, .working)
+            let v = integrate(pieces, geo, .verification)
+            let gradientError = max(abs(r.gradient.w1 - v.gradient.w1), abs(r.gradient.w2 - v.gradient.w2)) + tail * 10
+            return (r, abs(r.value - v.value) + tail + 1e-15 * abs(r.value), gradientError)
+        }
+        if let tolerance {
+            let r = working ?? integrate(pieces, geo, .working)
+            let v = integrate(pieces, geo, .verification)
+            let (bound, gradientError) = bounds(r, v)
+            if bound <= tolerance { return (v, bound, gradientError) }
+        }
+        var fine = self
+        fine.outerSplits = 2 * outerSplits
+        let r = fine.integrate(pieces, geo, .working)
+        let v = fine.integrate(pieces, geo, .verification)
+        let (bound, gradientError) = bounds(r, v)
+        return (v, bound, gradientError)
     }
 }
 
@@ -1203,10 +1219,13 @@ extension PairObjective {
 public enum FastTradesAudit {
     /// Value and error bound (working rule against verification rule), nil where the evaluator
     /// declines (not complement(3) under l_inf, or margins outside its certified range).
-    public static func estimate(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double) -> (value: Double, errorBound: Double)? {
+    /// `tolerance`: as `PairObjective.estimate` (the halved pieces when their bound meets it;
+    /// `.infinity` always takes them).
+    public static func estimate(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double,
+                                tolerance: Double? = nil) -> (value: Double, errorBound: Double)? {
         guard let p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
               p.isTractable(w1: w1, w2: w2) else { return nil }
-        let e = p.estimate(w1: w1, w2: w2)
+        let e = p.estimate(w1: w1, w2: w2, tolerance: tolerance)
         return (e.result.value, e.errorBound)
     }
 

@@ -162,7 +162,7 @@ struct FastTradesTests {
     /// of 8 x 64 points) and the 12-point inner rule (its share is below 1e-14 there).
     /// The suite runs sigma = mu, tau 0.2 (the larger bounds), eps 0.49, at w2/w1 0 and 0.4;
     /// CCSIM_SLOW_TESTS=1 adds eps 0.05, sigma = mu/4 and w2/w1 = 2 (20 s more).
-    @Test("error bound: covers the error against a converged evaluation (8 sub-pieces, 24-point outer rule) at margin scale 3, trades:6, sigma = mu, tau 0.2, eps 0.49, w2/w1 0 and 0.4 (a larger grid with CCSIM_SLOW_TESTS=1)")
+    @Test("error bound: covers the error against a converged evaluation (8 sub-pieces, 24-point outer rule), on the halved and on the quartered pieces, at margin scale 3, trades:6, sigma = mu, tau 0.2, eps 0.49, w2/w1 0 and 0.4 (a larger grid with CCSIM_SLOW_TESTS=1)")
     func boundCoversError() throws {
         struct Point: Sendable { var beta, sigma, tau, eps, w1, w2: Double }
         var points: [Point] = []
@@ -179,18 +179,24 @@ struct FastTradesTests {
                 }
             }
         }
-        let outcomes = try Parallel.map(points) { p -> ((value: Double, errorBound: Double)?, Double?) in
+        let outcomes = try Parallel.map(points) { p -> ((value: Double, errorBound: Double)?, (value: Double, errorBound: Double)?, Double?) in
             let model = try DataModel.paper3(mu: 1, sigma: p.sigma, tau: p.tau)
             let threat = try ThreatModel(norm: .linf, eps: p.eps)
             return (FastTradesAudit.estimate(model: model, threat: threat, beta: p.beta, w1: p.w1, w2: p.w2),
+                    FastTradesAudit.estimate(model: model, threat: threat, beta: p.beta, w1: p.w1, w2: p.w2, tolerance: .infinity),
                     FastTradesAudit.value(model: model, threat: threat, beta: p.beta, w1: p.w1, w2: p.w2, outerSplits: 8, outerOrder: 24, innerOrder: 12))
         }
-        for (p, (estimate, converged)) in zip(points, outcomes) {
+        for (p, (estimate, halved, converged)) in zip(points, outcomes) {
             let label = "trades:\(p.beta) sigma \(p.sigma) tau \(p.tau) eps \(p.eps) W(\(p.w1), \(p.w2))"
             let e = try #require(estimate, "\(label) declined")
+            let h = try #require(halved, "\(label) declined")
             let c = try #require(converged)
             #expect(abs(e.value - c) <= e.errorBound, "\(label): estimate \(e.value) (+- \(e.errorBound)) converged \(c)")
             #expect(e.errorBound <= 1e-10, "\(label): bound \(e.errorBound)")
+            // The first stage (the optimisers' halved pieces), taken whatever its bound: the
+            // bound still covers its error, and it is the larger one (else the stage is moot).
+            #expect(abs(h.value - c) <= h.errorBound, "\(label): halved pieces \(h.value) (+- \(h.errorBound)) converged \(c)")
+            #expect(h.errorBound >= e.errorBound, "\(label): halved bound \(h.errorBound) against \(e.errorBound)")
         }
         #expect(points.count == (SlowTier.enabled ? 12 : 2))
     }
