@@ -42,29 +42,40 @@ extension SymmetricOptimizer {
         return (v, g1, g2)
     }
 
+    /// The final point's two evaluations behind an l_2 fast optimum (class 0's shares: the
+    /// full-W optimiser's start, `FullOptimizer.solve`, takes them instead of integrating the
+    /// same class again).
+    struct L2FinalEvaluations {
+        var w1: Double, w2: Double
+        var working: L2PairObjective.Evaluation, verification: L2PairObjective.Evaluation
+    }
+
     /// The l_2 optimum by the fast evaluator, or nil when it declines a point on the way (the
-    /// caller then uses the reference path).
-    func solveL2Fast(_ e: L2PairObjective) throws -> SymmetricOptimum? {
+    /// caller then uses the reference path), with the evaluations at the returned point.
+    func solveL2Fast(_ e: L2PairObjective) throws -> (optimum: SymmetricOptimum, final: L2FinalEvaluations?)? {
         // The last working-rule evaluation: the optimisers ask for the same point again (a
         // root finder's bracket ends, the final verification at the Newton point).
-        var last: (w1: Double, w2: Double, r: (value: Double, g1: Double, g2: Double))? = nil
+        var last: (w1: Double, w2: Double, r: L2PairObjective.Evaluation)? = nil
+        var final: L2FinalEvaluations? = nil
         func working(_ w1: Double, _ w2: Double) throws -> (value: Double, g1: Double, g2: Double) {
-            if let last, last.w1 == w1, last.w2 == w2 { return last.r }
-            guard let r = e.evaluate(w1: w1, w2: w2) else { throw Declined() }
+            if let last, last.w1 == w1, last.w2 == w2 { return (last.r.value, last.r.g1, last.r.g2) }
+            guard let r = e.evaluation(w1: w1, w2: w2, rule: .working) else { throw Declined() }
             last = (w1, w2, r)
-            return r
+            return (r.value, r.g1, r.g2)
         }
         do {
-            return try solveWithGradient({ w1, w2 in
+            let optimum = try solveWithGradient({ w1, w2 in
                 penalised(w1, w2, try working(w1, w2))
             }, coarse: { w1, w2 in
                 guard let r = e.evaluate(w1: w1, w2: w2, rule: .coarse) else { throw Declined() }
                 return penalised(w1, w2, r)
             }, verify: { w1, w2 in
                 let known = last.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0.r : nil }
-                guard let r = e.estimate(w1: w1, w2: w2, working: known) else { throw Declined() }
+                guard let r = e.detailedEstimate(w1: w1, w2: w2, working: known) else { throw Declined() }
+                final = L2FinalEvaluations(w1: w1, w2: w2, working: r.working, verification: r.verification)
                 return (r.value, r.errorBound)
             })
+            return (optimum, final.flatMap { $0.w1 == optimum.w1 && $0.w2 == optimum.w2 ? $0 : nil })
         } catch is Declined {
             return nil
         }

@@ -221,9 +221,18 @@ public struct SymmetricOptimizer: Sendable {
         }
     }
 
-    public func solve() throws -> SymmetricOptimum {
-        if let e = pairEvaluator { return try solveFast(e) }
+    public func solve() throws -> SymmetricOptimum { try solveKeepingEvaluations().optimum }
+
+    /// `solve()`, with the l_2 fast path's evaluations at the optimum (`L2FinalEvaluations`).
+    func solveKeepingEvaluations() throws -> (optimum: SymmetricOptimum, final: L2FinalEvaluations?) {
+        if let e = pairEvaluator { return (try solveFast(e), nil) }
         if let e = l2Evaluator, let o = try solveL2Fast(e) { return o }
+        return (try solveOnValues(), nil)
+    }
+
+    /// The optimum from objective values alone (the reference path, and settings without a
+    /// fast evaluator).
+    func solveOnValues() throws -> SymmetricOptimum {
         var notes: [String] = []
         var converged = true
         var failures = 0
@@ -397,7 +406,7 @@ public enum FullOptimizer {
         // The start (fast symmetric optimiser on either path, as before).
         var symmetricOptimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free)
         symmetricOptimizer.parallelEvaluation = parallel
-        let symmetric = try symmetricOptimizer.solve()
+        let (symmetric, symmetricFinal) = try symmetricOptimizer.solveKeepingEvaluations()
         let k = model.classCount, d = model.dimension
         let start = LinearClassifier.symmetric(model: model, w1: symmetric.w1, w2: symmetric.w2).weights
         var x0: [Double] = []
@@ -409,7 +418,20 @@ public enum FullOptimizer {
         }
         if method == .fast, var engine = LinearPairCE(model: model, threat: threat, objective: objective) {
             engine.parallel = parallel
-            if let result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
+            // The start's two evaluations are the symmetric optimiser's last ones (l_2: class 0's
+            // share there, rearranged for classes 1 and 2), when they apply: the same integrals,
+            // not computed again. Only inside the family (w2 > 0: at w2 = 0 its line v is
+            // degenerate) and where their bound needs no refinement (`LinearPairCE.estimate`).
+            var known: StartEvaluations? = nil
+            if let f = symmetricFinal, f.w2 > 0, let e = symmetricOptimizer.l2Evaluator {
+                let problem = e.problem(f.w1, f.w2), w = matrix(x0)
+                if let a = engine.assemble(w, classZero: f.working.share, problem: problem),
+                   let b = engine.assemble(w, classZero: f.verification.share, problem: problem) {
+                    let estimate = engine.estimate(working: a, verification: b)
+                    if estimate.errorBound <= LinearPairCE.refineAbove { known = StartEvaluations(working: a, estimate: estimate) }
+                }
+            }
+            if let result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance, known: known) {
                 var r = result
                 r.projected = r.classifier.projectSymmetric(model: model)
                 if !symmetric.converged {
@@ -438,10 +460,16 @@ public enum FullOptimizer {
             notes: result.converged ? [] : ["simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)"])
     }
 
+    /// The start's working-rule evaluation and its estimate, when the caller has them.
+    struct StartEvaluations {
+        var working: (value: Double, gradient: Matrix, tail: Double)
+        var estimate: (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
+    }
+
     /// Newton on the exact value and gradient; nil when the fast evaluator declines a point
-    /// (then the reference path runs).
+    /// (then the reference path runs). `known`: the start's evaluations (else computed here).
     static func fastSolve(
-        _ engine: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double
+        _ engine: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double, known: StartEvaluations? = nil
     ) throws -> FullOptimum? {
         let k = 3, d = x0.count / 2
         struct Declined: Error {}
@@ -450,14 +478,14 @@ public enum FullOptimizer {
             for row in 0..<(k - 1) { for c in 0..<d { g.append(r.gradient[row, c]) } }
             return (r.value, g)
         }
-        guard let working0 = engine.evaluate(matrix(x0)) else { return nil }
+        guard let working0 = known?.working ?? engine.evaluate(matrix(x0)) else { return nil }
         func f(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
             if x == x0 { return free(working0) }
             guard let r = engine.evaluate(matrix(x)) else { throw Declined() }
             return free(r)
         }
         do {
-            guard let startEstimate = engine.estimate(matrix(x0), working: working0) else { return nil }
+            guard let startEstimate = known?.estimate ?? engine.estimate(matrix(x0), working: working0) else { return nil }
             // ls and trades on lines (l_2; trades under l_inf): an evaluation is seconds, and the start (the
             // symmetric optimum) is stationary by symmetry, so the first Hessian -- which only
             // certifies the minimum and measures the decrement there -- comes from the coarse

@@ -638,10 +638,13 @@ public struct LinearPairCE: Sendable {
     /// what the fixed rules handle (callers then use the reference path).
     public func evaluate(_ w: Matrix) -> (value: Double, gradient: Matrix, tail: Double)? { evaluate(w, rule: .working) }
 
+    /// One class's share of R: its value, its gradient in its rows D_y (2 x d), its tail bound.
+    typealias ClassShare = (value: Double, gradient: [[Double]], tail: Double)
+
     func evaluate(_ w: Matrix, rule: GaussLegendre) -> (value: Double, gradient: Matrix, tail: Double)? {
         let problems = problems(w)
         let correspondences = usesClassSymmetry ? ClassCorrespondence.map(problems) : [nil, nil, nil]
-        var shares: [(value: Double, gradient: [[Double]], tail: Double)] = []
+        var shares: [ClassShare] = []
         for y in 0..<3 {
             if let c = correspondences[y] {
                 let s = shares[c.source]
@@ -651,21 +654,55 @@ public struct LinearPairCE: Sendable {
             guard let pair = classPair(problems[y]), let r = pair.evaluate(rule) else { return nil }
             shares.append((r.value, r.gradient, pair.tailBound))
         }
+        return combine(shares, columns: w.columns)
+    }
+
+    /// R(W) from class 0's share computed elsewhere (`L2PairObjective` on the symmetric family,
+    /// whose class-0 problem is this one's), when classes 1 and 2 are class 0's rearranged
+    /// (`ClassCorrespondence`) and class 0's problem is `problem` (the same law; rows equal to
+    /// 1e-14 relative: the two build them by different subtractions); nil otherwise.
+    func assemble(_ w: Matrix, classZero share: ClassShare, problem: PairProblem) -> (value: Double, gradient: Matrix, tail: Double)? {
+        guard usesClassSymmetry else { return nil }
+        let problems = problems(w)
+        let zero = problems[0]
+        guard zero.mean == problem.mean, zero.variance == problem.variance, problem.rows.count == 2 else { return nil }
+        let scale = zero.rows.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        for k in 0..<2 {
+            guard problem.rows[k].count == w.columns else { return nil }
+            for f in 0..<w.columns where abs(zero.rows[k][f] - problem.rows[k][f]) > 1e-14 * scale { return nil }
+        }
+        let correspondences = ClassCorrespondence.map(problems)
+        guard correspondences[0] == nil, let c1 = correspondences[1], let c2 = correspondences[2], c1.source == 0, c2.source == 0 else { return nil }
+        let shares: [ClassShare] = [share, (share.value, c1.gradient(share.gradient), share.tail), (share.value, c2.gradient(share.gradient), share.tail)]
+        return combine(shares, columns: w.columns)
+    }
+
+    /// R and dR/dW from the three classes' shares (each 1/3 of R).
+    func combine(_ shares: [ClassShare], columns: Int) -> (value: Double, gradient: Matrix, tail: Double) {
         var value = 0.0, tail = 0.0
-        var gradient = Matrix(rows: 3, columns: w.columns)
+        var gradient = Matrix(rows: 3, columns: columns)
         for y in 0..<3 {
             let r = shares[y]
             value += r.value / 3
             tail += r.tail / 3
             let others = (0..<3).filter { $0 != y }
             for (k, o) in others.enumerated() {
-                for f in 0..<w.columns {
+                for f in 0..<columns {
                     gradient[y, f] += r.gradient[k][f] / 3
                     gradient[o, f] -= r.gradient[k][f] / 3
                 }
             }
         }
         return (value, gradient, tail)
+    }
+
+    /// `estimate` from the two rules' results at one W (no refinement).
+    func estimate(working a: (value: Double, gradient: Matrix, tail: Double), verification b: (value: Double, gradient: Matrix, tail: Double))
+        -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double) {
+        var gradientError = 0.0
+        for i in 0..<a.gradient.storage.count { gradientError = max(gradientError, abs(a.gradient.storage[i] - b.gradient.storage[i])) }
+        let reported = smoothing == nil ? a : b
+        return (reported.value, reported.gradient, abs(a.value - b.value) + a.tail + 1e-15 * abs(a.value), gradientError + 10 * a.tail)
     }
 
     /// The Hessian of R in the free entries (rows 0 and 1 of W, row 2 held) by forward
@@ -744,10 +781,7 @@ public struct LinearPairCE: Sendable {
     func estimate(_ w: Matrix, working: (value: Double, gradient: Matrix, tail: Double)?)
         -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
         guard let a = working ?? evaluate(w), let b = evaluate(w, rule: .verification) else { return nil }
-        var gradientError = 0.0
-        for i in 0..<a.gradient.storage.count { gradientError = max(gradientError, abs(a.gradient.storage[i] - b.gradient.storage[i])) }
-        let reported = smoothing == nil ? a : b
-        let estimate = (reported.value, reported.gradient, abs(a.value - b.value) + a.tail + 1e-15 * abs(a.value), gradientError + 10 * a.tail)
+        let estimate = estimate(working: a, verification: b)
         if onLines && estimate.2 > Self.refineAbove && vWidth > Self.fineVWidth {
             var fine = self
             fine.vWidth = Self.fineVWidth
@@ -816,8 +850,18 @@ public struct L2PairObjective: Sendable {
         }
     }
 
+    /// Class 0's rows D at W(w1, w2).
+    func rows(_ w1: Double, _ w2: Double) -> [[Double]] {
+        (0..<2).map { k in zip(unit1[k], unit2[k]).map { w1 * $0.0 + w2 * $0.1 } }
+    }
+
+    /// Class 0's pair problem at W(w1, w2) (`LinearPairCE.assemble`).
+    func problem(_ w1: Double, _ w2: Double) -> PairProblem {
+        PairProblem(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), rows: rows(w1, w2))
+    }
+
     func pair(_ w1: Double, _ w2: Double) -> Pair? {
-        let rows = (0..<2).map { k in zip(unit1[k], unit2[k]).map { w1 * $0.0 + w2 * $0.1 } }
+        let rows = rows(w1, w2)
         if let a = smoothing {
             guard var c = ClassPairLS(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), differences: rows,
                                       eps: threat.eps, smoothing: a, trades: tradesBeta), c.isTractable else { return nil }
@@ -833,6 +877,18 @@ public struct L2PairObjective: Sendable {
     public func evaluate(w1: Double, w2: Double) -> (value: Double, g1: Double, g2: Double)? { evaluate(w1: w1, w2: w2, rule: .working) }
 
     func evaluate(w1: Double, w2: Double, rule: GaussLegendre) -> (value: Double, g1: Double, g2: Double)? {
+        evaluation(w1: w1, w2: w2, rule: rule).map { ($0.value, $0.g1, $0.g2) }
+    }
+
+    /// One evaluation: R and its (w1, w2) gradient, and class 0's share behind them (its value,
+    /// its gradient in its rows D, its tail bound), which is what `LinearPairCE` integrates per
+    /// class (`LinearPairCE.assemble`).
+    struct Evaluation {
+        var value: Double, g1: Double, g2: Double
+        var share: LinearPairCE.ClassShare
+    }
+
+    func evaluation(w1: Double, w2: Double, rule: GaussLegendre) -> Evaluation? {
         guard let c = pair(w1, w2), let r = c.evaluate(rule) else { return nil }
         var g1 = 0.0, g2 = 0.0
         for k in 0..<2 {
@@ -843,26 +899,28 @@ public struct L2PairObjective: Sendable {
         }
         // At w2 = 0 (v degenerate) the one-sided derivative has the kink term E|v| E[|dL/dv|].
         if w2 == 0 && r.vKink != 0 { g2 += r.vKink * vPerW2 * (2 / Double.pi).squareRoot() }
-        return (r.value, g1, g2)
+        return Evaluation(value: r.value, g1: g1, g2: g2, share: (r.value, r.gradient, c.tailBound))
     }
 
     /// Value and gradient with error bounds (working rule against the verification rule).
-    /// `working`: the working rule's result at (w1, w2) when the caller has it already.
     public func estimate(w1: Double, w2: Double) -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double)? {
-        estimate(w1: w1, w2: w2, working: nil)
+        detailedEstimate(w1: w1, w2: w2, working: nil).map { ($0.value, $0.g1, $0.g2, $0.errorBound, $0.gradientError) }
     }
 
-    func estimate(w1: Double, w2: Double, working: (value: Double, g1: Double, g2: Double)?)
-        -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double)? {
-        guard let c = pair(w1, w2), let a = working ?? evaluate(w1: w1, w2: w2), let b = evaluate(w1: w1, w2: w2, rule: .verification) else { return nil }
-        let tail = c.tailBound
+    /// `estimate` with the two rules' evaluations behind it; `working`: the working rule's
+    /// evaluation at (w1, w2) when the caller has it already.
+    func detailedEstimate(w1: Double, w2: Double, working: Evaluation?)
+        -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double, working: Evaluation, verification: Evaluation)? {
+        guard let a = working ?? evaluation(w1: w1, w2: w2, rule: .working),
+              let b = evaluation(w1: w1, w2: w2, rule: .verification) else { return nil }
+        let tail = b.share.tail
         // ls and trades: the verification rule's value is reported (bounded by its difference
         // from the working rule's). At W(6, 4), eps 0.3 the ls working value was 2.9e-9 from the
         // reference path with |working - verification| = 2.8e-9: the difference bounds the more
         // accurate rule's error, not the working rule's.
-        let reported: (value: Double, g1: Double, g2: Double) = smoothing == nil ? a : b
+        let reported = smoothing == nil ? a : b
         return (reported.value, reported.g1, reported.g2, abs(a.value - b.value) + tail + 1e-15 * abs(a.value),
-                max(abs(a.g1 - b.g1), abs(a.g2 - b.g2)) + 10 * tail)
+                max(abs(a.g1 - b.g1), abs(a.g2 - b.g2)) + 10 * tail, a, b)
     }
 
     /// The objective as an `Estimate` (the one place this path builds one).

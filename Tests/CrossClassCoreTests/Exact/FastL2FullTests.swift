@@ -194,6 +194,30 @@ struct FastL2FullTests {
         #expect(abs(full.symmetricValue - symmetric.objectiveValue) <= 1e-10, "\(full.symmetricValue) vs \(symmetric.objectiveValue)")
     }
 
+    /// Under l_2 the start's evaluations are the symmetric optimiser's last ones (class 0's share,
+    /// rearranged for classes 1 and 2): they must agree with the full-W evaluator integrating
+    /// the same W itself, and leave the start stationary (a wrongly rearranged gradient is ~0.1
+    /// in the directions that break the symmetry: Newton would step away).
+    @Test("full W, l_2 ls:0.1, paper3 eps 0.3: the start taken from the symmetric optimiser equals the full-W evaluator's own estimate there, within both bounds, and is stationary")
+    func l2StartFromSymmetric() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .ls(alpha: 0.1))
+        #expect(full.method == .fast && full.converged, "notes: \(full.notes)")
+        #expect(full.iterations == 1 && full.value == full.symmetricValue, "iterations \(full.iterations), value \(full.value) symmetric \(full.symmetricValue)")
+        #expect((full.gradientNorm ?? 1) <= 1e-9, "gradient norm \(String(describing: full.gradientNorm))")
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ls(alpha: 0.1)))
+        let own = try #require(engine.estimate(ClassCorrespondenceTests.freeLayout(full.classifier.weights)))
+        let bound = own.errorBound + (full.errorBound ?? 1)
+        #expect(abs(own.value - full.value) <= bound, "own \(own.value) (+- \(own.errorBound)) from the symmetric optimiser \(full.value) (+- \(String(describing: full.errorBound)))")
+        let ownNorm = own.gradient.storage.prefix(12).reduce(0) { max($0, abs($1)) }
+        #expect(ownNorm <= 1e-9 + own.gradientError, "own gradient norm \(ownNorm)")
+        // Taken, not recomputed: the symmetric optimiser's value to rounding (the full-W
+        // evaluator's own integration differs from it by ~1e-14, in its own coordinates).
+        let symmetric = try SymmetricOptimizer(model: model, threat: threat, objective: .ls(alpha: 0.1)).solve()
+        #expect(abs(full.symmetricValue - symmetric.objectiveValue) <= 4e-16 * symmetric.objectiveValue, "\(full.symmetricValue) vs \(symmetric.objectiveValue)")
+    }
+
     @Test("full W on an asymmetric 3-class model: Newton reaches a stationary point below its start")
     func asymmetricNewton() throws {
         var model = try DataModel.paper3(mu: 1, sigma: 0.5)
