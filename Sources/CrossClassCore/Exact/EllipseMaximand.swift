@@ -15,6 +15,8 @@ protocol EllipseMaximand: Sendable {
     var su: Double { get }
     /// Compute the lines of one evaluation on all cores (same bits).
     var parallel: Bool { get }
+    /// Panels beyond |z| = tailStart take half the rule's order (`GaussLegendre.onPanel`).
+    var tailStart: Double { get }
     var meanX: [Double] { get }
     /// Sigma D' C^-1 and D'(D D')^-1 (n x 2), per coordinate (`gradient(_:)`).
     var regression: [(Double, Double)] { get }
@@ -230,9 +232,10 @@ extension EllipseMaximand {
     /// final (the inner maxima at the nodes are the cost). nil when an inner maximum declines.
     func vNodes(_ rule: GaussLegendre, panels vEnds0: [Double])
         -> (nodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?])? {
-        let nodes = rule.nodes, weights = rule.weights
         /// The v nodes (v and weight) of the panel [a, b] (in z2).
         func panelNodes(_ a: Double, _ b: Double) -> [(v: Double, w: Double)] {
+            let panelRule = rule.onPanel(a, b, tailStart: tailStart)
+            let nodes = panelRule.nodes, weights = panelRule.weights
             let vh = 0.5 * (b - a), vm = 0.5 * (b + a)
             return (0..<nodes.count).map { j in
                 let z2 = vm + vh * nodes[j]
@@ -243,12 +246,18 @@ extension EllipseMaximand {
         var vNodes: [(v: Double, w: Double)] = []
         var computed: [(ends: [Double], kinks: [Double])?] = []
         let base = zip(vEnds, vEnds.dropFirst()).map { ($0, $1) }
-        let baseNodes = base.flatMap { panelNodes($0.0, $0.1) }
+        let perPanel = base.map { panelNodes($0.0, $0.1) }
+        // The first node of each base panel in `baseNodes` (panels in the tails have fewer).
+        var offsets = [0]
+        for p in perPanel { offsets.append(offsets[offsets.count - 1] + p.count) }
+        let baseNodes = perPanel.flatMap { $0 }
         let ends = Parallel.indexed(baseNodes.count, parallel: parallel) { uBoundaries(baseNodes[$0].v) }
         var probes: [(z: Double, signature: [Int8], width: Double)] = []
+        var panelIndex = 0
         for (k, node) in baseNodes.enumerated() {
             guard let e = ends[k] else { return nil }
-            let panel = base[k / nodes.count]
+            while k >= offsets[panelIndex + 1] { panelIndex += 1 }
+            let panel = base[panelIndex]
             probes.append((zOf(node.v), kinkSignature(e.kinks, node.v), panel.1 - panel.0))
         }
         // (The rule's nodes need not be in ascending order.)
@@ -256,7 +265,7 @@ extension EllipseMaximand {
         var events: [Double] = []
         // The coarse rule serves the optimisers' early steps, which need ~1e-8, not 1e-12:
         // it keeps the fixed panels.
-        let locate = nodes.count > GaussLegendre.coarse.nodes.count
+        let locate = rule.nodes.count > GaussLegendre.coarse.nodes.count
         // ~17 lines per change located; at trades:6, W(3.12, 2.60) there are three.
         var budget = 400
         for (a, b) in zip(probes, probes.dropFirst()) where locate && a.signature != b.signature {
@@ -272,9 +281,9 @@ extension EllipseMaximand {
             vNodes += panelNodes(panel.0, panel.1)
             // A panel not split by an event keeps its lines' ends.
             if let i = base.firstIndex(where: { $0 == panel }) {
-                computed += ends[(i * nodes.count)..<((i + 1) * nodes.count)]
+                computed += ends[offsets[i]..<offsets[i + 1]]
             } else {
-                computed += Array(repeating: nil, count: nodes.count)
+                computed += Array(repeating: nil, count: rule.onPanel(panel.0, panel.1, tailStart: tailStart).nodes.count)
             }
         }
         return (vNodes, computed)
@@ -284,11 +293,12 @@ extension EllipseMaximand {
     /// in node order (so sums over them have the same bits either way); nil when an inner
     /// maximum declines.
     func lines(_ rule: GaussLegendre, _ vNodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?]) -> [EllipseLine]? {
-        let nodes = rule.nodes, weights = rule.weights
         func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> EllipseLine? {
             var out: EllipseLine = []
-            out.reserveCapacity((uEnds.count - 1) * nodes.count)
+            out.reserveCapacity((uEnds.count - 1) * rule.nodes.count)
             for q in 0..<(uEnds.count - 1) {
+                let panelRule = rule.onPanel(uEnds[q], uEnds[q + 1], tailStart: tailStart)
+                let nodes = panelRule.nodes, weights = panelRule.weights
                 let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
                 for i in 0..<nodes.count {
                     let z1 = um + uh * nodes[i]

@@ -806,6 +806,9 @@ public struct L2PairObjective: Sendable {
     let unit1: [[Double]], unit2: [[Double]]
     /// ls: compute each evaluation's inner maxima on all cores (same bits as one thread).
     public var parallel = false
+    /// Panels beyond |z| = tailStart take half the rule's order (`GaussLegendre.onPanel`;
+    /// `.infinity` keeps the full order everywhere, for tests).
+    public var tailStart = GaussLegendre.tailStart
     /// The standard deviation of v = (d1 - d2) / 2 per unit of w2 (at w2 = 0 the w1 part of
     /// d1 - d2 vanishes): the scale of the kink term of dR/dw2 at w2 = 0+ (`ClassPairLS.vSlope`).
     let vPerW2: Double
@@ -866,6 +869,7 @@ public struct L2PairObjective: Sendable {
             guard var c = ClassPairLS(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), differences: rows,
                                       eps: threat.eps, smoothing: a, trades: tradesBeta), c.isTractable else { return nil }
             c.parallel = parallel
+            c.tailStart = tailStart
             return .ls(c)
         }
         guard let c = ClassPairCE(mean: model.mean(ofClass: 0), variance: model.variance(ofClass: 0), differences: rows, threat: threat),

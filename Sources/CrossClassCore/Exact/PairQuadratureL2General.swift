@@ -53,6 +53,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
     let regression: [(Double, Double)]
     let preimage: [(Double, Double)]
     var parallel = false
+    var tailStart = GaussLegendre.tailStart
     /// Widest v panel, in margin units of r. The kink structure can change and change back
     /// between two v nodes (trades near a symmetric W: a kink curve that appears and ends within
     /// one node gap), which the signatures at the nodes do not see; narrower panels resolve such

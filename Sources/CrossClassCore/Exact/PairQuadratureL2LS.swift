@@ -67,6 +67,7 @@ struct ClassPairLS: EllipseMaximand {
     static let cut = PairObjective.cut
     /// Compute the inner maxima of the v lines on all cores (`evaluate`; same bits).
     var parallel = false
+    var tailStart = GaussLegendre.tailStart
     /// Grid points of [0, pi] for the inner maximum (before bisection).
     static let innerGrid = 12
     /// Most (f, f', f'') evaluations one inner maximum may spend before it declines.

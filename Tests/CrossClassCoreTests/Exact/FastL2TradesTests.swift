@@ -104,6 +104,31 @@ struct FastL2TradesTests {
         #expect(r.errorBound <= 1e-10, "error bound \(r.errorBound)")
     }
 
+    /// The panels beyond |z| = 4 take half the rule's order (`L2PairObjective.tailStart`): the
+    /// values stay within the reported bound of the full-order rules' everywhere, the w2 = 0
+    /// line (its kink term) and margin scales ~10 included.
+    @Test("l2 line integrals with half-order rules in the Gaussian tails (|z| > 4) equal the full-order rules within the reported bounds (ls:0.1, trades:1, trades:6; w2 = 0 included)")
+    func halvedTailRules() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let cases: [(Objective, Double, Double, Double)] = [
+            (.ls(alpha: 0.1), 0.3, 1.4735, 1.3309), (.trades(beta: 6), 0.3, 3.116, 2.6), (.trades(beta: 1), 0.45, 6, 0), (.trades(beta: 1), 0.1, 8, 7),
+        ]
+        let outcomes = try Parallel.map(cases) { c -> ((value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double)?, (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double)?) in
+            let threat = try ThreatModel(norm: .l2, eps: c.1)
+            let halved = try #require(L2PairObjective(model: model, threat: threat, objective: c.0))
+            var full = halved
+            full.tailStart = .infinity
+            return (halved.estimate(w1: c.2, w2: c.3), full.estimate(w1: c.2, w2: c.3))
+        }
+        for (c, (h, f)) in zip(cases, outcomes) {
+            let label = "\(c.0) eps \(c.1) W(\(c.2), \(c.3))"
+            let a = try #require(h, "\(label) declined"), b = try #require(f, "\(label) declined (full order)")
+            #expect(abs(a.value - b.value) <= a.errorBound, "\(label): halved tails \(a.value) (+- \(a.errorBound)) full order \(b.value)")
+            #expect(abs(a.g1 - b.g1) <= a.gradientError && abs(a.g2 - b.g2) <= a.gradientError, "\(label): gradients (\(a.g1), \(a.g2)) and (\(b.g1), \(b.g2)), bound \(a.gradientError)")
+            #expect(a.errorBound <= 1e-10, "\(label): bound \(a.errorBound)")
+        }
+    }
+
     @Test("trades under l2: fast == an independent scipy computation (kinks and the points where kink curves meet located along and across lines, the other integration order) to its error bound + 2e-13")
     func valuesAgainstIndependent() throws {
         // `python3 bench/reference/trades_l2_independent.py BETA 0.3 W1 W2` (error estimates
