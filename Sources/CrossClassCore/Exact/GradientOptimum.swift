@@ -21,6 +21,44 @@ extension SymmetricOptimizer {
         return e
     }
 
+    /// The full-W evaluator for the interior of the symmetric family on a 3-class model that has
+    /// no pair evaluator of its own (no complement structure: per-feature mu or sigma, say), for
+    /// ce, ls and trades under either norm (`familyNewton`).
+    var familyEvaluator: LinearPairCE? {
+        guard method == .fast, model.classCount == 3, pairEvaluator == nil, l2Evaluator == nil else { return nil }
+        var e = LinearPairCE(model: model, threat: threat, objective: objective)
+        e?.parallel = parallelEvaluation
+        return e
+    }
+
+    /// The interior minimiser of F over (w1, w2 > 0) by `warmNewton` on the family evaluator's
+    /// exact gradient through W(w1, w2) = w1 U1 + w2 U2 (dF/dw_i = <dR/dW, U_i> plus the
+    /// penalty's), from `start`; nil when there is no family evaluator or it declines a point
+    /// on the way (the caller then searches on values). On the axis w2 = 0 the classes' margins
+    /// can be degenerate (absent features exactly zero), so the axis and the one-sided
+    /// derivative there stay with the value-based search; inside the family they are not.
+    func familyNewton(start: (Double, Double)) throws
+        -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double)? {
+        guard let engine = familyEvaluator else { return nil }
+        let u1 = LinearClassifier.symmetric(model: model, w1: 1, w2: 0).weights
+        let u2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
+        func f(_ w1: Double, _ w2: Double, _ rule: GaussLegendre) throws -> (value: Double, g1: Double, g2: Double) {
+            let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
+            guard w2 > 0, let r = engine.evaluate(w, rule: rule), r.value.isFinite else { throw Declined() }
+            var g1 = 0.0, g2 = 0.0
+            for i in 0..<r.gradient.storage.count {
+                g1 += r.gradient.storage[i] * u1.storage[i]
+                g2 += r.gradient.storage[i] * u2.storage[i]
+            }
+            return penalised(w1, w2, (r.value, g1, g2))
+        }
+        do {
+            return try warmNewton({ try f($0, $1, .working) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false)
+        } catch is Declined {
+            return nil
+        }
+    }
+
     /// Raised inside the gradient optimiser when the fast evaluator declines a point.
     struct Declined: Error {}
 

@@ -275,7 +275,25 @@ public struct SymmetricOptimizer: Sendable {
             let d = try derivativeAtZero(w1: r0)
             derivative = d
             w1 = r0; w2 = 0; best = edge.value; boundary = true
-            if !(isConvex && d >= 0) {
+            if !(isConvex && d >= 0), let newton = try familyNewton(start: (r0 * cos(0.35), r0 * sin(0.35))) {
+                // Interior: Newton on the full-W evaluator's exact gradient through W(w1, w2).
+                if !newton.converged {
+                    converged = false
+                    notes.append("Newton stopped after \(newton.iterations) iterations with step \(newton.step)")
+                }
+                if newton.value < best {
+                    w1 = newton.w1; w2 = newton.w2; best = newton.value; boundary = false
+                    let rho = 0.5 * log(w1 * w1 + w2 * w2)
+                    if rho >= range.upperBound - 1e-6 || rho <= range.lowerBound + 1e-6 {
+                        converged = false
+                        notes.append("optimal scale at the search limit: a point on a search bound, not a minimiser")
+                    }
+                }
+                if isConvex && d < 0 && boundary {
+                    converged = false
+                    notes.append("derivative at w2 = 0 is negative (\(d)) but Newton found no better interior point")
+                }
+            } else if !(isConvex && d >= 0) {
                 // Interior search over (log r, theta), theta reflected into [0, pi/2].
                 func reflect(_ t: Double) -> Double {
                     var u = abs(t).truncatingRemainder(dividingBy: .pi)

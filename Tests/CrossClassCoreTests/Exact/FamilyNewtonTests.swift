@@ -1,0 +1,72 @@
+import CrossClassCore
+import Foundation
+import TestSupport
+import Testing
+
+/// The symmetric family's interior optimum on a 3-class model without the complement structure
+/// (per-feature sigma), where no pair evaluator exists: Newton on the full-W evaluator's exact
+/// gradient through W(w1, w2) (`familyNewton`) instead of a simplex on values. Checked
+/// independently of the optimiser: the gradient of R through the family is zero there (the
+/// full-W evaluator, chain rule by hand), the point is below its neighbours on a ring, and its
+/// value equals the adaptive reference path's (l_inf).
+@Suite("symmetric family on models without a pair evaluator")
+struct FamilyNewtonTests {
+    static func skewed() throws -> DataModel {
+        let base = try DataModel.paper3(mu: 1, sigma: 0.5)
+        var sigma = [Double](repeating: 0.5, count: 6)
+        sigma[0] = 0.6
+        sigma[5] = 0.45
+        return try DataModel(name: "skewed", membership: base.membership, mu: .init(repeating: 1, count: 6), sigma: sigma)
+    }
+
+    @Test("interior optimum (ce and ls:0.1 under l_inf, ce under l_2): converged, stationary through W(w1, w2), below a ring of neighbours, and (l_inf) the reference path's value there")
+    func interiorOptimum() throws {
+        let model = try Self.skewed()
+        let cases: [(Norm, Objective)] = [(.linf, .ce), (.linf, .ls(alpha: 0.1)), (.l2, .ce)]
+        struct Outcome: Sendable {
+            var optimum: SymmetricOptimum
+            var gradient: (Double, Double)
+            var ring: [(w1: Double, w2: Double, value: Double)]
+            var reference: Estimate?
+        }
+        let outcomes = try Parallel.map(cases.indices.map { $0 }) { c -> Outcome in
+            let (norm, objective) = cases[c]
+            let threat = try ThreatModel(norm: norm, eps: 0.3)
+            let o = try SymmetricOptimizer(model: model, threat: threat, objective: objective).solve()
+            // dR/dw_i = <dR/dW, U_i> on the full-W evaluator.
+            let engine = try #require(LinearPairCE(model: model, threat: threat, objective: objective))
+            let r = try #require(engine.evaluate(LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights))
+            let u1 = LinearClassifier.symmetric(model: model, w1: 1, w2: 0).weights
+            let u2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
+            var g1 = 0.0, g2 = 0.0
+            for i in 0..<r.gradient.storage.count {
+                g1 += r.gradient.storage[i] * u1.storage[i]
+                g2 += r.gradient.storage[i] * u2.storage[i]
+            }
+            var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-11)
+            evaluator.method = .fast
+            let ring = try (0..<8).map { k -> (w1: Double, w2: Double, value: Double) in
+                let angle = Double(k) * Double.pi / 4
+                let w1 = o.w1 * (1 + 1e-3 * cos(angle)), w2 = o.w2 * (1 + 1e-3 * sin(angle))
+                return (w1, w2, try evaluator.evaluate(w1: w1, w2: w2).value)
+            }
+            // The adaptive path's value (l_inf: 0.1 s; under l_2 it takes 40 s, and the full-W
+            // evaluator's l_2 values are held to it in FastL2FullTests.generalValues).
+            evaluator.method = .reference
+            let reference = norm == .linf ? try evaluator.evaluate(w1: o.w1, w2: o.w2) : nil
+            return Outcome(optimum: o, gradient: (g1, g2), ring: ring, reference: reference)
+        }
+        for ((norm, objective), outcome) in zip(cases, outcomes) {
+            let label = "\(objective) \(norm)"
+            let o = outcome.optimum
+            #expect(o.converged && !o.onBoundary, "\(label): \(o.notes)")
+            #expect(abs(outcome.gradient.0) <= 1e-8 && abs(outcome.gradient.1) <= 1e-8, "\(label): gradient \(outcome.gradient) at W(\(o.w1), \(o.w2))")
+            for n in outcome.ring {
+                #expect(n.value >= o.objectiveValue - 1e-12, "\(label): neighbour W(\(n.w1), \(n.w2)) has \(n.value) below the optimum's \(o.objectiveValue)")
+            }
+            if let reference = outcome.reference {
+                #expect(abs(reference.value - o.objectiveValue) <= 1e-9, "\(label): reference \(reference.value) (+- \(reference.errorBound)) optimum \(o.objectiveValue)")
+            }
+        }
+    }
+}
