@@ -275,49 +275,42 @@ public struct SymmetricOptimizer: Sendable {
             let d = try derivativeAtZero(w1: r0)
             derivative = d
             w1 = r0; w2 = 0; best = edge.value; boundary = true
-            if !(isConvex && d >= 0), let newton = try familyNewton(start: (r0 * cos(0.35), r0 * sin(0.35))) {
-                // Interior: Newton on the full-W evaluator's exact gradient through W(w1, w2).
-                if !newton.converged {
-                    converged = false
-                    notes.append("Newton stopped after \(newton.iterations) iterations with step \(newton.step)")
-                }
-                if newton.value < best {
-                    w1 = newton.w1; w2 = newton.w2; best = newton.value; boundary = false
-                    let rho = 0.5 * log(w1 * w1 + w2 * w2)
-                    if rho >= range.upperBound - 1e-6 || rho <= range.lowerBound + 1e-6 {
-                        converged = false
-                        notes.append("optimal scale at the search limit: a point on a search bound, not a minimiser")
+            if !(isConvex && d >= 0) {
+                // Interior: Newton on the full-W evaluator's exact gradient through W(w1, w2) where
+                // there is one (`familyNewton`), else a simplex over (log r, theta) on values,
+                // theta reflected into [0, pi/2].
+                let interior: (w1: Double, w2: Double, value: Double, failure: String?)
+                let search: String
+                if let newton = try familyNewton(start: (r0 * cos(0.35), r0 * sin(0.35))) {
+                    search = "Newton"
+                    interior = (newton.w1, newton.w2, newton.value,
+                                newton.converged ? nil : "Newton stopped after \(newton.iterations) iterations with step \(newton.step)")
+                } else {
+                    search = "the simplex"
+                    func reflect(_ t: Double) -> Double {
+                        var u = abs(t).truncatingRemainder(dividingBy: .pi)
+                        if u > .pi / 2 { u = .pi - u }
+                        return u
                     }
-                }
-                if isConvex && d < 0 && boundary {
-                    converged = false
-                    notes.append("derivative at w2 = 0 is negative (\(d)) but Newton found no better interior point")
-                }
-            } else if !(isConvex && d >= 0) {
-                // Interior search over (log r, theta), theta reflected into [0, pi/2].
-                func reflect(_ t: Double) -> Double {
-                    var u = abs(t).truncatingRemainder(dividingBy: .pi)
-                    if u > .pi / 2 { u = .pi - u }
-                    return u
-                }
-                let result = try MultiMinimizer.simplex(
-                    start: [edge.argument, 0.35], steps: [0.4, 0.2], sizeTolerance: 1e-6, maxIterations: 400
-                ) { p in
-                    let rho = min(max(p[0], range.lowerBound), range.upperBound)
-                    let theta = reflect(p[1])
-                    return try f(exp(rho) * cos(theta), exp(rho) * sin(theta))
-                }
-                if !result.converged {
-                    converged = false
-                    notes.append("simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)")
-                }
-                if result.value < best {
+                    let result = try MultiMinimizer.simplex(
+                        start: [edge.argument, 0.35], steps: [0.4, 0.2], sizeTolerance: 1e-6, maxIterations: 400
+                    ) { p in
+                        let rho = min(max(p[0], range.lowerBound), range.upperBound)
+                        let theta = reflect(p[1])
+                        return try f(exp(rho) * cos(theta), exp(rho) * sin(theta))
+                    }
                     let rho = min(max(result.argument[0], range.lowerBound), range.upperBound)
                     let theta = reflect(result.argument[1])
-                    w1 = exp(rho) * cos(theta)
-                    w2 = exp(rho) * sin(theta)
-                    best = result.value
-                    boundary = false
+                    interior = (exp(rho) * cos(theta), exp(rho) * sin(theta), result.value,
+                                result.converged ? nil : "simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)")
+                }
+                if let failure = interior.failure {
+                    converged = false
+                    notes.append(failure)
+                }
+                if interior.value < best {
+                    w1 = interior.w1; w2 = interior.w2; best = interior.value; boundary = false
+                    let rho = 0.5 * log(w1 * w1 + w2 * w2)
                     if rho >= range.upperBound - 1e-6 || rho <= range.lowerBound + 1e-6 {
                         converged = false
                         notes.append("optimal scale at the search limit e^\(rho >= range.upperBound - 1e-6 ? range.upperBound : range.lowerBound): a point on a search bound, not a minimiser")
@@ -325,7 +318,7 @@ public struct SymmetricOptimizer: Sendable {
                 }
                 if isConvex && d < 0 && boundary {
                     converged = false
-                    notes.append("derivative at w2 = 0 is negative (\(d)) but the simplex found no better interior point")
+                    notes.append("derivative at w2 = 0 is negative (\(d)) but \(search) found no better interior point")
                 }
             }
             // The axis point (and the derivative test made there) is only a minimiser when its
