@@ -38,8 +38,9 @@ struct GaussLegendre: Sendable {
     static let coarse = GaussLegendre(order: 6)
 
     /// Where the Gaussian weight is below 3.4e-4 of its peak (|z| > 4, 6.3e-5 of the mass), a
-    /// panel's share is small: there the working and verification rules of the l_2 line
-    /// integrals take half their order (12 -> 6, 24 -> 12). The verification rule still has
+    /// panel's share is small: there the working and verification rules of the symmetric
+    /// family's l_2 line integrals (`ClassPairLS`; the full-W evaluator keeps the full order, see
+    /// `ClassPairLSGeneral.tailStart`) take half their order (12 -> 6, 24 -> 12). The verification rule still has
     /// twice the working rule's order on every panel, so their difference bounds the working
     /// rule's error there as in the body. Measured at the eps 0.3 optima of paper3 under l_2:
     /// the values move by 7e-15 (trades:1) to 6e-14 (ls:0.1), against bounds of 1e-12 to 3e-12,

@@ -53,7 +53,12 @@ struct ClassPairLSGeneral: EllipseMaximand {
     let regression: [(Double, Double)]
     let preimage: [(Double, Double)]
     var parallel = false
-    var tailStart = GaussLegendre.tailStart
+    /// The full order everywhere (`EllipseMaximand.tailStart`): the half-order tail rule
+    /// switches where a panel end crosses |z| = 4, a small jump in the value as W moves that the
+    /// full-W Newton, running off the family on rougher gradients, did not survive (trades:6
+    /// under l_inf on paper3 with per-feature sigma stalled after 50 iterations in 303 s; 9 s,
+    /// converged, without it).
+    var tailStart = Double.infinity
     /// Widest v panel, in margin units of r. The kink structure can change and change back
     /// between two v nodes (trades near a symmetric W: a kink curve that appears and ends within
     /// one node gap), which the signatures at the nodes do not see; narrower panels resolve such
