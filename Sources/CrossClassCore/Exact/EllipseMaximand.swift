@@ -278,12 +278,13 @@ extension EllipseMaximand {
         vEnds = (vEnds + events).sorted()
         vEnds = vEnds.enumerated().filter { $0.offset == 0 || $0.element > vEnds[$0.offset - 1] }.map { $0.element }
         for panel in zip(vEnds, vEnds.dropFirst()) {
-            vNodes += panelNodes(panel.0, panel.1)
+            let nodes = panelNodes(panel.0, panel.1)
+            vNodes += nodes
             // A panel not split by an event keeps its lines' ends.
             if let i = base.firstIndex(where: { $0 == panel }) {
                 computed += ends[offsets[i]..<offsets[i + 1]]
             } else {
-                computed += Array(repeating: nil, count: rule.onPanel(panel.0, panel.1, tailStart: tailStart).nodes.count)
+                computed += Array(repeating: nil, count: nodes.count)
             }
         }
         return (vNodes, computed)

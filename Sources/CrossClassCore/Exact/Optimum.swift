@@ -432,14 +432,14 @@ public enum FullOptimizer {
             // The start's two evaluations are the symmetric optimiser's last ones (l_2: class 0's
             // share there, rearranged for classes 1 and 2), when they apply: the same integrals,
             // not computed again. Only inside the family (w2 > 0: at w2 = 0 its line v is
-            // degenerate) and where their bound needs no refinement (`LinearPairCE.estimate`).
+            // degenerate) and where their bound needs no refinement (`LinearPairCE.refines`).
             var known: StartEvaluations? = nil
             if let f = symmetricFinal, f.w2 > 0, let e = symmetricOptimizer.l2Evaluator {
                 let problem = e.problem(f.w1, f.w2), w = matrix(x0)
                 if let a = engine.assemble(w, classZero: f.working.share, problem: problem),
                    let b = engine.assemble(w, classZero: f.verification.share, problem: problem) {
                     let estimate = engine.estimate(working: a, verification: b)
-                    if estimate.errorBound <= LinearPairCE.refineAbove { known = StartEvaluations(working: a, estimate: estimate) }
+                    if !engine.refines(estimate.errorBound) { known = StartEvaluations(working: a, estimate: estimate) }
                 }
             }
             if let result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance, known: known) {

@@ -49,8 +49,8 @@ struct GaussLegendre: Sendable {
 
     /// The rule for the panel [a, b] (in standard-normal z): `self`, or half its order (working
     /// and verification rules only) when the panel lies beyond |z| = `tailStart` (`.infinity`:
-    /// never, for tests).
-    func onPanel(_ a: Double, _ b: Double, tailStart: Double = tailStart) -> GaussLegendre {
+    /// never).
+    func onPanel(_ a: Double, _ b: Double, tailStart: Double) -> GaussLegendre {
         guard min(abs(a), abs(b)) >= tailStart && (a >= 0) == (b >= 0) else { return self }
         switch nodes.count {
         case Self.verification.nodes.count: return .working
@@ -948,8 +948,10 @@ struct PairObjective: Sendable {
         var scaleFactor = 1.0
         if case .trades(let beta) = kind { scaleFactor += beta }
         let tail = 4 * Normal.upperTail(Self.cut) * growth * scaleFactor
-        func bounds(_ r: Result, _ v: Result) -> (Double, Double) {
+        /// The reported result and its bounds from the two rules' results r (working) and v.
+        func bounded(_ r: Result, _ v: Result) -> (result: Result, errorBound: Double, gradientError: Double) {
             let gradientError = max(abs(r.gradient.w1 - v.gradient.w1), abs(r.gradient.w2 - v.gradient.w2)) + tail * 10
+            guard case .trades = kind else { return (r, abs(r.value - v.value) + tail + 1e-15 * abs(r.value), gradientError) }
             // trades reports the verification rule's value and gradient, bounded by their
             // difference from the working rule's: the 24-point error is a small fraction of the
             // 12-point one (geometric convergence on analytic pieces; measured about 1/10 at
@@ -957,26 +959,16 @@ struct PairObjective: Sendable {
             // error when both rules err on the same side (measured: 2.0e-12 against 2.2e-12).
             // Rounding: sums of thousands of node terms (measured differences from a converged
             // evaluation up to 3.6e-15 at |R| ~ 0.5).
-            return (abs(r.value - v.value) + tail + 1e-14 * (1 + abs(v.value)), gradientError)
+            return (v, abs(r.value - v.value) + tail + 1e-14 * (1 + abs(v.value)), gradientError)
         }
-        guard case .trades = kind else {
-            let r = integrate(pieces, geo, .working)
-            let v = integrate(pieces, geo, .verification)
-            let gradientError = max(abs(r.gradient.w1 - v.gradient.w1), abs(r.gradient.w2 - v.gradient.w2)) + tail * 10
-            return (r, abs(r.value - v.value) + tail + 1e-15 * abs(r.value), gradientError)
-        }
+        guard case .trades = kind else { return bounded(integrate(pieces, geo, .working), integrate(pieces, geo, .verification)) }
         if let tolerance {
-            let r = working ?? integrate(pieces, geo, .working)
-            let v = integrate(pieces, geo, .verification)
-            let (bound, gradientError) = bounds(r, v)
-            if bound <= tolerance { return (v, bound, gradientError) }
+            let halved = bounded(working ?? integrate(pieces, geo, .working), integrate(pieces, geo, .verification))
+            if halved.errorBound <= tolerance { return halved }
         }
         var fine = self
         fine.outerSplits = 2 * outerSplits
-        let r = fine.integrate(pieces, geo, .working)
-        let v = fine.integrate(pieces, geo, .verification)
-        let (bound, gradientError) = bounds(r, v)
-        return (v, bound, gradientError)
+        return bounded(fine.integrate(pieces, geo, .working), fine.integrate(pieces, geo, .verification))
     }
 }
 

@@ -696,6 +696,9 @@ public struct LinearPairCE: Sendable {
         return (value, gradient, tail)
     }
 
+    /// Whether `estimate` takes the finer v panels for a bound this large.
+    func refines(_ errorBound: Double) -> Bool { onLines && errorBound > Self.refineAbove && vWidth > Self.fineVWidth }
+
     /// `estimate` from the two rules' results at one W (no refinement).
     func estimate(working a: (value: Double, gradient: Matrix, tail: Double), verification b: (value: Double, gradient: Matrix, tail: Double))
         -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double) {
@@ -782,7 +785,7 @@ public struct LinearPairCE: Sendable {
         -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
         guard let a = working ?? evaluate(w), let b = evaluate(w, rule: .verification) else { return nil }
         let estimate = estimate(working: a, verification: b)
-        if onLines && estimate.2 > Self.refineAbove && vWidth > Self.fineVWidth {
+        if refines(estimate.errorBound) {
             var fine = self
             fine.vWidth = Self.fineVWidth
             if let refined = fine.estimate(w, working: nil), refined.errorBound < estimate.2 { return refined }

@@ -58,7 +58,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// full-W Newton, running off the family on rougher gradients, did not survive (trades:6
     /// under l_inf on paper3 with per-feature sigma stalled after 50 iterations in 303 s; 9 s,
     /// converged, without it).
-    var tailStart = Double.infinity
+    let tailStart = Double.infinity
     /// Widest v panel, in margin units of r. The kink structure can change and change back
     /// between two v nodes (trades near a symmetric W: a kink curve that appears and ends within
     /// one node gap), which the signatures at the nodes do not see; narrower panels resolve such
