@@ -1075,29 +1075,38 @@ enum RealPolynomial {
         isolate(p, m, b, depth: depth + 1, budget: &budget, into: &out)
     }
 
-    /// The root of p in [a, b] (0 < a < b) where p changes sign, in log t (the interval can
-    /// span e^50), to 1e-15 in log t; the geometric middle if p does not change sign.
-    /// Illinois steps in log t with a bisection step every fourth (as `tradesKink`: p can be
-    /// flat across a wide bracket), to the same 1e-15 as plain bisection in ~10 evaluations
-    /// instead of ~55.
+    /// The root of p in [a, b] (0 < a < b) where p changes sign, to ~1e-15 relative in t (the
+    /// interval can span e^50); the geometric middle if p does not change sign. Newton in t,
+    /// safeguarded by the sign-changing bracket: a step that leaves the bracket or does not
+    /// halve the previous one is a bisection (geometric where hi > 4 lo: p can be flat across a
+    /// wide bracket). Measured: ~5 evaluations of p and p' against ~10 of p (plus an exp each
+    /// in log t) for the Illinois steps this replaced, to the same 1e-15.
     static func root(_ p: Fixed, _ a: Double, _ b: Double) -> Double {
         let flo = p.value(a), fhi = p.value(b)
         if flo == 0 { return a }
         if fhi == 0 { return b }
         if (flo > 0) == (fhi > 0) { return (a * b).squareRoot() }
-        // A narrow bracket (most of them: isolation splits wide ones geometrically first) is
-        // solved in t itself, without an exp per step, to the same relative precision.
-        if b <= 4 * a { return illinois(p, a, flo, b, fhi, tolerance: 1e-15 * max(1, abs(log(b))), inLog: false) }
-        return exp(illinois(p, log(a), flo, log(b), fhi, tolerance: 1e-15, inLog: true))
-    }
-
-    /// Illinois on p (at x, or at e^x if `inLog`) in the sign-changing bracket [lo, hi] (see
-    /// `illinoisRoot`), until the bracket is narrower than `tolerance` relative (inLog: times
-    /// max(1, |hi|)).
-    static func illinois(_ p: Fixed, _ lo: Double, _ flo: Double, _ hi: Double, _ fhi: Double, tolerance: Double, inLog: Bool) -> Double {
-        illinoisRoot(lo, flo, hi, fhi, keepInside: true, done: { lo, hi in hi - lo <= tolerance * (inLog ? max(1, abs(hi)) : hi) }) {
-            p.value(inLog ? exp($0) : $0)
+        var lo = a, hi = b
+        let lowPositive = flo > 0
+        func middle() -> Double { hi > 4 * lo ? (lo * hi).squareRoot() : 0.5 * (lo + hi) }
+        var x = middle()
+        var previousStep = hi - lo
+        for _ in 0..<200 {
+            let (f, slope) = p.valueAndSlope(x)
+            if f == 0 { return x }
+            if (f > 0) == lowPositive { lo = x } else { hi = x }
+            var next = x - f / slope
+            // A Newton step this small is the root to ~1e-14 (quadratic convergence), or
+            // rounding noise of p near its root, which cannot be bisected further in fewer
+            // than ~50 steps.
+            if abs(next - x) <= 1e-14 * x { return next }
+            if !(next > lo && next < hi) || abs(next - x) > 0.5 * previousStep { next = middle() }
+            if hi - lo <= 1e-15 * hi { return next }
+            let step = abs(next - x)
+            previousStep = step
+            x = next
         }
+        return x
     }
 
     /// A polynomial of degree <= 7 in a fixed-size vector (lowest degree first): the trades
@@ -1151,6 +1160,16 @@ enum RealPolynomial {
                 var k = degree
                 while k >= 0 { v = v * t + raw.load(fromByteOffset: 8 * k, as: Double.self); k -= 1 }
                 return v
+            }
+        }
+        /// p(t) and p'(t) by Horner's rule.
+        @inline(__always)
+        func valueAndSlope(_ t: Double) -> (Double, Double) {
+            withUnsafeBytes(of: c) { raw in
+                var v = 0.0, d = 0.0
+                var k = degree
+                while k >= 0 { d = d * t + v; v = v * t + raw.load(fromByteOffset: 8 * k, as: Double.self); k -= 1 }
+                return (v, d)
             }
         }
         /// Sign changes of the coefficients of (1 + x)^n p((a + b x) / (1 + x)), whose positive
