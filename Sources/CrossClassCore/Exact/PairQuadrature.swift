@@ -189,6 +189,9 @@ struct PairObjective: Sendable {
     struct Result {
         var value: Double
         var gradient: (w1: Double, w2: Double)
+        /// The outer pieces it was integrated on (`evaluate`; `estimate` at the same point
+        /// reuses them instead of planning again).
+        var pieces: [OuterPiece] = []
     }
 
     /// Truncation of the standard-normal coordinates (neglected mass 2 Phi(-9) = 2.3e-19).
@@ -873,7 +876,10 @@ struct PairObjective: Sendable {
     /// one-sided derivative at 0+) with the given rule.
     func evaluate(w1: Double, w2: Double, rule: GaussLegendre = .working) -> Result {
         let geo = geometry(w1, w2)
-        return integrate(plan(geo), geo, rule)
+        let pieces = plan(geo)
+        var r = integrate(pieces, geo, rule)
+        r.pieces = pieces
+        return r
     }
 
     /// `innerRule`: the rule along the inner lines (default: `rule`).
@@ -1017,12 +1023,12 @@ struct PairObjective: Sendable {
     /// the order, so the difference bounds the working rule's error), plus the truncated tails.
     ///
     /// trades: first on `evaluate`'s sub-pieces (`outerSplits`), reusing `working` when it is
-    /// the working-rule result at this point (the optimisers' last evaluation), when their bound
-    /// meets `tolerance`; otherwise (or with no tolerance) both rules on twice as many
-    /// sub-pieces (see `tradesOuterSplits`).
+    /// the working-rule result at this point (the optimisers' last evaluation, whose plan is
+    /// reused too), when their bound meets `tolerance`; otherwise (or with no tolerance) both
+    /// rules on twice as many sub-pieces (see `tradesOuterSplits`).
     func estimate(w1: Double, w2: Double, tolerance: Double? = nil, working: Result? = nil) -> (result: Result, errorBound: Double, gradientError: Double) {
         let geo = geometry(w1, w2)
-        let pieces = plan(geo)
+        let pieces = working.map { $0.pieces }.flatMap { $0.isEmpty ? nil : $0 } ?? plan(geo)
         let growth = 1 + abs(w1 * structure.muE + w2 * structure.muC) + 2 * eps * (w1 + w2)
             + Self.cut * (w1 + w2) * (structure.sigmaE + structure.sigmaC + structure.tau)
         var scaleFactor = 1.0
