@@ -289,7 +289,11 @@ struct PairObjective: Sendable {
     @inline(__always)
     static func softplus(_ a1: Double, _ a2: Double) -> (Double, Double, Double) {
         let top = max(0, -a1, -a2)
-        let e0 = expOrZero(-top), e1 = expOrZero(-a1 - top), e2 = expOrZero(-a2 - top)
+        // The term at the top is e^0 = 1 exactly (x - x = 0): not evaluated, the same bits with
+        // one exp fewer (exp was a third of a trades optimum's time).
+        let e0 = top == 0 ? 1 : expOrZero(-top)
+        let e1 = top == -a1 ? 1 : expOrZero(-a1 - top)
+        let e2 = top == -a2 ? 1 : expOrZero(-a2 - top)
         let s = e0 + e1 + e2
         return (top + log(s), e1 / s, e2 / s)
     }
