@@ -566,7 +566,11 @@ struct PairObjective: Sendable {
                 if j == samples { return b - inset }
                 return a + (b - a) * Double(j) / Double(samples)
             }
-            let lines = points.map { innerLine($0, geo) }
+            // Each sample continued from the previous one where it can be (certified either way).
+            var lines: [InnerKinks] = []
+            for z in points {
+                if let previous = lines.last, let k = tradesContinued(geo.mc + geo.sc * z, geo, from: previous) { lines.append(k) } else { lines.append(innerLine(z, geo)) }
+            }
             var breaks: [Double] = []
             for j in 0..<samples where lines[j].pattern != lines[j + 1].pattern {
                 breaks += locateChanges(points[j], lines[j], points[j + 1], lines[j + 1], geo, tolerance: breakTolerance)
@@ -846,6 +850,7 @@ struct PairObjective: Sendable {
         // failed check declines the line (it is then certified afresh).
         var intervals: [(Double, Double)] = []
         intervals.reserveCapacity(8)
+        let basis = CriticalBasis(c, e)
         for k in pattern.indices {
             let a = pattern[k]
             let s = ends[k], t = ends[k + 1]
@@ -853,7 +858,7 @@ struct PairObjective: Sendable {
             let noise = 1e-14 * (1 + abs(c) + su * t + 2 * e)
             for b in 0..<Self.vertices.count where b != a {
                 guard tradesDifference(a, b, c, su * s, e) >= -noise, tradesDifference(a, b, c, su * t, e) >= -noise else { return nil }
-                let p = tradesCriticalPolynomial(min(a, b), max(a, b), c, e)
+                let p = tradesCriticalPolynomial(min(a, b), max(a, b), basis, e)
                 intervals.removeAll(keepingCapacity: true)
                 var budget = 64
                 RealPolynomial.isolate(p, ts, tt, budget: &budget, into: &intervals)
@@ -1286,14 +1291,30 @@ extension PairObjective {
     /// and A_i, A_j, L > 0 for t > 0. Each quadratic is scaled by a positive constant (its
     /// largest coefficient, from logarithms) first, which keeps the sign and Double's range.
     func tradesCriticalPolynomial(_ i: Int, _ j: Int, _ c: Double, _ e: Double) -> RealPolynomial.Fixed {
+        tradesCriticalPolynomial(i, j, CriticalBasis(c, e), e)
+    }
+
+    /// The line's scaled quadratics A_v of `tradesCriticalPolynomial` (every vertex) and its
+    /// r = e^(-c), shared by the pairs examined on one line (`tradesContinued`): 20 exps once
+    /// instead of 8 per pair.
+    struct CriticalBasis {
+        var quadratics: [(Double, Double, Double)]
+        var r: Double, one: Double
+        init(_ c: Double, _ e: Double) {
+            quadratics = PairObjective.vertices.map { v in
+                let l0 = -e * v.0 - c, l2 = -e * v.1 - c
+                let m = max(l0, 0, l2)
+                return (exp(l0 - m), exp(-m), exp(l2 - m))
+            }
+            let m = max(-c, 0)
+            r = exp(-c - m); one = exp(-m)
+        }
+    }
+
+    func tradesCriticalPolynomial(_ i: Int, _ j: Int, _ basis: CriticalBasis, _ e: Double) -> RealPolynomial.Fixed {
         // Written out (this runs for every isolated pair on every inner line): for quadratics
         // a, b, a' b - a b' = (a1 b0 - a0 b1) + 2 (a2 b0 - a0 b2) t + (a2 b1 - a1 b2) t^2 (the
         // t^3 terms cancel), so the result has degree 6.
-        func quadratic(_ v: (Double, Double)) -> (Double, Double, Double) {
-            let l0 = -e * v.0 - c, l2 = -e * v.1 - c
-            let m = max(l0, 0, l2)
-            return (exp(l0 - m), exp(-m), exp(l2 - m))
-        }
         func wronskian(_ a: (Double, Double, Double), _ b: (Double, Double, Double)) -> (Double, Double, Double) {
             (a.1 * b.0 - a.0 * b.1, 2 * (a.2 * b.0 - a.0 * b.2), a.2 * b.1 - a.1 * b.2)
         }
@@ -1301,9 +1322,8 @@ extension PairObjective {
             SIMD8(a.0 * b.0, a.0 * b.1 + a.1 * b.0, a.0 * b.2 + a.1 * b.1 + a.2 * b.0, a.1 * b.2 + a.2 * b.1, a.2 * b.2, 0, 0, 0)
         }
         let vi = Self.vertices[i], vj = Self.vertices[j]
-        let ai = quadratic(vi), aj = quadratic(vj)
-        let m = max(-c, 0)
-        let r = exp(-c - m), one = exp(-m)
+        let ai = basis.quadratics[i], aj = basis.quadratics[j]
+        let r = basis.r, one = basis.one
         let l = (r, one, r)
         let n = ((vi.0 - vj.0) * r, 0.0, (vi.1 - vj.1) * r)
         let d = wronskian(ai, aj), dn = wronskian(n, l)
