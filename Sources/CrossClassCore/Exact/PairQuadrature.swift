@@ -269,11 +269,23 @@ struct PairObjective: Sendable {
 
     /// trades at one vertex: value, dL/dd1, dL/dd2, dL/de (as `loss` returns for its best vertex).
     @inline(__always)
-    func tradesVertexLoss(_ v: Int, _ d1: Double, _ d2: Double, _ e: Double) -> (Double, Double, Double, Double) {
+    func tradesVertexLoss(_ v: Int, _ d1: Double, _ d2: Double, _ e: Double, shifts: [(Double, Double)]) -> (Double, Double, Double, Double) {
         guard case .trades(let beta) = kind else { preconditionFailure("trades only") }
         let vertex = Self.vertices[v]
-        let (clean, p1, p2) = Self.softplus(d1, d2)
-        let (sp, q1, q2) = Self.softplus(d1 + e * vertex.0, d2 + e * vertex.1)
+        // The clean softmax's terms, and the vertex's from them: e^(-(d_k + e V_k)) =
+        // e^(-d_k) e^(-e V_k), the second factor per evaluation (`Geometry.tradesShifts`; within
+        // Double's range as 2 e < 100, `tradesCertifiable`), so the vertex costs no exp. Both
+        // sums hold a term equal to its largest scaled term (>= e^(-100) against underflow).
+        let top = max(0, -d1, -d2)
+        let e0 = top == 0 ? 1 : Self.expOrZero(-top)
+        let e1 = top == -d1 ? 1 : Self.expOrZero(-d1 - top)
+        let e2 = top == -d2 ? 1 : Self.expOrZero(-d2 - top)
+        let sum = e0 + e1 + e2
+        let clean = top + log(sum), p1 = e1 / sum, p2 = e2 / sum
+        let shift = shifts[v]
+        let f1 = e1 * shift.0, f2 = e2 * shift.1
+        let shiftedSum = e0 + f1 + f2
+        let sp = top + log(shiftedSum), q1 = f1 / shiftedSum, q2 = f2 / shiftedSum
         let mean = p1 * vertex.0 + p2 * vertex.1
         let kl = sp - clean + e * mean
         guard kl > 0 else { return (clean, -p1, -p2, 0) }
@@ -323,6 +335,8 @@ struct PairObjective: Sendable {
         var mc = 0.0, mcW = (0.0, 0.0)
         var sc = 0.0, scW = (0.0, 0.0)
         var su = 0.0, suW = (0.0, 0.0)
+        /// trades: (e^(-e V_k1), e^(-e V_k2)) for each vertex V_k (`tradesVertexLoss`).
+        var tradesShifts: [(Double, Double)] = []
     }
 
     func geometry(_ w1: Double, _ w2: Double) -> Geometry {
@@ -331,6 +345,7 @@ struct PairObjective: Sendable {
         var g = Geometry()
         g.e = eps * (w1 + w2)
         g.eW = eps
+        if case .trades = kind { g.tradesShifts = Self.vertices.map { (exp(-g.e * $0.0), exp(-g.e * $0.1)) } }
         g.mc = w1 * c.muE + w2 * c.muC
         g.mcW = (c.muE, c.muC)
         g.sc = (w1 * w1 * sE2 + w2 * w2 * t2 + 0.5 * (w2 * w2 * sC2 + w1 * w1 * t2)).squareRoot()
@@ -1048,7 +1063,7 @@ struct PairObjective: Sendable {
                 let weight = half * weights[j] * Normal.pdf(z2)
                 let u = geo.su * z2
                 let (l, l1, l2, lE) = knownLabels
-                    ? (isTrades ? tradesVertexLoss(pattern[piece], c + u, c - u, geo.e) : lsVertexLoss(pattern[piece], c + u, c - u, geo.e))
+                    ? (isTrades ? tradesVertexLoss(pattern[piece], c + u, c - u, geo.e, shifts: geo.tradesShifts) : lsVertexLoss(pattern[piece], c + u, c - u, geo.e))
                     : { let f = loss(c + u, c - u, geo.e); return (f.0, f.1, f.2, f.3) }()
                 r.value += weight * l
                 r.c += weight * (l1 + l2)
