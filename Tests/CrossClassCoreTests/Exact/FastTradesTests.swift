@@ -62,6 +62,30 @@ struct FastTradesTests {
     /// lines; where they differ, the labels there are read in ties to rounding, and at 10
     /// points (terms ~1e-10) the all-pairs label falls short of the best by more than rounding
     /// while the envelope's does not.
+    /// Scans `points` equal cells of the line (c, su, e) (margins (c + su z2, c - su z2)),
+    /// skipping points within 1e-6 of `skipNear`: the vertex that `pattern` and `kinks` give
+    /// at each point has the best term to rounding, and is the clear winner (by 1e-9) where
+    /// there is one. Returns the number of points with a clear winner.
+    static func scanLabels(pattern: [Int], kinks: [Double], skipNear: [Double], c: Double, su: Double, e: Double, points: Int,
+                           describe: (Double) -> String) -> Int {
+        var clear = 0
+        for j in 0..<points {
+            let z2 = 9 * (Double(j) + 0.5) / Double(points)
+            if skipNear.contains(where: { abs($0 - z2) < 1e-6 }) { continue }
+            let u = su * z2
+            let d1 = c + u, d2 = c - u
+            let values = vertices.map { kl($0, d1, d2, e) }
+            let mine = pattern[kinks.filter { $0 < z2 }.count]
+            let rounding = 1e-12 * (1 + abs(d1) + abs(d2) + e)
+            let order = values.indices.sorted { values[$0] > values[$1] }
+            #expect(values[mine] >= values[order[0]] - rounding, "\(describe(z2)), terms \(values)")
+            guard values[order[0]] - values[order[1]] > 1e-9 * (1 + abs(values[order[0]])) else { continue }
+            clear += 1
+            #expect(mine == order[0], "\(describe(z2)): scan says \(order[0])")
+        }
+        return clear
+    }
+
     @Test("inner kinks: following the upper envelope agrees with all 15 vertex differences and with a label scan (6 settings x 121 lines, 1000 points per line)")
     func envelopeAgainstAllPairs() throws {
         let settings: [(sigma: Double, tau: Double, eps: Double, w1: Double, w2: Double)] = [
@@ -81,21 +105,9 @@ struct FastTradesTests {
                 lines += 1
                 kinks += all.kinks.count
                 if envelope.pattern == all.pattern && envelope.kinks == all.kinks { identical += 1 }
-                for j in 0..<1000 {
-                    let z2 = 9 * (Double(j) + 0.5) / 1000
-                    if (envelope.kinks + all.kinks).contains(where: { abs($0 - z2) < 1e-6 }) { continue }
-                    let u = envelope.su * z2
-                    let d1 = envelope.c + u, d2 = envelope.c - u
-                    let values = Self.vertices.map { Self.kl($0, d1, d2, envelope.e) }
-                    let mine = envelope.pattern[envelope.kinks.filter { $0 < z2 }.count]
-                    let theirs = all.pattern[all.kinks.filter { $0 < z2 }.count]
-                    let rounding = 1e-12 * (1 + abs(d1) + abs(d2) + envelope.e)
-                    let order = values.indices.sorted { values[$0] > values[$1] }
-                    #expect(values[mine] >= values[order[0]] - rounding,
-                            "\(label) z2 \(z2): envelope \(envelope.pattern) \(envelope.kinks), all pairs \(all.pattern) \(all.kinks), terms \(values)")
-                    guard values[order[0]] - values[order[1]] > 1e-9 * (1 + abs(values[order[0]])) else { continue }
-                    clear += 1
-                    #expect(mine == order[0], "\(label) z2 \(z2): envelope \(envelope.pattern) \(envelope.kinks), scan says \(order[0])")
+                clear += Self.scanLabels(pattern: envelope.pattern, kinks: envelope.kinks, skipNear: envelope.kinks + all.kinks,
+                                         c: envelope.c, su: envelope.su, e: envelope.e, points: 1000) { z2 in
+                    "\(label) z2 \(z2): envelope \(envelope.pattern) \(envelope.kinks), all pairs \(all.pattern) \(all.kinks)"
                 }
             }
         }
@@ -146,20 +158,9 @@ struct FastTradesTests {
                     samePattern += 1
                     if zip(continued.kinks, certified.kinks).allSatisfy({ abs($0 - $1) <= 1e-12 }) { sameKinks += 1 }
                 }
-                for j in 0..<400 {
-                    let z2 = 9 * (Double(j) + 0.5) / 400
-                    if (continued.kinks + certified.kinks).contains(where: { abs($0 - z2) < 1e-6 }) { continue }
-                    let u = line.su * z2
-                    let d1 = line.c + u, d2 = line.c - u
-                    let values = Self.vertices.map { Self.kl($0, d1, d2, line.e) }
-                    let mine = continued.pattern[continued.kinks.filter { $0 < z2 }.count]
-                    let rounding = 1e-12 * (1 + abs(d1) + abs(d2) + line.e)
-                    let order = values.indices.sorted { values[$0] > values[$1] }
-                    #expect(values[mine] >= values[order[0]] - rounding,
-                            "\(setting) c \(line.c) z2 \(z2): continued \(continued), certified \(certified), terms \(values)")
-                    guard values[order[0]] - values[order[1]] > 1e-9 * (1 + abs(values[order[0]])) else { continue }
-                    clear += 1
-                    #expect(mine == order[0], "\(setting) c \(line.c) z2 \(z2): continued \(continued), scan says \(order[0])")
+                clear += Self.scanLabels(pattern: continued.pattern, kinks: continued.kinks, skipNear: continued.kinks + certified.kinks,
+                                         c: line.c, su: line.su, e: line.e, points: 400) { z2 in
+                    "\(setting) c \(line.c) z2 \(z2): continued \(continued), certified \(certified)"
                 }
             }
         }
