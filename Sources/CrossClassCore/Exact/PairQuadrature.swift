@@ -913,7 +913,7 @@ struct PairObjective: Sendable {
     }
 
     /// The z1 in (lo, hi) where the inner pattern changes from `left` (at lo) towards `right`
-    /// (at hi), by bisection on pattern equality to 1e-12; more than one change in the
+    /// (at hi), by bisection on pattern equality to `tolerance`; more than one change in the
     /// interval are followed in order (up to 6). trades: a midpoint whose kinks continue
     /// (`tradesContinued`, certified) from a bracket end has that end's pattern; the others
     /// are certified afresh.
@@ -968,9 +968,6 @@ struct PairObjective: Sendable {
         for sum in sums { total.value += sum.value; total.g1 += sum.g1; total.g2 += sum.g2 }
         return Result(value: 2 * total.value, gradient: (2 * total.g1, 2 * total.g2))
     }
-
-    /// Pattern of pieces along the inner line at z1 (ce: always [0]).
-    func pattern(_ z1: Double, _ geo: Geometry) -> [Int] { innerLine(z1, geo).pattern }
 
     /// The pattern of pieces along the inner line at z1 and the kinks between them (ce: [0]).
     func innerLine(_ z1: Double, _ geo: Geometry) -> InnerKinks {
