@@ -276,10 +276,7 @@ struct PairObjective: Sendable {
         // e^(-d_k) e^(-e V_k), the second factor per evaluation (`Geometry.tradesShifts`; within
         // Double's range as 2 e < 100, `tradesCertifiable`), so the vertex costs no exp. Both
         // sums hold a term equal to its largest scaled term (>= e^(-100) against underflow).
-        let top = max(0, -d1, -d2)
-        let e0 = top == 0 ? 1 : Self.expOrZero(-top)
-        let e1 = top == -d1 ? 1 : Self.expOrZero(-d1 - top)
-        let e2 = top == -d2 ? 1 : Self.expOrZero(-d2 - top)
+        let (top, e0, e1, e2) = Self.scaledTerms(d1, d2)
         let sum = e0 + e1 + e2
         let clean = top + log(sum), p1 = e1 / sum, p2 = e2 / sum
         let shift = shifts[v]
@@ -313,14 +310,21 @@ struct PairObjective: Sendable {
     /// log(1 + e^{-a1} + e^{-a2}) and the probabilities q_k = e^{-a_k} / (1 + e^{-a1} + e^{-a2}).
     @inline(__always)
     static func softplus(_ a1: Double, _ a2: Double) -> (Double, Double, Double) {
+        let (top, e0, e1, e2) = scaledTerms(a1, a2)
+        let s = e0 + e1 + e2
+        return (top + log(s), e1 / s, e2 / s)
+    }
+
+    /// top = max(0, -a1, -a2) and the terms (e^(-top), e^(-a1 - top), e^(-a2 - top)). The term
+    /// at the top is e^0 = 1 exactly (x - x = 0): not evaluated, the same bits with one exp
+    /// fewer (exp was a third of a trades optimum's time).
+    @inline(__always)
+    static func scaledTerms(_ a1: Double, _ a2: Double) -> (top: Double, Double, Double, Double) {
         let top = max(0, -a1, -a2)
-        // The term at the top is e^0 = 1 exactly (x - x = 0): not evaluated, the same bits with
-        // one exp fewer (exp was a third of a trades optimum's time).
         let e0 = top == 0 ? 1 : expOrZero(-top)
         let e1 = top == -a1 ? 1 : expOrZero(-a1 - top)
         let e2 = top == -a2 ? 1 : expOrZero(-a2 - top)
-        let s = e0 + e1 + e2
-        return (top + log(s), e1 / s, e2 / s)
+        return (top, e0, e1, e2)
     }
 
     /// e^x for x <= 0, with 0 below -746 where exp underflows to 0 anyway: the same value,
@@ -721,10 +725,11 @@ struct PairObjective: Sendable {
     /// (the reference for `tradesEnvelope`).
     func tradesAllPairs(_ c: Double, _ geo: Geometry) -> (pattern: [Int], kinks: [Double]) {
         let top = Self.cut * geo.su
+        let basis = CriticalBasis(c, geo.e)
         var roots: [Double] = []
         for i in 0..<Self.vertices.count {
             for j in (i + 1)..<Self.vertices.count {
-                roots += tradesRoots(i, j, c, geo.e, top: top).map { $0 / geo.su }
+                roots += tradesRoots(i, j, c, geo.e, top: top, basis: basis).map { $0 / geo.su }
             }
         }
         return labelled(c, geo, roots)
@@ -743,18 +748,16 @@ struct PairObjective: Sendable {
     func tradesEnvelope(_ c: Double, _ geo: Geometry) -> (pattern: [Int], kinks: [Double])? {
         let count = Self.vertices.count
         let top = Self.cut * geo.su
+        let basis = CriticalBasis(c, geo.e)
         var cache = [[Double]?](repeating: nil, count: count * count)
         func roots(_ i: Int, _ j: Int) -> [Double] {
             let key = min(i, j) * count + max(i, j)
             if let r = cache[key] { return r }
-            let r = tradesRoots(min(i, j), max(i, j), c, geo.e, top: top).map { $0 / geo.su }
+            let r = tradesRoots(min(i, j), max(i, j), c, geo.e, top: top, basis: basis).map { $0 / geo.su }
             cache[key] = r
             return r
         }
-        func label(_ z: Double) -> Int {
-            let u = geo.su * z
-            return loss(c + u, c - u, geo.e).4
-        }
+        func label(_ z: Double) -> Int { bestVertex(c, z, geo) }
         /// The first root after s of a difference G_ab, b != a, and that b (cut, -1 if none).
         func next(_ a: Int, after s: Double) -> (Double, Int) {
             let gap = 1e-12 * max(1, s)
@@ -777,7 +780,7 @@ struct PairObjective: Sendable {
             var (end, successor) = next(a, after: s)
             var settled = false
             for _ in 0..<6 {
-                let middle = label(s + min(0.5 * (end - s), 0.25))
+                let middle = label(Self.readPoint(s, end))
                 if middle == a { settled = true; break }
                 a = middle
                 (end, successor) = next(a, after: s)
@@ -852,19 +855,13 @@ struct PairObjective: Sendable {
             kinks.append(root)
             lower = root
         }
-        func label(_ z: Double) -> Int {
-            let u = su * z
-            return loss(c + u, c - u, e).4
-        }
         let ends = [0.0] + kinks + [Self.cut]
-        for k in pattern.indices where label(ends[k] + min(0.5 * (ends[k + 1] - ends[k]), 0.25)) != pattern[k] { return nil }
+        for k in pattern.indices where bestVertex(c, Self.readPoint(ends[k], ends[k + 1]), geo) != pattern[k] { return nil }
         // Certified as `tradesRoots` certifies: on each piece, no other vertex b overtakes its
         // vertex a, i.e. G_ab >= 0 (to rounding) at the piece's ends and at every critical
         // point of G_ab inside it (the roots of its critical polynomial, isolated by Descartes'
         // rule on the piece alone; none where the polynomial has no sign change there). A
         // failed check declines the line (it is then certified afresh).
-        var intervals: [(Double, Double)] = []
-        intervals.reserveCapacity(8)
         let basis = CriticalBasis(c, e)
         for k in pattern.indices {
             let a = pattern[k]
@@ -873,28 +870,29 @@ struct PairObjective: Sendable {
             let noise = 1e-14 * (1 + abs(c) + su * t + 2 * e)
             for b in 0..<Self.vertices.count where b != a {
                 guard tradesDifference(a, b, c, su * s, e) >= -noise, tradesDifference(a, b, c, su * t, e) >= -noise else { return nil }
-                let p = tradesCriticalPolynomial(min(a, b), max(a, b), basis, e)
-                intervals.removeAll(keepingCapacity: true)
-                var budget = 64
-                RealPolynomial.isolate(p, ts, tt, budget: &budget, into: &intervals)
-                guard budget > 0 else { return nil }
-                for (lo, hi) in intervals {
-                    let critical = lo == hi ? lo : RealPolynomial.root(p, lo, hi)
-                    if tradesDifference(a, b, c, log(critical), e) < -noise { return nil }
-                }
+                let critical = RealPolynomial.roots(tradesCriticalPolynomial(min(a, b), max(a, b), basis, e), ts, tt)
+                guard critical.complete else { return nil }
+                for t in critical.roots where tradesDifference(a, b, c, log(t), e) < -noise { return nil }
             }
         }
         return (pattern, kinks)
     }
 
+    /// The best vertex (`loss`'s label) on the inner line at c, at z2 = z.
+    func bestVertex(_ c: Double, _ z: Double, _ geo: Geometry) -> Int {
+        let u = geo.su * z
+        return loss(c + u, c - u, geo.e).4
+    }
+
+    /// Where a piece [s, end] of an inner line has its label read: its middle, but no further
+    /// than 0.25 from s (near the left end, where the Gaussian weight is and the terms are not
+    /// all tied to rounding).
+    static func readPoint(_ s: Double, _ end: Double) -> Double { s + min(0.5 * (end - s), 0.25) }
+
     /// The pattern of best vertices between consecutive candidate kinks `roots` (in z2; every
     /// point where the best vertex can change is among them), and the kinks where it changes.
     func labelled(_ c: Double, _ geo: Geometry, _ candidates: [Double]) -> (pattern: [Int], kinks: [Double]) {
         let roots = candidates.sorted()
-        func label(_ z: Double) -> Int {
-            let u = geo.su * z
-            return loss(c + u, c - u, geo.e).4
-        }
         let ends = [0.0] + roots + [Self.cut]
         var pattern: [Int] = []
         var kinks: [Double] = []
@@ -902,7 +900,7 @@ struct PairObjective: Sendable {
             // The best vertex is the same all along the piece (no difference changes sign in
             // it); it is read near the piece's left end, where the Gaussian weight is and the
             // vertices' losses are not all tied to rounding (far out along u they can be).
-            let l = label(ends[k] + min(0.5 * (ends[k + 1] - ends[k]), 0.25))
+            let l = bestVertex(c, Self.readPoint(ends[k], ends[k + 1]), geo)
             if pattern.isEmpty { pattern.append(l); continue }
             if l != pattern[pattern.count - 1] {
                 kinks.append(ends[k])
@@ -1148,6 +1146,17 @@ enum RealPolynomial {
         isolate(p, m, b, depth: depth + 1, budget: &budget, into: &out)
     }
 
+    /// The roots of p in (a, b) (0 < a < b): isolated (`isolate`, budget 64) and solved
+    /// (`root`); `complete` is false when the budget ran out (an interval may then hold more
+    /// than one root).
+    static func roots(_ p: Fixed, _ a: Double, _ b: Double) -> (roots: [Double], complete: Bool) {
+        var intervals: [(Double, Double)] = []
+        intervals.reserveCapacity(8)
+        var budget = 64
+        isolate(p, a, b, budget: &budget, into: &intervals)
+        return (intervals.map { $0.0 == $0.1 ? $0.0 : root(p, $0.0, $0.1) }, budget > 0)
+    }
+
     /// The root of p in [a, b] (0 < a < b) where p changes sign, to ~1e-15 relative in t (the
     /// interval can span e^50); the geometric middle if p does not change sign. Newton in t,
     /// safeguarded by the sign-changing bracket: a step that leaves the bracket or does not
@@ -1294,21 +1303,9 @@ extension PairObjective {
             + e * (p1 * (vi.0 - vj.0) + p2 * (vi.1 - vj.1))
     }
 
-    /// The sign of dG_ij/dt along the inner line at c (t = e^u, X = e^(-c-u) = r / t,
-    /// Y = e^(-c+u) = r t, r = e^(-c)) is that of a polynomial of degree <= 6 in t:
-    /// with A_v = t (1 + X a_v1 + Y a_v2) = a_v1 r + t + a_v2 r t^2 (a_vk = e^(-e V_vk)),
-    /// L = t (1 + X + Y) and N = t (X dV1 + Y dV2) (dV = V_i - V_j),
-    ///   G = log A_i - log A_j + e N / L,
-    ///   G' A_i A_j L^2 = (A_i' A_j - A_i A_j') L^2 + e (N' L - N L') A_i A_j,
-    /// and A_i, A_j, L > 0 for t > 0. Each quadratic is scaled by a positive constant (its
-    /// largest coefficient, from logarithms) first, which keeps the sign and Double's range.
-    func tradesCriticalPolynomial(_ i: Int, _ j: Int, _ c: Double, _ e: Double) -> RealPolynomial.Fixed {
-        tradesCriticalPolynomial(i, j, CriticalBasis(c, e), e)
-    }
-
     /// The line's scaled quadratics A_v of `tradesCriticalPolynomial` (every vertex) and its
-    /// r = e^(-c), shared by the pairs examined on one line (`tradesContinued`): 20 exps once
-    /// instead of 8 per pair.
+    /// r = e^(-c), built once per inner line for all the pairs examined on it (`tradesRoots`,
+    /// `tradesContinued`): 20 exps once instead of 8 per pair.
     struct CriticalBasis {
         var quadratics: [(Double, Double, Double)]
         var r: Double, one: Double
@@ -1323,6 +1320,14 @@ extension PairObjective {
         }
     }
 
+    /// The sign of dG_ij/dt along the inner line at c (t = e^u, X = e^(-c-u) = r / t,
+    /// Y = e^(-c+u) = r t, r = e^(-c)) is that of a polynomial of degree <= 6 in t:
+    /// with A_v = t (1 + X a_v1 + Y a_v2) = a_v1 r + t + a_v2 r t^2 (a_vk = e^(-e V_vk)),
+    /// L = t (1 + X + Y) and N = t (X dV1 + Y dV2) (dV = V_i - V_j),
+    ///   G = log A_i - log A_j + e N / L,
+    ///   G' A_i A_j L^2 = (A_i' A_j - A_i A_j') L^2 + e (N' L - N L') A_i A_j,
+    /// and A_i, A_j, L > 0 for t > 0. Each quadratic is scaled by a positive constant (its
+    /// largest coefficient, from logarithms) first, which keeps the sign and Double's range.
     func tradesCriticalPolynomial(_ i: Int, _ j: Int, _ basis: CriticalBasis, _ e: Double) -> RealPolynomial.Fixed {
         // Written out (this runs for every isolated pair on every inner line): for quadratics
         // a, b, a' b - a b' = (a1 b0 - a0 b1) + 2 (a2 b0 - a0 b2) t + (a2 b1 - a1 b2) t^2 (the
@@ -1364,15 +1369,9 @@ extension PairObjective {
     /// polynomial of `tradesCriticalPolynomial` and solved; G is monotone between them, so each
     /// sign change of G between consecutive critical points holds exactly one root (solved by
     /// Illinois in u to ~1e-15 relative), and no other root exists.
-    func tradesRoots(_ i: Int, _ j: Int, _ c: Double, _ e: Double, top: Double) -> [Double] {
-        let p = tradesCriticalPolynomial(i, j, c, e)
-        var intervals: [(Double, Double)] = []
-        intervals.reserveCapacity(8)
-        var budget = 64
-        RealPolynomial.isolate(p, 1, exp(top), budget: &budget, into: &intervals)
+    func tradesRoots(_ i: Int, _ j: Int, _ c: Double, _ e: Double, top: Double, basis: CriticalBasis) -> [Double] {
         var splits = [0.0]
-        for (a, b) in intervals {
-            let t = a == b ? a : RealPolynomial.root(p, a, b)
+        for t in RealPolynomial.roots(tradesCriticalPolynomial(i, j, basis, e), 1, exp(top)).roots {
             let u = log(t)
             if u > splits[splits.count - 1] && u < top { splits.append(u) }
         }
