@@ -37,14 +37,19 @@ extension SymmetricOptimizer {
     /// on the way (the caller then searches on values). On the axis w2 = 0 the classes' margins
     /// can be degenerate (absent features exactly zero), so the axis and the one-sided
     /// derivative there stay with the value-based search; inside the family they are not.
+    ///
+    /// `objective` is R's estimate at the returned point (both rules, reusing the last working
+    /// evaluation there), nil when its bound misses the tolerance.
     func familyNewton(start: (Double, Double)) throws
-        -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double)? {
+        -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, objective: Estimate?)? {
         guard let engine = familyEvaluator else { return nil }
         let u1 = LinearClassifier.symmetric(model: model, w1: 1, w2: 0).weights
         let u2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
-        func f(_ w1: Double, _ w2: Double, _ rule: GaussLegendre) throws -> (value: Double, g1: Double, g2: Double) {
+        var last: (w1: Double, w2: Double, r: (value: Double, gradient: Matrix, tail: Double))? = nil
+        func f(_ w1: Double, _ w2: Double, _ rule: GaussLegendre, working: Bool = false) throws -> (value: Double, g1: Double, g2: Double) {
             let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
             guard w2 > 0, let r = engine.evaluate(w, rule: rule), r.value.isFinite else { throw Declined() }
+            if working { last = (w1, w2, r) }
             var g1 = 0.0, g2 = 0.0
             for i in 0..<r.gradient.storage.count {
                 g1 += r.gradient.storage[i] * u1.storage[i]
@@ -53,10 +58,44 @@ extension SymmetricOptimizer {
             return penalised(w1, w2, (r.value, g1, g2))
         }
         do {
-            return try warmNewton({ try f($0, $1, .working) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false)
+            let o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false)
+            let w = LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights
+            let known = last.flatMap { $0.w1 == o.w1 && $0.w2 == o.w2 ? $0.r : nil }
+            let objective = engine.estimate(w, working: known).flatMap { e in
+                e.value.isFinite && e.errorBound <= tolerance
+                    ? Estimate(value: e.value, errorBound: e.errorBound, converged: true, method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
+                    : nil
+            }
+            return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, objective)
         } catch is Declined {
             return nil
         }
+    }
+
+    /// dF/dw2 at (w1, 0+) on a model with a family evaluator: the axis value f(0) (where the
+    /// classes' margins can be degenerate, so the full-W evaluator declines) and the exact value
+    /// and derivative f(s), f'(s) at s = h and h/2 inside the family give
+    /// d(s) = 2 (f(s) - f(0)) / s - f'(s) = f'(0+) - f'''(0) s^2 / 6 + O(s^3): two evaluations
+    /// where a Richardson on values takes three, and the gradient's error is not divided by s.
+    /// The bound: d(h/2)'s value errors (f(0)'s and f(h/2)'s, times 4 / h), its derivative's
+    /// error in the w2 direction, and its truncation, a third of |d(h) - d(h/2)|. nil when the
+    /// evaluator declines or misses the tolerance (the caller then extrapolates values).
+    func familyDerivativeAtZero(_ engine: LinearPairCE, w1: Double) throws -> Estimate? {
+        let h = 1e-3 * max(abs(w1), 1e-3)
+        let axis = try value(w1: w1, w2: 0)
+        let u2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
+        let u2Norm = u2.storage.reduce(0) { $0 + abs($1) }
+        func difference(_ s: Double) -> (d: Double, noise: Double)? {
+            let w = LinearClassifier.symmetric(model: model, w1: w1, w2: s).weights
+            guard let r = engine.estimate(w), r.value.isFinite, r.errorBound <= tolerance else { return nil }
+            var g2 = 0.0
+            for i in 0..<u2.storage.count { g2 += r.gradient.storage[i] * u2.storage[i] }
+            let f = penalised(w1, s, (r.value, 0, g2))
+            return (2 * (f.value - axis.value) / s - f.g2, 2 * (r.errorBound + axis.errorBound) / s + r.gradientError * u2Norm)
+        }
+        guard let coarse = difference(h), let fine = difference(h / 2) else { return nil }
+        let bound = fine.noise + abs(coarse.d - fine.d) / 3
+        return Estimate(value: fine.d, errorBound: bound, converged: axis.converged && bound.isFinite, method: .hermiteDifference)
     }
 
     /// Raised inside the gradient optimiser when the fast evaluator declines a point.

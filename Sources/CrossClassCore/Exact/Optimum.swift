@@ -124,6 +124,7 @@ public struct SymmetricOptimizer: Sendable {
     public func value(w1: Double, w2: Double) throws -> Estimate {
         var r = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         r.method = method
+        r.parallel = parallelEvaluation
         var e = try r.evaluate(w1: w1, w2: w2)
         onEvaluation?()
         switch scale {
@@ -165,6 +166,7 @@ public struct SymmetricOptimizer: Sendable {
             if case .centeredWeightDecay(let lambda) = scale { d += lambda * centred.b * w1 }
             return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: .gaussLegendre2DGradient)
         }
+        if let engine = familyEvaluator, let d = try familyDerivativeAtZero(engine, w1: w1) { return d }
         let h = 1e-3 * max(abs(w1), 1e-3)
         let e0 = try value(w1: w1, w2: 0)
         let e1 = try value(w1: w1, w2: h)
@@ -244,6 +246,8 @@ public struct SymmetricOptimizer: Sendable {
         var w1 = 0.0, w2 = 0.0, best = 0.0
         var derivative: Double? = nil
         var boundary = false
+        // R's estimate at the interior point when the family Newton has it already.
+        var interiorObjective: (w1: Double, w2: Double, estimate: Estimate)? = nil
         switch scale {
         case .fixed(let s):
             // Scale-free objectives use s as given (their value does not depend on it).
@@ -283,6 +287,7 @@ public struct SymmetricOptimizer: Sendable {
                 let search: String
                 if let newton = try familyNewton(start: (r0 * cos(0.35), r0 * sin(0.35))) {
                     search = "Newton"
+                    interiorObjective = newton.objective.map { (newton.w1, newton.w2, $0) }
                     interior = (newton.w1, newton.w2, newton.value,
                                 newton.converged ? nil : "Newton stopped after \(newton.iterations) iterations with step \(newton.step)")
                 } else {
@@ -338,7 +343,13 @@ public struct SymmetricOptimizer: Sendable {
         }
         var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         evaluator.method = method
-        let objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
+        evaluator.parallel = parallelEvaluation
+        let objectiveOnly: Double
+        if let known = interiorObjective, known.w1 == w1, known.w2 == w2 {
+            objectiveOnly = known.estimate.value
+        } else {
+            objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
+        }
         return try optimum(w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, derivativeAtZero: derivative,
                            onBoundary: boundary, converged: converged, notes: notes)
     }

@@ -82,4 +82,25 @@ struct FamilyNewtonTests {
         #expect((full.gradientNorm ?? 1) <= 1e-6, "gradient norm \(String(describing: full.gradientNorm))")
         #expect(full.iterations <= 10, "iterations \(full.iterations)")
     }
+
+    @Test("dF/dw2 at (w1, 0+) from the axis value and the interior value and gradient (Hermite) equals a Richardson extrapolation of values alone within both bounds")
+    func derivativeAtZero() throws {
+        let model = try Self.skewed()
+        let cases: [(Norm, Objective, Double)] = [(.linf, .ce, 1.5), (.linf, .ls(alpha: 0.1), 1.2), (.l2, .ce, 1.5)]
+        for (norm, objective, w1) in cases {
+            let label = "\(objective) \(norm) w1 \(w1)"
+            let optimizer = try SymmetricOptimizer(model: model, threat: try ThreatModel(norm: norm, eps: 0.3), objective: objective)
+            let d = try optimizer.derivativeAtZeroEstimate(w1: w1)
+            #expect(d.method == .hermiteDifference, "\(label): \(d.method)")
+            #expect(d.converged && d.errorBound <= 1e-7, "\(label): bound \(d.errorBound)")
+            // Values only: f(0), f(h), f(h/2), f(h/4); two Richardson extrapolations of the
+            // one-sided differences, their difference a third of the finer one's truncation.
+            let h = 1e-3 * w1
+            let f = try [0, h, h / 2, h / 4].map { try optimizer.value(w1: w1, w2: $0) }
+            let q = (1...3).map { (f[$0].value - f[0].value) / (h / pow(2, Double($0 - 1))) }
+            let coarse = 2 * q[1] - q[0], fine = 2 * q[2] - q[1]
+            let bound = (8 * f[3].errorBound + 2 * f[2].errorBound + 6 * f[0].errorBound) / h + abs(coarse - fine) / 3
+            #expect(abs(d.value - fine) <= d.errorBound + bound, "\(label): Hermite \(d.value) +- \(d.errorBound), Richardson \(fine) +- \(bound)")
+        }
+    }
 }
