@@ -534,6 +534,14 @@ public enum DampedNewton {
         return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false)
     }
 
+    /// The Newton decrement g'H^-1 g / 2 (F - F* of the quadratic model) for a Hessian h that is
+    /// positive definite (Cholesky), nil when it is not: the point is then not certified as a
+    /// local minimum.
+    public static func decrement(hessian h: [Double], gradient g: [Double]) -> Double? {
+        guard h.count == g.count * g.count, let p = solve(h, g, g.count) else { return nil }
+        return 0.5 * abs(zip(p, g).reduce(0) { $0 + $1.0 * $1.1 })
+    }
+
     /// The BFGS update of the n x n Hessian h for the step s and the gradient change y, or nil
     /// when the curvature condition s'y > 0 (or s'hs > 0) fails.
     static func bfgs(_ h: [Double], step s: [Double], change y: [Double]) -> [Double]? {

@@ -51,6 +51,15 @@ struct DampedNewtonTests {
         #expect(secant < plain, "secant \(secant) evaluations, differenced \(plain)")
     }
 
+    @Test("the decrement certifies a minimum only from a positive definite Hessian: g'H^-1 g / 2 there, nil for an indefinite or a singular one")
+    func decrementCertificate() {
+        // H = diag(2, 8), g = (2, 4): H^-1 g = (1, 0.5), g'H^-1 g = 4.
+        #expect(abs((DampedNewton.decrement(hessian: [2, 0, 0, 8], gradient: [2, 4]) ?? 0) - 2) <= 1e-15)
+        #expect(DampedNewton.decrement(hessian: [1, 2, 2, 1], gradient: [1, 0]) == nil, "eigenvalues 3 and -1")
+        #expect(DampedNewton.decrement(hessian: [1, 1, 1, 1], gradient: [1, 0]) == nil, "singular")
+        #expect(DampedNewton.decrement(hessian: [1, 0, 0, 1], gradient: [1, 0, 0]) == nil, "sizes differ")
+    }
+
     @Test("an indefinite Hessian whose off-diagonal dominates (a saddle-like start): the shifted step still descends, to the known minimiser")
     func offDiagonalSaddle() throws {
         // f = -3 x y + (x^2 + y^2)^2: at (0.1, 0.2) the Hessian is about [[0.1, -2.9], [-2.9,

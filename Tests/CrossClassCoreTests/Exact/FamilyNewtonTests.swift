@@ -73,7 +73,7 @@ struct FamilyNewtonTests {
     /// The full-W Newton from that start, on the lines evaluator (trades under l_inf): it
     /// converged in 9 s, and stalled (50 iterations, 303 s) when the lines took half-order rules
     /// in the tails (`ClassPairLSGeneral.tailStart`).
-    @Test("full W on the skewed model (trades:6 under l_inf, eps 0.3): Newton from the family optimum converges below it, stationary")
+    @Test("full W on the skewed model (trades:6 under l_inf, eps 0.3): Newton from the family optimum converges below it, stationary, a certified minimum")
     func fullFromFamilyStart() throws {
         let model = try Self.skewed()
         let full = try FullOptimizer.solve(model: model, threat: try ThreatModel(norm: .linf, eps: 0.3), objective: .trades(beta: 6), parallel: true)
@@ -81,6 +81,9 @@ struct FamilyNewtonTests {
         #expect(full.value <= full.symmetricValue - 1e-5, "full \(full.value) symmetric \(full.symmetricValue)")
         #expect((full.gradientNorm ?? 1) <= 1e-6, "gradient norm \(String(describing: full.gradientNorm))")
         #expect(full.iterations <= 10, "iterations \(full.iterations)")
+        // The later Newton steps run on BFGS Hessians; the minimum is certified by the point's
+        // own (coarse-rule) Hessian, which must be positive definite with a decrement at rounding.
+        #expect((full.optimalityGap ?? 1) <= 1e-15, "optimality gap \(String(describing: full.optimalityGap))")
     }
 
     @Test("dF/dw2 at (w1, 0+) from the axis value and the interior value and gradient (Hermite) equals a Richardson extrapolation of values alone within both bounds")
