@@ -71,8 +71,8 @@ public struct Estimate: Sendable, Equatable, Codable {
         case vertexRegions = "vertex regions (quadrature)"
         /// Richardson extrapolation of one-sided differences.
         case richardson = "richardson"
-        /// One-sided derivative from a value at 0 and a value and exact derivative at steps h and
-        /// h/2 (2 (f(h) - f(0)) / h - f'(h), error O(h^2)).
+        /// One-sided derivative from a value at 0 and a value and exact derivative at steps s = h
+        /// and h/2: 2 (f(s) - f(0)) / s - f'(s) (error O(s^2)), extrapolated in s.
         case hermiteDifference = "hermite-difference"
         /// A root of a derivative computed by quadrature (its error includes the derivative's).
         case rootOfDerivative = "root-of-derivative"

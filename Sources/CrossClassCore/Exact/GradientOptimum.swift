@@ -7,11 +7,13 @@ import GSL
 ///   one-sided derivative at w2 = 0+ -- for the convex ce and ls it decides w2* = 0; trades also
 ///   tries an interior start -- then damped Newton on (w1, w2) with a Hessian from differences
 ///   of the exact gradient; a fixed scale by `arcMinimum` on dF/dtheta);
-/// - the full 3-class W under l_inf or l_2 (ce): damped Newton over the (K - 1) d free entries
-///   (last row fixed at 0, softmax losses see only row differences) from the symmetric optimum,
-///   Hessian from forward differences of the exact gradient, stopped on the Newton decrement.
-/// The robust ce is convex in W, so a point where the Newton decrement is below the tolerance
-/// is the minimiser to within that decrement (its second-order estimate of F - F*).
+/// - the full 3-class W under l_inf or l_2 (ce, ls, trades): damped Newton over the (K - 1) d
+///   free entries (last row fixed at 0, softmax losses see only row differences) from the
+///   symmetric optimum, Hessian from forward differences of the exact gradient (on lines: the
+///   start's from the coarse rule, then BFGS updates, and a trades point away from the start
+///   certified by its own coarse-rule Hessian), stopped on the Newton decrement.
+/// The robust ce and ls are convex in W, so a point where the Newton decrement is below the
+/// tolerance is the minimiser to within that decrement (its second-order estimate of F - F*).
 extension SymmetricOptimizer {
     /// The fast l_2 evaluator for this setting, if there is one.
     var l2Evaluator: L2PairObjective? {
@@ -35,8 +37,9 @@ extension SymmetricOptimizer {
     /// exact gradient through W(w1, w2) = w1 U1 + w2 U2 (dF/dw_i = <dR/dW, U_i> plus the
     /// penalty's), from `start`; nil when there is no family evaluator or it declines a point
     /// on the way (the caller then searches on values). On the axis w2 = 0 the classes' margins
-    /// can be degenerate (absent features exactly zero), so the axis and the one-sided
-    /// derivative there stay with the value-based search; inside the family they are not.
+    /// can be degenerate (absent features exactly zero), so the axis stays with the value-based
+    /// search and the one-sided derivative there takes the axis value and interior points
+    /// (`familyDerivativeAtZero`); inside the family the margins are not degenerate.
     ///
     /// `objective` is R's estimate at the returned point (both rules, reusing the last working
     /// evaluation there), nil when its bound misses the tolerance.

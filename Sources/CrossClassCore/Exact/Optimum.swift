@@ -388,10 +388,11 @@ public struct SymmetricOptimizer: Sendable {
 /// Softmax losses and robust margins depend on W only through the differences of its rows, so
 /// the last row is fixed at 0 and the other (K-1) d entries are searched, starting from the
 /// symmetric optimum (shifted so that its last row is 0).
-/// - fast (ce, K = 3, l_inf or l_2; ls, K = 3, l_inf): damped Newton on the exact value and
-///   gradient of `LinearPairCE` (`DampedNewton`); converged when the Newton decrement (F - F*
-///   for the quadratic model; ce and ls are convex) and the integration error are both within
-///   the tolerance.
+/// - fast (ce, ls and trades, K = 3, l_inf or l_2): damped Newton on the exact value and
+///   gradient of `LinearPairCE` (`DampedNewton`; on lines, BFGS updates after the start's
+///   coarse-rule Hessian); converged when the Newton decrement (F - F* for the quadratic model;
+///   ce and ls are convex, a trades point away from the start must have a positive definite
+///   Hessian of its own) and the integration error are both within the tolerance.
 /// - reference (and every other setting): GSL's Nelder-Mead simplex on the adaptive path.
 public struct FullOptimum: Sendable {
     public var classifier: LinearClassifier
