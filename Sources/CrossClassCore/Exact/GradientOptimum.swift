@@ -52,6 +52,7 @@ extension SymmetricOptimizer {
         func f(_ w1: Double, _ w2: Double, _ rule: GaussLegendre, working: Bool = false) throws -> (value: Double, g1: Double, g2: Double) {
             let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
             guard w2 > 0, let r = engine.evaluate(w, rule: rule), r.value.isFinite else { throw Declined() }
+            onEvaluation?()
             if working { last = (w1, w2, r) }
             var g1 = 0.0, g2 = 0.0
             for i in 0..<r.gradient.storage.count {
@@ -92,6 +93,7 @@ extension SymmetricOptimizer {
         func difference(_ s: Double) -> (d: Double, noise: Double)? {
             let w = LinearClassifier.symmetric(model: model, w1: w1, w2: s).weights
             guard let r = engine.estimate(w), r.value.isFinite, r.errorBound <= tolerance else { return nil }
+            onEvaluation?()
             var g2 = 0.0
             for i in 0..<u2.storage.count { g2 += r.gradient.storage[i] * u2.storage[i] }
             let f = penalised(w1, s, (r.value, 0, g2))

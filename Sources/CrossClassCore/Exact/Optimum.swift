@@ -53,8 +53,10 @@ public struct SymmetricOptimizer: Sendable {
     /// Spread each objective evaluation of the fast paths (l_inf; ls under l_2) over all cores
     /// (same bits as one thread). For single optima; grids already run one point per core.
     public var parallelEvaluation = false
-    /// Called after each objective evaluation of the derivative-free search (the settings
-    /// without a fast optimiser), from the solving thread: for progress on long searches.
+    /// Called after each objective evaluation of the searches that have no fast optimiser of
+    /// their own (values on the reference path; on 3-class models without the complement
+    /// structure, also the full-W evaluations of the family Newton and of the derivative at
+    /// w2 = 0), from the solving thread: for progress on long searches.
     public var onEvaluation: (@Sendable () -> Void)? = nil
     /// Range of log ||w|| searched first in free-scale modes; when the best scale sits at its
     /// upper end the search is repeated on `extendedLogScaleRange`.

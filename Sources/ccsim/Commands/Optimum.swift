@@ -60,9 +60,10 @@ struct OptimumCommand: ParsableCommand {
         optimizer.method = methodOptions.method
         // One optimum: its evaluations use all cores (same bits as one thread).
         optimizer.parallelEvaluation = true
-        // Settings without a fast optimiser search on the adaptive path (minutes for some):
-        // their evaluations are counted on stderr when it is a terminal.
-        let progress = Progress(total: 0, label: "optimum (derivative-free search)")
+        // Settings without a fast optimiser of their own (the adaptive path, minutes for some;
+        // models without the complement structure, seconds each under l_2): their evaluations
+        // are counted on stderr when it is a terminal.
+        let progress = Progress(total: 0, label: "optimum (objective evaluations)")
         optimizer.onEvaluation = { progress.tick() }
         let o = try { defer { progress.finish() }; return try optimizer.solve() }()
         let out: [String: JSONValue] = [

@@ -347,7 +347,7 @@ struct FastPathTests {
         }
     }
 
-    @Test("the derivative-free search reports each objective evaluation (progress hook); the fast optimiser makes none there")
+    @Test("the searches without a fast optimiser report each objective evaluation (progress hook, a model without the complement structure included); the fast optimiser makes none there")
     func evaluationHook() throws {
         final class Counter: @unchecked Sendable {
             let lock = NSLock()
@@ -364,5 +364,17 @@ struct FastPathTests {
         pair.onEvaluation = { fast.add() }
         #expect(try pair.solve().converged)
         #expect(fast.n == 0)
+        // A model without the complement structure: the axis on values, the derivative at
+        // w2 = 0 and the family Newton on the full-W evaluator all count.
+        let family = Counter()
+        var skewed = try SymmetricOptimizer(model: try FamilyNewtonTests.skewed(), threat: try ThreatModel(norm: .linf, eps: 0.3), objective: .ce)
+        skewed.onEvaluation = { family.add() }
+        #expect(try skewed.solve().converged)
+        #expect(family.n >= 20, "\(family.n) evaluations reported")
+        // The derivative alone: the axis value and the two interior estimates.
+        let derivative = Counter()
+        skewed.onEvaluation = { derivative.add() }
+        _ = try skewed.derivativeAtZeroEstimate(w1: 1.5)
+        #expect(derivative.n == 3, "\(derivative.n) evaluations reported")
     }
 }
