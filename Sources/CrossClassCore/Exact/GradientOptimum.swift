@@ -46,31 +46,22 @@ extension SymmetricOptimizer {
     func familyNewton(start: (Double, Double)) throws
         -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, objective: Estimate?)? {
         guard let engine = familyEvaluator else { return nil }
-        let u1 = LinearClassifier.symmetric(model: model, w1: 1, w2: 0).weights
-        let u2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
+        let (u1, u2) = familyDirections
         var last: (w1: Double, w2: Double, r: (value: Double, gradient: Matrix, tail: Double))? = nil
         func f(_ w1: Double, _ w2: Double, _ rule: GaussLegendre, working: Bool = false) throws -> (value: Double, g1: Double, g2: Double) {
             let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
             guard w2 > 0, let r = engine.evaluate(w, rule: rule), r.value.isFinite else { throw Declined() }
             onEvaluation?()
             if working { last = (w1, w2, r) }
-            var g1 = 0.0, g2 = 0.0
-            for i in 0..<r.gradient.storage.count {
-                g1 += r.gradient.storage[i] * u1.storage[i]
-                g2 += r.gradient.storage[i] * u2.storage[i]
-            }
-            return penalised(w1, w2, (r.value, g1, g2))
+            return penalised(w1, w2, (r.value, Self.along(r.gradient, u1), Self.along(r.gradient, u2)))
         }
         do {
             let o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false)
-            let w = LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights
             let known = last.flatMap { $0.w1 == o.w1 && $0.w2 == o.w2 ? $0.r : nil }
-            let objective = engine.estimate(w, working: known).flatMap { e in
-                e.value.isFinite && e.errorBound <= tolerance
-                    ? Estimate(value: e.value, errorBound: e.errorBound, converged: true, method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
-                    : nil
-            }
-            return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, objective)
+            var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
+            evaluator.parallel = parallelEvaluation
+            let estimate = evaluator.fixedRuleEstimate(LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2), working: known)
+            return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, estimate)
         } catch is Declined {
             return nil
         }
@@ -88,15 +79,13 @@ extension SymmetricOptimizer {
     func familyDerivativeAtZero(_ engine: LinearPairCE, w1: Double) throws -> Estimate? {
         let h = 1e-3 * max(abs(w1), 1e-3)
         let axis = try value(w1: w1, w2: 0)
-        let u2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
+        let u2 = familyDirections.u2
         let u2Norm = u2.storage.reduce(0) { $0 + abs($1) }
         func difference(_ s: Double) -> (d: Double, noise: Double)? {
             let w = LinearClassifier.symmetric(model: model, w1: w1, w2: s).weights
             guard let r = engine.estimate(w), r.value.isFinite, r.errorBound <= tolerance else { return nil }
             onEvaluation?()
-            var g2 = 0.0
-            for i in 0..<u2.storage.count { g2 += r.gradient.storage[i] * u2.storage[i] }
-            let f = penalised(w1, s, (r.value, 0, g2))
+            let f = penalised(w1, s, (r.value, 0, Self.along(r.gradient, u2)))
             return (2 * (f.value - axis.value) / s - f.g2, 2 * (r.errorBound + axis.errorBound) / s + r.gradientError * u2Norm)
         }
         guard let coarse = difference(h), let fine = difference(h / 2) else { return nil }
@@ -106,6 +95,16 @@ extension SymmetricOptimizer {
         // Richardson sequence, the extrapolation 4e-9, the bound 1.8e-7).
         let bound = (4 * fine.noise + coarse.noise) / 3 + abs(coarse.d - fine.d) / 3
         return Estimate(value: (4 * fine.d - coarse.d) / 3, errorBound: bound, converged: axis.converged && bound.isFinite, method: .hermiteDifference)
+    }
+
+    /// The family's directions: W(w1, w2) = w1 U1 + w2 U2.
+    var familyDirections: (u1: Matrix, u2: Matrix) {
+        (LinearClassifier.symmetric(model: model, w1: 1, w2: 0).weights, LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights)
+    }
+
+    /// <G, U>: the derivative along U of a function whose gradient in W is G.
+    static func along(_ gradient: Matrix, _ u: Matrix) -> Double {
+        zip(gradient.storage, u.storage).reduce(0) { $0 + $1.0 * $1.1 }
     }
 
     /// Raised inside the gradient optimiser when the fast evaluator declines a point.

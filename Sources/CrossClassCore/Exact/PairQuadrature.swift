@@ -872,7 +872,7 @@ struct PairObjective: Sendable {
                 guard tradesDifference(a, b, c, su * s, e) >= -noise, tradesDifference(a, b, c, su * t, e) >= -noise else { return nil }
                 let critical = RealPolynomial.roots(tradesCriticalPolynomial(min(a, b), max(a, b), basis, e), ts, tt)
                 guard critical.complete else { return nil }
-                for t in critical.roots where tradesDifference(a, b, c, log(t), e) < -noise { return nil }
+                for x in critical.roots where tradesDifference(a, b, c, log(x), e) < -noise { return nil }
             }
         }
         return (pattern, kinks)
@@ -1093,7 +1093,7 @@ struct PairObjective: Sendable {
     /// rules on twice as many sub-pieces (see `tradesOuterSplits`).
     func estimate(w1: Double, w2: Double, tolerance: Double? = nil, working: Result? = nil) -> (result: Result, errorBound: Double, gradientError: Double) {
         let geo = geometry(w1, w2)
-        let pieces = working.map { $0.pieces }.flatMap { $0.isEmpty ? nil : $0 } ?? plan(geo)
+        let pieces = working.flatMap { $0.pieces.isEmpty ? nil : $0.pieces } ?? plan(geo)
         let growth = 1 + abs(w1 * structure.muE + w2 * structure.muC) + 2 * eps * (w1 + w2)
             + Self.cut * (w1 + w2) * (structure.sigmaE + structure.sigmaC + structure.tau)
         var scaleFactor = 1.0

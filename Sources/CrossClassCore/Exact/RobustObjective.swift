@@ -126,12 +126,13 @@ public struct RobustObjective: Sendable {
     /// (`LinearPairCE`: seconds where the adaptive path takes minutes under l_2), when the fast
     /// method is asked, the rules handle W and their bound is within the tolerance; nil sends
     /// the caller to the adaptive path, which honours any tolerance. A bias shifts the margins,
-    /// which these rules do not take: such a W goes to the adaptive path.
-    func fixedRuleEstimate(_ classifier: LinearClassifier) -> Estimate? {
+    /// which these rules do not take: such a W goes to the adaptive path. `working`: the working
+    /// rule's result at this W when the caller has it (an optimiser's last evaluation).
+    func fixedRuleEstimate(_ classifier: LinearClassifier, working: (value: Double, gradient: Matrix, tail: Double)? = nil) -> Estimate? {
         guard method == .fast, classifier.weights.columns == model.dimension, (classifier.bias ?? []).allSatisfy({ $0 == 0 }),
               var engine = LinearPairCE(model: model, threat: threat, objective: objective) else { return nil }
         engine.parallel = parallel
-        guard let e = engine.estimate(classifier.weights), e.value.isFinite, e.errorBound <= tolerance else { return nil }
+        guard let e = engine.estimate(classifier.weights, working: working), e.value.isFinite, e.errorBound <= tolerance else { return nil }
         return Estimate(value: e.value, errorBound: e.errorBound, converged: true,
                         method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
     }
