@@ -171,6 +171,50 @@ struct FastTradesTests {
         #expect(clear > 200_000, "\(clear) points with a clear winner")
     }
 
+    /// The outer breaks located as roots of the event between two patterns
+    /// (`PairObjective.locateEvents`): at each, the pattern from all 15 vertex differences (the
+    /// independent reference of `innerPattern`) changes between 1e-7 before and 1e-7 after it;
+    /// there are as many as the bisection finds, and the estimates agree within their bounds.
+    /// (The bisection's breaks can be off the event: at a kink reaching z2 = 9 by up to 2.4e-7
+    /// here.)
+    @Test("breaks: located as event roots, the pattern changes there (+-1e-7, all 15 differences; 4 settings), as many as the bisection finds, estimates agree (6 settings, trades:1 and trades:6)")
+    func eventBreaks() throws {
+        let settings: [(beta: Double, sigma: Double, tau: Double, eps: Double, w1: Double, w2: Double)] = [
+            (1, 0.5, 0, 0.3, 2.2777575, 1.3906931), (6, 0.5, 0, 0.3, 2.3, 1.4), (6, 1, 0.2, 0.3, 3.58, 7.16), (1, 0.25, 0, 0.49, 8, 0.5),
+            (6, 1, 0, 0.35, 3, 6), (6, 1, 0.2, 0.49, 2.79, 1.11),
+        ]
+        let outcomes = try Parallel.map(settings) { s in
+            let model = try DataModel.paper3(mu: 1, sigma: s.sigma, tau: s.tau)
+            let threat = try ThreatModel(norm: .linf, eps: s.eps)
+            let located = try #require(FastTradesAudit.breaks(model: model, threat: threat, beta: s.beta, w1: s.w1, w2: s.w2))
+            let flips = try located.map { b -> (Bool, String) in
+                let delta = 1e-7 * max(1, abs(b))
+                let before = try #require(FastTradesAudit.innerPattern(model: model, threat: threat, beta: s.beta, w1: s.w1, w2: s.w2, z1: b - delta, allPairs: true))
+                let after = try #require(FastTradesAudit.innerPattern(model: model, threat: threat, beta: s.beta, w1: s.w1, w2: s.w2, z1: b + delta, allPairs: true))
+                return (before.pattern != after.pattern, "\(before.pattern) \(before.kinks) -> \(after.pattern) \(after.kinks)")
+            }
+            return (located, flips,
+                    try #require(FastTradesAudit.breaks(model: model, threat: threat, beta: s.beta, w1: s.w1, w2: s.w2, bisected: true)),
+                    try #require(FastTradesAudit.estimate(model: model, threat: threat, beta: s.beta, w1: s.w1, w2: s.w2, tolerance: .infinity)),
+                    try #require(FastTradesAudit.estimate(model: model, threat: threat, beta: s.beta, w1: s.w1, w2: s.w2, tolerance: .infinity, bisectedBreaks: true)))
+        }
+        var breaks = 0, checked = 0
+        for (s, (located, flips, bisected, value, reference)) in zip(settings, outcomes) {
+            let label = "trades:\(s.beta) sigma \(s.sigma) tau \(s.tau) eps \(s.eps) W(\(s.w1), \(s.w2))"
+            #expect(located.count == bisected.count, "\(label): breaks \(located) against bisected \(bisected)")
+            // At W(3.58, 7.16) and W(3, 6) (w2 > w1, margin scales 7-8) far kinks between
+            // vertices tied to rounding come and go along z1; both ways place breaks there (as
+            // many), where the integrand is the same to rounding whichever vertex is taken.
+            if s.w2 <= s.w1 {
+                for (b, flip) in zip(located, flips) { #expect(flip.0, "\(label): no change of pattern at the break \(b): \(flip.1)") }
+            }
+            breaks += located.count
+            if s.w2 <= s.w1 { checked += located.count }
+            #expect(abs(value.value - reference.value) <= value.errorBound, "\(label): \(value.value) against \(reference.value) (bound \(value.errorBound))")
+        }
+        #expect(breaks >= 40 && checked >= 15, "\(breaks) breaks, \(checked) checked")
+    }
+
     /// The Gaussian tails (|z| > 4, in z1 and in z2) take half the rules' order
     /// (`PairObjective.tailStart`): the estimate stays within its bound of the full-order one.
     @Test("tails: half-order rules beyond |z| = 4 give the full-order estimate within the reported bound (trades:1, trades:6; 4 settings)")
