@@ -50,9 +50,21 @@ extension SymmetricOptimizer {
         var finalValue: Double? = nil
         // The last working-rule evaluation: the final estimate reuses it at the returned point.
         var last: (w1: Double, w2: Double, r: PairObjective.Result)? = nil
+        // The previous evaluation (either rule): the next one locates its breaks again from
+        // there (`PairObjective.evaluate(continuing:)`).
+        var previous: PairObjective.Result? = nil
         func working(_ w1: Double, _ w2: Double) -> (value: Double, g1: Double, g2: Double) {
             let r: PairObjective.Result
-            if let last, last.w1 == w1, last.w2 == w2 { r = last.r } else { r = e.evaluate(w1: w1, w2: w2); last = (w1, w2, r) }
+            if let last, last.w1 == w1, last.w2 == w2 { r = last.r } else {
+                r = e.evaluate(w1: w1, w2: w2, continuing: previous)
+                last = (w1, w2, r)
+                previous = r
+            }
+            return penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
+        }
+        func coarse(_ w1: Double, _ w2: Double) -> (value: Double, g1: Double, g2: Double) {
+            let r = e.evaluate(w1: w1, w2: w2, rule: .coarse, continuing: previous)
+            previous = r
             return penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
         }
         switch scale {
@@ -93,7 +105,7 @@ extension SymmetricOptimizer {
                 // As the l_2 path: a coarse stage on secant Hessians, then the working rule, here
                 // with the last step at F's rounding taken (w to ~1e-10; the final estimate
                 // reuses that evaluation).
-                let interior = try warmNewton(working, coarse: { fastValue(e, $0, $1, rule: .coarse) }, start: start, evaluatesRoundingSteps: true)
+                let interior = try warmNewton(working, coarse: coarse, start: start, evaluatesRoundingSteps: true)
                 if interior.value < axis.value {
                     w1 = interior.w1; w2 = interior.w2; boundary = false
                     finalValue = interior.value

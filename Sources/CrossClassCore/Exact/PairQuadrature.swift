@@ -208,6 +208,13 @@ struct PairObjective: Sendable {
         /// The outer pieces it was integrated on (`evaluate`; `estimate` at the same point
         /// reuses them instead of planning again).
         var pieces: [OuterPiece] = []
+        /// trades: the breaks among them, with the lines beside them (`replan`).
+        var breaks: [Break] = []
+        /// trades: every outer sub-piece's node lines had one pattern of best vertices (false:
+        /// a change of pattern inside a piece, a break the plan does not have).
+        var consistent = true
+        /// trades: the breaks were located again from a nearby evaluation's (`replan`).
+        var replanned = false
     }
 
     /// Truncation of the standard-normal coordinates (neglected mass 2 Phi(-9) = 2.3e-19).
@@ -550,17 +557,41 @@ struct PairObjective: Sendable {
     }
 
     /// The outer pieces at this geometry: the graded panels (`Panels`), each split where the
-    /// pattern of best vertices along the inner line changes (ls, trades). The changes are
-    /// found by comparing the patterns at 9 equally spaced points of each panel and located by
-    /// bisection to `breakTolerance` (a chain of changes between two samples is followed one by
-    /// one).
-    func plan(_ geo: Geometry, breakTolerance: Double = 1e-12) -> [OuterPiece] {
+    /// pattern of best vertices along the inner line changes (ls: closed forms; trades). The
+    /// trades changes are found by comparing the patterns at 9 equally spaced points of each
+    /// panel and located to `breakTolerance` (`locateChanges`: as roots of the event between
+    /// two patterns, or by bisection; a chain of changes between two samples is followed one
+    /// by one).
+    func plan(_ geo: Geometry, breakTolerance: Double = 1e-12) -> [OuterPiece] { planWithBreaks(geo, breakTolerance: breakTolerance).pieces }
+
+    /// An outer break located between two certified lines (trades): where it is and the lines
+    /// on its two sides (for locating it again at a nearby geometry, `replan`).
+    struct Break {
+        var z: Double
+        var below: InnerKinks, above: InnerKinks
+    }
+
+    /// The graded outer panels (`Panels`) at this geometry.
+    func outerPanels(_ geo: Geometry) -> [Double] {
         let outerCentres = offsets(geo.e).map { -$0 }
-        let outer = geo.sc > 0
+        return geo.sc > 0
             ? Panels.boundaries(-Self.cut, Self.cut, scale: geo.sc, centres: outerCentres.map { ($0 - geo.mc) / geo.sc }, maxMarginWidth: 3)
             : [-Self.cut, Self.cut]
+    }
+
+    /// The pieces of the panel [a, b] split at the breaks inside it (in increasing order).
+    static func pieces(_ a: Double, _ b: Double, breaks: [Double]) -> [OuterPiece] {
+        var ends = [a]
+        for x in breaks where x > ends[ends.count - 1] && x < b { ends.append(x) }
+        ends.append(b)
+        return (0..<(ends.count - 1)).map { OuterPiece(a: ends[$0], b: ends[$0 + 1], leftBreak: $0 > 0, rightBreak: $0 < ends.count - 2) }
+    }
+
+    /// `plan`, with the trades breaks and the lines beside them.
+    func planWithBreaks(_ geo: Geometry, breakTolerance: Double = 1e-12) -> (pieces: [OuterPiece], breaks: [Break]) {
+        let outer = outerPanels(geo)
         if isSmooth || geo.sc == 0 {
-            return (0..<(outer.count - 1)).map { OuterPiece(a: outer[$0], b: outer[$0 + 1], leftBreak: false, rightBreak: false) }
+            return ((0..<(outer.count - 1)).map { OuterPiece(a: outer[$0], b: outer[$0 + 1], leftBreak: false, rightBreak: false) }, [])
         }
         if let lines = closedFormLines(geo) {
             let allBreaks = outerBreaks(lines, geo)
@@ -575,12 +606,11 @@ struct PairObjective: Sendable {
                     pieces.append(OuterPiece(a: ends[k], b: ends[k + 1], leftBreak: k > 0, rightBreak: k < ends.count - 2))
                 }
             }
-            return pieces
+            return (pieces, [])
         }
         // Panels apart (the pattern scans are most of the cost for trades).
-        return Parallel.indexed(outer.count - 1, parallel: parallel) { p -> [OuterPiece] in
+        let panels = Parallel.indexed(outer.count - 1, parallel: parallel) { p -> ([OuterPiece], [Break]) in
             let a = outer[p], b = outer[p + 1]
-            var pieces: [OuterPiece] = []
             let samples = 8
             let inset = 1e-9 * (b - a)
             let points = (0...samples).map { j -> Double in
@@ -593,18 +623,74 @@ struct PairObjective: Sendable {
             for z in points {
                 if let previous = lines.last, let k = tradesContinued(geo.mc + geo.sc * z, geo, from: previous) { lines.append(k) } else { lines.append(innerLine(z, geo)) }
             }
-            var breaks: [Double] = []
+            var breaks: [Break] = []
             for j in 0..<samples where lines[j].pattern != lines[j + 1].pattern {
                 breaks += locateChanges(points[j], lines[j], points[j + 1], lines[j + 1], geo, tolerance: breakTolerance)
             }
-            var ends = [a]
-            for x in breaks where x > ends[ends.count - 1] && x < b { ends.append(x) }
-            ends.append(b)
-            for k in 0..<(ends.count - 1) {
-                pieces.append(OuterPiece(a: ends[k], b: ends[k + 1], leftBreak: k > 0, rightBreak: k < ends.count - 2))
+            var kept: [Break] = []
+            for x in breaks where x.z > (kept.last?.z ?? a) && x.z < b { kept.append(x) }
+            return (Self.pieces(a, b, breaks: kept.map(\.z)), kept)
+        }
+        return (panels.flatMap { $0.0 }, panels.flatMap { $0.1 })
+    }
+
+    /// trades: the plan at this geometry from the breaks of a nearby one (the optimisers'
+    /// previous evaluation): each break is the root of its event's function (`eventFunction`,
+    /// from the lines beside it there), bracketed by steps out from where it was and confirmed
+    /// by certified lines 1e-6 either side carrying the same patterns as there, without the
+    /// panels' pattern samples. A new break (an event that was not there) is not searched
+    /// for: the integration then sees the lines of one piece change pattern (`Result.
+    /// consistent`) and `evaluate` plans afresh. nil: a break that is not an event of a known
+    /// kind, or not found so (the caller plans afresh).
+    func replan(_ geo: Geometry, from previous: [Break], breakTolerance: Double) -> (pieces: [OuterPiece], breaks: [Break])? {
+        guard case .trades = kind, geo.su > 0, geo.sc > 0 else { return nil }
+        var breaks: [Break] = []
+        for old in previous {
+            let z0 = old.z
+            guard let f = eventFunction(old.below, old.above, geo) else {
+                // Another kind of change (bisected): bisected again between lines 1e-3 either
+                // side that carry the patterns it had.
+                let step = 1e-3 * max(1, abs(z0))
+                let c = { (z: Double) in geo.mc + geo.sc * z }
+                guard z0 - step > -Self.cut, z0 + step < Self.cut,
+                      let below = tradesContinued(c(z0 - step), geo, from: old.below) ?? Optional(innerLine(z0 - step, geo)), below.pattern == old.below.pattern,
+                      let above = tradesContinued(c(z0 + step), geo, from: old.above) ?? Optional(innerLine(z0 + step, geo)), above.pattern == old.above.pattern
+                else { return nil }
+                let located = locateChanges(z0 - step, below, z0 + step, above, geo, tolerance: breakTolerance)
+                guard located.count == 1, let b = located.first else { return nil }
+                if let last = breaks.last, b.z <= last.z { return nil }
+                breaks.append(b)
+                continue
             }
-            return pieces
-        }.flatMap { $0 }
+            let f0 = f(z0)
+            guard f0.isFinite else { return nil }
+            // Steps out on both sides until f changes sign.
+            var step = 1e-4 * max(1, abs(z0))
+            var bracket: (Double, Double, Double, Double)? = f0 == 0 ? (z0, f0, z0, f0) : nil
+            for _ in 0..<12 where bracket == nil {
+                for z in [z0 - step, z0 + step] where z > -Self.cut && z < Self.cut {
+                    let fz = f(z)
+                    guard fz.isFinite else { return nil }
+                    if (fz > 0) != (f0 > 0) || fz == 0 { bracket = z < z0 ? (z, fz, z0, f0) : (z0, f0, z, fz); break }
+                }
+                step *= 4
+            }
+            guard let (lo, flo, hi, fhi) = bracket else { return nil }
+            let root = lo == hi ? lo : illinoisRoot(lo, flo, hi, fhi, keepInside: true, done: { l, h in h - l <= breakTolerance * max(1, abs(l)) }, f)
+            let delta = 1e-6 * max(1, abs(root))
+            let c = { (z: Double) in geo.mc + geo.sc * z }
+            guard let below = tradesContinued(c(root - delta), geo, from: old.below) ?? Optional(innerLine(root - delta, geo)), below.pattern == old.below.pattern,
+                  let above = tradesContinued(c(root + delta), geo, from: old.above) ?? Optional(innerLine(root + delta, geo)), above.pattern == old.above.pattern
+            else { return nil }
+            if let last = breaks.last, root <= last.z { return nil }
+            breaks.append(Break(z: root, below: below, above: above))
+        }
+        let outer = outerPanels(geo)
+        var pieces: [OuterPiece] = []
+        for p in 0..<(outer.count - 1) {
+            pieces += Self.pieces(outer[p], outer[p + 1], breaks: breaks.map(\.z).filter { $0 > outer[p] && $0 < outer[p + 1] })
+        }
+        return (pieces, breaks)
     }
 
     // MARK: ls in closed form
@@ -919,9 +1005,9 @@ struct PairObjective: Sendable {
     /// interval are followed in order (up to 6). trades: a midpoint whose kinks continue
     /// (`tradesContinued`, certified) from a bracket end has that end's pattern; the others
     /// are certified afresh.
-    func locateChanges(_ lo: Double, _ left: InnerKinks, _ hi: Double, _ right: InnerKinks, _ geo: Geometry, tolerance: Double) -> [Double] {
+    func locateChanges(_ lo: Double, _ left: InnerKinks, _ hi: Double, _ right: InnerKinks, _ geo: Geometry, tolerance: Double) -> [Break] {
         if locatesEvents, let events = locateEvents(lo, left, hi, right, geo, tolerance: tolerance) { return events }
-        var out: [Double] = []
+        var out: [Break] = []
         var start = lo, startLine = left
         for _ in 0..<6 {
             var l = start, h = hi, lowLine = startLine, beyond = right
@@ -933,7 +1019,7 @@ struct PairObjective: Sendable {
                 let line = innerLine(m, geo)
                 if line.pattern == lowLine.pattern { l = m; lowLine = line } else { h = m; beyond = line }
             }
-            out.append(0.5 * (l + h))
+            out.append(Break(z: 0.5 * (l + h), below: lowLine, above: beyond))
             if beyond.pattern == right.pattern || h >= hi { break }
             start = h; startLine = beyond
         }
@@ -974,13 +1060,13 @@ struct PairObjective: Sendable {
     /// optimum's 133 changes are located so (the others, mostly on the near-axis lines where
     /// the whole inner line changes vertex at once, are bisected), and the break location
     /// takes about half the time. The breaks agree with the bisection's (FastTradesTests).
-    func locateEvents(_ lo: Double, _ left: InnerKinks, _ hi: Double, _ right: InnerKinks, _ geo: Geometry, tolerance: Double, depth: Int = 0) -> [Double]? {
+    func locateEvents(_ lo: Double, _ left: InnerKinks, _ hi: Double, _ right: InnerKinks, _ geo: Geometry, tolerance: Double, depth: Int = 0) -> [Break]? {
         if left.pattern == right.pattern { return [] }
         guard depth < 6, hi > lo else { return nil }
         func centre(_ z: Double) -> Double { geo.mc + geo.sc * z }
         func line(_ z: Double, near: InnerKinks) -> InnerKinks { tradesContinued(centre(z), geo, from: near) ?? innerLine(z, geo) }
         /// The events in (lo, hi) on both sides of the line at m.
-        func split(_ m: Double, _ middle: InnerKinks) -> [Double]? {
+        func split(_ m: Double, _ middle: InnerKinks) -> [Break]? {
             guard m > lo, m < hi,
                   let a = locateEvents(lo, left, m, middle, geo, tolerance: tolerance, depth: depth + 1),
                   let b = locateEvents(m, middle, hi, right, geo, tolerance: tolerance, depth: depth + 1) else { return nil }
@@ -1012,7 +1098,7 @@ struct PairObjective: Sendable {
         let delta = min(1e-6 * max(1, abs(root)), 0.25 * (root - lo), 0.25 * (hi - root))
         let below = line(root - delta, near: left)
         let above = line(root + delta, near: right)
-        if below.pattern == left.pattern && above.pattern == right.pattern { return [root] }
+        if below.pattern == left.pattern && above.pattern == right.pattern { return [Break(z: root, below: below, above: above)] }
         // More than one event: each side apart.
         if below.pattern != left.pattern { return split(root - delta, below) }
         return split(root + delta, above)
@@ -1048,23 +1134,30 @@ struct PairObjective: Sendable {
             guard let k = (1..<(l.count - 1)).first(where: { Self.removing(l, $0, 1) == s }) else { return nil }
             let a = l[k - 1], b = l[k], d = l[k + 1]
             guard a != d else { return nil }
-            let guess = longer.kinks[k - 1] * su
+            // G_ad at the root of G_ab (a = b there: a pair on the envelope beside the event,
+            // and a falls below d through it), or at the root of G_bd when a and b are
+            // mirrors (their tie at u = 0 is no kink, and the kink's root can merge into it).
+            let followsFirst = Self.mirror[a] != b
+            let (p, q) = followsFirst ? (a, b) : (b, d)
+            let guess = longer.kinks[followsFirst ? k - 1 : k] * su
             let upper = Self.cut * su
+            let lowest = Self.mirror[p] == q ? 0 : -upper
             f = { z in
                 let c = centre(z)
-                func g(_ u: Double) -> Double { self.tradesDifference(a, b, c, u, e) }
-                // The root of G_ab nearest the guess: steps out from it until G changes sign.
+                func g(_ u: Double) -> Double { self.tradesDifference(p, q, c, u, e) }
+                // The root of G_pq nearest the guess: steps out from it until G changes sign
+                // (above u = 0 for mirrors, which tie there on every line).
                 let g0 = g(guess)
                 var root = guess
                 if g0 != 0 {
                     var step = 1e-3 * max(1, guess)
                     var found = false
                     for _ in 0..<40 {
-                        for x in [guess - step, guess + step] where x > -upper && x < 2 * upper {
+                        for x in [guess - step, guess + step] where x > lowest && x < 2 * upper {
                             let gx = g(x)
                             if (gx > 0) != (g0 > 0) || gx == 0 {
-                                let (p, fp, q, fq) = x < guess ? (x, gx, guess, g0) : (guess, g0, x, gx)
-                                root = gx == 0 ? x : illinoisRoot(p, fp, q, fq, keepInside: false, done: { lo, hi in hi - lo <= 1e-15 * max(1, abs(hi)) }, g)
+                                let (lo, flo, hi, fhi) = x < guess ? (x, gx, guess, g0) : (guess, g0, x, gx)
+                                root = gx == 0 ? x : illinoisRoot(lo, flo, hi, fhi, keepInside: false, done: { l, h in h - l <= 1e-15 * max(1, abs(h)) }, g)
                                 found = true
                                 break
                             }
@@ -1096,17 +1189,39 @@ struct PairObjective: Sendable {
 
     /// Value and gradient of R at (w1, w2) (w1, w2 >= 0; at w2 = 0 the w2-derivative is the
     /// one-sided derivative at 0+) with the given rule.
-    func evaluate(w1: Double, w2: Double, rule: GaussLegendre = .working) -> Result {
+    ///
+    /// `continuing`: an evaluation at a nearby point (the optimisers' previous one), whose
+    /// breaks are located again here (`replan`) instead of planning afresh; when that fails, or
+    /// the integration finds a piece whose lines change pattern (a break that was not there),
+    /// the point is planned afresh and integrated again. Measured at the trades:1, eps 0.3
+    /// optimum of paper3: the panels' pattern samples were half of a plan's time after
+    /// `locateEvents`.
+    func evaluate(w1: Double, w2: Double, rule: GaussLegendre = .working, continuing previous: Result? = nil) -> Result {
         let geo = geometry(w1, w2)
         // The coarse rule (the optimisers' warm-up) places the breaks to 1e-8: a break off by
         // d moves the integral by ~d^(3/2) (the outer integrand behaves like (z1 - b)^(3/2)
         // there), 1e-12, far below that rule's own error; it saves a third of the bisection.
+        // It also integrates the plan's pieces unsplit (`outerSplits` 1): measured at that
+        // optimum, the warm-up's point moves by 1e-11 relative (the working-rule Newton then
+        // takes it to the same minimiser within its 1e-10 step) and the coarse evaluations
+        // take 40% less time.
         let isCoarse = rule.nodes.count < GaussLegendre.working.nodes.count
-        let pieces = plan(geo, breakTolerance: isCoarse ? 1e-8 : 1e-12)
+        let tolerance = isCoarse ? 1e-8 : 1e-12
         var integration = self
         if isCoarse { integration.outerSplits = 1 }
-        var r = integration.integrate(pieces, geo, rule)
-        r.pieces = pieces
+        if let previous, !previous.breaks.isEmpty, let reused = replan(geo, from: previous.breaks, breakTolerance: tolerance) {
+            var r = integration.integrate(reused.pieces, geo, rule)
+            if r.consistent {
+                r.pieces = reused.pieces
+                r.breaks = reused.breaks
+                r.replanned = true
+                return r
+            }
+        }
+        let planned = planWithBreaks(geo, breakTolerance: tolerance)
+        var r = integration.integrate(planned.pieces, geo, rule)
+        r.pieces = planned.pieces
+        r.breaks = planned.breaks
         return r
     }
 
@@ -1125,8 +1240,9 @@ struct PairObjective: Sendable {
         }
         let sums = Parallel.indexed(subPieces.count, parallel: parallel) { outerPiece(subPieces[$0], geo, rule, innerRule ?? rule) }
         var total = (value: 0.0, g1: 0.0, g2: 0.0)
-        for sum in sums { total.value += sum.value; total.g1 += sum.g1; total.g2 += sum.g2 }
-        return Result(value: 2 * total.value, gradient: (2 * total.g1, 2 * total.g2))
+        var consistent = true
+        for sum in sums { total.value += sum.value; total.g1 += sum.g1; total.g2 += sum.g2; consistent = consistent && sum.consistent }
+        return Result(value: 2 * total.value, gradient: (2 * total.g1, 2 * total.g2), consistent: consistent)
     }
 
     /// The pattern of pieces along the inner line at z1 and the kinks between them (ce: [0]).
@@ -1140,11 +1256,11 @@ struct PairObjective: Sendable {
 
     /// One outer piece on the rule's nodes (with the end substitution of `OuterPiece`): its
     /// share of (value, gradient) / 2.
-    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, _ innerRule: GaussLegendre) -> (value: Double, g1: Double, g2: Double) {
+    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, _ innerRule: GaussLegendre) -> (value: Double, g1: Double, g2: Double, consistent: Bool) {
         let pieceRule = rule.onPanel(piece.a, piece.b, tailStart: tailStart)
         let nodes = pieceRule.nodes, weights = pieceRule.weights
         let width = piece.b - piece.a
-        var sum = (value: 0.0, g1: 0.0, g2: 0.0)
+        var sum = (value: 0.0, g1: 0.0, g2: 0.0, consistent: true)
         // The previous node's kinks (trades: the next node's are continued from them).
         var neighbour: InnerKinks? = nil
         for i in 0..<nodes.count {
@@ -1160,6 +1276,7 @@ struct PairObjective: Sendable {
             let weight = 0.5 * width * dphi * weights[i] * Normal.pdf(z1)
             let c = geo.mc + geo.sc * z1
             let (r, kinks, le) = innerWithE(c, geo, innerRule, neighbour: neighbour)
+            if let previous = neighbour, let kinks, previous.pattern != kinks.pattern { sum.consistent = false }
             neighbour = kinks
             sum.value += weight * r.value
             // dL/dw = L_c (dmc + z1 dsc) + L_u z2 dsu + L_e de.
@@ -1607,6 +1724,20 @@ public enum FastTradesAudit {
               p.isTractable(w1: w1, w2: w2) else { return nil }
         if bisected { p.locatesEvents = false }
         return p.plan(p.geometry(w1, w2)).filter(\.leftBreak).map(\.a)
+    }
+
+    /// The working-rule value and gradient at `to` (the `coarse` rule's: `coarse`) continued
+    /// from an evaluation at `from` (its breaks located again, `PairObjective.replan`), whether
+    /// they were, and the same evaluated afresh, with both plans' breaks.
+    public static func continued(model: DataModel, threat: ThreatModel, beta: Double, from: (w1: Double, w2: Double), to: (w1: Double, w2: Double), coarse: Bool = false)
+        -> (continued: (value: Double, g1: Double, g2: Double, breaks: [Double]), replanned: Bool, fresh: (value: Double, g1: Double, g2: Double, breaks: [Double]))? {
+        guard let p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
+              p.isTractable(w1: from.w1, w2: from.w2), p.isTractable(w1: to.w1, w2: to.w2) else { return nil }
+        let rule: GaussLegendre = coarse ? .coarse : .working
+        let start = p.evaluate(w1: from.w1, w2: from.w2, rule: rule)
+        let c = p.evaluate(w1: to.w1, w2: to.w2, rule: rule, continuing: start)
+        let f = p.evaluate(w1: to.w1, w2: to.w2, rule: rule)
+        return ((c.value, c.gradient.w1, c.gradient.w2, c.breaks.map(\.z)), c.replanned, (f.value, f.gradient.w1, f.gradient.w2, f.breaks.map(\.z)))
     }
 
     /// The integration's kinks along the lines of every outer piece (the working rule's nodes

@@ -215,6 +215,39 @@ struct FastTradesTests {
         #expect(breaks >= 40 && checked >= 15, "\(breaks) breaks, \(checked) checked")
     }
 
+    /// An evaluation continued from a nearby one (the optimisers' steps: its breaks located
+    /// again from there, `PairObjective.replan`) equals the same evaluated afresh: the same
+    /// breaks (1e-9) and value and gradient to rounding; and it is continued (not planned
+    /// afresh) at the Newton steps' and the Hessian differences' distances.
+    @Test("plan reuse: an evaluation continued from a nearby one equals a fresh one (breaks 1e-9, coarse rule 1e-7; value 1e-14, gradient 1e-12; steps 1e-6 to 1e-2, both rules)")
+    func continuedPlan() throws {
+        let settings: [(beta: Double, sigma: Double, tau: Double, eps: Double, w1: Double, w2: Double)] = [
+            (1, 0.5, 0, 0.3, 2.2777575, 1.3906931), (6, 0.5, 0, 0.3, 0.5293, 0.3101), (6, 1, 0.2, 0.49, 2.79, 1.11), (1, 0.25, 0, 0.49, 8, 0.5),
+        ]
+        let steps = [(1e-6, 0.0), (0.0, 1e-6), (1e-3, -2e-3), (1e-2, 1e-2)]
+        let cases = settings.flatMap { s in steps.flatMap { d in [false, true].map { (s, d, $0) } } }
+        let outcomes = try Parallel.map(cases) { (s, d, coarse) in
+            let model = try DataModel.paper3(mu: 1, sigma: s.sigma, tau: s.tau)
+            let threat = try ThreatModel(norm: .linf, eps: s.eps)
+            return try #require(FastTradesAudit.continued(model: model, threat: threat, beta: s.beta, from: (s.w1, s.w2),
+                                                          to: (s.w1 * (1 + d.0), s.w2 * (1 + d.1)), coarse: coarse))
+        }
+        var replanned = 0
+        for ((s, d, coarse), o) in zip(cases, outcomes) {
+            let label = "trades:\(s.beta) sigma \(s.sigma) tau \(s.tau) eps \(s.eps) W(\(s.w1), \(s.w2)) step \(d) coarse \(coarse)"
+            if o.replanned { replanned += 1 }
+            #expect(o.continued.breaks.count == o.fresh.breaks.count, "\(label): breaks \(o.continued.breaks) against \(o.fresh.breaks)")
+            // Both located to 1e-12 (coarse: 1e-8).
+            let tolerance = coarse ? 1e-7 : 1e-9
+            for (a, b) in zip(o.continued.breaks, o.fresh.breaks) { #expect(abs(a - b) <= tolerance * max(1, abs(b)), "\(label): break \(a) against \(b)") }
+            #expect(abs(o.continued.value - o.fresh.value) <= 1e-14, "\(label): value \(o.continued.value) against \(o.fresh.value)")
+            #expect(abs(o.continued.g1 - o.fresh.g1) <= 1e-12 && abs(o.continued.g2 - o.fresh.g2) <= 1e-12,
+                    "\(label): gradient (\(o.continued.g1), \(o.continued.g2)) against (\(o.fresh.g1), \(o.fresh.g2))")
+        }
+        // Not vacuous: the small steps are continued.
+        #expect(replanned * 4 >= cases.count * 3, "\(replanned) of \(cases.count) continued")
+    }
+
     /// The Gaussian tails (|z| > 4, in z1 and in z2) take half the rules' order
     /// (`PairObjective.tailStart`): the estimate stays within its bound of the full-order one.
     @Test("tails: half-order rules beyond |z| = 4 give the full-order estimate within the reported bound (trades:1, trades:6; 4 settings)")
