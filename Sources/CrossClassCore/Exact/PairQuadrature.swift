@@ -1081,12 +1081,8 @@ struct PairObjective: Sendable {
             let m = 0.5 * (lo + hi)
             return split(m, line(m, near: left))
         }
-        var l0 = lo, h0 = hi
         var failed = false
-        let root = illinoisRoot(lo, flo, hi, fhi, keepInside: true, done: { l, h in
-            l0 = l; h0 = h
-            return h - l <= tolerance * max(1, abs(l))
-        }) { z in
+        let root = illinoisRoot(lo, flo, hi, fhi, keepInside: true, done: { l, h in h - l <= tolerance * max(1, abs(l)) }) { z in
             let v = f(z)
             if !v.isFinite { failed = true; return 0 }
             return v
