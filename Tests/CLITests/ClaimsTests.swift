@@ -570,7 +570,7 @@ enum ClaimsMode {
         }
         lines.append("")
         if let h = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() {
             h.seekToEndOfFile()

@@ -651,11 +651,9 @@ struct PairObjective: Sendable {
                 // Another kind of change (bisected): bisected again between lines 1e-3 either
                 // side that carry the patterns it had.
                 let step = 1e-3 * max(1, abs(z0))
-                let c = { (z: Double) in geo.mc + geo.sc * z }
-                guard z0 - step > -Self.cut, z0 + step < Self.cut,
-                      let below = tradesContinued(c(z0 - step), geo, from: old.below) ?? Optional(innerLine(z0 - step, geo)), below.pattern == old.below.pattern,
-                      let above = tradesContinued(c(z0 + step), geo, from: old.above) ?? Optional(innerLine(z0 + step, geo)), above.pattern == old.above.pattern
-                else { return nil }
+                guard z0 - step > -Self.cut, z0 + step < Self.cut else { return nil }
+                let below = line(z0 - step, geo, near: old.below), above = line(z0 + step, geo, near: old.above)
+                guard below.pattern == old.below.pattern, above.pattern == old.above.pattern else { return nil }
                 let located = locateChanges(z0 - step, below, z0 + step, above, geo, tolerance: breakTolerance)
                 guard located.count == 1, let b = located.first else { return nil }
                 if let last = breaks.last, b.z <= last.z { return nil }
@@ -678,10 +676,8 @@ struct PairObjective: Sendable {
             guard let (lo, flo, hi, fhi) = bracket else { return nil }
             let root = lo == hi ? lo : illinoisRoot(lo, flo, hi, fhi, keepInside: true, done: { l, h in h - l <= breakTolerance * max(1, abs(l)) }, f)
             let delta = 1e-6 * max(1, abs(root))
-            let c = { (z: Double) in geo.mc + geo.sc * z }
-            guard let below = tradesContinued(c(root - delta), geo, from: old.below) ?? Optional(innerLine(root - delta, geo)), below.pattern == old.below.pattern,
-                  let above = tradesContinued(c(root + delta), geo, from: old.above) ?? Optional(innerLine(root + delta, geo)), above.pattern == old.above.pattern
-            else { return nil }
+            let below = line(root - delta, geo, near: old.below), above = line(root + delta, geo, near: old.above)
+            guard below.pattern == old.below.pattern, above.pattern == old.above.pattern else { return nil }
             if let last = breaks.last, root <= last.z { return nil }
             breaks.append(Break(z: root, below: below, above: above))
         }
@@ -1026,6 +1022,12 @@ struct PairObjective: Sendable {
         return out
     }
 
+    /// The certified line at z1 (trades): continued from a nearby line's kinks
+    /// (`tradesContinued`), or certified afresh where that declines.
+    func line(_ z1: Double, _ geo: Geometry, near: InnerKinks) -> InnerKinks {
+        tradesContinued(geo.mc + geo.sc * z1, geo, from: near) ?? innerLine(z1, geo)
+    }
+
     /// `pattern` without its `count` elements from index `k`.
     static func removing(_ pattern: [Int], _ k: Int, _ count: Int) -> [Int] {
         var out = pattern
@@ -1045,7 +1047,8 @@ struct PairObjective: Sendable {
     ///   at u = 0 on every line): the slope of G_aa' in u at 0;
     ///   a kink reaches z2 = cut ([..., a, b] against [..., a]): G_ab(c, su cut);
     ///   two kinks meet at a triple point ([..., a, b, d, ...] against [..., a, d, ...], a != d):
-    ///   G_ad at the root of G_ab followed from the kink between a and b;
+    ///   G_ad at the root of G_ab followed from the kink between a and b (of G_bd from the kink
+    ///   between b and d when a and b are mirrors);
     ///   a sliver closes ([..., a, b, a, ...] against [..., a, ...]): the largest value of G_ba
     ///   at its critical points (`tradesCriticalPolynomial`) between the sliver's neighbours.
     /// The root (to `tolerance`, as the bisection's) is confirmed by certified lines at 1e-6
@@ -1056,15 +1059,16 @@ struct PairObjective: Sendable {
     /// alike, up to depth 6. nil: not located so (the caller bisects).
     ///
     /// Measured at the trades:1, eps 0.3 optimum of paper3 (l_inf): the bisection was 55-70% of
-    /// the plan's time (37 halvings of certified lines per break at 1e-12); 73 of the
-    /// optimum's 133 changes are located so (the others, mostly on the near-axis lines where
-    /// the whole inner line changes vertex at once, are bisected), and the break location
-    /// takes about half the time. The breaks agree with the bisection's (FastTradesTests).
+    /// the plan's time (37 halvings of certified lines per break at 1e-12); most changes are
+    /// located so (the rest, mostly on the near-axis lines where the whole inner line changes
+    /// vertex at once, are bisected), and the break location takes about half the time. The
+    /// pattern changes at every located break (FastTradesTests.eventBreaks), which is more
+    /// accurate than the bisection's break where a new piece is first resolved a little off
+    /// the event.
     func locateEvents(_ lo: Double, _ left: InnerKinks, _ hi: Double, _ right: InnerKinks, _ geo: Geometry, tolerance: Double, depth: Int = 0) -> [Break]? {
         if left.pattern == right.pattern { return [] }
         guard depth < 6, hi > lo else { return nil }
-        func centre(_ z: Double) -> Double { geo.mc + geo.sc * z }
-        func line(_ z: Double, near: InnerKinks) -> InnerKinks { tradesContinued(centre(z), geo, from: near) ?? innerLine(z, geo) }
+        func line(_ z: Double, near: InnerKinks) -> InnerKinks { self.line(z, geo, near: near) }
         /// The events in (lo, hi) on both sides of the line at m.
         func split(_ m: Double, _ middle: InnerKinks) -> [Break]? {
             guard m > lo, m < hi,
