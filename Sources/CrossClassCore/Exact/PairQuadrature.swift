@@ -1201,16 +1201,13 @@ struct PairObjective: Sendable {
         // The coarse rule (the optimisers' warm-up) places the breaks to 1e-8: a break off by
         // d moves the integral by ~d^(3/2) (the outer integrand behaves like (z1 - b)^(3/2)
         // there), 1e-12, far below that rule's own error; it saves a third of the bisection.
-        // It also integrates the plan's pieces unsplit (`outerSplits` 1): measured at that
-        // optimum, the warm-up's point moves by 1e-11 relative (the working-rule Newton then
-        // takes it to the same minimiser within its 1e-10 step) and the coarse evaluations
-        // take 40% less time.
-        let isCoarse = rule.nodes.count < GaussLegendre.working.nodes.count
-        let tolerance = isCoarse ? 1e-8 : 1e-12
-        var integration = self
-        if isCoarse { integration.outerSplits = 1 }
+        // (The coarse rule keeps the split pieces: unsplit, its evaluations took 40% less time,
+        // but at margin scales ~6 (trades:6, eps 0.05, W(6.2, 5.8)) its Hessian at the warm
+        // start was too rough for the working-rule Newton, which then stalled: 60 iterations,
+        // 4 minutes, not converged.)
+        let tolerance = rule.nodes.count < GaussLegendre.working.nodes.count ? 1e-8 : 1e-12
         if let previous, !previous.breaks.isEmpty, let reused = replan(geo, from: previous.breaks, breakTolerance: tolerance) {
-            var r = integration.integrate(reused.pieces, geo, rule)
+            var r = integrate(reused.pieces, geo, rule)
             if r.consistent {
                 r.pieces = reused.pieces
                 r.breaks = reused.breaks
@@ -1219,7 +1216,7 @@ struct PairObjective: Sendable {
             }
         }
         let planned = planWithBreaks(geo, breakTolerance: tolerance)
-        var r = integration.integrate(planned.pieces, geo, rule)
+        var r = integrate(planned.pieces, geo, rule)
         r.pieces = planned.pieces
         r.breaks = planned.breaks
         return r
