@@ -248,6 +248,19 @@ struct FastTradesTests {
         #expect(replanned * 4 >= cases.count * 3, "\(replanned) of \(cases.count) continued")
     }
 
+    /// The free-scale trades optimum at margin scales ~6 (eps 0.05: W(6.21, 5.75)), where a
+    /// rougher warm-up (the coarse rule on unsplit pieces) once left the working-rule Newton
+    /// stalled for 60 iterations (4 minutes, not converged): it converges, to the minimiser
+    /// found with the bisected breaks and fresh plans (efb513f: W(6.210533282709565,
+    /// 5.75246582037841)) within the Newton step.
+    @Test("optimum: trades:6 at eps 0.05 (margin scales ~6) converges to the reference minimiser (1e-9)")
+    func largeScaleOptimum() throws {
+        let o = try SymmetricOptimizer(model: try DataModel.paper3(), threat: try ThreatModel(norm: .linf, eps: 0.05),
+                                       objective: .trades(beta: 6), scale: .free).solve()
+        #expect(o.converged, "\(o.notes)")
+        #expect(abs(o.w1 - 6.210533282709565) <= 1e-9 * 6.21 && abs(o.w2 - 5.75246582037841) <= 1e-9 * 5.75, "W(\(o.w1), \(o.w2))")
+    }
+
     /// The Gaussian tails (|z| > 4, in z1 and in z2) take half the rules' order
     /// (`PairObjective.tailStart`): the estimate stays within its bound of the full-order one.
     @Test("tails: half-order rules beyond |z| = 4 give the full-order estimate within the reported bound (trades:1, trades:6; 4 settings)")
