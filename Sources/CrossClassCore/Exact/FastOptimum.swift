@@ -26,8 +26,12 @@ extension SymmetricOptimizer {
 
     /// F = R + penalty and its gradient.
     func fastValue(_ e: PairObjective, _ w1: Double, _ w2: Double, rule: GaussLegendre = .working) -> (value: Double, g1: Double, g2: Double) {
-        let r = e.evaluate(w1: w1, w2: w2, rule: rule)
-        return penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
+        penalised(w1, w2, e.evaluate(w1: w1, w2: w2, rule: rule))
+    }
+
+    /// F = R + penalty and its gradient from a pair evaluation.
+    func penalised(_ w1: Double, _ w2: Double, _ r: PairObjective.Result) -> (value: Double, g1: Double, g2: Double) {
+        penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
     }
 
     /// `solve()` continued from the optimum at a neighbouring grid point (eps or model
@@ -60,12 +64,12 @@ extension SymmetricOptimizer {
                 last = (w1, w2, r)
                 previous = r
             }
-            return penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
+            return penalised(w1, w2, r)
         }
         func coarse(_ w1: Double, _ w2: Double) -> (value: Double, g1: Double, g2: Double) {
             let r = e.evaluate(w1: w1, w2: w2, rule: .coarse, continuing: previous)
             previous = r
-            return penalised(w1, w2, (r.value, r.gradient.w1, r.gradient.w2))
+            return penalised(w1, w2, r)
         }
         switch scale {
         case .fixed(let s):

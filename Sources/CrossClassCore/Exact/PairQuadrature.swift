@@ -660,20 +660,8 @@ struct PairObjective: Sendable {
                 breaks.append(b)
                 continue
             }
-            let f0 = f(z0)
-            guard f0.isFinite else { return nil }
-            // Steps out on both sides until f changes sign.
-            var step = 1e-4 * max(1, abs(z0))
-            var bracket: (Double, Double, Double, Double)? = f0 == 0 ? (z0, f0, z0, f0) : nil
-            for _ in 0..<12 where bracket == nil {
-                for z in [z0 - step, z0 + step] where z > -Self.cut && z < Self.cut {
-                    let fz = f(z)
-                    guard fz.isFinite else { return nil }
-                    if (fz > 0) != (f0 > 0) || fz == 0 { bracket = z < z0 ? (z, fz, z0, f0) : (z0, f0, z, fz); break }
-                }
-                step *= 4
-            }
-            guard let (lo, flo, hi, fhi) = bracket else { return nil }
+            guard let (lo, flo, hi, fhi) = Self.bracket(near: z0, f(z0), first: 1e-4 * max(1, abs(z0)), growth: 4, steps: 12,
+                                                        inside: (-Self.cut, Self.cut), f) else { return nil }
             let root = lo == hi ? lo : illinoisRoot(lo, flo, hi, fhi, keepInside: true, done: { l, h in h - l <= breakTolerance * max(1, abs(l)) }, f)
             let delta = 1e-6 * max(1, abs(root))
             let below = line(root - delta, geo, near: old.below), above = line(root + delta, geo, near: old.above)
@@ -682,11 +670,8 @@ struct PairObjective: Sendable {
             breaks.append(Break(z: root, below: below, above: above))
         }
         let outer = outerPanels(geo)
-        var pieces: [OuterPiece] = []
-        for p in 0..<(outer.count - 1) {
-            pieces += Self.pieces(outer[p], outer[p + 1], breaks: breaks.map(\.z).filter { $0 > outer[p] && $0 < outer[p + 1] })
-        }
-        return (pieces, breaks)
+        let zs = breaks.map(\.z)
+        return ((0..<(outer.count - 1)).flatMap { Self.pieces(outer[$0], outer[$0 + 1], breaks: zs) }, breaks)
     }
 
     // MARK: ls in closed form
@@ -1028,6 +1013,26 @@ struct PairObjective: Sendable {
         tradesContinued(geo.mc + geo.sc * z1, geo, from: near) ?? innerLine(z1, geo)
     }
 
+    /// A sign change of f next to x0 (f0 = f(x0)): steps out on both sides, `first` and then
+    /// `growth` times further each of `steps` times, inside the open interval `inside`. The
+    /// bracket (lo, f(lo), hi, f(hi)) has x0 at one end ((x0, 0, x0, 0) when f0 is 0); nil when
+    /// none is found or f is not finite on the way.
+    static func bracket(near x0: Double, _ f0: Double, first: Double, growth: Double, steps: Int, inside: (Double, Double),
+                        _ f: (Double) -> Double) -> (Double, Double, Double, Double)? {
+        guard f0.isFinite else { return nil }
+        if f0 == 0 { return (x0, f0, x0, f0) }
+        var step = first
+        for _ in 0..<steps {
+            for x in [x0 - step, x0 + step] where x > inside.0 && x < inside.1 {
+                let fx = f(x)
+                guard fx.isFinite else { return nil }
+                if (fx > 0) != (f0 > 0) || fx == 0 { return x < x0 ? (x, fx, x0, f0) : (x0, f0, x, fx) }
+            }
+            step *= growth
+        }
+        return nil
+    }
+
     /// `pattern` without its `count` elements from index `k`.
     static func removing(_ pattern: [Int], _ k: Int, _ count: Int) -> [Int] {
         var out = pattern
@@ -1147,26 +1152,10 @@ struct PairObjective: Sendable {
                 func g(_ u: Double) -> Double { self.tradesDifference(p, q, c, u, e) }
                 // The root of G_pq nearest the guess: steps out from it until G changes sign
                 // (above u = 0 for mirrors, which tie there on every line).
-                let g0 = g(guess)
-                var root = guess
-                if g0 != 0 {
-                    var step = 1e-3 * max(1, guess)
-                    var found = false
-                    for _ in 0..<40 {
-                        for x in [guess - step, guess + step] where x > lowest && x < 2 * upper {
-                            let gx = g(x)
-                            if (gx > 0) != (g0 > 0) || gx == 0 {
-                                let (lo, flo, hi, fhi) = x < guess ? (x, gx, guess, g0) : (guess, g0, x, gx)
-                                root = gx == 0 ? x : illinoisRoot(lo, flo, hi, fhi, keepInside: false, done: { l, h in h - l <= 1e-15 * max(1, abs(h)) }, g)
-                                found = true
-                                break
-                            }
-                        }
-                        if found { break }
-                        step *= 2
-                    }
-                    if !found { return .nan }
-                }
+                guard let (lo, flo, hi, fhi) = Self.bracket(near: guess, g(guess), first: 1e-3 * max(1, guess), growth: 2, steps: 40,
+                                                            inside: (lowest, 2 * upper), g) else { return .nan }
+                let root = lo == hi ? lo : flo == 0 ? lo : fhi == 0 ? hi
+                    : illinoisRoot(lo, flo, hi, fhi, keepInside: false, done: { l, h in h - l <= 1e-15 * max(1, abs(h)) }, g)
                 return self.tradesDifference(a, d, c, root, e)
             }
         } else if l.count == s.count + 2 {
