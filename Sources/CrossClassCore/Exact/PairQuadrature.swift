@@ -554,6 +554,10 @@ struct PairObjective: Sendable {
     struct OuterPiece {
         var a: Double, b: Double
         var leftBreak: Bool, rightBreak: Bool
+        /// trades: a certified line of this piece near its left end (the plan's sample there,
+        /// or the line beside the break it starts at), from which the first node line's kinks
+        /// are continued (`tradesContinued`) instead of certified afresh; nil: afresh.
+        var seed: InnerKinks? = nil
     }
 
     /// The outer pieces at this geometry: the graded panels (`Panels`), each split where the
@@ -629,7 +633,9 @@ struct PairObjective: Sendable {
             }
             var kept: [Break] = []
             for x in breaks where x.z > (kept.last?.z ?? a) && x.z < b { kept.append(x) }
-            return (Self.pieces(a, b, breaks: kept.map(\.z)), kept)
+            var pieces = Self.pieces(a, b, breaks: kept.map(\.z))
+            for k in pieces.indices { pieces[k].seed = k == 0 ? lines[0] : kept[k - 1].above }
+            return (pieces, kept)
         }
         return (panels.flatMap { $0.0 }, panels.flatMap { $0.1 })
     }
@@ -642,7 +648,10 @@ struct PairObjective: Sendable {
     /// for: the integration then sees the lines of one piece change pattern (`Result.
     /// consistent`) and `evaluate` plans afresh. nil: a break that is not an event of a known
     /// kind, or not found so (the caller plans afresh).
-    func replan(_ geo: Geometry, from previous: [Break], breakTolerance: Double) -> (pieces: [OuterPiece], breaks: [Break])? {
+    /// `seeds`: the previous evaluation's pieces; a piece that does not start at a break takes
+    /// the seed of the one that held its start there (a line of a nearby geometry: its kinks
+    /// are continued only where they certify at this one).
+    func replan(_ geo: Geometry, from previous: [Break], seeds: [OuterPiece] = [], breakTolerance: Double) -> (pieces: [OuterPiece], breaks: [Break])? {
         guard case .trades = kind, geo.su > 0, geo.sc > 0 else { return nil }
         var breaks: [Break] = []
         for old in previous {
@@ -671,7 +680,17 @@ struct PairObjective: Sendable {
         }
         let outer = outerPanels(geo)
         let zs = breaks.map(\.z)
-        return ((0..<(outer.count - 1)).flatMap { Self.pieces(outer[$0], outer[$0 + 1], breaks: zs) }, breaks)
+        var pieces = (0..<(outer.count - 1)).flatMap { Self.pieces(outer[$0], outer[$0 + 1], breaks: zs) }
+        var next = 0, held = 0
+        for k in pieces.indices {
+            if pieces[k].leftBreak {
+                while next < breaks.count && breaks[next].z < pieces[k].a { next += 1 }
+                if next < breaks.count && breaks[next].z == pieces[k].a { pieces[k].seed = breaks[next].above; continue }
+            }
+            while held + 1 < seeds.count && seeds[held].b <= pieces[k].a { held += 1 }
+            if held < seeds.count, seeds[held].a <= pieces[k].a { pieces[k].seed = seeds[held].seed }
+        }
+        return (pieces, breaks)
     }
 
     // MARK: ls in closed form
@@ -1195,10 +1214,9 @@ struct PairObjective: Sendable {
         // start was too rough for the working-rule Newton, which then stalled: 60 iterations,
         // 4 minutes, not converged.)
         let tolerance = rule.nodes.count < GaussLegendre.working.nodes.count ? 1e-8 : 1e-12
-        if let previous, !previous.breaks.isEmpty, let reused = replan(geo, from: previous.breaks, breakTolerance: tolerance) {
+        if let previous, !previous.breaks.isEmpty, let reused = replan(geo, from: previous.breaks, seeds: previous.pieces, breakTolerance: tolerance) {
             var r = integrate(reused.pieces, geo, rule)
             if r.consistent {
-                r.pieces = reused.pieces
                 r.breaks = reused.breaks
                 r.replanned = true
                 return r
@@ -1206,7 +1224,6 @@ struct PairObjective: Sendable {
         }
         let planned = planWithBreaks(geo, breakTolerance: tolerance)
         var r = integrate(planned.pieces, geo, rule)
-        r.pieces = planned.pieces
         r.breaks = planned.breaks
         return r
     }
@@ -1214,21 +1231,27 @@ struct PairObjective: Sendable {
     /// `innerRule`: the rule along the inner lines (default: `rule`).
     func integrate(_ pieces: [OuterPiece], _ geo: Geometry, _ rule: GaussLegendre, innerRule: GaussLegendre? = nil) -> Result {
         let m = max(1, outerSplits)
-        var subPieces: [OuterPiece] = []
-        for piece in pieces {
-            if m == 1 { subPieces.append(piece); continue }
+        // The sub-pieces of a piece in order, each continuing its first line from the last
+        // line of the one before (no break between them: one pattern), the first from the
+        // piece's seed; pieces apart.
+        let sums = Parallel.indexed(pieces.count, parallel: parallel) { p -> [PieceSum] in
+            let piece = pieces[p]
             let width = piece.b - piece.a
-            for k in 0..<m {
-                subPieces.append(OuterPiece(
+            var neighbour = piece.seed
+            return (0..<m).map { k in
+                let sub = m == 1 ? piece : OuterPiece(
                     a: piece.a + width * Double(k) / Double(m), b: k == m - 1 ? piece.b : piece.a + width * Double(k + 1) / Double(m),
-                    leftBreak: k == 0 && piece.leftBreak, rightBreak: k == m - 1 && piece.rightBreak))
+                    leftBreak: k == 0 && piece.leftBreak, rightBreak: k == m - 1 && piece.rightBreak)
+                return outerPiece(sub, geo, rule, innerRule ?? rule, neighbour: &neighbour, chained: k > 0)
             }
         }
-        let sums = Parallel.indexed(subPieces.count, parallel: parallel) { outerPiece(subPieces[$0], geo, rule, innerRule ?? rule) }
         var total = (value: 0.0, g1: 0.0, g2: 0.0)
         var consistent = true
-        for sum in sums { total.value += sum.value; total.g1 += sum.g1; total.g2 += sum.g2; consistent = consistent && sum.consistent }
-        return Result(value: 2 * total.value, gradient: (2 * total.g1, 2 * total.g2), consistent: consistent)
+        for sum in sums.joined() { total.value += sum.value; total.g1 += sum.g1; total.g2 += sum.g2; consistent = consistent && sum.consistent }
+        var r = Result(value: 2 * total.value, gradient: (2 * total.g1, 2 * total.g2), consistent: consistent)
+        r.pieces = pieces
+        for p in pieces.indices { if let first = sums[p].first?.firstLine { r.pieces[p].seed = first } }
+        return r
     }
 
     /// The pattern of pieces along the inner line at z1 and the kinks between them (ce: [0]).
@@ -1240,15 +1263,25 @@ struct PairObjective: Sendable {
         return innerKinks(c, geo, Panels.boundaries(0, Self.cut, scale: geo.su, centres: centres))
     }
 
-    /// One outer piece on the rule's nodes (with the end substitution of `OuterPiece`): its
-    /// share of (value, gradient) / 2.
-    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, _ innerRule: GaussLegendre) -> (value: Double, g1: Double, g2: Double, consistent: Bool) {
+    /// An outer piece's share of (value, gradient) / 2, whether its node lines had one pattern,
+    /// and its first node's line.
+    struct PieceSum {
+        var value = 0.0, g1 = 0.0, g2 = 0.0
+        var consistent = true
+        var firstLine: InnerKinks? = nil
+    }
+
+    /// One outer piece on the rule's nodes (with the end substitution of `OuterPiece`).
+    /// `neighbour`: a certified line near the first node (trades: its kinks are continued
+    /// from it where they certify there; nil: certified afresh); on return, the last node's
+    /// line. `chained`: the neighbour is a node line of the same plan piece, so that a change
+    /// of pattern from it is a missing break (`PieceSum.consistent`).
+    func outerPiece(_ piece: OuterPiece, _ geo: Geometry, _ rule: GaussLegendre, _ innerRule: GaussLegendre,
+                    neighbour: inout InnerKinks?, chained: Bool) -> PieceSum {
         let pieceRule = rule.onPanel(piece.a, piece.b, tailStart: tailStart)
         let nodes = pieceRule.nodes, weights = pieceRule.weights
         let width = piece.b - piece.a
-        var sum = (value: 0.0, g1: 0.0, g2: 0.0, consistent: true)
-        // The previous node's kinks (trades: the next node's are continued from them).
-        var neighbour: InnerKinks? = nil
+        var sum = PieceSum()
         for i in 0..<nodes.count {
             let s = 0.5 * (nodes[i] + 1)
             let phi: Double, dphi: Double
@@ -1262,7 +1295,8 @@ struct PairObjective: Sendable {
             let weight = 0.5 * width * dphi * weights[i] * Normal.pdf(z1)
             let c = geo.mc + geo.sc * z1
             let (r, kinks, le) = innerWithE(c, geo, innerRule, neighbour: neighbour)
-            if let previous = neighbour, let kinks, previous.pattern != kinks.pattern { sum.consistent = false }
+            if i > 0 || chained, let previous = neighbour, let kinks, previous.pattern != kinks.pattern { sum.consistent = false }
+            if i == 0 { sum.firstLine = kinks }
             neighbour = kinks
             sum.value += weight * r.value
             // dL/dw = L_c (dmc + z1 dsc) + L_u z2 dsu + L_e de.
