@@ -428,9 +428,11 @@ extension SymmetricOptimizer {
 /// Two savings that do not move the minimiser beyond the stopping rule: after an accepted step
 /// below 1e-3 |x| the next iteration reuses the Hessian (taken that close, its relative error is
 /// ~1e-3, so each step still gains three digits, and the step is still the Newton step to
-/// within 1e-3 for the stopping tests); a step below 1e-10 |x| (or `stopBelow`'s size) is not
-/// taken, and a step below 1e-7 |x| whose predicted decrease is at F's rounding is taken without
-/// a line search, which could not judge it (it cost up to 15 evaluations there).
+/// within 1e-3 for the stopping tests; a reused Hessian that stops contracting the steps by 4 is
+/// differenced afresh); a step below 1e-10 |x| (or `stopBelow`'s size) is not taken, and a step
+/// below 1e-7 |x| whose predicted decrease is at F's rounding is taken without a line search,
+/// which could not judge it (it cost up to 15 evaluations there); such steps go on while they
+/// contract, so that a flat F's minimiser is still located to the 1e-10 step.
 public enum DampedNewton {
     public struct Result: Sendable {
         public var argument: [Double]
@@ -464,11 +466,14 @@ public enum DampedNewton {
         var x = start
         var current = try f(x)
         var lastStep = Double.infinity
+        // The last step taken at F's rounding (see below).
+        var roundingStep = Double.infinity
         var decrement = Double.infinity
         var reusable: [Double]? = initial
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let h = 1e-6 * max(size, 1e-3)
+            let reusedHessian = reusable != nil
             let hessian = try reusable ?? differencedHessian(at: x, gradient: current.gradient, step: h) { try f($0).gradient }
             var p = solve(hessian, current.gradient.map { -$0 }, n)
             let positiveDefinite = p != nil
@@ -507,11 +512,28 @@ public enum DampedNewton {
                 }
                 // The predicted decrease is at F's rounding, so a line search cannot judge the
                 // step: the Newton point is taken (one evaluation) unless F rises there beyond
-                // rounding, and the search has converged either way.
+                // rounding. The gradient there judges the rest: the iteration goes on while
+                // these steps contract (to the 1e-10 |x| step above: where F is flat, a step
+                // of 1e-7 |x| from a rough Hessian leaves the minimiser that far away); a step
+                // that does not contract, from a Hessian differenced here, is the gradient's
+                // noise floor, and the search has converged.
+                if newtonStep > 0.25 * roundingStep {
+                    if reusedHessian { reusable = nil; continue }
+                    return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                }
                 let trial = zip(x, step).map { $0 + $1 }
                 let next = try f(trial)
-                if next.value <= current.value + noise { x = trial; current = next }
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                // F's own rounding (sums of thousands of node terms) is several times `noise`,
+                // so a rise within 10 noise, or a smaller gradient, does not refuse the step.
+                func norm(_ g: [Double]) -> Double { g.reduce(0) { $0 + $1 * $1 } }
+                guard next.value <= current.value + 10 * noise || norm(next.gradient) < norm(current.gradient) else {
+                    return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                }
+                x = trial; current = next
+                roundingStep = newtonStep
+                lastStep = newtonStep
+                reusable = positiveDefinite ? hessian : nil
+                continue
             }
             var accepted = false
             let from = current
@@ -527,8 +549,13 @@ public enum DampedNewton {
                 }
                 step = step.map { 0.5 * $0 }
             }
+            // A Hessian is reused only while it contracts the steps: a step above a quarter of
+            // the one before (from a reused Hessian) means a rough one (a warm start's, from a
+            // coarser rule at large margin scales), which would otherwise be kept for every
+            // step below 1e-3 |x| and converge linearly; it is differenced afresh instead.
+            let contracting = newtonStep <= 0.25 * lastStep
             lastStep = newtonStep
-            reusable = accepted && newtonStep <= 1e-3 * max(size, 1e-3) ? hessian : nil
+            reusable = accepted && newtonStep <= 1e-3 * max(size, 1e-3) && contracting ? hessian : nil
             if secantUpdates && accepted {
                 reusable = bfgs(hessian, step: step, change: zip(current.gradient, from.gradient).map { $0 - $1 })
             }

@@ -1213,9 +1213,12 @@ struct PairObjective: Sendable {
         // but at margin scales ~6 (trades:6, eps 0.05, W(6.2, 5.8)) its Hessian at the warm
         // start was too rough for the working-rule Newton, which then stalled: 60 iterations,
         // 4 minutes, not converged.)
-        let tolerance = rule.nodes.count < GaussLegendre.working.nodes.count ? 1e-8 : 1e-12
+        let isCoarse = rule.nodes.count < GaussLegendre.working.nodes.count
+        let tolerance = isCoarse ? 1e-8 : 1e-12
+        var integration = self
+        if isCoarse { integration.outerSplits = 1 }
         if let previous, !previous.breaks.isEmpty, let reused = replan(geo, from: previous.breaks, seeds: previous.pieces, breakTolerance: tolerance) {
-            var r = integrate(reused.pieces, geo, rule)
+            var r = integration.integrate(reused.pieces, geo, rule)
             if r.consistent {
                 r.breaks = reused.breaks
                 r.replanned = true
@@ -1223,7 +1226,7 @@ struct PairObjective: Sendable {
             }
         }
         let planned = planWithBreaks(geo, breakTolerance: tolerance)
-        var r = integrate(planned.pieces, geo, rule)
+        var r = integration.integrate(planned.pieces, geo, rule)
         r.breaks = planned.breaks
         return r
     }
@@ -1744,6 +1747,20 @@ public enum FastTradesAudit {
               p.isTractable(w1: w1, w2: w2) else { return nil }
         if bisected { p.locatesEvents = false }
         return p.plan(p.geometry(w1, w2)).filter(\.leftBreak).map(\.a)
+    }
+
+    /// How well the minimiser near (w1, w2) is determined: the working rule's gradient there,
+    /// its Hessian (forward differences of that gradient, step 1e-5 |w|), and the gradient's
+    /// error bound (working against verification rule, `PairObjective.estimate`).
+    public static func stationarity(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double)
+        -> (gradient: (Double, Double), hessian: [Double], gradientError: Double)? {
+        guard let p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
+              p.isTractable(w1: w1, w2: w2) else { return nil }
+        let h = 1e-5 * (w1 * w1 + w2 * w2).squareRoot()
+        let g = p.evaluate(w1: w1, w2: w2).gradient
+        let a = p.evaluate(w1: w1 + h, w2: w2).gradient, b = p.evaluate(w1: w1, w2: w2 + h).gradient
+        let off = 0.5 * ((a.w2 - g.w2) + (b.w1 - g.w1)) / h
+        return ((g.w1, g.w2), [(a.w1 - g.w1) / h, off, off, (b.w2 - g.w2) / h], p.estimate(w1: w1, w2: w2).gradientError)
     }
 
     /// The working-rule value and gradient at `to` (the `coarse` rule's: `coarse`) continued
