@@ -1209,10 +1209,11 @@ struct PairObjective: Sendable {
         // The coarse rule (the optimisers' warm-up) places the breaks to 1e-8: a break off by
         // d moves the integral by ~d^(3/2) (the outer integrand behaves like (z1 - b)^(3/2)
         // there), 1e-12, far below that rule's own error; it saves a third of the bisection.
-        // (The coarse rule keeps the split pieces: unsplit, its evaluations took 40% less time,
-        // but at margin scales ~6 (trades:6, eps 0.05, W(6.2, 5.8)) its Hessian at the warm
-        // start was too rough for the working-rule Newton, which then stalled: 60 iterations,
-        // 4 minutes, not converged.)
+        // It also integrates the plan's pieces unsplit (`outerSplits` 1): its evaluations take
+        // ~40% less time. Its Hessian at the warm start is then rougher at margin scales ~6
+        // (trades:6, eps 0.05, W(6.2, 5.8)); the working-rule Newton copes since `DampedNewton`
+        // differences a Hessian afresh once it stops contracting the steps (before that, it
+        // stalled there: 60 iterations, 4 minutes, not converged).
         let isCoarse = rule.nodes.count < GaussLegendre.working.nodes.count
         let tolerance = isCoarse ? 1e-8 : 1e-12
         var integration = self
