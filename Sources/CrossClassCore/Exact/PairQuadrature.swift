@@ -280,16 +280,22 @@ struct PairObjective: Sendable {
     /// trades at one vertex: value, dL/dd1, dL/dd2, dL/de (as `loss` returns for its best vertex).
     @inline(__always)
     func tradesVertexLoss(_ v: Int, _ d1: Double, _ d2: Double, _ e: Double, shifts: [(Double, Double)]) -> (Double, Double, Double, Double) {
-        guard case .trades(let beta) = kind else { preconditionFailure("trades only") }
-        let vertex = Self.vertices[v]
-        // The clean softmax's terms, and the vertex's from them: e^(-(d_k + e V_k)) =
-        // e^(-d_k) e^(-e V_k), the second factor per evaluation (`Geometry.tradesShifts`; within
-        // Double's range as 2 e < 100, `tradesCertifiable`), so the vertex costs no exp. Both
-        // sums hold a term equal to its largest scaled term (>= e^(-100) against underflow).
         let (top, e0, e1, e2) = Self.scaledTerms(d1, d2)
+        return tradesVertexLoss(Self.vertices[v], shifts[v], top: top, e0, e1, e2, e)
+    }
+
+    /// trades at the vertex V from the clean softmax's scaled terms (`scaledTerms`: top and
+    /// e^(-top), e^(-d1 - top), e^(-d2 - top)). The vertex's terms are e^(-(d_k + e V_k)) =
+    /// e^(-d_k) e^(-e V_k), the second factor per evaluation (`shift`, from
+    /// `Geometry.tradesShifts`; within Double's range as 2 e < 100, `tradesCertifiable`), so the
+    /// vertex costs no exp. Both sums hold a term equal to its largest scaled term (>= e^(-100)
+    /// against underflow).
+    @inline(__always)
+    func tradesVertexLoss(_ vertex: (Double, Double), _ shift: (Double, Double), top: Double, _ e0: Double, _ e1: Double, _ e2: Double,
+                          _ e: Double) -> (Double, Double, Double, Double) {
+        guard case .trades(let beta) = kind else { preconditionFailure("trades only") }
         let sum = e0 + e1 + e2
         let clean = top + log(sum), p1 = e1 / sum, p2 = e2 / sum
-        let shift = shifts[v]
         let f1 = e1 * shift.0, f2 = e2 * shift.1
         let shiftedSum = e0 + f1 + f2
         let sp = top + log(shiftedSum), q1 = f1 / shiftedSum, q2 = f2 / shiftedSum
@@ -1347,7 +1353,13 @@ struct PairObjective: Sendable {
             if case .trades = kind, tradesCertifiable(geo), pattern.count == kinks.count + 1 { knownLabels = true }
         }
         var isTrades = false
-        if case .trades = kind { isTrades = true }
+        if case .trades = kind {
+            isTrades = true
+            if knownLabels, abs(c) < 600, Self.cut * geo.su < 600 {
+                let (inner, innerE) = tradesLine(c, geo, rule: rule, boundaries: boundaries, pattern: pattern, kinks: kinks)
+                return (inner, found, innerE)
+            }
+        }
         var piece = 0
         for q in 0..<(boundaries.count - 1) {
             let a = boundaries[q], b = boundaries[q + 1]
@@ -1370,6 +1382,48 @@ struct PairObjective: Sendable {
             }
         }
         return (r, found, le)
+    }
+
+    /// trades on a line whose best vertex is known on every piece (`innerWithE`'s node loop
+    /// for that case, |c| and u below 600): the terms e^(-(c + u)) and e^(-(c - u)) of the
+    /// clean softmax come from e^(-c) (once per line) and e^(-u) (once per node) instead of two
+    /// exps per node (exp and log were most of a trades optimum's time), scaled as
+    /// `scaledTerms` scales them (top = max(0, u - c) for u >= 0), then `tradesVertexLoss` at the
+    /// piece's vertex, summed with the Gaussian weights. Returns the inner sums and the integral
+    /// of phi(z2) L_e.
+    func tradesLine(_ c: Double, _ geo: Geometry, rule: GaussLegendre, boundaries: [Double], pattern: [Int], kinks: [Double]) -> (Inner, Double) {
+        var r = Inner()
+        var le = 0.0
+        let down = exp(-c), up = 1 / down
+        let e = geo.e, su = geo.su
+        var piece = 0
+        for q in 0..<(boundaries.count - 1) {
+            let a = boundaries[q], b = boundaries[q + 1]
+            if b - a <= 0 { continue }
+            let panelRule = rule.onPanel(a, b, tailStart: tailStart)
+            let half = 0.5 * (b - a), mid = 0.5 * (a + b)
+            while piece < kinks.count && kinks[piece] < mid { piece += 1 }
+            let vertex = Self.vertices[pattern[piece]], shift = geo.tradesShifts[pattern[piece]]
+            panelRule.nodes.withUnsafeBufferPointer { nodes in
+                panelRule.weights.withUnsafeBufferPointer { weights in
+                    for j in 0..<nodes.count {
+                        let z2 = mid + half * nodes[j]
+                        let weight = half * weights[j] * Normal.pdf(z2)
+                        let u = su * z2
+                        let eu = exp(-u)
+                        // top = max(0, -(c + u), -(c - u)) = max(0, u - c) as u >= 0.
+                        let (l, l1, l2, lE) = c >= u
+                            ? tradesVertexLoss(vertex, shift, top: 0, 1, down * eu, down / eu, e)
+                            : tradesVertexLoss(vertex, shift, top: u - c, up * eu, eu * eu, 1, e)
+                        r.value += weight * l
+                        r.c += weight * (l1 + l2)
+                        r.uz += weight * (l1 - l2) * z2
+                        le += weight * lE
+                    }
+                }
+            }
+        }
+        return (r, le)
     }
 
     /// Whether the fixed panels resolve this point: the outer panels are at most 3 margin units
