@@ -965,9 +965,12 @@ struct PairObjective: Sendable {
             let noise = 1e-14 * (1 + abs(c) + su * t + 2 * e)
             for b in 0..<Self.vertices.count where b != a {
                 guard tradesDifference(a, b, c, su * s, e) >= -noise, tradesDifference(a, b, c, su * t, e) >= -noise else { return nil }
-                let critical = RealPolynomial.roots(tradesCriticalPolynomial(min(a, b), max(a, b), basis, e), ts, tt)
+                // G_ab between its ends falls lowest at a local minimum (its maxima need no
+                // solving): G_ab' has the sign of the pair's critical polynomial, or the
+                // opposite one for a > b (G_ab = -G_ba).
+                let critical = RealPolynomial.minima(tradesCriticalPolynomial(min(a, b), max(a, b), basis, e), ts, tt, sign: a < b ? 1 : -1)
                 guard critical.complete else { return nil }
-                for x in critical.roots where tradesDifference(a, b, c, log(x), e) < -noise { return nil }
+                for x in critical.points where tradesDifference(a, b, c, log(x), e) < -noise { return nil }
             }
         }
         return (pattern, kinks)
@@ -1492,14 +1495,16 @@ enum RealPolynomial {
     /// `budget` caps the intervals examined (a polynomial that is zero up to rounding would
     /// otherwise split to the bottom everywhere); an interval left when it runs out is
     /// returned as it is.
-    static func isolate(_ p: Fixed, _ a: Double, _ b: Double, depth: Int = 0, budget: inout Int, into out: inout [(Double, Double)]) {
+    /// `single`: the interval holds exactly one root (one sign change).
+    static func isolate(_ p: Fixed, _ a: Double, _ b: Double, depth: Int = 0, budget: inout Int,
+                        into out: inout [(lo: Double, hi: Double, single: Bool)]) {
         budget -= 1
         let v = p.signChanges(on: a, b)
         if v == 0 { return }
-        if v == 1 || depth > 60 || budget <= 0 || b - a <= 1e-13 * b { out.append((a, b)); return }
+        if v == 1 || depth > 60 || budget <= 0 || b - a <= 1e-13 * b { out.append((a, b, v == 1)); return }
         let m = b > 4 * a ? (a * b).squareRoot() : 0.5 * (a + b)
         isolate(p, a, m, depth: depth + 1, budget: &budget, into: &out)
-        if p.value(m) == 0 { out.append((m, m)) }
+        if p.value(m) == 0 { out.append((m, m, true)) }
         isolate(p, m, b, depth: depth + 1, budget: &budget, into: &out)
     }
 
@@ -1507,11 +1512,31 @@ enum RealPolynomial {
     /// (`root`); `complete` is false when the budget ran out (an interval may then hold more
     /// than one root).
     static func roots(_ p: Fixed, _ a: Double, _ b: Double) -> (roots: [Double], complete: Bool) {
-        var intervals: [(Double, Double)] = []
+        var intervals: [(lo: Double, hi: Double, single: Bool)] = []
         intervals.reserveCapacity(8)
         var budget = 64
         isolate(p, a, b, budget: &budget, into: &intervals)
-        return (intervals.map { $0.0 == $0.1 ? $0.0 : root(p, $0.0, $0.1) }, budget > 0)
+        return (intervals.map { $0.lo == $0.hi ? $0.lo : root(p, $0.lo, $0.hi) }, budget > 0)
+    }
+
+    /// Where in (a, b) (0 < a < b) a function g with g' of the sign of `sign * p` can have a
+    /// local minimum: the roots of p isolated as `roots` isolates them, except those known to
+    /// be local maxima (the only root of its interval, with sign * p > 0 at the interval's left
+    /// end and < 0 at its right), which are not solved. Every other root is solved and
+    /// returned (a minimum, or a root that isolation could not classify). `complete` as in
+    /// `roots`.
+    static func minima(_ p: Fixed, _ a: Double, _ b: Double, sign: Double) -> (points: [Double], complete: Bool) {
+        var intervals: [(lo: Double, hi: Double, single: Bool)] = []
+        intervals.reserveCapacity(8)
+        var budget = 64
+        isolate(p, a, b, budget: &budget, into: &intervals)
+        var points: [Double] = []
+        for i in intervals {
+            if i.lo == i.hi { points.append(i.lo); continue }
+            if i.single && sign * p.value(i.lo) > 0 && sign * p.value(i.hi) < 0 { continue }
+            points.append(root(p, i.lo, i.hi))
+        }
+        return (points, budget > 0)
     }
 
     /// The root of p in [a, b] (0 < a < b) where p changes sign, to ~1e-15 relative in t (the
