@@ -109,6 +109,30 @@ enum Panels {
     }
 }
 
+extension Panels {
+    /// `boundaries` without the slivers that the gradings of nearby centres leave between them
+    /// (two graded points a tenth of a margin unit apart, say): a point closer than
+    /// `minimumGap` to the last one kept is dropped, as long as the panel that then forms is no
+    /// wider than `maxWidth` (the ends stay). Every panel of `boundaries` is within a margin
+    /// unit or so of its nearest centre's singularities (pi / 2 margin units off the real axis)
+    /// only when it is at most that wide, so widening the narrowest ones by up to `minimumGap`
+    /// keeps the rules' geometric convergence.
+    static func merged(_ points: [Double], minimumGap: Double, maxWidth: Double) -> [Double] {
+        guard points.count > 2 else { return points }
+        var out = [points[0]]
+        out.reserveCapacity(points.count)
+        for i in 1..<(points.count - 1) {
+            let last = out[out.count - 1]
+            if points[i] - last < minimumGap && points[i + 1] - last <= maxWidth { continue }
+            out.append(points[i])
+        }
+        let end = points[points.count - 1]
+        if out.count > 1, end - out[out.count - 1] < minimumGap, end - out[out.count - 2] <= maxWidth { out.removeLast() }
+        out.append(end)
+        return out
+    }
+}
+
 /// The population robust objective (ce, ls or trades) of the symmetric family W(w1, w2),
 /// w1, w2 >= 0, on a complement(3)-structured model (paper3) under l_inf, with its gradient, by
 /// fixed composite Gauss-Legendre rules in whitened coordinates (the fast path of issue 12).
@@ -160,6 +184,10 @@ struct PairObjective: Sendable {
     /// break bisection from its richer end (`tradesContinued`); false: every line is certified
     /// afresh (for audits).
     var continuesKinks = true
+    /// trades: the inner panels narrower than `innerMinimumGap` margin units merge with their
+    /// neighbours (`Panels.merged`); false: the graded panels as they are (for audits).
+    var mergesInnerPanels = true
+    static let innerMinimumGap = 0.25
     /// trades: the outer breaks are located as roots of the event that changes the inner
     /// pattern (`locateEvents`) where it is recognised; false: always by bisection (for audits).
     var locatesEvents = true
@@ -1340,6 +1368,9 @@ struct PairObjective: Sendable {
         }
         let centres = innerCentres(c, geo)
         var boundaries = Panels.boundaries(0, Self.cut, scale: geo.su, centres: centres)
+        if case .trades = kind, mergesInnerPanels {
+            boundaries = Panels.merged(boundaries, minimumGap: Self.innerMinimumGap / geo.su, maxWidth: Panels.maxWidth)
+        }
         var pattern = [0]
         var kinks: [Double] = []
         // ls with closed-form kinks: the best vertex of every piece is known, so only that
@@ -1887,10 +1918,13 @@ public enum FastTradesAudit {
     /// The value on `plan`'s outer pieces each split into `outerSplits` equal sub-pieces, with
     /// Gauss-Legendre rules of the given orders over z1 (outer) and z2 (inner), everywhere (the
     /// tails included): for convergence studies of the fixed rules.
+    /// `gradedInnerPanels`: the inner panels as graded, without merging the narrowest
+    /// (`PairObjective.mergesInnerPanels`).
     public static func value(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double,
-                             outerSplits: Int, outerOrder: Int, innerOrder: Int) -> Double? {
+                             outerSplits: Int, outerOrder: Int, innerOrder: Int, gradedInnerPanels: Bool = false) -> Double? {
         guard var p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
               p.isTractable(w1: w1, w2: w2) else { return nil }
+        if gradedInnerPanels { p.mergesInnerPanels = false }
         p.outerSplits = outerSplits
         p.tailStart = .infinity
         let geo = p.geometry(w1, w2)
