@@ -184,10 +184,11 @@ struct PairObjective: Sendable {
     /// break bisection from its richer end (`tradesContinued`); false: every line is certified
     /// afresh (for audits).
     var continuesKinks = true
-    /// trades: the inner panels narrower than `innerMinimumGap` margin units merge with their
-    /// neighbours (`Panels.merged`); false: the graded panels as they are (for audits).
-    var mergesInnerPanels = true
-    static let innerMinimumGap = 0.25
+    /// trades: the graded panels (outer and inner) narrower than `minimumPanelGap` margin
+    /// units merge with their neighbours (`Panels.merged`); false: the graded panels as they
+    /// are (for audits).
+    var mergesPanels = true
+    static let minimumPanelGap = 0.25
     /// trades: the outer breaks are located as roots of the event that changes the inner
     /// pattern (`locateEvents`) where it is recognised; false: always by bisection (for audits).
     var locatesEvents = true
@@ -612,9 +613,12 @@ struct PairObjective: Sendable {
     /// The graded outer panels (`Panels`) at this geometry.
     func outerPanels(_ geo: Geometry) -> [Double] {
         let outerCentres = offsets(geo.e).map { -$0 }
-        return geo.sc > 0
-            ? Panels.boundaries(-Self.cut, Self.cut, scale: geo.sc, centres: outerCentres.map { ($0 - geo.mc) / geo.sc }, maxMarginWidth: 3)
-            : [-Self.cut, Self.cut]
+        guard geo.sc > 0 else { return [-Self.cut, Self.cut] }
+        let graded = Panels.boundaries(-Self.cut, Self.cut, scale: geo.sc, centres: outerCentres.map { ($0 - geo.mc) / geo.sc }, maxMarginWidth: 3)
+        if case .trades = kind, mergesPanels {
+            return Panels.merged(graded, minimumGap: Self.minimumPanelGap / geo.sc, maxWidth: min(Panels.maxWidth, 3 / geo.sc))
+        }
+        return graded
     }
 
     /// The pieces of the panel [a, b] split at the breaks inside it (in increasing order).
@@ -1368,8 +1372,8 @@ struct PairObjective: Sendable {
         }
         let centres = innerCentres(c, geo)
         var boundaries = Panels.boundaries(0, Self.cut, scale: geo.su, centres: centres)
-        if case .trades = kind, mergesInnerPanels {
-            boundaries = Panels.merged(boundaries, minimumGap: Self.innerMinimumGap / geo.su, maxWidth: Panels.maxWidth)
+        if case .trades = kind, mergesPanels {
+            boundaries = Panels.merged(boundaries, minimumGap: Self.minimumPanelGap / geo.su, maxWidth: Panels.maxWidth)
         }
         var pattern = [0]
         var kinks: [Double] = []
@@ -1918,13 +1922,13 @@ public enum FastTradesAudit {
     /// The value on `plan`'s outer pieces each split into `outerSplits` equal sub-pieces, with
     /// Gauss-Legendre rules of the given orders over z1 (outer) and z2 (inner), everywhere (the
     /// tails included): for convergence studies of the fixed rules.
-    /// `gradedInnerPanels`: the inner panels as graded, without merging the narrowest
-    /// (`PairObjective.mergesInnerPanels`).
+    /// `gradedPanels`: the outer and inner panels as graded, without merging the narrowest
+    /// (`PairObjective.mergesPanels`).
     public static func value(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double,
-                             outerSplits: Int, outerOrder: Int, innerOrder: Int, gradedInnerPanels: Bool = false) -> Double? {
+                             outerSplits: Int, outerOrder: Int, innerOrder: Int, gradedPanels: Bool = false) -> Double? {
         guard var p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
               p.isTractable(w1: w1, w2: w2) else { return nil }
-        if gradedInnerPanels { p.mergesInnerPanels = false }
+        if gradedPanels { p.mergesPanels = false }
         p.outerSplits = outerSplits
         p.tailStart = .infinity
         let geo = p.geometry(w1, w2)

@@ -277,13 +277,13 @@ struct FastTradesTests {
         #expect(radius <= 1e-8 * 8.47, "the minimiser is determined only to \(radius)")
     }
 
-    /// The inner panels narrower than a quarter margin unit (left between the gradings of
-    /// nearby centres) merge with their neighbours (`Panels.merged`): on the same outer rule,
-    /// the value moves by rounding only, with 12 and with 24 inner points (measured: at most
-    /// 1.8e-15 at |R| ~ 5.7; with 6 inner points, the coarse rule's, up to 1e-11). 5 settings
-    /// from margin scale 1 to 27, both betas.
-    @Test("inner panels: merging the narrowest graded panels moves the value by rounding only (12 and 24 inner points; 5 settings)")
-    func mergedInnerPanels() throws {
+    /// The graded panels narrower than a quarter margin unit (left between the gradings of
+    /// nearby centres), outer and inner, merge with their neighbours (`Panels.merged`): on the
+    /// same rules, the value moves by rounding only, with 12 and with 24 points (measured with
+    /// the inner merge alone: at most 1.8e-15 at |R| ~ 5.7; with 6 inner points, the coarse
+    /// rule's, up to 1e-11). 5 settings from margin scale 1 to 27, both betas.
+    @Test("panels: merging the narrowest graded panels (outer and inner) moves the value by rounding only (12 and 24 points; 5 settings)")
+    func mergedPanels() throws {
         struct P: Sendable { var beta, sigma, tau, eps, w1, w2: Double }
         let settings = [P(beta: 6, sigma: 1, tau: 0.2, eps: 0.49, w1: 2.79, w2: 1.11), P(beta: 1, sigma: 0.5, tau: 0, eps: 0.3, w1: 2.2777, w2: 1.3907),
                         P(beta: 6, sigma: 0.5, tau: 0, eps: 0.05, w1: 6.2105, w2: 5.7525), P(beta: 6, sigma: 0.25, tau: 0, eps: 0.05, w1: 27.6, w2: 27.6),
@@ -294,7 +294,7 @@ struct FastTradesTests {
             return [12, 24].map { n in
                 guard let merged = FastTradesAudit.value(model: model, threat: threat, beta: p.beta, w1: p.w1, w2: p.w2, outerSplits: 2, outerOrder: n, innerOrder: n),
                       let graded = FastTradesAudit.value(model: model, threat: threat, beta: p.beta, w1: p.w1, w2: p.w2, outerSplits: 2, outerOrder: n, innerOrder: n,
-                                                         gradedInnerPanels: true) else { return nil }
+                                                         gradedPanels: true) else { return nil }
                 return (merged, graded)
             }
         }
