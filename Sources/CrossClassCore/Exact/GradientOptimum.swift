@@ -550,9 +550,9 @@ public enum DampedNewton {
                 step = step.map { 0.5 * $0 }
             }
             // A Hessian is reused only while it contracts the steps: a step above a quarter of
-            // the one before (from a reused Hessian) means a rough one (a warm start's, from a
-            // coarser rule at large margin scales), which would otherwise be kept for every
-            // step below 1e-3 |x| and converge linearly; it is differenced afresh instead.
+            // the one before means a rough Hessian (a warm start's, from a coarser rule at large
+            // margin scales), which would otherwise be kept for every step below 1e-3 |x| and
+            // converge linearly; it is differenced afresh instead.
             let contracting = newtonStep <= 0.25 * lastStep
             lastStep = newtonStep
             reusable = accepted && newtonStep <= 1e-3 * max(size, 1e-3) && contracting ? hessian : nil
