@@ -1252,9 +1252,10 @@ struct PairObjective: Sendable {
         // there), 1e-12, far below that rule's own error; it saves a third of the bisection.
         // It also integrates the plan's pieces unsplit (`outerSplits` 1): its evaluations take
         // ~40% less time. Its Hessian at the warm start is then rougher at margin scales ~6
-        // (trades:6, eps 0.05, W(6.2, 5.8)); the working-rule Newton copes since `DampedNewton`
-        // differences a Hessian afresh once it stops contracting the steps (before that, it
-        // stalled there: 60 iterations, 4 minutes, not converged).
+        // (trades:6, eps 0.05, W(6.2, 5.8), where the working-rule Newton once stalled: 60
+        // iterations, 4 minutes, before the lines were seeded); `DampedNewton` differences a
+        // Hessian afresh once it stops contracting the steps, and goes on with steps at F's
+        // rounding while they contract, so the rougher start costs no accuracy.
         let isCoarse = rule.nodes.count < GaussLegendre.working.nodes.count
         let tolerance = isCoarse ? 1e-8 : 1e-12
         var integration = self

@@ -250,8 +250,9 @@ struct FastTradesTests {
 
     /// The free-scale trades optimum at margin scales ~6 (eps 0.05: W(6.21, 5.75)), where a
     /// rough warm-up (the coarse rule on unsplit pieces) once left the working-rule Newton
-    /// stalled for 60 iterations (4 minutes, not converged; `DampedNewton` now differences a
-    /// reused Hessian afresh when it stops contracting the steps): it converges, to the
+    /// stalled for 60 iterations (4 minutes, not converged), and later stopped 1.5e-7 short of
+    /// the working rule's stationary point (a step at F's rounding ended the search): it
+    /// converges, to the
     /// minimiser found with the bisected breaks and fresh plans (efb513f: W(6.210533282709565,
     /// 5.75246582037841)) within the distance to which the working rule determines it there.
     /// The objective is flat at this scale (Hessian eigenvalues ~1e-3), so the gradient's
