@@ -408,7 +408,11 @@ struct ClassPairLS: EllipseMaximand {
         let scan = found.scan, kinks = found.kinks
         // The points beside the known kinks are scan points, not panel ends; the known kinks are
         // ends whether or not the maximiser jumps there.
-        var out = (scan.filter { !besides.contains($0) } + kinks + known).sorted()
+        // trades: the slivers that the gradings of the four centres leave between them merge
+        // (`Panels.merged`, as `PairObjective.mergesPanels`); the kinks stay ends.
+        var ends = scan.filter { !besides.contains($0) }.sorted()
+        if beta != nil { ends = Panels.merged(ends, minimumGap: 0.1 / su, maxWidth: min(Panels.maxWidth, 3 / su)) }
+        var out = (ends + kinks + known).sorted()
         out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
         return (out, kinks)
     }
