@@ -248,7 +248,11 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let base = Panels.boundaries(-Self.cut, Self.cut, scale: su, centres: centres, maxMarginWidth: 3)
         let besides = Set(ties.flatMap { [$0 - 1e-9 * (1 + abs($0)), $0 + 1e-9 * (1 + abs($0))] })
         guard let found = scanKinks(r, scanBase: base.filter { !ties.contains($0) } + besides, crossesKnown: { _, _ in nil }) else { return nil }
-        var out = (found.scan.filter { !besides.contains($0) } + found.kinks + ties).sorted()
+        // trades: the slivers between the four centres' gradings merge, as on the symmetric
+        // family's lines (`ClassPairLS.uBoundaries`); the kinks and ties stay ends.
+        var ends = found.scan.filter { !besides.contains($0) }.sorted()
+        if beta != nil { ends = Panels.merged(ends, minimumGap: 0.1 / su, maxWidth: min(Panels.maxWidth, 3 / su)) }
+        var out = (ends + found.kinks + ties).sorted()
         out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
         return (out, found.kinks)
     }
