@@ -110,15 +110,23 @@ enum Panels {
 }
 
 extension Panels {
-    /// `boundaries` without the slivers that the gradings of nearby centres leave between them
-    /// (two graded points a tenth of a margin unit apart, say): a point closer than
-    /// `minimumGap` to the last one kept is dropped, as long as the panel that then forms is no
-    /// wider than `maxWidth` (the ends stay). Every panel of `boundaries` is within a margin
+    /// The narrowest panel `merged` keeps, in margin units: trades under l_inf (outer and inner
+    /// panels), and trades' u panels under l_2, where a quarter unit raised the one-sided
+    /// dR/dw2(0+)'s gradient error at mirror-image maximisers beyond 1e-6 (FastL2FullTests).
+    static let sliverGap = 0.25
+    static let sliverGapL2 = 0.1
+
+    /// `boundaries` (at margin scale `s` per unit z, panels at most `maxMarginWidth` margin units
+    /// wide) without the slivers that the gradings of nearby centres leave between them (two
+    /// graded points a tenth of a margin unit apart, say): a point closer than `gap` margin
+    /// units to the last one kept is dropped, as long as the panel that then forms is no wider
+    /// than `boundaries` allows (the ends stay). Every panel of `boundaries` is within a margin
     /// unit or so of its nearest centre's singularities (pi / 2 margin units off the real axis)
-    /// only when it is at most that wide, so widening the narrowest ones by up to `minimumGap`
-    /// keeps the rules' geometric convergence.
-    static func merged(_ points: [Double], minimumGap: Double, maxWidth: Double) -> [Double] {
+    /// only when it is at most that wide, so widening the narrowest ones by up to `gap` keeps
+    /// the rules' geometric convergence.
+    static func merged(_ points: [Double], scale s: Double, gap: Double, maxMarginWidth: Double = .infinity) -> [Double] {
         guard points.count > 2 else { return points }
+        let minimumGap = gap / s, maxWidth = min(Self.maxWidth, maxMarginWidth / s)
         var out = [points[0]]
         out.reserveCapacity(points.count)
         for i in 1..<(points.count - 1) {
@@ -184,11 +192,10 @@ struct PairObjective: Sendable {
     /// break bisection from its richer end (`tradesContinued`); false: every line is certified
     /// afresh (for audits).
     var continuesKinks = true
-    /// trades: the graded panels (outer and inner) narrower than `minimumPanelGap` margin
+    /// trades: the graded panels (outer and inner) narrower than `Panels.sliverGap` margin
     /// units merge with their neighbours (`Panels.merged`); false: the graded panels as they
     /// are (for audits).
     var mergesPanels = true
-    static let minimumPanelGap = 0.25
     /// trades: the outer breaks are located as roots of the event that changes the inner
     /// pattern (`locateEvents`) where it is recognised; false: always by bisection (for audits).
     var locatesEvents = true
@@ -616,7 +623,7 @@ struct PairObjective: Sendable {
         guard geo.sc > 0 else { return [-Self.cut, Self.cut] }
         let graded = Panels.boundaries(-Self.cut, Self.cut, scale: geo.sc, centres: outerCentres.map { ($0 - geo.mc) / geo.sc }, maxMarginWidth: 3)
         if case .trades = kind, mergesPanels {
-            return Panels.merged(graded, minimumGap: Self.minimumPanelGap / geo.sc, maxWidth: min(Panels.maxWidth, 3 / geo.sc))
+            return Panels.merged(graded, scale: geo.sc, gap: Panels.sliverGap, maxMarginWidth: 3)
         }
         return graded
     }
@@ -1374,7 +1381,7 @@ struct PairObjective: Sendable {
         let centres = innerCentres(c, geo)
         var boundaries = Panels.boundaries(0, Self.cut, scale: geo.su, centres: centres)
         if case .trades = kind, mergesPanels {
-            boundaries = Panels.merged(boundaries, minimumGap: Self.minimumPanelGap / geo.su, maxWidth: Panels.maxWidth)
+            boundaries = Panels.merged(boundaries, scale: geo.su, gap: Panels.sliverGap)
         }
         var pattern = [0]
         var kinks: [Double] = []
@@ -1548,11 +1555,18 @@ enum RealPolynomial {
     /// (`root`); `complete` is false when the budget ran out (an interval may then hold more
     /// than one root).
     static func roots(_ p: Fixed, _ a: Double, _ b: Double) -> (roots: [Double], complete: Bool) {
+        let (intervals, complete) = isolated(p, a, b)
+        return (intervals.map { $0.lo == $0.hi ? $0.lo : root(p, $0.lo, $0.hi) }, complete)
+    }
+
+    /// The isolating intervals of p's roots in (a, b) (`isolate`, budget 64); `complete` is
+    /// false when the budget ran out.
+    static func isolated(_ p: Fixed, _ a: Double, _ b: Double) -> (intervals: [(lo: Double, hi: Double, single: Bool)], complete: Bool) {
         var intervals: [(lo: Double, hi: Double, single: Bool)] = []
         intervals.reserveCapacity(8)
         var budget = 64
         isolate(p, a, b, budget: &budget, into: &intervals)
-        return (intervals.map { $0.lo == $0.hi ? $0.lo : root(p, $0.lo, $0.hi) }, budget > 0)
+        return (intervals, budget > 0)
     }
 
     /// Where in (a, b) (0 < a < b) a function g with g' of the sign of `sign * p` can have a
@@ -1562,17 +1576,14 @@ enum RealPolynomial {
     /// returned (a minimum, or a root that isolation could not classify). `complete` as in
     /// `roots`.
     static func minima(_ p: Fixed, _ a: Double, _ b: Double, sign: Double) -> (points: [Double], complete: Bool) {
-        var intervals: [(lo: Double, hi: Double, single: Bool)] = []
-        intervals.reserveCapacity(8)
-        var budget = 64
-        isolate(p, a, b, budget: &budget, into: &intervals)
+        let (intervals, complete) = isolated(p, a, b)
         var points: [Double] = []
         for i in intervals {
             if i.lo == i.hi { points.append(i.lo); continue }
             if i.single && sign * p.value(i.lo) > 0 && sign * p.value(i.hi) < 0 { continue }
             points.append(root(p, i.lo, i.hi))
         }
-        return (points, budget > 0)
+        return (points, complete)
     }
 
     /// The root of p in [a, b] (0 < a < b) where p changes sign, to ~1e-15 relative in t (the

@@ -251,7 +251,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         // trades: the slivers between the four centres' gradings merge, as on the symmetric
         // family's lines (`ClassPairLS.uBoundaries`); the kinks and ties stay ends.
         var ends = found.scan.filter { !besides.contains($0) }.sorted()
-        if beta != nil { ends = Panels.merged(ends, minimumGap: 0.1 / su, maxWidth: min(Panels.maxWidth, 3 / su)) }
+        if beta != nil { ends = Panels.merged(ends, scale: su, gap: Panels.sliverGapL2, maxMarginWidth: 3) }
         var out = (ends + found.kinks + ties).sorted()
         out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
         return (out, found.kinks)

@@ -411,7 +411,7 @@ struct ClassPairLS: EllipseMaximand {
         // trades: the slivers that the gradings of the four centres leave between them merge
         // (`Panels.merged`, as `PairObjective.mergesPanels`); the kinks stay ends.
         var ends = scan.filter { !besides.contains($0) }.sorted()
-        if beta != nil { ends = Panels.merged(ends, minimumGap: 0.1 / su, maxWidth: min(Panels.maxWidth, 3 / su)) }
+        if beta != nil { ends = Panels.merged(ends, scale: su, gap: Panels.sliverGapL2, maxMarginWidth: 3) }
         var out = (ends + kinks + known).sorted()
         out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
         return (out, kinks)
