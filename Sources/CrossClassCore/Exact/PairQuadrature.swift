@@ -80,20 +80,28 @@ enum Panels {
     /// line of c, so geometric grading does not apply there).
     static func boundaries(_ lo: Double, _ hi: Double, scale s: Double, centres: [Double], maxMarginWidth: Double = .infinity) -> [Double] {
         let maxWidth = s > 0 ? min(Self.maxWidth, maxMarginWidth / s) : Self.maxWidth
-        var points = [lo, hi]
+        // Capacities reserved and no temporary arrays: this runs for every inner line of a
+        // trades evaluation, and the arrays' growth was a tenth of its instructions.
+        var points: [Double] = []
+        points.reserveCapacity(2 + 24 * centres.count)
+        points.append(lo); points.append(hi)
         if s > 0 {
             for c in centres {
                 var offset = 1 / s
                 // Graded points on both sides while they fall inside the interval.
                 while offset < (hi - lo) + abs(c - lo) + abs(c - hi) {
-                    for p in [c - offset, c + offset] where p > lo && p < hi { points.append(p) }
+                    let below = c - offset, above = c + offset
+                    if below > lo && below < hi { points.append(below) }
+                    if above > lo && above < hi { points.append(above) }
                     offset *= ratio
                 }
                 if c > lo && c < hi { points.append(c) }
             }
         }
         points.sort()
-        var out: [Double] = [points[0]]
+        var out: [Double] = []
+        out.reserveCapacity(points.count + 8)
+        out.append(points[0])
         let gap = 1e-12 * max(1, hi - lo)
         for p in points.dropFirst() where p - out[out.count - 1] > gap {
             let start = out[out.count - 1]
@@ -989,21 +997,32 @@ struct PairObjective: Sendable {
             kinks.append(root)
             lower = root
         }
-        let ends = [0.0] + kinks + [Self.cut]
-        for k in pattern.indices where bestVertex(c, Self.readPoint(ends[k], ends[k + 1]), geo) != pattern[k] { return nil }
+        // The ends of piece k: 0, the kinks, the cut (no array: this runs on every line).
+        func end(_ k: Int) -> Double { k == 0 ? 0 : k > kinks.count ? Self.cut : kinks[k - 1] }
+        for k in pattern.indices {
+            let z = Self.readPoint(end(k), end(k + 1))
+            if !tradesClearlyBest(pattern[k], c, su * z, geo), bestVertex(c, z, geo) != pattern[k] { return nil }
+        }
         // Certified as `tradesRoots` certifies: on each piece, no other vertex b overtakes its
         // vertex a, i.e. G_ab >= 0 (to rounding) at the piece's ends and at every critical
         // point of G_ab inside it (the roots of its critical polynomial, isolated by Descartes'
         // rule on the piece alone; none where the polynomial has no sign change there). A
         // failed check declines the line (it is then certified afresh).
         let basis = CriticalBasis(c, e)
+        var left = tradesVertexTerms(c, 0, geo)
         for k in pattern.indices {
             let a = pattern[k]
-            let s = ends[k], t = ends[k + 1]
+            let s = end(k), t = end(k + 1)
+            let right = tradesVertexTerms(c, su * t, geo)
+            defer { left = right }
             let ts = exp(su * s), tt = exp(su * t)
             let noise = 1e-14 * (1 + abs(c) + su * t + 2 * e)
+            let box = TradesBox(c, su * s, su * t, geo)
             for b in 0..<Self.vertices.count where b != a {
-                guard tradesDifference(a, b, c, su * s, e) >= -noise, tradesDifference(a, b, c, su * t, e) >= -noise else { return nil }
+                guard left[a] - left[b] >= -noise, right[a] - right[b] >= -noise else { return nil }
+                // Most pairs that do not tie at an end are settled by the box's bound (22% of
+                // the pairs at the trades:1 optimum) without isolating their critical points.
+                if let box, box.lowerBound(a, b, geo) >= 0 { continue }
                 // G_ab between its ends falls lowest at a local minimum (its maxima need no
                 // solving): G_ab' has the sign of the pair's critical polynomial, or the
                 // opposite one for a > b (G_ab = -G_ba).
@@ -1013,6 +1032,95 @@ struct PairObjective: Sendable {
             }
         }
         return (pattern, kinks)
+    }
+
+    /// H_v = softplus(d + e V_v) + e p.V_v at u on the inner line at c, for every vertex v
+    /// (d = (c + u, c - u), p the clean wrong-class probabilities), so that
+    /// G_ab = H_a - H_b (`tradesDifference`): one clean softmax and six logs for all 30 pairs
+    /// at a point, where the pairs one at a time took three softplus each. The vertex terms
+    /// come from the clean ones times e^(-e V) (`Geometry.tradesShifts`, within Double's range
+    /// as 2 e < 100; beyond, each softplus is evaluated as it is). Also the clean softplus.
+    func tradesVertexTerms(_ c: Double, _ u: Double, _ geo: Geometry) -> VertexTerms {
+        let d1 = c + u, d2 = c - u, e = geo.e
+        let (top, e0, e1, e2) = Self.scaledTerms(d1, d2)
+        let sum = e0 + e1 + e2
+        let p1 = e1 / sum, p2 = e2 / sum
+        var h = VertexTerms()
+        h.clean = top + log(sum)
+        let shifted = 2 * e < 100 && geo.tradesShifts.count == Self.vertices.count
+        for v in 0..<Self.vertices.count {
+            let vertex = Self.vertices[v]
+            let softplus: Double
+            if shifted {
+                let shift = geo.tradesShifts[v]
+                softplus = top + log(e0 + e1 * shift.0 + e2 * shift.1)
+            } else {
+                softplus = Self.softplus(d1 + e * vertex.0, d2 + e * vertex.1).0
+            }
+            h[v] = softplus + e * (p1 * vertex.0 + p2 * vertex.1)
+        }
+        return h
+    }
+
+    /// Whether `loss` labels the point u of the inner line at c with vertex a, read from the
+    /// vertex terms (two exps and seven logs, where `loss` takes seven softplus): a's clamped
+    /// term max(0, KL_a) exceeds every other vertex's by more than twice `loss`'s tie noise
+    /// (so `loss` takes a whatever its order and tie-breaking). false: not clearly (ask `loss`).
+    func tradesClearlyBest(_ a: Int, _ c: Double, _ u: Double, _ geo: Geometry) -> Bool {
+        let h = tradesVertexTerms(c, u, geo)
+        let noise = 1e-13 * (1 + abs(c + u) + abs(c - u) + geo.e + h.clean)
+        let klA = h[a] - h.clean
+        for b in 0..<Self.vertices.count where b != a {
+            guard klA - max(0, h[b] - h.clean) > 4 * noise else { return false }
+        }
+        return true
+    }
+
+    /// Six Doubles indexed without heap allocation, and the clean softplus (`tradesVertexTerms`).
+    struct VertexTerms {
+        var clean = 0.0
+        private var storage = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        subscript(_ v: Int) -> Double {
+            get { withUnsafeBytes(of: storage) { $0.load(fromByteOffset: 8 * v, as: Double.self) } }
+            set { withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: 8 * v, as: Double.self) } }
+        }
+    }
+
+    /// A lower bound of G_ab on an interval [us, ut] of an inner line without solving for its
+    /// critical points. With X = e^(-(c + u)) and Y = e^(-(c - u)),
+    /// G_ab = log(A_a / A_b) + e (X dV1 + Y dV2) / (1 + X + Y), A_v = 1 + X s_v1 + Y s_v2
+    /// (s = e^(-e V), dV = V_a - V_b). Over the box X in [X(ut), X(us)], Y in [Y(us), Y(ut)],
+    /// which holds the line's arc, both ratios are linear-fractional with positive
+    /// denominators, so each is lowest at a corner of the box: the sum of the two corner minima
+    /// bounds G_ab from below on the interval. The terms are scaled by e^(-m), m the largest
+    /// exponent at the corners, against overflow (ratios of sums of scaled terms are
+    /// unchanged; a term that underflows is below 1e-300 of its sum).
+    struct TradesBox {
+        /// (X, Y) at the corners (X(us), Y(us)), (X(us), Y(ut)), (X(ut), Y(us)), (X(ut), Y(ut)),
+        /// and 1, all scaled by e^(-m).
+        let xs: Double, xt: Double, ys: Double, yt: Double, one: Double
+        let e: Double
+
+        init?(_ c: Double, _ us: Double, _ ut: Double, _ geo: PairObjective.Geometry) {
+            guard 2 * geo.e < 100, geo.tradesShifts.count == PairObjective.vertices.count else { return nil }
+            let m = max(0, -(c + us), -(c - ut))
+            one = exp(-m)
+            xs = exp(-(c + us) - m); xt = exp(-(c + ut) - m)
+            ys = exp(-(c - us) - m); yt = exp(-(c - ut) - m)
+            e = geo.e
+        }
+
+        @inline(__always)
+        func lowerBound(_ a: Int, _ b: Int, _ geo: PairObjective.Geometry) -> Double {
+            let sa = geo.tradesShifts[a], sb = geo.tradesShifts[b]
+            let va = PairObjective.vertices[a], vb = PairObjective.vertices[b]
+            let dv = (va.0 - vb.0, va.1 - vb.1)
+            @inline(__always) func ratio(_ x: Double, _ y: Double) -> Double { (one + x * sa.0 + y * sa.1) / (one + x * sb.0 + y * sb.1) }
+            @inline(__always) func mean(_ x: Double, _ y: Double) -> Double { (x * dv.0 + y * dv.1) / (one + x + y) }
+            let r = min(ratio(xs, ys), ratio(xs, yt), ratio(xt, ys), ratio(xt, yt))
+            let q = min(mean(xs, ys), mean(xs, yt), mean(xt, ys), mean(xt, yt))
+            return log(r) + e * q
+        }
     }
 
     /// The best vertex (`loss`'s label) on the inner line at c, at z2 = z.
@@ -1539,10 +1647,10 @@ enum RealPolynomial {
     /// otherwise split to the bottom everywhere); an interval left when it runs out is
     /// returned as it is.
     /// `single`: the interval holds exactly one root (one sign change).
-    static func isolate(_ p: Fixed, _ a: Double, _ b: Double, depth: Int = 0, budget: inout Int,
+    static func isolate(_ p: Fixed, _ a: Double, _ b: Double, depth: Int = 0, changes: Int? = nil, budget: inout Int,
                         into out: inout [(lo: Double, hi: Double, single: Bool)]) {
         budget -= 1
-        let v = p.signChanges(on: a, b)
+        let v = changes ?? p.signChanges(on: a, b)
         if v == 0 { return }
         if v == 1 || depth > 60 || budget <= 0 || b - a <= 1e-13 * b { out.append((a, b, v == 1)); return }
         let m = b > 4 * a ? (a * b).squareRoot() : 0.5 * (a + b)
@@ -1562,10 +1670,13 @@ enum RealPolynomial {
     /// The isolating intervals of p's roots in (a, b) (`isolate`, budget 64); `complete` is
     /// false when the budget ran out.
     static func isolated(_ p: Fixed, _ a: Double, _ b: Double) -> (intervals: [(lo: Double, hi: Double, single: Bool)], complete: Bool) {
+        // No root in (a, b) (most calls in a trades evaluation): no array is allocated.
+        let changes = p.signChanges(on: a, b)
+        if changes == 0 { return ([], true) }
         var intervals: [(lo: Double, hi: Double, single: Bool)] = []
         intervals.reserveCapacity(8)
         var budget = 64
-        isolate(p, a, b, budget: &budget, into: &intervals)
+        isolate(p, a, b, changes: changes, budget: &budget, into: &intervals)
         return (intervals, budget > 0)
     }
 
@@ -1577,6 +1688,7 @@ enum RealPolynomial {
     /// `roots`.
     static func minima(_ p: Fixed, _ a: Double, _ b: Double, sign: Double) -> (points: [Double], complete: Bool) {
         let (intervals, complete) = isolated(p, a, b)
+        if intervals.isEmpty { return ([], complete) }
         var points: [Double] = []
         for i in intervals {
             if i.lo == i.hi { points.append(i.lo); continue }
@@ -1691,6 +1803,11 @@ enum RealPolynomial {
         /// the reversal of r; so its coefficients are those of S reversed, with the same sign
         /// changes.
         func signChanges(on a: Double, _ b: Double) -> Int {
+            degree == 6 ? signChangesDegree6(on: a, b) : signChangesByLoops(on: a, b)
+        }
+
+        /// `signChanges` for any degree (loops over a temporary buffer).
+        func signChangesByLoops(on a: Double, _ b: Double) -> Int {
             let n = degree
             return withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { buffer -> Int in
                 let r = buffer.baseAddress!, q = r + 8
@@ -1715,6 +1832,47 @@ enum RealPolynomial {
                 }
                 return count
             }
+        }
+
+        /// `signChanges` for degree 6 (every trades critical polynomial), written out in
+        /// registers with the loops' order of operations (the same bits): ~5x fewer
+        /// instructions than the loops over a temporary buffer, and this runs ~10^5 times per
+        /// trades optimum.
+        @inline(__always)
+        func signChangesDegree6(on a: Double, _ b: Double) -> Int {
+            var r0 = c[0], r1 = c[1], r2 = c[2], r3 = c[3], r4 = c[4], r5 = c[5]
+            let r6 = c[6]
+            // Taylor shift by a: for i in 0..<6, for k from 5 down to i, r_k += a r_(k+1).
+            r5 += a * r6; r4 += a * r5; r3 += a * r4; r2 += a * r3; r1 += a * r2; r0 += a * r1
+            r5 += a * r6; r4 += a * r5; r3 += a * r4; r2 += a * r3; r1 += a * r2
+            r5 += a * r6; r4 += a * r5; r3 += a * r4; r2 += a * r3
+            r5 += a * r6; r4 += a * r5; r3 += a * r4
+            r5 += a * r6; r4 += a * r5
+            r5 += a * r6
+            // q_(6-k) = r_k w^k, then the Taylor shift by 1.
+            let w = b - a
+            var f = 1.0
+            let q6 = r0 * f; f *= w
+            var q5 = r1 * f; f *= w
+            var q4 = r2 * f; f *= w
+            var q3 = r3 * f; f *= w
+            var q2 = r4 * f; f *= w
+            var q1 = r5 * f; f *= w
+            var q0 = r6 * f
+            q5 += q6; q4 += q5; q3 += q4; q2 += q3; q1 += q2; q0 += q1
+            q5 += q6; q4 += q5; q3 += q4; q2 += q3; q1 += q2
+            q5 += q6; q4 += q5; q3 += q4; q2 += q3
+            q5 += q6; q4 += q5; q3 += q4
+            q5 += q6; q4 += q5
+            q5 += q6
+            var count = 0, last = 0.0
+            @inline(__always) func visit(_ q: Double) {
+                guard q != 0 else { return }
+                if last != 0 && (q > 0) != (last > 0) { count += 1 }
+                last = q
+            }
+            visit(q0); visit(q1); visit(q2); visit(q3); visit(q4); visit(q5); visit(q6)
+            return count
         }
     }
 }
@@ -1961,6 +2119,29 @@ public enum FastTradesAudit {
         let c = geo.mc + geo.sc * z1
         let s = allPairs && geo.su > 0 ? p.tradesAllPairs(c, geo) : p.innerKinks(c, geo, [])
         return (s.pattern, s.kinks, c, geo.su, geo.e)
+    }
+
+    /// The vertex differences G_ab (`tradesDifference`, as the certification compares them)
+    /// along the inner line at z1 on [us, ut] (in u): the box's lower bound (`TradesBox`), the
+    /// vertex-term differences at the ends (`tradesVertexTerms`), and whether the terms find
+    /// `a` clearly best at us (`tradesClearlyBest`) with `loss`'s label there.
+    public static func vertexBounds(model: DataModel, threat: ThreatModel, beta: Double, w1: Double, w2: Double, z1: Double,
+                                    us: Double, ut: Double, a: Int, b: Int)
+        -> (box: Double?, atStart: Double, atEnd: Double, clearlyBest: Bool, label: Int, difference: (Double) -> Double)? {
+        guard let p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
+              p.isTractable(w1: w1, w2: w2) else { return nil }
+        let geo = p.geometry(w1, w2)
+        let c = geo.mc + geo.sc * z1
+        let hs = p.tradesVertexTerms(c, us, geo), ht = p.tradesVertexTerms(c, ut, geo)
+        return (PairObjective.TradesBox(c, us, ut, geo)?.lowerBound(a, b, geo), hs[a] - hs[b], ht[a] - ht[b],
+                p.tradesClearlyBest(a, c, us, geo), p.loss(c + us, c - us, geo.e).4, { p.tradesDifference(a, b, c, $0, geo.e) })
+    }
+
+    /// Descartes' sign changes of the polynomial (lowest degree first, degree <= 7) on (a, b):
+    /// the written-out degree-6 count (nil for another degree) and the loops' count.
+    public static func signChanges(_ coefficients: [Double], on a: Double, _ b: Double) -> (written: Int?, loops: Int) {
+        let p = RealPolynomial.Fixed(coefficients)
+        return (p.degree == 6 ? p.signChangesDegree6(on: a, b) : nil, p.signChangesByLoops(on: a, b))
     }
 }
 

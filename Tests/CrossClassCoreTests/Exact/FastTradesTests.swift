@@ -307,6 +307,98 @@ struct FastTradesTests {
         }
     }
 
+    /// The certification's shortcuts (`tradesContinued`): the box bound of G_ab on an interval
+    /// (no critical points solved where it is >= 0) never exceeds G_ab there, the vertex-term
+    /// differences at the ends equal G_ab, and a vertex the terms find clearly best is `loss`'s
+    /// label.
+    @Test("certification shortcuts: the box bound is below G_ab on its interval (dense scan), end terms equal G_ab, a clearly best vertex is loss's label (4 settings, all 30 pairs)")
+    func certificationShortcuts() throws {
+        struct P: Sendable { var beta, sigma, tau, eps, w1, w2: Double }
+        let settings = [P(beta: 1, sigma: 0.5, tau: 0, eps: 0.3, w1: 2.2777, w2: 1.3907), P(beta: 6, sigma: 1, tau: 0.2, eps: 0.49, w1: 2.79, w2: 1.11),
+                        P(beta: 6, sigma: 0.5, tau: 0, eps: 0.05, w1: 6.2105, w2: 5.7525), P(beta: 1, sigma: 1.5, tau: 0, eps: 0.1, w1: 0.5, w2: 3)]
+        var positive = 0, settled = 0, clear = 0
+        for p in settings {
+            let model = try DataModel.paper3(mu: 1, sigma: p.sigma, tau: p.tau)
+            let threat = try ThreatModel(norm: .linf, eps: p.eps)
+            let line = try #require(FastTradesAudit.innerPattern(model: model, threat: threat, beta: p.beta, w1: p.w1, w2: p.w2, z1: 0))
+            let top = 9 * line.su
+            for z1 in stride(from: -3.0, through: 3.0, by: 1.5) {
+                for (lo, hi) in [(0.0, 0.1 * top), (0.0, 0.5), (0.3, 1.2), (1, 4), (0.05 * top, 0.3 * top), (0.2 * top, top)] where hi > lo {
+                    for a in 0..<6 {
+                        for b in 0..<6 where b != a {
+                            let r = try #require(FastTradesAudit.vertexBounds(model: model, threat: threat, beta: p.beta, w1: p.w1, w2: p.w2, z1: z1,
+                                                                             us: lo, ut: hi, a: a, b: b))
+                            let box = try #require(r.box)
+                            var lowest = Double.infinity
+                            for k in 0...2000 { lowest = min(lowest, r.difference(lo + (hi - lo) * Double(k) / 2000)) }
+                            let noise = 1e-13 * (1 + abs(lowest))
+                            #expect(box <= lowest + noise, "\(p) z1 \(z1) [\(lo), \(hi)] (\(a), \(b)): box \(box) above the scanned minimum \(lowest)")
+                            #expect(abs(r.atStart - r.difference(lo)) <= 1e-13 * (1 + abs(r.atStart)) && abs(r.atEnd - r.difference(hi)) <= 1e-13 * (1 + abs(r.atEnd)),
+                                    "\(p) z1 \(z1) (\(a), \(b)): end terms \(r.atStart), \(r.atEnd) against \(r.difference(lo)), \(r.difference(hi))")
+                            if r.clearlyBest {
+                                clear += 1
+                                #expect(r.label == a, "\(p) z1 \(z1) u \(lo): terms find \(a) clearly best, loss labels \(r.label)")
+                            }
+                            if lowest > 0 { positive += 1 }
+                            if box >= 0 { settled += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        // Not vacuous: the bound settles a share of the pairs with G_ab > 0 on the interval, and
+        // some vertices are clearly best.
+        #expect(settled * 10 >= positive, "box settled \(settled) of \(positive) pairs")
+        #expect(clear > 0)
+    }
+
+    /// The written-out degree-6 Descartes count (`RealPolynomial.Fixed.signChangesDegree6`, every
+    /// trades critical polynomial) equals the loops' count, which bounds the roots in the
+    /// interval (found by a sign scan) with the same parity.
+    @Test("Descartes counts: the written-out degree-6 count equals the loops' count and bounds the roots (same parity), 3000 random polynomials and intervals")
+    func descartesCounts() throws {
+        // SplitMix64: deterministic, so a failure reproduces from its trial.
+        var state: UInt64 = 12
+        func uniform() -> Double {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Double((z ^ (z >> 31)) >> 11) / Double(UInt64(1) << 53)
+        }
+        var withRoots = 0
+        for trial in 0..<3000 {
+            // Roots placed in (0.5, 4) for half the trials (so that counts above 0 occur), random
+            // coefficients of mixed magnitude for the rest.
+            var coefficients: [Double]
+            if trial % 2 == 0 {
+                coefficients = [uniform() < 0.5 ? -1 : 1]
+                for _ in 0..<6 {
+                    let root = 0.5 + 3.5 * uniform()
+                    var next = [Double](repeating: 0, count: coefficients.count + 1)
+                    for (k, c) in coefficients.enumerated() { next[k + 1] += c; next[k] -= root * c }
+                    coefficients = next
+                }
+            } else {
+                coefficients = (0..<7).map { _ in (uniform() - 0.5) * pow(10, 4 * uniform() - 2) }
+            }
+            let a = 0.3 + 2 * uniform(), b = a + 0.1 + 3 * uniform()
+            let counts = FastTradesAudit.signChanges(coefficients, on: a, b)
+            #expect(counts.written == counts.loops, "\(coefficients) on (\(a), \(b)): written \(String(describing: counts.written)), loops \(counts.loops)")
+            func p(_ t: Double) -> Double { coefficients.reversed().reduce(0) { $0 * t + $1 } }
+            var roots = 0
+            var last = p(a)
+            for k in 1...20000 {
+                let v = p(a + (b - a) * Double(k) / 20000)
+                if (v > 0) != (last > 0) && v != 0 && last != 0 { roots += 1 }
+                if v != 0 { last = v }
+            }
+            if roots > 0 { withRoots += 1 }
+            #expect(counts.loops >= roots && (counts.loops - roots) % 2 == 0, "\(coefficients) on (\(a), \(b)): \(counts.loops) sign changes, \(roots) roots")
+        }
+        #expect(withRoots > 300)
+    }
+
     /// The Gaussian tails (|z| > 4, in z1 and in z2) take half the rules' order
     /// (`PairObjective.tailStart`): the estimate stays within its bound of the full-order one.
     @Test("tails: half-order rules beyond |z| = 4 give the full-order estimate within the reported bound (trades:1, trades:6; 4 settings)")
