@@ -259,6 +259,8 @@ struct PairObjective: Sendable {
         var consistent = true
         /// trades: the breaks were located again from a nearby evaluation's (`replan`).
         var replanned = false
+        /// trades: of which this many outer panels were planned afresh (`replan`).
+        var freshPanels = 0
     }
 
     /// Truncation of the standard-normal coordinates (neglected mass 2 Phi(-9) = 2.3e-19).
@@ -666,76 +668,127 @@ struct PairObjective: Sendable {
             return (pieces, [])
         }
         // Panels apart (the pattern scans are most of the cost for trades).
-        let panels = Parallel.indexed(outer.count - 1, parallel: parallel) { p -> ([OuterPiece], [Break]) in
-            let a = outer[p], b = outer[p + 1]
-            let samples = 8
-            let inset = 1e-9 * (b - a)
-            let points = (0...samples).map { j -> Double in
-                if j == 0 { return a + inset }
-                if j == samples { return b - inset }
-                return a + (b - a) * Double(j) / Double(samples)
-            }
-            // Each sample continued from the previous one where it can be (certified either way).
-            var lines: [InnerKinks] = []
-            for z in points {
-                if let previous = lines.last, let k = tradesContinued(geo.mc + geo.sc * z, geo, from: previous) { lines.append(k) } else { lines.append(innerLine(z, geo)) }
-            }
-            var breaks: [Break] = []
-            for j in 0..<samples where lines[j].pattern != lines[j + 1].pattern {
-                breaks += locateChanges(points[j], lines[j], points[j + 1], lines[j + 1], geo, tolerance: breakTolerance)
-            }
-            var kept: [Break] = []
-            for x in breaks where x.z > (kept.last?.z ?? a) && x.z < b { kept.append(x) }
-            var pieces = Self.pieces(a, b, breaks: kept.map(\.z))
-            for k in pieces.indices { pieces[k].seed = k == 0 ? lines[0] : kept[k - 1].above }
-            return (pieces, kept)
+        let panels = Parallel.indexed(outer.count - 1, parallel: parallel) { p in
+            planPanel(outer[p], outer[p + 1], geo, breakTolerance: breakTolerance)
         }
         return (panels.flatMap { $0.0 }, panels.flatMap { $0.1 })
+    }
+
+    /// trades: the pieces and breaks of the outer panel [a, b] planned afresh: 9 sample lines
+    /// (each continued from the one before where it certifies), and the breaks between samples
+    /// of different patterns (`locateChanges`); each piece seeded with the line at its start.
+    func planPanel(_ a: Double, _ b: Double, _ geo: Geometry, breakTolerance: Double) -> (pieces: [OuterPiece], breaks: [Break]) {
+        let samples = 8
+        let inset = 1e-9 * (b - a)
+        let points = (0...samples).map { j -> Double in
+            if j == 0 { return a + inset }
+            if j == samples { return b - inset }
+            return a + (b - a) * Double(j) / Double(samples)
+        }
+        // Each sample continued from the previous one where it can be (certified either way).
+        var lines: [InnerKinks] = []
+        for z in points {
+            if let previous = lines.last, let k = tradesContinued(geo.mc + geo.sc * z, geo, from: previous) { lines.append(k) } else { lines.append(innerLine(z, geo)) }
+        }
+        var breaks: [Break] = []
+        for j in 0..<samples where lines[j].pattern != lines[j + 1].pattern {
+            breaks += locateChanges(points[j], lines[j], points[j + 1], lines[j + 1], geo, tolerance: breakTolerance)
+        }
+        var kept: [Break] = []
+        for x in breaks where x.z > (kept.last?.z ?? a) && x.z < b { kept.append(x) }
+        var pieces = Self.pieces(a, b, breaks: kept.map(\.z))
+        for k in pieces.indices { pieces[k].seed = k == 0 ? lines[0] : kept[k - 1].above }
+        return (pieces, kept)
     }
 
     /// trades: the plan at this geometry from the breaks of a nearby one (the optimisers'
     /// previous evaluation): each break is the root of its event's function (`eventFunction`,
     /// from the lines beside it there), bracketed by steps out from where it was and confirmed
     /// by certified lines 1e-6 either side carrying the same patterns as there, without the
-    /// panels' pattern samples. A new break (an event that was not there) is not searched
-    /// for: the integration then sees the lines of one piece change pattern (`Result.
-    /// consistent`) and `evaluate` plans afresh. nil: a break that is not an event of a known
-    /// kind, or not found so (the caller plans afresh).
+    /// panels' pattern samples. A break not found so (its event is gone, or the lines beside
+    /// its root carry other patterns: near a triple point a sliver of a piece opens or closes
+    /// between evaluations) is lost, and the outer panels that held it, where it was and where
+    /// its root was found, are planned afresh (`planPanel`, as `planWithBreaks` plans them);
+    /// the other panels keep the located breaks. A new break elsewhere (an event that was not
+    /// there) is not searched for: the integration then sees the lines of one piece change
+    /// pattern (`Result.consistent`) and `evaluate` plans afresh. nil: breaks out of order, a
+    /// break lost outside the panels, or more than a third of the panels to plan afresh (the
+    /// caller plans afresh). `freshPanels`: how many panels were planned afresh.
     /// `seeds`: the previous evaluation's pieces; a piece that does not start at a break takes
     /// the seed of the one that held its start there (a line of a nearby geometry: its kinks
     /// are continued only where they certify at this one).
-    func replan(_ geo: Geometry, from previous: [Break], seeds: [OuterPiece] = [], breakTolerance: Double) -> (pieces: [OuterPiece], breaks: [Break])? {
+    func replan(_ geo: Geometry, from previous: [Break], seeds: [OuterPiece] = [], breakTolerance: Double)
+        -> (pieces: [OuterPiece], breaks: [Break], freshPanels: Int)? {
         guard case .trades = kind, geo.su > 0, geo.sc > 0 else { return nil }
-        var breaks: [Break] = []
+        var located: [Break] = []
+        var lost: [Double] = []
         for old in previous {
             let z0 = old.z
             guard let f = eventFunction(old.below, old.above, geo) else {
                 // Another kind of change (bisected): bisected again between lines 1e-3 either
                 // side that carry the patterns it had.
                 let step = 1e-3 * max(1, abs(z0))
-                guard z0 - step > -Self.cut, z0 + step < Self.cut else { return nil }
+                guard z0 - step > -Self.cut, z0 + step < Self.cut else { lost.append(z0); continue }
                 let below = line(z0 - step, geo, near: old.below), above = line(z0 + step, geo, near: old.above)
-                guard below.pattern == old.below.pattern, above.pattern == old.above.pattern else { return nil }
-                let located = locateChanges(z0 - step, below, z0 + step, above, geo, tolerance: breakTolerance)
-                guard located.count == 1, let b = located.first else { return nil }
-                if let last = breaks.last, b.z <= last.z { return nil }
-                breaks.append(b)
+                guard below.pattern == old.below.pattern, above.pattern == old.above.pattern else { lost.append(z0); continue }
+                let changes = locateChanges(z0 - step, below, z0 + step, above, geo, tolerance: breakTolerance)
+                guard changes.count == 1, let b = changes.first else { lost.append(z0); continue }
+                located.append(b)
                 continue
             }
             guard let (lo, flo, hi, fhi) = Self.bracket(near: z0, f(z0), first: 1e-4 * max(1, abs(z0)), growth: 4, steps: 12,
-                                                        inside: (-Self.cut, Self.cut), f) else { return nil }
+                                                        inside: (-Self.cut, Self.cut), f) else { lost.append(z0); continue }
             let root = lo == hi ? lo : illinoisRoot(lo, flo, hi, fhi, keepInside: true, done: { l, h in h - l <= breakTolerance * max(1, abs(l)) }, f)
             let delta = 1e-6 * max(1, abs(root))
             let below = line(root - delta, geo, near: old.below), above = line(root + delta, geo, near: old.above)
-            guard below.pattern == old.below.pattern, above.pattern == old.above.pattern else { return nil }
-            if let last = breaks.last, root <= last.z { return nil }
-            breaks.append(Break(z: root, below: below, above: above))
+            guard below.pattern == old.below.pattern, above.pattern == old.above.pattern else { lost += [z0, root]; continue }
+            located.append(Break(z: root, below: below, above: above))
         }
         let outer = outerPanels(geo)
-        let zs = breaks.map(\.z)
-        var pieces = (0..<(outer.count - 1)).flatMap { Self.pieces(outer[$0], outer[$0 + 1], breaks: zs) }
+        let panelCount = outer.count - 1
+        func panel(of z: Double) -> Int? {
+            guard z >= outer[0], z <= outer[panelCount] else { return nil }
+            var lo = 0, hi = panelCount - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if outer[mid] <= z { lo = mid } else { hi = mid - 1 }
+            }
+            return lo
+        }
+        var afresh = Set<Int>()
+        // The panels beside them too: a lost break's event may have moved across a panel's end.
+        for z in lost {
+            guard let p = panel(of: z) else { return nil }
+            for q in max(0, p - 1)...min(panelCount - 1, p + 1) { afresh.insert(q) }
+        }
+        guard afresh.count * 3 <= panelCount else { return nil }
+        let kept = located.filter { b in panel(of: b.z).map { !afresh.contains($0) } ?? false }
+        for k in kept.indices.dropFirst() where kept[k].z <= kept[k - 1].z { return nil }
+        let planned = Array(afresh).sorted()
+        let fresh = Parallel.indexed(planned.count, parallel: parallel) { q in
+            planPanel(outer[planned[q]], outer[planned[q] + 1], geo, breakTolerance: breakTolerance)
+        }
+        var pieces: [OuterPiece] = [], breaks: [Break] = []
+        var seeded: [Bool] = []
+        let zs = kept.map(\.z)
+        var nextKept = 0
+        for p in 0..<panelCount {
+            if let q = planned.firstIndex(of: p) {
+                pieces += fresh[q].pieces
+                breaks += fresh[q].breaks
+                seeded += Array(repeating: true, count: fresh[q].pieces.count)
+                continue
+            }
+            let inPanel = Self.pieces(outer[p], outer[p + 1], breaks: zs)
+            pieces += inPanel
+            seeded += Array(repeating: false, count: inPanel.count)
+            while nextKept < kept.count && kept[nextKept].z < outer[p + 1] {
+                if kept[nextKept].z > outer[p] { breaks.append(kept[nextKept]) }
+                nextKept += 1
+            }
+        }
         var next = 0, held = 0
-        for k in pieces.indices {
+        for k in pieces.indices where !seeded[k] {
             if pieces[k].leftBreak {
                 while next < breaks.count && breaks[next].z < pieces[k].a { next += 1 }
                 if next < breaks.count && breaks[next].z == pieces[k].a { pieces[k].seed = breaks[next].above; continue }
@@ -743,7 +796,7 @@ struct PairObjective: Sendable {
             while held + 1 < seeds.count && seeds[held].b <= pieces[k].a { held += 1 }
             if held < seeds.count, seeds[held].a <= pieces[k].a { pieces[k].seed = seeds[held].seed }
         }
-        return (pieces, breaks)
+        return (pieces, breaks, planned.count)
     }
 
     // MARK: ls in closed form
@@ -987,7 +1040,11 @@ struct PairObjective: Sendable {
                     near = far; fNear = fFar
                     step *= 4
                 }
-                guard bracketed, far > lower, far < upper else { return nil }
+                // A sign change at the neighbour's next kink (or at 0 or the cut) brackets a
+                // root inside as well (G there is not 0): the steps out reach that end when the
+                // kink moved more than the steps so far (392 lines of the trades:1 optimum were
+                // certified afresh for this alone).
+                guard bracketed, fFar != 0 || (far > lower && far < upper) else { return nil }
                 let (lo, flo, hi, fhi) = towardsRight ? (near, fNear, far, fFar) : (far, fFar, near, fNear)
                 root = fFar == 0 ? far : illinoisRoot(su * lo, flo, su * hi, fhi, keepInside: false, done: { l, h in h - l <= 1e-15 * max(1, h) }) {
                     tradesDifference(a, b, c, $0, e)
@@ -1380,6 +1437,7 @@ struct PairObjective: Sendable {
             if r.consistent {
                 r.breaks = reused.breaks
                 r.replanned = true
+                r.freshPanels = reused.freshPanels
                 return r
             }
         }
@@ -2052,14 +2110,15 @@ public enum FastTradesAudit {
     /// from an evaluation at `from` (its breaks located again, `PairObjective.replan`), whether
     /// they were, and the same evaluated afresh, with both plans' breaks.
     public static func continued(model: DataModel, threat: ThreatModel, beta: Double, from: (w1: Double, w2: Double), to: (w1: Double, w2: Double), coarse: Bool = false)
-        -> (continued: (value: Double, g1: Double, g2: Double, breaks: [Double]), replanned: Bool, fresh: (value: Double, g1: Double, g2: Double, breaks: [Double]))? {
+        -> (continued: (value: Double, g1: Double, g2: Double, breaks: [Double]), replanned: Bool, freshPanels: Int,
+            fresh: (value: Double, g1: Double, g2: Double, breaks: [Double]))? {
         guard let p = PairObjective(model: model, threat: threat, objective: .trades(beta: beta), trades: true),
               p.isTractable(w1: from.w1, w2: from.w2), p.isTractable(w1: to.w1, w2: to.w2) else { return nil }
         let rule: GaussLegendre = coarse ? .coarse : .working
         let start = p.evaluate(w1: from.w1, w2: from.w2, rule: rule)
         let c = p.evaluate(w1: to.w1, w2: to.w2, rule: rule, continuing: start)
         let f = p.evaluate(w1: to.w1, w2: to.w2, rule: rule)
-        return ((c.value, c.gradient.w1, c.gradient.w2, c.breaks.map(\.z)), c.replanned, (f.value, f.gradient.w1, f.gradient.w2, f.breaks.map(\.z)))
+        return ((c.value, c.gradient.w1, c.gradient.w2, c.breaks.map(\.z)), c.replanned, c.freshPanels, (f.value, f.gradient.w1, f.gradient.w2, f.breaks.map(\.z)))
     }
 
     /// The integration's kinks along the lines of every outer piece (the working rule's nodes
