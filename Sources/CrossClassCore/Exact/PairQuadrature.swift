@@ -708,8 +708,9 @@ struct PairObjective: Sendable {
     /// panels' pattern samples. A break not found so (its event is gone, or the lines beside
     /// its root carry other patterns: near a triple point a sliver of a piece opens or closes
     /// between evaluations) is lost, and the outer panels that held it, where it was and where
-    /// its root was found, are planned afresh (`planPanel`, as `planWithBreaks` plans them);
-    /// the other panels keep the located breaks. A new break elsewhere (an event that was not
+    /// its root was found, are planned afresh with their neighbours (`planPanel`, as
+    /// `planWithBreaks` plans them; the lost event may have crossed a panel's end); the other
+    /// panels keep the located breaks. A new break elsewhere (an event that was not
     /// there) is not searched for: the integration then sees the lines of one piece change
     /// pattern (`Result.consistent`) and `evaluate` plans afresh. nil: breaks out of order, a
     /// break lost outside the panels, or more than a third of the panels to plan afresh (the
@@ -1121,8 +1122,9 @@ struct PairObjective: Sendable {
 
     /// Whether `loss` labels the point u of the inner line at c with vertex a, read from the
     /// vertex terms (two exps and seven logs, where `loss` takes seven softplus): a's clamped
-    /// term max(0, KL_a) exceeds every other vertex's by more than twice `loss`'s tie noise
-    /// (so `loss` takes a whatever its order and tie-breaking). false: not clearly (ask `loss`).
+    /// term max(0, KL_a) exceeds every other vertex's by more than four times `loss`'s tie
+    /// noise (twice would do: then `loss` takes a whatever its order and tie-breaking; the rest
+    /// covers the two computations' rounding). false: not clearly (ask `loss`).
     func tradesClearlyBest(_ a: Int, _ c: Double, _ u: Double, _ geo: Geometry) -> Bool {
         let h = tradesVertexTerms(c, u, geo)
         let noise = 1e-13 * (1 + abs(c + u) + abs(c - u) + geo.e + h.clean)
@@ -1942,7 +1944,10 @@ extension PairObjective {
     @inline(__always)
     func tradesDifference(_ i: Int, _ j: Int, _ c: Double, _ u: Double, _ e: Double) -> Double {
         let d1 = c + u, d2 = c - u
-        let (_, p1, p2) = Self.softplus(d1, d2)
+        // The clean probabilities as `softplus` computes them (the same bits), without its log.
+        let (_, e0, e1, e2) = Self.scaledTerms(d1, d2)
+        let sum = e0 + e1 + e2
+        let p1 = e1 / sum, p2 = e2 / sum
         let vi = Self.vertices[i], vj = Self.vertices[j]
         return Self.softplus(d1 + e * vi.0, d2 + e * vi.1).0 - Self.softplus(d1 + e * vj.0, d2 + e * vj.1).0
             + e * (p1 * (vi.0 - vj.0) + p2 * (vi.1 - vj.1))
