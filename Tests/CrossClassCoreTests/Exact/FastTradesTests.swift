@@ -215,6 +215,25 @@ struct FastTradesTests {
         #expect(breaks >= 40 && checked >= 15, "\(breaks) breaks, \(checked) checked")
     }
 
+    /// `FastTradesAudit.continued`'s outcome: the continued evaluation and the fresh one.
+    typealias Continued = (continued: (value: Double, g1: Double, g2: Double, breaks: [Double]), replanned: Bool, freshPanels: Int,
+                           fresh: (value: Double, g1: Double, g2: Double, breaks: [Double]))
+
+    /// A continued evaluation equals the fresh one: the same breaks, the value to 1e-14 and the
+    /// gradient to 1e-12.
+    static func expectMatchesFresh(_ o: Continued, coarse: Bool, _ label: String) {
+        #expect(o.continued.breaks.count == o.fresh.breaks.count, "\(label): breaks \(o.continued.breaks) against \(o.fresh.breaks)")
+        // Event roots are located to 1e-12 (coarse: 1e-8); a break of no known event kind is
+        // bisected, and placed where certified lines first resolve the change: within ~2e-9 of
+        // the event here (1.85e-9 at trades:6, sigma 1, tau 0.2, eps 0.49, step 1e-2, where the
+        // fresh plan's event root is 1.4e-9 from its own bisection), so 1e-8.
+        let tolerance = coarse ? 1e-7 : 1e-8
+        for (a, b) in zip(o.continued.breaks, o.fresh.breaks) { #expect(abs(a - b) <= tolerance * max(1, abs(b)), "\(label): break \(a) against \(b)") }
+        #expect(abs(o.continued.value - o.fresh.value) <= 1e-14, "\(label): value \(o.continued.value) against \(o.fresh.value)")
+        #expect(abs(o.continued.g1 - o.fresh.g1) <= 1e-12 && abs(o.continued.g2 - o.fresh.g2) <= 1e-12,
+                "\(label): gradient (\(o.continued.g1), \(o.continued.g2)) against (\(o.fresh.g1), \(o.fresh.g2))")
+    }
+
     /// An evaluation continued from a nearby one (the optimisers' steps: its breaks located
     /// again from there, `PairObjective.replan`) equals the same evaluated afresh: the same
     /// breaks (1e-8: a bisected break is placed to the certified lines' resolution) and value
@@ -237,16 +256,7 @@ struct FastTradesTests {
         for ((s, d, coarse), o) in zip(cases, outcomes) {
             let label = "trades:\(s.beta) sigma \(s.sigma) tau \(s.tau) eps \(s.eps) W(\(s.w1), \(s.w2)) step \(d) coarse \(coarse)"
             if o.replanned { replanned += 1 }
-            #expect(o.continued.breaks.count == o.fresh.breaks.count, "\(label): breaks \(o.continued.breaks) against \(o.fresh.breaks)")
-            // Event roots are located to 1e-12 (coarse: 1e-8); a break of no known event kind is
-            // bisected, and placed where certified lines first resolve the change: within ~2e-9
-            // of the event here (1.85e-9 at trades:6, sigma 1, tau 0.2, eps 0.49, step 1e-2, where
-            // the fresh plan's event root is 1.4e-9 from its own bisection), so 1e-8.
-            let tolerance = coarse ? 1e-7 : 1e-8
-            for (a, b) in zip(o.continued.breaks, o.fresh.breaks) { #expect(abs(a - b) <= tolerance * max(1, abs(b)), "\(label): break \(a) against \(b)") }
-            #expect(abs(o.continued.value - o.fresh.value) <= 1e-14, "\(label): value \(o.continued.value) against \(o.fresh.value)")
-            #expect(abs(o.continued.g1 - o.fresh.g1) <= 1e-12 && abs(o.continued.g2 - o.fresh.g2) <= 1e-12,
-                    "\(label): gradient (\(o.continued.g1), \(o.continued.g2)) against (\(o.fresh.g1), \(o.fresh.g2))")
+            Self.expectMatchesFresh(o, coarse: coarse, label)
         }
         // Not vacuous: the small steps are continued.
         #expect(replanned * 4 >= cases.count * 3, "\(replanned) of \(cases.count) continued")
@@ -422,12 +432,7 @@ struct FastTradesTests {
         for ((k, coarse), o) in zip(cases, outcomes) {
             let label = "step \(k) coarse \(coarse)"
             if o.replanned && o.freshPanels > 0 { partial += 1 }
-            #expect(o.continued.breaks.count == o.fresh.breaks.count, "\(label): breaks \(o.continued.breaks) against \(o.fresh.breaks)")
-            let tolerance = coarse ? 1e-7 : 1e-8
-            for (a, b) in zip(o.continued.breaks, o.fresh.breaks) { #expect(abs(a - b) <= tolerance * max(1, abs(b)), "\(label): break \(a) against \(b)") }
-            #expect(abs(o.continued.value - o.fresh.value) <= 1e-14, "\(label): value \(o.continued.value) against \(o.fresh.value)")
-            #expect(abs(o.continued.g1 - o.fresh.g1) <= 1e-12 && abs(o.continued.g2 - o.fresh.g2) <= 1e-12,
-                    "\(label): gradient (\(o.continued.g1), \(o.continued.g2)) against (\(o.fresh.g1), \(o.fresh.g2))")
+            Self.expectMatchesFresh(o, coarse: coarse, label)
         }
         // Not vacuous: some steps lose a break and plan only its panels afresh.
         #expect(partial >= 2, "\(partial) of \(cases.count) steps planned some panels afresh")
