@@ -525,8 +525,8 @@ public enum DampedNewton {
                 let next = try f(trial)
                 // F's own rounding (sums of thousands of node terms) is several times `noise`,
                 // so a rise within 10 noise, or a smaller gradient, does not refuse the step.
-                func norm(_ g: [Double]) -> Double { g.reduce(0) { $0 + $1 * $1 } }
-                guard next.value <= current.value + 10 * noise || norm(next.gradient) < norm(current.gradient) else {
+                func squaredNorm(_ g: [Double]) -> Double { g.reduce(0) { $0 + $1 * $1 } }
+                guard next.value <= current.value + 10 * noise || squaredNorm(next.gradient) < squaredNorm(current.gradient) else {
                     return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
                 }
                 x = trial; current = next

@@ -147,6 +147,18 @@ extension Panels {
         out.append(end)
         return out
     }
+
+    /// The panel ends of an l_2 u line (`ClassPairLS.uBoundaries`, `ClassPairLSGeneral.
+    /// uBoundaries`): the kink scan's points without those placed just beside the fixed ends,
+    /// merged across slivers for trades (`merged`, gap `sliverGapL2`, panels of at most 3
+    /// margin units), then the kinks and the fixed ends (known kinks, ties), which always stay
+    /// ends; sorted, without repeats.
+    static func lineEnds(scan: [Double], besides: Set<Double>, kinks: [Double], fixed: Set<Double>, scale s: Double, mergesSlivers: Bool) -> [Double] {
+        var ends = scan.filter { !besides.contains($0) }.sorted()
+        if mergesSlivers { ends = merged(ends, scale: s, gap: sliverGapL2, maxMarginWidth: 3) }
+        let out = (ends + kinks + fixed).sorted()
+        return out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
+    }
 }
 
 /// The population robust objective (ce, ls or trades) of the symmetric family W(w1, w2),
@@ -403,6 +415,9 @@ struct PairObjective: Sendable {
         var su = 0.0, suW = (0.0, 0.0)
         /// trades: (e^(-e V_k1), e^(-e V_k2)) for each vertex V_k (`tradesVertexLoss`).
         var tradesShifts: [(Double, Double)] = []
+        /// The vertex terms may be taken as the clean ones times `tradesShifts` (within
+        /// Double's range: 2 e < 100).
+        var shiftsApply: Bool { 2 * e < 100 && tradesShifts.count == PairObjective.vertices.count }
     }
 
     func geometry(_ w1: Double, _ w2: Double) -> Geometry {
@@ -687,9 +702,7 @@ struct PairObjective: Sendable {
         }
         // Each sample continued from the previous one where it can be (certified either way).
         var lines: [InnerKinks] = []
-        for z in points {
-            if let previous = lines.last, let k = tradesContinued(geo.mc + geo.sc * z, geo, from: previous) { lines.append(k) } else { lines.append(innerLine(z, geo)) }
-        }
+        for z in points { lines.append(lines.last.map { line(z, geo, near: $0) } ?? innerLine(z, geo)) }
         var breaks: [Break] = []
         for j in 0..<samples where lines[j].pattern != lines[j + 1].pattern {
             breaks += locateChanges(points[j], lines[j], points[j + 1], lines[j + 1], geo, tolerance: breakTolerance)
@@ -1105,7 +1118,7 @@ struct PairObjective: Sendable {
         let p1 = e1 / sum, p2 = e2 / sum
         var h = VertexTerms()
         h.clean = top + log(sum)
-        let shifted = 2 * e < 100 && geo.tradesShifts.count == Self.vertices.count
+        let shifted = geo.shiftsApply
         for v in 0..<Self.vertices.count {
             let vertex = Self.vertices[v]
             let softplus: Double
@@ -1158,15 +1171,13 @@ struct PairObjective: Sendable {
         /// (X, Y) at the corners (X(us), Y(us)), (X(us), Y(ut)), (X(ut), Y(us)), (X(ut), Y(ut)),
         /// and 1, all scaled by e^(-m).
         let xs: Double, xt: Double, ys: Double, yt: Double, one: Double
-        let e: Double
 
         init?(_ c: Double, _ us: Double, _ ut: Double, _ geo: PairObjective.Geometry) {
-            guard 2 * geo.e < 100, geo.tradesShifts.count == PairObjective.vertices.count else { return nil }
+            guard geo.shiftsApply else { return nil }
             let m = max(0, -(c + us), -(c - ut))
             one = exp(-m)
             xs = exp(-(c + us) - m); xt = exp(-(c + ut) - m)
             ys = exp(-(c - us) - m); yt = exp(-(c - ut) - m)
-            e = geo.e
         }
 
         @inline(__always)
@@ -1178,7 +1189,7 @@ struct PairObjective: Sendable {
             @inline(__always) func mean(_ x: Double, _ y: Double) -> Double { (x * dv.0 + y * dv.1) / (one + x + y) }
             let r = min(ratio(xs, ys), ratio(xs, yt), ratio(xt, ys), ratio(xt, yt))
             let q = min(mean(xs, ys), mean(xs, yt), mean(xt, ys), mean(xt, yt))
-            return log(r) + e * q
+            return log(r) + geo.e * q
         }
     }
 

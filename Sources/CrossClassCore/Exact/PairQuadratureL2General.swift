@@ -249,12 +249,9 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let besides = Set(ties.flatMap { [$0 - 1e-9 * (1 + abs($0)), $0 + 1e-9 * (1 + abs($0))] })
         guard let found = scanKinks(r, scanBase: base.filter { !ties.contains($0) } + besides, crossesKnown: { _, _ in nil }) else { return nil }
         // trades: the slivers between the four centres' gradings merge, as on the symmetric
-        // family's lines (`ClassPairLS.uBoundaries`); the kinks and ties stay ends.
-        var ends = found.scan.filter { !besides.contains($0) }.sorted()
-        if beta != nil { ends = Panels.merged(ends, scale: su, gap: Panels.sliverGapL2, maxMarginWidth: 3) }
-        var out = (ends + found.kinks + ties).sorted()
-        out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
-        return (out, found.kinks)
+        // family's lines; the kinks and ties stay ends.
+        let ends = Panels.lineEnds(scan: found.scan, besides: besides, kinks: found.kinks, fixed: ties, scale: su, mergesSlivers: beta != nil)
+        return (ends, found.kinks)
     }
 
     /// As `ClassPairLS.kinkSignature`: +1 for a kink on d2 = 0, -1 on d1 = 0 (trades' ties at a

@@ -405,16 +405,11 @@ struct ClassPairLS: EllipseMaximand {
         let scanBase = base.filter { !known.contains($0) } + besides
         func crossesKnown(_ lo: Double, _ hi: Double) -> Double? { known.first { lo < $0 && $0 < hi } }
         guard let found = scanKinks(v, scanBase: scanBase, crossesKnown: crossesKnown) else { return nil }
-        let scan = found.scan, kinks = found.kinks
         // The points beside the known kinks are scan points, not panel ends; the known kinks are
-        // ends whether or not the maximiser jumps there.
-        // trades: the slivers that the gradings of the four centres leave between them merge
-        // (`Panels.merged`, as `PairObjective.mergesPanels`); the kinks stay ends.
-        var ends = scan.filter { !besides.contains($0) }.sorted()
-        if beta != nil { ends = Panels.merged(ends, scale: su, gap: Panels.sliverGapL2, maxMarginWidth: 3) }
-        var out = (ends + kinks + known).sorted()
-        out = out.enumerated().filter { $0.offset == 0 || $0.element > out[$0.offset - 1] }.map { $0.element }
-        return (out, kinks)
+        // ends whether or not the maximiser jumps there. trades: the slivers that the gradings
+        // of the four centres leave between them merge (as `PairObjective.mergesPanels`).
+        let ends = Panels.lineEnds(scan: found.scan, besides: besides, kinks: found.kinks, fixed: known, scale: su, mergesSlivers: beta != nil)
+        return (ends, found.kinks)
     }
 
     /// The kink structure of the u line at v, which the line integral's smoothness in v rests
