@@ -23,6 +23,14 @@ protocol EllipseMaximand: Sendable {
     var preimage: [(Double, Double)] { get }
     /// Rounding level of f'(t).
     var derivativeNoise: Double { get }
+    /// Global bound on |f'''|, and M >= |m^(j)(t)| for j >= 1.
+    var thirdBound: Double { get }
+    var shift: Double { get }
+    /// m(t) - (u, u) on the line at v, with its first two t-derivatives (u moves both shifted
+    /// margins alike).
+    func baseMargins(_ v: Double, _ c: Double, _ s: Double) -> BaseMargins
+    /// Lower bounds of m(t) - (u, u) over [l.t, r.t] on the line at v (`localThirdBound`'s).
+    func baseLows(_ v: Double, _ l: ClassPairLS.Point, _ r: ClassPairLS.Point) -> (b1: Double, b2: Double)
     /// The linear coefficients k of f at clean (u, v).
     func coefficients(_ u: Double, _ v: Double) -> (Double, Double)
     /// f, f', f'' at angle t (cos c, sin s).
@@ -40,14 +48,60 @@ protocol EllipseMaximand: Sendable {
     func vAt(_ z: Double) -> Double
     func zOf(_ v: Double) -> Double
     /// The inner maximum at clean (u, v) and its maximiser as an angle (default: the certified
-    /// maximum over the ellipse, `certifiedMaximum`; a polygon's vertices map to angles).
-    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)?
+    /// maximum over the ellipse, `certifiedMaximum`, with the line's `AngleTable` when given; a
+    /// polygon's vertices map to angles).
+    func maximum(_ u: Double, _ v: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)?
+    /// The grid angles' table of the line at v (default: `AngleTable(self, v)`; nil where
+    /// `maximum` does not use it).
+    func angleTable(_ v: Double) -> AngleTable?
     /// The local maximum reached from the maximiser t (default: a Newton ascent, `ascent`).
     func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double)
 }
 
 /// One u line's quadrature nodes: u, the maximiser t, and the weight (with the v weight).
 typealias EllipseLine = [(u: Double, t: Double, w: Double)]
+
+/// The shifted margins at u = 0 and their first two derivatives in the angle t.
+struct BaseMargins { var b1: Double; var b2: Double; var b1p: Double; var b2p: Double; var b1pp: Double; var b2pp: Double }
+
+/// The inner maximum's grid angles on one line (fixed v), at u = 0. Along a line u moves both
+/// shifted margins alike, m(t) = (u, u) + b(t), so e^{-m_k} = e^{-u} e^{-b_k}: with b, its
+/// derivatives and e^{-b} tabulated once per line, f, f', f'' at a grid angle cost one log1p
+/// instead of the softmax's two or three exponentials and a log, and the grid intervals'
+/// probability bounds e^{-min m_k} (`ClassPairLS.localBound`) cost none. The lines' nodes and
+/// the kink scans' points share their line's table.
+struct AngleTable {
+    struct Entry { let t: Double, c: Double, s: Double; let base: BaseMargins; let e1: Double, e2: Double }
+    /// The grid (`ClassPairLS.grid`, or `circleGrid` when the maximum is over the circle).
+    let entries: [Entry]
+    /// Per grid interval [entries[i], entries[i + 1]]: the lower bounds of b and e^{-b} there.
+    let lows: [(b1: Double, b2: Double, e1: Double, e2: Double)]
+    /// The largest e^{-b} of the grid and of the lower bounds (e^{-u} times it must not overflow).
+    let largest: Double
+
+    init<M: EllipseMaximand>(_ maximand: M, _ v: Double) {
+        let grid = maximand.onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid
+        var largest = 0.0
+        entries = grid.map { g in
+            let b = maximand.baseMargins(v, g.c, g.s)
+            let e1 = exp(-b.b1), e2 = exp(-b.b2)
+            largest = max(largest, e1, e2)
+            return Entry(t: g.t, c: g.c, s: g.s, base: b, e1: e1, e2: e2)
+        }
+        var lows: [(b1: Double, b2: Double, e1: Double, e2: Double)] = []
+        lows.reserveCapacity(grid.count - 1)
+        for i in 0..<(grid.count - 1) {
+            let l = ClassPairLS.Point(t: grid[i].t, c: grid[i].c, s: grid[i].s, f: 0, d1: 0, d2: 0)
+            let r = ClassPairLS.Point(t: grid[i + 1].t, c: grid[i + 1].c, s: grid[i + 1].s, f: 0, d1: 0, d2: 0)
+            let b = maximand.baseLows(v, l, r)
+            let e1 = exp(-b.b1), e2 = exp(-b.b2)
+            largest = max(largest, e1, e2)
+            lows.append((b.b1, b.b2, e1, e2))
+        }
+        self.lows = lows
+        self.largest = largest
+    }
+}
 
 extension EllipseMaximand {
     typealias Point = ClassPairLS.Point
@@ -58,22 +112,44 @@ extension EllipseMaximand {
     /// `flat`: f varies by at most 1e-12 (1 + |f|) on the grid -- where the clean and shifted
     /// softmax laws are both concentrated on one class (trades far out in the tails), f is
     /// constant to rounding and its argmax is noise: the kink scan does not follow it there.
-    func maximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)? { certifiedMaximum(u, v) }
+    func maximum(_ u: Double, _ v: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)? {
+        certifiedMaximum(u, v, along: table)
+    }
+    func angleTable(_ v: Double) -> AngleTable? { AngleTable(self, v) }
     func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) { ascent(u, v, from: start) }
 
-    func certifiedMaximum(_ u: Double, _ v: Double) -> (value: Double, t: Double, flat: Bool)? {
+    ///
+    /// With the line's `table`, the grid's values and its intervals' probability bounds come
+    /// from it (the same quantities, to rounding); without it, or where e^{-u} e^{-b} could
+    /// overflow, from `inner` and `localThirdBound`.
+    func certifiedMaximum(_ u: Double, _ v: Double, along table: AngleTable? = nil) -> (value: Double, t: Double, flat: Bool)? {
         var evaluations = 0
         let k = coefficients(u, v)
+        let scale = exp(-u)
+        let table = table.flatMap { scale * $0.largest < 1e300 ? $0 : nil }
         func at(_ t: Double) -> Point {
             evaluations += 1
             let c = cos(t), s = sin(t)
             let r = inner(u, v, c, s, k)
             return Point(t: t, c: c, s: s, f: r.f, d1: r.d1, d2: r.d2)
         }
-        let circle = onCircle(v)
-        var points: [Point] = (circle ? ClassPairLS.circleGrid : ClassPairLS.grid).map { g in
-            let r = inner(u, v, g.c, g.s, k)
-            return Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2)
+        var points: [Point]
+        if let table {
+            points = table.entries.map { g in
+                let b = g.base
+                let x1 = scale * g.e1, x2 = scale * g.e2
+                let sum = x1 + x2, inverse = 1 / (1 + sum), p1 = x1 * inverse, p2 = x2 * inverse
+                let g1 = k.0 - p1, g2 = k.1 - p2
+                let mean = p1 * b.b1p + p2 * b.b2p
+                let quadratic = p1 * b.b1p * b.b1p + p2 * b.b2p * b.b2p - mean * mean
+                let f = log1p(sum) + k.0 * (u + b.b1) + k.1 * (u + b.b2)
+                return Point(t: g.t, c: g.c, s: g.s, f: f, d1: g1 * b.b1p + g2 * b.b2p, d2: quadratic + g1 * b.b1pp + g2 * b.b2pp)
+            }
+        } else {
+            points = (onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid).map { g in
+                let r = inner(u, v, g.c, g.s, k)
+                return Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2)
+            }
         }
         evaluations += points.count
         var best = points[0]
@@ -98,25 +174,35 @@ extension EllipseMaximand {
             }
             return p
         }
-        var intervals: [(Point, Point)] = []
+        // The intervals to certify, with their grid interval's index (-1 once split: the
+        // table's bounds are the grid intervals').
+        var intervals: [(Point, Point, Int)] = []
+        intervals.reserveCapacity(2 * points.count + 8)
         for i in 0..<(points.count - 1) {
             let l = points[i], r = points[i + 1]
             if l.d1 > 0 && r.d1 < 0 {
                 let peak = refine(l, r)
                 if peak.f > best.f { best = peak }
-                intervals.append((l, peak)); intervals.append((peak, r))
+                intervals.append((l, peak, -1)); intervals.append((peak, r, -1))
             } else {
-                intervals.append((l, r))
+                intervals.append((l, r, i))
             }
+        }
+        /// `localThirdBound(concentrated: false)`, from the table for a grid interval.
+        func thirdBound(_ l: Point, _ r: Point, _ index: Int) -> Double {
+            guard let table, index >= 0 else { return localThirdBound(u, v, l, r, k, concentrated: false) }
+            let low = table.lows[index]
+            let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
+            return min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift), self.thirdBound)
         }
         // Certification: bound every interval; bisect those that might beat best.
         points.removeAll()
-        while let (l, r) = intervals.popLast() {
+        while let (l, r, index) = intervals.popLast() {
             let h = r.t - l.t
             let half = 0.5 * h
             let level = best.f + ClassPairLS.innerTolerance(best.f)
-            if ClassPairLS.intervalMaximum(l, r, localThirdBound(u, v, l, r, k, concentrated: false), half) <= level
-                || (beta != nil && ClassPairLS.intervalMaximum(l, r, localThirdBound(u, v, l, r, k, concentrated: true), half) <= level) { continue }
+            if ClassPairLS.intervalBelow(l, r, thirdBound(l, r, index), half, level)
+                || (beta != nil && ClassPairLS.intervalBelow(l, r, localThirdBound(u, v, l, r, k, concentrated: true), half, level)) { continue }
             if evaluations > ClassPairLS.innerBudget { return nil }
             let mid = at(l.t + half)
             if mid.f > best.f {
@@ -125,7 +211,7 @@ extension EllipseMaximand {
                 if l.d1 > 0 && mid.d1 < 0 { let p = refine(l, mid); if p.f > best.f { best = p } }
                 else if mid.d1 > 0 && r.d1 < 0 { let p = refine(mid, r); if p.f > best.f { best = p } }
             }
-            intervals.append((l, mid)); intervals.append((mid, r))
+            intervals.append((l, mid, -1)); intervals.append((mid, r, -1))
         }
         return (best.f, best.t, best.f - lowest <= 1e-12 * (1 + abs(best.f)))
     }
@@ -158,8 +244,9 @@ extension EllipseMaximand {
         var argmax: [Double] = []
         var flat: [Bool] = []
         var stack: [(z: Double, t: Double, flat: Bool)] = []
+        let table = angleTable(v)
         for z in scanBase.sorted().reversed() {
-            guard let m = maximum(mu + su * z, v) else { return nil }
+            guard let m = maximum(mu + su * z, v, along: table) else { return nil }
             stack.append((z, m.t, m.flat))
         }
         var current = stack.removeLast()
@@ -168,7 +255,7 @@ extension EllipseMaximand {
             if ClassPairLS.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z))
                 && crossesKnown(current.z, next.z) == nil {
                 let mid = 0.5 * (current.z + next.z)
-                guard let m = maximum(mu + su * mid, v) else { return nil }
+                guard let m = maximum(mu + su * mid, v, along: table) else { return nil }
                 stack.append((mid, m.t, m.flat))
                 continue
             }
@@ -193,7 +280,7 @@ extension EllipseMaximand {
                     leftWins = left.f >= right.f
                     if leftWins { tl = left.t } else { tr = right.t }
                 } else {
-                    guard let m = maximum(u, v) else { return nil }
+                    guard let m = maximum(u, v, along: table) else { return nil }
                     leftWins = ClassPairLS.gap(m.t, tl) <= ClassPairLS.gap(m.t, tr)
                 }
                 if leftWins { lo = mid } else { hi = mid }
@@ -297,6 +384,7 @@ extension EllipseMaximand {
         func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> EllipseLine? {
             var out: EllipseLine = []
             out.reserveCapacity((uEnds.count - 1) * rule.nodes.count)
+            let table = angleTable(v)
             for q in 0..<(uEnds.count - 1) {
                 let panelRule = rule.onPanel(uEnds[q], uEnds[q + 1], tailStart: tailStart)
                 let nodes = panelRule.nodes, weights = panelRule.weights
@@ -304,7 +392,7 @@ extension EllipseMaximand {
                 for i in 0..<nodes.count {
                     let z1 = um + uh * nodes[i]
                     let u = mu + su * z1
-                    guard let m = maximum(u, v) else { return nil }
+                    guard let m = maximum(u, v, along: table) else { return nil }
                     out.append((u, m.t, wv * uh * weights[i] * Normal.pdf(z1)))
                 }
             }

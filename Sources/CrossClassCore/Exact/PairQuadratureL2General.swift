@@ -163,22 +163,46 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// interval arithmetic on Delta(t) = L (cos t, sin t).
     @inline(__always)
     func localThirdBound(_ q: Double, _ r: Double, _ l: ClassPairLS.Point, _ h: ClassPairLS.Point, _ k: (Double, Double), concentrated: Bool) -> Double {
-        let cMin = min(l.c, h.c), cMax = l.t <= 0 && h.t >= 0 ? 1 : max(l.c, h.c)
-        let sMin = l.t <= -0.5 * Double.pi && h.t >= -0.5 * Double.pi ? -1 : min(l.s, h.s)
-        let sMax = l.t <= 0.5 * Double.pi && h.t >= 0.5 * Double.pi ? 1 : max(l.s, h.s)
-        /// The range of x cos t + y sin t over the interval.
-        func range(_ x: Double, _ y: Double) -> (low: Double, high: Double) {
-            (min(x * cMin, x * cMax) + min(y * sMin, y * sMax), max(x * cMin, x * cMax) + max(y * sMin, y * sMax))
-        }
+        let range = ArcRange(l, h)
         let (d1, d2) = margins(q, r)
-        let x1 = range(l11, 0), x2 = range(l21, l22)
+        let x1 = range.of(l11, 0), x2 = range.of(l21, l22)
         let local = ClassPairLS.localBound(m1Low: d1 + x1.low, m2Low: d2 + x2.low, k, shift: shift)
         guard beta != nil && concentrated else { return min(local, thirdBound) }
-        let t = range(0.5 * (l11 - l21), -0.5 * l22), tMid = 0.5 * (d1 - d2)
+        let t = range.of(0.5 * (l11 - l21), -0.5 * l22), tMid = 0.5 * (d1 - d2)
         let concentrated = ClassPairLS.concentratedBound(
             m1Low: d1 + x1.low, m1High: d1 + x1.high, m2Low: d2 + x2.low, m2High: d2 + x2.high,
             tLow: tMid + t.low, tHigh: tMid + t.high, k, shift: shift)
         return min(local, thirdBound, concentrated)
+    }
+
+    /// The ranges of cos and sin over an arc [l.t, h.t] inside [-pi, pi], and of x cos t + y sin t.
+    struct ArcRange {
+        let cMin: Double, cMax: Double, sMin: Double, sMax: Double
+        @inline(__always)
+        init(_ l: ClassPairLS.Point, _ h: ClassPairLS.Point) {
+            cMin = min(l.c, h.c); cMax = l.t <= 0 && h.t >= 0 ? 1 : max(l.c, h.c)
+            sMin = l.t <= -0.5 * Double.pi && h.t >= -0.5 * Double.pi ? -1 : min(l.s, h.s)
+            sMax = l.t <= 0.5 * Double.pi && h.t >= 0.5 * Double.pi ? 1 : max(l.s, h.s)
+        }
+        @inline(__always)
+        func of(_ x: Double, _ y: Double) -> (low: Double, high: Double) {
+            (min(x * cMin, x * cMax) + min(y * sMin, y * sMax), max(x * cMin, x * cMax) + max(y * sMin, y * sMax))
+        }
+    }
+
+    /// m(t) - (q, q) and its first two t-derivatives: the clean margins' offsets from q plus
+    /// Delta(t) = L (cos t, sin t), m'' = -Delta.
+    @inline(__always)
+    func baseMargins(_ r: Double, _ c: Double, _ s: Double) -> BaseMargins {
+        let x1 = l11 * c, x2 = l21 * c + l22 * s
+        return BaseMargins(b1: (1 - gamma) * r + x1, b2: -gamma * r + x2, b1p: -l11 * s, b2p: l22 * c - l21 * s, b1pp: -x1, b2pp: -x2)
+    }
+
+    /// Lower bounds of m(t) - (q, q) over [l.t, h.t].
+    @inline(__always)
+    func baseLows(_ r: Double, _ l: ClassPairLS.Point, _ h: ClassPairLS.Point) -> (b1: Double, b2: Double) {
+        let range = ArcRange(l, h)
+        return ((1 - gamma) * r + range.of(l11, 0).low, -gamma * r + range.of(l21, l22).low)
     }
 
     /// The polygon's vertex standing for angle t, and back.
@@ -200,8 +224,8 @@ struct ClassPairLSGeneral: EllipseMaximand {
 
     /// l_inf: the best vertex (exact; `flat` when every vertex is within 1e-12 (1 + |f|) of
     /// it); l_2: the certified maximum over the ellipse.
-    func maximum(_ q: Double, _ r: Double) -> (value: Double, t: Double, flat: Bool)? {
-        guard let polygon else { return certifiedMaximum(q, r) }
+    func maximum(_ q: Double, _ r: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)? {
+        guard let polygon else { return certifiedMaximum(q, r, along: table) }
         let (d1, d2) = margins(q, r)
         let k = coefficients(q, r)
         var best = -Double.infinity, lowest = Double.infinity, index = 0
@@ -212,6 +236,9 @@ struct ClassPairLSGeneral: EllipseMaximand {
         }
         return (best, vertexAngle(index, polygon.count), best - lowest <= 1e-12 * (1 + abs(best)))
     }
+
+    /// l_inf: no table (the vertices are not an angle grid).
+    func angleTable(_ r: Double) -> AngleTable? { polygon == nil ? AngleTable(self, r) : nil }
 
     /// l_inf: the vertex at t itself (the kink bisection compares the two vertices that tie).
     func localPeak(_ q: Double, _ r: Double, from start: Double) -> (f: Double, t: Double) {

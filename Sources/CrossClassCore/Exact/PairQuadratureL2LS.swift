@@ -229,8 +229,10 @@ struct ClassPairLS: EllipseMaximand {
         // p'(s) = c1 + c2 s + c3 s^2 / 2.
         let disc = c2 * c2 - 2 * c3 * c1
         if disc >= 0 && c3 > 0 {
-            let r = disc.squareRoot()
-            for s in [(-c2 - r) / c3, (-c2 + r) / c3] where s > 0 && s < h { best = max(best, p(s)) }
+            // The smaller root is the local maximum (the larger, a local minimum, is never
+            // above the ends and the smaller root).
+            let s = (-c2 - disc.squareRoot()) / c3
+            if s > 0 && s < h { best = max(best, p(s)) }
         } else if c3 == 0 && c2 != 0 {
             let s = -c1 / c2
             if s > 0 && s < h { best = max(best, p(s)) }
@@ -247,24 +249,54 @@ struct ClassPairLS: EllipseMaximand {
         max(cubicMaximum(l.f, l.d1, l.d2, bound, half), cubicMaximum(r.f, -r.d1, r.d2, bound, half))
     }
 
+    /// Whether `intervalMaximum` is at most `level`, trying first the cruder bound of each
+    /// end's cubic term by term, c0 + max(c1, 0) h + max(c2, 0) h^2 / 2 + c3 h^3 / 6 (most
+    /// intervals lie well below the maximum and are settled by it).
+    @inline(__always)
+    static func intervalBelow(_ l: Point, _ r: Point, _ bound: Double, _ half: Double, _ level: Double) -> Bool {
+        let cubic = bound * half * half * half / 6, square = 0.5 * half * half
+        if l.f + max(l.d1, 0) * half + max(l.d2, 0) * square + cubic <= level
+            && r.f + max(-r.d1, 0) * half + max(r.d2, 0) * square + cubic <= level { return true }
+        return intervalMaximum(l, r, bound, half) <= level
+    }
+
     /// Bound on |f'''| over [l.t, r.t] (inside [-pi, pi]): the global bound's pieces with the
     /// softmax probabilities bounded on the interval, pi_k <= min(1, e^{-min m_k}). With q a
     /// bound on pi_1 + pi_2: |third cumulant| <= min(1/4, 2q) R^3 (R <= sqrt 2 M the range of
     /// the law, |mean| <= q R), |Hessian| <= max_k pi_k, |k_k - pi_k| <= max(k_k, pi_k - k_k).
-    /// cos has its minimum over the interval at an end (pi is a grid end); sin may reach -1
-    /// at -pi/2 or 1 at pi/2 inside.
     /// `concentrated`: also trades' `concentratedThirdBound` (ten exponentials more: asked for
     /// only where the cheaper bound does not settle the interval).
     @inline(__always)
     func localThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double), concentrated: Bool) -> Double {
+        let low = baseLows(v, l, r)
+        let local = Self.localBound(m1Low: u + low.b1, m2Low: u + low.b2, k, shift: shift)
+        guard beta != nil && concentrated else { return min(local, thirdBound) }
+        let sMin = l.t <= -0.5 * Double.pi && r.t >= -0.5 * Double.pi ? -1 : min(l.s, r.s)
+        let sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
+        return min(local, thirdBound, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
+    }
+
+    /// M >= |m^(j)(t)| for j >= 1: sqrt 2 max(A, B).
+    var shift: Double { 2.0.squareRoot() * max(axisS, axisT) }
+
+    /// m(t) - (u, u) and its first two t-derivatives: m1 = S + T, m2 = S - T.
+    @inline(__always)
+    func baseMargins(_ v: Double, _ c: Double, _ s: Double) -> BaseMargins {
+        let x = axisS * c, y = v + axisT * s
+        let sp = -axisS * s, tp = axisT * c
+        return BaseMargins(b1: x + y, b2: x - y, b1p: sp + tp, b2p: sp - tp, b1pp: -x - axisT * s, b2pp: -x + axisT * s)
+    }
+
+    /// Lower bounds of m(t) - (u, u) over [l.t, r.t] (inside [-pi, pi]): cos has its minimum
+    /// over the interval at an end (pi is a grid end); sin may reach -1 at -pi/2 or 1 at pi/2
+    /// inside.
+    @inline(__always)
+    func baseLows(_ v: Double, _ l: Point, _ r: Point) -> (b1: Double, b2: Double) {
         let cMin = min(l.c, r.c)
         let sMin = l.t <= -0.5 * Double.pi && r.t >= -0.5 * Double.pi ? -1 : min(l.s, r.s)
         let sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
-        let sLow = u + axisS * cMin
-        let m1 = sLow + v + axisT * sMin, m2 = sLow - v - axisT * sMax
-        let local = Self.localBound(m1Low: m1, m2Low: m2, k, shift: 2.0.squareRoot() * max(axisS, axisT))
-        guard beta != nil && concentrated else { return min(local, thirdBound) }
-        return min(local, thirdBound, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
+        let x = axisS * cMin
+        return (x + v + axisT * sMin, x - v - axisT * sMax)
     }
 
     /// trades: |f'''| over [l.t, r.t] when the softmax law P = pi(m) is concentrated on one class
@@ -281,14 +313,19 @@ struct ClassPairLS: EllipseMaximand {
         let tLow = v + axisT * sMin, tHigh = v + axisT * sMax
         let m1Low = sLow + tLow, m1High = sHigh + tHigh, m2Low = sLow - tHigh, m2High = sHigh - tLow
         return Self.concentratedBound(m1Low: m1Low, m1High: m1High, m2Low: m2Low, m2High: m2High, tLow: tLow, tHigh: tHigh, k,
-                                      shift: 2.0.squareRoot() * max(axisS, axisT))
+                                      shift: shift)
     }
 
     /// The bound of `localThirdBound` from lower bounds on the shifted margins over the interval
     /// and `shift` (M) >= |m^(j)(t)| for j >= 1.
     @inline(__always)
     static func localBound(m1Low m1: Double, m2Low m2: Double, _ k: (Double, Double), shift m: Double) -> Double {
-        let p1 = m1 >= 0 ? exp(-m1) : 1, p2 = m2 >= 0 ? exp(-m2) : 1
+        localBound(p1: m1 >= 0 ? exp(-m1) : 1, p2: m2 >= 0 ? exp(-m2) : 1, k, shift: m)
+    }
+
+    /// The same bound from the bounds p_k = min(1, e^{-min m_k}) on the softmax probabilities.
+    @inline(__always)
+    static func localBound(p1: Double, p2: Double, _ k: (Double, Double), shift m: Double) -> Double {
         let q = min(1, p1 + p2)
         let h = min(1, max(p1, p2))
         let g1 = max(k.0, p1 - k.0), g2 = max(k.1, p2 - k.1)
@@ -484,9 +521,11 @@ public struct L2SmoothedInnerMaximum: Sendable {
     /// f(t).
     public func loss(u: Double, v: Double, angle t: Double) -> Double { pair.inner(u, v, cos(t), sin(t), pair.coefficients(u, v)).f }
 
-    /// The maximum over t and a maximiser; nil when the evaluation budget runs out.
-    public func maximum(u: Double, v: Double) -> (value: Double, angle: Double)? {
-        guard let m = pair.maximum(u, abs(v)) else { return nil }
+    /// The maximum over t and a maximiser; nil when the evaluation budget runs out. `tabled`:
+    /// with the line's table of grid angles (as the quadrature lines do), else from the
+    /// softmax at every grid angle.
+    public func maximum(u: Double, v: Double, tabled: Bool = true) -> (value: Double, angle: Double)? {
+        guard let m = pair.maximum(u, abs(v), along: tabled ? pair.angleTable(abs(v)) : nil) else { return nil }
         return (m.value, v >= 0 ? m.t : -m.t)
     }
 

@@ -61,6 +61,33 @@ struct FastL2LSTests {
         #expect(worst <= 1e-13)
     }
 
+    @Test("the grid angles' line table (f from e^{-u} e^{-b}, bounds without exponentials) gives the softmax path's maximum to its tolerance, ls and trades, on 2000 random ellipses and margins; where e^{-u} e^{-b} would overflow it is not used (same bits)")
+    func angleTableAgainstSoftmax() throws {
+        var rng = Uniform(state: 0x9E3779B97F4A7C15)
+        var differing = 0
+        for case_ in 0..<2000 {
+            let axisS = 5 * rng.next(), axisT = axisS * (0.2 + 0.8 * rng.next())
+            let u = -8 + 24 * rng.next(), v = -6 + 12 * rng.next()
+            let inner = case_ % 2 == 0
+                ? L2SmoothedInnerMaximum(axisS: axisS, axisT: axisT, smoothing: 0.3 * rng.next())
+                : L2SmoothedInnerMaximum(axisS: axisS, axisT: axisT, tradesBeta: 6)
+            let tabled = try #require(inner.maximum(u: u, v: v), "case \(case_): declined")
+            let plain = try #require(inner.maximum(u: u, v: v, tabled: false), "case \(case_): declined")
+            #expect(abs(tabled.value - plain.value) <= inner.tolerance(at: plain.value),
+                    "case \(case_) (A \(axisS), B \(axisT), u \(u), v \(v)): tabled \(tabled.value), softmax \(plain.value)")
+            // Each maximiser is worth the other's value (ties at a jump may pick either).
+            #expect(abs(inner.loss(u: u, v: v, angle: tabled.angle) - plain.value) <= inner.tolerance(at: plain.value), "case \(case_)")
+            if tabled.value != plain.value { differing += 1 }
+        }
+        // Not vacuous: the two paths compute the grid differently (log1p against the softmax's log).
+        #expect(differing > 0)
+        let inner = L2SmoothedInnerMaximum(axisS: 2, axisT: 1, smoothing: 0.05)
+        for u in [-760.0, -700] {
+            let tabled = try #require(inner.maximum(u: u, v: 0.5)), plain = try #require(inner.maximum(u: u, v: 0.5, tabled: false))
+            #expect(tabled.value == plain.value && tabled.angle == plain.angle, "u \(u)")
+        }
+    }
+
     @Test("the maximiser is not always the margin-lowering one: large margins are raised (t near 0), small ones lowered (t near pi)")
     func adversaryRaisesLargeMargins() throws {
         let inner = L2SmoothedInnerMaximum(axisS: 1, axisT: 0.6, smoothing: 0.05)
