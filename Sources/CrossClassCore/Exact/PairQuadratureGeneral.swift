@@ -570,6 +570,9 @@ public struct LinearPairCE: Sendable {
     /// (l_inf), which moves a Newton step, not the reported estimate.
     public static let fineVWidth = 0.3
     static let refineAbove = 1e-10
+    /// l_2 lines: the kink scan's refinements are u-panel ends too
+    /// (`ClassPairLSGeneral.refinedEnds`); `estimate` falls back to them with the finer v panels.
+    public var refinedLineEnds = false
     /// Integrate a class once and rearrange it for the classes whose pair problems are its
     /// permutations (`ClassCorrespondence`; off only to test that it changes nothing).
     public var usesClassSymmetry = true
@@ -622,6 +625,7 @@ public struct LinearPairCE: Sendable {
                                              eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm), c.isTractable else { return nil }
             c.parallel = parallel
             c.vWidth = vWidth
+            c.refinedEnds = refinedLineEnds
             return .lines(c)
         }
         if let s = smoothing {
@@ -697,7 +701,9 @@ public struct LinearPairCE: Sendable {
     }
 
     /// Whether `estimate` takes the finer v panels for a bound this large.
-    func refines(_ errorBound: Double) -> Bool { onLines && errorBound > Self.refineAbove && vWidth > Self.fineVWidth }
+    func refines(_ errorBound: Double) -> Bool {
+        onLines && errorBound > Self.refineAbove && (vWidth > Self.fineVWidth || (threat.norm == .l2 && !refinedLineEnds))
+    }
 
     /// `estimate` from the two rules' results at one W (no refinement).
     func estimate(working a: (value: Double, gradient: Matrix, tail: Double), verification b: (value: Double, gradient: Matrix, tail: Double))
@@ -788,6 +794,7 @@ public struct LinearPairCE: Sendable {
         if refines(estimate.errorBound) {
             var fine = self
             fine.vWidth = Self.fineVWidth
+            fine.refinedLineEnds = true
             if let refined = fine.estimate(w, working: nil), refined.errorBound < estimate.2 { return refined }
         }
         return estimate

@@ -65,6 +65,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// singular points without locating them (`LinearPairCE.estimate` asks for them when the
     /// rules disagree).
     var vWidth = 3.0
+    /// l_2: whether the kink scan's refinements, where the maximiser turns by more than 0.1
+    /// between scan points, are u-panel ends too (else the base points, the kinks and the ties
+    /// are). The line integrand is smooth through a fast but continuous turn: on the skewed
+    /// model's ls optimum (eps 0.3) they made 2.5x the nodes and moved the two rules'
+    /// difference from 3.01e-12 to 3.07e-12. `LinearPairCE.estimate` takes them when the rules
+    /// disagree (a turn so fast that it is nearly a jump).
+    var refinedEnds = false
 
     static let cut = PairObjective.cut
 
@@ -277,7 +284,10 @@ struct ClassPairLSGeneral: EllipseMaximand {
         guard let found = scanKinks(r, scanBase: base.filter { !ties.contains($0) } + besides, crossesKnown: { _, _ in nil }) else { return nil }
         // trades: the slivers between the four centres' gradings merge, as on the symmetric
         // family's lines; the kinks and ties stay ends.
-        let ends = Panels.lineEnds(scan: found.scan, besides: besides, kinks: found.kinks, fixed: ties, scale: su, mergesSlivers: beta != nil)
+        // Under l_2 the scan's refinements (where the maximiser turns fast) are ends only when
+        // asked for (`refinedEnds`); the polygon's lead to its kinks and stay.
+        let scan = refinedEnds || polygon != nil ? found.scan : base.filter { !ties.contains($0) }
+        let ends = Panels.lineEnds(scan: scan, besides: besides, kinks: found.kinks, fixed: ties, scale: su, mergesSlivers: beta != nil)
         return (ends, found.kinks)
     }
 

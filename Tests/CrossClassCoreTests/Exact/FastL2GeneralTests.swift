@@ -117,6 +117,30 @@ struct FastL2GeneralTests {
         #expect((full.optimalityGap ?? 1) <= 1e-15)
     }
 
+    @Test("l_2 lines without the kink scan's refinements as u-panel ends (the default) equal the lines with them within both bounds, on the skewed model (ls:0.1, at its family optimum and off the family); the bound without them <= 1e-10 (else estimate would take them)")
+    func lineEndsWithoutRefinements() throws {
+        let model = try FamilyNewtonTests.skewed()
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let symmetric = LinearClassifier.symmetric(model: model, w1: 1.385, w2: 1.408).weights
+        var off = symmetric
+        off[0, 1] += 0.1; off[1, 4] -= 0.15; off[2, 0] += 0.05
+        // (ls only: trades' u ends are merged across slivers either way, and its estimates here
+        // take tens of seconds.)
+        for objective in [Objective.ls(alpha: 0.1)] {
+            var coarse = try #require(LinearPairCE(model: model, threat: threat, objective: objective))
+            coarse.parallel = true
+            var refined = coarse
+            refined.refinedLineEnds = true
+            for (name, w) in [("family", symmetric), ("off", off)] {
+                let a = try #require(coarse.estimate(w)), b = try #require(refined.estimate(w))
+                #expect(a.errorBound <= 1e-10, "\(objective) \(name): bound \(a.errorBound)")
+                expectClose(a.value, b.value, tolerance: a.errorBound + b.errorBound, "\(objective) \(name) value")
+                let gradient = zip(a.gradient.storage, b.gradient.storage).reduce(0) { max($0, abs($1.0 - $1.1)) }
+                #expect(gradient <= a.gradientError + b.gradientError + 1e-12, "\(objective) \(name): gradients differ by \(gradient)")
+            }
+        }
+    }
+
     @Test("trades of a general W under l_inf (the polygon's vertices as the inner maximum): fast == the reference path within both bounds, gradient == central differences, and the full-W optimum on paper3 is the symmetric one, converged")
     func polygonTrades() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
