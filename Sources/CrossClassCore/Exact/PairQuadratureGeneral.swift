@@ -573,6 +573,9 @@ public struct LinearPairCE: Sendable {
     /// l_2 lines: the kink scan's refinements are u-panel ends too
     /// (`ClassPairLSGeneral.refinedEnds`); `estimate` falls back to them with the finer v panels.
     public var refinedLineEnds = false
+    /// Values only: a class whose d1 - d2 is constant is integrated on its one line too
+    /// (`ClassPairLSGeneral`'s `valueOnly`; else it declines), and the gradient is then NaN.
+    public var valueOnly = false
     /// Integrate a class once and rearrange it for the classes whose pair problems are its
     /// permutations (`ClassCorrespondence`; off only to test that it changes nothing).
     public var usesClassSymmetry = true
@@ -622,7 +625,8 @@ public struct LinearPairCE: Sendable {
     func classPair(_ p: PairProblem) -> ClassPair? {
         if let s = smoothing, onLines {
             guard var c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows,
-                                             eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm), c.isTractable else { return nil }
+                                             eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm, valueOnly: valueOnly),
+                  c.isTractable else { return nil }
             c.parallel = parallel
             c.vWidth = vWidth
             c.refinedEnds = refinedLineEnds

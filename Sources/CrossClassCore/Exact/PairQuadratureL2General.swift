@@ -72,6 +72,8 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// difference from 3.01e-12 to 3.07e-12. `LinearPairCE.estimate` takes them when the rules
     /// disagree (a turn so fast that it is nearly a jump).
     var refinedEnds = false
+    /// r is constant (`valueOnly`): one line, NaN gradient.
+    let constantR: Bool
 
     static let cut = PairObjective.cut
 
@@ -84,13 +86,18 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// is degenerate or the ellipse is flat (the reference path answers there).
     /// `norm` .linf: trades over the polygon of margin shifts (its loss is convex in the shift,
     /// so the adversary's best is a vertex: the inner maximum is the best of at most 2 d).
+    /// `valueOnly`: also a constant r (d1 - d2 without variance, as on the axis w2 = 0 of a model
+    /// whose absent features are exactly zero), integrated on the one line r = E r; the gradient
+    /// is then NaN (a kink of L in r there would add a one-sided term the regression on q alone
+    /// does not see).
     init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double, trades: Double? = nil,
-          norm: Norm = .l2) {
+          norm: Norm = .l2, valueOnly: Bool = false) {
         precondition(rows.count == 2)
         let n = mean.count
         func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
         let p = PairCoordinates(mean: mean, variance: variance, rows: rows)
-        guard p.sr > 0, p.sq > 0 else { return nil }
+        guard p.sr > 0 || valueOnly, p.sq > 0 else { return nil }
+        constantR = !(p.sr > 0)
         a = trades == nil ? smoothing : 0
         beta = trades
         mean1 = p.m1; mean2 = p.m2
@@ -118,12 +125,16 @@ struct ClassPairLSGeneral: EllipseMaximand {
         thirdBound = ClassPairLS.thirdBound(shift: shift)
         meanX = mean
         let detC = p.c11 * p.c22 - p.c12 * p.c12
-        guard detC > 0 else { return nil }
-        let ci = (p.c22 / detC, -p.c12 / detC, p.c11 / detC)
-        let cov = p.covariances
-        regression = (0..<n).map { f in
-            let x0 = cov[0][f], x1 = cov[1][f]
-            return (x0 * ci.0 + x1 * ci.1, x0 * ci.1 + x1 * ci.2)
+        if constantR {
+            regression = Array(repeating: (Double.nan, Double.nan), count: n)
+        } else {
+            guard detC > 0 else { return nil }
+            let ci = (p.c22 / detC, -p.c12 / detC, p.c11 / detC)
+            let cov = p.covariances
+            regression = (0..<n).map { f in
+                let x0 = cov[0][f], x1 = cov[1][f]
+                return (x0 * ci.0 + x1 * ci.1, x0 * ci.1 + x1 * ci.2)
+            }
         }
         let pi = (p22 / detP, -p12 / detP, p11 / detP)
         // l_inf: delta* is the maximising vertex's sign pattern (`evaluate` adds its term).
@@ -337,9 +348,16 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// E[robust loss | y] and its gradient in the two rows of D; nil when an inner maximum
     /// declines.
     func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]])? {
-        let symmetric = -mr / sr
-        let vEnds = Panels.boundaries(-Self.cut, Self.cut, scale: sr, centres: abs(symmetric) < Self.cut ? [symmetric] : [], maxMarginWidth: vWidth)
-        guard let planned = vNodes(rule, panels: vEnds), let all = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
+        let planned: (nodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?])
+        if constantR {
+            planned = ([(mr, 1)], [nil])
+        } else {
+            let symmetric = -mr / sr
+            let vEnds = Panels.boundaries(-Self.cut, Self.cut, scale: sr, centres: abs(symmetric) < Self.cut ? [symmetric] : [], maxMarginWidth: vWidth)
+            guard let v = vNodes(rule, panels: vEnds) else { return nil }
+            planned = v
+        }
+        guard let all = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
         var sums = ClassPairLS.Sums()
         // l_inf: E[h_k; vertex i] (delta* is vertex i's sign pattern there).
         var vertexSums = [(Double, Double)](repeating: (0, 0), count: polygon?.count ?? 0)

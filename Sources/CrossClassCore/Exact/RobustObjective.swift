@@ -132,6 +132,9 @@ public struct RobustObjective: Sendable {
         guard method == .fast, classifier.weights.columns == model.dimension, (classifier.bias ?? []).allSatisfy({ $0 == 0 }),
               var engine = LinearPairCE(model: model, threat: threat, objective: objective) else { return nil }
         engine.parallel = parallel
+        // The value alone is used: classes with a constant d1 - d2 (the axis w2 = 0 of a model
+        // whose absent features are exactly zero) are integrated on their one line.
+        engine.valueOnly = true
         guard let e = engine.estimate(classifier.weights, working: working), e.value.isFinite, e.errorBound <= tolerance else { return nil }
         return Estimate(value: e.value, errorBound: e.errorBound, converged: true,
                         method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)

@@ -141,6 +141,28 @@ struct FastL2GeneralTests {
         }
     }
 
+    @Test("the axis w2 = 0 of the skewed model (d1 = d2 exactly): the values-only fixed rules integrate each class's one line and equal the adaptive path within both bounds (ls:0.1, trades:6); with gradients the evaluator declines, and values-only gives a NaN gradient")
+    func constantDifferenceAxis() throws {
+        let model = try FamilyNewtonTests.skewed()
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        for (objective, w1) in [(Objective.ls(alpha: 0.1), 1.4), (.trades(beta: 6), 2.7)] {
+            var fast = RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-10)
+            fast.parallel = true
+            let f = try fast.evaluate(w1: w1, w2: 0)
+            #expect(f.method == .gaussLegendre2DL2 && f.converged, "\(objective): \(f.method), bound \(f.errorBound)")
+            var reference = fast
+            reference.method = .reference
+            let r = try reference.evaluate(w1: w1, w2: 0)
+            expectClose(f.value, r.value, tolerance: f.errorBound + r.errorBound, "\(objective) axis value")
+            let w = LinearClassifier.symmetric(model: model, w1: w1, w2: 0).weights
+            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: objective))
+            #expect(engine.evaluate(w) == nil, "\(objective): gradients at a constant d1 - d2")
+            engine.valueOnly = true
+            let v = try #require(engine.evaluate(w))
+            #expect(v.gradient.storage.contains { $0.isNaN }, "\(objective): values-only gradient")
+        }
+    }
+
     @Test("trades of a general W under l_inf (the polygon's vertices as the inner maximum): fast == the reference path within both bounds, gradient == central differences, and the full-W optimum on paper3 is the symmetric one, converged")
     func polygonTrades() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
