@@ -116,6 +116,14 @@ extension EllipseMaximand {
         certifiedMaximum(u, v, along: table)
     }
     func angleTable(_ v: Double) -> AngleTable? { AngleTable(self, v) }
+
+    /// `localThirdBound(concentrated: false)` of both evaluators: the global bound, and the
+    /// softmax probabilities bounded by e^{-min m_k} over [l.t, r.t] (`baseLows`).
+    @inline(__always)
+    func lowThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double)) -> Double {
+        let low = baseLows(v, l, r)
+        return min(ClassPairLS.localBound(m1Low: u + low.b1, m2Low: u + low.b2, k, shift: shift), thirdBound)
+    }
     func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) { ascent(u, v, from: start) }
 
     ///
@@ -139,11 +147,9 @@ extension EllipseMaximand {
                 let b = g.base
                 let x1 = scale * g.e1, x2 = scale * g.e2
                 let sum = x1 + x2, inverse = 1 / (1 + sum), p1 = x1 * inverse, p2 = x2 * inverse
-                let g1 = k.0 - p1, g2 = k.1 - p2
-                let mean = p1 * b.b1p + p2 * b.b2p
-                let quadratic = p1 * b.b1p * b.b1p + p2 * b.b2p * b.b2p - mean * mean
+                let d = ClassPairLS.angleDerivatives(p1, p2, k, b.b1p, b.b2p, b.b1pp, b.b2pp)
                 let f = log1p(sum) + k.0 * (u + b.b1) + k.1 * (u + b.b2)
-                return Point(t: g.t, c: g.c, s: g.s, f: f, d1: g1 * b.b1p + g2 * b.b2p, d2: quadratic + g1 * b.b1pp + g2 * b.b2pp)
+                return Point(t: g.t, c: g.c, s: g.s, f: f, d1: d.d1, d2: d.d2)
             }
         } else {
             points = (onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid).map { g in
@@ -189,8 +195,8 @@ extension EllipseMaximand {
             }
         }
         /// `localThirdBound(concentrated: false)`, from the table for a grid interval.
-        func thirdBound(_ l: Point, _ r: Point, _ index: Int) -> Double {
-            guard let table, index >= 0 else { return localThirdBound(u, v, l, r, k, concentrated: false) }
+        func cheapThirdBound(_ l: Point, _ r: Point, _ index: Int) -> Double {
+            guard let table, index >= 0 else { return lowThirdBound(u, v, l, r, k) }
             let low = table.lows[index]
             let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
             return min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift), self.thirdBound)
@@ -201,7 +207,7 @@ extension EllipseMaximand {
             let h = r.t - l.t
             let half = 0.5 * h
             let level = best.f + ClassPairLS.innerTolerance(best.f)
-            if ClassPairLS.intervalBelow(l, r, thirdBound(l, r, index), half, level)
+            if ClassPairLS.intervalBelow(l, r, cheapThirdBound(l, r, index), half, level)
                 || (beta != nil && ClassPairLS.intervalBelow(l, r, localThirdBound(u, v, l, r, k, concentrated: true), half, level)) { continue }
             if evaluations > ClassPairLS.innerBudget { return nil }
             let mid = at(l.t + half)

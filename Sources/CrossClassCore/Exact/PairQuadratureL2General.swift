@@ -168,29 +168,25 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let x1 = l11 * c, x2 = l21 * c + l22 * s
         let m1 = d1 + x1, m2 = d2 + x2
         let (ce, p1, p2) = ClassPairLS.softmax(m1, m2)
-        let m1p = -l11 * s, m2p = l22 * c - l21 * s
-        let g1 = k.0 - p1, g2 = k.1 - p2
-        let first = g1 * m1p + g2 * m2p
-        let mean = p1 * m1p + p2 * m2p
-        let quadratic = p1 * m1p * m1p + p2 * m2p * m2p - mean * mean
         // m'' = -Delta.
-        return (ce + k.0 * m1 + k.1 * m2, first, quadratic - g1 * x1 - g2 * x2)
+        let d = ClassPairLS.angleDerivatives(p1, p2, k, -l11 * s, l22 * c - l21 * s, -x1, -x2)
+        return (ce + k.0 * m1 + k.1 * m2, d.d1, d.d2)
     }
 
     /// `ClassPairLS.localThirdBound` with the shifted margins bounded over the interval by
     /// interval arithmetic on Delta(t) = L (cos t, sin t).
     @inline(__always)
     func localThirdBound(_ q: Double, _ r: Double, _ l: ClassPairLS.Point, _ h: ClassPairLS.Point, _ k: (Double, Double), concentrated: Bool) -> Double {
+        let local = lowThirdBound(q, r, l, h, k)
+        guard beta != nil && concentrated else { return local }
         let range = ArcRange(l, h)
         let (d1, d2) = margins(q, r)
         let x1 = range.of(l11, 0), x2 = range.of(l21, l22)
-        let local = ClassPairLS.localBound(m1Low: d1 + x1.low, m2Low: d2 + x2.low, k, shift: shift)
-        guard beta != nil && concentrated else { return min(local, thirdBound) }
         let t = range.of(0.5 * (l11 - l21), -0.5 * l22), tMid = 0.5 * (d1 - d2)
         let concentrated = ClassPairLS.concentratedBound(
             m1Low: d1 + x1.low, m1High: d1 + x1.high, m2Low: d2 + x2.low, m2High: d2 + x2.high,
             tLow: tMid + t.low, tHigh: tMid + t.high, k, shift: shift)
-        return min(local, thirdBound, concentrated)
+        return min(local, concentrated)
     }
 
     /// The ranges of cos and sin over an arc [l.t, h.t] inside [-pi, pi], and of x cos t + y sin t.

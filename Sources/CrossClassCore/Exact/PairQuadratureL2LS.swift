@@ -196,13 +196,21 @@ struct ClassPairLS: EllipseMaximand {
         let spp = -axisS * c, tpp = -axisT * s
         let m1p = sp + tp, m2p = sp - tp
         let m1pp = spp + tpp, m2pp = spp - tpp
-        let g1 = k.0 - p1, g2 = k.1 - p2
-        let d1 = g1 * m1p + g2 * m2p
-        // Hessian of ce in m: diag(p) - p p'.
-        let quadratic = p1 * m1p * m1p + p2 * m2p * m2p - (p1 * m1p + p2 * m2p) * (p1 * m1p + p2 * m2p)
-        let d2 = quadratic + g1 * m1pp + g2 * m2pp
+        let d = Self.angleDerivatives(p1, p2, k, m1p, m2p, m1pp, m2pp)
         // k1 m1 + k2 m2 = (k1 + k2) S + (k1 - k2) T (ls: 2 a S + 0).
-        return (ce + (k.0 + k.1) * S + (k.0 - k.1) * T, d1, d2)
+        return (ce + (k.0 + k.1) * S + (k.0 - k.1) * T, d.d1, d.d2)
+    }
+
+    /// f' and f'' in t of f = ce(m(t)) + k1 m1 + k2 m2 from the softmax probabilities p at m(t)
+    /// and m', m'': f' = (k - p).m', f'' = m'' (diag(p) - p p') m' ... written out:
+    /// f'' = sum p m'^2 - (sum p m')^2 + (k - p).m'' (the Hessian of ce in m is diag(p) - p p').
+    @inline(__always)
+    static func angleDerivatives(_ p1: Double, _ p2: Double, _ k: (Double, Double),
+                                 _ m1p: Double, _ m2p: Double, _ m1pp: Double, _ m2pp: Double) -> (d1: Double, d2: Double) {
+        let g1 = k.0 - p1, g2 = k.1 - p2
+        let mean = p1 * m1p + p2 * m2p
+        let quadratic = p1 * m1p * m1p + p2 * m2p * m2p - mean * mean
+        return (g1 * m1p + g2 * m2p, quadratic + g1 * m1pp + g2 * m2pp)
     }
 
     /// Angle grid on [0, pi] (cos, sin), built once.
@@ -268,12 +276,11 @@ struct ClassPairLS: EllipseMaximand {
     /// only where the cheaper bound does not settle the interval).
     @inline(__always)
     func localThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double), concentrated: Bool) -> Double {
-        let low = baseLows(v, l, r)
-        let local = Self.localBound(m1Low: u + low.b1, m2Low: u + low.b2, k, shift: shift)
-        guard beta != nil && concentrated else { return min(local, thirdBound) }
+        let local = lowThirdBound(u, v, l, r, k)
+        guard beta != nil && concentrated else { return local }
         let sMin = l.t <= -0.5 * Double.pi && r.t >= -0.5 * Double.pi ? -1 : min(l.s, r.s)
         let sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
-        return min(local, thirdBound, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
+        return min(local, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
     }
 
     /// M >= |m^(j)(t)| for j >= 1: sqrt 2 max(A, B).
