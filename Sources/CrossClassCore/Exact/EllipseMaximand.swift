@@ -56,6 +56,9 @@ protocol EllipseMaximand: Sendable {
     func angleTable(_ v: Double) -> AngleTable?
     /// The local maximum reached from the maximiser t (default: a Newton ascent, `ascent`).
     func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double)
+    /// The angle alpha of the line's mirror symmetry f(2 alpha - t) = f(t) for every u, when it
+    /// has one (default: none).
+    func mirrorAngle(_ v: Double) -> Double?
 }
 
 /// One u line's quadrature nodes: u, the maximiser t, and the weight (with the v weight).
@@ -125,6 +128,7 @@ extension EllipseMaximand {
         return min(ClassPairLS.localBound(m1Low: u + low.b1, m2Low: u + low.b2, k, shift: shift), thirdBound)
     }
     func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) { ascent(u, v, from: start) }
+    func mirrorAngle(_ v: Double) -> Double? { nil }
 
     ///
     /// With the line's `table`, the grid's values and its intervals' probability bounds come
@@ -245,14 +249,32 @@ extension EllipseMaximand {
     /// automatically), down to 1e-9 in z (then a jump, located by bisection to 1e-13). A jump
     /// across a line `crossesKnown` names is put there without a search. Returns the scan
     /// points and the kinks (ascending); nil when an inner maximum declines.
+    ///
+    /// On a line with a mirror symmetry (`mirrorAngle`) the maximisers come in pairs t, 2 alpha - t
+    /// of equal value, and which one a maximum returns is rounding: the scan compares them up
+    /// to the mirror (an angle of the half circle [alpha, alpha + pi]). Where the maximiser
+    /// leaves a fixed point phi of the mirror (alpha or alpha + pi) continuously (f''(phi) turns
+    /// positive: a pitchfork, the two branches t ~ phi +- c sqrt(u - u0)), the integrand is C^1
+    /// but not C^2 at u0: such a departure is located as a root of f''(phi) and returned
+    /// among the kinks, so that it is a panel end.
     func scanKinks(_ v: Double, scanBase: [Double], crossesKnown: (Double, Double) -> Double?) -> (scan: [Double], kinks: [Double])? {
         var scan: [Double] = []
         var argmax: [Double] = []
         var flat: [Bool] = []
         var stack: [(z: Double, t: Double, flat: Bool)] = []
         let table = angleTable(v)
+        let mirror = mirrorAngle(v)
+        /// t up to the mirror: its representative in [alpha, alpha + pi] (wrapped to [-pi, pi]).
+        func canonical(_ t: Double) -> Double {
+            guard let alpha = mirror else { return t }
+            let d = remainder(t - alpha, 2 * Double.pi)
+            return remainder(alpha + abs(d), 2 * Double.pi)
+        }
+        func maximum(_ u: Double) -> (value: Double, t: Double, flat: Bool)? {
+            self.maximum(u, v, along: table).map { ($0.value, canonical($0.t), $0.flat) }
+        }
         for z in scanBase.sorted().reversed() {
-            guard let m = maximum(mu + su * z, v, along: table) else { return nil }
+            guard let m = maximum(mu + su * z) else { return nil }
             stack.append((z, m.t, m.flat))
         }
         var current = stack.removeLast()
@@ -261,7 +283,7 @@ extension EllipseMaximand {
             if ClassPairLS.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z))
                 && crossesKnown(current.z, next.z) == nil {
                 let mid = 0.5 * (current.z + next.z)
-                guard let m = maximum(mu + su * mid, v, along: table) else { return nil }
+                guard let m = maximum(mu + su * mid) else { return nil }
                 stack.append((mid, m.t, m.flat))
                 continue
             }
@@ -280,20 +302,57 @@ extension EllipseMaximand {
             while hi - lo > 1e-13 * (1 + abs(lo)) {
                 let mid = 0.5 * (lo + hi)
                 let u = mu + su * mid
-                let left = localPeak(u, v, from: tl), right = localPeak(u, v, from: tr)
+                let l = localPeak(u, v, from: tl), r = localPeak(u, v, from: tr)
+                let left = (f: l.f, t: canonical(l.t)), right = (f: r.f, t: canonical(r.t))
                 var leftWins: Bool
                 if ClassPairLS.gap(left.t, right.t) > 1e-6 {
                     leftWins = left.f >= right.f
                     if leftWins { tl = left.t } else { tr = right.t }
                 } else {
-                    guard let m = maximum(u, v, along: table) else { return nil }
+                    guard let m = maximum(u) else { return nil }
                     leftWins = ClassPairLS.gap(m.t, tl) <= ClassPairLS.gap(m.t, tr)
                 }
                 if leftWins { lo = mid } else { hi = mid }
             }
             kinks.append(0.5 * (lo + hi))
         }
+        if let alpha = mirror {
+            kinks += departures(v, alpha, scan: scan, argmax: argmax)
+            kinks.sort()
+        }
         return (scan, kinks)
+    }
+
+    /// The points (in z1) between scan points where the maximiser leaves a fixed point phi of
+    /// the line's mirror (alpha, alpha + pi) continuously: phi is the maximiser at one scan
+    /// point with f''(phi) < 0 and f''(phi) > 0 at the next; the root of f''(phi) in u
+    /// between them, by bisection to 1e-13 (f''(phi) is smooth in u).
+    func departures(_ v: Double, _ alpha: Double, scan: [Double], argmax: [Double]) -> [Double] {
+        var out: [Double] = []
+        for phi in [alpha, remainder(alpha + Double.pi, 2 * Double.pi)] {
+            let c = cos(phi), s = sin(phi)
+            func curvature(_ z: Double) -> Double {
+                let u = mu + su * z
+                return inner(u, v, c, s, coefficients(u, v)).d2
+            }
+            var previous = curvature(scan[0])
+            for i in 0..<(scan.count - 1) {
+                let next = curvature(scan[i + 1])
+                defer { previous = next }
+                guard (previous < 0) != (next < 0), previous != 0, next != 0 else { continue }
+                // phi must be the maximiser on the side where it is a local maximum.
+                let atPhi = previous < 0 ? argmax[i] : argmax[i + 1]
+                guard ClassPairLS.gap(atPhi, phi) <= 1e-6 else { continue }
+                var lo = scan[i], hi = scan[i + 1]
+                let loNegative = previous < 0
+                while hi - lo > 1e-13 * (1 + abs(lo)) {
+                    let mid = 0.5 * (lo + hi)
+                    if (curvature(mid) < 0) == loNegative { lo = mid } else { hi = mid }
+                }
+                out.append(0.5 * (lo + hi))
+            }
+        }
+        return out
     }
 
     /// The v (in z2) inside (lo, hi) where the kink signature changes, by bisection to `width`

@@ -254,6 +254,17 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// l_inf: no table (the vertices are not an angle grid).
     func angleTable(_ r: Double) -> AngleTable? { polygon == nil ? AngleTable(self, r) : nil }
 
+    /// The mirror of a line on which the two other classes are exchangeable: d1 = d2 on the
+    /// whole line (r is the constant 0, as on the axis w2 = 0 of a model whose absent features
+    /// are exactly zero) and G11 = G22, so that swapping the shifted margins maps the ellipse's
+    /// boundary onto itself, t -> 2 alpha - t with Delta1 = Delta2 at alpha (l_2 only).
+    func mirrorAngle(_ r: Double) -> Double? {
+        guard polygon == nil, constantR, mr == 0, r == 0 else { return nil }
+        let g22 = l21 * l21 + l22 * l22
+        guard abs(l11 * l11 - g22) <= 1e-14 * g22 else { return nil }
+        return atan2(l11 - l21, l22)
+    }
+
     /// l_inf: the vertex at t itself (the kink bisection compares the two vertices that tie).
     func localPeak(_ q: Double, _ r: Double, from start: Double) -> (f: Double, t: Double) {
         guard polygon != nil else { return ascent(q, r, from: start) }
@@ -353,6 +364,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
             guard let v = vNodes(rule, panels: vEnds) else { return nil }
             planned = v
         }
+        
         guard let all = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
         var sums = ClassPairLS.Sums()
         // l_inf: E[h_k; vertex i] (delta* is vertex i's sign pattern there).

@@ -163,6 +163,19 @@ struct FastL2GeneralTests {
         }
     }
 
+    @Test("the axis w2 = 0 of the skewed model under l_2, trades:6: the lines' mirror (the two other classes exchangeable) and the maximiser's departures from its fixed points (pitchforks, C^1 but not C^2) are panel ends: both rules agree to 1e-11 where they differed by 1.1e-10 and 1.5e-10")
+    func mirroredAxisLines() throws {
+        let model = try FamilyNewtonTests.skewed()
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 6)))
+        engine.valueOnly = true
+        for w1 in [exp(1.0), exp(1.75)] {
+            let w = LinearClassifier.symmetric(model: model, w1: w1, w2: 0).weights
+            let e = try #require(engine.estimate(w))
+            #expect(e.errorBound <= 1e-11, "w1 \(w1): bound \(e.errorBound)")
+        }
+    }
+
     @Test("trades of a general W under l_inf (the polygon's vertices as the inner maximum): fast == the reference path within both bounds, gradient == central differences, and the full-W optimum on paper3 is the symmetric one, converged")
     func polygonTrades() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
