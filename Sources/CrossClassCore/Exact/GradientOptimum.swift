@@ -76,7 +76,22 @@ extension SymmetricOptimizer {
     /// divided by s / 2) and the derivative's error in the w2 direction, propagated through the
     /// extrapolation, plus d(h/2)'s truncation, a third of |d(h) - d(h/2)|. nil when the
     /// evaluator declines or misses the tolerance (the caller then extrapolates values).
+    ///
+    /// Under l_2, where every class's d1 - d2 is constant on the axis (ls, trades), the
+    /// derivative comes instead from the axis lines alone (`LinearPairCE.oneSidedSlope`: the
+    /// kink of the loss across the mirror in closed form), without the 2-D evaluations.
     func familyDerivativeAtZero(_ engine: LinearPairCE, w1: Double) throws -> Estimate? {
+        if let s = engine.oneSidedSlope(LinearClassifier.symmetric(model: model, w1: w1, w2: 0).weights, direction: familyDirections.u2) {
+            onEvaluation?()
+            let d = penalised(w1, 0, (0, 0, s.value)).g2
+            return Estimate(value: d, errorBound: s.errorBound, converged: s.errorBound.isFinite && d.isFinite, method: .gaussLegendre2DGradient)
+        }
+        return try familyDerivativeByDifferences(engine, w1: w1)
+    }
+
+    /// `familyDerivativeAtZero` from the axis value and the family evaluator's values and
+    /// derivatives inside the family (every setting it covers).
+    func familyDerivativeByDifferences(_ engine: LinearPairCE, w1: Double) throws -> Estimate? {
         let h = 1e-3 * max(abs(w1), 1e-3)
         let axis = try value(w1: w1, w2: 0)
         let u2 = familyDirections.u2

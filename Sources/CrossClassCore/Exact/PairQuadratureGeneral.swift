@@ -781,6 +781,33 @@ public struct LinearPairCE: Sendable {
         return out
     }
 
+    /// The one-sided derivative of R at W in the direction V, dR(W + s V)/ds at s = 0+, where
+    /// every class's d1 - d2 is constant at W (the axis w2 = 0 of a model whose absent
+    /// features are exactly zero; V the cross-class direction), ls or trades under l_2: each
+    /// class on its one line (`ClassPairLSGeneral.oneSidedSlope`), the verification rule's
+    /// value bounded by its difference from the working rule's plus ten tail bounds (as
+    /// `estimate`'s gradient error). nil where a class is not of that kind or declines.
+    public func oneSidedSlope(_ w: Matrix, direction v: Matrix) -> (value: Double, errorBound: Double)? {
+        guard onLines, threat.norm == .l2, v.rows == w.rows, v.columns == w.columns else { return nil }
+        func slope(_ rule: GaussLegendre) -> (value: Double, tail: Double)? {
+            var value = 0.0, tail = 0.0
+            for (y, p) in problems(w).enumerated() {
+                let others = (0..<3).filter { $0 != y }
+                let e = others.map { o in (0..<w.columns).map { v[y, $0] - v[o, $0] } }
+                guard let s = smoothing,
+                      let c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows, eps: threat.eps,
+                                                 smoothing: s, trades: tradesBeta, norm: .l2, valueOnly: true),
+                      c.constantR, c.isTractable,
+                      let share = c.oneSidedSlope(direction: e, variance: p.variance, rule: rule), share.isFinite else { return nil }
+                value += share / 3
+                tail += c.tailBound / 3
+            }
+            return (value, tail)
+        }
+        guard let a = slope(.working), let b = slope(.verification) else { return nil }
+        return (b.value, abs(a.value - b.value) + 10 * b.tail)
+    }
+
     /// Value and gradient on the working rule (ls: the verification rule), with the error bounds
     /// from the difference of the two rules (twice the order on the same panels) plus the
     /// truncated tails. ls reports the more accurate rule, as `L2PairObjective` does: at small

@@ -74,6 +74,8 @@ struct ClassPairLSGeneral: EllipseMaximand {
     var refinedEnds = false
     /// r is constant (`valueOnly`): one line, NaN gradient.
     let constantR: Bool
+    /// The rows D_1, D_2 (`oneSidedSlope`).
+    let rowsD: [[Double]]
 
     static let cut = PairObjective.cut
 
@@ -98,6 +100,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let p = PairCoordinates(mean: mean, variance: variance, rows: rows)
         guard p.sr > 0 || valueOnly, p.sq > 0 else { return nil }
         constantR = !(p.sr > 0)
+        rowsD = rows
         a = trades == nil ? smoothing : 0
         beta = trades
         mean1 = p.m1; mean2 = p.m2
@@ -345,6 +348,120 @@ struct ClassPairLSGeneral: EllipseMaximand {
             let i = vertexIndex(t, polygon.count)
             vertexSums[i].0 += w * h1; vertexSums[i].1 += w * h2
         }
+    }
+
+    /// The one-sided derivative of this class's share at its rows D in the direction D + s E,
+    /// s -> 0+, on a class whose d1 - d2 is constant (`constantR`: the axis w2 = 0 of a model
+    /// whose absent features are exactly zero, where the rows of the cross-class direction make
+    /// it vary), under l_2; nil otherwise or when an inner maximum declines.
+    ///
+    /// By Danskin for the max over the fixed ball, L'(x; E) = max over the maximisers delta* of
+    /// sum_k g_k E_k x + h_k E_k delta* (`accumulate`'s g, h). On the line every maximiser is a
+    /// function of q alone: t and, on a mirrored line (`mirrorAngle`), 2 alpha - t, where the two
+    /// tie. Given q, e = (E_1 x, E_2 x) is Gaussian, so with a_j the two maximisers' terms,
+    /// E[max(a_1, a_2) | q] = (E[a_1 | q] + E[a_2 | q]) / 2 + E|a_1 - a_2 | q| / 2, a folded
+    /// normal's mean: the kink of L in the direction that the finite differences of
+    /// `familyDerivativeAtZero` resolve by steps, here in closed form on the one line.
+    /// Where the maximiser leaves a fixed point of the mirror (a departure, a panel end) |a_1 -
+    /// a_2| grows as sqrt(u - u0): every panel is integrated in tau with u = a + (b - a)(3 tau^2
+    /// - 2 tau^3), whose derivative vanishes at both ends, so that sqrt(u - u0) is smooth in tau.
+    func oneSidedSlope(direction e: [[Double]], variance: [Double], rule: GaussLegendre) -> Double? {
+        guard constantR, polygon == nil, e.count == 2 else { return nil }
+        let n = meanX.count
+        // q = d2 (constant r): Cov(e_k, q) = E_k Sigma D_2', Var q = su^2.
+        let rows = rowsD
+        func dot3(_ a: [Double], _ b: [Double]) -> Double { (0..<n).reduce(0) { $0 + a[$1] * b[$1] * variance[$1] } }
+        let eMean = e.map { row in (0..<n).reduce(0) { $0 + row[$1] * meanX[$1] } }
+        let slope = e.map { dot3($0, rows[1]) / (su * su) }
+        var c = [[0.0, 0.0], [0.0, 0.0]]
+        for k in 0..<2 { for l in 0..<2 { c[k][l] = dot3(e[k], e[l]) - slope[k] * slope[l] * su * su } }
+        // E_k delta* = P_k1 Delta_1 + P_k2 Delta_2.
+        let p = e.map { row in (0..<n).reduce((0.0, 0.0)) { ($0.0 + row[$1] * preimage[$1].0, $0.1 + row[$1] * preimage[$1].1) } }
+        let mirror = mirrorAngle(mr)
+        guard let line = uBoundaries(mr) else { return nil }
+        let table = angleTable(mr)
+        /// The maximiser's term at q: conditional mean, and its g.
+        func term(_ q: Double, _ t: Double) -> (mean: Double, g: (Double, Double)) {
+            let (d1, d2) = margins(q, mr)
+            let (delta1, delta2) = shiftAt(t)
+            let shifted = ClassPairLS.softmax(d1 + delta1, d2 + delta2)
+            let g1: Double, g2: Double, h1: Double, h2: Double
+            if let beta {
+                (_, g1, g2, h1, h2) = ClassPairLS.tradesLoss(beta, clean: ClassPairLS.softmax(d1, d2), shifted: shifted, delta1, delta2)
+            } else {
+                g1 = a - shifted.p1; g2 = a - shifted.p2
+                h1 = g1; h2 = g2
+            }
+            let e1 = eMean[0] + slope[0] * (q - mu), e2 = eMean[1] + slope[1] * (q - mu)
+            let mean = g1 * e1 + g2 * e2 + h1 * (p[0].0 * delta1 + p[0].1 * delta2) + h2 * (p[1].0 * delta1 + p[1].1 * delta2)
+            return (mean, (g1, g2))
+        }
+        /// E[L'(x; E) | q] at z.
+        func integrand(_ z: Double) -> Double? {
+            let q = mu + su * z
+            guard let m = maximum(q, mr, along: table) else { return nil }
+            let first = term(q, m.t)
+            guard let alpha = mirror else { return first.mean }
+            let second = term(q, remainder(2 * alpha - m.t, 2 * Double.pi))
+            let dg = (first.g.0 - second.g.0, first.g.1 - second.g.1)
+            let spread = max(dg.0 * dg.0 * c[0][0] + 2 * dg.0 * dg.1 * c[0][1] + dg.1 * dg.1 * c[1][1], 0).squareRoot()
+            let gap = first.mean - second.mean
+            // E|N(gap, spread^2)|.
+            let folded = spread > 0
+                ? spread * 2 * Normal.pdf(gap / spread) + gap * (1 - 2 * Normal.cdf(-gap / spread))
+                : abs(gap)
+            return 0.5 * (first.mean + second.mean) + 0.5 * folded
+        }
+        var ends = line.ends
+        if let alpha = mirror {
+            // Where a mirror pair is the maximiser, g(2 alpha - t) is g(t) with its classes
+            // swapped, so a_1 - a_2 and its spread both vanish with delta = g_1 - g_2 (at the
+            // pair's representative in [alpha, alpha + pi]): |delta| is a kink of the integrand.
+            // Its sign changes on a grid of eight points a panel are located by bisection to
+            // 1e-13 and made panel ends (off the fixed points, where delta is 0 identically).
+            func delta(_ z: Double) -> Double? {
+                let q = mu + su * z
+                guard let m = maximum(q, mr, along: table) else { return nil }
+                let d = remainder(m.t - alpha, 2 * Double.pi)
+                if abs(d) <= 1e-6 || Double.pi - abs(d) <= 1e-6 { return 0 }
+                let g = term(q, remainder(alpha + abs(d), 2 * Double.pi)).g
+                return g.0 - g.1
+            }
+            var roots: [Double] = []
+            for i in 0..<(ends.count - 1) {
+                let step = (ends[i + 1] - ends[i]) / 8
+                guard var previous = delta(ends[i] + 1e-9 * step) else { return nil }
+                for j in 1...8 {
+                    let z = j == 8 ? ends[i + 1] - 1e-9 * step : ends[i] + Double(j) * step
+                    guard let next = delta(z) else { return nil }
+                    if previous != 0 && next != 0 && (previous < 0) != (next < 0) {
+                        var lo = z - step, hi = z
+                        let loNegative = previous < 0
+                        while hi - lo > 1e-13 * (1 + abs(lo)) {
+                            let mid = 0.5 * (lo + hi)
+                            guard let value = delta(mid) else { return nil }
+                            if value == 0 { break }
+                            if (value < 0) == loNegative { lo = mid } else { hi = mid }
+                        }
+                        roots.append(0.5 * (lo + hi))
+                    }
+                    previous = next
+                }
+            }
+            ends = (ends + roots).sorted()
+        }
+        var sum = 0.0
+        for i in 0..<(ends.count - 1) {
+            let lo = ends[i], width = ends[i + 1] - ends[i]
+            for j in 0..<rule.nodes.count {
+                let tau = 0.5 * (1 + rule.nodes[j])
+                let z = lo + width * tau * tau * (3 - 2 * tau)
+                let weight = 0.5 * rule.weights[j] * width * 6 * tau * (1 - tau) * Normal.pdf(z)
+                guard let value = integrand(z) else { return nil }
+                sum += weight * value
+            }
+        }
+        return sum
     }
 
     /// Whether the fixed panels resolve this class.

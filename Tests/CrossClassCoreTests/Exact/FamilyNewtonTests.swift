@@ -106,4 +106,46 @@ struct FamilyNewtonTests {
             #expect(abs(d.value - fine) <= d.errorBound + bound, "\(label): Hermite \(d.value) +- \(d.errorBound), Richardson \(fine) +- \(bound)")
         }
     }
+
+    @Test("dF/dw2 at (w1, 0+) under l_2 from the axis lines alone (ls, trades: the kink across the mirror as a folded normal): ls:0.1 equals the Hermite difference of 2-D evaluations within both bounds; for trades:1 the exact interior derivative f'(s) approaches it linearly (f'(s) - d0 shrinks 5x and more from s = 1e-4 to 1e-5), where the Hermite difference was 6e-6 off, twice its bound")
+    func derivativeAtZeroOnAxisLines() throws {
+        let model = try Self.skewed()
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let u2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
+        /// f'(s) = <dR/dW, U2> at W(w1, s), with its error bound.
+        func interior(_ engine: LinearPairCE, _ w1: Double, _ s: Double) throws -> (value: Double, g2: Double, bound: Double, gradientBound: Double) {
+            let r = try #require(engine.estimate(LinearClassifier.symmetric(model: model, w1: w1, w2: s).weights))
+            return (r.value, zip(r.gradient.storage, u2.storage).reduce(0) { $0 + $1.0 * $1.1 }, r.errorBound,
+                    r.gradientError * u2.storage.reduce(0) { $0 + abs($1) })
+        }
+        do {
+            let w1 = 1.4
+            let optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .ls(alpha: 0.1))
+            let d = try optimizer.derivativeAtZeroEstimate(w1: w1)
+            #expect(d.method == .gaussLegendre2DGradient && d.converged && d.errorBound <= 1e-9, "ls: \(d.method), bound \(d.errorBound)")
+            // Hermite: d(s) = 2 (f(s) - f(0)) / s - f'(s), extrapolated from s = h and h/2.
+            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ls(alpha: 0.1)))
+            engine.parallel = true
+            let axis = try optimizer.value(w1: w1, w2: 0)
+            let h = 1e-3 * w1
+            let steps = try [h, h / 2].map { s -> (d: Double, noise: Double) in
+                let f = try interior(engine, w1, s)
+                return (2 * (f.value - axis.value) / s - f.g2, 2 * (f.bound + axis.errorBound) / s + f.gradientBound)
+            }
+            let hermite = (4 * steps[1].d - steps[0].d) / 3
+            let bound = (4 * steps[1].noise + steps[0].noise) / 3 + abs(steps[0].d - steps[1].d) / 3
+            #expect(abs(d.value - hermite) <= d.errorBound + bound, "ls: axis lines \(d.value) +- \(d.errorBound), Hermite \(hermite) +- \(bound)")
+        }
+        do {
+            let w1 = 4.4
+            let optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 1))
+            let d = try optimizer.derivativeAtZeroEstimate(w1: w1)
+            #expect(d.method == .gaussLegendre2DGradient && d.converged && d.errorBound <= 1e-9, "trades: \(d.method), bound \(d.errorBound)")
+            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+            engine.parallel = true
+            let far = try interior(engine, w1, 1e-4 * w1), near = try interior(engine, w1, 1e-5 * w1)
+            #expect(near.gradientBound <= 1e-6 && far.gradientBound <= 1e-6, "bounds \(far.gradientBound) \(near.gradientBound)")
+            #expect(abs(near.g2 - d.value) <= 0.2 * abs(far.g2 - d.value), "trades: d0 \(d.value), f'(1e-4 w1) \(far.g2), f'(1e-5 w1) \(near.g2)")
+        }
+    }
 }
