@@ -35,9 +35,8 @@ protocol EllipseMaximand: Sendable {
     func coefficients(_ u: Double, _ v: Double) -> (Double, Double)
     /// f, f', f'' at angle t (cos c, sin s).
     func inner(_ u: Double, _ v: Double, _ c: Double, _ s: Double, _ k: (Double, Double)) -> (f: Double, d1: Double, d2: Double)
-    /// Bound on |f'''| over [l.t, r.t]; `concentrated`: also the (dearer) bound for laws
-    /// concentrated on one class (trades).
-    func localThirdBound(_ u: Double, _ v: Double, _ l: ClassPairLS.Point, _ r: ClassPairLS.Point, _ k: (Double, Double), concentrated: Bool) -> Double
+    /// trades' concentrated bound's ranges over [l.t, r.t] on the line at v (`ConcentratedRanges`).
+    func concentratedRanges(_ v: Double, _ l: ClassPairLS.Point, _ r: ClassPairLS.Point) -> ConcentratedRanges
     /// Whether the maximum is over the whole circle (else over [0, pi]).
     func onCircle(_ v: Double) -> Bool
     /// The u-panel ends (in z1) of the line at v, and its kinks.
@@ -64,6 +63,23 @@ protocol EllipseMaximand: Sendable {
 /// One u line's quadrature nodes: u, the maximiser t, and the weight (with the v weight).
 typealias EllipseLine = [(u: Double, t: Double, w: Double)]
 
+/// Over an interval of angles on one line: m_k(t) in u + [low_k, high_k] and T = (m1 - m2) / 2
+/// in [tLow, tHigh] (u moves both margins alike, so T's range does not depend on it): what
+/// trades' concentrated bound (`ClassPairLS.concentratedBound`) needs, up to u.
+struct ConcentratedRanges {
+    var low1: Double, high1: Double, low2: Double, high2: Double, tLow: Double, tHigh: Double
+
+    /// The exponentials of `ClassPairLS.concentratedBound` at u = 0 (unclamped): e^{-low_k},
+    /// e^{high_k}, and (clamped at e, as they do not move with u) e^{2 tHigh}, e^{-2 tLow}.
+    var exponentials: ConcentratedExponentials {
+        ConcentratedExponentials(low1: exp(-low1), low2: exp(-low2), high1: exp(high1), high2: exp(high2),
+                                 tHigh: exp(min(2 * tHigh, 1)), tLow: exp(min(-2 * tLow, 1)))
+    }
+}
+
+/// `ConcentratedRanges.exponentials`; at u, e^{-m_k low} = e^{-u} low_k and e^{m_k high} = e^u high_k.
+struct ConcentratedExponentials { var low1: Double, low2: Double, high1: Double, high2: Double, tHigh: Double, tLow: Double }
+
 /// The shifted margins at u = 0 and their first two derivatives in the angle t.
 struct BaseMargins { var b1: Double; var b2: Double; var b1p: Double; var b2p: Double; var b1pp: Double; var b2pp: Double }
 
@@ -81,6 +97,8 @@ struct AngleTable {
     let lows: [(b1: Double, b2: Double, e1: Double, e2: Double)]
     /// The largest e^{-b} of the grid and of the lower bounds (e^{-u} times it must not overflow).
     let largest: Double
+    /// trades: per grid interval, the exponentials of its concentrated bound at u = 0.
+    let concentrated: [ConcentratedExponentials]
 
     init<M: EllipseMaximand>(_ maximand: M, _ v: Double) {
         let grid = maximand.onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid
@@ -92,6 +110,7 @@ struct AngleTable {
             return Entry(t: g.t, c: g.c, s: g.s, base: b, e1: e1, e2: e2)
         }
         var lows: [(b1: Double, b2: Double, e1: Double, e2: Double)] = []
+        var concentrated: [ConcentratedExponentials] = []
         lows.reserveCapacity(grid.count - 1)
         for i in 0..<(grid.count - 1) {
             let l = ClassPairLS.Point(t: grid[i].t, c: grid[i].c, s: grid[i].s, f: 0, d1: 0, d2: 0)
@@ -100,8 +119,10 @@ struct AngleTable {
             let e1 = exp(-b.b1), e2 = exp(-b.b2)
             largest = max(largest, e1, e2)
             lows.append((b.b1, b.b2, e1, e2))
+            if maximand.beta != nil { concentrated.append(maximand.concentratedRanges(v, l, r).exponentials) }
         }
         self.lows = lows
+        self.concentrated = concentrated
         self.largest = largest
     }
 }
@@ -120,7 +141,7 @@ extension EllipseMaximand {
     }
     func angleTable(_ v: Double) -> AngleTable? { AngleTable(self, v) }
 
-    /// `localThirdBound(concentrated: false)` of both evaluators: the global bound, and the
+    /// The bound on |f'''| over [l.t, r.t] of both evaluators: the global bound, and the
     /// softmax probabilities bounded by e^{-min m_k} over [l.t, r.t] (`baseLows`).
     @inline(__always)
     func lowThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double)) -> Double {
@@ -198,12 +219,30 @@ extension EllipseMaximand {
                 intervals.append((l, r, i))
             }
         }
-        /// `localThirdBound(concentrated: false)`, from the table for a grid interval.
+        /// `lowThirdBound`, from the table for a grid interval.
         func cheapThirdBound(_ l: Point, _ r: Point, _ index: Int) -> Double {
             guard let table, index >= 0 else { return lowThirdBound(u, v, l, r, k) }
             let low = table.lows[index]
             let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
             return min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift), self.thirdBound)
+        }
+        // trades' concentrated bound, from the table's exponentials for a grid interval (e^u
+        // must be finite and e^{-u} not 0: else their products could be 0 times infinity).
+        let inverseScale = 1 / scale
+        let tabledExponentials = table != nil && scale > 0 && inverseScale.isFinite
+        func concentratedBound(_ l: Point, _ r: Point, _ index: Int) -> Double {
+            let x: ConcentratedExponentials
+            if let table, tabledExponentials, index >= 0 {
+                let c = table.concentrated[index]
+                x = ConcentratedExponentials(low1: scale * c.low1, low2: scale * c.low2, high1: inverseScale * c.high1,
+                                             high2: inverseScale * c.high2, tHigh: c.tHigh, tLow: c.tLow)
+            } else {
+                let ranges = concentratedRanges(v, l, r)
+                x = ConcentratedExponentials(low1: exp(min(-u - ranges.low1, 1)), low2: exp(min(-u - ranges.low2, 1)),
+                                             high1: exp(min(u + ranges.high1, 1)), high2: exp(min(u + ranges.high2, 1)),
+                                             tHigh: exp(min(2 * ranges.tHigh, 1)), tLow: exp(min(-2 * ranges.tLow, 1)))
+            }
+            return ClassPairLS.concentratedBound(x, k, shift: shift)
         }
         // Certification: bound every interval; bisect those that might beat best.
         points.removeAll()
@@ -212,7 +251,7 @@ extension EllipseMaximand {
             let half = 0.5 * h
             let level = best.f + ClassPairLS.innerTolerance(best.f)
             if ClassPairLS.intervalBelow(l, r, cheapThirdBound(l, r, index), half, level)
-                || (beta != nil && ClassPairLS.intervalBelow(l, r, localThirdBound(u, v, l, r, k, concentrated: true), half, level)) { continue }
+                || (beta != nil && ClassPairLS.intervalBelow(l, r, concentratedBound(l, r, index), half, level)) { continue }
             if evaluations > ClassPairLS.innerBudget { return nil }
             let mid = at(l.t + half)
             if mid.f > best.f {

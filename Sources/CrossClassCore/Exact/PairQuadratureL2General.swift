@@ -176,20 +176,17 @@ struct ClassPairLSGeneral: EllipseMaximand {
         return (ce + k.0 * m1 + k.1 * m2, d.d1, d.d2)
     }
 
-    /// `ClassPairLS.localThirdBound` with the shifted margins bounded over the interval by
-    /// interval arithmetic on Delta(t) = L (cos t, sin t).
+    /// trades' concentrated bound's ranges over [l.t, h.t], by interval arithmetic on
+    /// Delta(t) = L (cos t, sin t): m1 = q + (1 - gamma) r + Delta1, m2 = q - gamma r + Delta2,
+    /// T = r / 2 + (Delta1 - Delta2) / 2.
     @inline(__always)
-    func localThirdBound(_ q: Double, _ r: Double, _ l: ClassPairLS.Point, _ h: ClassPairLS.Point, _ k: (Double, Double), concentrated: Bool) -> Double {
-        let local = lowThirdBound(q, r, l, h, k)
-        guard beta != nil && concentrated else { return local }
+    func concentratedRanges(_ r: Double, _ l: ClassPairLS.Point, _ h: ClassPairLS.Point) -> ConcentratedRanges {
         let range = ArcRange(l, h)
-        let (d1, d2) = margins(q, r)
         let x1 = range.of(l11, 0), x2 = range.of(l21, l22)
-        let t = range.of(0.5 * (l11 - l21), -0.5 * l22), tMid = 0.5 * (d1 - d2)
-        let concentrated = ClassPairLS.concentratedBound(
-            m1Low: d1 + x1.low, m1High: d1 + x1.high, m2Low: d2 + x2.low, m2High: d2 + x2.high,
-            tLow: tMid + t.low, tHigh: tMid + t.high, k, shift: shift)
-        return min(local, concentrated)
+        let t = range.of(0.5 * (l11 - l21), -0.5 * l22)
+        let b1 = (1 - gamma) * r, b2 = -gamma * r
+        return ConcentratedRanges(low1: b1 + x1.low, high1: b1 + x1.high, low2: b2 + x2.low, high2: b2 + x2.high,
+                                  tLow: 0.5 * r + t.low, tHigh: 0.5 * r + t.high)
     }
 
     /// The ranges of cos and sin over an arc [l.t, h.t] inside [-pi, pi], and of x cos t + y sin t.

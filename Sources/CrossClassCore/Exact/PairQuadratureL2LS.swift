@@ -268,21 +268,6 @@ struct ClassPairLS: EllipseMaximand {
         return intervalMaximum(l, r, bound, half) <= level
     }
 
-    /// Bound on |f'''| over [l.t, r.t] (inside [-pi, pi]): the global bound's pieces with the
-    /// softmax probabilities bounded on the interval, pi_k <= min(1, e^{-min m_k}). With q a
-    /// bound on pi_1 + pi_2: |third cumulant| <= min(1/4, 2q) R^3 (R <= sqrt 2 M the range of
-    /// the law, |mean| <= q R), |Hessian| <= max_k pi_k, |k_k - pi_k| <= max(k_k, pi_k - k_k).
-    /// `concentrated`: also trades' `concentratedThirdBound` (ten exponentials more: asked for
-    /// only where the cheaper bound does not settle the interval).
-    @inline(__always)
-    func localThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double), concentrated: Bool) -> Double {
-        let local = lowThirdBound(u, v, l, r, k)
-        guard beta != nil && concentrated else { return local }
-        let sMin = l.t <= -0.5 * Double.pi && r.t >= -0.5 * Double.pi ? -1 : min(l.s, r.s)
-        let sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
-        return min(local, concentratedThirdBound(u, v, l, r, k, sMin: sMin, sMax: sMax))
-    }
-
     /// M >= |m^(j)(t)| for j >= 1: sqrt 2 max(A, B).
     var shift: Double { 2.0.squareRoot() * max(axisS, axisT) }
 
@@ -306,21 +291,17 @@ struct ClassPairLS: EllipseMaximand {
         return (x + v + axisT * sMin, x - v - axisT * sMax)
     }
 
-    /// trades: |f'''| over [l.t, r.t] when the softmax law P = pi(m) is concentrated on one class
-    /// (where the clean and shifted margins are large, of either sign, and f ~ 1e-7 is flat):
-    /// with eps >= 1 - P(j) on the interval for some class j, Var(X) <= eps R^2 and |third
-    /// cumulant| <= eps R^3 for X = -m' or -m'' over the classes (R <= sqrt 2 M), so
-    /// |f'''| <= eps R^3 + 3 |Cov(m', m'')| + |k - pi| M with |Cov| <= 2 eps M^2, and
-    /// pi_k bounded on both sides (pi_1 / pi_2 = e^{-2T}).
-    /// 1 - pi_y <= e^{-m1} + e^{-m2}, 1 - pi_1 <= e^{m1} + e^{2T}, 1 - pi_2 <= e^{m2} + e^{-2T}.
+    /// trades' concentrated bound's ranges over [l.t, r.t] (inside [-pi, pi]): S = u + A cos t,
+    /// T = v + B sin t, m1 = S + T, m2 = S - T; cos has its maximum 1 inside at 0, sin its
+    /// extremes at +-pi/2.
     @inline(__always)
-    func concentratedThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double), sMin: Double, sMax: Double) -> Double {
+    func concentratedRanges(_ v: Double, _ l: Point, _ r: Point) -> ConcentratedRanges {
         let cMin = min(l.c, r.c), cMax = l.t <= 0 && r.t >= 0 ? 1 : max(l.c, r.c)
-        let sLow = u + axisS * cMin, sHigh = u + axisS * cMax
+        let sMin = l.t <= -0.5 * Double.pi && r.t >= -0.5 * Double.pi ? -1 : min(l.s, r.s)
+        let sMax = l.t <= 0.5 * Double.pi && r.t >= 0.5 * Double.pi ? 1 : max(l.s, r.s)
         let tLow = v + axisT * sMin, tHigh = v + axisT * sMax
-        let m1Low = sLow + tLow, m1High = sHigh + tHigh, m2Low = sLow - tHigh, m2High = sHigh - tLow
-        return Self.concentratedBound(m1Low: m1Low, m1High: m1High, m2Low: m2Low, m2High: m2High, tLow: tLow, tHigh: tHigh, k,
-                                      shift: shift)
+        return ConcentratedRanges(low1: axisS * cMin + tLow, high1: axisS * cMax + tHigh, low2: axisS * cMin - tHigh,
+                                  high2: axisS * cMax - tLow, tLow: tLow, tHigh: tHigh)
     }
 
     /// The bound of `localThirdBound` from lower bounds on the shifted margins over the interval
@@ -340,16 +321,23 @@ struct ClassPairLS: EllipseMaximand {
         return 1.01 * (min(0.25, 2 * q) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
     }
 
-    /// The bound of `concentratedThirdBound` from bounds on the shifted margins and on
-    /// T = (m1 - m2) / 2 over the interval, and `shift` (M) >= |m^(j)(t)| for j >= 1.
+    /// trades: |f'''| over an interval when the softmax law P = pi(m) is concentrated on one
+    /// class (where the clean and shifted margins are large, of either sign, and f ~ 1e-7 is
+    /// flat): with eps >= 1 - P(j) on the interval for some class j, Var(X) <= eps R^2 and
+    /// |third cumulant| <= eps R^3 for X = -m' or -m'' over the classes (R <= sqrt 2 M), so
+    /// |f'''| <= eps R^3 + 3 |Cov(m', m'')| + |k - pi| M with |Cov| <= 2 eps M^2, and pi_k
+    /// bounded on both sides (pi_1 / pi_2 = e^{-2T}): 1 - pi_y <= e^{-m1} + e^{-m2},
+    /// 1 - pi_1 <= e^{m1} + e^{2T}, 1 - pi_2 <= e^{m2} + e^{-2T}. From the exponentials of the
+    /// ranges (`ConcentratedRanges`: m_k's bounds and T's), each clamped at e (a bound above 1
+    /// is no bound), and `shift` (M) >= |m^(j)(t)| for j >= 1.
     @inline(__always)
-    static func concentratedBound(m1Low: Double, m1High: Double, m2Low: Double, m2High: Double, tLow: Double, tHigh: Double,
-                                  _ k: (Double, Double), shift m: Double) -> Double {
-        func e(_ x: Double) -> Double { exp(min(x, 1)) }
-        let notY = min(1, e(-m1Low) + e(-m2Low))
-        let not1 = min(1, e(m1High) + e(2 * tHigh)), not2 = min(1, e(m2High) + e(-2 * tLow))
+    static func concentratedBound(_ x: ConcentratedExponentials, _ k: (Double, Double), shift m: Double) -> Double {
+        let e = M_E
+        let lowY1 = min(x.low1, e), lowY2 = min(x.low2, e), tHigh = min(x.tHigh, e), tLow = min(x.tLow, e)
+        let notY = min(1, lowY1 + lowY2)
+        let not1 = min(1, min(x.high1, e) + tHigh), not2 = min(1, min(x.high2, e) + tLow)
         let eps = min(notY, not1, not2)
-        let high1 = min(1, e(-m1Low), e(-2 * tLow)), high2 = min(1, e(-m2Low), e(2 * tHigh))
+        let high1 = min(1, lowY1, tLow), high2 = min(1, lowY2, tHigh)
         let low1 = max(0, 1 - not1), low2 = max(0, 1 - not2)
         let g1 = max(high1 - k.0, k.0 - low1, 0), g2 = max(high2 - k.1, k.1 - low2, 0)
         let g = (g1 * g1 + g2 * g2).squareRoot()
