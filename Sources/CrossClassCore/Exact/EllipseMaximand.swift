@@ -146,7 +146,7 @@ extension EllipseMaximand {
     @inline(__always)
     func lowThirdBound(_ u: Double, _ v: Double, _ l: Point, _ r: Point, _ k: (Double, Double)) -> Double {
         let low = baseLows(v, l, r)
-        return min(ClassPairLS.localBound(m1Low: u + low.b1, m2Low: u + low.b2, k, shift: shift), thirdBound)
+        return min(ClassPairLS.localBound(m1Low: u + low.b1, m2Low: u + low.b2, k, shift: shift, trades: beta != nil), thirdBound)
     }
     func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) { ascent(u, v, from: start) }
     func mirrorAngle(_ v: Double) -> Double? { nil }
@@ -224,7 +224,7 @@ extension EllipseMaximand {
             guard let table, index >= 0 else { return lowThirdBound(u, v, l, r, k) }
             let low = table.lows[index]
             let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
-            return min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift), self.thirdBound)
+            return min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift, trades: beta != nil), self.thirdBound)
         }
         // trades' concentrated bound, from the table's exponentials for a grid interval (e^u
         // must be finite and e^{-u} not 0: else their products could be 0 times infinity).

@@ -304,19 +304,25 @@ struct ClassPairLS: EllipseMaximand {
                                   high2: axisS * cMax - tLow, tLow: tLow, tHigh: tHigh)
     }
 
-    /// The bound of `localThirdBound` from lower bounds on the shifted margins over the interval
-    /// and `shift` (M) >= |m^(j)(t)| for j >= 1.
+    /// `localBound(p1:p2:)` from lower bounds on the shifted margins over the interval.
     @inline(__always)
-    static func localBound(m1Low m1: Double, m2Low m2: Double, _ k: (Double, Double), shift m: Double) -> Double {
-        localBound(p1: m1 >= 0 ? exp(-m1) : 1, p2: m2 >= 0 ? exp(-m2) : 1, k, shift: m)
+    static func localBound(m1Low m1: Double, m2Low m2: Double, _ k: (Double, Double), shift m: Double, trades: Bool) -> Double {
+        localBound(p1: m1 >= 0 ? exp(-m1) : 1, p2: m2 >= 0 ? exp(-m2) : 1, k, shift: m, trades: trades)
     }
 
-    /// The same bound from the bounds p_k = min(1, e^{-min m_k}) on the softmax probabilities.
+    /// Bound on |f'''| over an interval of angles from bounds p_k = min(1, e^{-min m_k}) on the
+    /// softmax probabilities there and `shift` (M) >= |m^(j)(t)| for j >= 1. With q a bound on
+    /// pi_1 + pi_2: |third cumulant| <= min(1/4, 2q) R^3 (R <= sqrt 2 M the range of the law,
+    /// |mean| <= q R), |Hessian| <= max_k pi_k, |k_k - pi_k| <= max(k_k, pi_k - k_k).
+    /// trades: k = pi(d), the clean law, and the margins' derivatives of pi_k are at most 1/4
+    /// in size, so also |k_k - pi_k(d + Delta)| <= (|Delta_1| + |Delta_2|) / 4 <= M / 2 (at small
+    /// margin scales the term that decides: M^2 / 2 instead of M / 3).
     @inline(__always)
-    static func localBound(p1: Double, p2: Double, _ k: (Double, Double), shift m: Double) -> Double {
+    static func localBound(p1: Double, p2: Double, _ k: (Double, Double), shift m: Double, trades: Bool) -> Double {
         let q = min(1, p1 + p2)
         let h = min(1, max(p1, p2))
-        let g1 = max(k.0, p1 - k.0), g2 = max(k.1, p2 - k.1)
+        let gap = trades ? 0.5 * m : .infinity
+        let g1 = min(max(k.0, p1 - k.0), gap), g2 = min(max(k.1, p2 - k.1), gap)
         let g = (g1 * g1 + g2 * g2).squareRoot()
         return 1.01 * (min(0.25, 2 * q) * 2.8285 * m * m * m + 3 * h * m * m + g * m)
     }
@@ -339,7 +345,8 @@ struct ClassPairLS: EllipseMaximand {
         let eps = min(notY, not1, not2)
         let high1 = min(1, lowY1, tLow), high2 = min(1, lowY2, tHigh)
         let low1 = max(0, 1 - not1), low2 = max(0, 1 - not2)
-        let g1 = max(high1 - k.0, k.0 - low1, 0), g2 = max(high2 - k.1, k.1 - low2, 0)
+        // |k - pi| <= M / 2 as well (`localBound`).
+        let g1 = min(max(high1 - k.0, k.0 - low1, 0), 0.5 * m), g2 = min(max(high2 - k.1, k.1 - low2, 0), 0.5 * m)
         let g = (g1 * g1 + g2 * g2).squareRoot()
         let h = min(max(high1, high2), 2 * eps)
         return 1.01 * (min(0.25, 2 * eps) * 2.8285 * m * m * m + 3 * h * m * m + g * m)

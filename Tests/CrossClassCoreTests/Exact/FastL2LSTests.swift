@@ -88,6 +88,33 @@ struct FastL2LSTests {
         }
     }
 
+    @Test("trades at small margin scales (where |k - pi| <= M / 2 decides the third-derivative bound): the certified maximum equals a dense search's (4000 angles and golden sections) to its tolerance, on 400 random ellipses and margins")
+    func smallScaleTradesAgainstDenseSearch() throws {
+        var rng = Uniform(state: 0x2545F4914F6CDD1D)
+        for case_ in 0..<400 {
+            let axisS = 0.001 + 0.2 * rng.next() * rng.next(), axisT = axisS * (0.2 + 0.8 * rng.next())
+            let u = -3 + 6 * rng.next(), v = -2 + 4 * rng.next()
+            let inner = L2SmoothedInnerMaximum(axisS: axisS, axisT: axisT, tradesBeta: case_ % 2 == 0 ? 6 : 1)
+            let certified = try #require(inner.maximum(u: u, v: v), "case \(case_): declined")
+            // trades off v = 0: over the whole circle. 4000 angles, then golden sections around
+            // the best three.
+            let n = 4000
+            func angle(_ i: Int) -> Double { -Double.pi + 2 * Double.pi * Double(i) / Double(n) }
+            let values = (0...n).map { inner.loss(u: u, v: v, angle: angle($0)) }
+            var dense = values.max()!
+            for i in (0...n).sorted(by: { values[$0] > values[$1] }).prefix(3) {
+                var lo = angle(max(i - 1, 0)), hi = angle(min(i + 1, n))
+                for _ in 0..<60 {
+                    let a = hi - 0.618 * (hi - lo), b = lo + 0.618 * (hi - lo)
+                    if inner.loss(u: u, v: v, angle: a) >= inner.loss(u: u, v: v, angle: b) { hi = b } else { lo = a }
+                }
+                dense = max(dense, inner.loss(u: u, v: v, angle: 0.5 * (lo + hi)))
+            }
+            #expect(certified.value >= dense - inner.tolerance(at: dense) && certified.value <= dense + inner.tolerance(at: dense),
+                    "case \(case_) (A \(axisS), B \(axisT), u \(u), v \(v)): certified \(certified.value), dense \(dense)")
+        }
+    }
+
     @Test("the maximiser is not always the margin-lowering one: large margins are raised (t near 0), small ones lowered (t near pi)")
     func adversaryRaisesLargeMargins() throws {
         let inner = L2SmoothedInnerMaximum(axisS: 1, axisT: 0.6, smoothing: 0.05)
