@@ -118,14 +118,20 @@ struct FamilyNewtonTests {
             return (r.value, zip(r.gradient.storage, u2.storage).reduce(0) { $0 + $1.0 * $1.1 }, r.errorBound,
                     r.gradientError * u2.storage.reduce(0) { $0 + abs($1) })
         }
+        /// The derivative on the axis lines (checked to be that path's, within 1e-9), and the
+        /// full-W evaluator for the interior.
+        func axisDerivative(_ objective: Objective, _ w1: Double) throws -> (d: Estimate, optimizer: SymmetricOptimizer, engine: LinearPairCE) {
+            let optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective)
+            let d = try optimizer.derivativeAtZeroEstimate(w1: w1)
+            #expect(d.method == .gaussLegendre2DGradient && d.converged && d.errorBound <= 1e-9, "\(objective): \(d.method), bound \(d.errorBound)")
+            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: objective))
+            engine.parallel = true
+            return (d, optimizer, engine)
+        }
         do {
             let w1 = 1.4
-            let optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .ls(alpha: 0.1))
-            let d = try optimizer.derivativeAtZeroEstimate(w1: w1)
-            #expect(d.method == .gaussLegendre2DGradient && d.converged && d.errorBound <= 1e-9, "ls: \(d.method), bound \(d.errorBound)")
+            let (d, optimizer, engine) = try axisDerivative(.ls(alpha: 0.1), w1)
             // Hermite: d(s) = 2 (f(s) - f(0)) / s - f'(s), extrapolated from s = h and h/2.
-            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ls(alpha: 0.1)))
-            engine.parallel = true
             let axis = try optimizer.value(w1: w1, w2: 0)
             let h = 1e-3 * w1
             let steps = try [h, h / 2].map { s -> (d: Double, noise: Double) in
@@ -138,11 +144,7 @@ struct FamilyNewtonTests {
         }
         do {
             let w1 = 4.4
-            let optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 1))
-            let d = try optimizer.derivativeAtZeroEstimate(w1: w1)
-            #expect(d.method == .gaussLegendre2DGradient && d.converged && d.errorBound <= 1e-9, "trades: \(d.method), bound \(d.errorBound)")
-            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
-            engine.parallel = true
+            let (d, _, engine) = try axisDerivative(.trades(beta: 1), w1)
             let far = try interior(engine, w1, 1e-4 * w1), near = try interior(engine, w1, 1e-5 * w1)
             #expect(near.gradientBound <= 1e-6 && far.gradientBound <= 1e-6, "bounds \(far.gradientBound) \(near.gradientBound)")
             #expect(abs(near.g2 - d.value) <= 0.2 * abs(far.g2 - d.value), "trades: d0 \(d.value), f'(1e-4 w1) \(far.g2), f'(1e-5 w1) \(near.g2)")
