@@ -362,6 +362,19 @@ extension EllipseMaximand {
         return (scan, kinks)
     }
 
+    /// The root in (lo, hi) of f, whose sign at lo is negative when `lowNegative` and opposite
+    /// at hi, by bisection to 1e-13 (1 + |lo|) (an exact zero ends it); nil when f declines.
+    func signChange(_ low: Double, _ high: Double, lowNegative: Bool, _ f: (Double) -> Double?) -> Double? {
+        var lo = low, hi = high
+        while hi - lo > 1e-13 * (1 + abs(lo)) {
+            let mid = 0.5 * (lo + hi)
+            guard let value = f(mid) else { return nil }
+            if value == 0 { return mid }
+            if (value < 0) == lowNegative { lo = mid } else { hi = mid }
+        }
+        return 0.5 * (lo + hi)
+    }
+
     /// The points (in z1) between scan points where the maximiser leaves a fixed point phi of
     /// the line's mirror (alpha, alpha + pi) continuously: phi is the maximiser at one scan
     /// point with f''(phi) < 0 and f''(phi) > 0 at the next; the root of f''(phi) in u
@@ -382,13 +395,7 @@ extension EllipseMaximand {
                 // phi must be the maximiser on the side where it is a local maximum.
                 let atPhi = previous < 0 ? argmax[i] : argmax[i + 1]
                 guard ClassPairLS.gap(atPhi, phi) <= 1e-6 else { continue }
-                var lo = scan[i], hi = scan[i + 1]
-                let loNegative = previous < 0
-                while hi - lo > 1e-13 * (1 + abs(lo)) {
-                    let mid = 0.5 * (lo + hi)
-                    if (curvature(mid) < 0) == loNegative { lo = mid } else { hi = mid }
-                }
-                out.append(0.5 * (lo + hi))
+                if let root = signChange(scan[i], scan[i + 1], lowNegative: previous < 0, { curvature($0) }) { out.append(root) }
             }
         }
         return out

@@ -789,23 +789,21 @@ public struct LinearPairCE: Sendable {
     /// `estimate`'s gradient error). nil where a class is not of that kind or declines.
     public func oneSidedSlope(_ w: Matrix, direction v: Matrix) -> (value: Double, errorBound: Double)? {
         guard onLines, threat.norm == .l2, v.rows == w.rows, v.columns == w.columns else { return nil }
-        func slope(_ rule: GaussLegendre) -> (value: Double, tail: Double)? {
-            var value = 0.0, tail = 0.0
-            for (y, p) in problems(w).enumerated() {
-                let others = (0..<3).filter { $0 != y }
-                let e = others.map { o in (0..<w.columns).map { v[y, $0] - v[o, $0] } }
-                guard let s = smoothing,
-                      let c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows, eps: threat.eps,
-                                                 smoothing: s, trades: tradesBeta, norm: .l2, valueOnly: true),
-                      c.constantR, c.isTractable,
-                      let share = c.oneSidedSlope(direction: e, variance: p.variance, rule: rule), share.isFinite else { return nil }
-                value += share / 3
-                tail += c.tailBound / 3
-            }
-            return (value, tail)
+        var working = 0.0, verification = 0.0, tail = 0.0
+        for (y, p) in problems(w).enumerated() {
+            let others = (0..<3).filter { $0 != y }
+            let e = others.map { o in (0..<w.columns).map { v[y, $0] - v[o, $0] } }
+            guard let s = smoothing,
+                  let c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows, eps: threat.eps,
+                                             smoothing: s, trades: tradesBeta, norm: .l2, valueOnly: true),
+                  c.constantR, c.isTractable,
+                  let shares = c.oneSidedSlope(direction: e, variance: p.variance, rules: [.working, .verification]),
+                  shares.allSatisfy({ $0.isFinite }) else { return nil }
+            working += shares[0] / 3
+            verification += shares[1] / 3
+            tail += c.tailBound / 3
         }
-        guard let a = slope(.working), let b = slope(.verification) else { return nil }
-        return (b.value, abs(a.value - b.value) + 10 * b.tail)
+        return (verification, abs(working - verification) + 10 * tail)
     }
 
     /// Value and gradient on the working rule (ls: the verification rule), with the error bounds

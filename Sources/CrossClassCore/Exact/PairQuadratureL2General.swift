@@ -362,14 +362,15 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// Where the maximiser leaves a fixed point of the mirror (a departure, a panel end) |a_1 -
     /// a_2| grows as sqrt(u - u0): every panel is integrated in tau with u = a + (b - a)(3 tau^2
     /// - 2 tau^3), whose derivative vanishes at both ends, so that sqrt(u - u0) is smooth in tau.
-    func oneSidedSlope(direction e: [[Double]], variance: [Double], rule: GaussLegendre) -> Double? {
+    /// One value per rule in `rules`, on the same panels (the scan and the roots are the line's,
+    /// not a rule's).
+    func oneSidedSlope(direction e: [[Double]], variance: [Double], rules: [GaussLegendre]) -> [Double]? {
         guard constantR, polygon == nil, e.count == 2 else { return nil }
         let n = meanX.count
         // q = d2 (constant r): Cov(e_k, q) = E_k Sigma D_2', Var q = su^2.
-        let rows = rowsD
         func dot3(_ a: [Double], _ b: [Double]) -> Double { (0..<n).reduce(0) { $0 + a[$1] * b[$1] * variance[$1] } }
         let eMean = e.map { row in (0..<n).reduce(0) { $0 + row[$1] * meanX[$1] } }
-        let slope = e.map { dot3($0, rows[1]) / (su * su) }
+        let slope = e.map { dot3($0, rowsD[1]) / (su * su) }
         var c = [[0.0, 0.0], [0.0, 0.0]]
         for k in 0..<2 { for l in 0..<2 { c[k][l] = dot3(e[k], e[l]) - slope[k] * slope[l] * su * su } }
         // E_k delta* = P_k1 Delta_1 + P_k2 Delta_2.
@@ -432,33 +433,30 @@ struct ClassPairLSGeneral: EllipseMaximand {
                     let z = j == 8 ? ends[i + 1] - 1e-9 * step : ends[i] + Double(j) * step
                     guard let next = delta(z) else { return nil }
                     if previous != 0 && next != 0 && (previous < 0) != (next < 0) {
-                        var lo = z - step, hi = z
-                        let loNegative = previous < 0
-                        while hi - lo > 1e-13 * (1 + abs(lo)) {
-                            let mid = 0.5 * (lo + hi)
-                            guard let value = delta(mid) else { return nil }
-                            if value == 0 { break }
-                            if (value < 0) == loNegative { lo = mid } else { hi = mid }
-                        }
-                        roots.append(0.5 * (lo + hi))
+                        guard let root = signChange(z - step, z, lowNegative: previous < 0, delta) else { return nil }
+                        roots.append(root)
                     }
                     previous = next
                 }
             }
             ends = (ends + roots).sorted()
         }
-        var sum = 0.0
-        for i in 0..<(ends.count - 1) {
-            let lo = ends[i], width = ends[i + 1] - ends[i]
-            for j in 0..<rule.nodes.count {
-                let tau = 0.5 * (1 + rule.nodes[j])
-                let z = lo + width * tau * tau * (3 - 2 * tau)
-                let weight = 0.5 * rule.weights[j] * width * 6 * tau * (1 - tau) * Normal.pdf(z)
-                guard let value = integrand(z) else { return nil }
-                sum += weight * value
+        var sums: [Double] = []
+        for rule in rules {
+            var sum = 0.0
+            for i in 0..<(ends.count - 1) {
+                let lo = ends[i], width = ends[i + 1] - ends[i]
+                for j in 0..<rule.nodes.count {
+                    let tau = 0.5 * (1 + rule.nodes[j])
+                    let z = lo + width * tau * tau * (3 - 2 * tau)
+                    let weight = 0.5 * rule.weights[j] * width * 6 * tau * (1 - tau) * Normal.pdf(z)
+                    guard let value = integrand(z) else { return nil }
+                    sum += weight * value
+                }
             }
+            sums.append(sum)
         }
-        return sum
+        return sums
     }
 
     /// Whether the fixed panels resolve this class.
