@@ -419,6 +419,59 @@ extension EllipseMaximand {
         return left + right
     }
 
+    /// Changes of the kink signature inside (a, b) (in z2) when a and b have the same one: a
+    /// window narrower than the probes' spacing, bounded by triple points (three local maxima
+    /// of f tie, and one kink becomes two; at a general W near the symmetric family, a window
+    /// 0.006 wide between probes 0.05 apart held a kink the lines did not know, and the rules
+    /// then differed by 1e-8). Such a window is announced by the kinks' third-peak gaps
+    /// (`thirdPeakGap`: 0 at a triple point), which fall linearly towards it: the interval is
+    /// bisected while some kink's gaps at its ends could reach 0 inside it at `slopes` (a
+    /// slope bound per kink, from the probes), gap(a) + gap(b) <= slope (b - a). Where a probe's
+    /// signature differs, `kinkEvents` locates the changes. nil when an inner maximum declines.
+    func transientEvents(_ a: (z: Double, signature: [Int8], gaps: [Double]), _ b: (z: Double, signature: [Int8], gaps: [Double]),
+                         slopes: [Double], width: Double, probes: inout Int) -> [Double]? {
+        let h = b.z - a.z
+        guard h > width, probes > 0, a.gaps.count == b.gaps.count,
+              a.gaps.indices.contains(where: { a.gaps[$0].isFinite && b.gaps[$0].isFinite && a.gaps[$0] + b.gaps[$0] <= slopes[$0] * h })
+        else { return [] }
+        probes -= 1
+        let z = 0.5 * (a.z + b.z), v = vAt(z)
+        guard let line = uBoundaries(v) else { return nil }
+        let signature = kinkSignature(line.kinks, v)
+        if signature != a.signature {
+            var budget = probes
+            guard let left = kinkEvents(a.z, a.signature, z, signature, width: width, probes: &budget),
+                  let right = kinkEvents(z, signature, b.z, b.signature, width: width, probes: &budget) else { return nil }
+            probes = budget
+            return left + right
+        }
+        let mid = (z: z, signature: signature, gaps: line.kinks.map { thirdPeakGap(mu + su * $0, v) })
+        guard let left = transientEvents(a, mid, slopes: slopes, width: width, probes: &probes),
+              let right = transientEvents(mid, b, slopes: slopes, width: width, probes: &probes) else { return nil }
+        return left + right
+    }
+
+    /// How far below the maximum of f at (u, v) its third-highest local maximum lies (infinity
+    /// with fewer than three): at a kink, where two local maxima tie, the distance to a triple
+    /// point. The grid's rising-falling intervals, each climbed by `ascent` (a locator, not a
+    /// certified maximum: it only decides where to probe).
+    func thirdPeakGap(_ u: Double, _ v: Double) -> Double {
+        let k = coefficients(u, v)
+        let grid = onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid
+        var peaks: [(f: Double, t: Double)] = []
+        var previous = inner(u, v, grid[0].c, grid[0].s, k)
+        for i in 1..<grid.count {
+            let next = inner(u, v, grid[i].c, grid[i].s, k)
+            defer { previous = next }
+            guard previous.d1 > 0 && next.d1 <= 0 else { continue }
+            let p = ascent(u, v, from: 0.5 * (grid[i - 1].t + grid[i].t))
+            if !peaks.contains(where: { ClassPairLS.gap($0.t, p.t) < 1e-6 }) { peaks.append(p) }
+        }
+        guard peaks.count >= 3 else { return .infinity }
+        peaks.sort { $0.f > $1.f }
+        return peaks[0].f - peaks[2].f
+    }
+
     /// The v nodes (v and weight) of `rule` on the v panels `base` (ends in z2), with the
     /// u-panel ends of the lines computed on the way (nil: to be computed).
     ///
@@ -449,21 +502,27 @@ extension EllipseMaximand {
         var offsets = [0]
         for p in perPanel { offsets.append(offsets[offsets.count - 1] + p.count) }
         let baseNodes = perPanel.flatMap { $0 }
-        let ends = Parallel.indexed(baseNodes.count, parallel: parallel) { uBoundaries(baseNodes[$0].v) }
-        var probes: [(z: Double, signature: [Int8], width: Double)] = []
+        // The coarse rule serves the optimisers' early steps, which need ~1e-8, not 1e-12:
+        // it keeps the fixed panels.
+        let locate = rule.nodes.count > GaussLegendre.coarse.nodes.count
+        let lines = Parallel.indexed(baseNodes.count, parallel: parallel) { k -> (ends: [Double], kinks: [Double], gaps: [Double])? in
+            let v = baseNodes[k].v
+            guard let e = uBoundaries(v) else { return nil }
+            return (e.ends, e.kinks, locate ? e.kinks.map { thirdPeakGap(mu + su * $0, v) } : [])
+        }
+        var ends: [(ends: [Double], kinks: [Double])?] = []
+        var probes: [(z: Double, signature: [Int8], width: Double, gaps: [Double])] = []
         var panelIndex = 0
         for (k, node) in baseNodes.enumerated() {
-            guard let e = ends[k] else { return nil }
+            guard let e = lines[k] else { return nil }
+            ends.append((e.ends, e.kinks))
             while k >= offsets[panelIndex + 1] { panelIndex += 1 }
             let panel = base[panelIndex]
-            probes.append((zOf(node.v), kinkSignature(e.kinks, node.v), panel.1 - panel.0))
+            probes.append((zOf(node.v), kinkSignature(e.kinks, node.v), panel.1 - panel.0, e.gaps))
         }
         // (The rule's nodes need not be in ascending order.)
         probes.sort { $0.z < $1.z }
         var events: [Double] = []
-        // The coarse rule serves the optimisers' early steps, which need ~1e-8, not 1e-12:
-        // it keeps the fixed panels.
-        let locate = rule.nodes.count > GaussLegendre.coarse.nodes.count
         // ~17 lines per change located; at trades:6, W(3.12, 2.60) there are three.
         var budget = 400
         for (a, b) in zip(probes, probes.dropFirst()) where locate && a.signature != b.signature {
@@ -473,6 +532,27 @@ extension EllipseMaximand {
             // crossing u = +-v changes the signature twice, ~1e-6 apart).
             for z in found where events.last.map({ z - $0 > width }) ?? true { events.append(z) }
         }
+        // Windows narrower than the probes' spacing, where the structure changes and changes
+        // back between two probes of the same signature (`transientEvents`).
+        var windowBudget = 120
+        for i in 0..<max(probes.count - 1, 0) where locate && probes[i].signature == probes[i + 1].signature {
+            let a = probes[i], b = probes[i + 1]
+            // Per kink, the steepest change of its third-peak gap over this probe interval and
+            // its neighbours of the same signature.
+            var slopes = [Double](repeating: 0, count: a.gaps.count)
+            for j in max(i - 1, 0)...min(i + 1, probes.count - 2) where probes[j].signature == a.signature && probes[j + 1].signature == a.signature {
+                let h = probes[j + 1].z - probes[j].z
+                guard h > 0 else { continue }
+                for k in slopes.indices where probes[j].gaps[k].isFinite && probes[j + 1].gaps[k].isFinite {
+                    slopes[k] = max(slopes[k], abs(probes[j + 1].gaps[k] - probes[j].gaps[k]) / h)
+                }
+            }
+            let width = 1e-5 * min(a.width, b.width)
+            guard let found = transientEvents((a.z, a.signature, a.gaps), (b.z, b.signature, b.gaps), slopes: slopes.map { 4 * $0 },
+                                              width: width, probes: &windowBudget) else { return nil }
+            events += found
+        }
+        events.sort()
         vEnds = (vEnds + events).sorted()
         vEnds = vEnds.enumerated().filter { $0.offset == 0 || $0.element > vEnds[$0.offset - 1] }.map { $0.element }
         for panel in zip(vEnds, vEnds.dropFirst()) {

@@ -646,6 +646,14 @@ public struct LinearPairCE: Sendable {
     /// what the fixed rules handle (callers then use the reference path).
     public func evaluate(_ w: Matrix) -> (value: Double, gradient: Matrix, tail: Double)? { evaluate(w, rule: .working) }
 
+    /// Class y's share of R on the working and on the verification rule, on this evaluator's
+    /// panels (no refinement): how far the two rules agree class by class (`estimate` takes
+    /// their difference as the bound). nil when the class is outside the fixed rules.
+    public func classRuleValues(_ w: Matrix, class y: Int) -> (working: Double, verification: Double)? {
+        guard let pair = classPair(problems(w)[y]), let a = pair.evaluate(.working), let b = pair.evaluate(.verification) else { return nil }
+        return (a.value, b.value)
+    }
+
     /// One class's share of R: its value, its gradient in its rows D_y (2 x d), its tail bound.
     typealias ClassShare = (value: Double, gradient: [[Double]], tail: Double)
 

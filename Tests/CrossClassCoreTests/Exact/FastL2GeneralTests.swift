@@ -141,6 +141,21 @@ struct FastL2GeneralTests {
         }
     }
 
+    @Test("a general W near the symmetric family (the skewed model's trades:6 full-W optimum under l_2): class 2's lines change their kink structure and back inside a v window 0.006 wide between probes 0.05 apart (two triple points); found from the kinks' third-peak gaps, its ends are v-panel ends and the two rules agree to 1e-10, where they differed by 1.6e-8 (and by 3.2e-9 on the finer v panels)")
+    func transientKinkWindow() throws {
+        let model = try FamilyNewtonTests.skewed()
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 6)))
+        engine.parallel = true
+        let w = Self.matrix([
+            [2.526247798011297, 0.042751116287870775, -2.886712412805698, -2.3861912644618024, 0.01669759325788103, 2.6341325584250153],
+            [0.002635888003379245, 2.8296877599445054, -2.9191990197605007, -0.05329516256336787, -2.4039220128473024, 2.5685949553887113],
+            [0, 0, 0, 0, 0, 0],
+        ])
+        let r = try #require(engine.classRuleValues(w, class: 2))
+        #expect(abs(r.working - r.verification) <= 1e-10, "class 2: the rules differ by \(abs(r.working - r.verification))")
+    }
+
     @Test("the axis w2 = 0 of the skewed model (d1 = d2 exactly): the values-only fixed rules integrate each class's one line and equal the adaptive path within both bounds (ls:0.1, trades:6); with gradients the evaluator declines, and values-only gives a NaN gradient")
     func constantDifferenceAxis() throws {
         let model = try FamilyNewtonTests.skewed()
