@@ -43,8 +43,11 @@ extension SymmetricOptimizer {
     ///
     /// `objective` is R's estimate at the returned point (both rules, reusing the last working
     /// evaluation there), nil when its bound misses the tolerance.
+    ///
+    /// `final`: the full-W evaluations at the returned point (the last working-rule one and the
+    /// estimate, with gradients), which the full-W optimiser starts from (`FullOptimizer`).
     func familyNewton(start: (Double, Double)) throws
-        -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, objective: Estimate?)? {
+        -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, objective: Estimate?, final: FamilyFinalEvaluations?)? {
         guard let engine = familyEvaluator else { return nil }
         let (u1, u2) = familyDirections
         var last: (w1: Double, w2: Double, r: (value: Double, gradient: Matrix, tail: Double))? = nil
@@ -58,10 +61,16 @@ extension SymmetricOptimizer {
         do {
             let o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false)
             let known = last.flatMap { $0.w1 == o.w1 && $0.w2 == o.w2 ? $0.r : nil }
-            var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
-            evaluator.parallel = parallelEvaluation
-            let estimate = evaluator.fixedRuleEstimate(LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2), working: known)
-            return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, estimate)
+            // R's estimate at the point (as `RobustObjective.fixedRuleEstimate`), with its gradient.
+            let w = LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights
+            guard let e = engine.estimate(w, working: known), e.value.isFinite else {
+                return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, nil, nil)
+            }
+            let estimate = e.errorBound <= tolerance
+                ? Estimate(value: e.value, errorBound: e.errorBound, converged: true, method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
+                : nil
+            let final = known.map { FamilyFinalEvaluations(w1: o.w1, w2: o.w2, working: $0, estimate: e) }
+            return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, estimate, final)
         } catch is Declined {
             return nil
         }
@@ -146,6 +155,13 @@ extension SymmetricOptimizer {
     /// The final point's two evaluations behind an l_2 fast optimum (class 0's shares: the
     /// full-W optimiser's start, `FullOptimizer.solve`, takes them instead of integrating the
     /// same class again).
+    /// The full-W evaluations at the family Newton's point (`familyNewton`).
+    struct FamilyFinalEvaluations {
+        var w1: Double, w2: Double
+        var working: (value: Double, gradient: Matrix, tail: Double)
+        var estimate: (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
+    }
+
     struct L2FinalEvaluations {
         var w1: Double, w2: Double
         var working: L2PairObjective.Evaluation, verification: L2PairObjective.Evaluation

@@ -228,15 +228,18 @@ public struct SymmetricOptimizer: Sendable {
     public func solve() throws -> SymmetricOptimum { try solveKeepingEvaluations().optimum }
 
     /// `solve()`, with the l_2 fast path's evaluations at the optimum (`L2FinalEvaluations`).
-    func solveKeepingEvaluations() throws -> (optimum: SymmetricOptimum, final: L2FinalEvaluations?) {
-        if let e = pairEvaluator { return (try solveFast(e), nil) }
-        if let e = l2Evaluator, let o = try solveL2Fast(e) { return o }
-        return (try solveOnValues(), nil)
+    /// Or the family Newton's full-W evaluations at the optimum (`FamilyFinalEvaluations`), when
+    /// it is that Newton's point.
+    func solveKeepingEvaluations() throws -> (optimum: SymmetricOptimum, final: L2FinalEvaluations?, family: FamilyFinalEvaluations?) {
+        if let e = pairEvaluator { return (try solveFast(e), nil, nil) }
+        if let e = l2Evaluator, let o = try solveL2Fast(e) { return (o.optimum, o.final, nil) }
+        let o = try solveOnValues()
+        return (o.optimum, nil, o.family)
     }
 
     /// The optimum from objective values alone (the reference path, and settings without a
-    /// fast evaluator).
-    func solveOnValues() throws -> SymmetricOptimum {
+    /// fast evaluator), with the family Newton's evaluations when the optimum is its point.
+    func solveOnValues() throws -> (optimum: SymmetricOptimum, family: FamilyFinalEvaluations?) {
         var notes: [String] = []
         var converged = true
         var failures = 0
@@ -250,6 +253,7 @@ public struct SymmetricOptimizer: Sendable {
         var boundary = false
         // R's estimate at the interior point when the family Newton has it already.
         var interiorObjective: (w1: Double, w2: Double, estimate: Estimate)? = nil
+        var familyFinal: FamilyFinalEvaluations? = nil
         switch scale {
         case .fixed(let s):
             // Scale-free objectives use s as given (their value does not depend on it).
@@ -290,6 +294,7 @@ public struct SymmetricOptimizer: Sendable {
                 if let newton = try familyNewton(start: (r0 * cos(0.35), r0 * sin(0.35))) {
                     search = "Newton"
                     interiorObjective = newton.objective.map { (newton.w1, newton.w2, $0) }
+                    familyFinal = newton.final
                     interior = (newton.w1, newton.w2, newton.value,
                                 newton.converged ? nil : "Newton stopped after \(newton.iterations) iterations with step \(newton.step)")
                 } else {
@@ -352,8 +357,9 @@ public struct SymmetricOptimizer: Sendable {
         } else {
             objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
         }
-        return try optimum(w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, derivativeAtZero: derivative,
-                           onBoundary: boundary, converged: converged, notes: notes)
+        let o = try optimum(w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, derivativeAtZero: derivative,
+                            onBoundary: boundary, converged: converged, notes: notes)
+        return (o, familyFinal.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0 : nil })
     }
 
     /// The common last step of every optimiser (reference, fast l_inf, fast l_2): the
@@ -431,7 +437,7 @@ public enum FullOptimizer {
         // The start (fast symmetric optimiser on either path, as before).
         var symmetricOptimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free)
         symmetricOptimizer.parallelEvaluation = parallel
-        let (symmetric, symmetricFinal) = try symmetricOptimizer.solveKeepingEvaluations()
+        let (symmetric, symmetricFinal, familyFinal) = try symmetricOptimizer.solveKeepingEvaluations()
         let k = model.classCount, d = model.dimension
         let start = LinearClassifier.symmetric(model: model, w1: symmetric.w1, w2: symmetric.w2).weights
         var x0: [Double] = []
@@ -456,6 +462,9 @@ public enum FullOptimizer {
                     if !engine.refines(estimate.errorBound) { known = StartEvaluations(working: a, estimate: estimate) }
                 }
             }
+            // Or the family Newton's (the same evaluator at the same W, up to the rows' rounding:
+            // its W has a nonzero last row).
+            if known == nil, let f = familyFinal { known = StartEvaluations(working: f.working, estimate: f.estimate) }
             if let result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance, known: known) {
                 var r = result
                 r.projected = r.classifier.projectSymmetric(model: model)
