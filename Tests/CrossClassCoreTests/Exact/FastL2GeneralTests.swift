@@ -52,6 +52,13 @@ struct FastL2GeneralTests {
          0.4225350794470257, 5.9802741963755425e-12),
     ]
 
+    /// The skewed model and its full-W evaluator for trades:6 under l_2 at eps 0.3.
+    static func skewedL2Trades6() throws -> (model: DataModel, engine: LinearPairCE) {
+        let model = try FamilyNewtonTests.skewed()
+        let engine = try #require(LinearPairCE(model: model, threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .trades(beta: 6)))
+        return (model, engine)
+    }
+
     static func matrix(_ rows: [[Double]]) -> Matrix {
         var w = Matrix(rows: 3, columns: 6)
         for r in 0..<3 { for c in 0..<6 { w[r, c] = rows[r][c] } }
@@ -143,9 +150,7 @@ struct FastL2GeneralTests {
 
     @Test("a general W near the symmetric family (the skewed model's trades:6 full-W optimum under l_2): class 2's lines change their kink structure and back inside a v window 0.006 wide between probes 0.05 apart (two triple points); found from the kinks' third-peak gaps, its ends are v-panel ends and the two rules agree to 1e-10, where they differed by 1.6e-8 (and by 3.2e-9 on the finer v panels)")
     func transientKinkWindow() throws {
-        let model = try FamilyNewtonTests.skewed()
-        let threat = try ThreatModel(norm: .l2, eps: 0.3)
-        var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 6)))
+        var engine = try Self.skewedL2Trades6().engine
         engine.parallel = true
         let w = Self.matrix([
             [2.526247798011297, 0.042751116287870775, -2.886712412805698, -2.3861912644618024, 0.01669759325788103, 2.6341325584250153],
@@ -180,9 +185,8 @@ struct FastL2GeneralTests {
 
     @Test("the axis w2 = 0 of the skewed model under l_2, trades:6: the lines' mirror (the two other classes exchangeable) and the maximiser's departures from its fixed points (pitchforks, C^1 but not C^2) are panel ends: both rules agree to 1e-11 where they differed by 1.1e-10 and 1.5e-10")
     func mirroredAxisLines() throws {
-        let model = try FamilyNewtonTests.skewed()
-        let threat = try ThreatModel(norm: .l2, eps: 0.3)
-        var engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 6)))
+        let (model, evaluator) = try Self.skewedL2Trades6()
+        var engine = evaluator
         engine.valueOnly = true
         for w1 in [exp(1.0), exp(1.75)] {
             let w = LinearClassifier.symmetric(model: model, w1: w1, w2: 0).weights
