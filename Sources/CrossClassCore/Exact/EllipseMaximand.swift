@@ -439,10 +439,8 @@ extension EllipseMaximand {
         guard let line = uBoundaries(v) else { return nil }
         let signature = kinkSignature(line.kinks, v)
         if signature != a.signature {
-            var budget = probes
-            guard let left = kinkEvents(a.z, a.signature, z, signature, width: width, probes: &budget),
-                  let right = kinkEvents(z, signature, b.z, b.signature, width: width, probes: &budget) else { return nil }
-            probes = budget
+            guard let left = kinkEvents(a.z, a.signature, z, signature, width: width, probes: &probes),
+                  let right = kinkEvents(z, signature, b.z, b.signature, width: width, probes: &probes) else { return nil }
             return left + right
         }
         let mid = (z: z, signature: signature, gaps: line.kinks.map { thirdPeakGap(mu + su * $0, v) })
@@ -552,7 +550,6 @@ extension EllipseMaximand {
                                               width: width, probes: &windowBudget) else { return nil }
             events += found
         }
-        events.sort()
         vEnds = (vEnds + events).sorted()
         vEnds = vEnds.enumerated().filter { $0.offset == 0 || $0.element > vEnds[$0.offset - 1] }.map { $0.element }
         for panel in zip(vEnds, vEnds.dropFirst()) {

@@ -152,16 +152,17 @@ extension SymmetricOptimizer {
         return (v, g1, g2)
     }
 
-    /// The final point's two evaluations behind an l_2 fast optimum (class 0's shares: the
-    /// full-W optimiser's start, `FullOptimizer.solve`, takes them instead of integrating the
-    /// same class again).
-    /// The full-W evaluations at the family Newton's point (`familyNewton`).
+    /// The full-W evaluations at the family Newton's point (`familyNewton`): the full-W
+    /// optimiser's start takes them, as it takes `L2FinalEvaluations`.
     struct FamilyFinalEvaluations {
         var w1: Double, w2: Double
         var working: (value: Double, gradient: Matrix, tail: Double)
         var estimate: (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
     }
 
+    /// The final point's two evaluations behind an l_2 fast optimum (class 0's shares: the
+    /// full-W optimiser's start, `FullOptimizer.solve`, takes them instead of integrating the
+    /// same class again).
     struct L2FinalEvaluations {
         var w1: Double, w2: Double
         var working: L2PairObjective.Evaluation, verification: L2PairObjective.Evaluation

@@ -844,7 +844,7 @@ public struct LinearPairCE: Sendable {
     /// the finer v panels with the refined line ends one at a time, the one whose rules differ
     /// most first (each kept where its rules then agree better), until the bound is below it;
     /// the others keep theirs. (At the skewed model's trades:6 full-W optimum under l_2 one class
-    /// of three needed them: 31 -> 14 s.)
+    /// of three needed them: 31 -> 13 s.)
     func estimate(_ w: Matrix, working: (value: Double, gradient: Matrix, tail: Double)?)
         -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
         let workingShares = working == nil ? shares(w, rule: .working) : nil
