@@ -75,6 +75,13 @@ struct ConcentratedRanges {
         ConcentratedExponentials(low1: exp(-low1), low2: exp(-low2), high1: exp(high1), high2: exp(high2),
                                  tHigh: exp(min(2 * tHigh, 1)), tLow: exp(min(-2 * tLow, 1)))
     }
+
+    /// The same at u, each clamped at e (without a line's table).
+    func exponentials(at u: Double) -> ConcentratedExponentials {
+        ConcentratedExponentials(low1: exp(min(-u - low1, 1)), low2: exp(min(-u - low2, 1)),
+                                 high1: exp(min(u + high1, 1)), high2: exp(min(u + high2, 1)),
+                                 tHigh: exp(min(2 * tHigh, 1)), tLow: exp(min(-2 * tLow, 1)))
+    }
 }
 
 /// `ConcentratedRanges.exponentials`; at u, e^{-m_k low} = e^{-u} low_k and e^{m_k high} = e^u high_k.
@@ -237,10 +244,7 @@ extension EllipseMaximand {
                 x = ConcentratedExponentials(low1: scale * c.low1, low2: scale * c.low2, high1: inverseScale * c.high1,
                                              high2: inverseScale * c.high2, tHigh: c.tHigh, tLow: c.tLow)
             } else {
-                let ranges = concentratedRanges(v, l, r)
-                x = ConcentratedExponentials(low1: exp(min(-u - ranges.low1, 1)), low2: exp(min(-u - ranges.low2, 1)),
-                                             high1: exp(min(u + ranges.high1, 1)), high2: exp(min(u + ranges.high2, 1)),
-                                             tHigh: exp(min(2 * ranges.tHigh, 1)), tLow: exp(min(-2 * ranges.tLow, 1)))
+                x = concentratedRanges(v, l, r).exponentials(at: u)
             }
             return ClassPairLS.concentratedBound(x, k, shift: shift)
         }

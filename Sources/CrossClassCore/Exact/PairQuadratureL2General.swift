@@ -325,15 +325,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
     func accumulate(_ q: Double, _ r: Double, _ t: Double, _ w: Double, _ sums: inout ClassPairLS.Sums, _ vertexSums: inout [(Double, Double)]) {
         let (d1, d2) = margins(q, r)
         let (delta1, delta2) = shiftAt(t)
-        let shifted = ClassPairLS.softmax(d1 + delta1, d2 + delta2)
-        let value: Double, g1: Double, g2: Double, h1: Double, h2: Double
-        if let beta {
-            (value, g1, g2, h1, h2) = ClassPairLS.tradesLoss(beta, clean: ClassPairLS.softmax(d1, d2), shifted: shifted, delta1, delta2)
-        } else {
-            g1 = a - shifted.p1; g2 = a - shifted.p2
-            h1 = g1; h2 = g2
-            value = shifted.ce + a * (d1 + delta1 + d2 + delta2)
-        }
+        let (value, g1, g2, h1, h2) = loss(d1, d2, delta1, delta2)
         let e1 = d1 - mean1, e2 = d2 - mean2
         sums.value += w * value
         sums.g.0 += w * g1; sums.g.1 += w * g2
@@ -345,6 +337,16 @@ struct ClassPairLSGeneral: EllipseMaximand {
             let i = vertexIndex(t, polygon.count)
             vertexSums[i].0 += w * h1; vertexSums[i].1 += w * h2
         }
+    }
+
+    /// The loss at clean margins d and shift Delta, and its coefficients g_k = dL/dd_k and
+    /// h_k = dL/dDelta_k (ls: g = h).
+    @inline(__always)
+    func loss(_ d1: Double, _ d2: Double, _ delta1: Double, _ delta2: Double) -> (value: Double, g1: Double, g2: Double, h1: Double, h2: Double) {
+        let shifted = ClassPairLS.softmax(d1 + delta1, d2 + delta2)
+        if let beta { return ClassPairLS.tradesLoss(beta, clean: ClassPairLS.softmax(d1, d2), shifted: shifted, delta1, delta2) }
+        let g1 = a - shifted.p1, g2 = a - shifted.p2
+        return (shifted.ce + a * (d1 + delta1 + d2 + delta2), g1, g2, g1, g2)
     }
 
     /// The one-sided derivative of this class's share at its rows D in the direction D + s E,
@@ -382,14 +384,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         func term(_ q: Double, _ t: Double) -> (mean: Double, g: (Double, Double)) {
             let (d1, d2) = margins(q, mr)
             let (delta1, delta2) = shiftAt(t)
-            let shifted = ClassPairLS.softmax(d1 + delta1, d2 + delta2)
-            let g1: Double, g2: Double, h1: Double, h2: Double
-            if let beta {
-                (_, g1, g2, h1, h2) = ClassPairLS.tradesLoss(beta, clean: ClassPairLS.softmax(d1, d2), shifted: shifted, delta1, delta2)
-            } else {
-                g1 = a - shifted.p1; g2 = a - shifted.p2
-                h1 = g1; h2 = g2
-            }
+            let (_, g1, g2, h1, h2) = loss(d1, d2, delta1, delta2)
             let e1 = eMean[0] + slope[0] * (q - mu), e2 = eMean[1] + slope[1] * (q - mu)
             let mean = g1 * e1 + g2 * e2 + h1 * (p[0].0 * delta1 + p[0].1 * delta2) + h2 * (p[1].0 * delta1 + p[1].1 * delta2)
             return (mean, (g1, g2))
