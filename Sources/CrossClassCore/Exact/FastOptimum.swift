@@ -138,7 +138,7 @@ extension SymmetricOptimizer {
         }
         let final = e.estimate(w1: w1, w2: w2, tolerance: tolerance, working: last.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0.r : nil })
         let objectiveOnly = final.result.value
-        if final.errorBound > max(tolerance, 1e-12) {
+        if final.errorBound > tolerance {
             converged = false
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }

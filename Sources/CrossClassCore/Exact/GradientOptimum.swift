@@ -290,7 +290,7 @@ extension SymmetricOptimizer {
             }
         }
         let final = try verify(w1, w2)
-        if final.errorBound > max(tolerance, 1e-12) {
+        if final.errorBound > tolerance {
             converged = false
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }

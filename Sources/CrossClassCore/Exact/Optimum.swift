@@ -426,7 +426,7 @@ public struct FullOptimum: Sendable {
 
 public enum FullOptimizer {
     public static func solve(
-        model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-9,
+        model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-10,
         maxIterations: Int = 4000, method: ExactMethod = .fast, parallel: Bool = false
     ) throws -> FullOptimum {
         switch objective {
@@ -434,8 +434,14 @@ public enum FullOptimizer {
         default:
             throw InputError("the full-W optimum is implemented for ce, ls and trades (free scale); got \(objective)")
         }
-        // The start (fast symmetric optimiser on either path, as before).
+        // Every evaluation of a K >= 4 general W is randomised QMC (error ~1e-5): too noisy for
+        // the simplex, and refused below 1e-5 anyway.
+        guard model.classCount == 3 else {
+            throw InputError("the full-W optimum needs K = 3 classes, got K = \(model.classCount): a general W of K >= 4 classes is integrated by randomised QMC (error about \(GaussianExpectation.qmcAttainableTolerance)), too noisy to optimise over; allowed: a 3-class model, or the symmetric family (without --full)")
+        }
+        // The start (fast symmetric optimiser on either path, as before), at the same tolerance.
         var symmetricOptimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free)
+        symmetricOptimizer.tolerance = tolerance
         symmetricOptimizer.parallelEvaluation = parallel
         let (symmetric, symmetricFinal, familyFinal) = try symmetricOptimizer.solveKeepingEvaluations()
         let k = model.classCount, d = model.dimension
@@ -566,7 +572,7 @@ public enum FullOptimizer {
                 converged = false
                 notes.append("Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
             }
-            if errorBound > max(tolerance, 1e-12) {
+            if errorBound > tolerance {
                 converged = false
                 notes.append("the fixed rule and its verification rule differ by \(errorBound) > tolerance \(tolerance)")
             }

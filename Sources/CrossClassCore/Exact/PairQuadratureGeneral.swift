@@ -1015,6 +1015,6 @@ public struct L2PairObjective: Sendable {
     /// The objective as an `Estimate` (the one place this path builds one).
     func valueEstimate(w1: Double, w2: Double, tolerance: Double) -> Estimate? {
         guard let e = estimate(w1: w1, w2: w2) else { return nil }
-        return Estimate(value: e.value, errorBound: e.errorBound, converged: e.errorBound <= max(tolerance, 1e-12), method: .gaussLegendre2DL2)
+        return Estimate(value: e.value, errorBound: e.errorBound, converged: e.errorBound <= tolerance, method: .gaussLegendre2DL2)
     }
 }

@@ -156,6 +156,11 @@ public struct RobustObjective: Sendable {
         var engine = GaussianExpectation(tolerance: tolerance)
         engine.evaluationBudget = evaluationBudget
         if case .trades = objective { engine.scanCellWidth = GaussianExpectation.tradesScanCellWidth }
+        if threat.norm == .l2, m >= 3, !objective.isMarginBased {
+            // The l_2 inner maximum of a smooth loss is a 1-D search over an ellipse's boundary
+            // (m = 2); for m >= 3 it is a search over a sphere, which is not implemented.
+            throw InputError("--norm l2 with \(objective) needs K = 3 classes, got K = \(model.classCount): the worst case of a smooth loss over the l_2 ball is implemented for 2 margins only; allowed: --norm linf, or the margin objectives worst-margin, hinge and zero-one")
+        }
         if m >= 3 {
             // K >= 4 on this general path: randomised lattice QMC, whose error at its point cap
             // is about 1e-5. A tighter tolerance is refused rather than silently missed.

@@ -37,7 +37,7 @@ struct OptimumCommand: ParsableCommand {
         let spec = try objectiveOptions.resolved()
         let threatModel = try ThreatModel(norm: threat.norm, eps: eps)
         if full {
-            let f = try FullOptimizer.solve(model: model, threat: threatModel, objective: spec.objective, method: methodOptions.method, parallel: true)
+            let f = try FullOptimizer.solve(model: model, threat: threatModel, objective: spec.objective, tolerance: tolerance, method: methodOptions.method, parallel: true)
             let out: [String: JSONValue] = [
                 "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
                 "objective": .string(spec.objective.description), "full_value": .number(f.value),

@@ -125,6 +125,19 @@ struct HonestErrorTests {
         #expect(!r.converged, "pinned optimum reported converged: \(r)")
         #expect(r.notes.contains { $0.contains("search") }, "\(r.notes)")
     }
+
+    @Test("the full-W optimum honours its tolerance: a bound above it is never converged, with no floor")
+    func fullOptimumTolerance() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let loose = try FullOptimizer.solve(model: model, threat: threat, objective: .ce, tolerance: 1e-10)
+        let bound = try #require(loose.errorBound)
+        #expect(loose.converged && bound > 0 && bound <= 1e-10, "\(loose.notes)")
+        // Below the bound the fixed rules reach (~1e-15 here, under the 1e-12 floor there was).
+        let tight = try FullOptimizer.solve(model: model, threat: threat, objective: .ce, tolerance: bound / 2)
+        #expect(!tight.converged && tight.notes.contains { $0.contains("tolerance") }, "\(tight.notes)")
+        #expect(tight.value == loose.value)
+    }
 }
 
 @Suite("Verifier refuses verdicts on unresolved numbers")
