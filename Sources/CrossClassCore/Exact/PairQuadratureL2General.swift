@@ -462,33 +462,78 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// E[robust loss | y] and its gradient in the two rows of D; nil when an inner maximum
     /// declines.
     func evaluate(_ rule: GaussLegendre) -> (value: Double, gradient: [[Double]])? {
+        guard let r = evaluateParts(rule) else { return nil }
+        return (r.value, r.gradient)
+    }
+
+    /// One base v panel's share of an evaluation (its nodes' terms, events inside included).
+    struct PanelPart {
+        var lower: Double, upper: Double
+        var value: Double
+        var gradient: [[Double]]
+    }
+
+    /// The v panels before events: `vWidth` wide in margin units, graded towards the line
+    /// v = 0 (z2 = -mr / sr), over [lower, upper] in z2.
+    func baseVEnds(_ lower: Double, _ upper: Double) -> [Double] {
+        let symmetric = -mr / sr
+        return Panels.boundaries(lower, upper, scale: sr, centres: abs(symmetric) < Self.cut ? [symmetric] : [], maxMarginWidth: vWidth)
+    }
+
+    /// `evaluate` over the v range [lower, upper] (in z2; the whole line by default), with each
+    /// base v panel's part when `parts` (the refinement in `LinearPairCE.estimate` integrates
+    /// again only the panels where the two rules differ). The parts are differences of the
+    /// running sums, so the total has the bits it has without them.
+    func evaluateParts(_ rule: GaussLegendre, over range: (lower: Double, upper: Double)? = nil, parts: Bool = false)
+        -> (value: Double, gradient: [[Double]], parts: [PanelPart])? {
         let planned: (nodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?])
+        var ends: [Double] = []
         if constantR {
             planned = ([(mr, 1)], [nil])
         } else {
-            let symmetric = -mr / sr
-            let vEnds = Panels.boundaries(-Self.cut, Self.cut, scale: sr, centres: abs(symmetric) < Self.cut ? [symmetric] : [], maxMarginWidth: vWidth)
-            guard let v = vNodes(rule, panels: vEnds) else { return nil }
+            ends = baseVEnds(range?.lower ?? -Self.cut, range?.upper ?? Self.cut)
+            guard let v = vNodes(rule, panels: ends) else { return nil }
             planned = v
         }
-        
         guard let all = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
         var sums = ClassPairLS.Sums()
         // l_inf: E[h_k; vertex i] (delta* is vertex i's sign pattern there).
         var vertexSums = [(Double, Double)](repeating: (0, 0), count: polygon?.count ?? 0)
-        for (k, l) in all.enumerated() {
-            for node in l { accumulate(node.u, planned.nodes[k].v, node.t, node.w, &sums, &vertexSums) }
-        }
-        var g = gradient(sums)
-        if let polygon {
-            for (i, vertex) in polygon.enumerated() {
-                for f in 0..<meanX.count {
-                    g[0][f] += vertexSums[i].0 * vertex.delta[f]
-                    g[1][f] += vertexSums[i].1 * vertex.delta[f]
+        func total(_ sums: ClassPairLS.Sums, _ vertexSums: [(Double, Double)]) -> [[Double]] {
+            var g = gradient(sums)
+            if let polygon {
+                for (i, vertex) in polygon.enumerated() {
+                    for f in 0..<meanX.count {
+                        g[0][f] += vertexSums[i].0 * vertex.delta[f]
+                        g[1][f] += vertexSums[i].1 * vertex.delta[f]
+                    }
                 }
             }
+            return g
         }
-        return (sums.value, g)
+        var out: [PanelPart] = []
+        // The running sums where the current base panel began.
+        var start = (sums, vertexSums)
+        var panel = 0
+        func closePanel() {
+            let d = sums.since(start.0)
+            let dv = zip(vertexSums, start.1).map { ($0.0 - $1.0, $0.1 - $1.1) }
+            out.append(PanelPart(lower: ends[panel], upper: ends[panel + 1], value: d.value, gradient: total(d, dv)))
+            start = (sums, vertexSums)
+        }
+        for (k, l) in all.enumerated() {
+            if parts && !constantR {
+                // The nodes come panel by panel in ascending v (each strictly inside its panel).
+                let z = zOf(planned.nodes[k].v)
+                while panel + 2 < ends.count && z > ends[panel + 1] { closePanel(); panel += 1 }
+            }
+            for node in l { accumulate(node.u, planned.nodes[k].v, node.t, node.w, &sums, &vertexSums) }
+        }
+        if parts && !constantR {
+            closePanel()
+            while panel + 2 < ends.count { panel += 1; closePanel() }
+        }
+        return (sums.value, total(sums, vertexSums), out)
     }
 
     /// Bound on the integrand's contribution beyond |z| = cut in either coordinate (the loss is

@@ -360,6 +360,21 @@ struct ClassPairLS: EllipseMaximand {
         var gDelta = [[0.0, 0.0], [0.0, 0.0]]
         /// E[|dL/dv|] on the line v = 0 (degenerate v only; see `vSlope`).
         var vKink = 0.0
+
+        /// The sums added since `earlier` (a snapshot of the same accumulation).
+        func since(_ earlier: Sums) -> Sums {
+            var d = Sums()
+            d.value = value - earlier.value
+            d.g = (g.0 - earlier.g.0, g.1 - earlier.g.1)
+            for k in 0..<2 {
+                for j in 0..<2 {
+                    d.gd[k][j] = gd[k][j] - earlier.gd[k][j]
+                    d.gDelta[k][j] = gDelta[k][j] - earlier.gDelta[k][j]
+                }
+            }
+            d.vKink = vKink - earlier.vKink
+            return d
+        }
     }
 
     /// |dL/dv| at (u, v = 0) along the branch of the maximiser t (Danskin): where the maximisers

@@ -85,6 +85,29 @@ struct FastL2GeneralTests {
         }
     }
 
+    @Test("general W, trades:6: the refinement on the v panels where the rules differ equals the finer panels on the whole line within both bounds, and meets 1e-10")
+    func panelRefinement() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        var engine = try #require(LinearPairCE(model: model, threat: threat, objective: Self.fixtures[1].objective))
+        engine.parallel = true
+        let w = Self.matrix(Self.fixtures[1].rows)
+        // The wide panels' rules differ by ~5e-9 here: the estimate refines.
+        let wide = try #require(engine.classRuleValues(w, class: 0))
+        let first = try #require(engine.classRuleValues(w, class: 1))
+        #expect(max(abs(wide.working - wide.verification), abs(first.working - first.verification)) > 1e-9)
+        let partial = try #require(engine.estimate(w))
+        var whole = engine
+        whole.vWidth = LinearPairCE.fineVWidth
+        whole.refinedLineEnds = true
+        let reference = try #require(whole.estimate(w))
+        #expect(partial.errorBound <= 1e-10 && reference.errorBound <= 1e-10, "bounds \(partial.errorBound), \(reference.errorBound)")
+        expectClose(partial.value, reference.value, tolerance: partial.errorBound + reference.errorBound, "partial vs whole refinement")
+        for i in 0..<partial.gradient.storage.count {
+            expectClose(partial.gradient.storage[i], reference.gradient.storage[i], tolerance: partial.gradientError + reference.gradientError, "gradient entry \(i)")
+        }
+    }
+
     @Test("general W: the exact gradient equals central differences of the fast values (h = 1e-5)")
     func gradient() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
