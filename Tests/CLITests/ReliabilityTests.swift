@@ -208,9 +208,9 @@ struct ReliabilityTests {
     /// of a smooth loss with K >= 4 (it precondition-failed before), and the full-W optimum of
     /// K >= 4 (whose QMC evaluations cannot steer a simplex).
     @Test("unsupported settings: one line naming them, exit 2, nothing written", arguments: [
-        (["objective", "--model", "complement:4", "--norm", "l2", "--eps", "0.3", "--w1", "1", "--w2", "0.5", "--tolerance", "1e-5"], "--norm l2 with ce needs K = 3"),
-        (["optimum", "--model", "pairwise:4", "--norm", "l2", "--eps", "0.3", "--objective", "trades:1", "--tolerance", "1e-5"], "needs K = 3 classes, got K = 4"),
-        (["sweep", "--model", "complement:5", "--norm", "l2", "--eps", "0.1,0.3", "--objectives", "ls:0.1", "--tolerance", "1e-5", "--out", "OUT"], "--norm l2 with ls:0.1 needs K = 3"),
+        (["objective", "--model", "complement:4", "--norm", "l2", "--eps", "0.3", "--w1", "1", "--w2", "0.5", "--tolerance", "1e-5"], "--norm l2 with ce needs K <= 3"),
+        (["optimum", "--model", "pairwise:4", "--norm", "l2", "--eps", "0.3", "--objective", "trades:1", "--tolerance", "1e-5"], "needs K <= 3 classes, got K = 4"),
+        (["sweep", "--model", "complement:5", "--norm", "l2", "--eps", "0.1,0.3", "--objectives", "ls:0.1", "--tolerance", "1e-5", "--out", "OUT"], "--norm l2 with ls:0.1 needs K <= 3"),
         (["optimum", "--model", "complement:4", "--full", "--eps", "0.3", "--tolerance", "1e-5"], "the full-W optimum needs K <= 3 classes, got K = 4"),
     ])
     func unsupportedSettings(arguments: [String], fragment: String) throws {

@@ -519,10 +519,15 @@ public enum FullOptimizer {
             return (r.value, g)
         }
         guard let working0 = known?.working ?? engine.evaluate(matrix(x0)) else { return nil }
+        // The last working-rule evaluation with its classes' shares: the estimate at the Newton
+        // point (where the last one was made) takes them instead of integrating them again.
+        var last: (x: [Double], shares: (shares: [LinearPairCE.ClassShare], parts: [[ClassPairLSGeneral.PanelPart]]))? = nil
         func f(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
             if x == x0 { return free(working0) }
-            guard let r = engine.evaluate(matrix(x)) else { throw Declined() }
-            return free(r)
+            let w = matrix(x)
+            guard let r = engine.sharesWithParts(w, rule: .working) else { throw Declined() }
+            last = (x, r)
+            return free(engine.combine(r.shares, columns: w.columns))
         }
         do {
             guard let startEstimate = known?.estimate ?? engine.estimate(matrix(x0), working: working0) else { return nil }
@@ -543,7 +548,8 @@ public enum FullOptimizer {
             // A Newton point within rounding of the start is the start (no second estimate).
             let size = x0.reduce(0) { max($0, abs($1)) }
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
-            guard let final = atStart ? startEstimate : engine.estimate(matrix(newton.argument)) else { return nil }
+            let kept = last.flatMap { $0.x == newton.argument ? $0.shares : nil }
+            guard let final = atStart ? startEstimate : engine.estimate(matrix(newton.argument), working: nil, workingShares: kept) else { return nil }
             var notes: [String] = []
             var decrement = newton.decrement
             var minimum = true

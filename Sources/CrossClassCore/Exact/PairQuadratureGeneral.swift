@@ -917,10 +917,14 @@ public struct LinearPairCE: Sendable {
     /// most first (each kept where its rules then agree better), until the bound is below it;
     /// the others keep theirs. (At the skewed model's trades:6 full-W optimum under l_2 one class
     /// of three needed them: 31 -> 13 s.)
-    func estimate(_ w: Matrix, working: (value: Double, gradient: Matrix, tail: Double)?)
+    ///
+    /// `workingShares`: the working rule's shares at w with their parts (`sharesWithParts`), when
+    /// the caller kept them: the refinement needs them, which `working` alone does not give.
+    func estimate(_ w: Matrix, working: (value: Double, gradient: Matrix, tail: Double)?,
+                  workingShares known: (shares: [ClassShare], parts: [[ClassPairLSGeneral.PanelPart]])? = nil)
         -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
-        let workingShares = working == nil ? sharesWithParts(w, rule: .working) : nil
-        guard let a = working ?? workingShares.map({ combine($0.shares, columns: w.columns) }),
+        let workingShares = known ?? (working == nil ? sharesWithParts(w, rule: .working) : nil)
+        guard let a = workingShares.map({ combine($0.shares, columns: w.columns) }) ?? working,
               let verificationShares = sharesWithParts(w, rule: .verification) else { return nil }
         var verification = verificationShares.shares
         let first = estimate(working: a, verification: combine(verification, columns: w.columns))

@@ -158,8 +158,9 @@ public struct RobustObjective: Sendable {
         if case .trades = objective { engine.scanCellWidth = GaussianExpectation.tradesScanCellWidth }
         if threat.norm == .l2, m >= 3, !objective.isMarginBased {
             // The l_2 inner maximum of a smooth loss is a 1-D search over an ellipse's boundary
-            // (m = 2); for m >= 3 it is a search over a sphere, which is not implemented.
-            throw InputError("--norm l2 with \(objective) needs K = 3 classes, got K = \(model.classCount): the worst case of a smooth loss over the l_2 ball is implemented for 2 margins only; allowed: --norm linf, or the margin objectives worst-margin, hinge and zero-one")
+            // (m = 2; m = 1: a segment's two ends); for m >= 3 it is a search over a sphere,
+            // which is not implemented.
+            throw InputError("--norm l2 with \(objective) needs K <= 3 classes, got K = \(model.classCount): the worst case of a smooth loss over the l_2 ball is implemented for at most 2 margins; allowed: --norm linf, or the margin objectives worst-margin, hinge and zero-one")
         }
         if m >= 3 {
             // K >= 4 on this general path: randomised lattice QMC, whose error at its point cap
@@ -316,9 +317,16 @@ struct InnerMaximum {
     }
 
     /// max over the ellipse boundary {B (cos t, sin t)} (m = 2): a 48-point scan, then golden
-    /// section refinement (to 1e-12 in angle) around the two best local maxima of the scan.
+    /// section refinement (to 1e-12 in angle) around the two best local maxima of the scan;
+    /// for m = 1 the better end of the segment [-B, B].
     func ellipseMaximum(_ b: [Double], _ m: Int, _ f: (UnsafePointer<Double>) -> Double) -> (value: Double, sector: Int) {
-        precondition(m == 2, "the l2 inner maximum is implemented for K = 3")
+        if m == 1 {
+            // K = 2: the set of margin shifts is the segment [-b, b], and a loss convex in the
+            // shift peaks at an end.
+            let ends = [b[0], -b[0]].map { delta in [delta].withUnsafeBufferPointer { f($0.baseAddress!) } }
+            return ends[0] >= ends[1] ? (ends[0], 0) : (ends[1], 1)
+        }
+        precondition(m == 2, "the l2 inner maximum is implemented for K <= 3 (callers refuse K >= 4)")
         var delta = [0.0, 0.0]
         func g(_ t: Double) -> Double {
             let c = cos(t), s = sin(t)

@@ -159,6 +159,23 @@ struct ObjectiveTests {
         }
     }
 
+    @Test("K = 2 under l_2 (the set of margin shifts is a segment; it precondition-failed before) equals l_inf at the radius giving the same segment, eps ||w_1 - w_2||_2 / ||w_1 - w_2||_1 (ce, ls, trades)")
+    func twoClassesL2() throws {
+        let model = try DataModel(name: "two", membership: [[true, false, true], [false, true, true]], mu: [1, 1, 1], sigma: [0.5, 0.6, 0.4])
+        let classifier = LinearClassifier(weights: Matrix([[1.2, -0.3, 0.4], [-0.5, 0.9, 0.2]]))
+        let difference = [1.7, -1.2, 0.2]
+        let l2 = difference.reduce(0) { $0 + $1 * $1 }.squareRoot(), l1 = difference.reduce(0) { $0 + abs($1) }
+        for objective in [Objective.ce, .ls(alpha: 0.2), .trades(beta: 3)] {
+            let a = try RobustObjective(model: model, threat: ThreatModel(norm: .l2, eps: 0.3), objective: objective, tolerance: 1e-11).evaluate(classifier)
+            let b = try RobustObjective(model: model, threat: ThreatModel(norm: .linf, eps: 0.3 * l2 / l1), objective: objective, tolerance: 1e-11).evaluate(classifier)
+            #expect(a.converged && b.converged, "\(objective)")
+            expectClose(a.value, b.value, tolerance: a.errorBound + b.errorBound + 1e-12, "\(objective)")
+            // Not the unperturbed loss: the segment matters.
+            let clean = try RobustObjective(model: model, threat: ThreatModel(norm: .l2, eps: 0), objective: objective, tolerance: 1e-11).evaluate(classifier)
+            #expect(a.value > clean.value + 1e-3, "\(objective): \(a.value) vs clean \(clean.value)")
+        }
+    }
+
     @Test("agrees with the independent reference implementation (objective values)")
     func referenceValues() throws {
         let cases = try Fixtures.cases("objective_reference.json", of: Fixtures.Paper3Case.self)
