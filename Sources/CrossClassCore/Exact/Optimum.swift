@@ -217,6 +217,15 @@ public struct SymmetricOptimizer: Sendable {
         return (edge.argument, edge.value, range, pinned)
     }
 
+    /// Whether the family's margins depend on w2: some cross-class feature is in one class and
+    /// not in another. Else w2 cancels in every w_y - w_k (a 2-class model: its shared features
+    /// are in both classes), and the objective, at free scale, does not depend on it.
+    var marginsDependOnW2: Bool {
+        (0..<model.featureCount).contains { f in
+            model.kind(ofFeature: f) == .crossClass && Set(model.membership.map { $0[f] }).count == 2
+        }
+    }
+
     /// True for objectives that are jointly convex in W (so local = global).
     var isConvex: Bool {
         switch objective {
@@ -285,7 +294,9 @@ public struct SymmetricOptimizer: Sendable {
             let d = try derivativeAtZero(w1: r0)
             derivative = d
             w1 = r0; w2 = 0; best = edge.value; boundary = true
-            if !(isConvex && d >= 0) {
+            if !marginsDependOnW2 {
+                notes.append("the objective does not depend on w2 on this model (every cross-class feature is in every class, so w2 cancels in every w_y - w_k): w2 = 0 is reported, and every w2 gives the same value")
+            } else if !(isConvex && d >= 0) {
                 // Interior: Newton on the full-W evaluator's exact gradient through W(w1, w2) where
                 // there is one (`familyNewton`), else a simplex over (log r, theta) on values,
                 // theta reflected into [0, pi/2].

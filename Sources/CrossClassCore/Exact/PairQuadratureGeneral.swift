@@ -915,8 +915,9 @@ public struct LinearPairCE: Sendable {
     /// When the two rules differ by more than `refineAbove`, the classes are integrated again on
     /// the finer v panels with the refined line ends one at a time, the one whose rules differ
     /// most first (each kept where its rules then agree better), until the bound is below it;
-    /// the others keep theirs. (At the skewed model's trades:6 full-W optimum under l_2 one class
-    /// of three needed them: 31 -> 13 s.)
+    /// the others keep theirs. Only a class's panels where the rules differ are integrated
+    /// again (`refinedShare`). (At the skewed model's trades:6 full-W optimum under l_2: one
+    /// class of three, four of its sixteen v panels; 31 -> 13 s whole classes, -> 4.3 s panels.)
     ///
     /// `workingShares`: the working rule's shares at w with their parts (`sharesWithParts`), when
     /// the caller kept them: the refinement needs them, which `working` alone does not give.

@@ -211,6 +211,22 @@ struct OptimumTests {
         }
     }
 
+    @Test("a 2-class model: w2 cancels in w_1 - w_2, so the free-scale trades optimum reports w2 = 0 with the reason, converged (it ran a simplex on a flat direction and reported NOT converged)")
+    func unidentifiedW2() throws {
+        let model = try DataModel(name: "two", membership: [[true, false, true], [false, true, true]], mu: [1, 1, 1], sigma: [0.5, 0.5, 0.5])
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let objective = RobustObjective(model: model, threat: threat, objective: .trades(beta: 1))
+        // The claim the optimiser relies on: R does not depend on w2.
+        let a = try objective.evaluate(w1: 2, w2: 0), b = try objective.evaluate(w1: 2, w2: 1.3)
+        expectClose(a.value, b.value, tolerance: a.errorBound + b.errorBound, "R(2, 0) vs R(2, 1.3)")
+        let o = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 1), scale: .free).solve()
+        #expect(o.converged && o.w2 == 0, "\(o)")
+        #expect(o.notes.contains { $0.contains("does not depend on w2") }, "\(o.notes)")
+        // paper3's cross-class features are in two classes of three: w2 matters there.
+        let paper3 = try SymmetricOptimizer(model: DataModel.paper3(mu: 1, sigma: 0.5), threat: threat, objective: .trades(beta: 1), scale: .free).solve()
+        #expect(paper3.w2 > 0 && !paper3.notes.contains { $0.contains("does not depend on w2") }, "\(paper3)")
+    }
+
     @Test("optima satisfy first-order conditions and beat a grid search")
     func firstOrderConditions() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
