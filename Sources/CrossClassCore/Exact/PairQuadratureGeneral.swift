@@ -663,20 +663,7 @@ public struct LinearPairCE: Sendable {
 
     /// Every class's share on `rule` (a class that corresponds to an earlier one takes its share
     /// rearranged); nil when a class is outside the fixed rules.
-    func shares(_ w: Matrix, rule: GaussLegendre) -> [ClassShare]? {
-        let problems = problems(w)
-        var shares: [ClassShare] = []
-        for (y, c) in correspondences(problems).enumerated() {
-            if let c {
-                let s = shares[c.source]
-                shares.append((s.value, c.gradient(s.gradient), s.tail))
-                continue
-            }
-            guard let r = share(problems[y], rule: rule) else { return nil }
-            shares.append(r)
-        }
-        return shares
-    }
+    func shares(_ w: Matrix, rule: GaussLegendre) -> [ClassShare]? { sharesWithParts(w, rule: rule)?.shares }
 
     /// One class's share on `rule`; nil when the class is outside the fixed rules.
     func share(_ problem: PairProblem, rule: GaussLegendre) -> ClassShare? {
@@ -685,7 +672,8 @@ public struct LinearPairCE: Sendable {
     }
 
     /// `shares` with each integrated class's base v-panel parts (`ClassPairLSGeneral.PanelPart`;
-    /// none for a class that follows another, or off lines), the same values to the bit.
+    /// none for a class that follows another, or off lines; the totals have the same bits
+    /// without them).
     func sharesWithParts(_ w: Matrix, rule: GaussLegendre) -> (shares: [ClassShare], parts: [[ClassPairLSGeneral.PanelPart]])? {
         let problems = problems(w)
         var shares: [ClassShare] = [], parts: [[ClassPairLSGeneral.PanelPart]] = []
