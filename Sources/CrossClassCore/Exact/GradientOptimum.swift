@@ -199,6 +199,32 @@ extension SymmetricOptimizer {
         }
     }
 
+    /// The minimiser of F on the axis w2 = 0 over log w1 by the root of the family evaluator's
+    /// exact derivative (`warmAxis`, as `l2Axis`), where the axis is not degenerate: absent
+    /// features with tau > 0, so every class's d1 - d2 varies there (with tau = 0 it is
+    /// constant, and the caller's value search integrates one line a class). nil otherwise, or
+    /// when the evaluator declines a point. The value search evaluated a grid up to e^4 and
+    /// beyond, where the fixed rules' cost grows with the margin scale (a paper3-like model with
+    /// tau = 0.1, trades:2 under l_inf: 28 s at w1 = 20, over a minute at 55, and the adaptive
+    /// path past their reach); the root is bracketed from w1 = 1 by unit steps in log w1.
+    func familyAxis(_ engine: LinearPairCE) throws -> (logScale: Double, pinned: Bool)? {
+        guard model.tau > 0 else { return nil }
+        let u1 = familyDirections.u1
+        func d1(_ w1: Double, _ rule: GaussLegendre) throws -> Double {
+            let w = LinearClassifier.symmetric(model: model, w1: w1, w2: 0).weights
+            guard let r = engine.evaluate(w, rule: rule), r.value.isFinite else { throw Declined() }
+            onEvaluation?()
+            return penalised(w1, 0, (r.value, Self.along(r.gradient, u1), 0)).g1
+        }
+        do {
+            let axis = try warmAxis(fine: { try d1($0, .working) }, coarse: { try d1($0, .coarse) })
+            guard axis.converged else { return nil }
+            return (axis.logScale, axis.pinnedLow || axis.pinnedHigh)
+        } catch is Declined {
+            return nil
+        }
+    }
+
     /// The minimiser of F on the axis w2 = 0 over log w1 by the l_2 evaluator's exact
     /// derivative (the root of d F / d log w1, as in `solveWithGradient`); nil when the
     /// evaluator declines a point on the way (the caller then searches on values).

@@ -199,6 +199,10 @@ public struct SymmetricOptimizer: Sendable {
             let range = smallestLogScale...extendedLogScaleRange.upperBound
             return (axis.logScale, axis.value, range, axis.pinned)
         }
+        if f == nil, let e = familyEvaluator, let axis = try familyAxis(e) {
+            let range = smallestLogScale...extendedLogScaleRange.upperBound
+            return (axis.logScale, try value(w1: exp(axis.logScale), w2: 0).value, range, axis.pinned)
+        }
         let g: (Double) throws -> Double = f ?? { try self.value(w1: exp($0), w2: 0).value }
         var range = logScaleRange
         var edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 13, tolerance: 1e-9, g)
@@ -287,7 +291,12 @@ public struct SymmetricOptimizer: Sendable {
             boundary = theta == 0
         case .free, .weightDecay, .centeredWeightDecay:
             // Boundary candidate: w2 = 0, w1 optimal.
-            let axis = try optimalScaleOnAxis { rho in try f(exp(rho), 0) }
+            let axis: (logScale: Double, value: Double, range: ClosedRange<Double>, atSearchBound: Bool)
+            if let engine = familyEvaluator, let a = try familyAxis(engine) {
+                axis = (a.logScale, try f(exp(a.logScale), 0), smallestLogScale...extendedLogScaleRange.upperBound, a.pinned)
+            } else {
+                axis = try optimalScaleOnAxis { rho in try f(exp(rho), 0) }
+            }
             let range = axis.range
             let edge = (argument: axis.logScale, value: axis.value)
             let r0 = exp(edge.argument)
