@@ -69,7 +69,7 @@ extension SymmetricOptimizer {
             let estimate = e.errorBound <= tolerance
                 ? Estimate(value: e.value, errorBound: e.errorBound, converged: true, method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
                 : nil
-            let final = known.map { FamilyFinalEvaluations(w1: o.w1, w2: o.w2, working: $0, estimate: e) }
+            let final = known.map { FamilyFinalEvaluations(w1: o.w1, w2: o.w2, evaluations: .init(working: $0, estimate: e)) }
             return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, estimate, final)
         } catch is Declined {
             return nil
@@ -156,8 +156,7 @@ extension SymmetricOptimizer {
     /// optimiser's start takes them, as it takes `L2FinalEvaluations`.
     struct FamilyFinalEvaluations {
         var w1: Double, w2: Double
-        var working: (value: Double, gradient: Matrix, tail: Double)
-        var estimate: (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
+        var evaluations: FullOptimizer.StartEvaluations
     }
 
     /// The final point's two evaluations behind an l_2 fast optimum (class 0's shares: the

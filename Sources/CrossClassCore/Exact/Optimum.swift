@@ -187,6 +187,8 @@ public struct SymmetricOptimizer: Sendable {
     /// weight decay): searched on `logScaleRange`, extended up (`extendedLogScaleRange`) or down
     /// (to `smallestLogScale`) when the best point is at an end. `atSearchBound` is true when the
     /// final point still sits at an end of the range searched: it is then not a minimiser.
+    /// Where an evaluator has the exact derivative on the axis (pair, l_2, and the family
+    /// evaluator on a non-degenerate axis), the minimiser is instead its root.
     public func optimalScaleOnAxis(
         _ f: ((Double) throws -> Double)? = nil
     ) throws -> (logScale: Double, value: Double, range: ClosedRange<Double>, atSearchBound: Bool) {
@@ -199,11 +201,12 @@ public struct SymmetricOptimizer: Sendable {
             let range = smallestLogScale...extendedLogScaleRange.upperBound
             return (axis.logScale, axis.value, range, axis.pinned)
         }
-        if f == nil, let e = familyEvaluator, let axis = try familyAxis(e) {
-            let range = smallestLogScale...extendedLogScaleRange.upperBound
-            return (axis.logScale, try value(w1: exp(axis.logScale), w2: 0).value, range, axis.pinned)
-        }
         let g: (Double) throws -> Double = f ?? { try self.value(w1: exp($0), w2: 0).value }
+        if let e = familyEvaluator, let axis = try familyAxis(e) {
+            // The root of the exact derivative; the value (the caller's, when given) at it alone.
+            let range = smallestLogScale...extendedLogScaleRange.upperBound
+            return (axis.logScale, try g(axis.logScale), range, axis.pinned)
+        }
         var range = logScaleRange
         var edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 13, tolerance: 1e-9, g)
         if edge.argument >= range.upperBound - 1e-6 {
@@ -291,12 +294,7 @@ public struct SymmetricOptimizer: Sendable {
             boundary = theta == 0
         case .free, .weightDecay, .centeredWeightDecay:
             // Boundary candidate: w2 = 0, w1 optimal.
-            let axis: (logScale: Double, value: Double, range: ClosedRange<Double>, atSearchBound: Bool)
-            if let engine = familyEvaluator, let a = try familyAxis(engine) {
-                axis = (a.logScale, try f(exp(a.logScale), 0), smallestLogScale...extendedLogScaleRange.upperBound, a.pinned)
-            } else {
-                axis = try optimalScaleOnAxis { rho in try f(exp(rho), 0) }
-            }
+            let axis = try optimalScaleOnAxis { rho in try f(exp(rho), 0) }
             let range = axis.range
             let edge = (argument: axis.logScale, value: axis.value)
             let r0 = exp(edge.argument)
@@ -490,7 +488,7 @@ public enum FullOptimizer {
             }
             // Or the family Newton's (the same evaluator at the same W, up to the rows' rounding:
             // its W has a nonzero last row).
-            if known == nil, let f = familyFinal { known = StartEvaluations(working: f.working, estimate: f.estimate) }
+            if known == nil { known = familyFinal?.evaluations }
             if let result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance, known: known) {
                 var r = result
                 r.projected = r.classifier.projectSymmetric(model: model)
