@@ -561,14 +561,74 @@ public enum FullOptimizer {
             // differenced on the working rule is 2 (K - 1) d evaluations of seconds each (on a
             // model without the complement structure, ls:0.1 under l_2: 27 evaluations, 24 of
             // them for two Hessians, against 5 with the updates, to the same optimum).
-            let newton = try DampedNewton.minimize(start: x0, maxIterations: 60, hessian: initial, evaluatesRoundingSteps: !engine.onLines,
-                                                   secantUpdates: engine.onLines, f)
+            // Newton over the entries `moving` (the others stay at x0's), its gradient in them.
+            let all = Array(0..<(2 * d))
+            func newtonRun(free moving: [Int]) throws -> DampedNewton.Result {
+                func expand(_ y: [Double]) -> [Double] {
+                    var x = x0
+                    for (i, j) in moving.enumerated() { x[j] = y[i] }
+                    return x
+                }
+                let hessian = initial.map { h in moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } } }
+                var result = try DampedNewton.minimize(start: moving.map { x0[$0] }, maxIterations: 60, hessian: hessian,
+                                                       evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines) { y in
+                    let r = try f(expand(y))
+                    return (r.value, moving.map { r.gradient[$0] })
+                }
+                result.argument = expand(result.argument)
+                return result
+            }
+            // Under l_inf, features tied at the start are held tied, and the tie certified
+            // (`TiedFeatures`); a tie that is not optimal, or not decided, frees them all.
+            var moving = all
+            var tieNotes: [String] = []
+            let tied = engine.threat.norm == .linf ? TiedFeatures.features(of: x0, columns: d) : []
+            var newton: DampedNewton.Result
+            if tied.isEmpty {
+                newton = try newtonRun(free: all)
+            } else {
+                // The held run, or nil where the fast evaluator declines a point on the way or
+                // near the tie (then the tie is undecided).
+                func heldRun() throws -> (DampedNewton.Result, [Int: TiedFeatures.Verdict], Double)? {
+                    let held = all.filter { !tied.contains($0 % d) }
+                    let result: DampedNewton.Result
+                    do { result = try newtonRun(free: held) } catch is Declined { return nil }
+                    let point = result.argument
+                    let kept = last.flatMap { $0.x == point ? engine.combine($0.shares.shares, columns: d) : nil }
+                    guard let working = point == x0 ? working0 : (kept ?? engine.evaluate(matrix(point))) else { return nil }
+                    // The working rule's gradients off the family can be off by 4e-6 (trades
+                    // on lines): the certificate asks for a slack above 1e-5.
+                    let error = max(10 * startEstimate.gradientError, 1e-5)
+                    guard let verdicts = TiedFeatures.certify(at: point, gradient: free(working).gradient, tied: tied, columns: d, error: error, gradientAt: { y in
+                        engine.evaluate(matrix(y)).map { free($0).gradient }
+                    }) else { return nil }
+                    return (result, verdicts, error)
+                }
+                let held = try heldRun()
+                if let (result, verdicts, error) = held,
+                   tied.allSatisfy({ if case .optimal = verdicts[$0] { return true } else { return false } }) {
+                    newton = result
+                    moving = all.filter { !tied.contains($0 % d) }
+                    let slack = tied.compactMap { if case .optimal(let s) = verdicts[$0] { return s } else { return nil } }.min() ?? 0
+                    tieNotes.append("feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied (equal weights in every class, a kink of the l_inf shift): certified optimal, the gradient inside the kink's subdifferential by \(slack) (error \(error))")
+                } else {
+                    let reasons = tied.map { f -> String in
+                        switch held?.1[f] {
+                        case .descent(let u): return "feature \(f): R decreases along (\(u[0]), \(u[1]))"
+                        case .optimal(let s): return "feature \(f): optimal by \(s)"
+                        default: return "feature \(f): undecided"
+                        }
+                    }
+                    tieNotes.append("the tie of the features equal in every class is not certified (\(reasons.joined(separator: "; "))): Newton over all entries from the start")
+                    newton = try newtonRun(free: all)
+                }
+            }
             // A Newton point within rounding of the start is the start (no second estimate).
             let size = x0.reduce(0) { max($0, abs($1)) }
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
             let kept = last.flatMap { $0.x == newton.argument ? $0.shares : nil }
             guard let final = atStart ? startEstimate : engine.estimate(matrix(newton.argument), working: nil, workingShares: kept) else { return nil }
-            var notes: [String] = []
+            var notes = tieNotes
             var decrement = newton.decrement
             var minimum = true
             if engine.onLines && !atStart && engine.tradesBeta != nil {
@@ -578,8 +638,8 @@ public enum FullOptimizer {
                 // minimum and gives the decrement. (ce and ls are convex: a stationary point is
                 // the minimum, and the updated Hessian's decrement estimates F - F*.)
                 if let h = coarseHessian(engine, at: newton.argument, matrix: matrix),
-                   let d = DampedNewton.decrement(hessian: h, gradient: newton.gradient) {
-                    decrement = d
+                   let value = DampedNewton.decrement(hessian: moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } }, gradient: newton.gradient) {
+                    decrement = value
                 } else {
                     minimum = false
                     notes.append("the Hessian (coarse rule) at the point found is not positive definite: not a certified local minimum")
@@ -587,8 +647,9 @@ public enum FullOptimizer {
             }
             let useStart = atStart || startEstimate.value < final.value
             let value = useStart ? startEstimate.value : final.value
+            // In the free entries: a certified tie's gradient lies inside its subdifferential.
             let gradient = (useStart ? startEstimate.gradient : final.gradient).storage.prefix((k - 1) * d)
-            let gradientNorm = gradient.reduce(0) { max($0, abs($1)) }
+            let gradientNorm = moving.reduce(0) { max($0, abs(gradient[$1])) }
             let errorBound = max(final.errorBound, startEstimate.errorBound)
             var converged = newton.converged && minimum
             if !newton.converged { notes.append("Newton stopped after \(newton.iterations) iterations with step \(newton.step)") }

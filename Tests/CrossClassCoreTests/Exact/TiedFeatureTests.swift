@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import CrossClassCore
+
+@Suite("Features tied in every class (the l_inf kink)")
+struct TiedFeatureTests {
+    /// A synthetic kink at x = 0 in one feature's two free entries: R = g.u + N(u) near 0, with
+    /// N the support function of `exposed`'s set; the gradient at a point a step along u is
+    /// g + s(u) (its exposed point).
+    static func verdict(g: (Double, Double), exposed: @escaping ((Double, Double)) -> (Double, Double)) throws -> TiedFeatures.Verdict {
+        let d = 2
+        let x = [0.0, 1.5, 0.0, -0.5]  // feature 0 tied (rows 0 and 1), feature 1 not
+        let gradient = [g.0, 0, g.1, 0]
+        let verdicts = try #require(TiedFeatures.certify(at: x, gradient: gradient, tied: [0], columns: d, error: 1e-9) { y in
+            let s = exposed((y[0] - x[0], y[d] - x[d]))
+            return [g.0 + s.0, 0, g.1 + s.1, 0]
+        })
+        return try #require(verdicts[0])
+    }
+
+    /// The box [-a, a] x [-b, b]: s(u) = (a sign u0, b sign u1).
+    static func box(_ u: (Double, Double)) -> (Double, Double) {
+        func sign(_ v: Double) -> Double { v > 0 ? 1 : (v < 0 ? -1 : 0) }
+        return (0.3 * sign(u.0), 0.1 * sign(u.1))
+    }
+
+    /// The disc of radius 0.2: s(u) = 0.2 u / |u| (a smooth boundary: the inscribed hexagon of
+    /// the first three directions has inradius 0.173, so 0.19 needs the cutting rounds).
+    static func disc(_ u: (Double, Double)) -> (Double, Double) {
+        let n = (u.0 * u.0 + u.1 * u.1).squareRoot()
+        return (0.2 * u.0 / n, 0.2 * u.1 / n)
+    }
+
+    @Test("A gradient inside the kink's subdifferential is certified; outside, a descent direction is found")
+    func synthetic() throws {
+        #expect({ if case .optimal = try! Self.verdict(g: (0.25, -0.05), exposed: Self.box) { return true }; return false }())
+        #expect({ if case .optimal = try! Self.verdict(g: (0.19 * cos(1.0), 0.19 * sin(1.0)), exposed: Self.disc) { return true }; return false }())
+        for (g, exposed) in [((0.25, 0.12), Self.box), ((0.21 * cos(1.0), 0.21 * sin(1.0)), Self.disc)] as [((Double, Double), ((Double, Double)) -> (Double, Double))] {
+            guard case .descent(let u) = try Self.verdict(g: g, exposed: exposed) else {
+                Issue.record("\(g): no descent direction"); continue
+            }
+            // R's one-sided derivative along u: g.u + N(u) = g.u + s(u).u < 0.
+            let s = exposed((u[0], u[1]))
+            #expect(g.0 * u[0] + g.1 * u[1] + s.0 * u[0] + s.1 * u[1] < 0, "\(g) \(u)")
+        }
+    }
+
+    @Test("A feature in every class stays tied at the l_inf full-W ce optimum, which converges (60 iterations and NOT converged before)")
+    func uninformativeFeature() throws {
+        let membership = [[1, 0, 0, 1, 1], [0, 1, 0, 1, 1], [0, 0, 1, 1, 0]].map { $0.map { $0 == 1 } }
+        let model = try DataModel(name: "m1", membership: membership, mu: [Double](repeating: 1, count: 5), sigma: [Double](repeating: 0.5, count: 5))
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .ce)
+        #expect(full.converged, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("feature 3 held tied") && $0.contains("certified optimal") }, "\(full.notes)")
+        let w = full.classifier.weights
+        #expect(w[0, 3] == w[2, 3] && w[1, 3] == w[2, 3])
+        // Independently of the certificate: R rises along every change of the tied feature's
+        // weights (one-sided, so the rise is first order: about 1e-3 x the slack ~0.02).
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ce))
+        let at = try #require(engine.estimate(w))
+        #expect(abs(at.value - full.value) <= 1e-12)
+        for angle in stride(from: 0.0, to: 2 * Double.pi, by: Double.pi / 4) {
+            var v = w
+            v[0, 3] += 1e-3 * cos(angle)
+            v[1, 3] += 1e-3 * sin(angle)
+            let moved = try #require(engine.estimate(v))
+            #expect(moved.value - at.value > 1e-6, "angle \(angle): \(moved.value - at.value)")
+        }
+    }
+}
