@@ -610,7 +610,7 @@ public enum FullOptimizer {
                     newton = result
                     moving = all.filter { !tied.contains($0 % d) }
                     let slack = tied.compactMap { if case .optimal(let s) = verdicts[$0] { return s } else { return nil } }.min() ?? 0
-                    tieNotes.append("feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied (equal weights in every class, a kink of the l_inf shift): certified optimal, the gradient inside the kink's subdifferential by \(slack) (error \(error))")
+                    tieNotes.append("feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied (equal weights in every class, a kink of the l_inf shift): the tie is certified optimal at the point found, the gradient inside the kink's subdifferential by \(slack) (error \(error))")
                 } else {
                     let reasons = tied.map { f -> String in
                         switch held?.1[f] {
