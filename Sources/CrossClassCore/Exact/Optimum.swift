@@ -563,14 +563,14 @@ public enum FullOptimizer {
             // them for two Hessians, against 5 with the updates, to the same optimum).
             // Newton over the entries `moving` (the others stay at x0's), its gradient in them.
             let all = Array(0..<(2 * d))
+            func restricted(_ h: [Double], to moving: [Int]) -> [Double] { moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } } }
             func newtonRun(free moving: [Int]) throws -> DampedNewton.Result {
                 func expand(_ y: [Double]) -> [Double] {
                     var x = x0
                     for (i, j) in moving.enumerated() { x[j] = y[i] }
                     return x
                 }
-                let hessian = initial.map { h in moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } } }
-                var result = try DampedNewton.minimize(start: moving.map { x0[$0] }, maxIterations: 60, hessian: hessian,
+                var result = try DampedNewton.minimize(start: moving.map { x0[$0] }, maxIterations: 60, hessian: initial.map { restricted($0, to: moving) },
                                                        evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines) { y in
                     let r = try f(expand(y))
                     return (r.value, moving.map { r.gradient[$0] })
@@ -587,39 +587,30 @@ public enum FullOptimizer {
             if tied.isEmpty {
                 newton = try newtonRun(free: all)
             } else {
-                // The held run, or nil where the fast evaluator declines a point on the way or
-                // near the tie (then the tie is undecided).
-                func heldRun() throws -> (DampedNewton.Result, [Int: TiedFeatures.Verdict], Double)? {
-                    let held = all.filter { !tied.contains($0 % d) }
+                let held = all.filter { !tied.contains($0 % d) }
+                // The working rule's gradients off the family can be off by 4e-6 (trades on
+                // lines): the certificate asks for a slack above 1e-5.
+                let error = max(10 * startEstimate.gradientError, 1e-5)
+                // The held run and its verdicts, or nil where the fast evaluator declines a point
+                // on the way or near the tie (then the tie is undecided).
+                func heldRun() throws -> (result: DampedNewton.Result, verdicts: [Int: TiedFeatures.Verdict])? {
                     let result: DampedNewton.Result
                     do { result = try newtonRun(free: held) } catch is Declined { return nil }
                     let point = result.argument
                     let kept = last.flatMap { $0.x == point ? engine.combine($0.shares.shares, columns: d) : nil }
-                    guard let working = point == x0 ? working0 : (kept ?? engine.evaluate(matrix(point))) else { return nil }
-                    // The working rule's gradients off the family can be off by 4e-6 (trades
-                    // on lines): the certificate asks for a slack above 1e-5.
-                    let error = max(10 * startEstimate.gradientError, 1e-5)
-                    guard let verdicts = TiedFeatures.certify(at: point, gradient: free(working).gradient, tied: tied, columns: d, error: error, gradientAt: { y in
-                        engine.evaluate(matrix(y)).map { free($0).gradient }
-                    }) else { return nil }
-                    return (result, verdicts, error)
+                    guard let working = point == x0 ? working0 : (kept ?? engine.evaluate(matrix(point))),
+                          let verdicts = TiedFeatures.certify(at: point, gradient: free(working).gradient, tied: tied, columns: d, error: error, gradientAt: { y in
+                              engine.evaluate(matrix(y)).map { free($0).gradient }
+                          }) else { return nil }
+                    return (result, verdicts)
                 }
-                let held = try heldRun()
-                if let (result, verdicts, error) = held,
-                   tied.allSatisfy({ if case .optimal = verdicts[$0] { return true } else { return false } }) {
-                    newton = result
-                    moving = all.filter { !tied.contains($0 % d) }
-                    let slack = tied.compactMap { if case .optimal(let s) = verdicts[$0] { return s } else { return nil } }.min() ?? 0
-                    tieNotes.append("feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied (equal weights in every class, a kink of the l_inf shift): the tie is certified optimal at the point found, the gradient inside the kink's subdifferential by \(slack) (error \(error))")
+                let run = try heldRun()
+                let summary = TiedFeatures.summary(run?.verdicts, tied: tied, error: error)
+                tieNotes.append(summary.note)
+                if summary.certified, let run {
+                    newton = run.result
+                    moving = held
                 } else {
-                    let reasons = tied.map { f -> String in
-                        switch held?.1[f] {
-                        case .descent(let u): return "feature \(f): R decreases along (\(u[0]), \(u[1]))"
-                        case .optimal(let s): return "feature \(f): optimal by \(s)"
-                        default: return "feature \(f): undecided"
-                        }
-                    }
-                    tieNotes.append("the tie of the features equal in every class is not certified (\(reasons.joined(separator: "; "))): Newton over all entries from the start")
                     newton = try newtonRun(free: all)
                 }
             }
@@ -638,7 +629,7 @@ public enum FullOptimizer {
                 // minimum and gives the decrement. (ce and ls are convex: a stationary point is
                 // the minimum, and the updated Hessian's decrement estimates F - F*.)
                 if let h = coarseHessian(engine, at: newton.argument, matrix: matrix),
-                   let value = DampedNewton.decrement(hessian: moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } }, gradient: newton.gradient) {
+                   let value = DampedNewton.decrement(hessian: restricted(h, to: moving), gradient: newton.gradient) {
                     decrement = value
                 } else {
                     minimum = false

@@ -93,6 +93,23 @@ public enum TiedFeatures {
         return verdicts
     }
 
+    /// Whether every tied feature's tie is certified (`verdicts` nil: an evaluation declined),
+    /// and the note that says so or names each feature's verdict.
+    static func summary(_ verdicts: [Int: Verdict]?, tied: [Int], error: Double) -> (certified: Bool, note: String) {
+        let slacks = tied.compactMap { f -> Double? in if case .optimal(let s) = verdicts?[f] { return s } else { return nil } }
+        if slacks.count == tied.count {
+            return (true, "feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied (equal weights in every class, a kink of the l_inf shift): the tie is certified optimal at the point found, the gradient inside the kink's subdifferential by \(slacks.min() ?? 0) (error \(error))")
+        }
+        let reasons = tied.map { f -> String in
+            switch verdicts?[f] {
+            case .descent(let u): return "feature \(f): R decreases along (\(u[0]), \(u[1]))"
+            case .optimal(let s): return "feature \(f): optimal by \(s)"
+            default: return "feature \(f): undecided"
+            }
+        }
+        return (false, "the tie of the features equal in every class is not certified (\(reasons.joined(separator: "; "))): Newton over all entries from the start")
+    }
+
     /// The edge of the convex hull of `points` nearest the point p inside it: its slack (the
     /// distance from p to the edge's line, negative outside) and outward unit normal, the
     /// smallest slack over the edges; nil when the hull is not two-dimensional.
