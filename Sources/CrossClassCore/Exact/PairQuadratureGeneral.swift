@@ -49,12 +49,26 @@ struct PairCoordinates {
         m1 = dot(rows[0], mean); m2 = dot(rows[1], mean)
         c11 = dot(rows[0], covariances[0]); c12 = dot(rows[0], covariances[1]); c22 = dot(rows[1], covariances[1])
         mr = m1 - m2
-        let vr = c11 + c22 - 2 * c12
+        var vr = c11 + c22 - 2 * c12
+        var c2r = c22 - c12
         let scale = c11 + c22
+        if vr < 1e-8 * scale {
+            // d1 - d2 nearly constant (a W a small step off one where it is constant, as in
+            // `KinkCertificate`'s probes): its variance and covariance with d2 from the rows'
+            // difference, without the cancellation in c11 + c22 - 2 c12 (a relative error of
+            // 1e-2 at a step of 1e-7).
+            var sums = (0.0, 0.0)
+            for f in 0..<d {
+                let difference = rows[0][f] - rows[1][f]
+                sums.0 += difference * difference * variance[f]
+                sums.1 -= difference * rows[1][f] * variance[f]
+            }
+            (vr, c2r) = sums
+        }
         if vr > 1e-28 * scale {
             sr = vr.squareRoot()
-            gamma = (c22 - c12) / vr
-            let vq = c22 - (c22 - c12) * (c22 - c12) / vr
+            gamma = c2r / vr
+            let vq = c22 - c2r * c2r / vr
             sq = vq > 1e-28 * scale ? vq.squareRoot() : 0
         } else {
             // d1 - d2 is constant: r = mr, q = d2.
@@ -576,6 +590,11 @@ public struct LinearPairCE: Sendable {
     /// Values only: a class whose d1 - d2 is constant is integrated on its one line too
     /// (`ClassPairLSGeneral`'s `valueOnly`; else it declines), and the gradient is then NaN.
     public var valueOnly = false
+    /// A class whose d1 - d2 is constant is integrated on its one line with its gradient by the
+    /// regression on q alone (`ClassPairLSGeneral`'s `qRegression`): R's gradient along the
+    /// directions that keep a tie of the adversary's vertices there, one side's across it
+    /// (`FullOptimizer.subspaceSolve`, which projects it).
+    public var constantRGradients = false
     /// Integrate a class once and rearrange it for the classes whose pair problems are its
     /// permutations (`ClassCorrespondence`; off only to test that it changes nothing).
     public var usesClassSymmetry = true
@@ -625,7 +644,8 @@ public struct LinearPairCE: Sendable {
     func classPair(_ p: PairProblem) -> ClassPair? {
         if let s = smoothing, onLines {
             guard var c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows,
-                                             eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm, valueOnly: valueOnly),
+                                             eps: threat.eps, smoothing: s, trades: tradesBeta, norm: threat.norm,
+                                             valueOnly: valueOnly || constantRGradients, qRegression: constantRGradients),
                   c.isTractable else { return nil }
             c.parallel = parallel
             c.vWidth = vWidth

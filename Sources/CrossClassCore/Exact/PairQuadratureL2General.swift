@@ -92,8 +92,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// whose absent features are exactly zero), integrated on the one line r = E r; the gradient
     /// is then NaN (a kink of L in r there would add a one-sided term the regression on q alone
     /// does not see).
+    /// `qRegression` (with `valueOnly`): a constant r's gradient by the regression of x on q
+    /// alone, E[x | q] (exact: the loss depends on x only through q there). It is R's gradient
+    /// where the inner maximum has no tie along the line r = E r, and one side's where it has
+    /// (the vertex rounding picks), which is R's along the directions that keep the tie
+    /// (`FullOptimizer.subspaceSolve`).
     init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double, trades: Double? = nil,
-          norm: Norm = .l2, valueOnly: Bool = false) {
+          norm: Norm = .l2, valueOnly: Bool = false, qRegression: Bool = false) {
         precondition(rows.count == 2)
         let n = mean.count
         func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
@@ -129,7 +134,23 @@ struct ClassPairLSGeneral: EllipseMaximand {
         meanX = mean
         let detC = p.c11 * p.c22 - p.c12 * p.c12
         if constantR {
-            regression = Array(repeating: (Double.nan, Double.nan), count: n)
+            // E[x_f | d] = mean + a_f (q - E q), with d1 - E d1 = d2 - E d2 = q - E q: any split
+            // of a_f between the two margins.
+            regression = (0..<n).map { f in
+                guard qRegression, p.sq > 0 else { return (Double.nan, Double.nan) }
+                let a = p.covariances[1][f] / (p.sq * p.sq)
+                return (0.5 * a, 0.5 * a)
+            }
+        } else if p.sr * p.sr < 1e-8 * (p.c11 + p.c22) {
+            // r nearly constant: detC = sr^2 sq^2 cancels in c11 c22 - c12^2, so the regression is
+            // on the independent (q, r), E[x_f | q, r] = mean + a_f (q - E q) + b_f (r - E r),
+            // rewritten in d (q = gamma d1 + (1 - gamma) d2, r = d1 - d2).
+            guard p.sq > 0 else { return nil }
+            regression = (0..<n).map { f in
+                let cr = variance[f] * (rows[0][f] - rows[1][f])
+                let a = (p.covariances[1][f] + p.gamma * cr) / (p.sq * p.sq), b = cr / (p.sr * p.sr)
+                return (a * p.gamma + b, a * (1 - p.gamma) - b)
+            }
         } else {
             guard detC > 0 else { return nil }
             let ci = (p.c22 / detC, -p.c12 / detC, p.c11 / detC)
