@@ -536,6 +536,12 @@ public enum FullOptimizer {
             for row in 0..<(k - 1) { for c in 0..<d { g.append(r.gradient[row, c]) } }
             return (r.value, g)
         }
+        // A class whose d1 - d2 is constant at the start: held on the symmetries' subspace (the
+        // fixed rules decline it on lines, and elsewhere Newton stalls on its kink: ls:0.1 on
+        // the model of `subspaceSolve`, 60 iterations, NOT converged, 2.9e-3 above the optimum).
+        if !constantClasses(engine, matrix(x0)).isEmpty, let result = try subspaceSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
+            return result
+        }
         guard let working0 = known?.working ?? engine.evaluate(matrix(x0)) else { return nil }
         // The last working-rule evaluation with its classes' shares: the estimate at the Newton
         // point (where the last one was made) takes them instead of integrating them again.
@@ -661,6 +667,200 @@ public enum FullOptimizer {
         } catch is Declined {
             return nil
         }
+    }
+
+    /// The full-W optimum where the start has a class whose d1 - d2 is constant (its two other
+    /// classes' weights equal on every feature it has, as a symmetry of the model that exchanges
+    /// them makes them): the fixed rules decline such a class (`ClassPairLSGeneral`), and R has
+    /// a kink there. The loss of that class ties the adversary's best shifts exactly (the
+    /// symmetry exchanges them), so R is smooth along the weights every symmetry fixes (they keep
+    /// the tie) and kinked across them (a first-order term in the break of the symmetry). On a
+    /// 3-class model with tau = 0 (classes 0 and 1 sharing two features, class 2 one of them),
+    /// the reference simplex ran 22 minutes at trades:1 and refused.
+    ///
+    /// Newton runs on the fixed subspace (`WeightSymmetry`, with the tied features held too),
+    /// where the constant class's gradient is the regression on q alone (exact along it,
+    /// `LinearPairCE.constantRGradients`), and `KinkCertificate` decides the point along the
+    /// rest: converged only when R rises along every direction that breaks the symmetry. nil
+    /// when the model has no such symmetry, or the evaluator declines.
+    /// `holdTies`: features tied at the start (`TiedFeatures`) are held tied too; when the
+    /// certificate finds R decreasing along a direction the symmetries fix (the tie is not
+    /// optimal), the search runs again with them free.
+    static func subspaceSolve(
+        _ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double, holdTies: Bool = true
+    ) throws -> FullOptimum? {
+        var engine = base
+        engine.constantRGradients = true
+        let d = x0.count / 2
+        let tied = engine.threat.norm == .linf && holdTies ? TiedFeatures.features(of: x0, columns: d) : []
+        guard let symmetry = WeightSymmetry(model: engine.model, x: x0, heldColumns: tied),
+              !symmetry.fixed.isEmpty, !symmetry.complement.isEmpty, symmetry.complement.count <= KinkCertificate.maxDimension,
+              let working0 = engine.evaluate(matrix(x0)),
+              let startEstimate = engine.estimate(matrix(x0), working: working0) else { return nil }
+        let basis = symmetry.fixed, held = symmetry.complement
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        func free(_ g: Matrix) -> [Double] { Array(g.storage.prefix(2 * d)) }
+        // y: x's coordinates in the basis (so that |y| = |x|, the scale of Newton's tests).
+        let y0 = basis.map { dot($0, x0) }
+        func point(_ y: [Double]) -> [Double] {
+            var x = x0
+            for (j, b) in basis.enumerated() where y[j] != y0[j] { for i in x.indices { x[i] += (y[j] - y0[j]) * b[i] } }
+            return x
+        }
+        struct Declined: Error {}
+        func f(_ y: [Double]) throws -> (value: Double, gradient: [Double]) {
+            let x = point(y)
+            if x == x0 { return (working0.value, basis.map { dot($0, free(working0.gradient)) }) }
+            guard let r = engine.evaluate(matrix(x)) else { throw Declined() }
+            return (r.value, basis.map { dot($0, free(r.gradient)) })
+        }
+        let newton: DampedNewton.Result
+        do {
+            let initial = engine.onLines ? subspaceHessian(engine, at: x0, basis: basis, matrix: matrix) : nil
+            newton = try DampedNewton.minimize(start: y0, maxIterations: 60, hessian: initial, evaluatesRoundingSteps: !engine.onLines,
+                                               secantUpdates: engine.onLines, f)
+        } catch is Declined {
+            return nil
+        }
+        let x = point(newton.argument)
+        guard let final = x == x0 ? startEstimate : engine.estimate(matrix(x), working: nil) else { return nil }
+        var notes: [String] = []
+        var converged = newton.converged
+        if !newton.converged { notes.append("Newton stopped after \(newton.iterations) iterations with step \(newton.step)") }
+        var decrement = newton.decrement
+        if engine.tradesBeta != nil {
+            // trades is not convex, and a BFGS Hessian is positive definite by construction: the
+            // point's own Hessian along the subspace decides that it is a minimum there.
+            if let h = subspaceHessian(engine, at: x, basis: basis, matrix: matrix),
+               let value = DampedNewton.decrement(hessian: h, gradient: newton.gradient) {
+                decrement = value
+            } else {
+                converged = false
+                notes.append("the Hessian (coarse rule) along the symmetric subspace at the point found is not positive definite: not a certified local minimum")
+            }
+        }
+        if !(decrement <= max(tolerance, 1e-15 * (1 + abs(final.value)))) {
+            converged = false
+            notes.append("Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
+        }
+        if final.errorBound > tolerance {
+            converged = false
+            notes.append("the fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
+        }
+        // The kink across the subspace, on the working rule's gradients a step 1e-7 |x| along
+        // each direction (their change is the exposed point, up to H h). The error: ten times
+        // the two rules' difference at the first such point (at x itself the tie makes each
+        // rule's node pick a side: their gradients differ by the kink's jump).
+        let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let h = 1e-7 * max(size, 1e-3)
+        func along(_ z: [Double], step: Double) -> Matrix {
+            var y = x
+            for (j, b) in held.enumerated() where z[j] != 0 { for i in y.indices { y[i] += step * z[j] * b[i] } }
+            return matrix(y)
+        }
+        // A probe direction the evaluator declines is moved 1e-3 towards a fixed direction that
+        // favours no entry: on an axis of H a class can lose a dimension (on the model above, class 2's two margins
+        // depend on one feature once feature 3 is tied, and a step off the symmetry along
+        // feature 2 alone leaves them proportional: the fixed rules decline such a class).
+        let generic: [Double] = {
+            let v = (0..<held.count).map { sin(Double($0) + 1.3) }
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / n }
+        }()
+        func probed(_ z: [Double]) -> [Double] {
+            let v = zip(z, generic).map { $0 + 1e-3 * $1 }
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / n }
+        }
+        let first = [1.0] + [Double](repeating: 0, count: held.count - 1)
+        guard let probe = engine.estimate(along(probed(first), step: h), working: nil) else { return nil }
+        let error = max(10 * probe.gradientError, 1e-5)
+        // The direction itself first: a flat direction's rate is then its own (0), where a moved
+        // one's picks up 1e-3 of T's width across it.
+        let verdict = KinkCertificate.certify(dimension: held.count, error: error) { z in
+            if let r = engine.evaluate(along(z, step: h)) { return (z, held.map { dot($0, free(r.gradient)) }) }
+            let u = probed(z)
+            return engine.evaluate(along(u, step: h)).map { r in (u, held.map { dot($0, free(r.gradient)) }) }
+        }
+        let constant = constantClasses(engine, matrix(x0))
+        let maps = symmetry.maps.map { "classes \($0.classes) with features \($0.features)" }.joined(separator: "; ")
+        let subspace = "the start is fixed by the model's symmetr\(symmetry.maps.count == 1 ? "y" : "ies") (\(maps)), and class\(constant.count == 1 ? "" : "es") \(constant.map(String.init).joined(separator: ", ")) has d1 - d2 constant there (the adversary's best shifts tie, a kink of R across the symmetry): Newton on the \(basis.count)-dimensional subspace the symmetries fix\(tied.isEmpty ? "" : " with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied")"
+        func entries(_ z: [Double]) -> [Double] { (0..<(2 * d)).map { i in held.enumerated().reduce(0.0) { $0 + z[$1.offset] * $1.element[i] } } }
+        switch verdict {
+        case .optimal(let slack, let flat)?:
+            var note = "\(subspace); the kink in the other \(held.count) directions is certified"
+            if let slack { note += ": R rises at rate >= \(slack) along each\(flat.isEmpty ? "" : " but \(flat.count)") (error \(error))" }
+            if !flat.isEmpty {
+                // No first-order kink along these: their curvature decides, by central
+                // differences (step 1e-3 |x|) of the working rule's gradient.
+                let step = 1e-3 * max(size, 1e-3)
+                var curvature = [Double](repeating: 0, count: flat.count * flat.count)
+                var declined = false
+                for (j, l) in flat.enumerated() {
+                    guard let plus = engine.evaluate(along(l, step: step)), let minus = engine.evaluate(along(l, step: -step)) else { declined = true; break }
+                    let change = zip(free(plus.gradient), free(minus.gradient)).map { ($0 - $1) / (2 * step) }
+                    for (i, k) in flat.enumerated() { curvature[i * flat.count + j] = dot(entries(k), change) }
+                }
+                DampedNewton.symmetrize(&curvature, flat.count)
+                let definite = !declined && DampedNewton.decrement(hessian: curvature, gradient: [Double](repeating: 0, count: flat.count)) != nil
+                let diagonal = (0..<flat.count).map { curvature[$0 * flat.count + $0] }
+                note += "; along \(flat.map { entries($0) }) R has no first-order kink (|rate| <= \(error) both ways) and its curvature (diagonal \(diagonal)) is \(declined ? "not evaluated (declined)" : definite ? "positive definite" : "not positive definite")"
+                if !definite { converged = false }
+            }
+            notes.insert(note, at: 0)
+        case .descent(let z, let rate)?:
+            let u = entries(z)
+            let note = "R decreases at rate \(rate) along the free entries' direction \(u)"
+            // Along the symmetries' own subspace: the held tie is what is not optimal.
+            if !tied.isEmpty, let fixed = WeightSymmetry(model: engine.model, x: x0)?.fixed,
+               fixed.reduce(0.0, { $0 + dot($1, u) * dot($1, u) }) > 0.5,
+               var result = try subspaceSolve(base, start: x0, matrix: matrix, tolerance: tolerance, holdTies: false) {
+                result.notes.append("with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied as well, \(note), which keeps the symmetry: the tie is not optimal, and the search ran again with it free")
+                return result
+            }
+            converged = false
+            notes.insert("\(subspace); \(note), off the subspace: the point is not the full-W optimum", at: 0)
+        case .undecided(let slack)?:
+            converged = false
+            notes.insert("\(subspace); the kink in the other \(held.count) directions is not certified (the nearest facet at \(slack.map { String($0) } ?? "none"), error \(error))", at: 0)
+        case nil:
+            converged = false
+            notes.insert("\(subspace); the kink in the other \(held.count) directions is not decided: an evaluation near the point was declined", at: 0)
+        }
+        let projected = basis.map { dot($0, free(final.gradient)) }
+        let gradientNorm = (0..<(2 * d)).reduce(0.0) { m, i in max(m, abs(basis.enumerated().reduce(0.0) { $0 + projected[$1.offset] * $1.element[i] })) }
+        let useStart = startEstimate.value < final.value
+        if useStart && x != x0 { notes.append("Newton found no point below the symmetric optimum") }
+        let value = useStart ? startEstimate.value : final.value
+        let errorBound = max(final.errorBound, startEstimate.errorBound)
+        return FullOptimum(
+            classifier: LinearClassifier(weights: matrix(useStart ? x0 : x)), value: value, symmetricValue: startEstimate.value, projected: (0, 0),
+            iterations: newton.iterations, converged: converged && value.isFinite, errorBound: errorBound, gradientNorm: gradientNorm,
+            optimalityGap: decrement, method: .fast, notes: notes)
+    }
+
+    /// The classes whose d1 - d2 is constant at W.
+    static func constantClasses(_ engine: LinearPairCE, _ w: Matrix) -> [Int] {
+        engine.problems(w).enumerated().filter { PairCoordinates(mean: $0.element.mean, variance: $0.element.variance, rows: $0.element.rows).sr == 0 }.map { $0.offset }
+    }
+
+    /// The Hessian of R along an orthonormal basis of a subspace through x (coordinates in it),
+    /// by forward differences (step 1e-4 |x|) of the coarse rule's gradients: every point stays
+    /// in the subspace (`subspaceSolve`: off it R has a kink).
+    static func subspaceHessian(_ engine: LinearPairCE, at x: [Double], basis: [[Double]], matrix: ([Double]) -> Matrix) -> [Double]? {
+        let m = basis.count, n = x.count
+        let step = 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3)
+        func gradient(_ point: [Double]) -> [Double]? {
+            engine.evaluate(matrix(point), rule: .coarse).map { r in basis.map { b in (0..<n).reduce(0) { $0 + b[$1] * r.gradient.storage[$1] } } }
+        }
+        guard let g0 = gradient(x) else { return nil }
+        var hessian = [Double](repeating: 0, count: m * m)
+        for j in 0..<m {
+            guard let g = gradient(zip(x, basis[j]).map { $0 + step * $1 }) else { return nil }
+            for i in 0..<m { hessian[i * m + j] = (g[i] - g0[i]) / step }
+        }
+        DampedNewton.symmetrize(&hessian, m)
+        return hessian
     }
 
     /// The Hessian of R in the free entries at x by forward differences (step 1e-4 |x|) of the

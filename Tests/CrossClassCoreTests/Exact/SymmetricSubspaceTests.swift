@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import CrossClassCore
+
+@Suite("Symmetric subspace and the kink across it (a class with constant d1 - d2)")
+struct SymmetricSubspaceTests {
+    static func m1() throws -> DataModel {
+        let membership = [[1, 0, 0, 1, 1], [0, 1, 0, 1, 1], [0, 0, 1, 1, 0]].map { $0.map { $0 == 1 } }
+        return try DataModel(name: "m1", membership: membership, mu: [Double](repeating: 1, count: 5), sigma: [Double](repeating: 0.5, count: 5))
+    }
+
+    /// The free entries (rows 0 and 1 minus row 2) of the symmetric family's W.
+    static func free(_ model: DataModel, w1: Double, w2: Double) -> [Double] {
+        let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
+        let d = model.dimension
+        return (0..<2).flatMap { r in (0..<d).map { w[r, $0] - w[2, $0] } }
+    }
+
+    static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+
+    @Test("The model's symmetries fixing W are found, and their subspace is fixed by each and orthogonal to its complement")
+    func symmetries() throws {
+        let model = try Self.m1()
+        let x = Self.free(model, w1: 2.9, w2: 0.7)
+        let s = try #require(WeightSymmetry(model: model, x: x))
+        // Classes 0 and 1 exchanged with features 0 and 1: the only map.
+        #expect(s.maps.count == 1)
+        #expect(s.maps.first?.classes == [1, 0, 2] && s.maps.first?.features == [1, 0, 2, 3, 4])
+        #expect(s.fixed.count == 5 && s.complement.count == 5)
+        let held = try #require(WeightSymmetry(model: model, x: x, heldColumns: [3]))
+        #expect(held.fixed.count == 4 && held.complement.count == 6)
+        let action = WeightSymmetry.action(s.maps[0], classes: 3, features: 5)
+        for b in held.fixed {
+            let image = action.map { Self.dot($0, b) }
+            #expect(zip(image, b).allSatisfy { abs($0 - $1) <= 1e-14 })
+            #expect(abs(b[3]) <= 1e-15 && abs(b[8]) <= 1e-15)
+            for c in held.complement { #expect(abs(Self.dot(b, c)) <= 1e-14) }
+        }
+        for (i, a) in (held.fixed + held.complement).enumerated() {
+            for (j, b) in (held.fixed + held.complement).enumerated() { #expect(abs(Self.dot(a, b) - (i == j ? 1 : 0)) <= 1e-13) }
+        }
+        // paper3: every permutation of the classes (with its features).
+        let paper3 = try DataModel.paper3()
+        #expect(WeightSymmetry(model: paper3, x: Self.free(paper3, w1: 1, w2: 0.4))?.maps.count == 5)
+        // A W that breaks the symmetry: none.
+        var broken = x
+        broken[0] += 0.01
+        #expect(WeightSymmetry(model: model, x: broken) == nil)
+    }
+
+    /// A kink at 0 in R^3: R = g.z + N(z) near 0 with N the support function of the box
+    /// prod [-a_i, a_i]; the gradient a step along z is g + (a_i sign z_i).
+    static func verdict(g: [Double], half a: [Double]) -> KinkCertificate.Verdict? {
+        KinkCertificate.certify(dimension: 3, error: 1e-9) { z in
+            (z, (0..<3).map { g[$0] + a[$0] * (z[$0] > 1e-12 ? 1 : (z[$0] < -1e-12 ? -1 : 0)) })
+        }
+    }
+
+    @Test("The kink certificate: inside certified, outside a descent direction, a flat direction set aside, a boundary undecided")
+    func certificate() throws {
+        let a = [0.3, 0.1, 0.2]
+        guard case .optimal(let slack, let flat)? = Self.verdict(g: [0.05, -0.02, 0.1], half: a) else { Issue.record("not certified"); return }
+        // The box shifted by g: 0's distance to its nearest face is 0.1 - 0.02, which bounds the
+        // hull's (inside it).
+        #expect((slack ?? 0) > 1e-9 && (slack ?? 1) <= 0.08 + 1e-12 && flat.isEmpty)
+        guard case .descent(let z, let rate)? = Self.verdict(g: [0.05, 0.15, 0], half: a) else { Issue.record("no descent"); return }
+        // R's one-sided derivative along z, computed afresh: negative.
+        let derivative = (0..<3).reduce(0.0) { $0 + [0.05, 0.15, 0][$1] * z[$1] + a[$1] * abs(z[$1]) }
+        #expect(derivative < 0 && abs(derivative - rate) <= 1e-12)
+        // No kink in the third coordinate (and no slope): flat there, the rest certified.
+        guard case .optimal(let s2, let flat2)? = Self.verdict(g: [0.05, -0.02, 0], half: [0.3, 0.1, 0]) else { Issue.record("not certified with a flat direction"); return }
+        #expect((s2 ?? 0) > 1e-9 && (s2 ?? 1) <= 0.08 + 1e-12)
+        #expect(flat2.count == 1 && abs(abs(flat2[0][2]) - 1) <= 1e-12)
+        // 0 on the box's face (g1 = a1): R rises along every direction but is flat along -e_1
+        // at first order without being smooth there: neither certified nor a descent.
+        if case .undecided? = Self.verdict(g: [0.3, 0, 0], half: a) {} else { Issue.record("a boundary point was decided") }
+    }
+
+    /// trades:1 on this model (the case that took 22 minutes and ended in a refusal before) takes
+    /// 17 s alone: bench/ANALYSIS.md measures it; here the two objectives that take under a second.
+    @Test("Full W on a model whose class 2 has d1 - d2 constant at the symmetric start: held on the symmetric subspace and certified",
+          arguments: [Objective.ce, .ls(alpha: 0.1)])
+    func constantClass(objective: Objective) throws {
+        let model = try Self.m1()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: objective)
+        #expect(full.method == .fast)
+        #expect(full.converged, "\(full.notes)")
+        #expect(full.notes.first?.contains("kink in the other 6 directions is certified") == true, "\(full.notes)")
+        #expect(full.value < full.symmetricValue - 1e-3)
+        let w = full.classifier.weights
+        // The symmetry holds at the point found: classes 0 and 1 exchanged with features 0 and 1.
+        for f in 0..<5 { #expect(abs(w[0, f] - w[1, [1, 0, 2, 3, 4][f]]) <= 1e-12 * 4) }
+        // Independently of the certificate, on the evaluator's value at generic W (no constant
+        // class there): R rises along random changes of the whole W, first order (kinked).
+        // (Values only at the point itself: class 2's d1 - d2 is constant there.)
+        var engine = try #require(LinearPairCE(model: model, threat: threat, objective: objective))
+        engine.valueOnly = true
+        let at = try #require(engine.estimate(w))
+        #expect(abs(at.value - full.value) <= 1e-10)
+        for k in 0..<6 {
+            // Six fixed directions that favour no entry.
+            var u = (0..<10).map { i in sin(1.7 * Double((i + 1) * (k + 1)) + 0.3 * Double(k)) }
+            let n = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            u = u.map { $0 / n }
+            var v = w
+            for i in 0..<10 { v[i / 5, i % 5] += 1e-3 * u[i] }
+            let moved = try #require(engine.estimate(v))
+            #expect(moved.value - at.value > 1e-6, "\(u): \(moved.value - at.value)")
+        }
+    }
+}
