@@ -729,7 +729,7 @@ public enum FullOptimizer {
             return FullOptimum(
                 classifier: LinearClassifier(weights: matrix(newton.value < working0.value ? x : x0)), value: value, symmetricValue: working0.value,
                 projected: (0, 0), iterations: newton.iterations, converged: false, errorBound: nil, gradientNorm: nil, optimalityGap: newton.decrement,
-                method: .fast, notes: ["Newton on the \(basis.count)-dimensional subspace the symmetries fix \(newton.converged ? "converged" : "stopped after \(newton.iterations) iterations") at R = \(newton.value) on the working rule; its error is not estimated and the kink across the symmetry there is not certified (on the probe model m1 at eps 0.1 the verification rule at such a point took minutes: left open)"])
+                method: .fast, notes: ["Newton on the \(basis.count)-dimensional subspace the symmetries fix \(newton.converged ? "converged" : "stopped after \(newton.iterations) iterations") at R = \(newton.value) on the working rule; its error is not estimated and the kink across the symmetry there is not certified (the verification rule at such a point can take minutes: left open, bench/ANALYSIS.md stop 39)"])
         }
         guard let startEstimate = engine.estimate(matrix(x0), working: working0),
               let final = x == x0 ? startEstimate : engine.estimate(matrix(x), working: nil) else { return nil }
@@ -768,9 +768,10 @@ public enum FullOptimizer {
             return matrix(y)
         }
         // A probe direction the evaluator declines is moved 1e-3 towards a fixed direction that
-        // favours no entry: on an axis of H a class can lose a dimension (on the model above, class 2's two margins
-        // depend on one feature once feature 3 is tied, and a step off the symmetry along
-        // feature 2 alone leaves them proportional: the fixed rules decline such a class).
+        // favours no entry: on an axis of H a class can lose a dimension (on the model above,
+        // class 2's two margins depend on one feature once feature 3 is tied, and a step off the
+        // symmetry along feature 2 alone leaves them proportional: the fixed rules decline such
+        // a class).
         let generic: [Double] = {
             let v = (0..<held.count).map { sin(Double($0) + 1.3) }
             let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
