@@ -48,8 +48,20 @@ extension SymmetricOptimizer {
     /// estimate, with gradients), which the full-W optimiser starts from (`FullOptimizer`).
     func familyNewton(start: (Double, Double)) throws
         -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, objective: Estimate?, final: FamilyFinalEvaluations?)? {
-        guard let engine = familyEvaluator else { return nil }
+        guard var engine = familyEvaluator else { return nil }
         let (u1, u2) = familyDirections
+        // A class whose d1 - d2 is constant at two independent points of the family is constant
+        // on all of it (the rows' differences are linear in (w1, w2)), with E r = 0 (tau = 0: its
+        // absent features are exactly 0): its loss ties the adversary's two vertices on the whole
+        // family, smooth along it, and the regression on q alone gives its gradient along the
+        // family exactly (`LinearPairCE.constantRGradients`). Else the fixed rules decline it
+        // and the caller searched on values (a simplex: 12 s of the 17.6 s full-W trades:1
+        // optimum on the model of `FullOptimizer.subspaceSolve`).
+        let constant = [(1.0, 0.37), (0.61, 1.0)].map {
+            FullOptimizer.constantClasses(engine, LinearClassifier.symmetric(model: model, w1: $0.0, w2: $0.1).weights)
+        }
+        let holdsTie = !constant[0].isEmpty && constant[0] == constant[1]
+        engine.constantRGradients = holdsTie
         var last: (w1: Double, w2: Double, r: (value: Double, gradient: Matrix, tail: Double))? = nil
         func f(_ w1: Double, _ w2: Double, _ rule: GaussLegendre, working: Bool = false) throws -> (value: Double, g1: Double, g2: Double) {
             let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
@@ -69,7 +81,9 @@ extension SymmetricOptimizer {
             let estimate = e.errorBound <= tolerance
                 ? Estimate(value: e.value, errorBound: e.errorBound, converged: true, method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
                 : nil
-            let final = known.map { FamilyFinalEvaluations(w1: o.w1, w2: o.w2, evaluations: .init(working: $0, estimate: e)) }
+            // Not with a constant class: its gradient here is one side's across the symmetry, which
+            // the full-W optimiser must not start from (`FullOptimizer.subspaceSolve`).
+            let final = holdsTie ? nil : known.map { FamilyFinalEvaluations(w1: o.w1, w2: o.w2, evaluations: .init(working: $0, estimate: e)) }
             return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, estimate, final)
         } catch is Declined {
             return nil

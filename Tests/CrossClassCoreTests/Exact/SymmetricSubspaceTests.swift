@@ -109,4 +109,27 @@ struct SymmetricSubspaceTests {
             #expect(moved.value - at.value > 1e-6, "\(u): \(moved.value - at.value)")
         }
     }
+
+    @Test("trades:1 over the symmetric family with class 2's d1 - d2 constant on all of it: Newton on the regression-on-q gradient, a stationary minimum of the values (a simplex on values before)")
+    func familyWithConstantClass() throws {
+        let model = try Self.m1()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 1))
+        let o = try optimizer.solve()
+        #expect(o.converged && !o.onBoundary, "\(o.notes)")
+        // Independently of the gradient, on values alone: central differences of F at the
+        // point vanish to their truncation (h^2 times F's third derivative / 6) and the noise,
+        // and F rises both ways along each coordinate. A one-sided gradient across a kink would
+        // leave a first-order slope (R's kink rates on this model are ~1e-2).
+        let h = 1e-3
+        let center = try optimizer.value(w1: o.w1, w2: o.w2).value
+        for (dx, dy) in [(h, 0.0), (0.0, h)] {
+            let plus = try optimizer.value(w1: o.w1 + dx, w2: o.w2 + dy).value
+            let minus = try optimizer.value(w1: o.w1 - dx, w2: o.w2 - dy).value
+            #expect(abs(plus - minus) / (2 * h) <= 1e-5, "slope \((plus - minus) / (2 * h))")
+            #expect(plus > center && minus > center)
+        }
+        // The simplex on values found 0.4113704040502205 (9c4b3e8): at least as low.
+        #expect(o.value <= 0.4113704040502205 + 1e-12)
+    }
 }
