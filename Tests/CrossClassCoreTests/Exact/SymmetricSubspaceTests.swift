@@ -77,7 +77,7 @@ struct SymmetricSubspaceTests {
     }
 
     /// trades:1 on this model (the case that took 22 minutes and ended in a refusal before) takes
-    /// 17 s alone: bench/ANALYSIS.md measures it; here the two objectives that take under a second.
+    /// 6.4 s alone: bench/ANALYSIS.md measures it; here the two objectives that take under a second.
     @Test("Full W on a model whose class 2 has d1 - d2 constant at the symmetric start: held on the symmetric subspace and certified",
           arguments: [Objective.ce, .ls(alpha: 0.1)])
     func constantClass(objective: Objective) throws {
