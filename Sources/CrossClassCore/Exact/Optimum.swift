@@ -686,7 +686,7 @@ public enum FullOptimizer {
     /// `holdTies`: features tied at the start (`TiedFeatures`) are held tied too; when the
     /// certificate finds R decreasing along a direction the symmetries fix (the tie is not
     /// optimal), the search runs again with them free, from the best point along that direction,
-    /// and reports its point NOT converged (`certifies` false: no error estimate, no certificate).
+    /// and reports its point NOT converged (`certifies` false: the point's estimate, no certificate).
     static func subspaceSolve(
         _ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double, holdTies: Bool = true,
         certifies: Bool = true
@@ -725,11 +725,14 @@ public enum FullOptimizer {
         }
         let x = point(newton.argument)
         if !certifies {
-            let value = min(newton.value, working0.value)
+            // The point's own estimate (both rules, fast there: the tie is exact), not the
+            // certificate: its evaluations a step off the symmetry are slow here (bench/ANALYSIS.md,
+            // stop 39).
+            guard newton.value < working0.value, let final = engine.estimate(matrix(x), working: nil) else { return nil }
             return FullOptimum(
-                classifier: LinearClassifier(weights: matrix(newton.value < working0.value ? x : x0)), value: value, symmetricValue: working0.value,
-                projected: (0, 0), iterations: newton.iterations, converged: false, errorBound: nil, gradientNorm: nil, optimalityGap: newton.decrement,
-                method: .fast, notes: ["Newton on the \(basis.count)-dimensional subspace the symmetries fix \(newton.converged ? "converged" : "stopped after \(newton.iterations) iterations") at R = \(newton.value) on the working rule; its error is not estimated and the kink across the symmetry there is not certified (the verification rule at such a point can take minutes: left open, bench/ANALYSIS.md stop 39)"])
+                classifier: LinearClassifier(weights: matrix(x)), value: final.value, symmetricValue: working0.value,
+                projected: (0, 0), iterations: newton.iterations, converged: false, errorBound: final.errorBound, gradientNorm: nil, optimalityGap: newton.decrement,
+                method: .fast, notes: ["Newton on the \(basis.count)-dimensional subspace the symmetries fix \(newton.converged ? "converged" : "stopped after \(newton.iterations) iterations") at R = \(final.value) (error bound \(final.errorBound)); the kink across the symmetry there is not certified (evaluations a small step off the symmetry take up to a minute each there: left open, bench/ANALYSIS.md stop 39)"])
         }
         guard let startEstimate = engine.estimate(matrix(x0), working: working0),
               let final = x == x0 ? startEstimate : engine.estimate(matrix(x), working: nil) else { return nil }
