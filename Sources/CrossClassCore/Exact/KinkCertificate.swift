@@ -50,7 +50,7 @@ public enum KinkCertificate {
     public static func certify(dimension n: Int, error: Double, maxRounds: Int = 24,
                                exposedPoint: ([Double]) -> (direction: [Double], point: [Double])?) -> Verdict? {
         precondition(n >= 1 && n <= maxDimension)
-        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        let dot = WeightSymmetry.dot, coordinates = WeightSymmetry.coordinates
         // The subspace still to certify (orthonormal, coordinates in H) and the flat directions.
         var subspace = (0..<n).map { i -> [Double] in var e = [Double](repeating: 0, count: n); e[i] = 1; return e }
         var flat: [[Double]] = []
@@ -59,7 +59,7 @@ public enum KinkCertificate {
         func rebuild() {
             hull = Hull(dimension: max(subspace.count, 1))
             guard !subspace.isEmpty else { return }
-            for p in points { hull.add(subspace.map { dot($0, p) }) }
+            for p in points { hull.add(coordinates(p, subspace)) }
         }
         /// The direction probed u, p(u) and D(u).
         func probe(_ z: [Double]) -> (direction: [Double], point: [Double], rate: Double)?? {
@@ -82,8 +82,7 @@ public enum KinkCertificate {
             guard let facet = hull.nearestFacet() else { return .undecided(slack: nil) }
             if facet.slack > error { return .optimal(slack: facet.slack, flat: flat) }
             // The facet's normal in H.
-            var z = [Double](repeating: 0, count: n)
-            for (j, b) in subspace.enumerated() { for i in 0..<n { z[i] += facet.normal[j] * b[i] } }
+            let z = WeightSymmetry.combination(facet.normal, of: subspace)
             guard let result = probe(z), let (u, p, rate) = result else { return nil }
             if rate < -error { return .descent(direction: u, rate: rate) }
             points.append(p)
@@ -98,9 +97,9 @@ public enum KinkCertificate {
                     rebuild()
                     continue
                 }
-                hull.add(subspace.map { dot($0, q) })
+                hull.add(coordinates(q, subspace))
             }
-            hull.add(subspace.map { dot($0, p) })
+            hull.add(coordinates(p, subspace))
         }
         guard !subspace.isEmpty else { return .optimal(slack: nil, flat: flat) }
         if let facet = hull.nearestFacet(), facet.slack > error { return .optimal(slack: facet.slack, flat: flat) }

@@ -539,7 +539,7 @@ public enum FullOptimizer {
         // A class whose d1 - d2 is constant at the start: held on the symmetries' subspace (the
         // fixed rules decline it on lines, and elsewhere Newton stalls on its kink: ls:0.1 on
         // the model of `subspaceSolve`, 60 iterations, NOT converged, 2.9e-3 above the optimum).
-        if !constantClasses(engine, matrix(x0)).isEmpty, let result = try subspaceSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
+        if let result = try subspaceSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
             return result
         }
         guard let working0 = known?.working ?? engine.evaluate(matrix(x0)) else { return nil }
@@ -682,7 +682,8 @@ public enum FullOptimizer {
     /// where the constant class's gradient is the regression on q alone (exact along it,
     /// `LinearPairCE.constantRGradients`), and `KinkCertificate` decides the point along the
     /// rest: converged only when R rises along every direction that breaks the symmetry. nil
-    /// when the model has no such symmetry, or the evaluator declines.
+    /// when no class has d1 - d2 constant at the start, the model has no such symmetry, or the
+    /// evaluator declines.
     /// `holdTies`: features tied at the start (`TiedFeatures`) are held tied too; when the
     /// certificate finds R decreasing along a direction the symmetries fix (the tie is not
     /// optimal), the search runs again with them free, from the best point along that direction,
@@ -694,26 +695,24 @@ public enum FullOptimizer {
         var engine = base
         engine.constantRGradients = true
         let d = x0.count / 2
+        let constant = constantClasses(engine, matrix(x0))
         let tied = engine.threat.norm == .linf && holdTies ? TiedFeatures.features(of: x0, columns: d) : []
-        guard let symmetry = WeightSymmetry(model: engine.model, x: x0, heldColumns: tied),
+        guard !constant.isEmpty, let symmetry = WeightSymmetry(model: engine.model, x: x0, heldColumns: tied),
               !symmetry.fixed.isEmpty, !symmetry.complement.isEmpty, symmetry.complement.count <= KinkCertificate.maxDimension,
               let working0 = engine.evaluate(matrix(x0)) else { return nil }
         let basis = symmetry.fixed, held = symmetry.complement
-        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
-        func free(_ g: Matrix) -> [Double] { Array(g.storage.prefix(2 * d)) }
+        let dot = WeightSymmetry.dot, coordinates = WeightSymmetry.coordinates, combination = WeightSymmetry.combination
+        /// The free entries' gradient in a basis.
+        func projected(_ g: Matrix, _ basis: [[Double]]) -> [Double] { coordinates(Array(g.storage.prefix(2 * d)), basis) }
         // y: x's coordinates in the basis (so that |y| = |x|, the scale of Newton's tests).
-        let y0 = basis.map { dot($0, x0) }
-        func point(_ y: [Double]) -> [Double] {
-            var x = x0
-            for (j, b) in basis.enumerated() where y[j] != y0[j] { for i in x.indices { x[i] += (y[j] - y0[j]) * b[i] } }
-            return x
-        }
+        let y0 = coordinates(x0, basis)
+        func point(_ y: [Double]) -> [Double] { combination(zip(y, y0).map { $0 - $1 }, basis, x0) }
         struct Declined: Error {}
         func f(_ y: [Double]) throws -> (value: Double, gradient: [Double]) {
             let x = point(y)
-            if x == x0 { return (working0.value, basis.map { dot($0, free(working0.gradient)) }) }
+            if x == x0 { return (working0.value, projected(working0.gradient, basis)) }
             guard let r = engine.evaluate(matrix(x)) else { throw Declined() }
-            return (r.value, basis.map { dot($0, free(r.gradient)) })
+            return (r.value, projected(r.gradient, basis))
         }
         let newton: DampedNewton.Result
         do {
@@ -765,40 +764,27 @@ public enum FullOptimizer {
         // rule's node pick a side: their gradients differ by the kink's jump).
         let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
         let h = 1e-7 * max(size, 1e-3)
-        func along(_ z: [Double], step: Double) -> Matrix {
-            var y = x
-            for (j, b) in held.enumerated() where z[j] != 0 { for i in y.indices { y[i] += step * z[j] * b[i] } }
-            return matrix(y)
-        }
+        func along(_ z: [Double], step: Double) -> Matrix { matrix(combination(z.map { step * $0 }, held, x)) }
         // A probe direction the evaluator declines is moved 1e-3 towards a fixed direction that
         // favours no entry: on an axis of H a class can lose a dimension (on the model above,
         // class 2's two margins depend on one feature once feature 3 is tied, and a step off the
         // symmetry along feature 2 alone leaves them proportional: the fixed rules decline such
         // a class).
-        let generic: [Double] = {
-            let v = (0..<held.count).map { sin(Double($0) + 1.3) }
-            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return v.map { $0 / n }
-        }()
-        func probed(_ z: [Double]) -> [Double] {
-            let v = zip(z, generic).map { $0 + 1e-3 * $1 }
-            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return v.map { $0 / n }
-        }
+        let generic = WeightSymmetry.unit((0..<held.count).map { sin(Double($0) + 1.3) })
+        func probed(_ z: [Double]) -> [Double] { WeightSymmetry.unit(zip(z, generic).map { $0 + 1e-3 * $1 }) }
         let first = [1.0] + [Double](repeating: 0, count: held.count - 1)
         guard let probe = engine.estimate(along(probed(first), step: h), working: nil) else { return nil }
         let error = max(10 * probe.gradientError, 1e-5)
         // The direction itself first: a flat direction's rate is then its own (0), where a moved
         // one's picks up 1e-3 of T's width across it.
         let verdict = KinkCertificate.certify(dimension: held.count, error: error) { z in
-            if let r = engine.evaluate(along(z, step: h)) { return (z, held.map { dot($0, free(r.gradient)) }) }
+            if let r = engine.evaluate(along(z, step: h)) { return (z, projected(r.gradient, held)) }
             let u = probed(z)
-            return engine.evaluate(along(u, step: h)).map { r in (u, held.map { dot($0, free(r.gradient)) }) }
+            return engine.evaluate(along(u, step: h)).map { r in (u, projected(r.gradient, held)) }
         }
-        let constant = constantClasses(engine, matrix(x0))
         let maps = symmetry.maps.map { "classes \($0.classes) with features \($0.features)" }.joined(separator: "; ")
         let subspace = "the start is fixed by the model's symmetr\(symmetry.maps.count == 1 ? "y" : "ies") (\(maps)), and class\(constant.count == 1 ? "" : "es") \(constant.map(String.init).joined(separator: ", ")) has d1 - d2 constant there (the adversary's best shifts tie, a kink of R across the symmetry): Newton on the \(basis.count)-dimensional subspace the symmetries fix\(tied.isEmpty ? "" : " with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied")"
-        func entries(_ z: [Double]) -> [Double] { (0..<(2 * d)).map { i in held.enumerated().reduce(0.0) { $0 + z[$1.offset] * $1.element[i] } } }
+        func entries(_ z: [Double]) -> [Double] { combination(z, held, nil) }
         switch verdict {
         case .optimal(let slack, let flat)?:
             var note = "\(subspace); the kink in the other \(held.count) directions is certified"
@@ -811,7 +797,7 @@ public enum FullOptimizer {
                 var declined = false
                 for (j, l) in flat.enumerated() {
                     guard let plus = engine.evaluate(along(l, step: step)), let minus = engine.evaluate(along(l, step: -step)) else { declined = true; break }
-                    let change = zip(free(plus.gradient), free(minus.gradient)).map { ($0 - $1) / (2 * step) }
+                    let change = zip(plus.gradient.storage.prefix(2 * d), minus.gradient.storage.prefix(2 * d)).map { ($0 - $1) / (2 * step) }
                     for (i, k) in flat.enumerated() { curvature[i * flat.count + j] = dot(entries(k), change) }
                 }
                 DampedNewton.symmetrize(&curvature, flat.count)
@@ -826,8 +812,8 @@ public enum FullOptimizer {
             let note = "R decreases at rate \(rate) along the free entries' direction \(u)"
             // Along the symmetries' own subspace: the held tie is what is not optimal.
             if !tied.isEmpty, let fixed = WeightSymmetry(model: engine.model, x: x0)?.fixed,
-               fixed.reduce(0.0, { $0 + dot($1, u) * dot($1, u) }) > 0.5,
-               let (start, startValue) = descend(engine, from: x, value: final.value, along: fixed.map { dot($0, u) }, basis: fixed, matrix: matrix),
+               case let inFixed = coordinates(u, fixed), inFixed.reduce(0.0, { $0 + $1 * $1 }) > 0.5,
+               let (start, startValue) = descend(engine, from: x, value: final.value, along: inFixed, basis: fixed, matrix: matrix),
                var result = try subspaceSolve(base, start: start, matrix: matrix, tolerance: tolerance, holdTies: false, certifies: false) {
                 result.notes.append("with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied as well, \(note), which keeps the symmetry: the tie is not optimal, and the search ran again with it free from the best point along that direction (R = \(startValue))")
                 result.symmetricValue = startEstimate.value
@@ -842,8 +828,7 @@ public enum FullOptimizer {
             converged = false
             notes.insert("\(subspace); the kink in the other \(held.count) directions is not decided: an evaluation near the point was declined", at: 0)
         }
-        let projected = basis.map { dot($0, free(final.gradient)) }
-        let gradientNorm = (0..<(2 * d)).reduce(0.0) { m, i in max(m, abs(basis.enumerated().reduce(0.0) { $0 + projected[$1.offset] * $1.element[i] })) }
+        let gradientNorm = combination(projected(final.gradient, basis), basis, nil).reduce(0.0) { max($0, abs($1)) }
         let useStart = startEstimate.value < final.value
         if useStart && x != x0 { notes.append("Newton found no point below the symmetric optimum") }
         let value = useStart ? startEstimate.value : final.value
@@ -862,8 +847,7 @@ public enum FullOptimizer {
                         matrix: ([Double]) -> Matrix) -> (point: [Double], value: Double)? {
         let norm = z.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard norm > 0 else { return nil }
-        var direction = [Double](repeating: 0, count: x.count)
-        for (j, b) in basis.enumerated() { for i in direction.indices { direction[i] += z[j] / norm * b[i] } }
+        let direction = WeightSymmetry.combination(z.map { $0 / norm }, of: basis)
         let size = max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3)
         var values = engine
         values.valueOnly = true
@@ -890,7 +874,7 @@ public enum FullOptimizer {
         let m = basis.count, n = x.count
         let step = 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3)
         func gradient(_ point: [Double]) -> [Double]? {
-            engine.evaluate(matrix(point), rule: .coarse).map { r in basis.map { b in (0..<n).reduce(0) { $0 + b[$1] * r.gradient.storage[$1] } } }
+            engine.evaluate(matrix(point), rule: .coarse).map { r in WeightSymmetry.coordinates(Array(r.gradient.storage.prefix(n)), in: basis) }
         }
         guard let g0 = gradient(x) else { return nil }
         var hessian = [Double](repeating: 0, count: m * m)

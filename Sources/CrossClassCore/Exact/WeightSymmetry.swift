@@ -98,6 +98,24 @@ public struct WeightSymmetry: Sendable {
         return (0..<n).map { i in columns.map { $0[i] } }
     }
 
+    static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+
+    /// v's coordinates in an orthonormal basis (its projection on the span).
+    static func coordinates(_ v: [Double], in basis: [[Double]]) -> [Double] { basis.map { dot($0, v) } }
+
+    /// x + sum_j c_j basis_j (x: zero when nil), term by term in j (zero coefficients skipped).
+    static func combination(_ c: [Double], of basis: [[Double]], plus x: [Double]? = nil) -> [Double] {
+        var out = x ?? [Double](repeating: 0, count: basis.first?.count ?? 0)
+        for (j, b) in basis.enumerated() where c[j] != 0 { for i in out.indices { out[i] += c[j] * b[i] } }
+        return out
+    }
+
+    /// v / |v|.
+    static func unit(_ v: [Double]) -> [Double] {
+        let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return v.map { $0 / n }
+    }
+
     /// An orthonormal basis of span(vectors) orthogonal to `basis` (orthonormal), by modified
     /// Gram-Schmidt twice over; vectors dependent to 1e-9 are dropped.
     static func orthonormal(_ vectors: [[Double]], against basis: [[Double]]) -> [[Double]] {
