@@ -570,13 +570,15 @@ public enum FullOptimizer {
             // Newton over the entries `moving` (the others stay at x0's), its gradient in them.
             let all = Array(0..<(2 * d))
             func restricted(_ h: [Double], to moving: [Int]) -> [Double] { moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } } }
-            func newtonRun(free moving: [Int]) throws -> DampedNewton.Result {
+            func newtonRun(free moving: [Int], from start: [Double] = x0) throws -> DampedNewton.Result {
                 func expand(_ y: [Double]) -> [Double] {
-                    var x = x0
+                    var x = start
                     for (i, j) in moving.enumerated() { x[j] = y[i] }
                     return x
                 }
-                var result = try DampedNewton.minimize(start: moving.map { x0[$0] }, maxIterations: 60, hessian: initial.map { restricted($0, to: moving) },
+                // The coarse Hessian is the start's.
+                let hessian = start == x0 ? initial.map { restricted($0, to: moving) } : nil
+                var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
                                                        evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines) { y in
                     let r = try f(expand(y))
                     return (r.value, moving.map { r.gradient[$0] })
@@ -616,7 +618,13 @@ public enum FullOptimizer {
                 if summary.certified, let run {
                     newton = run.result
                     moving = held
+                } else if let run, let (start, startValue) = descendOffTies(engine, run: run.result, verdicts: run.verdicts, columns: d, matrix: matrix) {
+                    // Newton from the start would find the tie's kink again and crawl along it
+                    // (model b of bench/ANALYSIS.md stop 40: 48 iterations against 7 from here).
+                    tieNotes.append("Newton over all entries from the best point along the tie's descent direction from the held point (R = \(startValue))")
+                    newton = try newtonRun(free: all, from: start)
                 } else {
+                    tieNotes.append("Newton over all entries from the start")
                     newton = try newtonRun(free: all)
                 }
             }
@@ -860,6 +868,19 @@ public enum FullOptimizer {
             step *= 2
         }
         return best
+    }
+
+    /// The best point along the descent directions the tie certificate found, from the held
+    /// run's point (`descend`); nil when no feature has one or R does not decrease along it.
+    static func descendOffTies(_ engine: LinearPairCE, run: DampedNewton.Result, verdicts: [Int: TiedFeatures.Verdict], columns d: Int,
+                               matrix: ([Double]) -> Matrix) -> (point: [Double], value: Double)? {
+        var direction = [Double](repeating: 0, count: 2 * d)
+        for (f, verdict) in verdicts {
+            if case .descent(let u) = verdict { direction[f] = u[0]; direction[d + f] = u[1] }
+        }
+        guard direction.contains(where: { $0 != 0 }) else { return nil }
+        let identity = (0..<(2 * d)).map { i in (0..<(2 * d)).map { $0 == i ? 1.0 : 0 } }
+        return descend(engine, from: run.argument, value: run.value, along: direction, basis: identity, matrix: matrix)
     }
 
     /// The classes whose d1 - d2 is constant at W.

@@ -107,7 +107,7 @@ public enum TiedFeatures {
             default: return "feature \(f): undecided"
             }
         }
-        return (false, "the tie of the features equal in every class is not certified (\(reasons.joined(separator: "; "))): Newton over all entries from the start")
+        return (false, "the tie of the features equal in every class is not certified (\(reasons.joined(separator: "; ")))")
     }
 
     /// The edge of the convex hull of `points` nearest the point p inside it: its slack (the

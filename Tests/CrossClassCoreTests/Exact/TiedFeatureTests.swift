@@ -69,4 +69,35 @@ struct TiedFeatureTests {
             #expect(moved.value - at.value > 5e-7, "angle \(angle): \(moved.value - at.value)")
         }
     }
+
+    @Test("A tie that is not optimal: Newton over all entries starts off the tie's kink, along its descent direction, and converges to a point R rises from")
+    func tieNotOptimal() throws {
+        // Feature 3 is in every class, and the tie is not optimal at ce, eps 0.3. Newton from
+        // the start crawled along the tie's kink (48 iterations, the same optimum).
+        let membership = [[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1]].map { $0.map { $0 == 1 } }
+        let model = try DataModel(name: "b", membership: membership, mu: [1, 2, 0.5, 1], sigma: [0.5, 0.8, 0.3, 0.5])
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .ce)
+        #expect(full.converged, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("feature 3: R decreases along") }, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("from the best point along the tie's descent direction") }, "\(full.notes)")
+        #expect(full.iterations <= 20, "\(full.iterations) iterations")
+        let w = full.classifier.weights
+        #expect(abs(w[0, 3] - w[2, 3]) > 0.1 && abs(w[1, 3] - w[2, 3]) > 0.1, "\(w)")
+        // Independently of Newton's tests: R rises along each free entry both ways (values only;
+        // a smooth minimum, so the rise is second order, ~1e-6 at step 1e-3).
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ce))
+        let at = try #require(engine.estimate(w))
+        #expect(abs(at.value - full.value) <= 1e-12)
+        for row in 0..<2 {
+            for column in 0..<4 {
+                for sign in [-1.0, 1.0] {
+                    var v = w
+                    v[row, column] += sign * 1e-3
+                    let moved = try #require(engine.estimate(v))
+                    #expect(moved.value - at.value > 1e-9, "entry (\(row), \(column)) \(sign): \(moved.value - at.value)")
+                }
+            }
+        }
+    }
 }
