@@ -58,6 +58,9 @@ protocol EllipseMaximand: Sendable {
     /// The angle alpha of the line's mirror symmetry f(2 alpha - t) = f(t) for every u, when it
     /// has one (default: none).
     func mirrorAngle(_ v: Double) -> Double?
+    /// Whether the local peak a beats the peak b at (u, v) (default: by their values; the
+    /// polygon ranks values within rounding by their exact difference).
+    func peakBeats(_ u: Double, _ v: Double, _ a: (f: Double, t: Double), _ b: (f: Double, t: Double)) -> Bool
 }
 
 /// One u line's quadrature nodes: u, the maximiser t, and the weight (with the v weight).
@@ -157,6 +160,7 @@ extension EllipseMaximand {
     }
     func localPeak(_ u: Double, _ v: Double, from start: Double) -> (f: Double, t: Double) { ascent(u, v, from: start) }
     func mirrorAngle(_ v: Double) -> Double? { nil }
+    func peakBeats(_ u: Double, _ v: Double, _ a: (f: Double, t: Double), _ b: (f: Double, t: Double)) -> Bool { a.f >= b.f }
 
     ///
     /// With the line's `table`, the grid's values and its intervals' probability bounds come
@@ -349,7 +353,7 @@ extension EllipseMaximand {
                 let left = (f: l.f, t: canonical(l.t)), right = (f: r.f, t: canonical(r.t))
                 var leftWins: Bool
                 if ClassPairLS.gap(left.t, right.t) > 1e-6 {
-                    leftWins = left.f >= right.f
+                    leftWins = peakBeats(u, v, left, right)
                     if leftWins { tl = left.t } else { tr = right.t }
                 } else {
                     guard let m = maximum(u) else { return nil }

@@ -695,10 +695,9 @@ public enum FullOptimizer {
     /// `holdTies`: features tied at the start (`TiedFeatures`) are held tied too; when the
     /// certificate finds R decreasing along a direction the symmetries fix (the tie is not
     /// optimal), the search runs again with them free, from the best point along that direction,
-    /// and reports its point NOT converged (`certifies` false: the point's estimate, no certificate).
+    /// and certifies its point in turn.
     static func subspaceSolve(
-        _ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double, holdTies: Bool = true,
-        certifies: Bool = true
+        _ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double, holdTies: Bool = true
     ) throws -> FullOptimum? {
         var engine = base
         engine.constantRGradients = true
@@ -731,16 +730,6 @@ public enum FullOptimizer {
             return nil
         }
         let x = point(newton.argument)
-        if !certifies {
-            // The point's own estimate (both rules, fast there: the tie is exact), not the
-            // certificate: its evaluations a step off the symmetry are slow here (bench/ANALYSIS.md,
-            // stop 39).
-            guard newton.value < working0.value, let final = engine.estimate(matrix(x), working: nil) else { return nil }
-            return FullOptimum(
-                classifier: LinearClassifier(weights: matrix(x)), value: final.value, symmetricValue: working0.value,
-                projected: (0, 0), iterations: newton.iterations, converged: false, errorBound: final.errorBound, gradientNorm: nil, optimalityGap: newton.decrement,
-                method: .fast, notes: ["Newton on the \(basis.count)-dimensional subspace the symmetries fix \(newton.converged ? "converged" : "stopped after \(newton.iterations) iterations") at R = \(final.value) (error bound \(final.errorBound)); the kink across the symmetry there is not certified (evaluations a small step off the symmetry take up to a minute each there: left open, bench/ANALYSIS.md stop 39)"])
-        }
         guard let startEstimate = engine.estimate(matrix(x0), working: working0),
               let final = x == x0 ? startEstimate : engine.estimate(matrix(x), working: nil) else { return nil }
         var notes: [String] = []
@@ -822,7 +811,7 @@ public enum FullOptimizer {
             if !tied.isEmpty, let fixed = WeightSymmetry(model: engine.model, x: x0)?.fixed,
                case let inFixed = coordinates(u, fixed), inFixed.reduce(0.0, { $0 + $1 * $1 }) > 0.5,
                let (start, startValue) = descend(engine, from: x, value: final.value, along: inFixed, basis: fixed, matrix: matrix),
-               var result = try subspaceSolve(base, start: start, matrix: matrix, tolerance: tolerance, holdTies: false, certifies: false) {
+               var result = try subspaceSolve(base, start: start, matrix: matrix, tolerance: tolerance, holdTies: false) {
                 result.notes.append("with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied as well, \(note), which keeps the symmetry: the tie is not optimal, and the search ran again with it free from the best point along that direction (R = \(startValue))")
                 result.symmetricValue = startEstimate.value
                 return result

@@ -81,13 +81,19 @@ struct ClassPairLSBox {
               abs(m2) + Self.cut * c22.squareRoot() <= Self.largestMargin else { return nil }
     }
 
+    /// The rows the vertices are built from: rounding dust on zero entries taken as 0 (see
+    /// `ClassPairCE.strips`).
+    static func snapped(_ rows: [[Double]]) -> [[Double]] {
+        let largest = rows.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        return rows.map { $0.map { abs($0) <= 1e-13 * largest ? 0 : $0 } }
+    }
+
     /// Every vertex of the zonotope sum_f [-eps, eps] D_f (columns D_f): the vertex maximising
     /// n . V for the normals n between two consecutive directions orthogonal to a column.
     static func vertices(_ unsnapped: [[Double]], eps: Double) -> [Vertex] {
         let d = unsnapped[0].count
-        // Rounding dust on zero entries is taken as 0 (see `ClassPairCE.strips`).
         let largest = unsnapped.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
-        let rows = unsnapped.map { $0.map { abs($0) <= 1e-13 * largest ? 0 : $0 } }
+        let rows = snapped(unsnapped)
         var angles: [Double] = []
         for f in 0..<d where rows[0][f] != 0 || rows[1][f] != 0 {
             let phi = atan2(rows[1][f], rows[0][f]) + 0.5 * Double.pi

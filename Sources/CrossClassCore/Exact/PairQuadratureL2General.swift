@@ -83,6 +83,9 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// in angular order (`ClassPairLSBox.vertices`), vertex i standing for the angle
     /// -pi + 2 pi (i + 1/2) / n; nil under l_2.
     let polygon: [ClassPairLSBox.Vertex]?
+    /// The rows the polygon's vertices are built from (`ClassPairLSBox.snapped`), for the
+    /// vertices' differences (`vertexDifference`).
+    let polygonRows: [[Double]]
 
     /// `smoothing`: ls's a = alpha / 2; `trades`: trades' beta instead. nil when a coordinate
     /// is degenerate or the ellipse is flat (the reference path answers there).
@@ -118,11 +121,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
             let vertices = ClassPairLSBox.vertices(rows, eps: eps)
             guard vertices.count >= 2, trades != nil else { return nil }
             polygon = vertices
+            polygonRows = ClassPairLSBox.snapped(rows)
             l11 = 0; l21 = 0; l22 = 0
             shift = vertices.reduce(0) { max($0, ($1.v1 * $1.v1 + $1.v2 * $1.v2).squareRoot()) }
             reach1 = vertices.reduce(0) { max($0, -$1.v1) }; reach2 = vertices.reduce(0) { max($0, -$1.v2) }
         } else {
             polygon = nil
+            polygonRows = []
             let g11 = eps * eps * p11, g12 = eps * eps * p12, g22 = eps * eps * p22
             l11 = g11.squareRoot()
             l21 = g12 / l11
@@ -263,13 +268,54 @@ struct ClassPairLSGeneral: EllipseMaximand {
         guard let polygon else { return certifiedMaximum(q, r, along: table) }
         let (d1, d2) = margins(q, r)
         let k = coefficients(q, r)
-        var best = -Double.infinity, lowest = Double.infinity, index = 0
-        for (i, v) in polygon.enumerated() {
-            let f = vertexValue(d1 + v.v1, d2 + v.v2, k)
-            if f > best { best = f; index = i }
-            lowest = min(lowest, f)
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: polygon.count) { values in
+            var best = -Double.infinity, lowest = Double.infinity, index = 0
+            for (i, v) in polygon.enumerated() {
+                let f = vertexValue(d1 + v.v1, d2 + v.v2, k)
+                values[i] = f
+                if f > best { best = f; index = i }
+                lowest = min(lowest, f)
+            }
+            // Vertices within rounding of the best are ranked by their exact differences, so
+            // that the maximiser is a function of (q, r) and not of rounding: where the rows
+            // have nearly parallel columns (a class whose d1 - d2 is nearly constant) adjacent
+            // vertices tie to 1e-16 along whole lines, and rounding flipped the maximiser
+            // thousands of times on a line, each flip a kink located to 1e-13 (minutes an
+            // evaluation; bench/ANALYSIS.md stop 40).
+            let near = 1e-12 * (1 + abs(best))
+            let first = index
+            for i in polygon.indices where i != first && best - values[i] <= near {
+                if vertexDifference(i, index, d1, d2, k) > 0 { index = i }
+            }
+            return (best, vertexAngle(index, polygon.count), best - lowest <= near)
         }
-        return (best, vertexAngle(index, polygon.count), best - lowest <= 1e-12 * (1 + abs(best)))
+    }
+
+    /// f at vertex a minus f at vertex b at clean margins (d1, d2), from the vertices' shift
+    /// difference x = D (delta_a - delta_b): ce(m_b + x) - ce(m_b) = log1p(sum_k e^{-m_bk}
+    /// expm1(-x_k) / (1 + sum_k e^{-m_bk})), then + k . x. Exact to rounding of the difference
+    /// itself, where the two values cancel to their rounding.
+    func vertexDifference(_ a: Int, _ b: Int, _ d1: Double, _ d2: Double, _ k: (Double, Double)) -> Double {
+        guard let polygon else { return 0 }
+        let va = polygon[a], vb = polygon[b]
+        var x1 = 0.0, x2 = 0.0
+        for f in va.delta.indices where va.delta[f] != vb.delta[f] {
+            let change = va.delta[f] - vb.delta[f]
+            x1 += polygonRows[0][f] * change
+            x2 += polygonRows[1][f] * change
+        }
+        let m1 = d1 + vb.v1, m2 = d2 + vb.v2
+        let top = max(0, -m1, -m2)
+        let e0 = top == 0 ? 1 : exp(-top), e1 = exp(-m1 - top), e2 = exp(-m2 - top)
+        let difference = log1p((e1 * expm1(-x1) + e2 * expm1(-x2)) / (e0 + e1 + e2)) + k.0 * x1 + k.1 * x2
+        return difference.isFinite ? difference : vertexValue(d1 + va.v1, d2 + va.v2, k) - vertexValue(m1, m2, k)
+    }
+
+    /// l_inf: ties within rounding by `vertexDifference` (as `maximum`).
+    func peakBeats(_ q: Double, _ r: Double, _ a: (f: Double, t: Double), _ b: (f: Double, t: Double)) -> Bool {
+        guard let polygon, abs(a.f - b.f) <= 1e-12 * (1 + abs(a.f)) else { return a.f >= b.f }
+        let (d1, d2) = margins(q, r)
+        return vertexDifference(vertexIndex(a.t, polygon.count), vertexIndex(b.t, polygon.count), d1, d2, coefficients(q, r)) >= 0
     }
 
     /// l_inf: no table (the vertices are not an angle grid).

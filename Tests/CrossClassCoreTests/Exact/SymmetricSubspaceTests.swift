@@ -132,4 +132,33 @@ struct SymmetricSubspaceTests {
         // The simplex on values found 0.4113704040502205 (9c4b3e8): at least as low.
         #expect(o.value <= 0.4113704040502205 + 1e-12)
     }
+
+    @Test("l_inf trades: a W 1e-10 off a class's constant d1 - d2, whose polygon's vertices tie to 1e-16 along whole lines, is evaluated like its neighbours (ranked by exact differences; rounding made thousands of kinks a line before, minutes an evaluation)")
+    func nearlyConstantClass() throws {
+        let model = try Self.m1()
+        let threat = try ThreatModel(norm: .linf, eps: 0.1)
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        // The m1 trades:1 eps 0.1 full-W point after its retry (classes 0 and 1 symmetric, equal
+        // on class 2's features 2 and 3), and the same moved 1e-10 / 1e-8 along a direction
+        // that breaks the symmetry: class 0's rows then have columns 2-4 parallel to 1e-11.
+        let rows = [[6.292516192566303, -0.8449703801949653, -7.157098813378559, -1.076841177228685, 4.672126353840502],
+                    [-0.8449703801949652, 6.292516192566303, -7.157098813378558, -1.076841177228685, 4.672126353840502],
+                    [0, 0, 0, 0, 0.0]]
+        func weights(_ delta: Double) -> Matrix {
+            var w = Matrix(rows: 3, columns: 5, storage: rows.flatMap { $0 })
+            w[0, 2] += delta; w[1, 2] -= delta; w[0, 3] += 0.5 * delta; w[1, 3] -= 0.5 * delta
+            w[0, 0] += delta; w[1, 1] -= delta; w[0, 4] += delta
+            return w
+        }
+        // At the point itself class 2's d1 - d2 is constant to rounding: values only.
+        var values = engine
+        values.valueOnly = true
+        let at = try #require(values.estimate(weights(0)))
+        for delta in [1e-10, 1e-8] {
+            let moved = try #require(engine.estimate(weights(delta)))
+            #expect(moved.errorBound <= 1e-9, "\(delta): \(moved.errorBound)")
+            // R is Lipschitz (|dR/dW| < 1 here): the value moves by at most |delta W|.
+            #expect(abs(moved.value - at.value) <= 3 * delta, "\(delta): \(moved.value - at.value)")
+        }
+    }
 }
