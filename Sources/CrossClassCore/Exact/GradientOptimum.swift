@@ -528,9 +528,15 @@ public enum DampedNewton {
     /// - Parameter secantUpdates: after an accepted step the next Hessian is the BFGS update of
     ///   this one (one evaluation a step instead of n + 1; superlinear, not quadratic, so for a
     ///   warm start's stage), differenced afresh when the curvature condition fails.
+    /// - Parameter stallWindow: return (NOT converged) when the gradient's largest entry has not
+    ///   halved over this many iterations: Newton minimising a rule's error or crawling along a
+    ///   kink (the caller decides what to do from there).
+    /// - Parameter decrementBelow: return (as converged) once the Newton decrement from a
+    ///   positive definite Hessian is below this: for an f whose gradient has an error floor
+    ///   above F's rounding, where the decrement test at rounding is never met.
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
-        evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false,
+        evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, decrementBelow: Double? = nil,
         _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
@@ -541,8 +547,14 @@ public enum DampedNewton {
         var roundingStep = Double.infinity
         var decrement = Double.infinity
         var reusable: [Double]? = initial
+        var gradientNorms: [Double] = []
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            gradientNorms.append(current.gradient.reduce(0) { max($0, abs($1)) })
+            if let window = stallWindow, gradientNorms.count > window,
+               gradientNorms[gradientNorms.count - 1] > 0.5 * gradientNorms[gradientNorms.count - 1 - window] {
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false)
+            }
             let h = 1e-6 * max(size, 1e-3)
             let reusedHessian = reusable != nil
             let hessian = try reusable ?? differencedHessian(at: x, gradient: current.gradient, step: h) { try f($0).gradient }
@@ -565,8 +577,10 @@ public enum DampedNewton {
             guard var step = p else { break }
             let newtonStep = step.reduce(0) { $0 + $1 * $1 }.squareRoot()
             decrement = 0.5 * abs(zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 })
-            // Converged before stepping: the step is below 1e-10 |x| (or `stopBelow`'s size).
-            if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false) {
+            // Converged before stepping: the step is below 1e-10 |x| (or `stopBelow`'s size), or
+            // the decrement below `decrementBelow`.
+            if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false)
+                || (positiveDefinite && decrementBelow.map { decrement <= $0 } ?? false) {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
             }
             var t = 1.0

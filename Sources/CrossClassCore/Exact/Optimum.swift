@@ -546,10 +546,12 @@ public enum FullOptimizer {
         // The last working-rule evaluation with its classes' shares: the estimate at the Newton
         // point (where the last one was made) takes them instead of integrating them again.
         var last: (x: [Double], shares: (shares: [LinearPairCE.ClassShare], parts: [[ClassPairLSGeneral.PanelPart]]))? = nil
+        // The evaluator of the Newton runs: `engine`, or its fine v panels after a stall.
+        var active = engine
         func f(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
-            if x == x0 { return free(working0) }
+            if x == x0 && active.vWidth == engine.vWidth { return free(working0) }
             let w = matrix(x)
-            guard let r = engine.sharesWithParts(w, rule: .working) else { throw Declined() }
+            guard let r = active.sharesWithParts(w, rule: .working) else { throw Declined() }
             last = (x, r)
             return free(engine.combine(r.shares, columns: w.columns))
         }
@@ -570,7 +572,7 @@ public enum FullOptimizer {
             // Newton over the entries `moving` (the others stay at x0's), its gradient in them.
             let all = Array(0..<(2 * d))
             func restricted(_ h: [Double], to moving: [Int]) -> [Double] { moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } } }
-            func newtonRun(free moving: [Int], from start: [Double] = x0) throws -> DampedNewton.Result {
+            func newtonRun(free moving: [Int], from start: [Double] = x0, decrementBelow: Double? = nil) throws -> DampedNewton.Result {
                 func expand(_ y: [Double]) -> [Double] {
                     var x = start
                     for (i, j) in moving.enumerated() { x[j] = y[i] }
@@ -578,8 +580,11 @@ public enum FullOptimizer {
                 }
                 // The coarse Hessian is the start's.
                 let hessian = start == x0 ? initial.map { restricted($0, to: moving) } : nil
+                // On lines a stall (the gradient not halving in 6 iterations) ends the run, for
+                // the fine panels below to continue.
                 var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
-                                                       evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines) { y in
+                                                       evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines,
+                                                       stallWindow: engine.onLines ? 6 : nil, decrementBelow: decrementBelow) { y in
                     let r = try f(expand(y))
                     return (r.value, moving.map { r.gradient[$0] })
                 }
@@ -628,11 +633,25 @@ public enum FullOptimizer {
                     newton = try newtonRun(free: all)
                 }
             }
+            if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth {
+                // The wide v panels' rule can be off by 1e-6 off the family, and Newton then
+                // minimises its error: on a tau = 0.1 model with unequal means (trades:1, eps
+                // 0.3) it stalled 20 iterations at gradient 7.4e-4 where the rule was 3.4e-6 off.
+                // The fine panels continue from there, stopping at a decrement a tenth of the
+                // tolerance (their gradients' error floor, ~1e-7, is far above F's rounding).
+                let wide = newton
+                active.vWidth = LinearPairCE.fineVWidth
+                active.refinedLineEnds = true
+                last = nil
+                newton = try newtonRun(free: moving, from: wide.argument, decrementBelow: 0.1 * tolerance)
+                newton.iterations += wide.iterations
+                tieNotes.append("Newton on the wide v panels stopped after \(wide.iterations) iterations (gradient \(wide.gradient.reduce(0) { max($0, abs($1)) })); it continued on the fine panels (width \(LinearPairCE.fineVWidth)) from there")
+            }
             // A Newton point within rounding of the start is the start (no second estimate).
             let size = x0.reduce(0) { max($0, abs($1)) }
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
             let kept = last.flatMap { $0.x == newton.argument ? $0.shares : nil }
-            guard let final = atStart ? startEstimate : engine.estimate(matrix(newton.argument), working: nil, workingShares: kept) else { return nil }
+            guard let final = atStart ? startEstimate : active.estimate(matrix(newton.argument), working: nil, workingShares: kept) else { return nil }
             var notes = tieNotes
             var decrement = newton.decrement
             var minimum = true
@@ -642,7 +661,7 @@ public enum FullOptimizer {
                 // Hessian (the coarse rule's gradients, as at the start) decides that it is a
                 // minimum and gives the decrement. (ce and ls are convex: a stationary point is
                 // the minimum, and the updated Hessian's decrement estimates F - F*.)
-                if let h = coarseHessian(engine, at: newton.argument, matrix: matrix),
+                if let h = coarseHessian(active, at: newton.argument, matrix: matrix),
                    let value = DampedNewton.decrement(hessian: restricted(h, to: moving), gradient: newton.gradient) {
                     decrement = value
                 } else {

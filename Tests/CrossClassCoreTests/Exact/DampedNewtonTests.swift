@@ -95,4 +95,41 @@ struct DampedNewtonTests {
         #expect(result.converged && result.step <= 1e-2 * 2.3)
         #expect(abs(result.argument[0] - 1) <= 0.05 && abs(result.argument[1] + 2) <= 0.05, "\(result.argument)")
     }
+
+    @Test("stallWindow: on a kink (|x1| + x2^2, the gradient never below 1 off x1 = 0) the run stops NOT converged after the window, not at maxIterations")
+    func stall() throws {
+        let f: ([Double]) -> (value: Double, gradient: [Double]) = { x in
+            let s: Double = x[0] > 0 ? 1 : (x[0] < 0 ? -1 : 0)
+            return (abs(x[0]) + x[1] * x[1] + 0.5 * x[0] * x[0], [s + x[0], 2 * x[1]])
+        }
+        let stalled = try DampedNewton.minimize(start: [0.7, 0.4], maxIterations: 60, stallWindow: 4, f)
+        #expect(!stalled.converged)
+        #expect(stalled.iterations <= 12, "\(stalled.iterations) iterations")
+        // Without the window the same run goes on (and is not converged either).
+        let full = try DampedNewton.minimize(start: [0.7, 0.4], maxIterations: 60, f)
+        #expect(full.iterations > stalled.iterations, "\(full.iterations) against \(stalled.iterations)")
+    }
+
+    @Test("decrementBelow: with a gradient error floor of 1e-7 far above F's rounding the run stops, converged, near the minimiser; without it, it does not converge")
+    func gradientFloor() throws {
+        // `function`'s f without noise, its gradient off by a deterministic 1e-7 that changes
+        // with every bit of x (a rule's error, not a smooth function of x).
+        let f: ([Double]) -> (value: Double, gradient: [Double]) = { x in
+            let a = x[0] - 1, b = x[1] + 2
+            var r = (value: cosh(a) + cosh(b) + 0.3 * a * b, gradient: [sinh(a) + 0.3 * b, sinh(b) + 0.3 * a])
+            for i in 0..<2 {
+                var h = x[i].bitPattern &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(i + 1)
+                h ^= h >> 31
+                r.gradient[i] += 1e-7 * (Double(h % 2001) / 1000 - 1)
+            }
+            return r
+        }
+        let stopped = try DampedNewton.minimize(start: [2.5, 0.5], maxIterations: 60, decrementBelow: 1e-11, f)
+        #expect(stopped.converged)
+        #expect(stopped.decrement <= 1e-11)
+        #expect(abs(stopped.argument[0] - 1) <= 1e-5 && abs(stopped.argument[1] + 2) <= 1e-5, "\(stopped.argument)")
+        let unaided = try DampedNewton.minimize(start: [2.5, 0.5], maxIterations: 60, f)
+        #expect(!unaided.converged || unaided.iterations > stopped.iterations, "\(unaided.iterations) against \(stopped.iterations)")
+    }
 }
+
