@@ -61,6 +61,9 @@ protocol EllipseMaximand: Sendable {
     /// Whether the local peak a beats the peak b at (u, v) (default: by their values; the
     /// polygon ranks values within rounding by their exact difference).
     func peakBeats(_ u: Double, _ v: Double, _ a: (f: Double, t: Double), _ b: (f: Double, t: Double)) -> Bool
+    /// How far below the maximum of f at (u, v) its third-highest local maximum lies (default:
+    /// the ellipse's, `ellipseThirdPeakGap`; the polygon's third-best vertex).
+    func thirdPeakGap(_ u: Double, _ v: Double) -> Double
 }
 
 /// One u line's quadrature nodes: u, the maximiser t, and the weight (with the v weight).
@@ -461,7 +464,8 @@ extension EllipseMaximand {
     /// with fewer than three): at a kink, where two local maxima tie, the distance to a triple
     /// point. The grid's rising-falling intervals, each climbed by `ascent` (a locator, not a
     /// certified maximum: it only decides where to probe).
-    func thirdPeakGap(_ u: Double, _ v: Double) -> Double {
+    func thirdPeakGap(_ u: Double, _ v: Double) -> Double { ellipseThirdPeakGap(u, v) }
+    func ellipseThirdPeakGap(_ u: Double, _ v: Double) -> Double {
         let k = coefficients(u, v)
         let grid = onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid
         var peaks: [(f: Double, t: Double)] = []

@@ -311,6 +311,24 @@ struct ClassPairLSGeneral: EllipseMaximand {
         return difference.isFinite ? difference : vertexValue(d1 + va.v1, d2 + va.v2, k) - vertexValue(m1, m2, k)
     }
 
+    /// l_inf: the best vertex's value less the third-best's (0 where three vertices tie, the
+    /// triple points that bound a window of the kink structure, `transientEvents`); the
+    /// ellipse's local maxima under l_2. (The ellipse's grid scan saw no peaks on the polygon,
+    /// whose angles are not a curve: the windows went undetected, and on a tau = 0.1 model
+    /// one v panel's two rules differed by 8.4e-6.)
+    func thirdPeakGap(_ q: Double, _ r: Double) -> Double {
+        guard let polygon else { return ellipseThirdPeakGap(q, r) }
+        guard polygon.count >= 3 else { return .infinity }
+        let (d1, d2) = margins(q, r)
+        let k = coefficients(q, r)
+        var top = [-Double.infinity, -Double.infinity, -Double.infinity]
+        for v in polygon {
+            let f = vertexValue(d1 + v.v1, d2 + v.v2, k)
+            if f > top[0] { top = [f, top[0], top[1]] } else if f > top[1] { top = [top[0], f, top[1]] } else if f > top[2] { top[2] = f }
+        }
+        return top[0] - top[2]
+    }
+
     /// l_inf: ties within rounding by `vertexDifference` (as `maximum`).
     func peakBeats(_ q: Double, _ r: Double, _ a: (f: Double, t: Double), _ b: (f: Double, t: Double)) -> Bool {
         guard let polygon, abs(a.f - b.f) <= 1e-12 * (1 + abs(a.f)) else { return a.f >= b.f }

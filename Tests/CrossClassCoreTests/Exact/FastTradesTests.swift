@@ -553,4 +553,24 @@ struct FastTradesTests {
         }
         #expect(points.count == (SlowTier.enabled ? 12 : 2))
     }
+
+    @Test("l_inf trades at a general W of a tau = 0.1 model with unequal means: the polygon's windows of kink structure are found by its third-best vertex, and the fixed rules meet 1e-10 and equal the reference path (one v panel's rules differed by 8.4e-6 before, 2.1e-8 after refinement)")
+    func polygonWindows() throws {
+        let membership = [[1, 0, 0, 1, 0, 1], [0, 1, 0, 1, 1, 0], [0, 0, 1, 0, 1, 1]].map { $0.map { $0 == 1 } }
+        let model = try DataModel(name: "tau", membership: membership, mu: [1, 1.2, 0.8, 1, 1, 1], sigma: [Double](repeating: 0.5, count: 6), tau: 0.1)
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        // Near this model's full-W trades:1 optimum (where the Newton of stop 40 stopped).
+        let rows = [[2.232261183503485, -0.0722385425951791, -1.213088364455802, 1.0200138350071193, -1.6444136139815038, -0.15683206706311198],
+                    [-0.09691365887803513, 2.7612753425065435, -1.275599663249356, 0.8702396177895272, -0.2859989601331883, -1.9695367110525677],
+                    [0, 0, 0, 0, 0, 0.0]]
+        let w = Matrix(rows: 3, columns: 6, storage: rows.flatMap { $0 })
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        let fast = try #require(engine.estimate(w))
+        #expect(fast.errorBound <= 1e-10, "error bound \(fast.errorBound)")
+        var reference = RobustObjective(model: model, threat: threat, objective: .trades(beta: 1))
+        reference.method = .reference
+        let r = try reference.evaluate(LinearClassifier(weights: w))
+        #expect(abs(fast.value - r.value) <= fast.errorBound + r.errorBound, "fast \(fast.value) reference \(r.value) (\(r.errorBound))")
+    }
 }
+
