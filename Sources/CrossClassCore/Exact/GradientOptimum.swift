@@ -529,8 +529,9 @@ public enum DampedNewton {
     ///   this one (one evaluation a step instead of n + 1; superlinear, not quadratic, so for a
     ///   warm start's stage), differenced afresh when the curvature condition fails.
     /// - Parameter stallWindow: return (NOT converged) when the gradient's largest entry has not
-    ///   halved over this many iterations: Newton minimising a rule's error or crawling along a
-    ///   kink (the caller decides what to do from there).
+    ///   halved over this many iterations, or when two line searches in a row gained no more than
+    ///   F's rounding: Newton minimising a rule's error or crawling along a kink (the caller
+    ///   decides what to do from there).
     /// - Parameter decrementBelow: return (as converged) once the Newton decrement from a
     ///   positive definite Hessian is below this: for an f whose gradient has an error floor
     ///   above F's rounding, where the decrement test at rounding is never met.
@@ -548,6 +549,7 @@ public enum DampedNewton {
         var decrement = Double.infinity
         var reusable: [Double]? = initial
         var gradientNorms: [Double] = []
+        var roundingGains = 0
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             gradientNorms.append(current.gradient.reduce(0) { max($0, abs($1)) })
@@ -650,6 +652,12 @@ public enum DampedNewton {
             if !accepted {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep,
                               converged: newtonStep <= 1e-7 * max(size, 1e-3))
+            }
+            // (A converging Newton reaches F's rounding through the rounding-step branch above,
+            // without a line search.)
+            roundingGains = from.value - current.value <= 1e-14 * (1 + abs(current.value)) ? roundingGains + 1 : 0
+            if stallWindow != nil && roundingGains >= 2 {
+                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false)
             }
         }
         return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false)
