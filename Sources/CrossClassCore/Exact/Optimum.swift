@@ -580,8 +580,8 @@ public enum FullOptimizer {
                 }
                 // The coarse Hessian is the start's.
                 let hessian = start == x0 ? initial.map { restricted($0, to: moving) } : nil
-                // On lines a stall (the gradient not halving in 6 iterations) ends the run, for
-                // the fine panels below to continue.
+                // On lines a stall (the gradient not halving in 6 iterations, or line searches
+                // gaining only rounding) ends the run, for the fine panels below to continue.
                 var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
                                                        evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines,
                                                        stallWindow: engine.onLines ? 6 : nil, decrementBelow: decrementBelow) { y in
@@ -625,7 +625,7 @@ public enum FullOptimizer {
                     moving = held
                 } else if let run, let (start, startValue) = descendOffTies(engine, run: run.result, verdicts: run.verdicts, columns: d, matrix: matrix) {
                     // Newton from the start would find the tie's kink again and crawl along it
-                    // (model b of bench/ANALYSIS.md stop 40: 48 iterations against 7 from here).
+                    // (model b of bench/ANALYSIS.md stop 40: 48 iterations against 8 from here).
                     tieNotes.append("Newton over all entries from the best point along the tie's descent direction from the held point (R = \(startValue))")
                     newton = try newtonRun(free: all, from: start)
                 } else {

@@ -321,12 +321,12 @@ struct ClassPairLSGeneral: EllipseMaximand {
         guard polygon.count >= 3 else { return .infinity }
         let (d1, d2) = margins(q, r)
         let k = coefficients(q, r)
-        var top = [-Double.infinity, -Double.infinity, -Double.infinity]
+        var first = -Double.infinity, second = -Double.infinity, third = -Double.infinity
         for v in polygon {
             let f = vertexValue(d1 + v.v1, d2 + v.v2, k)
-            if f > top[0] { top = [f, top[0], top[1]] } else if f > top[1] { top = [top[0], f, top[1]] } else if f > top[2] { top[2] = f }
+            if f > first { (first, second, third) = (f, first, second) } else if f > second { (second, third) = (f, second) } else if f > third { third = f }
         }
-        return top[0] - top[2]
+        return first - third
     }
 
     /// l_inf: ties within rounding by `vertexDifference` (as `maximum`).
