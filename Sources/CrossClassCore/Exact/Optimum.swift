@@ -836,7 +836,7 @@ public enum FullOptimizer {
             // Along the symmetries' own subspace: the held tie is what is not optimal.
             if !tied.isEmpty, let fixed = WeightSymmetry(model: engine.model, x: x0)?.fixed,
                case let inFixed = coordinates(u, fixed), inFixed.reduce(0.0, { $0 + $1 * $1 }) > 0.5,
-               let (start, startValue) = descend(engine, from: x, value: final.value, along: inFixed, basis: fixed, matrix: matrix),
+               let (start, startValue) = descend(engine, from: x, value: final.value, along: combination(WeightSymmetry.unit(inFixed), fixed, nil), matrix: matrix),
                var result = try subspaceSolve(base, start: start, matrix: matrix, tolerance: tolerance, holdTies: false) {
                 result.notes.append("with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) held tied as well, \(note), which keeps the symmetry: the tie is not optimal, and the search ran again with it free from the best point along that direction (R = \(startValue))")
                 result.symmetricValue = startEstimate.value
@@ -862,15 +862,12 @@ public enum FullOptimizer {
             optimalityGap: decrement, method: .fast, notes: notes)
     }
 
-    /// The best point along a direction of descent (coordinates in `basis`) from x where R has
-    /// a kink: Newton started on the kink sees one side's gradient and crawls (60 iterations,
-    /// 16 minutes on m1 at eps 0.1); a step off it lands where R is smooth. Steps 1e-3 |x| times
-    /// 2^k while R decreases; nil when even the first does not.
-    static func descend(_ engine: LinearPairCE, from x: [Double], value: Double, along z: [Double], basis: [[Double]],
+    /// The best point along a unit direction of descent from x where R has a kink: Newton
+    /// started on the kink sees one side's gradient and crawls (60 iterations, 16 minutes on m1
+    /// at eps 0.1); a step off it lands where R is smooth. Steps 1e-3 |x| times 2^k while R
+    /// decreases; nil when even the first does not.
+    static func descend(_ engine: LinearPairCE, from x: [Double], value: Double, along direction: [Double],
                         matrix: ([Double]) -> Matrix) -> (point: [Double], value: Double)? {
-        let norm = z.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        guard norm > 0 else { return nil }
-        let direction = WeightSymmetry.combination(z.map { $0 / norm }, of: basis)
         let size = max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3)
         var values = engine
         values.valueOnly = true
@@ -894,8 +891,7 @@ public enum FullOptimizer {
             if case .descent(let u) = verdict { direction[f] = u[0]; direction[d + f] = u[1] }
         }
         guard direction.contains(where: { $0 != 0 }) else { return nil }
-        let identity = (0..<(2 * d)).map { i in (0..<(2 * d)).map { $0 == i ? 1.0 : 0 } }
-        return descend(engine, from: run.argument, value: run.value, along: direction, basis: identity, matrix: matrix)
+        return descend(engine, from: run.argument, value: run.value, along: WeightSymmetry.unit(direction), matrix: matrix)
     }
 
     /// The classes whose d1 - d2 is constant at W.

@@ -282,7 +282,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
             // vertices tie to 1e-16 along whole lines, and rounding flipped the maximiser
             // thousands of times on a line, each flip a kink located to 1e-13 (minutes an
             // evaluation; bench/ANALYSIS.md stop 40).
-            let near = 1e-12 * (1 + abs(best))
+            let near = Self.withinRounding(best)
             let first = index
             for i in polygon.indices where i != first && best - values[i] <= near {
                 if vertexDifference(i, index, d1, d2, k) > 0 { index = i }
@@ -290,6 +290,11 @@ struct ClassPairLSGeneral: EllipseMaximand {
             return (best, vertexAngle(index, polygon.count), best - lowest <= near)
         }
     }
+
+    /// How far two vertices' values f may differ by rounding alone (`maximum`'s flat test and
+    /// its near-ties, `peakBeats`).
+    @inline(__always)
+    static func withinRounding(_ f: Double) -> Double { 1e-12 * (1 + abs(f)) }
 
     /// f at vertex a minus f at vertex b at clean margins (d1, d2), from the vertices' shift
     /// difference x = D (delta_a - delta_b): ce(m_b + x) - ce(m_b) = log1p(sum_k e^{-m_bk}
@@ -331,7 +336,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
 
     /// l_inf: ties within rounding by `vertexDifference` (as `maximum`).
     func peakBeats(_ q: Double, _ r: Double, _ a: (f: Double, t: Double), _ b: (f: Double, t: Double)) -> Bool {
-        guard let polygon, abs(a.f - b.f) <= 1e-12 * (1 + abs(a.f)) else { return a.f >= b.f }
+        guard let polygon, abs(a.f - b.f) <= Self.withinRounding(a.f) else { return a.f >= b.f }
         let (d1, d2) = margins(q, r)
         return vertexDifference(vertexIndex(a.t, polygon.count), vertexIndex(b.t, polygon.count), d1, d2, coefficients(q, r)) >= 0
     }
