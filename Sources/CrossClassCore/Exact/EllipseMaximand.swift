@@ -308,23 +308,39 @@ extension EllipseMaximand {
     /// but not C^2 at u0: such a departure is located as a root of f''(phi) and returned
     /// among the kinks, so that it is a panel end.
     func scanKinks(_ v: Double, scanBase: [Double], crossesKnown: (Double, Double) -> Double?) -> (scan: [Double], kinks: [Double])? {
+        let table = angleTable(v)
+        let mirror = mirrorAngle(v)
+        guard var found = scanKinks(at: { (self.mu + self.su * $0, v) }, table: { _ in table }, mirror: mirror,
+                                    scanBase: scanBase, crossesKnown: crossesKnown) else { return nil }
+        if let alpha = mirror {
+            found.kinks += departures(v, alpha, scan: found.scan, argmax: found.argmax)
+            found.kinks.sort()
+        }
+        return (found.scan, found.kinks)
+    }
+
+    /// `scanKinks` along any straight path z -> (u, v) = `point(z)` (the line at v; or across
+    /// the lines at u = mu, for a class whose q is constant, `ClassPairLSGeneral.constantQ`),
+    /// the angle table at z by `table`, maximisers taken up to `mirror`. Returns the scan
+    /// points, the maximisers there (up to the mirror) and the jumps.
+    func scanKinks(at point: (Double) -> (u: Double, v: Double), table: (Double) -> AngleTable?, mirror: Double?,
+                   scanBase: [Double], crossesKnown: (Double, Double) -> Double?) -> (scan: [Double], argmax: [Double], kinks: [Double])? {
         var scan: [Double] = []
         var argmax: [Double] = []
         var flat: [Bool] = []
         var stack: [(z: Double, t: Double, flat: Bool)] = []
-        let table = angleTable(v)
-        let mirror = mirrorAngle(v)
         /// t up to the mirror: its representative in [alpha, alpha + pi] (wrapped to [-pi, pi]).
         func canonical(_ t: Double) -> Double {
             guard let alpha = mirror else { return t }
             let d = remainder(t - alpha, 2 * Double.pi)
             return remainder(alpha + abs(d), 2 * Double.pi)
         }
-        func maximum(_ u: Double) -> (value: Double, t: Double, flat: Bool)? {
-            self.maximum(u, v, along: table).map { ($0.value, canonical($0.t), $0.flat) }
+        func maximum(_ z: Double) -> (value: Double, t: Double, flat: Bool)? {
+            let (u, v) = point(z)
+            return self.maximum(u, v, along: table(z)).map { ($0.value, canonical($0.t), $0.flat) }
         }
         for z in scanBase.sorted().reversed() {
-            guard let m = maximum(mu + su * z) else { return nil }
+            guard let m = maximum(z) else { return nil }
             stack.append((z, m.t, m.flat))
         }
         var current = stack.removeLast()
@@ -333,7 +349,7 @@ extension EllipseMaximand {
             if ClassPairLS.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z))
                 && crossesKnown(current.z, next.z) == nil {
                 let mid = 0.5 * (current.z + next.z)
-                guard let m = maximum(mu + su * mid) else { return nil }
+                guard let m = maximum(mid) else { return nil }
                 stack.append((mid, m.t, m.flat))
                 continue
             }
@@ -351,7 +367,7 @@ extension EllipseMaximand {
             var tl = argmax[i], tr = argmax[i + 1]
             while hi - lo > 1e-13 * (1 + abs(lo)) {
                 let mid = 0.5 * (lo + hi)
-                let u = mu + su * mid
+                let (u, v) = point(mid)
                 let l = localPeak(u, v, from: tl), r = localPeak(u, v, from: tr)
                 let left = (f: l.f, t: canonical(l.t)), right = (f: r.f, t: canonical(r.t))
                 var leftWins: Bool
@@ -359,18 +375,14 @@ extension EllipseMaximand {
                     leftWins = peakBeats(u, v, left, right)
                     if leftWins { tl = left.t } else { tr = right.t }
                 } else {
-                    guard let m = maximum(u) else { return nil }
+                    guard let m = maximum(mid) else { return nil }
                     leftWins = ClassPairLS.gap(m.t, tl) <= ClassPairLS.gap(m.t, tr)
                 }
                 if leftWins { lo = mid } else { hi = mid }
             }
             kinks.append(0.5 * (lo + hi))
         }
-        if let alpha = mirror {
-            kinks += departures(v, alpha, scan: scan, argmax: argmax)
-            kinks.sort()
-        }
-        return (scan, kinks)
+        return (scan, argmax, kinks)
     }
 
     /// The root in (lo, hi) of f, whose sign at lo is negative when `lowNegative` and opposite
@@ -466,6 +478,14 @@ extension EllipseMaximand {
     /// certified maximum: it only decides where to probe).
     func thirdPeakGap(_ u: Double, _ v: Double) -> Double { ellipseThirdPeakGap(u, v) }
     func ellipseThirdPeakGap(_ u: Double, _ v: Double) -> Double {
+        let peaks = ellipsePeaks(u, v)
+        guard peaks.count >= 3 else { return .infinity }
+        return peaks[0].f - peaks[2].f
+    }
+
+    /// The local maxima of f over the ellipse at (u, v), highest first (from the grid's sign
+    /// changes of f', each ascended).
+    func ellipsePeaks(_ u: Double, _ v: Double) -> [(f: Double, t: Double)] {
         let k = coefficients(u, v)
         let grid = onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid
         var peaks: [(f: Double, t: Double)] = []
@@ -477,9 +497,8 @@ extension EllipseMaximand {
             let p = ascent(u, v, from: 0.5 * (grid[i - 1].t + grid[i].t))
             if !peaks.contains(where: { ClassPairLS.gap($0.t, p.t) < 1e-6 }) { peaks.append(p) }
         }
-        guard peaks.count >= 3 else { return .infinity }
         peaks.sort { $0.f > $1.f }
-        return peaks[0].f - peaks[2].f
+        return peaks
     }
 
     /// The v nodes (v and weight) of `rule` on the v panels `base` (ends in z2), with the

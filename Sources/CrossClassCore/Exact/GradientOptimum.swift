@@ -70,8 +70,17 @@ extension SymmetricOptimizer {
             if working { last = (w1, w2, r) }
             return penalised(w1, w2, (r.value, Self.along(r.gradient, u1), Self.along(r.gradient, u2)))
         }
+        // A class whose margins are both constant on the family (`LinearPairCE.pointClasses`:
+        // its features a subset of another class's, one feature present) has the adversary's
+        // best shift at one point, a max over peaks or vertices: F has a kink where two of them
+        // tie, and the minimiser may sit on it (r2 of bench/ANALYSIS.md stop 41, trades:1 under
+        // l_2: the gradient alternated between 0.0047 and 0.0019 for minutes). Newton then stops
+        // at its stall (NOT converged), and the caller searches on values.
+        let pointClass = !engine.pointClasses(LinearClassifier.symmetric(model: model, w1: start.0, w2: start.1).weights).isEmpty
         do {
-            let o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false)
+            let o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false,
+                                   stallWindow: pointClass ? 6 : nil)
+            if pointClass && !o.converged { return nil }
             let known = last.flatMap { $0.w1 == o.w1 && $0.w2 == o.w2 ? $0.r : nil }
             // R's estimate at the point (as `RobustObjective.fixedRuleEstimate`), with its gradient.
             let w = LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights
@@ -458,7 +467,7 @@ extension SymmetricOptimizer {
     func warmNewton(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
         coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))?, start: (Double, Double),
-        maxIterations: Int = 60, evaluatesRoundingSteps: Bool
+        maxIterations: Int = 60, evaluatesRoundingSteps: Bool, stallWindow: Int? = nil
     ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
         var begin = start
         var warmHessian: [Double]? = nil
@@ -471,17 +480,18 @@ extension SymmetricOptimizer {
                 return [v.g1, v.g2]
             }
         }
-        let r = try newton2(f, start: begin, maxIterations: maxIterations, hessian: warmHessian, evaluatesRoundingSteps: evaluatesRoundingSteps)
+        let r = try newton2(f, start: begin, maxIterations: maxIterations, hessian: warmHessian, evaluatesRoundingSteps: evaluatesRoundingSteps,
+                            stallWindow: stallWindow)
         return (r.w1, r.w2, r.value, r.converged, r.iterations, r.step)
     }
 
     func newton2(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60,
-        stopBelow: Double? = nil, hessian: [Double]? = nil, secantUpdates: Bool = false, evaluatesRoundingSteps: Bool = true
+        stopBelow: Double? = nil, hessian: [Double]? = nil, secantUpdates: Bool = false, evaluatesRoundingSteps: Bool = true, stallWindow: Int? = nil
     ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, gradient: [Double]) {
         var x = [start.0, start.1]
         let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0], stopBelow: stopBelow, hessian: hessian,
-                                               evaluatesRoundingSteps: evaluatesRoundingSteps, secantUpdates: secantUpdates) { p in
+                                               evaluatesRoundingSteps: evaluatesRoundingSteps, secantUpdates: secantUpdates, stallWindow: stallWindow) { p in
             let v = try f(p[0], p[1])
             return (v.value, [v.g1, v.g2])
         }

@@ -68,7 +68,22 @@ struct PairCoordinates {
         if vr > 1e-28 * scale {
             sr = vr.squareRoot()
             gamma = c2r / vr
-            let vq = c22 - c2r * c2r / vr
+            var vq = c22 - c2r * c2r / vr
+            if vq < 1e-8 * c22 {
+                // q's variance is det C / Var r, and c11 c22 - c12^2 cancels: by Cauchy-Binet
+                // det C = sum over f < g of s_f^2 s_g^2 (D1f D2g - D1g D2f)^2, exactly 0 where at
+                // most one feature with variance enters both rows (a class with one feature
+                // present: its margins' covariance has rank one at every W, and rounding left
+                // a q of standard deviation 1e-10, integrated on lines 1e-10 long).
+                var det = 0.0
+                for f in 0..<d where variance[f] > 0 {
+                    for g in (f + 1)..<max(f + 1, d) where variance[g] > 0 {
+                        let minor = rows[0][f] * rows[1][g] - rows[0][g] * rows[1][f]
+                        det += variance[f] * variance[g] * minor * minor
+                    }
+                }
+                vq = det / vr
+            }
             sq = vq > 1e-28 * scale ? vq.squareRoot() : 0
         } else {
             // d1 - d2 is constant: r = mr, q = d2.
@@ -638,6 +653,15 @@ public struct LinearPairCE: Sendable {
             let rows = others.map { o in (0..<w.columns).map { w[y, $0] - w[o, $0] } }
             return PairProblem(mean: model.mean(ofClass: y), variance: model.variance(ofClass: y), rows: rows)
         }
+    }
+
+    /// The classes whose two margins are both constant at W (no feature with variance enters
+    /// their rows): their loss is the inner maximum at one point (`ClassPairLSGeneral.constantQ`).
+    public func pointClasses(_ w: Matrix) -> [Int] {
+        problems(w).enumerated().filter {
+            let p = PairCoordinates(mean: $0.element.mean, variance: $0.element.variance, rows: $0.element.rows)
+            return p.sr == 0 && p.sq == 0
+        }.map { $0.offset }
     }
 
     /// One class's evaluator; nil when the fixed rules do not handle it.

@@ -74,6 +74,16 @@ struct ClassPairLSGeneral: EllipseMaximand {
     var refinedEnds = false
     /// r is constant (`valueOnly`): one line, NaN gradient.
     let constantR: Bool
+    /// q is constant: the margins' covariance has rank one with d1 - d2 varying (a margin
+    /// supported on the class's absent features, which are exactly 0 when tau = 0: on the
+    /// symmetric family of a model where one class's features are a subset of another's, the
+    /// smaller class's margin against the larger is identically 0), or rank zero with r constant
+    /// too. The class is then one integral across the lines at u = E q (`acrossBoundaries`), or
+    /// one point; its gradient is exact by the regression of x on r alone (and E x), where the
+    /// 2-D lines declined it (the family's optimum then took a simplex on values: 38 s).
+    let constantQ: Bool
+    /// The caller takes values (or one side's gradient) where the maximiser ties (`init`).
+    let valueOnly: Bool
     /// The rows D_1, D_2 (`oneSidedSlope`).
     let rowsD: [[Double]]
 
@@ -106,8 +116,10 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let n = mean.count
         func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
         let p = PairCoordinates(mean: mean, variance: variance, rows: rows)
-        guard p.sr > 0 || valueOnly, p.sq > 0 else { return nil }
+        guard p.sr > 0 || valueOnly || !(p.sq > 0) else { return nil }
         constantR = !(p.sr > 0)
+        constantQ = !(p.sq > 0)
+        self.valueOnly = valueOnly
         rowsD = rows
         a = trades == nil ? smoothing : 0
         beta = trades
@@ -138,7 +150,17 @@ struct ClassPairLSGeneral: EllipseMaximand {
         thirdBound = ClassPairLS.thirdBound(shift: shift)
         meanX = mean
         let detC = p.c11 * p.c22 - p.c12 * p.c12
-        if constantR {
+        if constantQ {
+            // E[x_f | d] = mean + c_f (r - E r), c_f = Cov(x_f, r) / Var r, with d1 - E d1 =
+            // (1 - gamma)(r - E r) and d2 - E d2 = -gamma (r - E r): any split (a, b) of c_f with
+            // a (1 - gamma) - b gamma = c_f (none needed where r is constant too).
+            let norm = (1 - p.gamma) * (1 - p.gamma) + p.gamma * p.gamma
+            regression = (0..<n).map { f in
+                guard p.sr > 0 else { return (0, 0) }
+                let c = variance[f] * (rows[0][f] - rows[1][f]) / (p.sr * p.sr)
+                return (c * (1 - p.gamma) / norm, -c * p.gamma / norm)
+            }
+        } else if constantR {
             // E[x_f | d] = mean + a_f (q - E q), with d1 - E d1 = d2 - E d2 = q - E q: any split
             // of a_f between the two margins.
             regression = (0..<n).map { f in
@@ -457,7 +479,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// One value per rule in `rules`, on the same panels (the scan and the roots are the line's,
     /// not a rule's).
     func oneSidedSlope(direction e: [[Double]], variance: [Double], rules: [GaussLegendre]) -> [Double]? {
-        guard constantR, polygon == nil, e.count == 2 else { return nil }
+        guard constantR, !constantQ, polygon == nil, e.count == 2 else { return nil }
         let n = meanX.count
         // q = d2 (constant r): Cov(e_k, q) = E_k Sigma D_2', Var q = su^2.
         func dot3(_ a: [Double], _ b: [Double]) -> Double { (0..<n).reduce(0) { $0 + a[$1] * b[$1] * variance[$1] } }
@@ -544,6 +566,50 @@ struct ClassPairLSGeneral: EllipseMaximand {
         return sums
     }
 
+    /// The panel ends (in z2) across the lines at u = E q over [lower, upper], for a class whose
+    /// q is constant (`constantQ`): graded towards where a margin meets its largest decrease,
+    /// the line v = 0 and (trades) a margin's zero, as `uBoundaries` along a line, with the
+    /// maximiser's jumps (`scanKinks(at:)`) and the zeros as ends. nil when an inner maximum
+    /// declines.
+    func acrossBoundaries(_ lower: Double, _ upper: Double) -> [Double]? {
+        // At u = E q: d1 = mu + (1 - gamma) v, d2 = mu - gamma v.
+        func z(ofV v: Double) -> Double { zOf(v) }
+        var centres = [z(ofV: 0)]
+        var ties: Set<Double> = []
+        if 1 - gamma != 0 {
+            centres.append(z(ofV: (reach1 - mu) / (1 - gamma)))
+            if beta != nil { ties.insert(z(ofV: -mu / (1 - gamma))) }
+        }
+        if gamma != 0 {
+            centres.append(z(ofV: (mu - reach2) / gamma))
+            if beta != nil { ties.insert(z(ofV: mu / gamma)) }
+        }
+        centres = centres.filter { $0.isFinite && abs($0) < Self.cut }
+        ties = ties.filter { $0.isFinite && $0 > lower && $0 < upper }
+        let base = Panels.boundaries(lower, upper, scale: sr, centres: centres, maxMarginWidth: vWidth)
+        let besides = Set(ties.flatMap { [$0 - 1e-9 * (1 + abs($0)), $0 + 1e-9 * (1 + abs($0))] })
+        guard let found = scanKinks(at: { (self.mu, self.vAt($0)) }, table: { self.angleTable(self.vAt($0)) }, mirror: nil,
+                                    scanBase: base.filter { !ties.contains($0) } + besides, crossesKnown: { _, _ in nil }) else { return nil }
+        return Panels.lineEnds(scan: found.scan, besides: besides, kinks: found.kinks, fixed: ties, scale: sr, mergesSlivers: false)
+    }
+
+    /// Whether the inner maximum at the point (E q, v) has one maximiser (its best vertex beats
+    /// every other by more than rounding; under l_2, no other local peak within rounding).
+    func pointMaximiserIsUnique(_ v: Double) -> Bool {
+        guard let polygon else {
+            let peaks = ellipsePeaks(mu, v)
+            return peaks.count < 2 || peaks[0].f - peaks[1].f > Self.withinRounding(peaks[0].f)
+        }
+        let (d1, d2) = margins(mu, v)
+        let k = coefficients(mu, v)
+        var first = -Double.infinity, second = -Double.infinity
+        for vertex in polygon {
+            let f = vertexValue(d1 + vertex.v1, d2 + vertex.v2, k)
+            if f > first { (first, second) = (f, first) } else if f > second { second = f }
+        }
+        return first - second > Self.withinRounding(first)
+    }
+
     /// Whether the fixed panels resolve this class.
     var isTractable: Bool {
         2 * Self.cut * max(su, sr) / 3 <= Double(Panels.maxPiecesPerGap)
@@ -578,14 +644,45 @@ struct ClassPairLSGeneral: EllipseMaximand {
         -> (value: Double, gradient: [[Double]], parts: [PanelPart])? {
         let planned: (nodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?])
         var ends: [Double] = []
-        if constantR {
-            planned = ([(mr, 1)], [nil])
+        let all: [EllipseLine]
+        if constantQ {
+            // One point on each line, u = E q: a point (r constant too), or one integral across
+            // the lines with the maximiser's jumps as panel ends.
+            var nodes: [(v: Double, w: Double)] = [(mr, 1)]
+            if !constantR {
+                guard let across = acrossBoundaries(range?.lower ?? -Self.cut, range?.upper ?? Self.cut) else { return nil }
+                ends = across
+                nodes = []
+                for i in 0..<(ends.count - 1) {
+                    let panelRule = rule.onPanel(ends[i], ends[i + 1], tailStart: tailStart)
+                    let half = 0.5 * (ends[i + 1] - ends[i]), middle = 0.5 * (ends[i + 1] + ends[i])
+                    for j in 0..<panelRule.nodes.count {
+                        let z = middle + half * panelRule.nodes[j]
+                        nodes.append((vAt(z), half * panelRule.weights[j] * Normal.pdf(z)))
+                    }
+                }
+            }
+            planned = (nodes, [])
+            var points: [EllipseLine] = []
+            points.reserveCapacity(nodes.count)
+            for node in nodes {
+                guard let m = maximum(mu, node.v, along: angleTable(node.v)) else { return nil }
+                // A point whose maximiser ties: the gradient would be one side's.
+                if constantR && !valueOnly && !pointMaximiserIsUnique(node.v) { return nil }
+                points.append([(mu, m.t, node.w)])
+            }
+            all = points
         } else {
-            ends = baseVEnds(range?.lower ?? -Self.cut, range?.upper ?? Self.cut)
-            guard let v = vNodes(rule, panels: ends) else { return nil }
-            planned = v
+            if constantR {
+                planned = ([(mr, 1)], [nil])
+            } else {
+                ends = baseVEnds(range?.lower ?? -Self.cut, range?.upper ?? Self.cut)
+                guard let v = vNodes(rule, panels: ends) else { return nil }
+                planned = v
+            }
+            guard let lines = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
+            all = lines
         }
-        guard let all = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
         var sums = ClassPairLS.Sums()
         // l_inf: E[h_k; vertex i] (delta* is vertex i's sign pattern there).
         var vertexSums = [(Double, Double)](repeating: (0, 0), count: polygon?.count ?? 0)
@@ -612,14 +709,14 @@ struct ClassPairLSGeneral: EllipseMaximand {
             start = (sums, vertexSums)
         }
         for (k, l) in all.enumerated() {
-            if parts && !constantR {
+            if parts && ends.count >= 2 {
                 // The nodes come panel by panel in ascending v (each strictly inside its panel).
                 let z = zOf(planned.nodes[k].v)
                 while panel + 2 < ends.count && z > ends[panel + 1] { closePanel(); panel += 1 }
             }
             for node in l { accumulate(node.u, planned.nodes[k].v, node.t, node.w, &sums, &vertexSums) }
         }
-        if parts && !constantR {
+        if parts && ends.count >= 2 {
             closePanel()
             while panel + 2 < ends.count { panel += 1; closePanel() }
         }

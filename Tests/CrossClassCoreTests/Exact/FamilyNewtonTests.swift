@@ -105,6 +105,71 @@ struct FamilyNewtonTests {
         #expect((full.optimalityGap ?? 1) <= 1e-15, "optimality gap \(String(describing: full.optimalityGap))")
     }
 
+    /// Classes 1 and 2 carry features that class 0 carries too, and tau = 0: on the symmetric
+    /// family class 1's margin against class 0 is identically 0 (one margin constant: one
+    /// integral across the lines) and class 2's margins are both 0 (one point); class 2 has one
+    /// feature, so its margins' covariance has rank one at every W. The lines declined both, and
+    /// the family optimum took a simplex on values (38 s under l_inf trades:1).
+    static func nested() throws -> DataModel {
+        try DataModel(name: "nested", membership: [[true, true, true, true], [true, false, false, true], [false, false, false, true]], mu: [1.28, 0.63, 0.93, 1.19],
+                      sigma: [0.69, 0.46, 0.66, 0.57])
+    }
+
+    @Test("nested classes (a class's features a subset of another's, tau = 0): on the family the fast values equal the reference path's to 1e-9 (trades:1 under l_inf, ls:0.1 under l_2); the gradient equals central differences of values off the family, where no margin is constant; the l_inf trades:1 family optimum is Newton's and stationary")
+    func nestedClasses() throws {
+        let model = try Self.nested()
+        let w = LinearClassifier.symmetric(model: model, w1: 1, w2: 1.9).weights
+        // A direction off the family (the last row stays 0).
+        let direction = Matrix(rows: 3, columns: 4, storage: [0.3, -0.5, 0.2, 0.4, -0.1, 0.6, -0.3, 0.2, 0, 0, 0, 0])
+        let cases: [(Norm, Objective)] = [(.linf, .trades(beta: 1)), (.l2, .ls(alpha: 0.1))]
+        struct Outcome: Sendable {
+            var points: [Int]
+            var value: Double, slope: Double, bound: Double
+            var reference: Estimate
+            var difference: Double, differenceBound: Double
+        }
+        let outcomes = try Parallel.map(cases.indices.map { $0 }) { c -> Outcome in
+            let (norm, objective) = cases[c]
+            let threat = try ThreatModel(norm: norm, eps: 0.3)
+            let engine = try #require(LinearPairCE(model: model, threat: threat, objective: objective))
+            let e = try #require(engine.estimate(w), "\(objective) \(norm): the fast path declined")
+            let slope = zip(e.gradient.storage, direction.storage).reduce(0) { $0 + $1.0 * $1.1 }
+            var reference = RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-11)
+            reference.method = .reference
+            let r = try reference.evaluate(LinearClassifier(weights: w))
+            // (R(W + hE) - R(W - hE)) / 2h on the fast path: off the family both classes are
+            // 2-D again (the lines), an independent computation.
+            let h = 1e-3
+            let sides = try [h, -h].map { s -> (value: Double, bound: Double) in
+                var moved = w
+                for i in 0..<moved.storage.count { moved.storage[i] += s * direction.storage[i] }
+                let m = try #require(engine.estimate(moved))
+                return (m.value, m.errorBound)
+            }
+            return Outcome(points: engine.pointClasses(w), value: e.value, slope: slope, bound: e.errorBound, reference: r,
+                           difference: (sides[0].value - sides[1].value) / (2 * h), differenceBound: (sides[0].bound + sides[1].bound) / (2 * h))
+        }
+        for ((norm, objective), o) in zip(cases, outcomes) {
+            let label = "\(objective) \(norm)"
+            #expect(o.points == [2], "\(label): point classes \(o.points)")
+            #expect(o.bound <= 1e-9 && o.reference.converged, "\(label): bound \(o.bound), reference \(o.reference)")
+            #expect(abs(o.value - o.reference.value) <= 1e-9, "\(label): fast \(o.value) reference \(o.reference.value)")
+            // The differences' truncation, h^2 R^(3) / 6, is about 1e-8 here (7e-9 under l_2).
+            #expect(abs(o.slope - o.difference) <= 1e-6 + o.differenceBound, "\(label): gradient along E \(o.slope), differences \(o.difference) +- \(o.differenceBound)")
+        }
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        var optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 1))
+        optimizer.parallelEvaluation = true
+        let o = try optimizer.solve()
+        #expect(o.converged && !o.onBoundary && o.notes.isEmpty, "\(o)")
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        let r = try #require(engine.estimate(LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights))
+        let u1 = LinearClassifier.symmetric(model: model, w1: 1, w2: 0).weights, u2 = LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights
+        let g = [u1, u2].map { u in zip(r.gradient.storage, u.storage).reduce(0) { $0 + $1.0 * $1.1 } }
+        #expect(abs(g[0]) <= 1e-8 && abs(g[1]) <= 1e-8, "gradient through the family \(g) at W(\(o.w1), \(o.w2))")
+        #expect(abs(r.value - o.objectiveValue) <= 1e-12, "estimate \(r.value) optimum \(o.objectiveValue)")
+    }
+
     @Test("dF/dw2 at (w1, 0+) from the axis value and the interior value and gradient (Hermite) equals a Richardson extrapolation of values alone within both bounds")
     func derivativeAtZero() throws {
         let model = try Self.skewed()
