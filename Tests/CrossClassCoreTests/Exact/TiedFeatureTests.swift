@@ -100,4 +100,39 @@ struct TiedFeatureTests {
             }
         }
     }
+
+    @Test("A feature that becomes tied on the way (nested classes, ce): Newton over all entries stalls on its kink; held tied from there, it converges, the tie is certified, and R rises along every free entry both ways and matches the reference path")
+    func tiedOnTheWay() throws {
+        // Classes 1 and 2 carry features of class 0 (tau = 0). Feature 1, in class 0 alone,
+        // ends with equal weights in every class: the l_inf shift's kink. Newton straddling it
+        // stopped after 60 iterations (gradient 0.06), 0.015 above the optimum.
+        let membership = [[1, 1, 1, 1], [1, 0, 0, 1], [0, 0, 0, 1]].map { $0.map { $0 == 1 } }
+        let model = try DataModel(name: "nested", membership: membership, mu: [1.28, 0.63, 0.93, 1.19], sigma: [0.69, 0.46, 0.66, 0.57])
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .ce)
+        #expect(full.converged, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("feature 1 nearly tied; held tied from there") }, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("feature 1 held tied") && $0.contains("certified optimal") }, "\(full.notes)")
+        let w = full.classifier.weights
+        #expect(w[0, 1] == 0 && w[1, 1] == 0, "\(w)")
+        #expect(full.value < full.symmetricValue - 0.03, "\(full.value) vs \(full.symmetricValue)")
+        // Independently of Newton's tests: the reference path's value there, and R rising along
+        // each free entry both ways (second order off the kink, first order across it).
+        var reference = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: 1e-12)
+        reference.method = .reference
+        let r = try reference.evaluate(LinearClassifier(weights: w))
+        #expect(abs(r.value - full.value) <= 1e-10, "reference \(r.value) optimum \(full.value)")
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ce))
+        let at = try #require(engine.estimate(w))
+        for row in 0..<2 {
+            for column in 0..<4 {
+                for sign in [-1.0, 1.0] {
+                    var v = w
+                    v[row, column] += sign * 1e-3
+                    let moved = try #require(engine.estimate(v))
+                    #expect(moved.value - at.value > 1e-9, "entry (\(row), \(column)) \(sign): \(moved.value - at.value)")
+                }
+            }
+        }
+    }
 }
