@@ -542,7 +542,19 @@ public enum FullOptimizer {
         if let result = try subspaceSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
             return result
         }
-        guard let working0 = known?.working ?? engine.evaluate(matrix(x0)) else { return nil }
+        // A class whose d1 - d2 is constant at the start without a symmetry of the model (which
+        // `subspaceSolve` takes): where its inner maximum does not tie along its line, R is
+        // differentiable there, and the start's evaluations take its gradient by the regression
+        // on q alone (the lines decline it otherwise; then the simplex on values ran over 5
+        // minutes on a 3-class model with nested features).
+        var startEngine = engine
+        var startNotes: [String] = []
+        if known == nil, engine.constantLinesUntied(matrix(x0)) {
+            startEngine.constantRGradients = true
+            let classes = constantClasses(engine, matrix(x0))
+            startNotes.append("class\(classes.count == 1 ? "" : "es") \(classes.map(String.init).joined(separator: ", ")) \(classes.count == 1 ? "has" : "have") d1 - d2 constant at the start, with no tie of the adversary's best shifts along the line: its gradient there by the regression on q alone")
+        }
+        guard let working0 = known?.working ?? startEngine.evaluate(matrix(x0)) else { return nil }
         // The last working-rule evaluation with its classes' shares: the estimate at the Newton
         // point (where the last one was made) takes them instead of integrating them again.
         var last: (x: [Double], shares: (shares: [LinearPairCE.ClassShare], parts: [[ClassPairLSGeneral.PanelPart]]))? = nil
@@ -556,12 +568,12 @@ public enum FullOptimizer {
             return free(engine.combine(r.shares, columns: w.columns))
         }
         do {
-            guard let startEstimate = known?.estimate ?? engine.estimate(matrix(x0), working: working0) else { return nil }
+            guard let startEstimate = known?.estimate ?? startEngine.estimate(matrix(x0), working: working0) else { return nil }
             // ls and trades on lines (l_2; trades under l_inf): an evaluation is seconds, and the start (the
             // symmetric optimum) is stationary by symmetry, so the first Hessian -- which only
             // certifies the minimum and measures the decrement there -- comes from the coarse
             // rule's gradients (a Newton step above 1e-3 |x| differences afresh on the working rule).
-            let initial = engine.onLines ? coarseHessian(engine, at: x0, matrix: matrix) : nil
+            let initial = engine.onLines ? coarseHessian(startEngine, at: x0, matrix: matrix) : nil
             // A step at F's rounding is not evaluated there: the step (~1e-9) puts rounding dust
             // on the symmetric start's zero entries, which splits the kinks that coincide there
             // (at the eps 0.1 trades:1 optimum under l_inf, 60 s against 2 s at the start).
@@ -699,7 +711,7 @@ public enum FullOptimizer {
                let wide = engine.estimate(matrix(newton.argument)), wide.errorBound < final.errorBound {
                 final = wide
             }
-            var notes = tieNotes
+            var notes = startNotes + tieNotes
             var decrement = newton.decrement
             var minimum = true
             if engine.onLines && !atStart && engine.tradesBeta != nil {

@@ -664,6 +664,21 @@ public struct LinearPairCE: Sendable {
         }.map { $0.offset }
     }
 
+    /// On lines: whether W has a class whose d1 - d2 is constant, and no such class's inner
+    /// maximum ties along its line (`ClassPairLSGeneral.tiesAlongLine`), so that the regression
+    /// on q alone gives R's gradient there exactly (`constantRGradients`).
+    public func constantLinesUntied(_ w: Matrix) -> Bool {
+        guard onLines, let s = smoothing else { return false }
+        var found = false
+        for p in problems(w) where PairCoordinates(mean: p.mean, variance: p.variance, rows: p.rows).sr == 0 {
+            guard let c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows, eps: threat.eps, smoothing: s,
+                                             trades: tradesBeta, norm: threat.norm, valueOnly: true, qRegression: true),
+                  !c.constantQ, !c.tiesAlongLine() else { return false }
+            found = true
+        }
+        return found
+    }
+
     /// One class's evaluator; nil when the fixed rules do not handle it.
     func classPair(_ p: PairProblem) -> ClassPair? {
         if let s = smoothing, onLines {

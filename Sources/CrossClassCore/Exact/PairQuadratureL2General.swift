@@ -593,6 +593,33 @@ struct ClassPairLSGeneral: EllipseMaximand {
         return Panels.lineEnds(scan: found.scan, besides: besides, kinks: found.kinks, fixed: ties, scale: sr, mergesSlivers: false)
     }
 
+    /// Whether the inner maximum ties along the line of a class whose r is constant
+    /// (`constantR`): at any of 33 points across |z1| <= cut, the best two vertices (peaks)
+    /// within rounding. Where it does not, L is differentiable on the line but at isolated
+    /// kinks, and R's gradient there is the regression on q alone (`qRegression`), exact in
+    /// every direction; where it does (a symmetry exchanging the other two classes), that
+    /// gradient is one side's.
+    func tiesAlongLine() -> Bool {
+        guard constantR else { return false }
+        for i in 0...32 {
+            let q = mu + su * Self.cut * (Double(i) / 16 - 1)
+            if polygon == nil {
+                let peaks = ellipsePeaks(q, mr)
+                if peaks.count >= 2 && peaks[0].f - peaks[1].f <= Self.withinRounding(peaks[0].f) { return true }
+                continue
+            }
+            let (d1, d2) = margins(q, mr)
+            let k = coefficients(q, mr)
+            var first = -Double.infinity, second = -Double.infinity
+            for vertex in polygon! {
+                let f = vertexValue(d1 + vertex.v1, d2 + vertex.v2, k)
+                if f > first { (first, second) = (f, first) } else if f > second { second = f }
+            }
+            if first - second <= Self.withinRounding(first) { return true }
+        }
+        return false
+    }
+
     /// Whether the inner maximum at the point (E q, v) has one maximiser (its best vertex beats
     /// every other by more than rounding; under l_2, no other local peak within rounding).
     func pointMaximiserIsUnique(_ v: Double) -> Bool {

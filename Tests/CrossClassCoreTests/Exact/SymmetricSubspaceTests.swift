@@ -161,4 +161,38 @@ struct SymmetricSubspaceTests {
             #expect(abs(moved.value - at.value) <= 3 * delta, "\(delta): \(moved.value - at.value)")
         }
     }
+
+    @Test("A class with d1 - d2 constant at the start and no symmetry of the model (trades:1 under l_inf): its line has no tie, so the start's gradient is the regression on q alone; the full-W Newton converges (a simplex on values ran over 5 minutes), below the start, at the reference path's value, with R rising along every free entry both ways. On m1, whose symmetry ties the line, the start is refused that gradient")
+    func constantClassWithoutSymmetry() throws {
+        // Classes 0 and 1 weigh class 2's features (2 and 3) alike on the family, tau = 0.
+        let membership = [[1, 1, 0, 1], [1, 0, 0, 1], [0, 0, 1, 1]].map { $0.map { $0 == 1 } }
+        let model = try DataModel(name: "n2", membership: membership, mu: [1.1, 0.8, 1.3, 0.9], sigma: [0.5, 0.6, 0.55, 0.45])
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let objective = Objective.trades(beta: 1)
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: objective))
+        #expect(engine.constantLinesUntied(LinearClassifier.symmetric(model: model, w1: 2.36, w2: 2.3).weights))
+        let m1 = try Self.m1()
+        let m1Engine = try #require(LinearPairCE(model: m1, threat: threat, objective: objective))
+        #expect(!m1Engine.constantLinesUntied(LinearClassifier.symmetric(model: m1, w1: 2, w2: 1).weights))
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: objective, parallel: true)
+        #expect(full.method == .fast && full.converged, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("class 2 has d1 - d2 constant at the start, with no tie") }, "\(full.notes)")
+        #expect(full.value < full.symmetricValue - 0.05, "\(full.value) vs \(full.symmetricValue)")
+        let w = full.classifier.weights
+        var reference = RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-11)
+        reference.method = .reference
+        let r = try reference.evaluate(LinearClassifier(weights: w))
+        #expect(abs(r.value - full.value) <= 1e-9, "reference \(r.value) optimum \(full.value)")
+        let at = try #require(engine.estimate(w))
+        for row in 0..<2 {
+            for column in 0..<4 {
+                for sign in [-1.0, 1.0] {
+                    var v = w
+                    v[row, column] += sign * 1e-3
+                    let moved = try #require(engine.estimate(v))
+                    #expect(moved.value - at.value > 1e-9, "entry (\(row), \(column)) \(sign): \(moved.value - at.value)")
+                }
+            }
+        }
+    }
 }
