@@ -659,7 +659,7 @@ public enum FullOptimizer {
                 let candidates = (0..<d).filter { moving.contains($0) }.map { f in (f, max(abs(point[f]), abs(point[d + f]))) }
                     .filter { $0.1 <= 0.1 * size }.sorted { $0.1 < $1.1 }.map { $0.0 }
                 let error = max(10 * startEstimate.gradientError, 1e-5)
-                for count in 1...max(1, min(2, candidates.count)) where count <= candidates.count {
+                for count in 1...2 where count <= candidates.count {
                     let nearlyTied = Array(candidates.prefix(count))
                     var start = point
                     for f in nearlyTied { start[f] = 0; start[d + f] = 0 }

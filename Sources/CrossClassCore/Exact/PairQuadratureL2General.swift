@@ -573,16 +573,15 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// declines.
     func acrossBoundaries(_ lower: Double, _ upper: Double) -> [Double]? {
         // At u = E q: d1 = mu + (1 - gamma) v, d2 = mu - gamma v.
-        func z(ofV v: Double) -> Double { zOf(v) }
-        var centres = [z(ofV: 0)]
+        var centres = [zOf(0)]
         var ties: Set<Double> = []
         if 1 - gamma != 0 {
-            centres.append(z(ofV: (reach1 - mu) / (1 - gamma)))
-            if beta != nil { ties.insert(z(ofV: -mu / (1 - gamma))) }
+            centres.append(zOf((reach1 - mu) / (1 - gamma)))
+            if beta != nil { ties.insert(zOf(-mu / (1 - gamma))) }
         }
         if gamma != 0 {
-            centres.append(z(ofV: (mu - reach2) / gamma))
-            if beta != nil { ties.insert(z(ofV: mu / gamma)) }
+            centres.append(zOf((mu - reach2) / gamma))
+            if beta != nil { ties.insert(zOf(mu / gamma)) }
         }
         centres = centres.filter { $0.isFinite && abs($0) < Self.cut }
         ties = ties.filter { $0.isFinite && $0 > lower && $0 < upper }
@@ -601,34 +600,18 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// gradient is one side's.
     func tiesAlongLine() -> Bool {
         guard constantR else { return false }
-        for i in 0...32 {
-            let q = mu + su * Self.cut * (Double(i) / 16 - 1)
-            if polygon == nil {
-                let peaks = ellipsePeaks(q, mr)
-                if peaks.count >= 2 && peaks[0].f - peaks[1].f <= Self.withinRounding(peaks[0].f) { return true }
-                continue
-            }
-            let (d1, d2) = margins(q, mr)
-            let k = coefficients(q, mr)
-            var first = -Double.infinity, second = -Double.infinity
-            for vertex in polygon! {
-                let f = vertexValue(d1 + vertex.v1, d2 + vertex.v2, k)
-                if f > first { (first, second) = (f, first) } else if f > second { second = f }
-            }
-            if first - second <= Self.withinRounding(first) { return true }
-        }
-        return false
+        return (0...32).contains { i in !hasOneMaximiser(mu + su * Self.cut * (Double(i) / 16 - 1), mr) }
     }
 
-    /// Whether the inner maximum at the point (E q, v) has one maximiser (its best vertex beats
-    /// every other by more than rounding; under l_2, no other local peak within rounding).
-    func pointMaximiserIsUnique(_ v: Double) -> Bool {
+    /// Whether the inner maximum at clean (q, r) has one maximiser: its best vertex beats every
+    /// other by more than rounding (under l_2: no other local peak within rounding).
+    func hasOneMaximiser(_ q: Double, _ r: Double) -> Bool {
         guard let polygon else {
-            let peaks = ellipsePeaks(mu, v)
+            let peaks = ellipsePeaks(q, r)
             return peaks.count < 2 || peaks[0].f - peaks[1].f > Self.withinRounding(peaks[0].f)
         }
-        let (d1, d2) = margins(mu, v)
-        let k = coefficients(mu, v)
+        let (d1, d2) = margins(q, r)
+        let k = coefficients(q, r)
         var first = -Double.infinity, second = -Double.infinity
         for vertex in polygon {
             let f = vertexValue(d1 + vertex.v1, d2 + vertex.v2, k)
@@ -695,7 +678,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
             for node in nodes {
                 guard let m = maximum(mu, node.v, along: angleTable(node.v)) else { return nil }
                 // A point whose maximiser ties: the gradient would be one side's.
-                if constantR && !valueOnly && !pointMaximiserIsUnique(node.v) { return nil }
+                if constantR && !valueOnly && !hasOneMaximiser(mu, node.v) { return nil }
                 points.append([(mu, m.t, node.w)])
             }
             all = points
