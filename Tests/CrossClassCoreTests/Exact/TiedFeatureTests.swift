@@ -136,4 +136,17 @@ struct TiedFeatureTests {
         let rises = try freeEntryRises(engine, at: w, step: 1e-3)
         for (entry, rise) in rises.rises { #expect(rise > 1e-9, "entry \(entry): \(rise)") }
     }
+
+    @Test("Where the fixed rules miss the tolerance at the full-W point found (their two rules 6.4e-10 apart), the value and bound are the adaptive path's: converged, within the fixed rules' bound of their value")
+    func adaptiveValueAtPoint() throws {
+        let membership = [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1], [0, 1, 1, 1, 1]].map { $0.map { $0 == 1 } }
+        let model = try DataModel(name: "m2", membership: membership, mu: [1.41, 0.86, 0.82, 1.02, 1.11], sigma: [0.49, 0.61, 0.8, 0.71, 0.57])
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
+        #expect(full.converged && (full.errorBound ?? 1) <= 1e-10, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("its value and bound are the adaptive path's") }, "\(full.notes)")
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        let fixed = try #require(engine.estimate(full.classifier.weights))
+        #expect(fixed.errorBound > 1e-10 && abs(fixed.value - full.value) <= fixed.errorBound + (full.errorBound ?? 1), "fixed rules \(fixed.value) +- \(fixed.errorBound), reported \(full.value)")
+    }
 }
