@@ -557,9 +557,8 @@ public enum FullOptimizer {
         // minutes on a 3-class model with nested features).
         var startEngine = engine
         var startNotes: [String] = []
-        if known == nil, engine.constantLinesUntied(matrix(x0)) {
+        if known == nil, case let classes = engine.untiedConstantClasses(matrix(x0)), !classes.isEmpty {
             startEngine.constantRGradients = true
-            let classes = constantClasses(engine, matrix(x0))
             startNotes.append("class\(classes.count == 1 ? "" : "es") \(classes.map(String.init).joined(separator: ", ")) \(classes.count == 1 ? "has" : "have") d1 - d2 constant at the start, with no tie of the adversary's best shifts along the line: its gradient there by the regression on q alone")
         }
         guard let working0 = known?.working ?? startEngine.evaluate(matrix(x0)) else { return nil }
@@ -616,29 +615,32 @@ public enum FullOptimizer {
             var moving = all
             var tieNotes: [String] = []
             let tied = engine.threat.norm == .linf ? TiedFeatures.features(of: x0, columns: d) : []
+            // The working rule's gradients off the family can be off by 4e-6 (trades on lines):
+            // a tie's certificate asks for a slack above 1e-5.
+            let tieError = max(10 * startEstimate.gradientError, 1e-5)
+            // Newton over `held` from `start` (the features `tied` at 0 there) and the ties'
+            // verdicts at its point when `certifies` accepts the run (else none); nil where the
+            // fast evaluator declines a point on the way or near the tie (the tie undecided).
+            func heldRun(free held: [Int], from start: [Double], tied: [Int], certifies: (DampedNewton.Result) -> Bool = { _ in true }) throws
+                -> (result: DampedNewton.Result, verdicts: [Int: TiedFeatures.Verdict]?)? {
+                let result: DampedNewton.Result
+                do { result = try newtonRun(free: held, from: start) } catch is Declined { return nil }
+                guard certifies(result) else { return (result, nil) }
+                let point = result.argument
+                let kept = last.flatMap { $0.x == point ? engine.combine($0.shares.shares, columns: d) : nil }
+                guard let working = point == x0 ? working0 : (kept ?? engine.evaluate(matrix(point))),
+                      let verdicts = TiedFeatures.certify(at: point, gradient: free(working).gradient, tied: tied, columns: d, error: tieError, gradientAt: { y in
+                          engine.evaluate(matrix(y)).map { free($0).gradient }
+                      }) else { return nil }
+                return (result, verdicts)
+            }
             var newton: DampedNewton.Result
             if tied.isEmpty {
                 newton = try newtonRun(free: all)
             } else {
                 let held = all.filter { !tied.contains($0 % d) }
-                // The working rule's gradients off the family can be off by 4e-6 (trades on
-                // lines): the certificate asks for a slack above 1e-5.
-                let error = max(10 * startEstimate.gradientError, 1e-5)
-                // The held run and its verdicts, or nil where the fast evaluator declines a point
-                // on the way or near the tie (then the tie is undecided).
-                func heldRun() throws -> (result: DampedNewton.Result, verdicts: [Int: TiedFeatures.Verdict])? {
-                    let result: DampedNewton.Result
-                    do { result = try newtonRun(free: held) } catch is Declined { return nil }
-                    let point = result.argument
-                    let kept = last.flatMap { $0.x == point ? engine.combine($0.shares.shares, columns: d) : nil }
-                    guard let working = point == x0 ? working0 : (kept ?? engine.evaluate(matrix(point))),
-                          let verdicts = TiedFeatures.certify(at: point, gradient: free(working).gradient, tied: tied, columns: d, error: error, gradientAt: { y in
-                              engine.evaluate(matrix(y)).map { free($0).gradient }
-                          }) else { return nil }
-                    return (result, verdicts)
-                }
-                let run = try heldRun()
-                let summary = TiedFeatures.summary(run?.verdicts, tied: tied, error: error)
+                let run = try heldRun(free: held, from: x0, tied: tied).flatMap { r in r.verdicts.map { (result: r.result, verdicts: $0) } }
+                let summary = TiedFeatures.summary(run?.verdicts, tied: tied, error: tieError)
                 tieNotes.append(summary.note)
                 if summary.certified, let run {
                     newton = run.result
@@ -666,31 +668,24 @@ public enum FullOptimizer {
                 let size = point.reduce(0) { max($0, abs($1)) }
                 let candidates = (0..<d).filter { moving.contains($0) }.map { f in (f, max(abs(point[f]), abs(point[d + f]))) }
                     .filter { $0.1 <= 0.1 * size }.sorted { $0.1 < $1.1 }.map { $0.0 }
-                let error = max(10 * startEstimate.gradientError, 1e-5)
                 for count in 1...2 where count <= candidates.count {
                     let nearlyTied = Array(candidates.prefix(count))
                     var start = point
                     for f in nearlyTied { start[f] = 0; start[d + f] = 0 }
                     let held = moving.filter { !nearlyTied.contains($0 % d) }
                     let tiedNow = (0..<d).filter { !held.contains($0) }
-                    do {
-                        let run = try newtonRun(free: held, from: start)
-                        let x = run.argument
-                        let kept = last.flatMap { $0.x == x ? engine.combine($0.shares.shares, columns: d) : nil }
-                        guard run.converged, run.value <= newton.value + tolerance, let working = kept ?? engine.evaluate(matrix(x)) else { continue }
-                        let verdicts = TiedFeatures.certify(at: x, gradient: free(working).gradient, tied: tiedNow, columns: d, error: error) { y in
-                            engine.evaluate(matrix(y)).map { free($0).gradient }
-                        }
-                        let summary = TiedFeatures.summary(verdicts, tied: tiedNow, error: error)
-                        guard summary.certified else { continue }
-                        tieNotes.append("Newton over all entries stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) })) with feature\(count == 1 ? "" : "s") \(nearlyTied.map(String.init).joined(separator: ", ")) nearly tied; held tied from there")
-                        tieNotes.append(summary.note)
-                        var result = run
-                        result.iterations += newton.iterations
-                        newton = result
-                        moving = held
-                        break
-                    } catch is Declined {}
+                    let stopped = newton
+                    guard let run = try heldRun(free: held, from: start, tied: tiedNow, certifies: { $0.converged && $0.value <= stopped.value + tolerance }),
+                          let verdicts = run.verdicts else { continue }
+                    let summary = TiedFeatures.summary(verdicts, tied: tiedNow, error: tieError)
+                    guard summary.certified else { continue }
+                    tieNotes.append("Newton over all entries stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) })) with feature\(count == 1 ? "" : "s") \(nearlyTied.map(String.init).joined(separator: ", ")) nearly tied; held tied from there")
+                    tieNotes.append(summary.note)
+                    var result = run.result
+                    result.iterations += newton.iterations
+                    newton = result
+                    moving = held
+                    break
                 }
             }
             if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth {
@@ -965,9 +960,7 @@ public enum FullOptimizer {
     }
 
     /// The classes whose d1 - d2 is constant at W.
-    static func constantClasses(_ engine: LinearPairCE, _ w: Matrix) -> [Int] {
-        engine.problems(w).enumerated().filter { PairCoordinates(mean: $0.element.mean, variance: $0.element.variance, rows: $0.element.rows).sr == 0 }.map { $0.offset }
-    }
+    static func constantClasses(_ engine: LinearPairCE, _ w: Matrix) -> [Int] { engine.classes(w) { $0.sr == 0 } }
 
     /// The Hessian of R along an orthonormal basis of a subspace through x (coordinates in it),
     /// by forward differences (step 1e-4 |x|) of the coarse rule's gradients: every point stays

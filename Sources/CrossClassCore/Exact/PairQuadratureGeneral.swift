@@ -655,29 +655,34 @@ public struct LinearPairCE: Sendable {
         }
     }
 
-    /// The classes whose two margins are both constant at W (no feature with variance enters
-    /// their rows): their loss is the inner maximum at one point (`ClassPairLSGeneral.constantQ`).
-    public func pointClasses(_ w: Matrix) -> [Int] {
-        problems(w).enumerated().filter {
-            let p = PairCoordinates(mean: $0.element.mean, variance: $0.element.variance, rows: $0.element.rows)
-            return p.sr == 0 && p.sq == 0
-        }.map { $0.offset }
+    /// The classes whose margins' coordinates at W pass `test`.
+    func classes(_ w: Matrix, where test: (PairCoordinates) -> Bool) -> [Int] {
+        problems(w).enumerated().filter { test(PairCoordinates(mean: $0.element.mean, variance: $0.element.variance, rows: $0.element.rows)) }.map { $0.offset }
     }
 
-    /// On lines: whether W has a class whose d1 - d2 is constant, and no such class's inner
-    /// maximum ties along its line (`ClassPairLSGeneral.tiesAlongLine`), so that the regression
-    /// on q alone gives R's gradient there exactly (`constantRGradients`).
-    public func constantLinesUntied(_ w: Matrix) -> Bool {
-        guard onLines, let s = smoothing else { return false }
-        var found = false
-        for p in problems(w) where PairCoordinates(mean: p.mean, variance: p.variance, rows: p.rows).sr == 0 {
+    /// The classes whose two margins are both constant at W (no feature with variance enters
+    /// their rows): their loss is the inner maximum at one point (`ClassPairLSGeneral.constantQ`).
+    public func pointClasses(_ w: Matrix) -> [Int] { classes(w) { $0.sr == 0 && $0.sq == 0 } }
+
+    /// On lines: the classes whose d1 - d2 is constant at W, when no such class's inner maximum
+    /// ties along its line (`ClassPairLSGeneral.tiesAlongLine`), so that the regression on q
+    /// alone gives R's gradient there exactly (`constantRGradients`); else none.
+    public func untiedConstantClasses(_ w: Matrix) -> [Int] {
+        guard onLines, let s = smoothing else { return [] }
+        let problems = problems(w)
+        let constant = classes(w) { $0.sr == 0 }
+        for y in constant {
+            let p = problems[y]
             guard let c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows, eps: threat.eps, smoothing: s,
                                              trades: tradesBeta, norm: threat.norm, valueOnly: true, qRegression: true),
-                  !c.constantQ, !c.tiesAlongLine() else { return false }
-            found = true
+                  !c.constantQ, !c.tiesAlongLine() else { return [] }
         }
-        return found
+        return constant
     }
+
+    /// Whether W has a class whose d1 - d2 is constant and none ties along its line
+    /// (`untiedConstantClasses`).
+    public func constantLinesUntied(_ w: Matrix) -> Bool { !untiedConstantClasses(w).isEmpty }
 
     /// One class's evaluator; nil when the fixed rules do not handle it.
     func classPair(_ p: PairProblem) -> ClassPair? {
