@@ -46,8 +46,7 @@ extension SymmetricOptimizer {
     ///
     /// `final`: the full-W evaluations at the returned point (the last working-rule one and the
     /// estimate, with gradients), which the full-W optimiser starts from (`FullOptimizer`).
-    func familyNewton(start: (Double, Double)) throws
-        -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, objective: Estimate?, final: FamilyFinalEvaluations?)? {
+    func familyNewton(start: (Double, Double)) throws -> FamilyOptimum? {
         guard var engine = familyEvaluator else { return nil }
         let (u1, u2) = familyDirections
         // A class whose d1 - d2 is constant at two independent points of the family is constant
@@ -75,17 +74,28 @@ extension SymmetricOptimizer {
         // best shift at one point, a max over peaks or vertices: F has a kink where two of them
         // tie, and the minimiser may sit on it (r2 of bench/ANALYSIS.md stop 41, trades:1 under
         // l_2: the gradient alternated between 0.0047 and 0.0019 for minutes). Newton then stops
-        // at its stall (NOT converged), and the caller searches on values.
+        // at its stall, three iterations without halving the gradient, and `familyKinkSolve`
+        // minimises F along the kink from there (15 s of Newton at a six-iteration window, then
+        // 1.7 s along the kink, against 5 min 47 s of simplex on values).
         let pointClass = !engine.pointClasses(LinearClassifier.symmetric(model: model, w1: start.0, w2: start.1).weights).isEmpty
         do {
-            let o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false,
-                                   stallWindow: pointClass ? 6 : nil)
-            if pointClass && !o.converged { return nil }
+            var o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false,
+                                   stallWindow: pointClass ? 3 : nil)
+            if pointClass && !o.converged {
+                if let kink = try familyKinkSolve(engine, near: (o.w1, o.w2), stalled: o.iterations), kink.converged { return kink }
+                // No certified minimum on a kink there: Newton continues from its stall, with the
+                // wider window (a slow stretch of a smooth descent can stall three iterations).
+                let stalled = o
+                o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: nil, start: (o.w1, o.w2), evaluatesRoundingSteps: false,
+                                   stallWindow: 6)
+                o.iterations += stalled.iterations
+                if !o.converged { return nil }
+            }
             let known = last.flatMap { $0.w1 == o.w1 && $0.w2 == o.w2 ? $0.r : nil }
             // R's estimate at the point (as `RobustObjective.fixedRuleEstimate`), with its gradient.
             let w = LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights
             guard let e = engine.estimate(w, working: known), e.value.isFinite else {
-                return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, nil, nil)
+                return FamilyOptimum(w1: o.w1, w2: o.w2, value: o.value, converged: o.converged, iterations: o.iterations, step: o.step)
             }
             let estimate = e.errorBound <= tolerance
                 ? Estimate(value: e.value, errorBound: e.errorBound, converged: true, method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
@@ -93,7 +103,180 @@ extension SymmetricOptimizer {
             // Not with a constant class: its gradient here is one side's across the symmetry, which
             // the full-W optimiser must not start from (`FullOptimizer.subspaceSolve`).
             let final = holdsTie ? nil : known.map { FamilyFinalEvaluations(w1: o.w1, w2: o.w2, evaluations: .init(working: $0, estimate: e)) }
-            return (o.w1, o.w2, o.value, o.converged, o.iterations, o.step, estimate, final)
+            return FamilyOptimum(w1: o.w1, w2: o.w2, value: o.value, converged: o.converged, iterations: o.iterations, step: o.step,
+                                 objective: estimate, final: final)
+        } catch is Declined {
+            return nil
+        }
+    }
+
+    /// The family Newton's interior point (`familyNewton`, `familyKinkSolve`).
+    struct FamilyOptimum {
+        var w1: Double, w2: Double
+        /// F at the point, on the working rule.
+        var value: Double
+        var converged: Bool
+        var iterations: Int
+        var step: Double
+        /// R's estimate at the point (both rules), nil when its bound misses the tolerance.
+        var objective: Estimate? = nil
+        /// The full-W evaluations at the point, for the full-W optimiser's start.
+        var final: FamilyFinalEvaluations? = nil
+        var notes: [String] = []
+        /// Why the point is not converged, if it is not.
+        var failure: String? = nil
+    }
+
+    /// The minimiser of F along a kink of a point class's loss (`LinearPairCE.pointClasses`), from
+    /// `start`, near it, where the family Newton stalled: two candidates of the class's inner
+    /// maximum (peaks, or vertices under l_inf) tie on a curve in (w1, w2), F is the larger of two
+    /// smooth functions near it, and the minimiser can sit on the curve (r2 of bench/ANALYSIS.md
+    /// stop 41, trades:1 under l_2: w2 / w1 = sqrt 2; the simplex on values took 5 min 47 s).
+    ///
+    /// The curve is theta(rho) in log scale and angle, where the two candidates' values are equal
+    /// (Brent on their difference alone: the class's one point, microseconds). F is smooth along
+    /// it, and either side's gradient gives its derivative there (the sides differ only across the
+    /// curve): secant steps on dF/drho along the curve, the evaluations on it taking the tied point class
+    /// as one side (`LinearPairCE.valueOnly`). The point is certified when F rises across the
+    /// curve both ways: the gradients a step 1e-6 |w| to either side (one maximiser there) along
+    /// the curve's normal, each against the gradient's error (at least 1e-5). nil when the
+    /// candidates cannot be followed or an evaluation declines (the caller then searches on
+    /// values).
+    func familyKinkSolve(_ base: LinearPairCE, near start: (Double, Double), stalled: Int) throws -> FamilyOptimum? {
+        let (u1, u2) = familyDirections
+        func weights(_ w1: Double, _ w2: Double) -> Matrix { LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights }
+        guard let y = base.pointClasses(weights(start.0, start.1)).first,
+              let peaks0 = base.pointPeaks(weights(start.0, start.1), class: y), peaks0.count >= 2 else { return nil }
+        // The two candidates that tie, followed by their angles from the last point on the curve.
+        var angles = (peaks0[0].t, peaks0[1].t)
+        func gap(_ w1: Double, _ w2: Double) -> Double? {
+            guard let peaks = base.pointPeaks(weights(w1, w2), class: y), peaks.count >= 2,
+                  let a = peaks.min(by: { ClassPairLS.gap($0.t, angles.0) < ClassPairLS.gap($1.t, angles.0) }),
+                  let b = peaks.min(by: { ClassPairLS.gap($0.t, angles.1) < ClassPairLS.gap($1.t, angles.1) }),
+                  ClassPairLS.gap(a.t, b.t) > 1e-6 else { return nil }
+            return a.f - b.f
+        }
+        func polar(_ rho: Double, _ theta: Double) -> (Double, Double) { (exp(rho) * cos(theta), exp(rho) * sin(theta)) }
+        /// The curve's angle at log scale rho, from `near` (bracketed by steps 1e-4, doubling).
+        func angle(_ rho: Double, near theta0: Double) -> Double? {
+            func g(_ theta: Double) -> Double? { let (w1, w2) = polar(rho, theta); return gap(w1, w2) }
+            guard let g0 = g(theta0) else { return nil }
+            if g0 == 0 { return theta0 }
+            var step = 1e-4
+            while step < 0.5 {
+                for theta in [theta0 - step, theta0 + step] where theta > 0 && theta < .pi / 2 {
+                    guard let gt = g(theta) else { continue }
+                    guard (gt < 0) != (g0 < 0) else { continue }
+                    guard let root = try? RootFinder.brent(in: min(theta0, theta), max(theta0, theta), absoluteTolerance: 1e-15, relativeTolerance: 1e-15, { x in
+                        g(x) ?? .nan
+                    }), root.converged else { return nil }
+                    return root.location
+                }
+                step *= 2
+            }
+            return nil
+        }
+        let rho0 = 0.5 * log(start.0 * start.0 + start.1 * start.1)
+        guard var theta = angle(rho0, near: atan2(start.1, start.0)) else { return nil }
+        var engine = base
+        engine.valueOnly = true
+        var evaluations = 0
+        /// The point on the curve at rho, its unit normal in (w1, w2) (towards where the first
+        /// candidate wins), F there and F's derivative along the curve, dF/drho (the last one
+        /// kept: the search ends where it last evaluated).
+        typealias CurvePoint = (rho: Double, w1: Double, w2: Double, normal: (Double, Double), value: Double, slope: Double)
+        var lastPoint: CurvePoint? = nil
+        func onCurve(_ rho: Double) throws -> CurvePoint {
+            if let lastPoint, lastPoint.rho == rho { return lastPoint }
+            guard let t = angle(rho, near: theta) else { throw Declined() }
+            theta = t
+            let (w1, w2) = polar(rho, t)
+            if let peaks = base.pointPeaks(weights(w1, w2), class: y), peaks.count >= 2 {
+                let a = peaks.min { ClassPairLS.gap($0.t, angles.0) < ClassPairLS.gap($1.t, angles.0) }!
+                let b = peaks.min { ClassPairLS.gap($0.t, angles.1) < ClassPairLS.gap($1.t, angles.1) }!
+                angles = (a.t, b.t)
+            }
+            // The gap's gradient in (w1, w2) by central differences (its values are exact to
+            // rounding, ~1e-16 |f|: the normal to ~1e-10).
+            let h = 1e-6 * exp(rho)
+            guard let p1 = gap(w1 + h, w2), let m1 = gap(w1 - h, w2), let p2 = gap(w1, w2 + h), let m2 = gap(w1, w2 - h) else { throw Declined() }
+            let n = ((p1 - m1) / (2 * h), (p2 - m2) / (2 * h))
+            let length = (n.0 * n.0 + n.1 * n.1).squareRoot()
+            guard length > 0 else { throw Declined() }
+            let normal = (n.0 / length, n.1 / length)
+            // dW/drho: along the curve (orthogonal to the normal), with d rho = w . dW / |w|^2.
+            let along = (-normal.1, normal.0)
+            let radial = (w1 * along.0 + w2 * along.1) / (w1 * w1 + w2 * w2)
+            guard abs(radial) > 1e-12 else { throw Declined() }
+            let tangent = (along.0 / radial, along.1 / radial)
+            guard let r = engine.evaluate(weights(w1, w2), rule: .working), r.value.isFinite else { throw Declined() }
+            evaluations += 1
+            onEvaluation?()
+            let f = penalised(w1, w2, (r.value, Self.along(r.gradient, u1), Self.along(r.gradient, u2)))
+            guard f.g1.isFinite, f.g2.isFinite else { throw Declined() }
+            let point = (rho, w1, w2, normal, f.value, f.g1 * tangent.0 + f.g2 * tangent.1)
+            lastPoint = point
+            return point
+        }
+        do {
+            // The root of dF/drho: bracketed by steps 1e-3, doubling, downhill from the start (the
+            // stall is near it), then secant steps kept inside the bracket (bisection where one
+            // leaves it), until the decrement along the curve is a hundredth of the tolerance.
+            var lo = (x: rho0, d: try onCurve(rho0).slope)
+            var step = lo.d > 0 ? -1e-3 : 1e-3
+            var hi = lo
+            for _ in 0..<16 where (hi.d > 0) == (lo.d > 0) && hi.d != 0 {
+                lo = hi
+                hi = (lo.x + step, try onCurve(lo.x + step).slope)
+                step *= 2
+            }
+            guard (hi.d > 0) != (lo.d > 0) || hi.d == 0 else { return nil }
+            if lo.x > hi.x { (lo, hi) = (hi, lo) }
+            // The last two points (the secant's) and F's curvature along the curve between them.
+            var (previous, latest) = (lo, hi)
+            var curvature = (hi.d - lo.d) / (hi.x - lo.x)
+            var converged = false
+            for _ in 0..<30 {
+                guard curvature > 0 else { break }
+                if latest.d * latest.d / (2 * curvature) <= 0.01 * tolerance { converged = true; break }
+                var x = latest.x - latest.d / curvature
+                if !(x > lo.x && x < hi.x) { x = 0.5 * (lo.x + hi.x) }
+                let next = (x: x, d: try onCurve(x).slope)
+                if next.d < 0 { lo = next } else { hi = next }
+                (previous, latest) = (latest, next)
+                curvature = (latest.d - previous.d) / (latest.x - previous.x)
+            }
+            // A root is a minimum along the curve where dF/drho rises through it.
+            guard curvature > 0 else { return nil }
+            let point = try onCurve(latest.x)
+            let w = weights(point.w1, point.w2)
+            guard let e = engine.estimate(w), e.value.isFinite else { throw Declined() }
+            // Across the curve: the gradients a step to either side, along the normal.
+            let size = exp(latest.x)
+            let error = max(10 * e.gradientError, 1e-5)
+            var rates: [Double] = []
+            for side in [1.0, -1.0] {
+                let s = side * 1e-6 * size
+                let (w1, w2) = (point.w1 + s * point.normal.0, point.w2 + s * point.normal.1)
+                guard let r = base.evaluate(weights(w1, w2), rule: .working), r.value.isFinite else { throw Declined() }
+                evaluations += 1
+                onEvaluation?()
+                let g = penalised(w1, w2, (r.value, Self.along(r.gradient, u1), Self.along(r.gradient, u2)))
+                rates.append(side * (g.g1 * point.normal.0 + g.g2 * point.normal.1))
+            }
+            let decrement = point.slope * point.slope / (2 * curvature)
+            let notes = ["the family Newton stalled after \(stalled) iterations on a kink of class \(y)'s loss (two of its inner maximum's candidates tie; its margins are constant on the family): F minimised along the kink curve (w2 / w1 = \(point.w2 / point.w1) at the point) by secant steps on its derivative there, in \(evaluations) evaluations; F rises across the curve at rates \(rates[0]) and \(rates[1]) (error \(error))"]
+            var reason: String? = nil
+            if !converged { reason = "the secant search along the kink curve did not converge (30 steps)" }
+            if !(decrement <= tolerance) { reason = "the decrement along the kink curve \(decrement) exceeds the tolerance \(tolerance)" }
+            if !rates.allSatisfy({ $0 > error }) {
+                reason = "F does not rise across the kink curve both ways (rates \(rates[0]) and \(rates[1]), error \(error)): not a certified minimum"
+            }
+            let estimate = e.errorBound <= tolerance
+                ? Estimate(value: e.value, errorBound: e.errorBound, converged: true, method: threat.norm == .l2 ? .gaussLegendre2DL2 : .gaussLegendre2D)
+                : nil
+            return FamilyOptimum(w1: point.w1, w2: point.w2, value: point.value, converged: reason == nil, iterations: stalled + evaluations,
+                                 step: latest.x - previous.x, objective: estimate, notes: notes, failure: reason)
         } catch is Declined {
             return nil
         }
@@ -471,7 +654,7 @@ extension SymmetricOptimizer {
     ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
         var begin = start
         var warmHessian: [Double]? = nil
-        if let coarse, let warm = try? newton2(coarse, start: start, maxIterations: 30, stopBelow: 1e-4, secantUpdates: true),
+        if let coarse, let warm = try? newton2(coarse, start: start, maxIterations: 30, stopBelow: 1e-4, secantUpdates: true, stallWindow: stallWindow),
            warm.w1 > 0, warm.w2 > 0, warm.value.isFinite {
             begin = (warm.w1, warm.w2)
             let size = (warm.w1 * warm.w1 + warm.w2 * warm.w2).squareRoot()

@@ -308,13 +308,15 @@ public struct SymmetricOptimizer: Sendable {
                 // there is one (`familyNewton`), else a simplex over (log r, theta) on values,
                 // theta reflected into [0, pi/2].
                 let interior: (w1: Double, w2: Double, value: Double, failure: String?)
+                var interiorNotes: [String] = []
                 let search: String
                 if let newton = try familyNewton(start: (r0 * cos(0.35), r0 * sin(0.35))) {
                     search = "Newton"
                     interiorObjective = newton.objective.map { (newton.w1, newton.w2, $0) }
                     familyFinal = newton.final
+                    interiorNotes = newton.notes
                     interior = (newton.w1, newton.w2, newton.value,
-                                newton.converged ? nil : "Newton stopped after \(newton.iterations) iterations with step \(newton.step)")
+                                newton.converged ? nil : newton.failure ?? "Newton stopped after \(newton.iterations) iterations with step \(newton.step)")
                 } else {
                     search = "the simplex"
                     func reflect(_ t: Double) -> Double {
@@ -340,6 +342,7 @@ public struct SymmetricOptimizer: Sendable {
                 }
                 if interior.value < best {
                     w1 = interior.w1; w2 = interior.w2; best = interior.value; boundary = false
+                    notes += interiorNotes
                     let rho = 0.5 * log(w1 * w1 + w2 * w2)
                     if rho >= range.upperBound - 1e-6 || rho <= range.lowerBound + 1e-6 {
                         converged = false

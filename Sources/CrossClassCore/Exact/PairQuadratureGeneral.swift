@@ -664,6 +664,18 @@ public struct LinearPairCE: Sendable {
     /// their rows): their loss is the inner maximum at one point (`ClassPairLSGeneral.constantQ`).
     public func pointClasses(_ w: Matrix) -> [Int] { classes(w) { $0.sr == 0 && $0.sq == 0 } }
 
+    /// Point class y's candidates for the inner maximum at W, best first
+    /// (`ClassPairLSGeneral.pointPeaks`); nil when y is not a point class there or the lines
+    /// decline it.
+    public func pointPeaks(_ w: Matrix, class y: Int) -> [(f: Double, t: Double)]? {
+        guard onLines, let s = smoothing else { return nil }
+        let p = problems(w)[y]
+        guard let c = ClassPairLSGeneral(mean: p.mean, variance: p.variance, differences: p.rows, eps: threat.eps, smoothing: s,
+                                         trades: tradesBeta, norm: threat.norm, valueOnly: true),
+              c.constantQ, c.constantR else { return nil }
+        return c.pointPeaks()
+    }
+
     /// On lines: the classes whose d1 - d2 is constant at W, when no such class's inner maximum
     /// ties along its line (`ClassPairLSGeneral.tiesAlongLine`), so that the regression on q
     /// alone gives R's gradient there exactly (`constantRGradients`); else none.

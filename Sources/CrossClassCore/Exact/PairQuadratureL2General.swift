@@ -620,6 +620,18 @@ struct ClassPairLSGeneral: EllipseMaximand {
         return first - second > Self.withinRounding(first)
     }
 
+    /// A point class's (`constantQ` and `constantR`) candidates for the inner maximum at its
+    /// one point, best first: the ellipse's local peaks (l_2), or the polygon's vertices with t
+    /// the angle of the vertex's shift (l_inf). Both move continuously with W, so the two that tie
+    /// on a kink of the class's loss can be followed by their angles
+    /// (`SymmetricOptimizer.familyKinkSolve`).
+    func pointPeaks() -> [(f: Double, t: Double)] {
+        guard let polygon else { return ellipsePeaks(mu, mr) }
+        let (d1, d2) = margins(mu, mr)
+        let k = coefficients(mu, mr)
+        return polygon.map { (vertexValue(d1 + $0.v1, d2 + $0.v2, k), atan2($0.v2, $0.v1)) }.sorted { $0.f > $1.f }
+    }
+
     /// Whether the fixed panels resolve this class.
     var isTractable: Bool {
         2 * Self.cut * max(su, sr) / 3 <= Double(Panels.maxPiecesPerGap)

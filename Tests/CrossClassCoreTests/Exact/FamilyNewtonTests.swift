@@ -170,6 +170,39 @@ struct FamilyNewtonTests {
         #expect(abs(r.value - o.objectiveValue) <= 1e-12, "estimate \(r.value) optimum \(o.objectiveValue)")
     }
 
+    @Test("a point class's kink at the family optimum (nested model, trades:1 under l_2, eps 0.3): converged along the kink curve, on the ray w2 = sqrt(2) w1 where class 2's ellipse is symmetric (its two peaks tie), and below its neighbours along the ray and across it")
+    func kinkOfPointClass() throws {
+        let model = try Self.nested()
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        var optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 1))
+        optimizer.parallelEvaluation = true
+        let o = try optimizer.solve()
+        #expect(o.converged && !o.onBoundary, "\(o)")
+        #expect(o.notes.contains { $0.contains("kink curve") }, "\(o.notes)")
+        // Class 2 has feature 3 only, weighted w2 in every class: its margins are 0, and its
+        // shifts' Gram matrix eps^2 [[w2^2 + 2 w1^2, w2^2], [w2^2, w2^2]] is invariant under the
+        // exchange of classes 0 and 2 ((v1, v2) -> (-v1, v2 - v1)) iff w2^2 = 2 w1^2: the peaks
+        // tie there by symmetry, independently of the solver.
+        #expect(abs(o.w2 / o.w1 - 2.0.squareRoot()) <= 1e-9, "w2 / w1 = \(o.w2 / o.w1)")
+        var tied = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        tied.valueOnly = true
+        let engine = tied
+        let peaks = try #require(engine.pointPeaks(LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights, class: 2))
+        #expect(peaks.count >= 2 && peaks[0].f - peaks[1].f <= 1e-12, "\(peaks)")
+        @Sendable func value(_ rho: Double, _ theta: Double) throws -> (value: Double, bound: Double) {
+            let w = LinearClassifier.symmetric(model: model, w1: exp(rho) * cos(theta), w2: exp(rho) * sin(theta)).weights
+            let e = try #require(engine.estimate(w))
+            return (e.value, e.errorBound)
+        }
+        let rho = 0.5 * log(o.w1 * o.w1 + o.w2 * o.w2), theta = atan2(o.w2, o.w1)
+        let centre = try value(rho, theta)
+        #expect(abs(centre.value - o.objectiveValue) <= 1e-12, "estimate \(centre.value) optimum \(o.objectiveValue)")
+        let neighbours = try Parallel.map([(1e-3, 0.0), (-1e-3, 0.0), (0.0, 1e-3), (0.0, -1e-3)]) { step in try value(rho + step.0, theta + step.1) }
+        for (step, n) in zip([(1e-3, 0.0), (-1e-3, 0.0), (0.0, 1e-3), (0.0, -1e-3)], neighbours) {
+            #expect(n.value > centre.value + n.bound + centre.bound, "(rho, theta) + \(step): \(n.value) against \(centre.value)")
+        }
+    }
+
     @Test("dF/dw2 at (w1, 0+) from the axis value and the interior value and gradient (Hermite) equals a Richardson extrapolation of values alone within both bounds")
     func derivativeAtZero() throws {
         let model = try Self.skewed()
