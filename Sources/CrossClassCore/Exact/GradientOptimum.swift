@@ -145,36 +145,16 @@ extension SymmetricOptimizer {
     func familyKinkSolve(_ base: LinearPairCE, near start: (Double, Double), stalled: Int) throws -> FamilyOptimum? {
         let (u1, u2) = familyDirections
         func weights(_ w1: Double, _ w2: Double) -> Matrix { LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights }
-        guard let y = base.pointClasses(weights(start.0, start.1)).first,
-              let peaks0 = base.pointPeaks(weights(start.0, start.1), class: y), peaks0.count >= 2 else { return nil }
-        // The two candidates that tie, followed by their angles from the last point on the curve.
-        var angles = (peaks0[0].t, peaks0[1].t)
-        func gap(_ w1: Double, _ w2: Double) -> Double? {
-            guard let peaks = base.pointPeaks(weights(w1, w2), class: y), peaks.count >= 2,
-                  let a = peaks.min(by: { ClassPairLS.gap($0.t, angles.0) < ClassPairLS.gap($1.t, angles.0) }),
-                  let b = peaks.min(by: { ClassPairLS.gap($0.t, angles.1) < ClassPairLS.gap($1.t, angles.1) }),
-                  ClassPairLS.gap(a.t, b.t) > 1e-6 else { return nil }
-            return a.f - b.f
-        }
+        guard var kink = PointKink(base, at: weights(start.0, start.1)) else { return nil }
+        let y = kink.pointClass
+        func gap(_ w1: Double, _ w2: Double) -> Double? { kink.gap(weights(w1, w2)) }
         func polar(_ rho: Double, _ theta: Double) -> (Double, Double) { (exp(rho) * cos(theta), exp(rho) * sin(theta)) }
         /// The curve's angle at log scale rho, from `near` (bracketed by steps 1e-4, doubling).
         func angle(_ rho: Double, near theta0: Double) -> Double? {
-            func g(_ theta: Double) -> Double? { let (w1, w2) = polar(rho, theta); return gap(w1, w2) }
-            guard let g0 = g(theta0) else { return nil }
-            if g0 == 0 { return theta0 }
-            var step = 1e-4
-            while step < 0.5 {
-                for theta in [theta0 - step, theta0 + step] where theta > 0 && theta < .pi / 2 {
-                    guard let gt = g(theta) else { continue }
-                    guard (gt < 0) != (g0 < 0) else { continue }
-                    guard let root = try? RootFinder.brent(in: min(theta0, theta), max(theta0, theta), absoluteTolerance: 1e-15, relativeTolerance: 1e-15, { x in
-                        g(x) ?? .nan
-                    }), root.converged else { return nil }
-                    return root.location
-                }
-                step *= 2
+            PointKink.root(near: theta0, step: 1e-4, limit: 0.5, domain: 1e-12...(Double.pi / 2 - 1e-12)) { theta in
+                let (w1, w2) = polar(rho, theta)
+                return gap(w1, w2)
             }
-            return nil
         }
         let rho0 = 0.5 * log(start.0 * start.0 + start.1 * start.1)
         guard var theta = angle(rho0, near: atan2(start.1, start.0)) else { return nil }
@@ -191,11 +171,7 @@ extension SymmetricOptimizer {
             guard let t = angle(rho, near: theta) else { throw Declined() }
             theta = t
             let (w1, w2) = polar(rho, t)
-            if let peaks = base.pointPeaks(weights(w1, w2), class: y), peaks.count >= 2 {
-                let a = peaks.min { ClassPairLS.gap($0.t, angles.0) < ClassPairLS.gap($1.t, angles.0) }!
-                let b = peaks.min { ClassPairLS.gap($0.t, angles.1) < ClassPairLS.gap($1.t, angles.1) }!
-                angles = (a.t, b.t)
-            }
+            kink.follow(weights(w1, w2))
             // The gap's gradient in (w1, w2) by central differences (its values are exact to
             // rounding, ~1e-16 |f|: the normal to ~1e-10).
             let h = 1e-6 * exp(rho)
