@@ -564,7 +564,25 @@ public enum FullOptimizer {
             startEngine.constantRGradients = true
             startNotes.append("class\(classes.count == 1 ? "" : "es") \(classes.map(String.init).joined(separator: ", ")) \(classes.count == 1 ? "has" : "have") d1 - d2 constant at the start, with no tie of the adversary's best shifts along the line: its gradient there by the regression on q alone")
         }
-        guard let working0 = known?.working ?? startEngine.evaluate(matrix(x0)) else { return nil }
+        guard let working0 = known?.working ?? startEngine.evaluate(matrix(x0)) else {
+            // A start on a point class's kink (the family optimum there): the lines decline it.
+            switch try pointKinkSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
+            case .solved(let result)?: return result
+            case let .leave(point, _, note)?:
+                var tiedEngine = engine
+                tiedEngine.valueOnly = true
+                guard let symmetric = tiedEngine.estimate(matrix(x0)),
+                      var result = try fastSolve(engine, start: point, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue) else { return nil }
+                result.notes.insert(note, at: 0)
+                result.symmetricValue = symmetric.value
+                if symmetric.value < result.value {
+                    result.converged = false
+                    result.notes.append("the search from off the kink ended above the symmetric optimum (\(symmetric.value))")
+                }
+                return result
+            case nil: return nil
+            }
+        }
         // The last working-rule evaluation with its classes' shares: the estimate at the Newton
         // point (where the last one was made) takes them instead of integrating them again.
         var last: (x: [Double], shares: (shares: [LinearPairCE.ClassShare], parts: [[ClassPairLSGeneral.PanelPart]]))? = nil

@@ -67,3 +67,185 @@ struct PointKink {
         return nil
     }
 }
+
+extension FullOptimizer {
+    /// The full-W optimum from a start on a point class's kink (the family optimum on it,
+    /// `SymmetricOptimizer.familyKinkSolve`), where the fixed rules decline the start (a tied point
+    /// class has no one-sided gradient to give) and the simplex on values took over (r2 of
+    /// bench/ANALYSIS.md stop 42, `--full --norm l2 --objective trades:1`: over 6 minutes, on the
+    /// adaptive path at about a minute an evaluation).
+    ///
+    /// Class y is a point class while its features' columns are tied (its margins constant: every
+    /// row difference is 0 on them), and its candidates tie on the curve g = 0 (`PointKink`): R
+    /// has a kink across both, a cone (off the tied columns y's margins spread, by the distance).
+    /// Newton runs on that manifold: the other classes' entries free, one of them (the gap's
+    /// largest slope) solved from g = 0, the gradient G_i - G_j n_i / n_j from either side's G
+    /// (`valueOnly`). `KinkCertificate` decides the rest (the tied columns and g's normal): R rises
+    /// along every direction that leaves the manifold. A trades point also needs a positive
+    /// definite Hessian along the manifold (differences of its gradient). nil when no point class
+    /// ties at the start or an evaluation on the manifold is declined.
+    /// Where the certificate finds R decreasing off the manifold (at the start, or at Newton's
+    /// point), the outcome is the best point along that direction (`descend`), off the kink, for
+    /// the Newton over all entries to start from.
+    public enum PointKinkOutcome {
+        case solved(FullOptimum)
+        case leave(point: [Double], value: Double, note: String)
+    }
+
+    public static func pointKinkSolve(_ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double) throws -> PointKinkOutcome? {
+        let d = x0.count / 2
+        guard var kink = PointKink(base, at: matrix(x0)) else { return nil }
+        let y = kink.pointClass
+        let variance = base.model.variance(ofClass: y)
+        let tied = (0..<d).filter { variance[$0] > 0 }
+        // Class y's margins are constant only while its columns are 0 in the free entries.
+        guard tied.allSatisfy({ x0[$0] == 0 && x0[d + $0] == 0 }) else { return nil }
+        let held = (0..<(2 * d)).filter { !tied.contains($0 % d) }
+        var engine = base
+        engine.valueOnly = true
+        func free(_ g: Matrix) -> [Double] { (0..<2).flatMap { r in (0..<d).map { g[r, $0] } } }
+        let size = max(x0.reduce(0) { max($0, abs($1)) }, 1e-3)
+        // The gap's gradient in the held entries (analytic in x: central differences at 1e-5 |x|
+        // leave ~1e-10 truncation and ~1e-11 rounding).
+        func normal(_ x: [Double]) -> [Double]? {
+            let h = 1e-5 * size
+            var n: [Double] = []
+            for i in held {
+                var plus = x, minus = x
+                plus[i] += h; minus[i] -= h
+                guard let a = kink.gap(matrix(plus)), let b = kink.gap(matrix(minus)) else { return nil }
+                n.append((a - b) / (2 * h))
+            }
+            return n
+        }
+        guard let n0 = normal(x0), let jIndex = n0.indices.max(by: { abs(n0[$0]) < abs(n0[$1]) }), n0[jIndex] != 0 else { return nil }
+        let j = held[jIndex], others = held.filter { $0 != j }
+        var onKink = x0
+        /// x with the others' entries y and entry j on the kink (from the last point there).
+        func point(_ y: [Double]) -> [Double]? {
+            var x = onKink
+            for (i, k) in others.enumerated() { x[k] = y[i] }
+            guard let xj = PointKink.root(near: onKink[j], step: 1e-6 * size, limit: size, { v in
+                var p = x
+                p[j] = v
+                return kink.gap(matrix(p))
+            }) else { return nil }
+            x[j] = xj
+            return x
+        }
+        struct Declined: Error {}
+        /// R on the manifold at y and its gradient there.
+        func restricted(_ y: [Double]) throws -> (value: Double, gradient: [Double]) {
+            // Beyond the kink's reach (no tie along entry j, or the candidates merge): a point
+            // the line search refuses.
+            guard let p = point(y), let n = normal(p) else { return (.infinity, others.map { _ in .nan }) }
+            guard let r = engine.evaluate(matrix(p)), r.value.isFinite else { throw Declined() }
+            onKink = p
+            kink.follow(matrix(p))
+            let g = free(r.gradient)
+            let slope = g[j] / n[jIndex]
+            return (r.value, others.map { k in g[k] - slope * n[held.firstIndex(of: k)!] })
+        }
+        /// The directions off the manifold at x (the tied columns, g's normal in the held entries)
+        /// and `KinkCertificate`'s verdict there, on the gradients a step 1e-7 |x| along each.
+        func certificate(at x: [Double], error: Double) -> (directions: [[Double]], verdict: KinkCertificate.Verdict?) {
+            var directions: [[Double]] = []
+            for f in tied {
+                for r in 0..<2 { var e = [Double](repeating: 0, count: 2 * d); e[r * d + f] = 1; directions.append(e) }
+            }
+            guard let n = normal(x), directions.count < KinkCertificate.maxDimension else { return (directions, nil) }
+            var across = [Double](repeating: 0, count: 2 * d)
+            for (i, k) in held.enumerated() { across[k] = n[i] }
+            directions.append(WeightSymmetry.unit(across))
+            let h = 1e-7 * size
+            let verdict = KinkCertificate.certify(dimension: directions.count, error: error) { z in
+                let probe = WeightSymmetry.combination(z.map { h * $0 }, of: directions, plus: x)
+                return base.evaluate(matrix(probe)).map { r in (z, WeightSymmetry.coordinates(free(r.gradient), in: directions)) }
+            }
+            return (directions, verdict)
+        }
+        let manifold = "class \(y) has both margins constant with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) tied, and two of its inner maximum's candidates tie at the start"
+        /// The best point along a descent direction off the manifold from x, as an outcome.
+        func leave(_ x: [Double], value: Double, along z: [Double], rate: Double, directions: [[Double]], at place: String) -> PointKinkOutcome? {
+            let u = WeightSymmetry.unit(WeightSymmetry.combination(z, of: directions))
+            guard let (point, best) = descend(base, from: x, value: value, along: u, matrix: matrix) else { return nil }
+            return .leave(point: point, value: best, note: "\(manifold); R decreases at rate \(rate) along \(u) off that kink at \(place): Newton over all entries from the best point along it (R = \(best))")
+        }
+        guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
+        // At the start first: a kink that is not optimal there is left at once.
+        let startError = max(10 * startEstimate.gradientError, 1e-5)
+        if case let (directions, .descent(z, rate)?) = certificate(at: x0, error: startError),
+           let outcome = leave(x0, value: startEstimate.value, along: z, rate: rate, directions: directions, at: "the start") {
+            return outcome
+        }
+        let newton: DampedNewton.Result
+        let x: [Double]
+        var notes: [String] = []
+        var converged: Bool
+        do {
+            var run = try DampedNewton.minimize(start: others.map { x0[$0] }, maxIterations: 60, evaluatesRoundingSteps: !engine.onLines,
+                                                secantUpdates: engine.onLines, stallWindow: engine.onLines ? 6 : nil, restricted)
+            guard let p = point(run.argument) else { return nil }
+            x = p
+            run.argument = x
+            newton = run
+            converged = run.converged
+            if !run.converged { notes.append("Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)") }
+            var decrement = run.decrement
+            if engine.tradesBeta != nil {
+                // trades is not convex, and a BFGS Hessian is positive definite by construction.
+                let step = 1e-4 * size
+                let yx = others.map { x[$0] }
+                let g0 = try restricted(yx).gradient
+                if let h = try? DampedNewton.differencedHessian(at: yx, gradient: g0, step: step, { try restricted($0).gradient }),
+                   let value = DampedNewton.decrement(hessian: h, gradient: run.gradient) {
+                    decrement = value
+                } else {
+                    converged = false
+                    notes.append("the Hessian along the kink at the point found is not positive definite: not a certified local minimum")
+                }
+                onKink = x
+            }
+            if !(decrement <= max(tolerance, 1e-15 * (1 + abs(run.value)))) {
+                converged = false
+                notes.append("Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
+            }
+        } catch is Declined {
+            return nil
+        }
+        guard let final = engine.estimate(matrix(x)) else { return nil }
+        if final.errorBound > tolerance || startEstimate.errorBound > tolerance {
+            converged = false
+            notes.append("the fixed rule and its verification rule differ by \(max(final.errorBound, startEstimate.errorBound)) > tolerance \(tolerance)")
+        }
+        let (directions, verdict) = certificate(at: x, error: max(10 * final.gradientError, 1e-5))
+        let error = max(10 * final.gradientError, 1e-5)
+        let along = "\(manifold): Newton along that kink (\(held.count - 1) entries)"
+        switch verdict {
+        case .optimal(let slack, let flat)? where flat.isEmpty:
+            notes.insert("\(along); R rises at rate >= \(slack.map { String($0) } ?? "0") along every direction off it (error \(error))", at: 0)
+        case .optimal(_, let flat)?:
+            converged = false
+            notes.insert("\(along); R has no first-order kink along \(flat.count) direction(s) off it: not certified", at: 0)
+        case .descent(let z, let rate)?:
+            if let outcome = leave(x, value: final.value, along: z, rate: rate, directions: directions, at: "Newton's point") { return outcome }
+            converged = false
+            notes.insert("\(along); R decreases at rate \(rate) along \(WeightSymmetry.combination(z, of: directions)): the point is not the full-W optimum", at: 0)
+        case .undecided(let slack)?:
+            converged = false
+            notes.insert("\(along); the kink off it is not certified (the nearest facet at \(slack.map { String($0) } ?? "none"), error \(error))", at: 0)
+        case nil:
+            converged = false
+            notes.insert("\(along); the kink off it is not decided (an evaluation near the point was declined, or \(directions.count) directions)", at: 0)
+        }
+        let useStart = startEstimate.value < final.value
+        if useStart { notes.append("Newton found no point below the symmetric optimum") }
+        let value = useStart ? startEstimate.value : final.value
+        // Along the manifold (off it the gradient is one side's).
+        let gradientNorm = newton.gradient.reduce(0.0) { max($0, abs($1)) }
+        return .solved(FullOptimum(
+            classifier: LinearClassifier(weights: matrix(useStart ? x0 : x)), value: value, symmetricValue: startEstimate.value, projected: (0, 0),
+            iterations: newton.iterations, converged: converged && value.isFinite, errorBound: max(final.errorBound, startEstimate.errorBound),
+            gradientNorm: gradientNorm, optimalityGap: newton.decrement, method: .fast, notes: notes))
+    }
+}

@@ -201,6 +201,36 @@ struct FamilyNewtonTests {
         for (step, n) in zip([(1e-3, 0.0), (-1e-3, 0.0), (0.0, 1e-3), (0.0, -1e-3)], neighbours) {
             #expect(n.value > centre.value + n.bound + centre.bound, "(rho, theta) + \(step): \(n.value) against \(centre.value)")
         }
+        // The full W from there: the fixed rules decline the start (class 2 tied), and the kink is
+        // certified or left. Here R falls off it as feature 3 unties: the outcome is the best
+        // point along the descent found, which a one-sided difference of values confirms.
+        let start = LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights
+        let x0 = (0..<2).flatMap { r in (0..<4).map { start[r, $0] - start[2, $0] } }
+        func matrix(_ x: [Double]) -> Matrix { Matrix(rows: 3, columns: 4, storage: x + [0, 0, 0, 0]) }
+        let base = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        #expect(base.evaluate(matrix(x0)) == nil, "the start's tie should be declined without valueOnly")
+        let outcome = try #require(try FullOptimizer.pointKinkSolve(base, start: x0, matrix: matrix, tolerance: 1e-10))
+        guard case let .leave(point, value, note) = outcome else {
+            Issue.record("expected the kink to be left: \(outcome)")
+            return
+        }
+        #expect(note.contains("R decreases at rate"), "\(note)")
+        let difference = zip(point, x0).map { $0 - $1 }
+        let length = difference.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let direction = difference.map { $0 / length }
+        // The descent is along feature 3's entries only (class 2's one feature), downwards.
+        #expect(direction.enumerated().allSatisfy { $0.offset % 4 == 3 || abs($0.element) <= 1e-12 }, "\(direction)")
+        let t = 1e-6
+        let stepped = try #require(engine.estimate(matrix(zip(x0, direction).map { $0 + t * $1 })))
+        let rate = (stepped.value - centre.value) / t
+        #expect(rate < -0.1 && value < centre.value - 1e-3, "one-sided rate \(rate), value \(value) against \(centre.value)")
+        let there = try #require(engine.estimate(matrix(point)))
+        #expect(abs(there.value - value) <= 1e-9, "value \(value), estimate \(there.value)")
+        if ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1" {
+            // End to end (90 s): Newton over all entries from there converges below the family.
+            let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
+            #expect(full.converged && full.value < o.objectiveValue - 0.1, "\(full.value) \(full.notes)")
+        }
     }
 
     @Test("dF/dw2 at (w1, 0+) from the axis value and the interior value and gradient (Hermite) equals a Richardson extrapolation of values alone within both bounds")
