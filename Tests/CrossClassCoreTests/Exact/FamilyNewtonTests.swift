@@ -170,7 +170,7 @@ struct FamilyNewtonTests {
         #expect(abs(r.value - o.objectiveValue) <= 1e-12, "estimate \(r.value) optimum \(o.objectiveValue)")
     }
 
-    @Test("a point class's kink at the family optimum (nested model, trades:1 under l_2, eps 0.3): converged along the kink curve, on the ray w2 = sqrt(2) w1 where class 2's ellipse is symmetric (its two peaks tie), and below its neighbours along the ray and across it")
+    @Test("a point class's kink at the family optimum (nested model, trades:1 under l_2, eps 0.3): converged along the kink curve, on the ray w2 = sqrt(2) w1 where class 2's ellipse is symmetric (its two peaks tie), and below its neighbours along the ray and across it; the full W from there leaves the kink along feature 3's entries, where a one-sided difference of values falls (the full-W optimum end to end with CCSIM_SLOW_TESTS=1)")
     func kinkOfPointClass() throws {
         let model = try Self.nested()
         let threat = try ThreatModel(norm: .l2, eps: 0.3)
