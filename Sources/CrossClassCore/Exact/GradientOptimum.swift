@@ -75,8 +75,8 @@ extension SymmetricOptimizer {
         // tie, and the minimiser may sit on it (r2 of bench/ANALYSIS.md stop 41, trades:1 under
         // l_2: the gradient alternated between 0.0047 and 0.0019 for minutes). Newton then stops
         // at its stall, three iterations without halving the gradient, and `familyKinkSolve`
-        // minimises F along the kink from there (15 s of Newton at a six-iteration window, then
-        // 1.7 s along the kink, against 5 min 47 s of simplex on values).
+        // minimises F along the kink from there (12.7 s in all, 1.7 s of it along the kink,
+        // against 5 min 47 s of simplex on values).
         let pointClass = !engine.pointClasses(LinearClassifier.symmetric(model: model, w1: start.0, w2: start.1).weights).isEmpty
         do {
             var o = try warmNewton({ try f($0, $1, .working, working: true) }, coarse: { try f($0, $1, .coarse) }, start: start, evaluatesRoundingSteps: false,
@@ -136,12 +136,12 @@ extension SymmetricOptimizer {
     /// The curve is theta(rho) in log scale and angle, where the two candidates' values are equal
     /// (Brent on their difference alone: the class's one point, microseconds). F is smooth along
     /// it, and either side's gradient gives its derivative there (the sides differ only across the
-    /// curve): secant steps on dF/drho along the curve, the evaluations on it taking the tied point class
-    /// as one side (`LinearPairCE.valueOnly`). The point is certified when F rises across the
-    /// curve both ways: the gradients a step 1e-6 |w| to either side (one maximiser there) along
-    /// the curve's normal, each against the gradient's error (at least 1e-5). nil when the
-    /// candidates cannot be followed or an evaluation declines (the caller then searches on
-    /// values).
+    /// curve): secant steps on dF/drho along the curve, the evaluations on it taking the tied
+    /// point class as one side (`LinearPairCE.valueOnly`). The point is certified when F rises
+    /// across the curve both ways: the gradients a step 1e-6 |w| to either side (one maximiser
+    /// there) along the curve's normal, each against the gradient's error (at least 1e-5). nil
+    /// when the candidates cannot be followed or an evaluation declines (the caller then
+    /// continues Newton, and searches on values if that stalls too).
     func familyKinkSolve(_ base: LinearPairCE, near start: (Double, Double), stalled: Int) throws -> FamilyOptimum? {
         let (u1, u2) = familyDirections
         func weights(_ w1: Double, _ w2: Double) -> Matrix { LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights }

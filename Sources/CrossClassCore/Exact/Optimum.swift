@@ -568,16 +568,13 @@ public enum FullOptimizer {
             // A start on a point class's kink (the family optimum there): the lines decline it.
             switch try pointKinkSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
             case .solved(let result)?: return result
-            case let .leave(point, _, note)?:
-                var tiedEngine = engine
-                tiedEngine.valueOnly = true
-                guard let symmetric = tiedEngine.estimate(matrix(x0)),
-                      var result = try fastSolve(engine, start: point, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue) else { return nil }
+            case let .leave(point, _, symmetric, note)?:
+                guard var result = try fastSolve(engine, start: point, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue) else { return nil }
                 result.notes.insert(note, at: 0)
-                result.symmetricValue = symmetric.value
-                if symmetric.value < result.value {
+                result.symmetricValue = symmetric
+                if symmetric < result.value {
                     result.converged = false
-                    result.notes.append("the search from off the kink ended above the symmetric optimum (\(symmetric.value))")
+                    result.notes.append("the search from off the kink ended above the symmetric optimum (\(symmetric))")
                 }
                 return result
             case nil: return nil

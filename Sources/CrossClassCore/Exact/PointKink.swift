@@ -89,7 +89,8 @@ extension FullOptimizer {
     /// the Newton over all entries to start from.
     public enum PointKinkOutcome {
         case solved(FullOptimum)
-        case leave(point: [Double], value: Double, note: String)
+        /// `start`: R at the start (the symmetric optimum's value, both rules).
+        case leave(point: [Double], value: Double, start: Double, note: String)
     }
 
     public static func pointKinkSolve(_ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double) throws -> PointKinkOutcome? {
@@ -165,13 +166,13 @@ extension FullOptimizer {
             return (directions, verdict)
         }
         let manifold = "class \(y) has both margins constant with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) tied, and two of its inner maximum's candidates tie at the start"
+        guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
         /// The best point along a descent direction off the manifold from x, as an outcome.
         func leave(_ x: [Double], value: Double, along z: [Double], rate: Double, directions: [[Double]], at place: String) -> PointKinkOutcome? {
             let u = WeightSymmetry.unit(WeightSymmetry.combination(z, of: directions))
             guard let (point, best) = descend(base, from: x, value: value, along: u, matrix: matrix) else { return nil }
-            return .leave(point: point, value: best, note: "\(manifold); R decreases at rate \(rate) along \(u) off that kink at \(place): Newton over all entries from the best point along it (R = \(best))")
+            return .leave(point: point, value: best, start: startEstimate.value, note: "\(manifold); R decreases at rate \(rate) along \(u) off that kink at \(place): Newton over all entries from the best point along it (R = \(best))")
         }
-        guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
         // At the start first: a kink that is not optimal there is left at once.
         let startError = max(10 * startEstimate.gradientError, 1e-5)
         if case let (directions, .descent(z, rate)?) = certificate(at: x0, error: startError),

@@ -210,11 +210,12 @@ struct FamilyNewtonTests {
         let base = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
         #expect(base.evaluate(matrix(x0)) == nil, "the start's tie should be declined without valueOnly")
         let outcome = try #require(try FullOptimizer.pointKinkSolve(base, start: x0, matrix: matrix, tolerance: 1e-10))
-        guard case let .leave(point, value, note) = outcome else {
+        guard case let .leave(point, value, symmetric, note) = outcome else {
             Issue.record("expected the kink to be left: \(outcome)")
             return
         }
         #expect(note.contains("R decreases at rate"), "\(note)")
+        #expect(abs(symmetric - centre.value) <= 1e-12, "start \(symmetric) against \(centre.value)")
         let difference = zip(point, x0).map { $0 - $1 }
         let length = difference.reduce(0) { $0 + $1 * $1 }.squareRoot()
         let direction = difference.map { $0 / length }
