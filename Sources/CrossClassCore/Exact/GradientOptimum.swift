@@ -172,11 +172,9 @@ extension SymmetricOptimizer {
             theta = t
             let (w1, w2) = polar(rho, t)
             kink.follow(weights(w1, w2))
-            // The gap's gradient in (w1, w2) by central differences (its values are exact to
-            // rounding, ~1e-16 |f|: the normal to ~1e-10).
-            let h = 1e-6 * exp(rho)
-            guard let p1 = gap(w1 + h, w2), let m1 = gap(w1 - h, w2), let p2 = gap(w1, w2 + h), let m2 = gap(w1, w2 - h) else { throw Declined() }
-            let n = ((p1 - m1) / (2 * h), (p2 - m2) / (2 * h))
+            // The gap's gradient in (w1, w2).
+            guard let g = kink.gradient(at: [w1, w2], entries: [0, 1], step: 1e-6 * exp(rho), matrix: { weights($0[0], $0[1]) }) else { throw Declined() }
+            let n = (g[0], g[1])
             let length = (n.0 * n.0 + n.1 * n.1).squareRoot()
             guard length > 0 else { throw Declined() }
             let normal = (n.0 / length, n.1 / length)

@@ -542,11 +542,7 @@ public enum FullOptimizer {
     ) throws -> FullOptimum? {
         let k = 3, d = x0.count / 2
         struct Declined: Error {}
-        func free(_ r: (value: Double, gradient: Matrix, tail: Double)) -> (value: Double, gradient: [Double]) {
-            var g: [Double] = []
-            for row in 0..<(k - 1) { for c in 0..<d { g.append(r.gradient[row, c]) } }
-            return (r.value, g)
-        }
+        func free(_ r: (value: Double, gradient: Matrix, tail: Double)) -> (value: Double, gradient: [Double]) { (r.value, freeEntries(r.gradient)) }
         // A class whose d1 - d2 is constant at the start: held on the symmetries' subspace (the
         // fixed rules decline it on lines, and elsewhere Newton stalls on its kink: ls:0.1 on
         // the model of `subspaceSolve`, 60 iterations, NOT converged, 2.9e-3 above the optimum).

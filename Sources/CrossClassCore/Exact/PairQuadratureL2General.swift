@@ -606,31 +606,23 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// Whether the inner maximum at clean (q, r) has one maximiser: its best vertex beats every
     /// other by more than rounding (under l_2: no other local peak within rounding).
     func hasOneMaximiser(_ q: Double, _ r: Double) -> Bool {
-        guard let polygon else {
-            let peaks = ellipsePeaks(q, r)
-            return peaks.count < 2 || peaks[0].f - peaks[1].f > Self.withinRounding(peaks[0].f)
-        }
-        let (d1, d2) = margins(q, r)
-        let k = coefficients(q, r)
-        var first = -Double.infinity, second = -Double.infinity
-        for vertex in polygon {
-            let f = vertexValue(d1 + vertex.v1, d2 + vertex.v2, k)
-            if f > first { (first, second) = (f, first) } else if f > second { second = f }
-        }
-        return first - second > Self.withinRounding(first)
+        let c = candidates(q, r)
+        return c.count < 2 || c[0].f - c[1].f > Self.withinRounding(c[0].f)
     }
 
-    /// A point class's (`constantQ` and `constantR`) candidates for the inner maximum at its
-    /// one point, best first: the ellipse's local peaks (l_2), or the polygon's vertices with t
-    /// the angle of the vertex's shift (l_inf). Both move continuously with W, so the two that tie
-    /// on a kink of the class's loss can be followed by their angles
-    /// (`SymmetricOptimizer.familyKinkSolve`).
-    func pointPeaks() -> [(f: Double, t: Double)] {
-        guard let polygon else { return ellipsePeaks(mu, mr) }
-        let (d1, d2) = margins(mu, mr)
-        let k = coefficients(mu, mr)
+    /// The candidates for the inner maximum at clean (q, r), best first: the ellipse's local
+    /// peaks (l_2), or the polygon's vertices with t the angle of the vertex's shift (l_inf).
+    func candidates(_ q: Double, _ r: Double) -> [(f: Double, t: Double)] {
+        guard let polygon else { return ellipsePeaks(q, r) }
+        let (d1, d2) = margins(q, r)
+        let k = coefficients(q, r)
         return polygon.map { (vertexValue(d1 + $0.v1, d2 + $0.v2, k), atan2($0.v2, $0.v1)) }.sorted { $0.f > $1.f }
     }
+
+    /// A point class's (`constantQ` and `constantR`) candidates at its one point, best first.
+    /// Peaks and vertices move continuously with W, so the two that tie on a kink of the class's
+    /// loss can be followed by their angles (`PointKink`).
+    func pointPeaks() -> [(f: Double, t: Double)] { candidates(mu, mr) }
 
     /// Whether the fixed panels resolve this class.
     var isTractable: Bool {

@@ -48,6 +48,20 @@ struct PointKink {
         if let c = candidates(w) { angles = (c.a.t, c.b.t) }
     }
 
+    /// The gap's gradient in the `entries` of x (W = `matrix(x)`) by central differences of
+    /// `step`: the gap is analytic in W and exact to rounding, so a step of 1e-6 to 1e-5 |x| leaves
+    /// ~1e-10 truncation and ~1e-11 rounding. nil where the candidates cannot be followed.
+    func gradient(at x: [Double], entries: [Int], step h: Double, matrix: ([Double]) -> Matrix) -> [Double]? {
+        var n: [Double] = []
+        for i in entries {
+            var plus = x, minus = x
+            plus[i] += h; minus[i] -= h
+            guard let a = gap(matrix(plus)), let b = gap(matrix(minus)) else { return nil }
+            n.append((a - b) / (2 * h))
+        }
+        return n
+    }
+
     /// A root of `g` near x0 (Brent, bracketed by steps from `step`, doubling up to `limit`, inside
     /// `domain`); nil when no sign change is found.
     static func root(near x0: Double, step: Double, limit: Double, domain: ClosedRange<Double> = -.infinity...(.infinity),
@@ -69,6 +83,10 @@ struct PointKink {
 }
 
 extension FullOptimizer {
+    /// The free entries of a gradient in W (every row but the last, which is fixed at 0), in the
+    /// order of the full-W optimiser's x.
+    static func freeEntries(_ g: Matrix) -> [Double] { Array(g.storage.prefix((g.rows - 1) * g.columns)) }
+
     /// The full-W optimum from a start on a point class's kink (the family optimum on it,
     /// `SymmetricOptimizer.familyKinkSolve`), where the fixed rules decline the start (a tied point
     /// class has no one-sided gradient to give) and the simplex on values took over (r2 of
@@ -104,21 +122,10 @@ extension FullOptimizer {
         let held = (0..<(2 * d)).filter { !tied.contains($0 % d) }
         var engine = base
         engine.valueOnly = true
-        func free(_ g: Matrix) -> [Double] { (0..<2).flatMap { r in (0..<d).map { g[r, $0] } } }
+        let free = freeEntries
         let size = max(x0.reduce(0) { max($0, abs($1)) }, 1e-3)
-        // The gap's gradient in the held entries (analytic in x: central differences at 1e-5 |x|
-        // leave ~1e-10 truncation and ~1e-11 rounding).
-        func normal(_ x: [Double]) -> [Double]? {
-            let h = 1e-5 * size
-            var n: [Double] = []
-            for i in held {
-                var plus = x, minus = x
-                plus[i] += h; minus[i] -= h
-                guard let a = kink.gap(matrix(plus)), let b = kink.gap(matrix(minus)) else { return nil }
-                n.append((a - b) / (2 * h))
-            }
-            return n
-        }
+        // The gap's gradient in the held entries.
+        func normal(_ x: [Double]) -> [Double]? { kink.gradient(at: x, entries: held, step: 1e-5 * size, matrix: matrix) }
         guard let n0 = normal(x0), let jIndex = n0.indices.max(by: { abs(n0[$0]) < abs(n0[$1]) }), n0[jIndex] != 0 else { return nil }
         let j = held[jIndex], others = held.filter { $0 != j }
         var onKink = x0

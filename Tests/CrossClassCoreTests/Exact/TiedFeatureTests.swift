@@ -116,8 +116,7 @@ struct TiedFeatureTests {
         // Classes 1 and 2 carry features of class 0 (tau = 0). Feature 1, in class 0 alone,
         // ends with equal weights in every class: the l_inf shift's kink. Newton straddling it
         // stopped after 60 iterations (gradient 0.06), 0.015 above the optimum.
-        let membership = [[1, 1, 1, 1], [1, 0, 0, 1], [0, 0, 0, 1]].map { $0.map { $0 == 1 } }
-        let model = try DataModel(name: "nested", membership: membership, mu: [1.28, 0.63, 0.93, 1.19], sigma: [0.69, 0.46, 0.66, 0.57])
+        let model = try FamilyNewtonTests.nested()
         let threat = try ThreatModel(norm: .linf, eps: 0.3)
         let full = try FullOptimizer.solve(model: model, threat: threat, objective: .ce)
         #expect(full.converged, "\(full.notes)")
