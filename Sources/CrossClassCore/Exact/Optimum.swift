@@ -455,10 +455,10 @@ public enum FullOptimizer {
         default:
             throw InputError("the full-W optimum is implemented for ce, ls and trades (free scale); got \(objective)")
         }
-        // Every evaluation of a K >= 4 general W is randomised QMC (error ~1e-5): too noisy for
-        // the simplex, and refused below 1e-5 anyway.
+        // Every evaluation of a K >= 4 general W is a randomised lattice rule (error 1e-7 at
+        // best, seconds per value): too noisy and too slow for the full-W optimisers.
         guard model.classCount <= 3 else {
-            throw InputError("the full-W optimum needs K <= 3 classes, got K = \(model.classCount): a general W of K >= 4 classes is integrated by randomised QMC (error about \(GaussianExpectation.qmcAttainableTolerance)), too noisy to optimise over; allowed: a model of 2 or 3 classes, or the symmetric family (without --full)")
+            throw InputError("the full-W optimum needs K <= 3 classes, got K = \(model.classCount): a general W of K >= 4 classes is integrated by randomised lattice rules (error about \(GaussianExpectation.qmcAttainableTolerance(margins: model.classCount - 1)) at best), too noisy to optimise over; allowed: a model of 2 or 3 classes, or the symmetric family (without --full)")
         }
         // The start (fast symmetric optimiser on either path, as before), at the same tolerance.
         var symmetricOptimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free)

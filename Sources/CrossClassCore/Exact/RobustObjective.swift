@@ -163,10 +163,12 @@ public struct RobustObjective: Sendable {
             throw InputError("--norm l2 with \(objective) needs K <= 3 classes, got K = \(model.classCount): the worst case of a smooth loss over the l_2 ball is implemented for at most 2 margins; allowed: --norm linf, or the margin objectives worst-margin, hinge and zero-one")
         }
         if m >= 3 {
-            // K >= 4 on this general path: randomised lattice QMC, whose error at its point cap
-            // is about 1e-5. A tighter tolerance is refused rather than silently missed.
-            guard tolerance >= GaussianExpectation.qmcAttainableTolerance else {
-                throw InputError("tolerance \(tolerance) cannot be met for \(objective) with K = \(model.classCount) classes on this model or classifier: the expectation over \(m) margins is randomised lattice QMC, which reaches about \(GaussianExpectation.qmcAttainableTolerance); allowed: a tolerance >= \(GaussianExpectation.qmcAttainableTolerance) (ce, worst-margin, hinge and zero-one of the symmetric family on complement(K) models are exact at any tolerance)")
+            // K >= 4 on this general path: randomised lattice rules, whose error at their point
+            // caps is known (`qmcAttainableTolerance`). A tighter tolerance is refused rather
+            // than silently missed.
+            let floor = GaussianExpectation.qmcAttainableTolerance(margins: m)
+            guard tolerance >= floor else {
+                throw InputError("tolerance \(tolerance) cannot be met for \(objective) with K = \(model.classCount) classes on this model or classifier: the expectation over \(m) margins is randomised lattice QMC, which reaches about \(floor); allowed: a tolerance >= \(floor) (ce, worst-margin, hinge and zero-one of the symmetric family on complement(K) models are exact at any tolerance)")
             }
             engine.qmcTolerance = tolerance
         }

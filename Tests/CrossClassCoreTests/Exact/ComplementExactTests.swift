@@ -131,7 +131,8 @@ struct ComplementExactTests {
             let threat = try ThreatModel(norm: .linf, eps: 0.15)
             let fast = try RobustObjective(model: model, threat: threat, objective: .ce).evaluate(w1: 1.2, w2: 0.5)
             #expect(fast.converged && fast.errorBound < 1e-9, "\(fast)")
-            var reference = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: 1e-5)
+            // The lattice rule's attainable tolerance for K - 1 margins (1e-7 for 3, 5e-5 for 5).
+            var reference = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: k == 4 ? 1e-7 : 5e-5)
             reference.method = .reference
             let qmc = try reference.evaluate(w1: 1.2, w2: 0.5)
             #expect(abs(fast.value - qmc.value) <= qmc.errorBound + fast.errorBound, "K \(k): \(fast.value) vs QMC \(qmc.value) +- \(qmc.errorBound)")
@@ -141,6 +142,40 @@ struct ComplementExactTests {
                 let mc = BruteForce.robustObjective(model: model, classifier: w, threat: threat, objective: .ce, n: 3000, seed: 7)
                 #expect(mc.zScore(fast.value) < 4.5, "K 4: exact \(fast.value), brute force \(mc.mean) +- \(mc.standardError)")
             }
+        }
+    }
+
+    @Test("K = 4 and 5: the pre-integrated lattice rule (the general path) at its attainable tolerance is converged and within its bound of the exact ce (Laplace), worst-margin (closed form) and hinge (law of the minimum); a kinked integrand included")
+    func preIntegratedLatticeAgainstExact() throws {
+        for k in [4, 5] {
+            let model = try DataModel.complement(classes: k, mu: 1, sigma: 0.6)
+            let threat = try ThreatModel(norm: .linf, eps: 0.2)
+            let floor = k == 4 ? 1e-7 : 5e-6
+            for objective in [Objective.ce, .worstMargin, .hinge(kappa: 1)] {
+                let exact = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: 1.3, w2: 0.8)
+                var general = RobustObjective(model: model, threat: threat, objective: objective, tolerance: floor)
+                general.method = .reference
+                let lattice = try general.evaluate(w1: 1.3, w2: 0.8)
+                #expect(lattice.method == .latticeQMC && lattice.converged && lattice.errorBound <= floor, "K \(k) \(objective): \(lattice)")
+                #expect(abs(lattice.value - exact.value) <= lattice.errorBound + exact.errorBound,
+                        "K \(k) \(objective): lattice \(lattice.value) +- \(lattice.errorBound), exact \(exact.value)")
+            }
+        }
+    }
+
+    @Test("ls and trades, K = 4: the lattice rule converges at 1e-7, its 1e-5 value is within its bound of that, and both agree with brute-force Monte Carlo (all 2^8 box vertices)")
+    func smoothLossesOnTheLattice() throws {
+        let model = try DataModel.complement(classes: 4, mu: 1, sigma: 0.6)
+        let threat = try ThreatModel(norm: .linf, eps: 0.2)
+        for objective in [Objective.ls(alpha: 0.1), .trades(beta: 1)] {
+            let tight = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-7).evaluate(w1: 1.3, w2: 0.8)
+            #expect(tight.method == .latticeQMC && tight.converged && tight.errorBound <= 1e-7, "\(objective): \(tight)")
+            let loose = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-5).evaluate(w1: 1.3, w2: 0.8)
+            #expect(loose.converged && abs(loose.value - tight.value) <= loose.errorBound + tight.errorBound,
+                    "\(objective): 1e-5 value \(loose.value) +- \(loose.errorBound), 1e-7 value \(tight.value)")
+            let w = LinearClassifier.symmetric(model: model, w1: 1.3, w2: 0.8).weights
+            let mc = BruteForce.robustObjective(model: model, classifier: w, threat: threat, objective: objective, n: 3000, seed: 9)
+            #expect(mc.zScore(tight.value) < 4.5, "\(objective): lattice \(tight.value), brute force \(mc.mean) +- \(mc.standardError)")
         }
     }
 
@@ -159,8 +194,14 @@ struct ComplementExactTests {
             } catch let error as InputError {
                 #expect("\(error)".contains("1e-10") && "\(error)".contains("QMC"), "\(error)")
             }
-            let e = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 2e-5).evaluate(w1: 1, w2: 0.5)
-            #expect(e.converged && e.errorBound <= 2e-5, "\(objective) at 2e-5: \(e)")
+            do {
+                _ = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 5e-8).evaluate(w1: 1, w2: 0.5)
+                Issue.record("\(objective): tolerance 5e-8 below the floor 1e-7 was not refused")
+            } catch let error as InputError {
+                #expect("\(error)".contains("5e-08") && "\(error)".contains("1e-07"), "\(error)")
+            }
+            let e = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-7).evaluate(w1: 1, w2: 0.5)
+            #expect(e.converged && e.errorBound <= 1e-7, "\(objective) at 1e-7: \(e)")
         }
         // A complement(4) ce / worst-margin sweep point converges at the default tolerance.
         for spec in [ObjectiveSpec(.ce), ObjectiveSpec(.worstMargin)] {
