@@ -106,6 +106,19 @@ package enum Fixtures {
         package var value: Double
     }
 
+    /// complement_smooth_reference.json (bench/reference/complement_smooth_reference.py).
+    package struct ComplementSmoothCase: Decodable {
+        package var classes: Int
+        package var mu: Double
+        package var sigma: Double
+        package var eps: Double
+        package var w1: Double
+        package var w2: Double
+        package var objective: String
+        package var value: Double
+        package var standardError: Double
+    }
+
     /// expected_max_reference.json.
     package struct ExpectedMaximumCase: Decodable {
         package var n: Int

@@ -97,10 +97,7 @@ struct GaussianExpectation {
     ) throws -> Estimate {
         let m = mean.count
         let l = PerturbationSet.cholesky(covariance, m)
-        var scale = 0.0
-        for v in mean { scale = max(scale, abs(v)) }
-        for v in l { scale = max(scale, abs(v) * Self.cut) }
-        let tail = 2 * Normal.upperTail(Self.cut) * growth * (1 + scale) + 1e-300
+        let tail = tailBound(mean: mean, l: l, growth: growth)
         // Scratch margins as raw memory owned by this call (a captured array mutated in the
         // integrand costs a dynamic exclusivity check per access).
         let d = UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))
@@ -132,6 +129,15 @@ struct GaussianExpectation {
             }
             return try quasiMonteCarlo(mean: mean, l: l, h)
         }
+    }
+
+    /// The mass outside [-cut, cut] in every whitened coordinate times the integrand's growth
+    /// bound there.
+    func tailBound(mean: [Double], l: [Double], growth: Double) -> Double {
+        var scale = 0.0
+        for v in mean { scale = max(scale, abs(v)) }
+        for v in l { scale = max(scale, abs(v) * Self.cut) }
+        return 2 * Normal.upperTail(Self.cut) * growth * (1 + scale) + 1e-300
     }
 
     /// integral over [lower, cut] of phi(z) g(z) dz, with break points where g's piece label
@@ -337,82 +343,33 @@ struct GaussianExpectation {
     private func latticeWithPreIntegration(
         mean: [Double], l: [Double], tail: Double, constantPiece: Bool, _ h: (UnsafePointer<Double>, inout Int) -> Double
     ) throws -> Estimate {
+        let plan = PreIntegratedLattice(mean: mean, l: l, seed: qmcSeed, lineTolerance: qmcTolerance * 0.01, constantPiece: constantPiece)
+        return try plan.run(tolerance: qmcTolerance, tail: tail) { lattice in
+            try (0..<PreIntegratedLattice.randomisations).map { try plan.shiftMean(lattice, shift: $0, engine: self, h) }
+        }
+    }
+
+    /// The same rule with its random shifts spread over every core: `scope` hands each worker an
+    /// integrand of its own (its scratch memory is the worker's) for the duration of a call. Same
+    /// bits as `expectation` (each shift's sum is formed in the same order, then combined in
+    /// shift order). For m = 3...`preIntegratedMaxMargins` only.
+    func parallelLatticeExpectation(
+        mean: [Double], covariance: [Double], growth: Double, constantPiece: Bool,
+        scope: @Sendable @escaping (_ body: ((UnsafePointer<Double>, inout Int) -> Double) throws -> Void) throws -> Void
+    ) throws -> Estimate {
         let m = mean.count
-        let dims = m - 1
-        let (u, lu) = Self.preIntegrationDirection(l, m)
-        // Householder reflection mapping e_1 to u: its columns 2...m span u's complement.
-        var w = u
-        w[0] -= 1
-        let ww = w.reduce(0) { $0 + $1 * $1 }
-        // lq = L Q, m x (m - 1).
-        var lq = [Double](repeating: 0, count: m * dims)
-        for i in 0..<m {
-            for j in 0..<dims {
-                var s = 0.0
-                for k in 0...i {
-                    let identity = k == j + 1 ? 1.0 : 0.0
-                    let q = ww == 0 ? identity : identity - 2 * w[k] * w[j + 1] / ww
-                    s += l[i * m + k] * q
-                }
-                lq[i * dims + j] = s
+        precondition(m >= 3 && m <= Self.preIntegratedMaxMargins)
+        let l = PerturbationSet.cholesky(covariance, m)
+        let tail = tailBound(mean: mean, l: l, growth: growth)
+        let plan = PreIntegratedLattice(mean: mean, l: l, seed: qmcSeed, lineTolerance: qmcTolerance * 0.01, constantPiece: constantPiece)
+        let engine = self
+        return try plan.run(tolerance: qmcTolerance, tail: tail) { lattice in
+            try Parallel.map(Array(0..<PreIntegratedLattice.randomisations)) { shift in
+                var result: PreIntegratedLattice.ShiftMean? = nil
+                try scope { h in result = try plan.shiftMean(lattice, shift: shift, engine: engine, h) }
+                return result!
             }
         }
-        let rate = lu.map(abs).max() ?? 1
-        let randomisations = 10
-        let random = RandomSource(seed: qmcSeed)
-        let shifts = (0..<randomisations).map { _ in (0..<dims).map { _ in random.uniform() } }
-        // The lines' errors must stay well below the lattice's, which they bias.
-        let lineTolerance = qmcTolerance * 0.01
-        let integrator = Integrator()
-        let base = UnsafeMutablePointer<Double>.allocate(capacity: m)
-        let d = UnsafeMutablePointer<Double>.allocate(capacity: m)
-        base.initialize(repeating: 0, count: m)
-        d.initialize(repeating: 0, count: m)
-        defer { base.deallocate(); d.deallocate() }
-        var y = [Double](repeating: 0, count: dims)
-        var size = 1 << 8
-        var estimate = 0.0, error = Double.infinity
-        var linesConverged = true
-        while true {
-            let lattice = RankOneLattice(size: size, dimension: dims)
-            let n = lattice.points
-            var sums = [Double](repeating: 0, count: randomisations)
-            var lineBias = 0.0
-            for r in 0..<randomisations {
-                var total = 0.0
-                for k in 0..<n {
-                    var weight = 1.0
-                    for i in 0..<dims {
-                        var v = Double(k * lattice.generator[i] % n) / Double(n) + shifts[r][i]
-                        v -= v.rounded(.down)
-                        let p = PeriodisingTransform.apply(v)
-                        weight *= p.weight
-                        y[i] = Normal.quantile(min(max(p.value, 1e-300), 1 - 1e-16))
-                    }
-                    // Where the weight vanishes (the transform's ends) the line contributes 0.
-                    if weight == 0 { continue }
-                    for i in 0..<m {
-                        var s = mean[i]
-                        for j in 0..<dims { s += lq[i * dims + j] * y[j] }
-                        base[i] = s
-                    }
-                    let q = try lineIntegral(integrator, tolerance: lineTolerance, marginsPerUnit: rate, constantPiece: constantPiece) { t, piece in
-                        for i in 0..<m { d[i] = base[i] + lu[i] * t }
-                        return h(UnsafePointer(d), &piece)
-                    }
-                    linesConverged = linesConverged && q.converged
-                    total += weight * q.value
-                    lineBias += weight * q.absoluteError
-                }
-                sums[r] = total / Double(n)
-            }
-            estimate = sums.reduce(0, +) / Double(randomisations)
-            let variance = sums.reduce(0) { $0 + ($1 - estimate) * ($1 - estimate) } / Double(randomisations * (randomisations - 1))
-            error = 3.5 * variance.squareRoot() + lineBias / Double(n * randomisations) + tail
-            if error <= qmcTolerance || size >= Self.preIntegratedMaxPoints { break }
-            size *= 2
-        }
-        return Estimate(value: estimate, errorBound: error, converged: linesConverged && error <= qmcTolerance, method: .latticeQMC)
     }
 
     /// m >= 6: a randomised Richtmyer lattice with the baker's transform over all m margins,
@@ -547,5 +504,122 @@ struct NestedIntegral {
         }
         return Result(value: q.value, outerError: q.absoluteError, innerError: innerError,
                       converged: q.converged && innerConverged, evaluations: evaluations + q.evaluations)
+    }
+}
+
+
+/// The geometry and shifts of `GaussianExpectation`'s pre-integrated lattice rule (see
+/// `latticeWithPreIntegration`): margins d = mean + lq y + lu t, y over the lattice, t by the
+/// adaptive line quadrature.
+struct PreIntegratedLattice: Sendable {
+    static let randomisations = 10
+    let m: Int
+    let mean: [Double]
+    /// L Q: m x (m - 1).
+    let lq: [Double]
+    /// L u: how fast each margin moves along the line.
+    let lu: [Double]
+    let shifts: [[Double]]
+    let lineTolerance: Double
+    let constantPiece: Bool
+
+    init(mean: [Double], l: [Double], seed: UInt64, lineTolerance: Double, constantPiece: Bool) {
+        let m = mean.count
+        let dims = m - 1
+        let (u, lu) = GaussianExpectation.preIntegrationDirection(l, m)
+        // Householder reflection mapping e_1 to u: its columns 2...m span u's complement.
+        var w = u
+        w[0] -= 1
+        let ww = w.reduce(0) { $0 + $1 * $1 }
+        var lq = [Double](repeating: 0, count: m * dims)
+        for i in 0..<m {
+            for j in 0..<dims {
+                var s = 0.0
+                for k in 0...i {
+                    let identity = k == j + 1 ? 1.0 : 0.0
+                    let q = ww == 0 ? identity : identity - 2 * w[k] * w[j + 1] / ww
+                    s += l[i * m + k] * q
+                }
+                lq[i * dims + j] = s
+            }
+        }
+        let random = RandomSource(seed: seed)
+        self.m = m
+        self.mean = mean
+        self.lq = lq
+        self.lu = lu
+        self.shifts = (0..<Self.randomisations).map { _ in (0..<dims).map { _ in random.uniform() } }
+        self.lineTolerance = lineTolerance
+        self.constantPiece = constantPiece
+    }
+
+    /// One shift's mean over the lattice, and the weighted mean of its lines' error bounds (a
+    /// bound on the bias the lines add).
+    struct ShiftMean: Sendable {
+        var value: Double
+        var lineBias: Double
+        var linesConverged: Bool
+    }
+
+    func shiftMean(_ lattice: RankOneLattice, shift r: Int, engine: GaussianExpectation, _ h: (UnsafePointer<Double>, inout Int) -> Double) throws -> ShiftMean {
+        let dims = m - 1
+        let n = lattice.points
+        let rate = lu.map(abs).max() ?? 1
+        let integrator = Integrator()
+        let base = UnsafeMutablePointer<Double>.allocate(capacity: m)
+        let d = UnsafeMutablePointer<Double>.allocate(capacity: m)
+        base.initialize(repeating: 0, count: m)
+        d.initialize(repeating: 0, count: m)
+        defer { base.deallocate(); d.deallocate() }
+        var y = [Double](repeating: 0, count: dims)
+        var total = 0.0, bias = 0.0
+        var converged = true
+        let m = self.m, lu = self.lu
+        for k in 0..<n {
+            var weight = 1.0
+            for i in 0..<dims {
+                var v = Double(k * lattice.generator[i] % n) / Double(n) + shifts[r][i]
+                v -= v.rounded(.down)
+                let p = PeriodisingTransform.apply(v)
+                weight *= p.weight
+                y[i] = Normal.quantile(min(max(p.value, 1e-300), 1 - 1e-16))
+            }
+            // Where the weight vanishes (the transform's ends) the line contributes 0.
+            if weight == 0 { continue }
+            for i in 0..<m {
+                var s = mean[i]
+                for j in 0..<dims { s += lq[i * dims + j] * y[j] }
+                base[i] = s
+            }
+            let q = try engine.lineIntegral(integrator, tolerance: lineTolerance, marginsPerUnit: rate, constantPiece: constantPiece) { t, piece in
+                for i in 0..<m { d[i] = base[i] + lu[i] * t }
+                return h(UnsafePointer(d), &piece)
+            }
+            converged = converged && q.converged
+            total += weight * q.value
+            bias += weight * q.absoluteError
+        }
+        return ShiftMean(value: total / Double(n), lineBias: bias / Double(n), linesConverged: converged)
+    }
+
+    /// Doubles the lattice until 3.5 standard errors over the shifts, plus the lines' bias
+    /// bound, plus the tails are within the tolerance, or the lattice reaches its cap.
+    func run(tolerance: Double, tail: Double, _ means: (RankOneLattice) throws -> [ShiftMean]) throws -> Estimate {
+        var size = 1 << 8
+        var estimate = 0.0, error = Double.infinity
+        var converged = true
+        while true {
+            let lattice = RankOneLattice(size: size, dimension: m - 1)
+            let results = try means(lattice)
+            let count = Double(results.count)
+            estimate = results.reduce(0) { $0 + $1.value } / count
+            let variance = results.reduce(0) { $0 + ($1.value - estimate) * ($1.value - estimate) } / (count * (count - 1))
+            let lineBias = results.reduce(0) { $0 + $1.lineBias } / count
+            converged = results.allSatisfy { $0.linesConverged }
+            error = 3.5 * variance.squareRoot() + lineBias + tail
+            if error <= tolerance || size >= GaussianExpectation.preIntegratedMaxPoints { break }
+            size *= 2
+        }
+        return Estimate(value: estimate, errorBound: error, converged: converged && error <= tolerance, method: .latticeQMC)
     }
 }

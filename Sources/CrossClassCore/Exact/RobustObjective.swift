@@ -193,6 +193,14 @@ public struct RobustObjective: Sendable {
         case .ce, .ls, .trades:
             let set = try PerturbationSet(differences: differences, threat: threat)
             let inner = InnerMaximum(set: set, objective: objective, classes: model.classCount)
+            if parallel, m >= 3, m <= GaussianExpectation.preIntegratedMaxMargins {
+                // The lattice's shifts on every core, each with its own scratch (same bits).
+                return try engine.parallelLatticeExpectation(
+                    mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, constantPiece: inner.constantPiece
+                ) { body in
+                    try inner.withLoss { loss, _ in try withoutActuallyEscaping(loss) { try body($0) } }
+                }
+            }
             return try inner.withLoss { loss, constantPiece in
                 try engine.expectation(
                     mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps,
@@ -210,6 +218,13 @@ struct InnerMaximum {
     let set: PerturbationSet
     let objective: Objective
     let classes: Int
+
+    /// True when the maximiser is always the one candidate vertex (the label is always 0).
+    var constantPiece: Bool {
+        guard set.ellipse == nil else { return false }
+        if objective.isMonotone, set.lowestVertex != nil { return true }
+        return set.vertexCount <= 1
+    }
 
     /// Calls `body` with a function d -> max_Delta loss(d, Delta) that reuses scratch memory.
     /// It also writes the index of the maximising vertex (the integrand's "piece"; on the l_2
@@ -258,7 +273,7 @@ struct InnerMaximum {
             }
             return ce + smoothing * linear
         }
-        let constantPiece = set.ellipse == nil && count <= 1
+        let constantPiece = self.constantPiece
         return try candidates.withUnsafeBufferPointer { _ in
             try body({ d, piece in
                 var cleanCE = 0.0
