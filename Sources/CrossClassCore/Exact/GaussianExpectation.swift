@@ -53,7 +53,7 @@ struct GaussianExpectation {
     /// The smallest error the m >= 3 methods reach within their point caps on the objectives'
     /// integrands, with a margin (the callers refuse tighter tolerances). Measured at eps 0.2
     /// on complement(K) (the general path, `--reference` for the margin losses):
-    /// - m = 3 (K = 4), pre-integrated: ls:0.1 7.4e-10 at 28657 points (W(1.82, 1.40)); ce,
+    /// - m = 3 (K = 4), pre-integrated: ls:0.1 2.2e-9 at 10946 points (W(1.82, 1.40)); ce,
     ///   worst-margin, hinge:1, ls:0.1, trades:1 all below 1e-7 at sigma 0.6, W(1.3, 0.8);
     /// - m = 4 (K = 5), pre-integrated: ls 8.7e-7, trades 7.3e-7, hinge 1.5e-6 at the cap
     ///   (the min over 4 margins has the most intersecting kinks);
@@ -327,7 +327,8 @@ struct GaussianExpectation {
             converged: q.converged, method: factor == 2 ? .quadrature2DSymmetric : .quadrature2D)
     }
 
-    /// m >= 3 by a randomised lattice rule with pre-integration (conditional smoothing). The
+    /// 3 <= m <= `preIntegratedMaxMargins` by a randomised lattice rule with pre-integration
+    /// (conditional smoothing). The
     /// margins are d = mean + L (Q y + t u): u is a unit direction along which every margin moves
     /// and no two move together, Q an orthonormal basis of u's complement, t and y independent
     /// standard normals. The integral over t is `lineIntegral`'s adaptive quadrature, which puts
@@ -335,8 +336,8 @@ struct GaussianExpectation {
     /// smooth where the kinks cross the lines (integrating a kink against a Gaussian smooths
     /// it), so after y = Phi^{-1}(psi(v)) with Sidi's periodising psi, a rank-1 lattice over v
     /// converges near its smooth rate. Measured on ls:0.1, complement(4), eps 0.2, W(1.82, 1.40):
-    /// error 1.5e-6 at 233 points, 6.6e-8 at 1597, 7.4e-10 at 28657 (the plain lattice over all
-    /// three margins, without pre-integration: 4e-5 at 2^16 points).
+    /// error 1.5e-6 at 233 points, 6.6e-8 at 1597, 7.4e-10 at 28657 (the cap raised for that
+    /// measurement; the plain lattice over all three margins: 4e-5 at 2^16 points).
     ///
     /// Error bound: 3.5 standard errors over 10 random shifts, plus the lines' own bounds
     /// (their weighted mean: a bound on the bias they add), plus the Gaussian tails.

@@ -183,7 +183,9 @@ struct ComplementExactTests {
     func smoothLossesAgainstFixture() throws {
         let cases = try Fixtures.cases("complement_smooth_reference.json", of: Fixtures.ComplementSmoothCase.self)
         #expect(cases.count == 4)
-        for c in cases {
+        // K = 5 trades (7 s on 2 cores: its lines carry the 0.01-unit label scan) in the slow tier.
+        let slow = ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1"
+        for c in cases where slow || c.classes == 4 || !c.objective.hasPrefix("trades") {
             let model = try DataModel.complement(classes: c.classes, mu: c.mu, sigma: c.sigma)
             let threat = try ThreatModel(norm: .linf, eps: c.eps)
             let objective = try ObjectiveSpec.parse(c.objective).objective
@@ -224,8 +226,11 @@ struct ComplementExactTests {
             } catch let error as InputError {
                 #expect("\(error)".contains("5e-08") && "\(error)".contains("1e-07"), "\(error)")
             }
-            let e = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-7).evaluate(w1: 1, w2: 0.5)
-            #expect(e.converged && e.errorBound <= 1e-7, "\(objective) at 1e-7: \(e)")
+            // Honoured at the floor (trades' fixture test holds that at W(1.3, 0.8); here ls only).
+            if case .ls = objective {
+                let e = try RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-7).evaluate(w1: 1, w2: 0.5)
+                #expect(e.converged && e.errorBound <= 1e-7, "\(objective) at 1e-7: \(e)")
+            }
         }
         // A complement(4) ce / worst-margin sweep point converges at the default tolerance.
         for spec in [ObjectiveSpec(.ce), ObjectiveSpec(.worstMargin)] {
