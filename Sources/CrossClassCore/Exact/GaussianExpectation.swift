@@ -328,10 +328,9 @@ struct GaussianExpectation {
     }
 
     /// 3 <= m <= `preIntegratedMaxMargins` by a randomised lattice rule with pre-integration
-    /// (conditional smoothing). The
-    /// margins are d = mean + L (Q y + t u): u is a unit direction along which every margin moves
-    /// and no two move together, Q an orthonormal basis of u's complement, t and y independent
-    /// standard normals. The integral over t is `lineIntegral`'s adaptive quadrature, which puts
+    /// (conditional smoothing). The margins are d = mean + L (Q y + t u): u is a unit direction
+    /// along which every margin moves and no two move together, Q an orthonormal basis of u's
+    /// complement, t and y independent standard normals. The integral over t is `lineIntegral`'s adaptive quadrature, which puts
     /// the loss's kinks on the line in as break points. What is left, F(y) = int phi(t) h dt, is
     /// smooth where the kinks cross the lines (integrating a kink against a Gaussian smooths
     /// it), so after y = Phi^{-1}(psi(v)) with Sidi's periodising psi, a rank-1 lattice over v
@@ -424,33 +423,26 @@ struct GaussianExpectation {
     /// zero entry) and no two margins move together (distinct entries), so that no kink of the
     /// loss on d_i = d_j or on a margin's level set runs along the pre-integration lines.
     static func preIntegrationDirection(_ l: [Double], _ m: Int) -> (u: [Double], lu: [Double]) {
-        // Margin velocities 1, 1 + 1/m, ..., (2m - 1)/m: solve L u = v (forward substitution).
-        var best: (u: [Double], lu: [Double])? = nil
-        for attempt in 0..<4 {
-            let v = (0..<m).map { 1 + Double($0) / Double(m) * Double(attempt + 1) }
-            var u = [Double](repeating: 0, count: m)
-            var ok = true
-            for i in 0..<m {
-                var s = v[i]
-                for k in 0..<i { s -= l[i * m + k] * u[k] }
-                let pivot = l[i * m + i]
-                if pivot == 0 { ok = false; break }
-                u[i] = s / pivot
-            }
-            if !ok { continue }
-            let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            guard norm > 0, norm.isFinite else { continue }
-            let unit = u.map { $0 / norm }
-            var lu = [Double](repeating: 0, count: m)
-            for i in 0..<m { for k in 0...i { lu[i] += l[i * m + k] * unit[k] } }
-            best = (unit, lu)
-            break
-        }
-        if let best { return best }
-        // A singular L: the first coordinate direction.
+        // Margin velocities v = (1, 1 + 1/m, ..., (2m - 1)/m): solve L u = v by forward
+        // substitution, then normalise u.
         var u = [Double](repeating: 0, count: m)
-        u[0] = 1
-        return (u, (0..<m).map { l[$0 * m] })
+        for i in 0..<m {
+            var s = 1 + Double(i) / Double(m)
+            for k in 0..<i { s -= l[i * m + k] * u[k] }
+            u[i] = s / l[i * m + i]
+        }
+        let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard norm > 0, norm.isFinite else {
+            // A singular L (a degenerate margin): the first coordinate direction. Kinks may then
+            // run along the lines, which slows the lattice but leaves its error bound honest.
+            var first = [Double](repeating: 0, count: m)
+            first[0] = 1
+            return (first, (0..<m).map { l[$0 * m] })
+        }
+        let unit = u.map { $0 / norm }
+        var lu = [Double](repeating: 0, count: m)
+        for i in 0..<m { for k in 0...i { lu[i] += l[i * m + k] * unit[k] } }
+        return (unit, lu)
     }
 }
 

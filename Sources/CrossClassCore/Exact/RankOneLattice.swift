@@ -15,12 +15,7 @@ struct RankOneLattice {
     /// The lattice of about `size` points (the nearest Fibonacci number at or above it in two
     /// dimensions; `size` itself, a power of 2, otherwise).
     init(size: Int, dimension: Int) {
-        precondition(dimension >= 1 && size >= 2)
-        if dimension == 1 {
-            points = size
-            generator = [1]
-            return
-        }
+        precondition(dimension >= 2 && size >= 2)
         if dimension == 2 {
             var previous = 1, current = 2
             while current < size { (previous, current) = (current, previous + current) }

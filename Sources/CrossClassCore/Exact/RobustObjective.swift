@@ -21,7 +21,8 @@ public struct RobustObjective: Sendable {
     /// Integrand evaluations one 2-D expectation may spend before it refuses with a
     /// NumericalError (the default is generous; tests lower it to reach the refusal quickly).
     public var evaluationBudget = GaussianExpectation.defaultEvaluationBudget
-    /// Integrate a general W's fixed-rule lines on every core (`LinearPairCE.parallel`; same bits).
+    /// Integrate a general W's fixed-rule lines (`LinearPairCE.parallel`), and the K >= 4 lattice
+    /// rule's random shifts, on every core (same bits as one thread).
     public var parallel = false
 
     public init(model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-10) {
