@@ -343,8 +343,8 @@ struct GaussianExpectation {
     private func latticeWithPreIntegration(
         mean: [Double], l: [Double], tail: Double, constantPiece: Bool, _ h: (UnsafePointer<Double>, inout Int) -> Double
     ) throws -> Estimate {
-        let plan = PreIntegratedLattice(mean: mean, l: l, seed: qmcSeed, lineTolerance: qmcTolerance * 0.01, constantPiece: constantPiece)
-        return try plan.run(tolerance: qmcTolerance, tail: tail) { lattice in
+        let plan = PreIntegratedLattice(mean: mean, l: l, seed: qmcSeed, tolerance: qmcTolerance, constantPiece: constantPiece)
+        return try plan.run(tail: tail) { lattice in
             try (0..<PreIntegratedLattice.randomisations).map { try plan.shiftMean(lattice, shift: $0, engine: self, h) }
         }
     }
@@ -352,18 +352,19 @@ struct GaussianExpectation {
     /// The same rule with its random shifts spread over every core: `scope` hands each worker an
     /// integrand of its own (its scratch memory is the worker's) for the duration of a call. Same
     /// bits as `expectation` (each shift's sum is formed in the same order, then combined in
-    /// shift order). For m = 3...`preIntegratedMaxMargins` only.
+    /// shift order). nil when `expectation` would not use this rule (m outside
+    /// 3...`preIntegratedMaxMargins`): the caller then takes `expectation`.
     func parallelLatticeExpectation(
         mean: [Double], covariance: [Double], growth: Double, constantPiece: Bool,
         scope: @Sendable @escaping (_ body: ((UnsafePointer<Double>, inout Int) -> Double) throws -> Void) throws -> Void
-    ) throws -> Estimate {
+    ) throws -> Estimate? {
         let m = mean.count
-        precondition(m >= 3 && m <= Self.preIntegratedMaxMargins)
+        guard m >= 3, m <= Self.preIntegratedMaxMargins else { return nil }
         let l = PerturbationSet.cholesky(covariance, m)
         let tail = tailBound(mean: mean, l: l, growth: growth)
-        let plan = PreIntegratedLattice(mean: mean, l: l, seed: qmcSeed, lineTolerance: qmcTolerance * 0.01, constantPiece: constantPiece)
+        let plan = PreIntegratedLattice(mean: mean, l: l, seed: qmcSeed, tolerance: qmcTolerance, constantPiece: constantPiece)
         let engine = self
-        return try plan.run(tolerance: qmcTolerance, tail: tail) { lattice in
+        return try plan.run(tail: tail) { lattice in
             try Parallel.map(Array(0..<PreIntegratedLattice.randomisations)) { shift in
                 var result: PreIntegratedLattice.ShiftMean? = nil
                 try scope { h in result = try plan.shiftMean(lattice, shift: shift, engine: engine, h) }
@@ -512,11 +513,15 @@ struct PreIntegratedLattice: Sendable {
     let lq: [Double]
     /// L u: how fast each margin moves along the line.
     let lu: [Double]
+    /// The largest entry of L u: margin units per unit of t (the line scans' cell count).
+    let rate: Double
     let shifts: [[Double]]
+    /// The expectation's tolerance, and the lines' (well below it: their errors bias the mean).
+    let tolerance: Double
     let lineTolerance: Double
     let constantPiece: Bool
 
-    init(mean: [Double], l: [Double], seed: UInt64, lineTolerance: Double, constantPiece: Bool) {
+    init(mean: [Double], l: [Double], seed: UInt64, tolerance: Double, constantPiece: Bool) {
         let m = mean.count
         let dims = m - 1
         let (u, lu) = GaussianExpectation.preIntegrationDirection(l, m)
@@ -541,8 +546,10 @@ struct PreIntegratedLattice: Sendable {
         self.mean = mean
         self.lq = lq
         self.lu = lu
+        self.rate = lu.map(abs).max() ?? 1
         self.shifts = (0..<Self.randomisations).map { _ in (0..<dims).map { _ in random.uniform() } }
-        self.lineTolerance = lineTolerance
+        self.tolerance = tolerance
+        self.lineTolerance = tolerance * 0.01
         self.constantPiece = constantPiece
     }
 
@@ -557,7 +564,6 @@ struct PreIntegratedLattice: Sendable {
     func shiftMean(_ lattice: RankOneLattice, shift r: Int, engine: GaussianExpectation, _ h: (UnsafePointer<Double>, inout Int) -> Double) throws -> ShiftMean {
         let dims = m - 1
         let n = lattice.points
-        let rate = lu.map(abs).max() ?? 1
         let integrator = Integrator()
         let base = UnsafeMutablePointer<Double>.allocate(capacity: m)
         let d = UnsafeMutablePointer<Double>.allocate(capacity: m)
@@ -597,7 +603,7 @@ struct PreIntegratedLattice: Sendable {
 
     /// Doubles the lattice until 3.5 standard errors over the shifts, plus the lines' bias
     /// bound, plus the tails are within the tolerance, or the lattice reaches its cap.
-    func run(tolerance: Double, tail: Double, _ means: (RankOneLattice) throws -> [ShiftMean]) throws -> Estimate {
+    func run(tail: Double, _ means: (RankOneLattice) throws -> [ShiftMean]) throws -> Estimate {
         var size = 1 << 8
         var estimate = 0.0, error = Double.infinity
         var converged = true

@@ -194,13 +194,13 @@ public struct RobustObjective: Sendable {
         case .ce, .ls, .trades:
             let set = try PerturbationSet(differences: differences, threat: threat)
             let inner = InnerMaximum(set: set, objective: objective, classes: model.classCount)
-            if parallel, m >= 3, m <= GaussianExpectation.preIntegratedMaxMargins {
-                // The lattice's shifts on every core, each with its own scratch (same bits).
-                return try engine.parallelLatticeExpectation(
-                    mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, constantPiece: inner.constantPiece
-                ) { body in
-                    try inner.withLoss { loss, _ in try withoutActuallyEscaping(loss) { try body($0) } }
-                }
+            // K = 4...6: the lattice's shifts on every core, each with its own scratch (same bits).
+            if parallel, let e = try engine.parallelLatticeExpectation(
+                mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, constantPiece: inner.constantPiece
+            ) { body in
+                try inner.withLoss { loss, _ in try withoutActuallyEscaping(loss) { try body($0) } }
+            } {
+                return e
             }
             return try inner.withLoss { loss, constantPiece in
                 try engine.expectation(
