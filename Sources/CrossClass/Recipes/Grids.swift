@@ -25,7 +25,7 @@ public enum GridRecipes {
 
     public static let optimumHeader = [
         "eps", "objective", "scale", "w1", "w2", "ratio", "objective_value", "minimised_value",
-        "robust_accuracy", "natural_accuracy", "on_boundary", "derivative_at_w2_zero", "converged",
+        "robust_accuracy", "natural_accuracy", "on_boundary", "derivative_at_w2_zero", "derivative_at_w2_zero_error", "converged",
         "cas_adversarial_centred", "cas_natural_centred",
     ]
 
@@ -48,7 +48,7 @@ public enum GridRecipes {
             .double(r.eps), .string(r.spec.objective.description), .string(r.spec.scale.description),
             .double(o.w1), .double(o.w2), .double(o.ratio), .double(o.objectiveValue), .double(o.value),
             .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary),
-            .optionalDouble(o.derivativeAtZero), .bool(o.converged),
+            .optionalDouble(o.derivativeAtZero), .optionalDouble(o.derivativeAtZeroError), .bool(o.converged),
         ]
     }
 

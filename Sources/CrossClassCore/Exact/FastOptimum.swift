@@ -49,6 +49,8 @@ extension SymmetricOptimizer {
         var converged = true
         var w1 = 0.0, w2 = 0.0
         var derivative: Double? = nil
+        // w1 of the free-scale axis point (where `derivative` is taken).
+        var axisPoint = 0.0
         var boundary = false
         // F at the returned point on the working rule, when an evaluation there is at hand.
         var finalValue: Double? = nil
@@ -101,6 +103,7 @@ extension SymmetricOptimizer {
             let r0 = exp(rho)
             let axis = working(r0, 0)
             derivative = axis.g2
+            axisPoint = r0
             w1 = r0; w2 = 0; boundary = true
             finalValue = axis.value
             if (axis.g2 < 0 || !isConvex) && !pinnedHigh && !pinnedLow {
@@ -142,8 +145,17 @@ extension SymmetricOptimizer {
             converged = false
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }
+        // The derivative at w2 = 0 was taken on the working rule at (axis w1, 0): its error from
+        // the verified estimate there (the final one when the optimum is that point).
+        let derivativeError = try derivative.map { d in
+            let axisW1: Double
+            if case .fixed(let s) = scale { axisW1 = s } else { axisW1 = axisPoint }
+            let verified = w2 == 0 && w1 == axisW1 ? pairDerivativeAtZero(final, w1: w1) : nil
+            return try derivativeAtZeroError(d, w1: axisW1, verified: verified)
+        }
         return try optimum(w1: w1, w2: w2, value: finalValue ?? working(w1, w2).value, objectiveValue: objectiveOnly,
-                           derivativeAtZero: derivative, onBoundary: boundary, converged: converged, notes: notes)
+                           derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,
+                           converged: converged, notes: notes)
     }
 
     /// The optimal scale on the axis w2 = 0 (`gradientAxis`): the root on the coarse rule, then

@@ -435,6 +435,8 @@ extension SymmetricOptimizer {
         var converged = true
         var w1 = 0.0, w2 = 0.0
         var derivative: Double? = nil
+        // w1 of the free-scale axis point (where `derivative` is taken).
+        var axisPoint = 0.0
         var boundary = false
         switch scale {
         case .fixed(let s):
@@ -459,6 +461,7 @@ extension SymmetricOptimizer {
             let r0 = exp(axis.logScale)
             let atAxis = try f(r0, 0)
             derivative = atAxis.g2
+            axisPoint = r0
             w1 = r0; w2 = 0; boundary = true
             converged = converged && axis.converged
             // Convex F: w2* = 0 exactly when dF/dw2(w1*, 0+) >= 0. trades (not convex) also
@@ -499,8 +502,15 @@ extension SymmetricOptimizer {
             converged = false
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }
+        // The derivative at w2 = 0 was taken on the working rule: its error from the verified one.
+        let derivativeError = try derivative.map { d in
+            let axisW1: Double
+            if case .fixed(let s) = scale { axisW1 = s } else { axisW1 = axisPoint }
+            return try derivativeAtZeroError(d, w1: axisW1)
+        }
         return try optimum(w1: w1, w2: w2, value: try f(w1, w2).value, objectiveValue: final.value,
-                           derivativeAtZero: derivative, onBoundary: boundary, converged: converged, notes: notes)
+                           derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,
+                           converged: converged, notes: notes)
     }
 
     /// The minimiser of F on the arc ||w|| = s over theta in [0, pi/2] (the fixed scale), from

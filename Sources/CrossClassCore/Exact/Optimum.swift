@@ -16,6 +16,9 @@ public struct SymmetricOptimum: Sendable, Equatable, Codable {
     /// The one-sided derivative d/dw2 of the minimised value at (w1 optimal for w2 = 0, 0+),
     /// when it was computed. By convexity (ce, ls) w2* = 0 exactly when it is >= 0.
     public var derivativeAtZero: Double?
+    /// A bound on the error of `derivativeAtZero` (quadrature or difference error; nil when the
+    /// derivative was not computed). Its sign is only resolved when |derivative| > this bound.
+    public var derivativeAtZeroError: Double?
     /// True when the optimum is exactly on the boundary w2 = 0.
     public var onBoundary: Bool
     /// False when a minimiser or a quadrature did not reach its tolerance (see `notes`).
@@ -24,11 +27,12 @@ public struct SymmetricOptimum: Sendable, Equatable, Codable {
 
     public init(
         w1: Double, w2: Double, value: Double, objectiveValue: Double, robustAccuracy: Double, naturalAccuracy: Double,
-        derivativeAtZero: Double?, onBoundary: Bool, converged: Bool, notes: [String]
+        derivativeAtZero: Double?, derivativeAtZeroError: Double? = nil, onBoundary: Bool, converged: Bool, notes: [String]
     ) {
         self.w1 = w1; self.w2 = w2; self.value = value; self.objectiveValue = objectiveValue
         self.robustAccuracy = robustAccuracy; self.naturalAccuracy = naturalAccuracy
-        self.derivativeAtZero = derivativeAtZero; self.onBoundary = onBoundary
+        self.derivativeAtZero = derivativeAtZero; self.derivativeAtZeroError = derivativeAtZeroError
+        self.onBoundary = onBoundary
         self.converged = converged; self.notes = notes
     }
 }
@@ -157,10 +161,7 @@ public struct SymmetricOptimizer: Sendable {
         if let e = pairEvaluator {
             // The exact one-sided derivative, integrated on the fixed rule and verified by the
             // rule of twice the order.
-            let r = e.estimate(w1: w1, w2: 0)
-            var d = r.result.gradient.w2
-            if case .centeredWeightDecay(let lambda) = scale { d += lambda * centred.b * w1 }
-            return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: .gaussLegendre2DGradient)
+            return pairDerivativeAtZero(e.estimate(w1: w1, w2: 0), w1: w1)
         }
         if let e = l2Evaluator, let r = e.estimate(w1: w1, w2: 0) {
             // l_2: the same exact one-sided derivative from the l_2 fixed rules (ce, ls).
@@ -181,6 +182,21 @@ public struct SymmetricOptimizer: Sendable {
         return Estimate(
             value: fine, errorBound: noise + abs(coarse - fine) / 3,
             converged: e0.converged && e1.converged && e2.converged && e3.converged, method: .richardson)
+    }
+
+    /// `derivativeAtZeroEstimate` from the pair evaluator's verified estimate at (w1, 0).
+    func pairDerivativeAtZero(_ r: (result: PairObjective.Result, errorBound: Double, gradientError: Double), w1: Double) -> Estimate {
+        var d = r.result.gradient.w2
+        if case .centeredWeightDecay(let lambda) = scale { d += lambda * centred.b * w1 }
+        return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: .gaussLegendre2DGradient)
+    }
+
+    /// The error bound of a derivative at (w1, 0+) that a search took from its working rule:
+    /// the verified estimate's bound plus the distance between the two (`verified`: that
+    /// estimate when the caller has it already).
+    func derivativeAtZeroError(_ d: Double, w1: Double, verified: Estimate? = nil) throws -> Double {
+        let e = try verified ?? derivativeAtZeroEstimate(w1: w1)
+        return e.errorBound + abs(e.value - d)
     }
 
     /// Where the objective restricted to the axis w2 = 0 is smallest over log w1 (free scale and
@@ -266,6 +282,7 @@ public struct SymmetricOptimizer: Sendable {
         }
         var w1 = 0.0, w2 = 0.0, best = 0.0
         var derivative: Double? = nil
+        var derivativeError: Double? = nil
         var boundary = false
         // R's estimate at the interior point when the family Newton has it already.
         var interiorObjective: (w1: Double, w2: Double, estimate: Estimate)? = nil
@@ -282,8 +299,10 @@ public struct SymmetricOptimizer: Sendable {
             if theta < 1e-4 {
                 // Near the boundary the angle is only resolved to the noise of the objective;
                 // the one-sided derivative decides: >= 0 means w2* = 0 exactly.
-                let d = try derivativeAtZero(w1: s)
+                let estimate = try derivativeAtZeroEstimate(w1: s)
+                let d = estimate.value
                 derivative = d
+                derivativeError = estimate.errorBound
                 if d >= 0 && theta > 0 {
                     let atZero = try f(s, 0)
                     if atZero <= best + 10 * tolerance { theta = 0; best = atZero }
@@ -298,12 +317,16 @@ public struct SymmetricOptimizer: Sendable {
             let range = axis.range
             let edge = (argument: axis.logScale, value: axis.value)
             let r0 = exp(edge.argument)
-            let d = try derivativeAtZero(w1: r0)
+            let estimate = try derivativeAtZeroEstimate(w1: r0)
+            let d = estimate.value, dError = estimate.errorBound
             derivative = d
+            derivativeError = dError
             w1 = r0; w2 = 0; best = edge.value; boundary = true
             if !marginsDependOnW2 {
                 notes.append("the objective does not depend on w2 on this model (every cross-class feature is in every class, so w2 cancels in every w_y - w_k): w2 = 0 is reported, and every w2 gives the same value")
-            } else if !(isConvex && d >= 0) {
+            } else if !(isConvex && d - dError >= 0) {
+                // (A non-negative derivative proves w2* = 0 only when its error bound cannot
+                // change its sign; otherwise the interior is searched as well.)
                 // Interior: Newton on the full-W evaluator's exact gradient through W(w1, w2) where
                 // there is one (`familyNewton`), else a simplex over (log r, theta) on values,
                 // theta reflected into [0, pi/2].
@@ -349,9 +372,11 @@ public struct SymmetricOptimizer: Sendable {
                         notes.append("optimal scale at the search limit e^\(rho >= range.upperBound - 1e-6 ? range.upperBound : range.lowerBound): a point on a search bound, not a minimiser")
                     }
                 }
-                if isConvex && d < 0 && boundary {
+                if isConvex && d + dError < 0 && boundary {
                     converged = false
-                    notes.append("derivative at w2 = 0 is negative (\(d)) but \(search) found no better interior point")
+                    notes.append("derivative at w2 = 0 is negative (\(d), error \(dError)) but \(search) found no better interior point")
+                } else if isConvex && boundary && abs(d) <= dError {
+                    notes.append("the derivative at w2 = 0 (\(d)) is within its error bound \(dError) of 0: its sign is not resolved, and \(search) found no better interior point")
                 }
             }
             // The axis point (and the derivative test made there) is only a minimiser when its
@@ -379,7 +404,7 @@ public struct SymmetricOptimizer: Sendable {
             objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
         }
         let o = try optimum(w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, derivativeAtZero: derivative,
-                            onBoundary: boundary, converged: converged, notes: notes)
+                            derivativeError: derivativeError, onBoundary: boundary, converged: converged, notes: notes)
         return (o, familyFinal.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0 : nil })
     }
 
@@ -391,7 +416,7 @@ public struct SymmetricOptimizer: Sendable {
     /// differ by less than the quadrature error, so the direction found is not resolved.
     func optimum(
         w1: Double, w2: Double, value: Double, objectiveValue: Double, derivativeAtZero: Double?,
-        onBoundary: Bool, converged: Bool, notes: [String]
+        derivativeError: Double?, onBoundary: Bool, converged: Bool, notes: [String]
     ) throws -> SymmetricOptimum {
         var converged = converged, notes = notes
         switch objective {
@@ -406,7 +431,8 @@ public struct SymmetricOptimizer: Sendable {
         let na = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: ThreatModel(norm: threat.norm, eps: 0))
         return SymmetricOptimum(
             w1: w1, w2: w2, value: value, objectiveValue: objectiveValue, robustAccuracy: ra.value,
-            naturalAccuracy: na.value, derivativeAtZero: derivativeAtZero, onBoundary: onBoundary,
+            naturalAccuracy: na.value, derivativeAtZero: derivativeAtZero,
+            derivativeAtZeroError: derivativeAtZero == nil ? nil : derivativeError, onBoundary: onBoundary,
             converged: converged, notes: notes)
     }
 }

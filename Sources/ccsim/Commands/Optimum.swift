@@ -73,6 +73,7 @@ struct OptimumCommand: ParsableCommand {
             "w1": .number(o.w1), "w2": .number(o.w2), "ratio": .number(o.ratio), "objective": .number(o.objectiveValue),
             "minimised_value": .number(o.value), "robust_accuracy": .number(o.robustAccuracy),
             "natural_accuracy": .number(o.naturalAccuracy), "derivative_at_w2_zero": JSONValue(o.derivativeAtZero),
+            "derivative_at_w2_zero_error": JSONValue(o.derivativeAtZeroError),
             "on_boundary": .bool(o.onBoundary), "converged": .bool(o.converged),
             "notes": .array(o.notes.map { .string($0) }), "method": .string(methodOptions.method.rawValue),
         ]

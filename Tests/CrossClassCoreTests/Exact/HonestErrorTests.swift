@@ -126,6 +126,29 @@ struct HonestErrorTests {
         #expect(r.notes.contains { $0.contains("search") }, "\(r.notes)")
     }
 
+    @Test("an optimum reports its derivative at w2 = 0 with an error bound: the fast (exact) and the reference (differenced) derivatives agree within their two bounds")
+    func derivativeAtZeroCarriesItsError() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        for (objective, eps) in [(Objective.ce, 0.2), (.ls(alpha: 0.1), 0.45)] {
+            let threat = try ThreatModel(norm: .linf, eps: eps)
+            var fast = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .free)
+            fast.tolerance = 1e-8
+            var reference = fast
+            reference.method = .reference
+            let f = try fast.solve(), r = try reference.solve()
+            let df = try #require(f.derivativeAtZero), dr = try #require(r.derivativeAtZero)
+            let ef = try #require(f.derivativeAtZeroError), er = try #require(r.derivativeAtZeroError)
+            #expect(ef.isFinite && ef >= 0 && er.isFinite && er > 0, "\(objective): bounds \(ef), \(er)")
+            // The exact derivative's bound is at rounding level; a difference quotient of
+            // quadrature values is not.
+            #expect(ef < 1e-12 && er > ef, "\(objective): bounds \(ef) (fast), \(er) (reference)")
+            // Taken at axis points that differ by the axis searches' tolerance (w1 to ~1e-6;
+            // dD/dw1 is below 1 here).
+            let axisShift = 1e-6
+            #expect(abs(df - dr) <= ef + er + axisShift, "\(objective): \(df) vs \(dr), bounds \(ef) + \(er)")
+        }
+    }
+
     @Test("the full-W optimum honours its tolerance: a bound above it is never converged, with no floor")
     func fullOptimumTolerance() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
