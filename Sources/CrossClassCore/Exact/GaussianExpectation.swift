@@ -16,39 +16,65 @@ struct GaussianExpectation {
     var evaluationBudget = GaussianExpectation.defaultEvaluationBudget
     /// Most kinks located per line (beyond that QAG's own bisection has to cope).
     static let maxBreaks = 24
-    /// When set, the label scan of a line has cells at most this many margin units wide
-    /// (otherwise a fixed 24 cells on a half line, 48 on a whole one). A piece that starts and
-    /// ends inside one cell is not seen, and QAG's Gauss-Kronrod nodes can step over it at
-    /// every tolerance: a systematic error its own estimate does not show. trades needs it
-    /// (`RobustObjective` sets `tradesScanCellWidth`); elsewhere the fixed scans are kept: no
-    /// such error was measured there, and a dense scan costs up to 8000 label evaluations per
-    /// line of every expectation.
+    /// When set, the label scan of a line has cells at most this many margin units wide at
+    /// the line's centre, graded outwards (`scanEdges`); otherwise a fixed 24 cells on a half
+    /// line, 48 on a whole one. A piece that starts and ends inside one cell is not seen, and
+    /// QAG's Gauss-Kronrod nodes can step over it at every tolerance: a systematic error its
+    /// own estimate does not show. trades needs it (`RobustObjective` sets
+    /// `tradesScanCellWidth`); elsewhere the fixed scans are kept: no such error was measured
+    /// there, and a dense scan costs hundreds of label evaluations per line of every
+    /// expectation.
     var scanCellWidth: Double?
     /// Measured on the 8 scipy cases of Tests/Fixtures/trades_reference.json (trades, margin
-    /// spans up to ~200 along the inner lines), tolerance 1e-10: with the fixed cells the value
-    /// was up to 2.6e-8 below scipy's (certified kinks) while reporting 2.4e-11; with 0.025-unit
-    /// cells up to 5.7e-11 below at a bound of 1.3e-11; with 0.01-unit cells every difference is
-    /// within the reported bound (largest 2.0e-12), and the evaluations got 2-6x faster (QAG no
-    /// longer bisects around unseen kinks).
+    /// spans up to ~200 along the inner lines), tolerance 1e-10, with uniform cells: the fixed
+    /// cells left the value up to 2.6e-8 below scipy's (certified kinks) while reporting
+    /// 2.4e-11; 0.025-unit cells up to 5.7e-11 below at a bound of 1.3e-11; with 0.01-unit cells
+    /// every difference was within the reported bound (largest 2.0e-12), and the evaluations
+    /// got 2-6x faster (QAG no longer bisects around unseen kinks).
     static let tradesScanCellWidth = 0.01
     /// Bounds on the number of scan cells of a line: the lower bound is the fixed scan; a line
-    /// that would need more than the upper bound (margin spans beyond ~80 units per half line,
+    /// that would need more than the upper bound (margin spans beyond ~300 units per half line,
     /// i.e. weights far outside the fast path's panels) gets the fixed scan, since cells wider
     /// than the pieces cannot resolve them anyway (trades:6 at W(1000, 500): 19 s with 8000
     /// cells per line, unconverged either way). Scan evaluations count against
     /// `evaluationBudget`.
     static let scanCellRange = 24...8000
 
-    /// Cells for a label scan of [lower, cut] whose points move the margins by at most
-    /// `marginsPerUnit` per unit of the integration variable.
-    func scanCells(from lower: Double, marginsPerUnit: Double) -> Int {
+    /// The cell edges of the label scan of [lower, cut] (first `lower`, last `cut`), for a line
+    /// whose points move the margins by at most `marginsPerUnit` per unit of z.
+    ///
+    /// Without `scanCellWidth`: the fixed uniform scan. With it, the cells are graded: a sliver
+    /// piece of width c inside a cell at z is lost with an error of order c^2 phi(z), so the
+    /// widths c(z) = a e^(z^2 / 4) (in margin units) keep that error the same in every cell,
+    /// which is the fewest cells for a given total (minimise the integral of 1/c subject to
+    /// the integral of c phi). a = width / 2.239 makes that total no larger than uniform cells
+    /// of `width` give (integral of a e^(z^2/4) phi(z) = 2.239 a over the line), at about 5
+    /// margin units / width cells per line instead of 18: the centre cells are 0.71 x `width`
+    /// wide, and cells never exceed the fixed scan's.
+    ///
+    /// `uniformStep`: the fixed scan's step (its cells end at start + step, as they always
+    /// have, so that the settings without `scanCellWidth` keep their bits); nil when graded.
+    func scanEdges(from lower: Double, marginsPerUnit: Double) -> (edges: [Double], uniformStep: Double?) {
         let minimum = lower < 0 ? 2 * Self.scanCellRange.lowerBound : Self.scanCellRange.lowerBound
-        guard let width = scanCellWidth else { return minimum }
-        let wanted = ((Self.cut - lower) * marginsPerUnit / width).rounded(.up)
-        // Compared as Doubles: the wanted count can exceed Int's range (margin scales ~1e30).
-        guard wanted <= Double(Self.scanCellRange.upperBound) else { return minimum }
-        return max(minimum, Int(wanted))
+        let fixedStep = (Self.cut - lower) / Double(minimum)
+        func uniform() -> ([Double], Double?) { ((0...minimum).map { lower + Double($0) * fixedStep }, fixedStep) }
+        guard let width = scanCellWidth, marginsPerUnit > 0 else { return uniform() }
+        let centre = width / 2.239 / marginsPerUnit
+        var edges = [lower]
+        edges.reserveCapacity(1024)
+        var z = lower
+        while z < Self.cut {
+            // The width at the cell's point nearest z = 0 (to the right of a negative z, the
+            // cell can come at most one fixed step closer to 0).
+            let nearest = z < 0 ? max(0, -z - fixedStep) : z
+            let step = min(fixedStep, centre * exp(nearest * nearest / 4))
+            z = z + step >= Self.cut - 1e-12 ? Self.cut : z + step
+            edges.append(z)
+            if edges.count > Self.scanCellRange.upperBound + 1 { return uniform() }
+        }
+        return (edges, nil)
     }
+
     var qmcTolerance: Double = 1e-6
     /// The smallest error the m >= 3 methods reach within their point caps on the objectives'
     /// integrands, with a margin (the callers refuse tighter tolerances). Measured at eps 0.2
@@ -155,8 +181,8 @@ struct GaussianExpectation {
             return Normal.pdf(z) * g(z, &piece)
             }
         }
-        let n = scanCells(from: lower, marginsPerUnit: marginsPerUnit)
-        let h = (Self.cut - lower) / Double(n)
+        let (edges, uniformStep) = scanEdges(from: lower, marginsPerUnit: marginsPerUnit)
+        let n = edges.count - 1
         // On a half line starting at a symmetry axis the first point is a tie (the two mirror
         // pieces are equal there): label it from just inside the interval.
         let inset = lower < 0 ? 0 : 1e-9
@@ -164,7 +190,7 @@ struct GaussianExpectation {
         var scanEvaluations = n + 1
         for i in 0...n {
             var piece = 0
-            _ = g(lower + max(Double(i) * h, inset), &piece)
+            _ = g(i == 0 ? lower + inset : edges[i], &piece)
             labels[i] = piece
         }
         var breaks: [Double] = []
@@ -172,8 +198,8 @@ struct GaussianExpectation {
             // Bisect to the first change of label in the cell; if the label found there is
             // not the cell's right-hand label, another change follows: bisect again from there
             // (this finds the thin slivers a vertex occupies between two others).
-            var start = lower + Double(i) * h
-            let end = start + h
+            var start = edges[i]
+            let end = uniformStep.map { start + $0 } ?? edges[i + 1]
             var left = labels[i]
             var guardCount = 0
             while left != labels[i + 1] && guardCount < 8 {
