@@ -49,8 +49,10 @@ extension SymmetricOptimizer {
         var converged = true
         var w1 = 0.0, w2 = 0.0
         var derivative: Double? = nil
-        // w1 of the free-scale axis point (where `derivative` is taken).
+        // w1 of the free-scale axis point (where `derivative` is taken) and the working-rule
+        // evaluation there.
         var axisPoint = 0.0
+        var axisWorking: PairObjective.Result? = nil
         var boundary = false
         // F at the returned point on the working rule, when an evaluation there is at hand.
         var finalValue: Double? = nil
@@ -80,6 +82,7 @@ extension SymmetricOptimizer {
                 return s * (-sin(theta) * f.g1 + cos(theta) * f.g2)
             }
             let atZero = working(s, 0).g2
+            axisWorking = last?.r
             let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { working(s * cos($0), s * sin($0)).value })
             let theta = arc.theta
             converged = converged && arc.converged
@@ -104,6 +107,7 @@ extension SymmetricOptimizer {
             let axis = working(r0, 0)
             derivative = axis.g2
             axisPoint = r0
+            axisWorking = last?.r
             w1 = r0; w2 = 0; boundary = true
             finalValue = axis.value
             if (axis.g2 < 0 || !isConvex) && !pinnedHigh && !pinnedLow {
@@ -146,12 +150,15 @@ extension SymmetricOptimizer {
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }
         // The derivative at w2 = 0 was taken on the working rule at (axis w1, 0): its error from
-        // the verified estimate there (the final one when the optimum is that point).
-        let derivativeError = try derivative.map { d in
+        // the verified estimate there (the final one when the optimum is that point; else the
+        // verification rule added to the working-rule evaluation kept from the axis).
+        let derivativeError = derivative.map { d in
             let axisW1: Double
             if case .fixed(let s) = scale { axisW1 = s } else { axisW1 = axisPoint }
-            let verified = w2 == 0 && w1 == axisW1 ? pairDerivativeAtZero(final, w1: w1) : nil
-            return try derivativeAtZeroError(d, w1: axisW1, verified: verified)
+            let verified = w2 == 0 && w1 == axisW1
+                ? final : e.estimate(w1: axisW1, w2: 0, tolerance: tolerance, working: axisWorking)
+            let estimate = pairDerivativeAtZero(verified, w1: axisW1)
+            return estimate.errorBound + abs(estimate.value - d)
         }
         return try optimum(w1: w1, w2: w2, value: finalValue ?? working(w1, w2).value, objectiveValue: objectiveOnly,
                            derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,

@@ -192,10 +192,9 @@ public struct SymmetricOptimizer: Sendable {
     }
 
     /// The error bound of a derivative at (w1, 0+) that a search took from its working rule:
-    /// the verified estimate's bound plus the distance between the two (`verified`: that
-    /// estimate when the caller has it already).
-    func derivativeAtZeroError(_ d: Double, w1: Double, verified: Estimate? = nil) throws -> Double {
-        let e = try verified ?? derivativeAtZeroEstimate(w1: w1)
+    /// the verified estimate's bound plus the distance between the two.
+    func derivativeAtZeroError(_ d: Double, w1: Double) throws -> Double {
+        let e = try derivativeAtZeroEstimate(w1: w1)
         return e.errorBound + abs(e.value - d)
     }
 

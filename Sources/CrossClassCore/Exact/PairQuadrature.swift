@@ -1694,7 +1694,8 @@ struct PairObjective: Sendable {
             // evaluation up to 3.6e-15 at |R| ~ 0.5).
             return (v, abs(r.value - v.value) + tail + 1e-14 * (1 + abs(v.value)), gradientError)
         }
-        guard case .trades = kind else { return bounded(integrate(pieces, geo, .working), integrate(pieces, geo, .verification)) }
+        // (A working-rule result handed in was integrated on these pieces: reused as it is.)
+        guard case .trades = kind else { return bounded(working ?? integrate(pieces, geo, .working), integrate(pieces, geo, .verification)) }
         if let tolerance {
             let halved = bounded(working ?? integrate(pieces, geo, .working), integrate(pieces, geo, .verification))
             if halved.errorBound <= tolerance { return halved }
