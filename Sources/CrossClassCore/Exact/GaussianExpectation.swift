@@ -21,8 +21,8 @@ struct GaussianExpectation {
     /// line, 48 on a whole one. A piece that starts and ends inside one cell is not seen, and
     /// QAG's Gauss-Kronrod nodes can step over it at every tolerance: a systematic error its
     /// own estimate does not show. trades needs it (`RobustObjective` sets
-    /// `tradesScanCellWidth`); elsewhere the fixed scans are kept: no such error was measured
-    /// there, and a dense scan costs hundreds of label evaluations per line of every
+    /// `tradesScanCellWidth(tolerance:)`); elsewhere the fixed scans are kept: no such error was
+    /// measured there, and a dense scan costs hundreds of label evaluations per line of every
     /// expectation.
     var scanCellWidth: Double?
     /// Measured on the 8 scipy cases of Tests/Fixtures/trades_reference.json (trades, margin
@@ -32,6 +32,20 @@ struct GaussianExpectation {
     /// every difference was within the reported bound (largest 2.0e-12), and the evaluations
     /// got 2-6x faster (QAG no longer bisects around unseen kinks).
     static let tradesScanCellWidth = 0.01
+    /// The tolerance `tradesScanCellWidth` was calibrated at.
+    static let tradesScanCalibrationTolerance = 1e-10
+    /// The widest trades scan cells (a quarter of a margin unit; the fixed scans are wider).
+    static let tradesScanMaxCellWidth = 0.25
+    /// The trades scan's cell width for an expectation of absolute tolerance `tolerance`: a lost
+    /// sliver of width at most c costs an error of order c^2 (`scanEdges`), so the calibrated
+    /// width grows as the square root of the tolerance above the calibration's, up to
+    /// `tradesScanMaxCellWidth` (at 1e-10 and below: 0.01; 1e-8: 0.1; 1e-7 and above: 0.25).
+    /// Measured against the complement(4) and (5) fixture (ls, trades at their lattice floors
+    /// 1e-7 and 5e-6; Tests/Fixtures/complement_smooth_reference.json): within the bound.
+    static func tradesScanCellWidth(tolerance: Double) -> Double {
+        let ratio = max(1, tolerance / tradesScanCalibrationTolerance)
+        return min(tradesScanMaxCellWidth, tradesScanCellWidth * ratio.squareRoot())
+    }
     /// Bounds on the number of scan cells of a line: the lower bound is the fixed scan; a line
     /// that would need more than the upper bound (margin spans beyond ~300 units per half line,
     /// i.e. weights far outside the fast path's panels) gets the fixed scan, since cells wider

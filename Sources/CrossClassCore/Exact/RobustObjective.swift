@@ -156,7 +156,7 @@ public struct RobustObjective: Sendable {
         let penalties = differences.map { threat.eps * threat.norm.dual($0) }
         var engine = GaussianExpectation(tolerance: tolerance)
         engine.evaluationBudget = evaluationBudget
-        if case .trades = objective { engine.scanCellWidth = GaussianExpectation.tradesScanCellWidth }
+        if case .trades = objective { engine.scanCellWidth = GaussianExpectation.tradesScanCellWidth(tolerance: tolerance) }
         if threat.norm == .l2, m >= 3, !objective.isMarginBased {
             // The l_2 inner maximum of a smooth loss is a 1-D search over an ellipse's boundary
             // (m = 2; m = 1: a segment's two ends); for m >= 3 it is a search over a sphere,
