@@ -108,8 +108,9 @@ struct GaussianExpectation {
         }
     }
     /// Largest lattice the pre-integrated method tries (a Fibonacci lattice of 17711 points in
-    /// two dimensions): at about 300 (ls) to 3000 (trades) integrand evaluations per line and 10
-    /// shifts, up to 5e8 evaluations when the tolerance is not met first.
+    /// two dimensions): at about 300 (ls) to 3000 (trades, before its scans were graded and
+    /// scaled to the tolerance) integrand evaluations per line and 10 shifts, up to 5e8
+    /// evaluations when the tolerance is not met first.
     static let preIntegratedMaxPoints = 1 << 14
     /// Most margins the pre-integrated lattice takes: beyond, its periodising weights (a product
     /// over m - 1 coordinates) cost more accuracy than the pre-integration gains.

@@ -239,8 +239,8 @@ struct PairObjective: Sendable {
     /// the verification rule's value (`estimate`); its bound covers the error against scipy
     /// (Tests/Fixtures/trades_reference.json) and against a converged evaluation on a grid
     /// (FastTradesTests). The adaptive reference path was off by up to 2.6e-8 for trades at
-    /// margin scales ~8 until its label scans got cells of 0.01 margin units
-    /// (`GaussianExpectation.tradesScanCellWidth`); it now agrees with scipy within its bound
+    /// margin scales ~8 until its label scans got cells of 0.01 margin units at 1e-10
+    /// (`GaussianExpectation.tradesScanCellWidth(tolerance:)`); it now agrees with scipy within its bound
     /// (FastTradesTests.referenceAgainstScipy).
     /// `trades: false` declines trades (the reference path then answers).
     init?(model: DataModel, threat: ThreatModel, objective: Objective, trades: Bool = true) {
