@@ -149,6 +149,25 @@ struct HonestErrorTests {
         }
     }
 
+    @Test("complement(4) ce: the derivative at w2 = 0 from lattice values (--reference, QMC at 1e-5) is within its bound of the one from exact values")
+    func latticeDerivativeBound() throws {
+        let model = try DataModel.complement(classes: 4, mu: 1, sigma: 0.6)
+        let threat = try ThreatModel(norm: .linf, eps: 0.2)
+        var exact = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .free)
+        exact.tolerance = 1e-10
+        var lattice = exact
+        lattice.method = .reference
+        lattice.tolerance = 1e-5
+        lattice.parallelEvaluation = true
+        for w1 in [1.5, 3.0] {
+            let e = try exact.derivativeAtZeroEstimate(w1: w1), q = try lattice.derivativeAtZeroEstimate(w1: w1)
+            // The lattice values' errors are divided by the difference step: a bound of order
+            // 1e-2, far above the exact one.
+            #expect(q.errorBound > 100 * e.errorBound, "w1 \(w1): bounds \(q.errorBound) (lattice), \(e.errorBound) (exact)")
+            #expect(abs(q.value - e.value) <= q.errorBound + e.errorBound, "w1 \(w1): lattice \(q.value) +- \(q.errorBound), exact \(e.value) +- \(e.errorBound)")
+        }
+    }
+
     @Test("the full-W optimum honours its tolerance: a bound above it is never converged, with no floor")
     func fullOptimumTolerance() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
