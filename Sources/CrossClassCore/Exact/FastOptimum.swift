@@ -49,8 +49,8 @@ extension SymmetricOptimizer {
         var converged = true
         var w1 = 0.0, w2 = 0.0
         var derivative: Double? = nil
-        // w1 of the free-scale axis point (where `derivative` is taken) and the working-rule
-        // evaluation there.
+        // w1 of the axis point where `derivative` is taken (the scale s, or the free-scale
+        // axis optimum) and the working-rule evaluation there.
         var axisPoint = 0.0
         var axisWorking: PairObjective.Result? = nil
         var boundary = false
@@ -82,6 +82,7 @@ extension SymmetricOptimizer {
                 return s * (-sin(theta) * f.g1 + cos(theta) * f.g2)
             }
             let atZero = working(s, 0).g2
+            axisPoint = s
             axisWorking = last?.r
             let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { working(s * cos($0), s * sin($0)).value })
             let theta = arc.theta
@@ -153,11 +154,9 @@ extension SymmetricOptimizer {
         // the verified estimate there (the final one when the optimum is that point; else the
         // verification rule added to the working-rule evaluation kept from the axis).
         let derivativeError = derivative.map { d in
-            let axisW1: Double
-            if case .fixed(let s) = scale { axisW1 = s } else { axisW1 = axisPoint }
-            let verified = w2 == 0 && w1 == axisW1
-                ? final : e.estimate(w1: axisW1, w2: 0, tolerance: tolerance, working: axisWorking)
-            let estimate = pairDerivativeAtZero(verified, w1: axisW1)
+            let verified = w2 == 0 && w1 == axisPoint
+                ? final : e.estimate(w1: axisPoint, w2: 0, tolerance: tolerance, working: axisWorking)
+            let estimate = pairDerivativeAtZero(verified, w1: axisPoint)
             return estimate.errorBound + abs(estimate.value - d)
         }
         return try optimum(w1: w1, w2: w2, value: finalValue ?? working(w1, w2).value, objectiveValue: objectiveOnly,

@@ -435,7 +435,8 @@ extension SymmetricOptimizer {
         var converged = true
         var w1 = 0.0, w2 = 0.0
         var derivative: Double? = nil
-        // w1 of the free-scale axis point (where `derivative` is taken).
+        // w1 of the axis point where `derivative` is taken (the scale s, or the free-scale
+        // axis optimum).
         var axisPoint = 0.0
         var boundary = false
         switch scale {
@@ -445,6 +446,7 @@ extension SymmetricOptimizer {
                 return s * (-sin(theta) * v.g1 + cos(theta) * v.g2)
             }
             let atZero = try f(s, 0).g2
+            axisPoint = s
             let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { try f(s * cos($0), s * sin($0)).value })
             let theta = arc.theta
             converged = converged && arc.converged
@@ -503,11 +505,7 @@ extension SymmetricOptimizer {
             notes.append("the objective's fixed rule and its verification rule differ by \(final.errorBound) > tolerance \(tolerance)")
         }
         // The derivative at w2 = 0 was taken on the working rule: its error from the verified one.
-        let derivativeError = try derivative.map { d in
-            let axisW1: Double
-            if case .fixed(let s) = scale { axisW1 = s } else { axisW1 = axisPoint }
-            return try derivativeAtZeroError(d, w1: axisW1)
-        }
+        let derivativeError = try derivative.map { try derivativeAtZeroError($0, w1: axisPoint) }
         return try optimum(w1: w1, w2: w2, value: try f(w1, w2).value, objectiveValue: final.value,
                            derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,
                            converged: converged, notes: notes)

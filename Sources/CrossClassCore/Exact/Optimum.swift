@@ -143,16 +143,13 @@ public struct SymmetricOptimizer: Sendable {
         return e
     }
 
-    /// d/dw2 of `value` at (w1, 0+): exact (the fixed rules' one-sided derivative, verified by
-    /// the rule of higher order) where a fast evaluator covers the setting (l_inf ce, ls,
-    /// trades; l_2 ce, ls), else by Richardson extrapolation of one-sided differences (steps h
-    /// and h/2, h = 1e-3 max(w1, 1e-3)): error O(h^2) + O(tolerance / h).
-    public func derivativeAtZero(w1: Double) throws -> Double {
-        try derivativeAtZeroEstimate(w1: w1).value
-    }
-
-    /// `derivativeAtZero` with an error bound. Fast paths: the difference between the working
-    /// and the verification rule's derivative. Richardson: the quadrature errors of the four objective
+    /// d/dw2 of `value` at (w1, 0+) with an error bound: exact (the fixed rules' one-sided
+    /// derivative, verified by the rule of higher order) where a fast evaluator covers the
+    /// setting (l_inf ce, ls, trades; l_2 ce, ls), else by Richardson extrapolation of one-sided
+    /// differences (steps h and h/2, h = 1e-3 max(w1, 1e-3)): error O(h^2) + O(tolerance / h).
+    ///
+    /// Bounds. Fast paths: the difference between the working and the verification rule's
+    /// derivative. Richardson: the quadrature errors of the four objective
     /// values it combines, propagated through the difference quotient (they are divided by the
     /// step, so a root of a noisy derivative is not exact), plus the truncation error of the
     /// extrapolation, estimated from two extrapolations (steps h, h/2 and h/2, h/4; their
