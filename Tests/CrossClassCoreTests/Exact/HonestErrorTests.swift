@@ -149,6 +149,33 @@ struct HonestErrorTests {
         }
     }
 
+    @Test("the reference optimiser marks the sign of a derivative at w2 = 0 within its bound of 0 as not resolved (shared means 2 eps: it is 0), and resolves it just above")
+    func derivativeSignNotResolved() throws {
+        let threat = try ThreatModel(norm: .linf, eps: 0.2)
+        func solve(sharedMean: Double, method: ExactMethod) throws -> SymmetricOptimum {
+            var model = try DataModel.paper3()
+            model.mu = (0..<model.featureCount).map { model.kind(ofFeature: $0) == .crossClass ? sharedMean : 1 }
+            var optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .free)
+            optimizer.method = method
+            optimizer.tolerance = 1e-8
+            return try optimizer.solve()
+        }
+        // w2 raises every margin's mean by (mu_c - 2 eps) w2 and its spread by O(w2^2): at
+        // mu_c = 2 eps the derivative is exactly 0, and ce's optimum is on the axis.
+        let exact = try solve(sharedMean: 0.4, method: .fast)
+        #expect(try abs(#require(exact.derivativeAtZero)) < 1e-12 && exact.w2 == 0 && exact.converged)
+        let tie = try solve(sharedMean: 0.4, method: .reference)
+        let d = try #require(tie.derivativeAtZero), e = try #require(tie.derivativeAtZeroError)
+        #expect(e > 0 && abs(d) <= e, "\(d) +- \(e)")
+        #expect(tie.w2 == 0 && tie.converged, "w2 \(tie.w2), converged \(tie.converged)")
+        #expect(tie.notes.contains { $0.contains("its sign is not resolved") }, "\(tie.notes)")
+        // At mu_c = 0.45 the derivative is -0.01: resolved, and the interior is the optimum.
+        let above = try solve(sharedMean: 0.45, method: .reference)
+        let da = try #require(above.derivativeAtZero), ea = try #require(above.derivativeAtZeroError)
+        #expect(da + ea < 0 && above.w2 > 0 && above.converged, "\(da) +- \(ea), w2 \(above.w2)")
+        #expect(!above.notes.contains { $0.contains("not resolved") }, "\(above.notes)")
+    }
+
     @Test("complement(4) ce: the derivative at w2 = 0 from lattice values (--reference, QMC at 1e-5) is within its bound of the one from exact values")
     func latticeDerivativeBound() throws {
         let model = try DataModel.complement(classes: 4, mu: 1, sigma: 0.6)
