@@ -17,29 +17,43 @@ struct ExchangeableCrossEntropy {
     /// Inner integrals run over [-cut, cut] of a standard normal: neglected mass 2 Phi(-9).
     static let cut = 9.0
 
-    /// 1 - E[exp(-e^{a + b Z})] = E[-expm1(-e^{a + b Z})], Z ~ N(0, 1), without cancellation
-    /// when it is small.
-    static func complementOfLaplace(_ a: Double, _ b: Double, integrator: Integrator, tolerance: Double) throws -> Quadrature {
+    /// Absolute floor of the inner integrals: their tolerance is relative (1e-13) above it.
+    static let innerFloor = 1e-18
+
+    /// E[exp(-e^{a + b Z})] (`laplace`) and 1 minus it (`complement`), Z ~ N(0, 1): the smaller
+    /// of the two is integrated (exp(-e^x) when a > 0, -expm1(-e^x) otherwise), the other taken
+    /// by subtraction, so both carry a small relative error (`relativeError`, beyond the
+    /// absolute floor `innerFloor`) where a subtraction from 1 would leave only an absolute one.
+    static func laplacePair(_ a: Double, _ b: Double, integrator: Integrator)
+        throws -> (laplace: Double, complement: Double, relativeError: Double, converged: Bool, evaluations: Int) {
         if b == 0 {
-            return Quadrature(value: -expm1(-exp(a)), absoluteError: 1e-17, evaluations: 0, converged: true)
+            let c = -expm1(-exp(a))
+            return (exp(-exp(a)), c, 1e-15, true, 0)
         }
         // The integrand switches from 0 to 1 around z = -a / b over a width 1 / |b|.
         let center = -a / b, width = 1 / abs(b)
-        return try integrator.integrate(
+        let direct = a > 0
+        let q = try integrator.integrate(
             over: -cut, cut, breakPoints: OrthantProbability.transitionPoints(center: center, width: width),
-            // Relative 1e-13: the outer integral multiplies inner errors by its width (~50-100),
-            // and at 1e-12 that alone exceeded the default tolerance 1e-10.
-            tolerance: Tolerance(absolute: tolerance, relative: 1e-13)
+            // Relative 1e-13: the inner errors enter the outer integral weighted by the
+            // integrand (`value`), so their relative size is what counts.
+            tolerance: Tolerance(absolute: innerFloor, relative: 1e-13)
         ) { z in
-            Normal.pdf(z) * -expm1(-exp(a + b * z))
+            let x = a + b * z
+            return Normal.pdf(z) * (direct ? exp(-exp(x)) : -expm1(-exp(x)))
         }
+        let small = min(max(q.value, 0), 1)
+        let other = 1 - small
+        // The error relative to the smaller of the two (it bounds the other's relative error too).
+        let excess = max(0, q.absoluteError - innerFloor)
+        let relative = excess == 0 ? 0 : excess / max(min(small, other), .leastNormalMagnitude)
+        return direct ? (small, other, relative, q.converged, q.evaluations) : (other, small, relative, q.converged, q.evaluations)
     }
 
     func value(tolerance: Double) throws -> Estimate {
         let m = margins
         let n = Double(m.n)
         let nested = NestedIntegral(outer: Integrator(limit: 400), inner: Integrator(limit: 400))
-        let innerTolerance = 1e-14
         // 1 - L(v)^n is below 1e-18 once n E[e^{v - I}] = n e^{v - mI + sI^2/2} is; H(v) is below
         // 1e-19 once v + A - p > 4 for A down to mA - 9 sA.
         let lower = m.mI - 0.5 * m.sI * m.sI - log(n) - 42
@@ -48,22 +62,28 @@ struct ExchangeableCrossEntropy {
         var breaks = OrthantProbability.transitionPoints(center: m.mI, width: max(m.sI, 1e-300))
         breaks += OrthantProbability.transitionPoints(center: m.penalty - m.mA, width: max(m.sA, 1e-300))
         breaks += [m.mI, m.penalty - m.mA]
+        // The largest relative error of an inner integral (beyond the absolute floor).
+        var relative = 0.0
         let q = try nested.integrate(over: lower, upper, breakPoints: breaks, tolerance: Tolerance(absolute: tolerance, relative: 1e-13)) { v, inner in
             // 1 - L(v) = E[-expm1(-e^{v - mI - sI Z})] (Z and -Z have the same law).
-            let cl = try Self.complementOfLaplace(v - m.mI, m.sI, integrator: inner, tolerance: innerTolerance)
-            let ch = try Self.complementOfLaplace(v + m.mA - m.penalty, m.sA, integrator: inner, tolerance: innerTolerance)
+            let l = try Self.laplacePair(v - m.mI, m.sI, integrator: inner)
+            let h = try Self.laplacePair(v + m.mA - m.penalty, m.sA, integrator: inner)
+            relative = max(relative, l.relativeError, h.relativeError)
             // 1 - L^n = -expm1(n log1p(-(1 - L))).
-            let oneMinusLn = -expm1(n * log1p(-min(cl.value, 1)))
-            return .init(value: oneMinusLn * (1 - ch.value), error: cl.absoluteError * n + ch.absoluteError,
-                         converged: cl.converged && ch.converged, evaluations: cl.evaluations + ch.evaluations)
+            let oneMinusLn = -expm1(n * log1p(-min(l.complement, 1)))
+            return .init(value: oneMinusLn * h.laplace, error: 0,
+                         converged: l.converged && h.converged, evaluations: l.evaluations + h.evaluations)
         }
-        let innerError = q.innerError
-        // Inner errors integrate over the outer range (each piece of the integrand is <= 1);
+        // Inner errors, weighted as they enter: a relative error r in 1 - L moves 1 - L^n by
+        // n L^(n-1) (1 - L) r <= (1 - L^n) r, one in H moves the integrand by (1 - L^n) H r: at
+        // most 2 r times the integrand, so 2 r R over the range (the outer error added to R).
+        // The absolute floors (n + 1 of them per point) integrate over the range's width, and
         // the truncated tails of the inner and outer integrals add their masses.
         let width = upper - lower
+        let innerError = 2 * relative * (abs(q.value) + q.outerError) + width * (n + 1) * Self.innerFloor
         let tails = width * (n + 1) * 2 * Normal.upperTail(Self.cut) + 1e-17
         return Estimate(
-            value: q.value, errorBound: q.outerError + width * innerError + tails,
+            value: q.value, errorBound: q.outerError + innerError + tails,
             converged: q.converged, method: .quadrature1DLaplace)
     }
 }

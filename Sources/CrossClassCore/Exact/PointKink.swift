@@ -172,7 +172,10 @@ extension FullOptimizer {
             }
             return (directions, verdict)
         }
-        let manifold = "class \(y) has both margins constant with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) tied, and two of its inner maximum's candidates tie at the start"
+        let constant = tied.isEmpty
+            ? "class \(y) has no features (both margins are 0 on every W)"
+            : "class \(y) has both margins constant with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) tied"
+        let manifold = "\(constant), and two of its inner maximum's candidates tie at the start"
         guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
         /// The best point along a descent direction off the manifold from x, as an outcome.
         func leave(_ x: [Double], value: Double, along z: [Double], rate: Double, directions: [[Double]], at place: String) -> PointKinkOutcome? {

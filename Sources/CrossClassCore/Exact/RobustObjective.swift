@@ -113,8 +113,11 @@ public struct RobustObjective: Sendable {
         var total = 0.0, error = 0.0
         var converged = true
         var method = Estimate.Method.point
+        // Classes whose exchangeable margins have the same law (every class of pairwise(K) under
+        // the symmetric family) are integrated once.
+        var exchangeable: [ExchangeableMargins: Estimate] = [:]
         for y in 0..<model.classCount {
-            let e = try classContribution(classifier, trueClass: y)
+            let e = try classContribution(classifier, trueClass: y, known: &exchangeable)
             total += e.value
             error = max(error, e.errorBound)
             converged = converged && e.converged
@@ -149,6 +152,16 @@ public struct RobustObjective: Sendable {
     public func classContribution(
         _ classifier: LinearClassifier, trueClass y: Int, exchangeable: (sum: Double, difference: Double)? = nil
     ) throws -> Estimate {
+        var known: [ExchangeableMargins: Estimate] = [:]
+        return try classContribution(classifier, trueClass: y, exchangeable: exchangeable, known: &known)
+    }
+
+    /// `classContribution`, with the estimates of exchangeable margin laws already integrated
+    /// (`known`, updated here).
+    func classContribution(
+        _ classifier: LinearClassifier, trueClass y: Int, exchangeable: (sum: Double, difference: Double)? = nil,
+        known: inout [ExchangeableMargins: Estimate]
+    ) throws -> Estimate {
         let clean = RobustAccuracy.margins(model: model, classifier: classifier, threat: .none, trueClass: y)
         let m = clean.dimension
         let others = (0..<model.classCount).filter { $0 != y }
@@ -163,13 +176,25 @@ public struct RobustObjective: Sendable {
             // which is not implemented.
             throw InputError("--norm l2 with \(objective) needs K <= 3 classes, got K = \(model.classCount): the worst case of a smooth loss over the l_2 ball is implemented for at most 2 margins; allowed: --norm linf, or the margin objectives worst-margin, hinge and zero-one")
         }
+        // Exchangeable margins (pairwise(K) under the symmetric family, any K): the margin losses
+        // through the law of their minimum, ce under l_inf by ExchangeableCrossEntropy, as on
+        // complement(K); deterministic at any tolerance, where the lattice below has a floor.
+        if method == .fast, m >= 3, let margins = ExchangeableMargins(law: clean, penalties: penalties),
+           objective.isMarginBased || (objective == .ce && threat.norm == .linf && ExchangeableMargins.sharesWorstVertex(differences)) {
+            if let e = known[margins] { return e }
+            let e = objective.isMarginBased
+                ? try margins.objective(objective, tolerance: tolerance)
+                : try ExchangeableCrossEntropy(margins: margins).value(tolerance: tolerance)
+            known[margins] = e
+            return e
+        }
         if m >= 3 {
             // K >= 4 on this general path: randomised lattice rules, whose error at their point
             // caps is known (`qmcAttainableTolerance`). A tighter tolerance is refused rather
             // than silently missed.
             let floor = GaussianExpectation.qmcAttainableTolerance(margins: m)
             guard tolerance >= floor else {
-                throw InputError("tolerance \(tolerance) cannot be met for \(objective) with K = \(model.classCount) classes on this model or classifier: the expectation over \(m) margins is randomised lattice QMC, which reaches about \(floor); allowed: a tolerance >= \(floor) (ce, worst-margin, hinge and zero-one of the symmetric family on complement(K) models are exact at any tolerance)")
+                throw InputError("tolerance \(tolerance) cannot be met for \(objective) with K = \(model.classCount) classes on this model or classifier: the expectation over \(m) margins is randomised lattice QMC, which reaches about \(floor); allowed: a tolerance >= \(floor) (ce under l_inf, worst-margin, hinge and zero-one are exact at any tolerance where the margins are exchangeable, as under the symmetric family on complement(K) and pairwise(K))")
             }
             engine.qmcTolerance = tolerance
         }
@@ -397,9 +422,50 @@ public enum ExactMethod: String, Sendable, Codable, CaseIterable {
 /// and its absent cross feature) and i.i.d. parts I_k ~ N(mI, sI^2), p = eps ||w_y - w_k||_*
 /// the same for every k. Hence min_k m_k = A + mI - sI Z_(n) - p with Z_(n) the maximum of
 /// n = K - 1 i.i.d. N(0, 1), independent of A: margin losses are one-dimensional integrals.
-struct ExchangeableMargins {
+/// Any class whose clean margins have that law (`init(law:penalties:)`) is served the same way.
+struct ExchangeableMargins: Hashable {
     let n: Int
     let mA: Double, sA: Double, mI: Double, sI: Double, penalty: Double
+
+    /// The margins of a class whose clean margin law is exchangeable: equal means, equal
+    /// variances, equal non-negative covariances (then d_k = A + I_k with A the shared part),
+    /// and equal penalties, each to 1e-12 relative (pairwise(K) under the symmetric family:
+    /// every two classes other than y share one absent pair feature, so the covariances are
+    /// equal even with tau > 0). nil otherwise, or with fewer than 2 margins.
+    init?(law: GaussianVector, penalties: [Double]) {
+        let m = law.dimension
+        guard m >= 2, penalties.count == m else { return nil }
+        let variance = law.cov(0, 0), covariance = law.cov(0, 1)
+        let meanTolerance = 1e-12 * (abs(law.mean[0]) + variance.squareRoot() + 1e-300)
+        let covarianceTolerance = 1e-12 * abs(variance)
+        let penaltyTolerance = 1e-12 * abs(penalties[0])
+        for i in 0..<m {
+            guard abs(law.mean[i] - law.mean[0]) <= meanTolerance, abs(penalties[i] - penalties[0]) <= penaltyTolerance,
+                  abs(law.cov(i, i) - variance) <= covarianceTolerance else { return nil }
+            for j in 0..<m where j != i {
+                guard abs(law.cov(i, j) - covariance) <= covarianceTolerance else { return nil }
+            }
+        }
+        guard covariance >= -covarianceTolerance, variance.isFinite else { return nil }
+        let shared = min(max(covariance, 0), variance)
+        n = m
+        mA = law.mean[0]
+        sA = shared.squareRoot()
+        mI = 0
+        sI = (variance - shared).squareRoot()
+        penalty = penalties[0]
+    }
+
+    /// Whether one point of the l_inf ball lowers every margin by its whole penalty at once:
+    /// every feature's differences w_y - w_k that are not 0 have one sign (then the adversary of
+    /// a loss decreasing in every margin takes that point, as on complement(K)).
+    static func sharesWorstVertex(_ differences: [[Double]]) -> Bool {
+        guard let first = differences.first else { return false }
+        return (0..<first.count).allSatisfy { f in
+            let signs = Set(differences.compactMap { $0[f] == 0 ? nil : $0[f] > 0 })
+            return signs.count <= 1
+        }
+    }
 
     init(structure c: ComplementStructure, w1: Double, w2: Double, threat: ThreatModel) {
         n = c.classes - 1
