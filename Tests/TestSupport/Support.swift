@@ -100,6 +100,8 @@ package enum Fixtures {
         package var classes: Int
         package var mu: Double
         package var sigma: Double
+        /// exchangeable_ce_reference.json has tau too (Tests/Fixtures/scripts/exchangeable_ce_reference.py).
+        package var tau: Double?
         package var eps: Double
         package var w1: Double
         package var w2: Double
