@@ -67,4 +67,23 @@ struct ExchangeableMarginsTests {
             }
         }
     }
+
+    @Test("complement(K) ce at large margin scales (the free-scale search's bound e^5, tau 0.2) is converged at 1e-10 and equals the independent 30-digit mpmath reference to 1e-11")
+    func crossEntropyLargeScales() throws {
+        let cases = try Fixtures.cases("exchangeable_ce_reference.json", of: Fixtures.ComplementCECase.self)
+        #expect(cases.count >= 5)
+        for c in cases {
+            let tau = try #require(c.tau)
+            let model = try DataModel.complement(classes: c.classes, mu: c.mu, sigma: c.sigma, tau: tau)
+            let threat = try ThreatModel(norm: .linf, eps: c.eps)
+            let e = try RobustObjective(model: model, threat: threat, objective: .ce).evaluate(w1: c.w1, w2: c.w2)
+            #expect(e.converged && e.errorBound <= 1e-10, "\(c): \(e)")
+            expectClose(e.value, c.value, tolerance: 1e-11, "K \(c.classes) tau \(tau) w (\(c.w1), \(c.w2))")
+            #expect(abs(e.value - c.value) <= e.errorBound + 1e-14, "K \(c.classes) tau \(tau) w (\(c.w1), \(c.w2)): \(e.value) +- \(e.errorBound) vs \(c.value)")
+        }
+        // The search that visited e^5 on the axis reported the whole optimum not converged.
+        let model = try DataModel.complement(classes: 4, mu: 1, sigma: 0.5, tau: 0.2)
+        let row = try Sweeps.optimum(model: model, norm: .linf, eps: 0.2, spec: ObjectiveSpec(.ce))
+        #expect(row.optimum.converged, "\(row.optimum.notes)")
+    }
 }
