@@ -21,7 +21,7 @@ struct ExchangeableMarginsTests {
                     let exact = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: 1.3, w2: 0.8)
                     #expect(exact.converged && exact.errorBound <= 1e-10 && exact.method != .latticeQMC, "K \(k) \(norm) \(objective): \(exact)")
                     if objective.isMarginBased {
-                        let mc = ComplementExactTests.monteCarlo(model: model, w1: 1.3, w2: 0.8, threat: threat, objective: objective, n: 100_000, seed: 11)
+                        let mc = ComplementExactTests.monteCarlo(model: model, w1: 1.3, w2: 0.8, threat: threat, objective: objective, n: 50_000, seed: 11)
                         #expect(mc.zScore(exact.value) < 4.5, "K \(k) \(norm) \(objective): exact \(exact.value), Monte Carlo \(mc.mean) +- \(mc.standardError)")
                     }
                     // The general path: every class, the margins' full covariance, the zonotope's
