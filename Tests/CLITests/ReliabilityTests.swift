@@ -371,6 +371,12 @@ struct ExtremeClosedFormTests {
         let optimum = try Self.json(["optimum", "--sigma", "1e30", "--objective", "worst-margin", "--norm", "l2", "--eps", "0.3"])
         #expect(optimum["w2"] as? Double == 0 && abs((optimum["objective"] as? Double ?? 0) + (1 - 0.3 * 2.0.squareRoot())) < 1e-12)
         #expect(try Self.json(["threshold", "--sigma", "1e30", "--objective", "worst-margin"])["eps0"] as? Double == 0)
+        // pairwise(4): eps0 = (2 mu - sigma E[max of 3]) / 4 with E[max of 3] = 3 / (2 sqrt(pi)).
+        let pairwise = try Self.json(["threshold", "--model", "pairwise:4", "--objective", "worst-margin", "--tolerance", "1e-12"])
+        #expect(abs((pairwise["eps0"] as? Double ?? 0) - (0.5 - 0.1875 / Double.pi.squareRoot())) < 1e-14)
+        #expect(pairwise["method"] as? String == "closed-form" && pairwise["converged"] as? Bool == true && pairwise["tolerance"] as? Double == 1e-12)
+        let badTolerance = try CLI.run(["threshold", "--tolerance", "0"])
+        #expect(badTolerance.status == 2 && badTolerance.stderr.contains("'0'"), "\(badTolerance.stderr)")
         // At eps = mu/2 the ce optimum's value is log 3 (W -> 0).
         let half = try Self.json(["optimum", "--eps", "0.5", "--objective", "ce"])
         #expect(abs((half["objective"] as? Double ?? 0) - log(3.0)) < 1e-8)

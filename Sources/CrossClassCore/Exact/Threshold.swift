@@ -29,7 +29,7 @@ public struct ThresholdResult: Sendable, Equatable, Codable {
     /// Bound on |eps0 - truth| for `.threshold`: the root finder's bracket plus the root's
     /// sensitivity to the derivative's integration error, e / |dD/deps| (nil otherwise).
     public var errorBound: Double? = nil
-    /// "closed-form" (complement(K), margin losses, l_inf) or "root-of-derivative".
+    /// "closed-form" (complement(K) and pairwise(K), margin losses, l_inf) or "root-of-derivative".
     public var method: Estimate.Method = .rootOfDerivative
     public var notes: [String] = []
 
@@ -80,8 +80,8 @@ public struct ThresholdFinder: Sendable {
     public var method: ExactMethod = .fast
 
     public init(model: DataModel, norm: Norm, objective: Objective, scale: ScaleMode? = nil) throws {
-        guard let structure = ComplementStructure(model: model) else {
-            throw InputError("thresholds need a complement-structured model (paper3, complement:K); '\(model.name)' is not")
+        guard let structure = ExchangeableClassStructure(model: model) else {
+            throw InputError("thresholds need a model whose classes are exchangeable (paper3, complement:K, pairwise:K, or a file with that membership and one mu and sigma per feature kind); '\(model.name)' is not")
         }
         guard structure.muE > 0 else {
             throw InputError("thresholds need mu > 0 on the exclusive features (mu = \(structure.muE))")
@@ -94,7 +94,7 @@ public struct ThresholdFinder: Sendable {
     }
 
     /// mu / 2 of the exclusive features: where an l_inf adversary can erase them.
-    public var halfMu: Double { ComplementStructure(model: model)!.muE / 2 }
+    public var halfMu: Double { ExchangeableClassStructure(model: model)!.muE / 2 }
 
     func optimizer(_ eps: Double) throws -> SymmetricOptimizer {
         var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: eps), objective: objective, scale: scale)
@@ -128,27 +128,32 @@ public struct ThresholdFinder: Sendable {
         return .init(eps: eps, w1: w1, derivative: d.value, derivativeError: d.converged ? d.errorBound : .infinity, atSearchBound: pinned)
     }
 
-    /// The closed form of the derivative and of eps0 for margin losses on complement(K) with
-    /// the symmetric family (l_inf, tau = 0, fixed scale s). With w1, w2 >= 0 the robust
-    /// margins of class y are m_k = w1 a + w2 b_k - 2 eps (w1 + w2), a, b_k i.i.d. N(mu, sigma^2),
-    /// so min_k m_k = w1 (a - 2 eps) + w2 (min_k b_k - 2 eps) and, at (s, 0+),
+    /// The closed form of the derivative and of eps0 for margin losses on complement(K) and
+    /// pairwise(K) with the symmetric family (l_inf, tau = 0, fixed scale s). With w1, w2 >= 0
+    /// the robust margins of class y are m_k = w1 (a - 2 eps) + w2 (S_k - 2 n eps), where a is
+    /// y's exclusive feature and S_k the sum of the n cross features y has and k lacks
+    /// (complement: n = 1, S_k = b_k; pairwise: n = K - 2, S_k = T - b_yk with T the sum of y's
+    /// K - 1 pair features). So min_k m_k = w1 (a - 2 eps) + w2 (min_k S_k - 2 n eps) and, at (s, 0+),
     ///   worst-margin: dR/dw2 = -c(eps),
     ///   hinge kappa:  dR/dw2 = -P(s (a - 2 eps) < kappa) c(eps),
     ///   zero-one:     dR/dw2 = -f_{s (a - 2 eps)}(0) c(eps),
-    /// with c(eps) = E[min_k b_k] - 2 eps = muC - sigmaC E[max of K-1 N(0,1)] - 2 eps. Every
-    /// factor but c is positive, so eps0 = (muC - sigmaC E[max of K-1 N(0,1)]) / 2.
+    /// with c(eps) = E[min_k S_k] - 2 n eps = n muC - sigmaC E[max of K-1 N(0,1)] - 2 n eps. Every
+    /// factor but c is positive, so eps0 = (n muC - sigmaC E[max of K-1 N(0,1)]) / (2 n).
     public struct ClosedForm: Sendable {
         public let expectedMaximum: Quadrature
-        let structure: ComplementStructure
+        let structure: ExchangeableClassStructure
         let objective: Objective
         let s: Double
 
+        /// n: cross features in each margin's w2 term.
+        var n: Double { Double(structure.crossPerMargin) }
+
         /// eps0 (may lie outside (0, mu/2): then there is no threshold inside).
-        public var eps0: Double { (structure.muC - structure.sigmaC * expectedMaximum.value) / 2 }
-        public var eps0Error: Double { structure.sigmaC * expectedMaximum.absoluteError / 2 }
+        public var eps0: Double { (n * structure.muC - structure.sigmaC * expectedMaximum.value) / (2 * n) }
+        public var eps0Error: Double { structure.sigmaC * expectedMaximum.absoluteError / (2 * n) }
 
         public func derivative(at eps: Double) -> ThresholdResult.ScanPoint {
-            let c = structure.muC - structure.sigmaC * expectedMaximum.value - 2 * eps
+            let c = n * structure.muC - structure.sigmaC * expectedMaximum.value - 2 * n * eps
             let cError = structure.sigmaC * expectedMaximum.absoluteError
             let factor: Double
             switch objective {
@@ -165,7 +170,7 @@ public struct ThresholdFinder: Sendable {
     /// The closed form, when this finder's setting has one (and `method` allows it).
     public func closedForm() throws -> ClosedForm? {
         guard method == .fast, objective.isMarginBased, norm == .linf,
-              let c = ComplementStructure(model: model), c.tau == 0, c.sigmaE > 0, c.sigmaC > 0,
+              let c = ExchangeableClassStructure(model: model), c.tau == 0, c.sigmaE > 0, c.sigmaC > 0,
               case .fixed(let s) = scale
         else { return nil }
         return ClosedForm(expectedMaximum: try OrderStatistics.expectedMaximum(of: c.classes - 1), structure: c, objective: objective, s: s)
@@ -226,5 +231,56 @@ public struct ThresholdFinder: Sendable {
         if !root.converged { notes.append("the root finder stopped after \(root.iterations) iterations") }
         return ThresholdResult(kind: .threshold, eps0: root.location, bracket: [lo, hi], scan: scan, converged: converged,
                                errorBound: error, method: .rootOfDerivative, notes: notes)
+    }
+}
+
+/// Models whose classes are exchangeable under the symmetric family: one exclusive feature per
+/// class, and cross-class features that are either complement features (each carried by every
+/// class but one: complement(K), paper3) or pair features (one per pair of classes:
+/// pairwise(K)), in any column order, with one (mu, sigma) for the exclusive and one for the
+/// cross features. Thresholds are defined on these models: every class's optimum has the same
+/// (w1, w2), and eps in (0, muE / 2) is the range where the exclusive signal survives an l_inf
+/// adversary.
+public struct ExchangeableClassStructure: Sendable, Equatable {
+    public enum Kind: String, Sendable { case complement, pairwise }
+    public let kind: Kind
+    public let classes: Int
+    public let muE: Double, sigmaE: Double, muC: Double, sigmaC: Double, tau: Double
+    /// Cross features that class y carries and a rival k lacks (the same for every pair):
+    /// 1 for complement(K), K - 2 for pairwise(K) (1 at K = 3, where the two coincide).
+    public let crossPerMargin: Int
+
+    public init?(model: DataModel) {
+        if let c = ComplementStructure(model: model) {
+            kind = .complement; classes = c.classes
+            muE = c.muE; sigmaE = c.sigmaE; muC = c.muC; sigmaC = c.sigmaC; tau = c.tau
+            crossPerMargin = 1
+            return
+        }
+        let k = model.classCount
+        guard k >= 4, model.featureCount == k + k * (k - 1) / 2 else { return nil }
+        var exclusive = [Int](repeating: -1, count: k)
+        var pairs = Set<[Int]>(), cross: [Int] = []
+        for f in 0..<model.featureCount {
+            let carriers = (0..<k).filter { model.membership[$0][f] }
+            switch carriers.count {
+            case 1:
+                guard exclusive[carriers[0]] < 0 else { return nil }
+                exclusive[carriers[0]] = f
+            case 2:
+                guard pairs.insert(carriers).inserted else { return nil }
+                cross.append(f)
+            default:
+                return nil
+            }
+        }
+        guard !exclusive.contains(-1), pairs.count == k * (k - 1) / 2 else { return nil }
+        let e0 = exclusive[0], c0 = cross[0]
+        guard exclusive.allSatisfy({ model.mu[$0] == model.mu[e0] && model.sigma[$0] == model.sigma[e0] }),
+              cross.allSatisfy({ model.mu[$0] == model.mu[c0] && model.sigma[$0] == model.sigma[c0] })
+        else { return nil }
+        kind = .pairwise; classes = k
+        muE = model.mu[e0]; sigmaE = model.sigma[e0]; muC = model.mu[c0]; sigmaC = model.sigma[c0]; tau = model.tau
+        crossPerMargin = k - 2
     }
 }

@@ -8,7 +8,9 @@ struct ThresholdCommand: ParsableCommand {
         abstract: "eps0: above it the AT optimum drops cross-class features (w2* = 0).",
         discussion: """
             Root of the one-sided derivative dR/dw2 at (w1 optimal, w2 = 0+) after a scan over \
-            (0, mu/2). Prints null when w2* > 0 up to mu/2, and 0 when w2* = 0 everywhere.
+            (0, mu/2). Prints null when w2* > 0 up to mu/2, and 0 when w2* = 0 everywhere. \
+            Models with exchangeable classes: paper3, complement:K, pairwise:K (or a file with \
+            that membership); worst-margin, hinge and zero-one under l_inf have a closed form.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -17,6 +19,9 @@ struct ThresholdCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Number of eps scan points in (0, mu/2).".withDefault(24)), transform: FlagValue.count(4...1000))
     var grid: Int = 24
+
+    @Option(help: ArgumentHelp("Quadrature tolerance of each objective evaluation (the numerical path; closed forms ignore it).".withDefault(1e-10)), transform: FlagValue.tolerance)
+    var tolerance: Double = 1e-10
 
     @OptionGroup var methodOptions: MethodOptions
 
@@ -29,11 +34,12 @@ struct ThresholdCommand: ParsableCommand {
         var finder = try ThresholdFinder(model: model, norm: threat.norm, objective: spec.objective, scale: spec.scale)
         finder.gridPoints = grid
         finder.method = methodOptions.method
+        finder.tolerance = tolerance
         let r = try finder.find()
         let out: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(finder.norm.rawValue),
             "objective": .string(spec.objective.description), "scale": .string(spec.scale.description),
-            "spec": .string(spec.spelling),
+            "spec": .string(spec.spelling), "tolerance": .number(tolerance),
             "eps0": JSONValue(r.eps0), "kind": .string(r.kind.rawValue),
             "bracket": r.bracket.map { JSONValue($0) } ?? .null, "half_mu": .number(finder.halfMu),
             "converged": .bool(r.converged), "error_bound": JSONValue(r.errorBound), "method": .string(r.method.rawValue),

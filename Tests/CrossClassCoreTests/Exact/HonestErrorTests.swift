@@ -52,10 +52,64 @@ struct HonestErrorTests {
         }
     }
 
-    @Test("closed-form derivative equals the numerical derivative of objective values (paper3: 2-D reference; complement(4): order-statistic values)")
+    @Test("pairwise(K) margin-loss thresholds equal ((K-2) mu - sigma E[max of K-1]) / (2 (K-2)) to 1e-10 (K = 4..10)")
+    func pairwiseThresholds() throws {
+        let reference = try Self.expectedMaxima()
+        for k in 4...10 {
+            for sigma in [0.5, 2.0, 6.0] {
+                let model = try DataModel.pairwise(classes: k, mu: 1, sigma: sigma)
+                // class y beats k by the K - 2 pair features it has and k lacks: their sum is
+                // T - b_yk, so E[min_k] = (K - 1) mu - mu - sigma E[max of K - 1].
+                let n = Double(k - 2)
+                let closed = (n - sigma * (try #require(reference[k - 1]))) / (2 * n)
+                for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
+                    let r = try ThresholdFinder(model: model, norm: .linf, objective: objective).find()
+                    #expect(r.method == .closedForm)
+                    if closed <= 0 {
+                        #expect(r.kind == .zero, "K \(k) sigma \(sigma) \(objective): closed form \(closed) <= 0, got \(r.kind)")
+                        continue
+                    }
+                    let eps0 = try #require(r.eps0, "K \(k) sigma \(sigma) \(objective)")
+                    #expect(r.kind == .threshold && r.converged)
+                    expectClose(eps0, closed, tolerance: 1e-10, "K \(k) sigma \(sigma) \(objective)")
+                    for p in r.scan { #expect((p.derivative < 0) == (p.eps < eps0), "K \(k) \(objective) scan at \(p.eps): \(p.derivative)") }
+                }
+            }
+        }
+        // sigma = 6 at K = 4: (2 - 6 * 0.846) / 4 < 0, so w2* = 0 for every eps.
+        #expect(try ThresholdFinder(model: try DataModel.pairwise(classes: 4, mu: 1, sigma: 6), norm: .linf, objective: .worstMargin).find().kind == .zero)
+    }
+
+    @Test("exchangeable classes: complement and pairwise in any column order; other models are refused with the reason")
+    func exchangeableClassStructure() throws {
+        let pairwise = try DataModel.pairwise(classes: 5, mu: 1.2, sigma: 0.4)
+        let s = try #require(ExchangeableClassStructure(model: pairwise))
+        #expect(s.kind == .pairwise && s.classes == 5 && s.crossPerMargin == 3 && s.muE == 1.2 && s.sigmaC == 0.4)
+        // Columns reversed: the same structure.
+        let order = Array((0..<pairwise.featureCount).reversed())
+        let reversed = try DataModel(name: "reversed", membership: pairwise.membership.map { row in order.map { row[$0] } },
+                                     mu: order.map { pairwise.mu[$0] }, sigma: order.map { pairwise.sigma[$0] })
+        #expect(ExchangeableClassStructure(model: reversed) == s)
+        #expect(try ExchangeableClassStructure(model: DataModel.paper3())?.crossPerMargin == 1)
+        #expect(try ExchangeableClassStructure(model: DataModel.pairwise(classes: 3))?.kind == .complement)
+        // One pair feature with another mean: the classes are no longer exchangeable.
+        var uneven = pairwise.mu
+        uneven[pairwise.featureCount - 1] = 0.9
+        let broken = try DataModel(name: "uneven", membership: pairwise.membership, mu: uneven, sigma: pairwise.sigma)
+        #expect(ExchangeableClassStructure(model: broken) == nil)
+        #expect(throws: InputError.self) { try ThresholdFinder(model: broken, norm: .linf, objective: .worstMargin) }
+        do {
+            _ = try ThresholdFinder(model: broken, norm: .linf, objective: .worstMargin)
+        } catch let e as InputError {
+            #expect(e.description.contains("'uneven' is not") && e.description.contains("pairwise:K"), "\(e)")
+        }
+    }
+
+    @Test("closed-form derivative equals the numerical derivative of objective values (paper3: 2-D reference; complement(4), pairwise(4): exchangeable-margin values)")
     func closedFormDerivativeMatchesReference() throws {
-        for k in [3, 4] {
-            let model = try DataModel.complement(classes: k, mu: 1, sigma: 0.5)
+        for (k, model) in [(3, try DataModel.complement(classes: 3, mu: 1, sigma: 0.5)),
+                           (4, try DataModel.complement(classes: 4, mu: 1, sigma: 0.5)),
+                           (4, try DataModel.pairwise(classes: 4, mu: 1, sigma: 0.5))] {
             for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
                 let finder = try ThresholdFinder(model: model, norm: .linf, objective: objective)
                 var reference = finder
@@ -65,7 +119,7 @@ struct HonestErrorTests {
                 for eps in [0.1, 0.3] {
                     let exact = form.derivative(at: eps)
                     // K = 3: the numerical derivative of the general 2-D quadrature; K = 4 (whose
-                    // general path is QMC): of the order-statistic objective values.
+                    // general path is QMC): of the exact exchangeable-margin objective values.
                     let numeric = try (k == 3 ? reference : finder).scanPoint(at: eps)
                     #expect(abs(exact.derivative - numeric.derivative) <= numeric.derivativeError + 1e-6,
                             "K \(k) \(objective) eps \(eps): closed form \(exact.derivative), numeric \(numeric.derivative) +- \(numeric.derivativeError)")
