@@ -54,8 +54,10 @@ public enum MultiMinimizer {
                         }
                     },
                     n: n, params: Unmanaged.passUnretained(box).toOpaque())
-                try GSL.check(gsl_multimin_fminimizer_set(minimizer, &function, x, ss), "simplex set-up")
+                let setUp = gsl_multimin_fminimizer_set(minimizer, &function, x, ss)
+                // The caller's error first: GSL reports it only as a bad function value.
                 if let e = box.error { throw e }
+                try GSL.check(setUp, "simplex set-up")
                 var iterations = 0
                 var converged = false
                 var size = Double.infinity

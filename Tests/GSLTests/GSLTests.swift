@@ -42,6 +42,25 @@ struct GSLTests {
         #expect(throws: GSLError.self) { try RootFinder.brent(in: 2, 3) { $0 * $0 - 2 } }
     }
 
+    @Test("a callback's own error reaches the caller (not GSL's report of a bad value), from the first evaluation on")
+    func callbackErrors() throws {
+        struct Refused: Error, Equatable { let at: Int }
+        #expect(throws: Refused(at: 0)) {
+            try MultiMinimizer.simplex(start: [1, 1], steps: [0.1, 0.1], sizeTolerance: 1e-6, maxIterations: 50) { _ in throw Refused(at: 0) }
+        }
+        var calls = 0
+        #expect(throws: Refused(at: 5)) {
+            try MultiMinimizer.simplex(start: [1, 1], steps: [0.1, 0.1], sizeTolerance: 1e-6, maxIterations: 50) { p in
+                calls += 1
+                if calls > 5 { throw Refused(at: 5) }
+                return p[0] * p[0] + p[1] * p[1]
+            }
+        }
+        #expect(throws: Refused(at: 1)) { try Minimizer1D.minimize(in: -1, 1) { _ in throw Refused(at: 1) } }
+        #expect(throws: Refused(at: 2)) { try RootFinder.brent(in: -1, 1) { _ in throw Refused(at: 2) } }
+        #expect(throws: Refused(at: 3)) { try Integrator().integrate(over: 0, 1) { _ in throw Refused(at: 3) } }
+    }
+
     @Test("normal distribution functions")
     func normal() {
         #expect(abs(Normal.cdf(1.959963984540054) - 0.975) < 1e-15)

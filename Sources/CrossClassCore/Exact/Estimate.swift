@@ -56,6 +56,9 @@ public struct Estimate: Sendable, Equatable, Codable {
         case quadrature1DLaplace = "quadrature-1d-laplace"
         /// 1-D quadrature against the law of the minimum of i.i.d. normals.
         case quadrature1DOrderStatistic = "quadrature-1d-order-statistic"
+        /// On the axis w2 = 0 (every margin the same Gaussian): 1-D quadrature with the adversary's
+        /// vertex exact, and for the w2-derivative the expected order statistics (ls, K >= 4).
+        case axisOrderStatistics = "quadrature-1d-axis"
         /// Fixed Gauss-Legendre panels in two independent Gaussian coordinates, kinks placed.
         case gaussLegendre2D = "gauss-legendre-2d"
         /// The same under l_2: panels in (d1 - d2, an independent coordinate), the ellipse's

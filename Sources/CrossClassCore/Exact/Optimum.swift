@@ -167,6 +167,12 @@ public struct SymmetricOptimizer: Sendable {
             return Estimate(value: d, errorBound: r.gradientError, converged: r.gradientError.isFinite, method: .gaussLegendre2DGradient)
         }
         if let engine = familyEvaluator, let d = try familyDerivativeAtZero(engine, w1: w1) { return d }
+        if method == .fast, w1 > 0, model.classCount >= 4, let axis = AxisLabelSmoothing(model: model, threat: threat, objective: objective) {
+            // ls on complement(K) and pairwise(K), K >= 4: exact, from the expected order statistics.
+            var d = try axis.derivativeAtZero(w1: w1, tolerance: tolerance)
+            if case .centeredWeightDecay(let lambda) = scale { d.value += lambda * centred.b * w1 }
+            return d
+        }
         let h = 1e-3 * max(abs(w1), 1e-3)
         let e0 = try value(w1: w1, w2: 0)
         let e1 = try value(w1: w1, w2: h)

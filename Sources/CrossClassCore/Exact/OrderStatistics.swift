@@ -27,6 +27,31 @@ public enum OrderStatistics {
         return Quadrature(value: q.value, absoluteError: q.absoluteError + tail + 1e-16, evaluations: q.evaluations, converged: q.converged)
     }
 
+    /// E[Z_(i:n)] for i = 1...n (ascending: the first is the minimum), each
+    /// n C(n-1, i-1) integral z phi(z) Phi(z)^(i-1) Phi(-z)^(n-i) dz with GSL's error plus the
+    /// truncated tails. The upper half is the lower half negated (the law is symmetric), so the
+    /// values sum to 0 exactly.
+    public static func expectedOrderStatistics(of n: Int) throws -> [Quadrature] {
+        precondition(n >= 1, "expectedOrderStatistics needs n >= 1")
+        var out = [Quadrature](repeating: Quadrature(value: 0, absoluteError: 0, evaluations: 0, converged: true), count: n)
+        // log(n C(n-1, i-1)), by n C(n-1, i) = n C(n-1, i-1) (n - i) / i.
+        var coefficient = log(Double(n))
+        for i in stride(from: 1, through: n / 2, by: 1) {
+            if i > 1 { coefficient += log(Double(n - i + 1)) - log(Double(i - 1)) }
+            let q = try Integrator().integrate(
+                over: -cut, cut, breakPoints: [-2, 0, 2], tolerance: Tolerance(absolute: 1e-14, relative: 1e-13)
+            ) { z in
+                let log = coefficient + Double(i - 1) * Normal.logCDF(z) + Double(n - i) * Normal.logCDF(-z)
+                return z * Normal.pdf(z) * exp(log)
+            }
+            let tail = 2 * Double(n) * Normal.pdf(cut)
+            let estimate = Quadrature(value: q.value, absoluteError: q.absoluteError + tail + 1e-16, evaluations: q.evaluations, converged: q.converged)
+            out[i - 1] = estimate
+            out[n - i] = Quadrature(value: -q.value, absoluteError: estimate.absoluteError, evaluations: q.evaluations, converged: q.converged)
+        }
+        return out
+    }
+
     /// Density of the minimum of n i.i.d. N(0, 1): n phi(z) Phi(-z)^(n-1).
     @inline(__always)
     static func minimumDensity(_ z: Double, _ n: Int) -> Double {

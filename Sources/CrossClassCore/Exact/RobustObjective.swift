@@ -65,6 +65,10 @@ public struct RobustObjective: Sendable {
            let e = l2.valueEstimate(w1: w1, w2: w2, tolerance: tolerance) {
             return e
         }
+        if method == .fast, w2 == 0, w1 > 0, model.classCount >= 4, let axis = AxisLabelSmoothing(model: model, threat: threat, objective: objective) {
+            // ls on the axis: every margin the same Gaussian, the adversary's vertex exact.
+            return try axis.value(w1: w1, tolerance: tolerance)
+        }
         let classifier = LinearClassifier.symmetric(model: model, w1: w1, w2: w2)
         if method == .fast, let c = ComplementStructure(model: model) {
             let margins = ExchangeableMargins(structure: c, w1: w1, w2: w2, threat: threat)
