@@ -125,6 +125,8 @@ package enum Fixtures {
     package struct ExpectedMaximumCase: Decodable {
         package var n: Int
         package var expectedMax: Double
+        /// E[Z_(i:n)] for i = 1...n, ascending.
+        package var orderStatistics: [Double]
     }
 
     /// attribution_reference.json.

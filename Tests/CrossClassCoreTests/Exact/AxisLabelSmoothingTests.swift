@@ -107,8 +107,17 @@ struct AxisLabelSmoothingTests {
         }
     }
 
-    @Test("E[Z_(i:n)]: sum 0, the maximum equals expectedMaximum, n = 2, 3 in closed form")
+    @Test("E[Z_(i:n)] equals an independent mpmath tail-sum form to 1e-13 (n = 1..19); sum 0, the maximum equals expectedMaximum, n = 2, 3 in closed form")
     func orderStatistics() throws {
+        let cases = try Fixtures.cases("expected_max_reference.json", of: Fixtures.ExpectedMaximumCase.self)
+        #expect(cases.count >= 19)
+        for c in cases {
+            let s = try OrderStatistics.expectedOrderStatistics(of: c.n)
+            #expect(s.count == c.orderStatistics.count)
+            for (q, reference) in zip(s, c.orderStatistics) {
+                #expect(abs(q.value - reference) <= max(1e-13, q.absoluteError), "n \(c.n): \(q.value) vs \(reference)")
+            }
+        }
         for n in [1, 2, 3, 4, 7, 20, 99] {
             let s = try OrderStatistics.expectedOrderStatistics(of: n)
             #expect(s.count == n && s.allSatisfy { $0.converged })
