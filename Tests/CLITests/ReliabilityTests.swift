@@ -377,6 +377,21 @@ struct ExtremeClosedFormTests {
         #expect(pairwise["method"] as? String == "closed-form" && pairwise["converged"] as? Bool == true && pairwise["tolerance"] as? Double == 1e-12)
         let badTolerance = try CLI.run(["threshold", "--tolerance", "0"])
         #expect(badTolerance.status == 2 && badTolerance.stderr.contains("'0'"), "\(badTolerance.stderr)")
+        // --out: the scan as CSV with its manifest (eps0 in the notes); nothing written on bad input.
+        let scanDir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scanDir) }
+        let scan = scanDir.appendingPathComponent("scan.csv")
+        let written = try CLI.run(["threshold", "--model", "pairwise:4", "--objective", "ls:0.1", "--grid", "6", "--out", scan.path])
+        #expect(written.status == 0, "\(written.stderr)")
+        let scanTable = try Self.csv(scan)
+        #expect(scanTable.header == ["eps", "w1", "derivative_at_w2_zero", "derivative_at_w2_zero_error", "at_search_bound", "sign_resolved"])
+        #expect(scanTable.rows.count == 6 && scanTable.rows.allSatisfy { $0[5] == "true" && (Double($0[2]) ?? 0) < 0 })
+        let manifest = try String(contentsOf: scanDir.appendingPathComponent("scan.manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("kind none") && manifest.contains("\"command\" : \"threshold\""), "\(manifest)")
+        let refused = scanDir.appendingPathComponent("refused.csv")
+        let bad = try CLI.run(["threshold", "--model", "pairwise:4", "--norm", "l2", "--objective", "ce", "--out", refused.path])
+        #expect(bad.status == 2 && !FileManager.default.fileExists(atPath: refused.path))
+        #expect(try CLI.run(["threshold", "--json", "--out", "-"]).status == 2)
         // At eps = mu/2 the ce optimum's value is log 3 (W -> 0).
         let half = try Self.json(["optimum", "--eps", "0.5", "--objective", "ce"])
         #expect(abs((half["objective"] as? Double ?? 0) - log(3.0)) < 1e-8)

@@ -79,6 +79,25 @@ extension VerifyReport {
     }
 }
 
+extension ThresholdResult {
+    /// The scan of dR/dw2 at (w1 optimal on the axis, w2 = 0+) over eps, one row per eps, for
+    /// `threshold --out` (eps0 itself, its kind and bound go to the manifest's notes).
+    public var scanCSV: CSVTable {
+        var t = CSVTable(header: ["eps", "w1", "derivative_at_w2_zero", "derivative_at_w2_zero_error", "at_search_bound", "sign_resolved"])
+        for p in scan {
+            t.append([.double(p.eps), .double(p.w1), .double(p.derivative), .double(p.derivativeError),
+                      .bool(p.atSearchBound), .bool(p.signIsResolved)])
+        }
+        return t
+    }
+
+    /// One line: kind, eps0 with its bound and method, converged.
+    public var summary: String {
+        let value = eps0.map { "eps0 = \($0)" + (errorBound.map { " (error <= \($0))" } ?? "") } ?? "no eps0"
+        return "kind \(kind.rawValue): \(value), method \(method.rawValue), converged \(converged)"
+    }
+}
+
 extension ObjectiveSpec {
     /// The `--objectives` spelling of a spec: "ce", "ce@scale=10.0", "ce@wd=0.01".
     static func flag(_ spec: ObjectiveSpec) -> String {

@@ -28,6 +28,16 @@ struct ThresholdCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Option(help: "Also write the scan (eps, w1, derivative at w2 = 0+ and its error) as CSV, with a JSON manifest FILE.manifest.json beside it ('-': CSV to standard output instead of the summary).",
+            transform: FlagValue.output)
+    var out: OutputTarget?
+
+    func validate() throws {
+        if json, out?.isStandardOutput == true {
+            throw InputError("--json and --out - both write to standard output; give --out a file")
+        }
+    }
+
     func run() throws {
         let model = try modelOptions.load()
         let spec = try objectiveOptions.resolved()
@@ -36,7 +46,7 @@ struct ThresholdCommand: ParsableCommand {
         finder.method = methodOptions.method
         finder.tolerance = tolerance
         let r = try finder.find()
-        let out: [String: JSONValue] = [
+        let report: [String: JSONValue] = [
             "model": .string(model.name), "norm": .string(finder.norm.rawValue),
             "objective": .string(spec.objective.description), "scale": .string(spec.scale.description),
             "spec": .string(spec.spelling), "tolerance": .number(tolerance),
@@ -47,7 +57,17 @@ struct ThresholdCommand: ParsableCommand {
             "scan": .array(r.scan.map { .object(["eps": .number($0.eps), "w1": .number($0.w1), "derivative": .number($0.derivative),
                                                  "derivative_error": .number($0.derivativeError), "at_search_bound": .bool($0.atSearchBound)]) }),
         ]
-        if json { try Emit.json(out) } else {
+        if let target = out {
+            var config = modelOptions.specification.manifestJSON
+            config["norm"] = .string(finder.norm.rawValue)
+            config["objective"] = .string(spec.spelling)
+            config["grid"] = .number(Double(grid))
+            config["tolerance"] = .number(tolerance)
+            config["method"] = .string(methodOptions.method == .reference ? "reference" : "fast")
+            try ResultWriter.write(r.scanCSV, to: target, command: "threshold", configuration: config, notes: [r.summary] + r.notes)
+            if target.isStandardOutput { return }
+        }
+        if json { try Emit.json(report) } else {
             let value = r.eps0.map { "\($0)" + (r.errorBound.map { " (error <= \($0), \(r.method))" } ?? "") } ?? "none (w2* > 0 up to mu/2)"
             print("\(model.name) \(finder.norm.rawValue) \(spec.objective) [\(spec.scale)]: eps0 = \(value)\(r.converged ? "" : " (NOT converged)")")
         }
