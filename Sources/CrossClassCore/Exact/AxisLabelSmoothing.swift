@@ -102,11 +102,15 @@ public struct AxisLabelSmoothing: Sendable {
             return c + log(exp(-c) + Double(j) * exp(-low - c) + Double(n - j) * exp(-v - c))
         }
 
+        /// F(j, v).
+        @inline(__always)
+        func loss(_ j: Int, _ v: Double) -> Double { logPartition(j, v) + alpha * v - 2 * r * alpha * Double(j) / Double(n) }
+
         /// F(j*(v), v) and j*.
         @inline(__always)
         func best(_ v: Double) -> (value: Double, lowered: Int) {
             let j = lowered(at: v)
-            return (logPartition(j, v) + alpha * v - 2 * r * alpha * Double(j) / Double(n), j)
+            return (loss(j, v), j)
         }
 
         /// (s, v, j) at u.
@@ -152,19 +156,20 @@ public struct AxisLabelSmoothing: Sendable {
         return 2 * Normal.pdf(Self.cut) * (reach * (1 + alpha) + log(Double(structure.classes)) + 1)
     }
 
+    /// E_a[f(vertex at u = w1 a)], a = muE + sigmaE z, with the vertex's kinks as break points.
+    func expectation(_ vertices: Vertices, w1: Double, tolerance: Double,
+                     _ f: (_ vertex: (shared: Double, v: Double, lowered: Int)) -> Double) throws -> Quadrature {
+        let muE = structure.muE, sE = structure.sigmaE
+        return try Integrator().integrate(
+            over: -Self.cut, Self.cut, breakPoints: vertices.kinks.map { ($0 / w1 - muE) / sE },
+            tolerance: Tolerance(absolute: tolerance / 4, relative: 1e-15)
+        ) { z in Normal.pdf(z) * f(vertices.vertex(w1 * (muE + sE * z))) }
+    }
+
     /// R(w1, 0): every class contributes the same.
     public func value(w1: Double, tolerance: Double) throws -> Estimate {
         let vertices = try self.vertices(w1: w1)
-        let muE = structure.muE, sE = structure.sigmaE
-        let kinks = vertices.kinks.map { ($0 / w1 - muE) / sE }
-        let q = try Integrator().integrate(
-            over: -Self.cut, Self.cut, breakPoints: kinks, tolerance: Tolerance(absolute: tolerance / 4, relative: 1e-15)
-        ) { z in
-            let u = w1 * (muE + sE * z)
-            let x = vertices.vertex(u)
-            let value = vertices.logPartition(x.lowered, x.v) + alpha * x.v - 2 * vertices.r * alpha * Double(x.lowered) / Double(n)
-            return Normal.pdf(z) * value
-        }
+        let q = try expectation(vertices, w1: w1, tolerance: tolerance) { x in vertices.loss(x.lowered, x.v) }
         let bound = q.absoluteError + tail(w1: w1) + 1e-15 * abs(q.value)
         return Estimate(value: q.value, errorBound: bound, converged: q.converged && bound <= tolerance, method: .axisOrderStatistics)
     }
@@ -179,14 +184,9 @@ public struct AxisLabelSmoothing: Sendable {
             prefix.append(prefix.last! + structure.muC + structure.sigmaC * s.value)
             statisticsError += structure.sigmaC * s.absoluteError
         }
-        let muE = structure.muE, sE = structure.sigmaE, r = vertices.r, eps = self.eps, nd = Double(n)
+        let r = vertices.r, eps = self.eps, nd = Double(n)
         let total = prefix[n], pairwise = structure.kind == .pairwise
-        let kinks = vertices.kinks.map { ($0 / w1 - muE) / sE }
-        let q = try Integrator().integrate(
-            over: -Self.cut, Self.cut, breakPoints: kinks, tolerance: Tolerance(absolute: tolerance / 4, relative: 1e-15)
-        ) { z in
-            let u = w1 * (muE + sE * z)
-            let x = vertices.vertex(u)
+        let q = try expectation(vertices, w1: w1, tolerance: tolerance) { x in
             let j = x.lowered, jd = Double(j), rest = nd - jd
             // Slopes of L in a lowered (v - 2r) and a raised (v) margin: -e^{-M}/Z + alpha/n.
             let logZ = vertices.logPartition(j, x.v)
@@ -205,7 +205,7 @@ public struct AxisLabelSmoothing: Sendable {
                 // C_k margin k alone.
                 d = gLow * prefix[j] + gHigh * (total - prefix[j]) + eps * (abs(g) + jd * abs(gLow) + rest * abs(gHigh))
             }
-            return Normal.pdf(z) * d
+            return d
         }
         // |g| <= 1 per margin: the order statistics' errors enter at most twice each.
         let reach = 2 * (abs(structure.muC) * nd + structure.sigmaC * nd * 3) + nd * nd * eps

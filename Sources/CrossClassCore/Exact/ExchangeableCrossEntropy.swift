@@ -24,8 +24,8 @@ struct ExchangeableCrossEntropy {
     static func laplacePair(_ a: Double, _ b: Double, floor: Double, integrator: Integrator)
         throws -> (laplace: Double, complement: Double, relativeError: Double, converged: Bool, evaluations: Int) {
         if b == 0 {
-            let c = -expm1(-exp(a))
-            return (exp(-exp(a)), c, 1e-15, true, 0)
+            let t = exp(a)
+            return (exp(-t), -expm1(-t), 1e-15, true, 0)
         }
         // The integrand switches from 0 to 1 around z = -a / b over a width 1 / |b|.
         let center = -a / b, width = 1 / abs(b)
