@@ -28,26 +28,31 @@ struct HonestErrorTests {
         #expect(abs(try OrderStatistics.expectedMaximum(of: 3).value - 1.5 / Double.pi.squareRoot()) < 1e-14)
     }
 
+    /// worst-margin, hinge and zero-one on `model` find the closed form `closed` (kind zero when it
+    /// is <= 0), with a bound <= 1e-12 and a scan that changes sign there.
+    static func expectMarginThresholds(_ model: DataModel, closed: Double, _ label: String) throws {
+        for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
+            let r = try ThresholdFinder(model: model, norm: .linf, objective: objective).find()
+            #expect(r.method == .closedForm, "\(label) \(objective)")
+            if closed <= 0 {
+                #expect(r.kind == .zero, "\(label) \(objective): closed form \(closed) <= 0, got \(r.kind)")
+                continue
+            }
+            let eps0 = try #require(r.eps0, "\(label) \(objective)")
+            #expect(r.kind == .threshold && r.converged)
+            expectClose(eps0, closed, tolerance: 1e-10, "\(label) \(objective)")
+            #expect(try #require(r.errorBound) <= 1e-12)
+            for p in r.scan { #expect((p.derivative < 0) == (p.eps < eps0), "\(label) \(objective) scan at \(p.eps): \(p.derivative)") }
+        }
+    }
+
     @Test("complement(K) margin-loss thresholds equal (mu - sigma E[max of K-1]) / 2 to 1e-10 (K = 3..10)")
     func complementThresholds() throws {
         let reference = try Self.expectedMaxima()
         for k in 3...10 {
             for sigma in [0.25, 0.5, 1.0] {
-                let model = try DataModel.complement(classes: k, mu: 1, sigma: sigma)
                 let closed = (1 - sigma * (try #require(reference[k - 1]))) / 2
-                for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
-                    let r = try ThresholdFinder(model: model, norm: .linf, objective: objective).find()
-                    if closed <= 0 {
-                        #expect(r.kind == .zero, "K \(k) sigma \(sigma) \(objective): closed form \(closed) <= 0, got \(r.kind)")
-                        continue
-                    }
-                    let eps0 = try #require(r.eps0, "K \(k) sigma \(sigma) \(objective)")
-                    #expect(r.kind == .threshold && r.converged)
-                    expectClose(eps0, closed, tolerance: 1e-10, "K \(k) sigma \(sigma) \(objective)")
-                    #expect(try #require(r.errorBound) <= 1e-12)
-                    // The analytic scan changes sign at eps0.
-                    for p in r.scan { #expect((p.derivative < 0) == (p.eps < eps0), "K \(k) \(objective) scan at \(p.eps): \(p.derivative)") }
-                }
+                try Self.expectMarginThresholds(try DataModel.complement(classes: k, mu: 1, sigma: sigma), closed: closed, "complement(\(k)) sigma \(sigma)")
             }
         }
     }
@@ -57,23 +62,11 @@ struct HonestErrorTests {
         let reference = try Self.expectedMaxima()
         for k in 4...10 {
             for sigma in [0.5, 2.0, 6.0] {
-                let model = try DataModel.pairwise(classes: k, mu: 1, sigma: sigma)
                 // class y beats k by the K - 2 pair features it has and k lacks: their sum is
                 // T - b_yk, so E[min_k] = (K - 1) mu - mu - sigma E[max of K - 1].
                 let n = Double(k - 2)
                 let closed = (n - sigma * (try #require(reference[k - 1]))) / (2 * n)
-                for objective in [Objective.worstMargin, .hinge(kappa: 1), .zeroOne] {
-                    let r = try ThresholdFinder(model: model, norm: .linf, objective: objective).find()
-                    #expect(r.method == .closedForm)
-                    if closed <= 0 {
-                        #expect(r.kind == .zero, "K \(k) sigma \(sigma) \(objective): closed form \(closed) <= 0, got \(r.kind)")
-                        continue
-                    }
-                    let eps0 = try #require(r.eps0, "K \(k) sigma \(sigma) \(objective)")
-                    #expect(r.kind == .threshold && r.converged)
-                    expectClose(eps0, closed, tolerance: 1e-10, "K \(k) sigma \(sigma) \(objective)")
-                    for p in r.scan { #expect((p.derivative < 0) == (p.eps < eps0), "K \(k) \(objective) scan at \(p.eps): \(p.derivative)") }
-                }
+                try Self.expectMarginThresholds(try DataModel.pairwise(classes: k, mu: 1, sigma: sigma), closed: closed, "pairwise(\(k)) sigma \(sigma)")
             }
         }
         // sigma = 6 at K = 4: (2 - 6 * 0.846) / 4 < 0, so w2* = 0 for every eps.
