@@ -48,13 +48,9 @@ public struct AxisLabelSmoothing: Sendable {
         guard case .ls(let alpha) = objective, threat.norm == .linf,
               let s = ExchangeableClassStructure(model: model), s.tau == 0, s.sigmaE > 0
         else { return nil }
-        self.init(structure: s, alpha: alpha, eps: threat.eps)
-    }
-
-    init(structure: ExchangeableClassStructure, alpha: Double, eps: Double) {
-        self.structure = structure
+        structure = s
         self.alpha = alpha
-        self.eps = eps
+        eps = threat.eps
     }
 
     var n: Int { structure.classes - 1 }
@@ -137,12 +133,12 @@ public struct AxisLabelSmoothing: Sendable {
         let r = v.r, base = v
         let psi: (Double) -> Double = { u in base.best(u + 2 * r).value - base.best(u).value }
         var lo = -1.0 - 2 * r, hi = 1.0 + 2 * r
-        var steps = 0
-        while psi(lo) >= 0 && steps < 60 { lo *= 2; steps += 1 }
-        while psi(hi) < 0 && steps < 120 { hi *= 2; steps += 1 }
-        guard psi(lo) < 0, psi(hi) >= 0 else {
+        var atLo = psi(lo), atHi = psi(hi), steps = 0
+        while atLo >= 0 && steps < 60 { lo *= 2; atLo = psi(lo); steps += 1 }
+        while atHi < 0 && steps < 120 { hi *= 2; atHi = psi(hi); steps += 1 }
+        guard atLo < 0, atHi >= 0 else {
             // alpha = 1 exactly, or an overflow: s = -1 throughout unless psi >= 0 at lo.
-            v.sharedSwitch = psi(lo) >= 0 ? -.infinity : .infinity
+            v.sharedSwitch = atLo >= 0 ? -.infinity : .infinity
             return v
         }
         let root = try RootFinder.brent(in: lo, hi, absoluteTolerance: 1e-15 * max(1, r), relativeTolerance: 1e-15) { psi($0) }

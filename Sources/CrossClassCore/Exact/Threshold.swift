@@ -69,6 +69,8 @@ public struct ThresholdFinder: Sendable {
     public let norm: Norm
     public let objective: Objective
     public let scale: ScaleMode
+    /// The model's class structure, recognised once.
+    public let structure: ExchangeableClassStructure
     public var gridPoints = 24
     public var tolerance = 1e-10
     /// Upper end of the scan, as a fraction of mu/2.
@@ -87,6 +89,7 @@ public struct ThresholdFinder: Sendable {
             throw InputError("thresholds need mu > 0 on the exclusive features (mu = \(structure.muE))")
         }
         self.model = model
+        self.structure = structure
         self.norm = norm
         self.objective = objective
         self.scale = scale ?? objective.defaultScale
@@ -94,7 +97,7 @@ public struct ThresholdFinder: Sendable {
     }
 
     /// mu / 2 of the exclusive features: where an l_inf adversary can erase them.
-    public var halfMu: Double { ExchangeableClassStructure(model: model)!.muE / 2 }
+    public var halfMu: Double { structure.muE / 2 }
 
     func optimizer(_ eps: Double) throws -> SymmetricOptimizer {
         var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: norm, eps: eps), objective: objective, scale: scale)
@@ -170,10 +173,10 @@ public struct ThresholdFinder: Sendable {
     /// The closed form, when this finder's setting has one (and `method` allows it).
     public func closedForm() throws -> ClosedForm? {
         guard method == .fast, objective.isMarginBased, norm == .linf,
-              let c = ExchangeableClassStructure(model: model), c.tau == 0, c.sigmaE > 0, c.sigmaC > 0,
+              structure.tau == 0, structure.sigmaE > 0, structure.sigmaC > 0,
               case .fixed(let s) = scale
         else { return nil }
-        return ClosedForm(expectedMaximum: try OrderStatistics.expectedMaximum(of: c.classes - 1), structure: c, objective: objective, s: s)
+        return ClosedForm(expectedMaximum: try OrderStatistics.expectedMaximum(of: structure.classes - 1), structure: structure, objective: objective, s: s)
     }
 
     public func find() throws -> ThresholdResult {

@@ -63,7 +63,7 @@ struct ThresholdCommand: ParsableCommand {
             config["objective"] = .string(spec.spelling)
             config["grid"] = .number(Double(grid))
             config["tolerance"] = .number(tolerance)
-            config["method"] = .string(methodOptions.method == .reference ? "reference" : "fast")
+            config["method"] = .string(methodOptions.method.rawValue)
             try ResultWriter.write(r.scanCSV, to: target, command: "threshold", configuration: config, notes: [r.summary] + r.notes)
             if target.isStandardOutput { return }
         }
