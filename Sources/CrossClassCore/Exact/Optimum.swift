@@ -730,6 +730,34 @@ public enum FullOptimizer {
                     break
                 }
             }
+            // Newton stalled where kinks of R meet (the adversary's vertices of a featureless
+            // class tied, a column tied, margins that coincide): its quadratic model of one
+            // side overshoots the other, and its decrement says nothing about the distance to
+            // the optimum (on the featureless-class model s2 of bench/ANALYSIS.md stop 48, ce:
+            // stopped 3.1e-3 above it with decrement 1.1e-8). ce and ls are convex in W: the
+            // bundle-Newton method continues from the stall with every entry free
+            // (`BundleNewton`), and its point is taken where it is lower.
+            var aggregateGradient: [Double]? = nil
+            if !newton.converged && !engine.onLines && engine.tradesBeta == nil {
+                let stalled = newton
+                let size = stalled.argument.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let bundle: BundleNewton.Result?
+                do {
+                    bundle = try BundleNewton.minimize(start: stalled.argument, value: stalled.value, gradient: try f(stalled.argument).gradient,
+                                                       tolerance: tolerance, step: 1e-6 * max(size, 1e-3), f)
+                } catch is Declined {
+                    bundle = nil
+                }
+                if let bundle, bundle.value <= stalled.value {
+                    newton = DampedNewton.Result(argument: bundle.argument, value: bundle.value, gradient: bundle.aggregateGradient,
+                                                 decrement: max(bundle.decrement, bundle.gap), iterations: stalled.iterations + bundle.evaluations,
+                                                 step: 0, converged: bundle.converged)
+                    aggregateGradient = bundle.aggregateGradient
+                    let planes = bundle.activePlanes == 1 ? "one plane active at the point (R smooth there)" : "\(bundle.activePlanes) planes active at the point (a kink)"
+                    tieNotes.append("Newton stopped after \(stalled.iterations) iterations (decrement \(stalled.decrement), R = \(stalled.value)); the bundle-Newton method (cutting planes with the piece Hessian) continued from there: \(bundle.evaluations) steps (\(bundle.seriousSteps) serious) and \(bundle.hessianEvaluations) evaluations for Hessians, \(planes); its model's decrement \(bundle.decrement), and F - F* <= \(bundle.gap) for a modulus of convexity \(bundle.modulus) (the piece Hessian's smallest eigenvalue), aggregate subgradient \(bundle.aggregateGradient.reduce(0) { max($0, abs($1)) })")
+                    if !bundle.converged { tieNotes.append("the bundle-Newton method stopped after \(bundle.evaluations) steps") }
+                }
+            }
             if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth {
                 // The wide v panels' rule can be off by 1e-6 off the family, and Newton then
                 // minimises its error: on a tau = 0.1 model with unequal means (trades:1, eps
@@ -787,13 +815,14 @@ public enum FullOptimizer {
             let value = useStart ? startEstimate.value : final.value
             // In the free entries: a certified tie's gradient lies inside its subdifferential.
             let gradient = (useStart ? startEstimate.gradient : final.gradient).storage.prefix((k - 1) * d)
-            let gradientNorm = moving.reduce(0) { max($0, abs(gradient[$1])) }
+            // At a kink: the bundle's aggregate subgradient (the one-sided gradient there is not small).
+            let gradientNorm = aggregateGradient.map { a in a.reduce(0) { max($0, abs($1)) } } ?? moving.reduce(0) { max($0, abs(gradient[$1])) }
             let errorBound = max(final.errorBound, startEstimate.errorBound)
             var converged = newton.converged && minimum
-            if !newton.converged { notes.append("Newton stopped after \(newton.iterations) iterations with step \(newton.step)") }
+            if !newton.converged && aggregateGradient == nil { notes.append("Newton stopped after \(newton.iterations) iterations with step \(newton.step)") }
             if minimum && !(decrement <= max(tolerance, 1e-15 * (1 + abs(value)))) {
                 converged = false
-                notes.append("Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
+                notes.append(aggregateGradient != nil ? "the bundle-Newton decrement or gap \(decrement) exceeds the tolerance \(tolerance)" : "Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
             }
             if errorBound > tolerance {
                 converged = false
