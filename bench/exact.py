@@ -150,6 +150,21 @@ def run(R, quick, python, log):
         with open(weights, "w") as f:
             json.dump({"weights": [[1.6, 0.1, -0.2, 0.05, 1.2, 1.4], [-0.1, 1.3, 0.15, 1.25, -0.05, 1.5],
                                    [0.2, -0.1, 1.45, 1.1, 1.35, 0.0]]}, f)
+        # Models whose full-W Newton stalls where kinks meet (bench/ANALYSIS.md stop 48): the
+        # bundle-Newton method continues from there.
+        models = {
+            "featureless": {"membership": [[1, 0, 1], [0, 1, 1], [0, 0, 0]], "mu": [1.0, 1.1, 0.8], "sigma": [0.5, 0.5, 0.6], "tau": 0},
+            "m0": {"membership": [[1, 0, 0, 1, 0], [1, 1, 0, 0, 1], [1, 0, 1, 0, 0]], "mu": [1.48, 0.89, 0.83, 1.22, 1.13],
+                   "sigma": [0.36, 0.59, 0.52, 0.44, 0.67], "tau": 0},
+            "r2": {"membership": [[1, 1, 1, 1], [1, 0, 0, 1], [0, 0, 0, 1]], "mu": [1.28, 0.63, 0.93, 1.19],
+                   "sigma": [0.69, 0.46, 0.66, 0.57], "tau": 0},
+        }
+        for name, model in models.items():
+            with open(os.path.join(tmp, name + ".json"), "w") as f:
+                json.dump(model, f)
+        def full_kinked(name, objective, target):
+            return (f"`optimum --full --model {name}.json --eps 0.3 --objective {objective}` (kinks meet: bundle-Newton)",
+                    [CCSIM, "optimum", "--full", "--model", os.path.join(tmp, name + ".json"), "--eps", "0.3", "--objective", objective], target)
         cli = [
             ("`ccsim verify` (default grid, README main job)", [CCSIM, "verify", "--out-dir", tmp], 5.0),
             ("canonical phase grid (15 x 12 x 3: ce, ls:0.1, worst-margin)",
@@ -169,6 +184,10 @@ def run(R, quick, python, log):
              [CCSIM, "optimum", "--full", "--norm", "l2", "--eps", "0.3", "--objective", "ls:0.1"], 2.0),
             ("`optimum --full --norm l2 --eps 0.3 --objective trades:6`",
              [CCSIM, "optimum", "--full", "--norm", "l2", "--eps", "0.3", "--objective", "trades:6"], 2.0),
+            full_kinked("featureless", "ce", 2.0),
+            full_kinked("featureless", "ls:0.1", 2.0),
+            full_kinked("m0", "ce", 2.0),
+            full_kinked("r2", "ls:0.1", None),
             ("`threshold --norm l2 --objective ce`", [CCSIM, "threshold", "--norm", "l2", "--objective", "ce"], None),
             ("`threshold --model complement:4 --objective ls:0.1` (the axis w2 = 0 exact; was refused at the default tolerance)",
              [CCSIM, "threshold", "--model", "complement:4", "--objective", "ls:0.1"], None),

@@ -645,7 +645,7 @@ public enum FullOptimizer {
                 // gaining only rounding) ends the run, for the fine panels below to continue.
                 var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
                                                        evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines,
-                                                       stallWindow: engine.onLines ? 6 : nil, decrementBelow: decrementBelow) { y in
+                                                       stallWindow: engine.onLines ? 6 : (engine.tradesBeta == nil ? 20 : nil), decrementBelow: decrementBelow) { y in
                     let r = try f(expand(y))
                     return (r.value, moving.map { r.gradient[$0] })
                 }

@@ -35,7 +35,7 @@ struct BundleNewtonTests {
                 if lambda[i] > 1e-12 { #expect(abs(slope[i] - theta) <= 1e-12, "m \(m) rank \(rank): support index \(i) off the level (\(slope[i]) vs \(theta))") }
             }
             let best = objective(lambda)
-            for _ in 0..<2000 {
+            for _ in 0..<500 {
                 let raw = (0..<m).map { _ in -log(1 - random.next()) }
                 let total = raw.reduce(0, +)
                 #expect(best <= objective(raw.map { $0 / total }) + 1e-14)
