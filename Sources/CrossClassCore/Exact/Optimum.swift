@@ -747,6 +747,10 @@ public enum FullOptimizer {
                                                        tolerance: tolerance, step: 1e-6 * max(size, 1e-3), f)
                 } catch is Declined {
                     bundle = nil
+                } catch {
+                    // Its metric's eigen-decomposition failed: Newton's point stands, NOT converged.
+                    tieNotes.append("the bundle-Newton method could not continue from Newton's stall: \(error)")
+                    bundle = nil
                 }
                 if let bundle, bundle.value <= stalled.value {
                     newton = DampedNewton.Result(argument: bundle.argument, value: bundle.value, gradient: bundle.aggregateGradient,
