@@ -364,6 +364,11 @@ public struct SymmetricOptimizer: Sendable {
                 if let failure = interior.failure {
                     converged = false
                     notes.append(failure)
+                    // The family's other boundary: w1 = 0 (no weight on the exclusive features) is
+                    // not a candidate of this search, and a search that heads there crawls.
+                    if interior.w1 < 1e-6 * interior.w2 {
+                        notes.append("w1 -> 0 (w1 / w2 = \(interior.w1 / interior.w2)): the optimum appears to lie on the family's boundary w1 = 0, which is not searched (only w2 = 0 is)")
+                    }
                 }
                 if interior.value < best {
                     w1 = interior.w1; w2 = interior.w2; best = interior.value; boundary = false

@@ -159,6 +159,20 @@ struct HonestErrorTests {
         #expect(!resolved.atSearchBound && resolved.logScale < -5 && resolved.logScale > -12, "\(resolved)")
     }
 
+    @Test("a family optimum heading for the boundary w1 = 0 (no weight on the exclusive feature; not searched) is NOT converged, and the note says why")
+    func towardsNoExclusiveWeight() throws {
+        // Class 0 has every feature, classes 1 and 2 one each: feature 2 is class 0's alone. At
+        // eps 0.3 the family's Newton drives w1 to 1e-12 of w2.
+        let model = try DataModel(name: "m10", membership: [[true, true, true], [true, false, false], [false, true, false]],
+                                  mu: [1.22, 0.88, 1.03], sigma: [0.34, 0.31, 0.58])
+        let r = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: 0.3), objective: .ce).solve()
+        #expect(!r.converged && r.w1 < 1e-6 * r.w2, "\(r)")
+        #expect(r.notes.contains { $0.contains("w1 -> 0") && $0.contains("boundary w1 = 0") }, "\(r.notes)")
+        // At eps 0.1 the optimum is inside and converges.
+        let inside = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: 0.1), objective: .ce).solve()
+        #expect(inside.converged && inside.w1 > 0.01, "\(inside)")
+    }
+
     @Test("the optimiser marks a point on the upper or lower scale bound as not converged")
     func optimiserPinned() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 1)
