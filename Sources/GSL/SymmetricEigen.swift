@@ -7,11 +7,15 @@ public enum SymmetricEigen {
     public static func decompose(_ a: [Double], _ n: Int) throws -> (values: [Double], vectors: [[Double]]) {
         GSL.prepare()
         precondition(n >= 1 && a.count == n * n)
-        guard let m = gsl_matrix_alloc(n, n), let values = gsl_vector_alloc(n), let vectors = gsl_matrix_alloc(n, n),
-              let work = gsl_eigen_symmv_alloc(n) else {
-            throw GSLError(code: Int32(GSL_ENOMEM), context: "gsl_eigen_symmv: allocating for n = \(n)")
-        }
-        defer { gsl_matrix_free(m); gsl_vector_free(values); gsl_matrix_free(vectors); gsl_eigen_symmv_free(work) }
+        let failure = GSLError(code: Int32(GSL_ENOMEM), context: "gsl_eigen_symmv: allocating for n = \(n)")
+        guard let m = gsl_matrix_alloc(n, n) else { throw failure }
+        defer { gsl_matrix_free(m) }
+        guard let values = gsl_vector_alloc(n) else { throw failure }
+        defer { gsl_vector_free(values) }
+        guard let vectors = gsl_matrix_alloc(n, n) else { throw failure }
+        defer { gsl_matrix_free(vectors) }
+        guard let work = gsl_eigen_symmv_alloc(n) else { throw failure }
+        defer { gsl_eigen_symmv_free(work) }
         for i in 0..<n { for j in 0..<n { gsl_matrix_set(m, i, j, a[i * n + j]) } }
         try GSL.check(gsl_eigen_symmv(m, values, vectors, work), "gsl_eigen_symmv")
         try GSL.check(gsl_eigen_symmv_sort(values, vectors, GSL_EIGEN_SORT_VAL_ASC), "gsl_eigen_symmv_sort")

@@ -35,6 +35,28 @@ struct GSLTests {
         #expect(abs(nearEdge.argument - 1e-4) < 1e-8)
     }
 
+    @Test("symmetric eigen-decomposition: a known 2 x 2, and V diag(values) V' rebuilds a 5 x 5 with orthonormal V, values ascending")
+    func symmetricEigen() throws {
+        let two = try SymmetricEigen.decompose([2, 1, 1, 2], 2)
+        #expect(abs(two.values[0] - 1) < 1e-14 && abs(two.values[1] - 3) < 1e-14, "\(two.values)")
+        #expect(abs(abs(two.vectors[1][0]) - 0.5.squareRoot()) < 1e-14 && abs(two.vectors[1][0] - two.vectors[1][1]) < 1e-14, "\(two.vectors)")
+        let n = 5
+        var a = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in 0...i {
+            let v = sin(Double(3 * i + 7 * j) + 0.5) + (i == j ? Double(i) - 2 : 0)
+            a[i * n + j] = v; a[j * n + i] = v
+        } }
+        let (values, vectors) = try SymmetricEigen.decompose(a, n)
+        #expect(zip(values, values.dropFirst()).allSatisfy { $0 <= $1 }, "\(values)")
+        #expect(values.contains { $0 < 0 } && values.contains { $0 > 0 }, "an indefinite matrix: \(values)")
+        for i in 0..<n { for j in 0..<n {
+            let rebuilt = (0..<n).reduce(0.0) { $0 + values[$1] * vectors[$1][i] * vectors[$1][j] }
+            #expect(abs(rebuilt - a[i * n + j]) < 1e-13, "entry (\(i), \(j)): \(rebuilt) vs \(a[i * n + j])")
+            let inner = (0..<n).reduce(0.0) { $0 + vectors[i][$1] * vectors[j][$1] }
+            #expect(abs(inner - (i == j ? 1 : 0)) < 1e-13)
+        } }
+    }
+
     @Test("root finder: root, sign check")
     func roots() throws {
         let r = try RootFinder.brent(in: 0, 2) { $0 * $0 - 2 }

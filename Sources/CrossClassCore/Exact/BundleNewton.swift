@@ -2,7 +2,8 @@ import Foundation
 import GSL
 
 /// A proximal bundle method with a Newton metric, for a convex F with kinks where they are not
-/// known in advance (Lukšan and Vlček's bundle-Newton, with one fixed metric).
+/// known in advance (after Lukšan and Vlček's bundle-Newton; one metric at a time, the piece
+/// Hessian refreshed as the centre moves).
 ///
 /// Newton stalls where several kinks of R meet (a full W under l_inf whose optimum ties the
 /// adversary's vertices of a featureless class, a tie of a column, a class whose margins
@@ -20,7 +21,9 @@ import GSL
 /// the bundle (their one-sided gradients at x itself: the linearised max is then exact, and the
 /// step is the sequential quadratic programming step along the kink). A step that realises a
 /// tenth of delta moves the centre (serious); otherwise its plane joins the bundle (null).
-/// delta <= the tolerance stops (converged).
+/// delta depends on the metric (a stiff H hides a gradient left in its stiff directions), so it
+/// stops (converged) only when the gap, a bound on F(x) - F* from strong convexity that uses
+/// only H's smallest eigenvalue, is within the tolerance as well.
 public enum BundleNewton {
     public struct Result: Sendable {
         public var argument: [Double]
