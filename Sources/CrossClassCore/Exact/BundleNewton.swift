@@ -76,7 +76,7 @@ public enum BundleNewton {
         // null step.
         var tau = 1.0
         let maxBundle = 2 * n + 4
-        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        let dot = WeightSymmetry.dot
         func gram(_ vectors: [[Double]], _ scaled: [[Double]], _ factor: Double) -> [Double] {
             let m = vectors.count
             var q = [Double](repeating: 0, count: m * m)
@@ -243,32 +243,7 @@ public enum BundleNewton {
             b[k] = -e[i]
         }
         b[s] = 1
-        guard let x = gaussianElimination(a, b, n) else { return nil }
+        guard let x = DampedNewton.luSolve(a, b, size: n) else { return nil }
         return Array(x.prefix(s))
-    }
-
-    /// Solves A x = b (n x n) by Gaussian elimination with partial pivoting; nil when singular.
-    static func gaussianElimination(_ matrix: [Double], _ rhs: [Double], _ n: Int) -> [Double]? {
-        var a = matrix, b = rhs
-        for c in 0..<n {
-            guard let p = (c..<n).max(by: { abs(a[$0 * n + c]) < abs(a[$1 * n + c]) }), a[p * n + c] != 0 else { return nil }
-            if p != c {
-                for k in 0..<n { a.swapAt(p * n + k, c * n + k) }
-                b.swapAt(p, c)
-            }
-            for r in (c + 1)..<max(c + 1, n) {
-                let factor = a[r * n + c] / a[c * n + c]
-                if factor == 0 { continue }
-                for k in c..<n { a[r * n + k] -= factor * a[c * n + k] }
-                b[r] -= factor * b[c]
-            }
-        }
-        var x = [Double](repeating: 0, count: n)
-        for r in stride(from: n - 1, through: 0, by: -1) {
-            var s = b[r]
-            for k in (r + 1)..<max(r + 1, n) { s -= a[r * n + k] * x[k] }
-            x[r] = s / a[r * n + r]
-        }
-        return x
     }
 }

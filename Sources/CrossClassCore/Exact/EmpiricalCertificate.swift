@@ -434,34 +434,6 @@ extension EmpiricalRobustObjective {
 // MARK: - Newton on the KKT system with ties between vertices
 
 extension EmpiricalRobustObjective {
-    /// Solves A x = b (n x n, row-major) by Gaussian elimination with partial pivoting; nil when
-    /// A is numerically singular.
-    static func luSolve(_ a: [Double], _ b: [Double], size n: Int) -> [Double]? {
-        var m = a, x = b
-        for col in 0..<n {
-            var pivot = col
-            for r in (col + 1)..<max(n, col + 1) where abs(m[r * n + col]) > abs(m[pivot * n + col]) { pivot = r }
-            guard abs(m[pivot * n + col]) > 1e-300, m[pivot * n + col].isFinite else { return nil }
-            if pivot != col {
-                for c in 0..<n { m.swapAt(col * n + c, pivot * n + c) }
-                x.swapAt(col, pivot)
-            }
-            let p = m[col * n + col]
-            for r in (col + 1)..<max(n, col + 1) {
-                let f = m[r * n + col] / p
-                guard f != 0 else { continue }
-                for c in col..<n { m[r * n + c] -= f * m[col * n + c] }
-                x[r] -= f * x[col]
-            }
-        }
-        for r in stride(from: n - 1, through: 0, by: -1) {
-            var v = x[r]
-            for c in (r + 1)..<max(n, r + 1) { v -= m[r * n + c] * x[c] }
-            x[r] = v / m[r * n + r]
-        }
-        return x.allSatisfy(\.isFinite) ? x : nil
-    }
-
     /// Newton's method on the KKT system of R_n (ce) restricted to W with `zeroColumns` exactly
     /// zero, where some samples sit on a tie between two pieces (box vertices): with the pieces
     /// fixed (each sample's maximiser at the start, and for a tied sample the runner-up within
@@ -572,7 +544,7 @@ extension EmpiricalRobustObjective {
             let residual = rhs.reduce(0) { $0 + $1 * $1 }.squareRoot()
             residualNorm = residual
             if residual <= 1e-15 { break }
-            guard let step = Self.luSolve(matrix, rhs, size: size) else { return nil }
+            guard let step = DampedNewton.luSolve(matrix, rhs, size: size) else { return nil }
             for r in 0..<m { z[r] += step[r] }
             for q in 0..<t { mu[q] += step[m + q] }
             if onSphere { nu += step[size - 1] }

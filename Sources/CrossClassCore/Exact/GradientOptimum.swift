@@ -883,6 +883,34 @@ public enum DampedNewton {
         } }
     }
 
+    /// Solves A x = b (n x n, row-major) by Gaussian elimination with partial pivoting; nil when
+    /// A is numerically singular.
+    static func luSolve(_ a: [Double], _ b: [Double], size n: Int) -> [Double]? {
+        var m = a, x = b
+        for col in 0..<n {
+            var pivot = col
+            for r in (col + 1)..<max(n, col + 1) where abs(m[r * n + col]) > abs(m[pivot * n + col]) { pivot = r }
+            guard abs(m[pivot * n + col]) > 1e-300, m[pivot * n + col].isFinite else { return nil }
+            if pivot != col {
+                for c in 0..<n { m.swapAt(col * n + c, pivot * n + c) }
+                x.swapAt(col, pivot)
+            }
+            let p = m[col * n + col]
+            for r in (col + 1)..<max(n, col + 1) {
+                let f = m[r * n + col] / p
+                guard f != 0 else { continue }
+                for c in col..<n { m[r * n + c] -= f * m[col * n + c] }
+                x[r] -= f * x[col]
+            }
+        }
+        for r in stride(from: n - 1, through: 0, by: -1) {
+            var v = x[r]
+            for c in (r + 1)..<max(n, r + 1) { v -= m[r * n + c] * x[c] }
+            x[r] = v / m[r * n + r]
+        }
+        return x.allSatisfy(\.isFinite) ? x : nil
+    }
+
     /// Solves A x = b by Cholesky; nil when A is not (numerically) positive definite.
     static func solve(_ a: [Double], _ b: [Double], _ n: Int) -> [Double]? {
         var l = [Double](repeating: 0, count: n * n)

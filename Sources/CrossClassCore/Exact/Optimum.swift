@@ -748,7 +748,9 @@ public enum FullOptimizer {
                 let size = stalled.argument.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 let bundle: BundleNewton.Result?
                 do {
-                    bundle = try BundleNewton.minimize(start: stalled.argument, value: stalled.value, gradient: try f(stalled.argument).gradient,
+                    // Newton's gradient is the whole one when it moved every entry.
+                    let gradient = moving.count == 2 * d ? stalled.gradient : try f(stalled.argument).gradient
+                    bundle = try BundleNewton.minimize(start: stalled.argument, value: stalled.value, gradient: gradient,
                                                        tolerance: tolerance, step: 1e-6 * max(size, 1e-3), f)
                 } catch is Declined {
                     bundle = nil

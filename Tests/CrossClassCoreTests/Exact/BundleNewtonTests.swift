@@ -1,26 +1,18 @@
 import Foundation
 import Testing
 import CrossClassCore
+import TestSupport
 
 @Suite("The bundle-Newton method where kinks of R meet")
 struct BundleNewtonTests {
-    /// A fixed pseudo-random sequence in [0, 1) (deterministic, no global state).
-    struct Sequence {
-        var state: UInt64
-        mutating func next() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Double(state >> 11) / Double(1 << 53)
-        }
-    }
-
     @Test("The simplex quadratic's minimiser meets the KKT conditions and no sampled point of the simplex is lower (rank-deficient Q included)")
     func simplexQuadratic() {
-        var random = Sequence(state: 7)
+        let random = TestRandom(seed: 7)
         for (m, rank) in [(1, 1), (2, 1), (3, 3), (5, 2), (8, 3), (12, 12), (20, 4)] {
-            let g = (0..<m).map { _ in (0..<rank).map { _ in 2 * random.next() - 1 } }
+            let g = (0..<m).map { _ in (0..<rank).map { _ in 2 * random.uniform(0, 1) - 1 } }
             var q = [Double](repeating: 0, count: m * m)
             for i in 0..<m { for j in 0..<m { q[i * m + j] = zip(g[i], g[j]).reduce(0) { $0 + $1.0 * $1.1 } } }
-            let e = (0..<m).map { _ in 0.3 * random.next() }
+            let e = (0..<m).map { _ in 0.3 * random.uniform(0, 1) }
             let lambda = BundleNewton.simplexQuadratic(q, e)
             func objective(_ l: [Double]) -> Double {
                 var v = 0.0
@@ -36,7 +28,7 @@ struct BundleNewtonTests {
             }
             let best = objective(lambda)
             for _ in 0..<500 {
-                let raw = (0..<m).map { _ in -log(1 - random.next()) }
+                let raw = (0..<m).map { _ in -log(1 - random.uniform(0, 1)) }
                 let total = raw.reduce(0, +)
                 #expect(best <= objective(raw.map { $0 / total }) + 1e-14)
             }
@@ -133,9 +125,9 @@ struct BundleNewtonTests {
             let rises = try freeEntryRises(engine, at: w, step: step)
             for (entry, rise) in rises.rises { #expect(rise > -1e-10, "\(objective) entry \(entry) step \(step): \(rise)") }
         }
-        var random = Sequence(state: 11)
+        let random = TestRandom(seed: 11)
         for _ in 0..<16 {
-            let u = (0..<(2 * w.columns)).map { _ in 2 * random.next() - 1 }
+            let u = (0..<(2 * w.columns)).map { _ in 2 * random.uniform(0, 1) - 1 }
             let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
             var v = w
             for (i, value) in u.enumerated() { v[i / w.columns, i % w.columns] += 1e-3 * value / norm }
