@@ -46,7 +46,7 @@ public enum GridRecipes {
         let o = r.optimum
         return [
             .double(r.eps), .string(r.spec.objective.description), .string(r.spec.scale.description),
-            .double(o.w1), .double(o.w2), .double(o.ratio), .double(o.objectiveValue), .double(o.value),
+            .double(o.w1), .double(o.w2), .optionalDouble(o.finiteRatio), .double(o.objectiveValue), .double(o.value),
             .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary),
             .optionalDouble(o.derivativeAtZero), .optionalDouble(o.derivativeAtZeroError), .bool(o.converged),
         ]
@@ -99,7 +99,7 @@ public enum GridRecipes {
                        itemCount: scaleValues.count, configuration: config, describeItem: { "scale \(scaleValues[$0])" }) { item in
             let s = scaleValues[item]
             let o = try Sweeps.optimum(model: model, norm: norm, eps: eps, spec: ObjectiveSpec(objective, .fixed(s)), tolerance: tolerance).optimum
-            return [[.double(s), .double(eps), .string(objective.description), .double(o.w1), .double(o.w2), .double(o.ratio),
+            return [[.double(s), .double(eps), .string(objective.description), .double(o.w1), .double(o.w2), .optionalDouble(o.finiteRatio),
                      .double(o.objectiveValue), .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]
                     + (try casCells(model: model, norm: norm, eps: eps, w1: o.w1, w2: o.w2))]
         }
@@ -128,7 +128,7 @@ public enum GridRecipes {
             let spec = specs[rest % specs.count], e = epsValues[rest / specs.count] * mu
             let o = try Sweeps.optimum(model: models[si], norm: norm, eps: e, spec: spec, tolerance: tolerance).optimum
             return [[.double(sigmaValues[si]), .double(epsValues[rest / specs.count]), .string(spec.objective.description),
-                     .string(spec.scale.description), .double(o.w1), .double(o.w2), .double(o.ratio),
+                     .string(spec.scale.description), .double(o.w1), .double(o.w2), .optionalDouble(o.finiteRatio),
                      .bool(o.usesCrossClassFeatures),
                      .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]]
         }

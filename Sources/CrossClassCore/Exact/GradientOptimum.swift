@@ -281,16 +281,38 @@ extension SymmetricOptimizer {
     /// `familyDerivativeAtZero` from the axis value and the family evaluator's values and
     /// derivatives inside the family (every setting it covers).
     func familyDerivativeByDifferences(_ engine: LinearPairCE, w1: Double) throws -> Estimate? {
-        let h = 1e-3 * max(abs(w1), 1e-3)
-        let axis = try value(w1: w1, w2: 0)
-        let u2 = familyDirections.u2
-        let u2Norm = u2.storage.reduce(0) { $0 + abs($1) }
+        try familyFaceDerivative(engine, face: .noCrossWeight, at: w1)
+    }
+
+    /// One of the family's two faces: w2 = 0 (no weight on the cross-class features) or w1 = 0
+    /// (none on the exclusive ones).
+    enum FamilyFace {
+        case noCrossWeight, noExclusiveWeight
+
+        /// The family point at distance s from the face, at `other` (the face's own weight).
+        func point(_ s: Double, other: Double) -> (w1: Double, w2: Double) {
+            self == .noCrossWeight ? (other, s) : (s, other)
+        }
+    }
+
+    /// dF at the face point `other` along the family direction leaving the face (w2 from
+    /// (w1, 0+), w1 from (0+, w2)), one-sided, by `familyDerivativeAtZero`'s extrapolation of
+    /// the face value and the evaluator's values and derivatives at s = h and h/2 inside.
+    func familyFaceDerivative(_ engine: LinearPairCE, face: FamilyFace, at other: Double) throws -> Estimate? {
+        let h = 1e-3 * max(abs(other), 1e-3)
+        let base = face.point(0, other: other)
+        let onFace = try value(w1: base.w1, w2: base.w2)
+        let u = face == .noCrossWeight ? familyDirections.u2 : familyDirections.u1
+        let uNorm = u.storage.reduce(0) { $0 + abs($1) }
         func difference(_ s: Double) -> (d: Double, noise: Double)? {
-            let w = LinearClassifier.symmetric(model: model, w1: w1, w2: s).weights
+            let p = face.point(s, other: other)
+            let w = LinearClassifier.symmetric(model: model, w1: p.w1, w2: p.w2).weights
             guard let r = engine.estimate(w), r.value.isFinite, r.errorBound <= tolerance else { return nil }
             onEvaluation?()
-            let f = penalised(w1, s, (r.value, 0, Self.along(r.gradient, u2)))
-            return (2 * (f.value - axis.value) / s - f.g2, 2 * (r.errorBound + axis.errorBound) / s + r.gradientError * u2Norm)
+            let along = Self.along(r.gradient, u)
+            let f = penalised(p.w1, p.w2, face == .noCrossWeight ? (r.value, 0, along) : (r.value, along, 0))
+            let slope = face == .noCrossWeight ? f.g2 : f.g1
+            return (2 * (f.value - onFace.value) / s - slope, 2 * (r.errorBound + onFace.errorBound) / s + r.gradientError * uNorm)
         }
         guard let coarse = difference(h), let fine = difference(h / 2) else { return nil }
         // The s^2 terms cancel in (4 d(h/2) - d(h)) / 3; its bound keeps d(h/2)'s truncation
@@ -298,7 +320,7 @@ extension SymmetricOptimizer {
         // skewed model's l_2 ce axis optimum, w1 = 5.5: d(h/2) was 1.75e-7 off a converged
         // Richardson sequence, the extrapolation 4e-9, the bound 1.8e-7).
         let bound = (4 * fine.noise + coarse.noise) / 3 + abs(coarse.d - fine.d) / 3
-        return Estimate(value: (4 * fine.d - coarse.d) / 3, errorBound: bound, converged: axis.converged && bound.isFinite, method: .hermiteDifference)
+        return Estimate(value: (4 * fine.d - coarse.d) / 3, errorBound: bound, converged: onFace.converged && bound.isFinite, method: .hermiteDifference)
     }
 
     /// The family's directions: W(w1, w2) = w1 U1 + w2 U2.

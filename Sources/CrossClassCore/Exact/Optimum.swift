@@ -7,6 +7,8 @@ public struct SymmetricOptimum: Sendable, Equatable, Codable {
     public var w2: Double
     /// w2 / w1 (0 when w1 = 0 and w2 = 0).
     public var ratio: Double { w1 == 0 ? (w2 == 0 ? 0 : .infinity) : w2 / w1 }
+    /// `ratio`, nil when it is infinite (the face w1 = 0): results files and JSON leave it empty.
+    public var finiteRatio: Double? { ratio.isFinite ? ratio : nil }
     /// The minimised value (objective plus the weight-decay penalty, if any).
     public var value: Double
     /// The objective alone at the optimum.
@@ -21,6 +23,13 @@ public struct SymmetricOptimum: Sendable, Equatable, Codable {
     public var derivativeAtZeroError: Double?
     /// True when the optimum is exactly on the boundary w2 = 0.
     public var onBoundary: Bool
+    /// The one-sided derivative dF/dw1 at (0+, w2) when the optimum is on the family's other
+    /// face, w1 = 0 (no weight on the exclusive features; `ratio` is then infinite), with its
+    /// error bound: >= 0 beyond the bound certifies that face (nil elsewhere).
+    public var derivativeAtExclusiveZero: Double? = nil
+    public var derivativeAtExclusiveZeroError: Double? = nil
+    /// True when the optimum is exactly on the face w1 = 0 (and w2 > 0).
+    public var onExclusiveFace: Bool { w1 == 0 && w2 > 0 }
     /// False when a minimiser or a quadrature did not reach its tolerance (see `notes`).
     public var converged: Bool
     public var notes: [String]
@@ -173,11 +182,33 @@ public struct SymmetricOptimizer: Sendable {
             if case .centeredWeightDecay(let lambda) = scale { d.value += lambda * centred.b * w1 }
             return d
         }
-        let h = 1e-3 * max(abs(w1), 1e-3)
-        let e0 = try value(w1: w1, w2: 0)
-        let e1 = try value(w1: w1, w2: h)
-        let e2 = try value(w1: w1, w2: h / 2)
-        let e3 = try value(w1: w1, w2: h / 4)
+        return try richardsonFaceDerivative(face: .noCrossWeight, at: w1)
+    }
+
+    /// d/dw1 of `value` at (0+, w2) with an error bound: the one-sided derivative into the family
+    /// from its other face, w1 = 0 (no weight on the exclusive features). At a minimiser of F
+    /// along that face it decides whether the face holds the optimum: >= 0 (F rises into the
+    /// family) is the first-order condition of the constraint w1 >= 0, sufficient for ce and ls
+    /// (convex). From the family evaluator's values and derivatives inside
+    /// (`familyFaceDerivative`) where there is one, else by Richardson extrapolation of one-sided
+    /// differences of values (as `derivativeAtZeroEstimate`, with the same bound).
+    public func derivativeAtExclusiveZeroEstimate(w2: Double) throws -> Estimate {
+        if let engine = familyEvaluator, let d = try familyFaceDerivative(engine, face: .noExclusiveWeight, at: w2) { return d }
+        return try richardsonFaceDerivative(face: .noExclusiveWeight, at: w2)
+    }
+
+    /// The one-sided derivative from the face point `other` into the family by Richardson
+    /// extrapolation of one-sided differences of values (`derivativeAtZeroEstimate`).
+    func richardsonFaceDerivative(face: FamilyFace, at other: Double) throws -> Estimate {
+        let h = 1e-3 * max(abs(other), 1e-3)
+        func f(_ s: Double) throws -> Estimate {
+            let p = face.point(s, other: other)
+            return try value(w1: p.w1, w2: p.w2)
+        }
+        let e0 = try f(0)
+        let e1 = try f(h)
+        let e2 = try f(h / 2)
+        let e3 = try f(h / 4)
         let d1 = (e1.value - e0.value) / h, d2 = (e2.value - e0.value) / (h / 2), d3 = (e3.value - e0.value) / (h / 4)
         let coarse = 2 * d2 - d1, fine = 2 * d3 - d2
         // fine = (8 f3 - 2 f2 - 6 f0) / h.
@@ -225,6 +256,14 @@ public struct SymmetricOptimizer: Sendable {
             let range = smallestLogScale...extendedLogScaleRange.upperBound
             return (axis.logScale, try g(axis.logScale), range, axis.pinned)
         }
+        return try scaleSearchOnValues(g)
+    }
+
+    /// The value search of `optimalScaleOnAxis` for any one-parameter ray of the family: g over
+    /// log scale on `logScaleRange`, extended up or down when the best point is at an end.
+    func scaleSearchOnValues(
+        _ g: (Double) throws -> Double
+    ) throws -> (logScale: Double, value: Double, range: ClosedRange<Double>, atSearchBound: Bool) {
         var range = logScaleRange
         var edge = try Minimizer1D.minimize(in: range.lowerBound, range.upperBound, gridPoints: 13, tolerance: 1e-9, g)
         if edge.argument >= range.upperBound - 1e-6 {
@@ -240,6 +279,23 @@ public struct SymmetricOptimizer: Sendable {
         }
         let pinned = edge.argument >= range.upperBound - 1e-6 || edge.argument <= range.lowerBound + 1e-6
         return (edge.argument, edge.value, range, pinned)
+    }
+
+    /// The candidate on the family's face w1 = 0 (no weight on the exclusive features) at free
+    /// scale or under weight decay: w2 optimal along the face (`scaleSearchOnValues` over log w2)
+    /// and the one-sided derivative dF/dw1 at (0+, w2) (`derivativeAtExclusiveZeroEstimate`).
+    /// `certified` when the scale is inside the range searched and the derivative is >= 0 beyond
+    /// its error bound: for ce and ls (convex) the face point is then the minimiser over the
+    /// whole family (F is minimal along the face and rises into the family); for trades a local
+    /// one, as the family Newton's points are.
+    func exclusiveFaceCandidate(_ f: (Double, Double) throws -> Double) throws
+        -> (w2: Double, value: Double, derivative: Estimate, pinned: Bool, certified: Bool)
+    {
+        let search = try scaleSearchOnValues { rho in try f(0, exp(rho)) }
+        let w2 = exp(search.logScale)
+        let d = try derivativeAtExclusiveZeroEstimate(w2: w2)
+        let certified = !search.atSearchBound && d.converged && d.value - d.errorBound >= 0
+        return (w2, search.value, d, search.atSearchBound, certified)
     }
 
     /// Whether the family's margins depend on w2: some cross-class feature is in one class and
@@ -285,6 +341,8 @@ public struct SymmetricOptimizer: Sendable {
         var w1 = 0.0, w2 = 0.0, best = 0.0
         var derivative: Double? = nil
         var derivativeError: Double? = nil
+        // dF/dw1 at (0+, w2) when the optimum is on the face w1 = 0.
+        var exclusiveDerivative: Estimate? = nil
         var boundary = false
         // R's estimate at the interior point when the family Newton has it already.
         var interiorObjective: (w1: Double, w2: Double, estimate: Estimate)? = nil
@@ -310,7 +368,23 @@ public struct SymmetricOptimizer: Sendable {
                     if atZero <= best + 10 * tolerance { theta = 0; best = atZero }
                 }
             }
-            w1 = s * cos(theta)
+            if theta > .pi / 2 - 1e-4 {
+                // The family's other face, w1 = 0, likewise: dF/dtheta(pi/2-) = -s dF/dw1(0+, s),
+                // so a derivative >= 0 beyond its error means w1* = 0 exactly (F rises into the
+                // family there; a minimiser of F on the arc for ce and ls, convex).
+                let estimate = try derivativeAtExclusiveZeroEstimate(w2: s)
+                let atFace = try f(0, s)
+                if estimate.converged && estimate.value - estimate.errorBound >= 0 && atFace <= best + 10 * tolerance {
+                    theta = .pi / 2
+                    best = atFace
+                    exclusiveDerivative = estimate
+                    notes.append("the optimum is on the family's face w1 = 0 (no weight on the exclusive features; w2 / w1 is infinite): dF/dw1(0+) = \(estimate.value) (error \(estimate.errorBound))")
+                } else if theta == .pi / 2 {
+                    converged = false
+                    notes.append("the minimiser on the arc is at theta = pi/2 (w1 = 0), but the one-sided derivative dF/dw1(0+) there is \(estimate.value) (error \(estimate.errorBound)): the face w1 = 0 is not certified")
+                }
+            }
+            w1 = theta == .pi / 2 ? 0 : s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
             boundary = theta == 0
         case .free, .weightDecay, .centeredWeightDecay:
@@ -361,18 +435,37 @@ public struct SymmetricOptimizer: Sendable {
                     interior = (exp(rho) * cos(theta), exp(rho) * sin(theta), result.value,
                                 result.converged ? nil : "simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)")
                 }
-                if let failure = interior.failure {
-                    converged = false
-                    notes.append(failure)
-                    // The family's other boundary: w1 = 0 (no weight on the exclusive features) is
-                    // not a candidate of this search, and a search that heads there crawls.
-                    if interior.w1 < 1e-6 * interior.w2 {
-                        notes.append("w1 -> 0 (w1 / w2 = \(interior.w1 / interior.w2)): the optimum appears to lie on the family's boundary w1 = 0, which is not searched (only w2 = 0 is)")
+                // The family's other face, w1 = 0 (no weight on the exclusive features), is not a
+                // point of the interior search, and a search that heads there crawls (Newton's w1
+                // shrank to 1e-12 of w2 in 60 iterations on HonestErrorTests' model): near it, the
+                // face's own candidate, certified by the one-sided derivative into the family,
+                // replaces the interior point when it is as low (to the quadrature tolerance).
+                var chosen = (w1: interior.w1, w2: interior.w2, value: interior.value, failure: interior.failure, notes: interiorNotes)
+                if interior.w1 < 1e-3 * interior.w2 {
+                    let face = try exclusiveFaceCandidate(f)
+                    let d = face.derivative
+                    if face.value <= interior.value + 10 * tolerance {
+                        var failure: String? = nil
+                        if face.pinned {
+                            failure = "the optimal scale along the face w1 = 0 is at a search limit: a point on a search bound, not a minimiser"
+                        } else if !d.converged || !(d.value - d.errorBound >= 0) {
+                            failure = "the one-sided derivative dF/dw1 at (0+, w2 = \(face.w2)) is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified (\(search) stopped near it)"
+                        }
+                        chosen = (0, face.w2, face.value, failure, [
+                            "the optimum is on the family's face w1 = 0 (no weight on the exclusive features; w2 / w1 is infinite): F is minimal along the face at w2 = \(face.w2) and its one-sided derivative into the family dF/dw1(0+) is \(d.value) (error \(d.errorBound))\(isConvex ? "" : "; a local minimum: trades is not convex")",
+                        ])
+                        exclusiveDerivative = d
+                    } else if interior.failure != nil {
+                        chosen.notes.append("w1 -> 0 (w1 / w2 = \(interior.w1 / interior.w2)), but the face w1 = 0 is higher (\(face.value) against \(interior.value))")
                     }
                 }
-                if interior.value < best {
-                    w1 = interior.w1; w2 = interior.w2; best = interior.value; boundary = false
-                    notes += interiorNotes
+                if let failure = chosen.failure {
+                    converged = false
+                    notes.append(failure)
+                }
+                if chosen.value < best {
+                    w1 = chosen.w1; w2 = chosen.w2; best = chosen.value; boundary = false
+                    notes += chosen.notes
                     let rho = 0.5 * log(w1 * w1 + w2 * w2)
                     if rho >= range.upperBound - 1e-6 || rho <= range.lowerBound + 1e-6 {
                         converged = false
@@ -411,7 +504,8 @@ public struct SymmetricOptimizer: Sendable {
             objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
         }
         let o = try optimum(w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, derivativeAtZero: derivative,
-                            derivativeError: derivativeError, onBoundary: boundary, converged: converged, notes: notes)
+                            derivativeError: derivativeError, onBoundary: boundary, converged: converged, notes: notes,
+                            exclusiveDerivative: exclusiveDerivative)
         return (o, familyFinal.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0 : nil })
     }
 
@@ -423,7 +517,7 @@ public struct SymmetricOptimizer: Sendable {
     /// differ by less than the quadrature error, so the direction found is not resolved.
     func optimum(
         w1: Double, w2: Double, value: Double, objectiveValue: Double, derivativeAtZero: Double?,
-        derivativeError: Double?, onBoundary: Bool, converged: Bool, notes: [String]
+        derivativeError: Double?, onBoundary: Bool, converged: Bool, notes: [String], exclusiveDerivative: Estimate? = nil
     ) throws -> SymmetricOptimum {
         var converged = converged, notes = notes
         switch objective {
@@ -436,11 +530,16 @@ public struct SymmetricOptimizer: Sendable {
         }
         let ra = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: threat)
         let na = try RobustAccuracy.symmetric(model: model, w1: w1, w2: w2, threat: ThreatModel(norm: threat.norm, eps: 0))
-        return SymmetricOptimum(
+        var o = SymmetricOptimum(
             w1: w1, w2: w2, value: value, objectiveValue: objectiveValue, robustAccuracy: ra.value,
             naturalAccuracy: na.value, derivativeAtZero: derivativeAtZero,
             derivativeAtZeroError: derivativeAtZero == nil ? nil : derivativeError, onBoundary: onBoundary,
             converged: converged, notes: notes)
+        if o.onExclusiveFace, let d = exclusiveDerivative {
+            o.derivativeAtExclusiveZero = d.value
+            o.derivativeAtExclusiveZeroError = d.errorBound
+        }
+        return o
     }
 }
 

@@ -70,11 +70,13 @@ struct OptimumCommand: ParsableCommand {
             "model": .string(model.name), "norm": .string(threat.norm.rawValue), "eps": .number(eps),
             "objective_name": .string(spec.objective.description), "scale": .string(spec.scale.description),
             "spec": .string(spec.spelling),
-            "w1": .number(o.w1), "w2": .number(o.w2), "ratio": .number(o.ratio), "objective": .number(o.objectiveValue),
+            "w1": .number(o.w1), "w2": .number(o.w2), "ratio": JSONValue(o.finiteRatio), "objective": .number(o.objectiveValue),
             "minimised_value": .number(o.value), "robust_accuracy": .number(o.robustAccuracy),
             "natural_accuracy": .number(o.naturalAccuracy), "derivative_at_w2_zero": JSONValue(o.derivativeAtZero),
             "derivative_at_w2_zero_error": JSONValue(o.derivativeAtZeroError),
-            "on_boundary": .bool(o.onBoundary), "converged": .bool(o.converged),
+            "on_boundary": .bool(o.onBoundary), "on_exclusive_face": .bool(o.onExclusiveFace),
+            "derivative_at_w1_zero": JSONValue(o.derivativeAtExclusiveZero),
+            "derivative_at_w1_zero_error": JSONValue(o.derivativeAtExclusiveZeroError), "converged": .bool(o.converged),
             "notes": .array(o.notes.map { .string($0) }), "method": .string(methodOptions.method.rawValue),
         ]
         if json { try Emit.json(out) } else {

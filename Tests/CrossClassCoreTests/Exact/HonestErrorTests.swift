@@ -159,18 +159,48 @@ struct HonestErrorTests {
         #expect(!resolved.atSearchBound && resolved.logScale < -5 && resolved.logScale > -12, "\(resolved)")
     }
 
-    @Test("a family optimum heading for the boundary w1 = 0 (no weight on the exclusive feature; not searched) is NOT converged, and the note says why")
+    @Test("a family optimum on the face w1 = 0 (no weight on the exclusive feature) is found exactly and certified by the one-sided derivative into the family; elsewhere that derivative is negative")
     func towardsNoExclusiveWeight() throws {
         // Class 0 has every feature, classes 1 and 2 one each: feature 2 is class 0's alone. At
-        // eps 0.3 the family's Newton drives w1 to 1e-12 of w2.
+        // eps 0.3 the family's Newton drove w1 to 1e-12 of w2 (NOT converged before the face
+        // was a candidate).
         let model = try DataModel(name: "m10", membership: [[true, true, true], [true, false, false], [false, true, false]],
                                   mu: [1.22, 0.88, 1.03], sigma: [0.34, 0.31, 0.58])
-        let r = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: 0.3), objective: .ce).solve()
-        #expect(!r.converged && r.w1 < 1e-6 * r.w2, "\(r)")
-        #expect(r.notes.contains { $0.contains("w1 -> 0") && $0.contains("boundary w1 = 0") }, "\(r.notes)")
-        // At eps 0.1 the optimum is inside and converges.
-        let inside = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: 0.1), objective: .ce).solve()
-        #expect(inside.converged && inside.w1 > 0.01, "\(inside)")
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        for objective in [Objective.ce, .ls(alpha: 0.1)] {
+            let o = try SymmetricOptimizer(model: model, threat: threat, objective: objective)
+            let r = try o.solve()
+            #expect(r.converged && r.w1 == 0 && r.w2 > 0 && r.onExclusiveFace && !r.onBoundary, "\(objective): \(r)")
+            #expect(r.ratio == .infinity && r.finiteRatio == nil)
+            let d = try #require(r.derivativeAtExclusiveZero), e = try #require(r.derivativeAtExclusiveZeroError)
+            #expect(d - e > 0 && e < 1e-6, "\(objective): dF/dw1(0+) = \(d) +- \(e)")
+            // Independent checks on values: F rises into the family at the rate d (a forward
+            // difference, O(h) off), and along the face both ways.
+            let f0 = try o.value(w1: 0, w2: r.w2).value
+            #expect(abs(f0 - r.value) < 1e-9, "\(objective): \(f0) vs \(r.value)")
+            let h = 1e-4 * r.w2
+            let slope = (try o.value(w1: h, w2: r.w2).value - f0) / h
+            #expect(abs(slope - d) < 0.05 * abs(d), "\(objective): difference \(slope) against \(d)")
+            for t in [0.99, 1.01] { #expect(try o.value(w1: 0, w2: t * r.w2).value > f0, "\(objective): along the face at \(t) w2") }
+            if objective == .ce {
+                // The reference path's derivative (Richardson on adaptive values) agrees within
+                // both bounds.
+                var reference = o
+                reference.method = .reference
+                let dr = try reference.derivativeAtExclusiveZeroEstimate(w2: r.w2)
+                #expect(abs(dr.value - d) <= dr.errorBound + e, "reference \(dr) against \(d) +- \(e)")
+            }
+        }
+        // A fixed scale whose arc minimum is theta = pi/2: the same face, w1 = 0 exactly.
+        let arc = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .fixed(3)).solve()
+        #expect(arc.converged && arc.w1 == 0 && arc.w2 == 3 && (arc.derivativeAtExclusiveZero ?? -1) > 0, "\(arc)")
+        // The certificate can say no: at eps 0.1 the optimum is inside, and F falls into the
+        // family from the face (dF/dw1(0+) < 0 beyond its error).
+        let insideOptimizer = try SymmetricOptimizer(model: model, threat: try ThreatModel(norm: .linf, eps: 0.1), objective: .ce)
+        let inside = try insideOptimizer.solve()
+        #expect(inside.converged && inside.w1 > 0.01 && inside.derivativeAtExclusiveZero == nil, "\(inside)")
+        let away = try insideOptimizer.derivativeAtExclusiveZeroEstimate(w2: inside.w2)
+        #expect(away.value + away.errorBound < 0, "\(away)")
     }
 
     @Test("the optimiser marks a point on the upper or lower scale bound as not converged")
