@@ -158,6 +158,8 @@ def run(R, quick, python, log):
                    "sigma": [0.36, 0.59, 0.52, 0.44, 0.67], "tau": 0},
             "r2": {"membership": [[1, 1, 1, 1], [1, 0, 0, 1], [0, 0, 0, 1]], "mu": [1.28, 0.63, 0.93, 1.19],
                    "sigma": [0.69, 0.46, 0.66, 0.57], "tau": 0},
+            # The family optimum on its face w1 = 0 (bench/ANALYSIS.md stop 49).
+            "m10": {"membership": [[1, 1, 1], [1, 0, 0], [0, 1, 0]], "mu": [1.22, 0.88, 1.03], "sigma": [0.34, 0.31, 0.58], "tau": 0},
         }
         for name, model in models.items():
             with open(os.path.join(tmp, name + ".json"), "w") as f:
@@ -188,6 +190,10 @@ def run(R, quick, python, log):
             full_kinked("featureless", "ls:0.1", 2.0),
             full_kinked("m0", "ce", 2.0),
             full_kinked("r2", "ls:0.1", None),
+            ("`optimum --full --model m0.json --eps 0.3 --objective trades:1` (the fixed rules decline the symmetric start; over 20 min before stop 49)",
+             [CCSIM, "optimum", "--full", "--model", os.path.join(tmp, "m0.json"), "--eps", "0.3", "--objective", "trades:1"], None),
+            ("`optimum --model m10.json --eps 0.3 --objective ce` (the family's face w1 = 0)",
+             [CCSIM, "optimum", "--model", os.path.join(tmp, "m10.json"), "--eps", "0.3", "--objective", "ce"], None),
             ("`threshold --norm l2 --objective ce`", [CCSIM, "threshold", "--norm", "l2", "--objective", "ce"], None),
             ("`threshold --model complement:4 --objective ls:0.1` (the axis w2 = 0 exact; was refused at the default tolerance)",
              [CCSIM, "threshold", "--model", "complement:4", "--objective", "ls:0.1"], None),

@@ -102,7 +102,7 @@ public struct GridSummary: Sendable {
             // first such row is the peak: max keeps the first of equals).
             let ratios = rows.map { $0.1 == 0 ? ($0.2 > 0 ? Double.infinity : 0) : $0.2 / $0.1 }
             let best = ratios.indices.max { ratios[$0] < ratios[$1] }
-            let peak = best.map { "\(rows[$0].0) (\(ratios[$0].isFinite ? Self.short(ratios[$0]) : "inf, w1 = 0"))" } ?? "-"
+            let peak = best.map { "\(rows[$0].0) (\(ratios[$0].isFinite ? Self.short(ratios[$0]) : "w1 = 0"))" } ?? "-"
             let failures = rows.filter { !$0.3 }.count
             lines.append((key.isEmpty ? "all" : key).padded(48) + crossing.padded(18) + peak.padded(24) + "\(failures)")
         }
