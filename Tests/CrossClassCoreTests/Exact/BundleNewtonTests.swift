@@ -100,6 +100,28 @@ struct BundleNewtonTests {
         }
     }
 
+    @Test("Full W, trades:1, on the featureless-class model (slow): Newton along the point class's kink stalls on a further kink (R = 0.635157); the bundle-Newton method continues along it to a point 7e-3 lower, reported NOT converged without an optimality gap (trades is not convex); values rise along 8 directions", .enabled(if: SlowTier.enabled))
+    func tradesAlongTheKink() throws {
+        let model = try Self.featureless()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1))
+        #expect(!full.converged && full.optimalityGap == nil, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("the bundle-Newton method continued along it") && $0.contains("does not certify") }, "\(full.notes)")
+        #expect(full.value < 0.635156752357027 - 7e-3, "\(full.value)")
+        let w = full.classifier.weights
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        let at = try #require(engine.evaluate(w))
+        let random = TestRandom(seed: 3)
+        for _ in 0..<8 {
+            let u = (0..<(2 * w.columns)).map { _ in 2 * random.uniform(0, 1) - 1 }
+            let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            var v = w
+            for (i, value) in u.enumerated() { v[i / w.columns, i % w.columns] += 1e-3 * value / norm }
+            let moved = try #require(engine.evaluate(v))
+            #expect(moved.value - at.value > -1e-9, "direction \(u): \(moved.value - at.value)")
+        }
+    }
+
     @Test("Full W, ce, on a model whose Newton stalls near a tie that is not optimal (m0 of bench/ANALYSIS.md stop 48; 1.2e-2 above): the bundle-Newton method converges where R is smooth; R rises along every free entry and 16 directions")
     func stallNearTie() throws {
         let t = true, f = false
