@@ -448,7 +448,7 @@ public struct SymmetricOptimizer: Sendable {
                         var failure: String? = nil
                         if face.pinned {
                             failure = "the optimal scale along the face w1 = 0 is at a search limit: a point on a search bound, not a minimiser"
-                        } else if !d.converged || !(d.value - d.errorBound >= 0) {
+                        } else if !face.certified {
                             failure = "the one-sided derivative dF/dw1 at (0+, w2 = \(face.w2)) is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified (\(search) stopped near it)"
                         }
                         chosen = (0, face.w2, face.value, failure, [
