@@ -203,12 +203,13 @@ extension FullOptimizer {
                 // A second kink along the manifold (trades on the featureless-class model of
                 // BundleNewtonTests, eps 0.3: BFGS stalled after 7 iterations at gradient 0.014, R
                 // 7.7e-3 above the point below): the bundle-Newton method continues along it, on a
-                // budget (each step is an evaluation on lines). trades is not convex, so its
+                // budget of 30 steps (21 there; each step, and each of the piece Hessian's 3 n
+                // gradients, is an evaluation on lines). trades is not convex, so its
                 // certificate (which assumes convexity) is not one here: the point is reported, lower,
                 // and NOT converged.
                 let stalled = run
                 if let b = try? BundleNewton.minimize(start: run.argument, value: run.value, gradient: run.gradient, tolerance: tolerance,
-                                                      maxEvaluations: 60, step: 1e-6 * size, restricted),
+                                                      maxEvaluations: 30, step: 1e-6 * size, restricted),
                    b.value < run.value, point(b.argument) != nil {
                     run = DampedNewton.Result(argument: b.argument, value: b.value, gradient: b.aggregateGradient,
                                               decrement: max(b.decrement, b.gap), iterations: run.iterations + b.evaluations, step: 0, converged: false)

@@ -82,6 +82,13 @@ struct BundleNewtonTests {
         #expect(!short.converged && max(short.decrement, short.gap) > 1e-12, "\(short)")
     }
 
+    /// m0 of bench/exact.py: feature 0 in every class, one or two exclusive features each.
+    static func m0() throws -> DataModel {
+        let t = true, f = false
+        return try DataModel(name: "m0", membership: [[t, f, f, t, f], [t, t, f, f, t], [t, f, t, f, f]],
+                             mu: [1.48, 0.89, 0.83, 1.22, 1.13], sigma: [0.36, 0.59, 0.52, 0.44, 0.67])
+    }
+
     static func featureless() throws -> DataModel {
         try DataModel(name: "s2", membership: [[true, false, true], [false, true, true], [false, false, false]], mu: [1.0, 1.1, 0.8], sigma: [0.5, 0.5, 0.6])
     }
@@ -110,23 +117,14 @@ struct BundleNewtonTests {
         #expect(full.value < 0.635156752357027 - 7e-3, "\(full.value)")
         let w = full.classifier.weights
         let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
-        let at = try #require(engine.evaluate(w))
-        let random = TestRandom(seed: 3)
-        for _ in 0..<8 {
-            let u = (0..<(2 * w.columns)).map { _ in 2 * random.uniform(0, 1) - 1 }
-            let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            var v = w
-            for (i, value) in u.enumerated() { v[i / w.columns, i % w.columns] += 1e-3 * value / norm }
-            let moved = try #require(engine.evaluate(v))
-            #expect(moved.value - at.value > -1e-9, "direction \(u): \(moved.value - at.value)")
+        for (u, rise) in try randomDirectionRises(at: w, count: 8, seed: 3, step: 1e-3, { engine.evaluate($0)?.value }) {
+            #expect(rise > -1e-9, "direction \(u): \(rise)")
         }
     }
 
     @Test("Full W, ce, on a model whose Newton stalls near a tie that is not optimal (m0 of bench/ANALYSIS.md stop 48; 1.2e-2 above): the bundle-Newton method converges where R is smooth; R rises along every free entry and 16 directions")
     func stallNearTie() throws {
-        let t = true, f = false
-        let model = try DataModel(name: "m0", membership: [[t, f, f, t, f], [t, t, f, f, t], [t, f, t, f, f]],
-                                  mu: [1.48, 0.89, 0.83, 1.22, 1.13], sigma: [0.36, 0.59, 0.52, 0.44, 0.67])
+        let model = try Self.m0()
         let threat = try ThreatModel(norm: .linf, eps: 0.3)
         let full = try FullOptimizer.solve(model: model, threat: threat, objective: .ce)
         #expect(full.converged, "\(full.notes)")
@@ -147,14 +145,8 @@ struct BundleNewtonTests {
             let rises = try freeEntryRises(engine, at: w, step: step)
             for (entry, rise) in rises.rises { #expect(rise > -1e-10, "\(objective) entry \(entry) step \(step): \(rise)") }
         }
-        let random = TestRandom(seed: 11)
-        for _ in 0..<16 {
-            let u = (0..<(2 * w.columns)).map { _ in 2 * random.uniform(0, 1) - 1 }
-            let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            var v = w
-            for (i, value) in u.enumerated() { v[i / w.columns, i % w.columns] += 1e-3 * value / norm }
-            let moved = try #require(engine.estimate(v))
-            #expect(moved.value - at.value > -1e-10, "\(objective) direction \(u): \(moved.value - at.value)")
+        for (u, rise) in try randomDirectionRises(at: w, count: 16, seed: 11, step: 1e-3, { engine.estimate($0)?.value }) {
+            #expect(rise > -1e-10, "\(objective) direction \(u): \(rise)")
         }
         if reference {
             var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-12)

@@ -575,9 +575,7 @@ struct FastTradesTests {
 
     @Test("Full W, trades:1, on a model whose classes all have their two margins equal at the symmetric start (m0 of bench/exact.py, l_inf eps 0.3; the fixed rules decline that start, and the simplex on values ran over 20 minutes): Newton from 1e-3 |x| off the start converges to a local minimum 0.06 below the symmetric optimum; R rises along 8 directions (slow tier: and every free entry both ways)")
     func declinedStart() throws {
-        let t = true, f = false
-        let model = try DataModel(name: "m0", membership: [[t, f, f, t, f], [t, t, f, f, t], [t, f, t, f, f]],
-                                  mu: [1.48, 0.89, 0.83, 1.22, 1.13], sigma: [0.36, 0.59, 0.52, 0.44, 0.67])
+        let model = try BundleNewtonTests.m0()
         let threat = try ThreatModel(norm: .linf, eps: 0.3)
         let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1))
         #expect(full.converged && full.method == .fast, "\(full.notes)")
@@ -590,20 +588,11 @@ struct FastTradesTests {
         let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
         let at = try #require(engine.evaluate(w))
         #expect(abs(at.value - full.value) <= 1e-9 + bound, "\(at.value) against \(full.value)")
-        var directions: [[Double]] = []
-        let random = TestRandom(seed: 5)
-        for _ in 0..<8 { directions.append((0..<(2 * w.columns)).map { _ in 2 * random.uniform(0, 1) - 1 }) }
-        if SlowTier.enabled {
-            for i in 0..<(2 * w.columns) {
-                for sign in [-1.0, 1.0] { directions.append((0..<(2 * w.columns)).map { $0 == i ? sign : 0 }) }
-            }
+        for (u, rise) in try randomDirectionRises(at: w, count: 8, seed: 5, step: 1e-3, { engine.evaluate($0)?.value }) {
+            #expect(rise > 1e-9, "direction \(u): \(rise)")
         }
-        for u in directions {
-            let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            var v = w
-            for (i, value) in u.enumerated() { v[i / w.columns, i % w.columns] += 1e-3 * value / norm }
-            let moved = try #require(engine.evaluate(v))
-            #expect(moved.value - at.value > 1e-9, "direction \(u): \(moved.value - at.value)")
+        if SlowTier.enabled {
+            for (entry, rise) in try freeEntryRises(engine, at: w, step: 1e-3).rises { #expect(rise > 1e-9, "entry \(entry): \(rise)") }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CrossClassCore
+import TestSupport
 
 /// R at W (the fast estimate) and its rise R(W +- step e) - R(W) along each free entry e (rows
 /// 0 and 1), both ways, labelled "(row, column) sign": values only, independent of an optimiser's
@@ -19,6 +20,22 @@ func freeEntryRises(_ engine: LinearPairCE, at w: Matrix, step: Double) throws -
         }
     }
     return (at.value, rises)
+}
+
+/// R(W + step u / |u|) - R(W) along `count` random directions u of the free entries (uniform in
+/// [-1, 1]^n from `seed`; the last row stays 0), R by `value` (nil: declined, which fails).
+func randomDirectionRises(at w: Matrix, count: Int, seed: UInt64, step: Double, _ value: (Matrix) -> Double?) throws -> [(direction: [Double], rise: Double)] {
+    let at = try #require(value(w))
+    let random = TestRandom(seed: seed)
+    var rises: [(direction: [Double], rise: Double)] = []
+    for _ in 0..<count {
+        let u = (0..<((w.rows - 1) * w.columns)).map { _ in 2 * random.uniform(0, 1) - 1 }
+        let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        var v = w
+        for (i, x) in u.enumerated() { v[i / w.columns, i % w.columns] += step * x / norm }
+        rises.append((u, try #require(value(v)) - at))
+    }
+    return rises
 }
 
 @Suite("Features tied in every class (the l_inf kink)")
