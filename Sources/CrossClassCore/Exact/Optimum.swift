@@ -298,6 +298,9 @@ public struct SymmetricOptimizer: Sendable {
         return (w2, search.value, d, search.atSearchBound, certified)
     }
 
+    /// How a note names an optimum on the face w1 = 0.
+    static let exclusiveFaceNote = "the optimum is on the family's face w1 = 0 (no weight on the exclusive features; w2 / w1 is infinite)"
+
     /// Whether the family's margins depend on w2: some cross-class feature is in one class and
     /// not in another. Else w2 cancels in every w_y - w_k (a 2-class model: its shared features
     /// are in both classes), and the objective, at free scale, does not depend on it.
@@ -378,7 +381,7 @@ public struct SymmetricOptimizer: Sendable {
                     theta = .pi / 2
                     best = atFace
                     exclusiveDerivative = estimate
-                    notes.append("the optimum is on the family's face w1 = 0 (no weight on the exclusive features; w2 / w1 is infinite): dF/dw1(0+) = \(estimate.value) (error \(estimate.errorBound))")
+                    notes.append("\(Self.exclusiveFaceNote): dF/dw1(0+) = \(estimate.value) (error \(estimate.errorBound))")
                 } else if theta == .pi / 2 {
                     converged = false
                     notes.append("the minimiser on the arc is at theta = pi/2 (w1 = 0), but the one-sided derivative dF/dw1(0+) there is \(estimate.value) (error \(estimate.errorBound)): the face w1 = 0 is not certified")
@@ -452,7 +455,7 @@ public struct SymmetricOptimizer: Sendable {
                             failure = "the one-sided derivative dF/dw1 at (0+, w2 = \(face.w2)) is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified (\(search) stopped near it)"
                         }
                         chosen = (0, face.w2, face.value, failure, [
-                            "the optimum is on the family's face w1 = 0 (no weight on the exclusive features; w2 / w1 is infinite): F is minimal along the face at w2 = \(face.w2) and its one-sided derivative into the family dF/dw1(0+) is \(d.value) (error \(d.errorBound))\(isConvex ? "" : "; a local minimum: trades is not convex")",
+                            "\(Self.exclusiveFaceNote): F is minimal along the face at w2 = \(face.w2) and its one-sided derivative into the family dF/dw1(0+) is \(d.value) (error \(d.errorBound))\(isConvex ? "" : "; a local minimum: trades is not convex")",
                         ])
                         exclusiveDerivative = d
                     } else if interior.failure != nil {
@@ -631,26 +634,8 @@ public enum FullOptimizer {
                 evaluator.method = .reference
                 return try evaluator.evaluate(LinearClassifier(weights: w))
             } : nil
-            var result = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance, known: known, adaptiveValue: adaptive)
-            if result == nil, known == nil, engine.evaluate(matrix(x0)) == nil {
-                // The fixed rules decline the start itself (every class of m0 in bench/exact.py has
-                // its two margins equal at the family's axis; trades keeps all its adversary's
-                // vertices, so the class is not smooth there): Newton starts a step 1e-3 |x| off
-                // it, along a direction that favours no entry, and the symmetric optimum's own
-                // value stays the comparison. (The simplex on values ran over 20 minutes.)
-                let size = max(x0.reduce(0) { max($0, abs($1)) }, 1e-3)
-                let shifted = x0.indices.map { x0[$0] + 1e-3 * size * sin(Double($0) + 1.3) }
-                if var r = try fastSolve(engine, start: shifted, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptive) {
-                    r.notes.insert("the fixed rules decline the symmetric start (a class's margins coincide there): Newton started 1e-3 |x| off it", at: 0)
-                    r.symmetricValue = symmetric.objectiveValue
-                    if r.value > symmetric.objectiveValue {
-                        r.converged = false
-                        r.notes.append("the search from off the start ended above the symmetric optimum (\(symmetric.objectiveValue))")
-                    }
-                    result = r
-                }
-            }
-            if var r = result {
+            if var r = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance, known: known, adaptiveValue: adaptive,
+                                     symmetricValue: symmetric.objectiveValue) {
                 r.projected = r.classifier.projectSymmetric(model: model)
                 if !symmetric.converged {
                     r.converged = false
@@ -686,9 +671,11 @@ public enum FullOptimizer {
 
     /// Newton on the exact value and gradient; nil when the fast evaluator declines a point
     /// (then the reference path runs). `known`: the start's evaluations (else computed here).
+    /// `symmetricValue`: R at the start, for a search that must start off it (the fixed rules
+    /// decline the start itself).
     static func fastSolve(
         _ engine: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double, known: StartEvaluations? = nil,
-        adaptiveValue: ((Matrix) throws -> Estimate)? = nil
+        adaptiveValue: ((Matrix) throws -> Estimate)? = nil, symmetricValue: Double? = nil
     ) throws -> FullOptimum? {
         let k = 3, d = x0.count / 2
         struct Declined: Error {}
@@ -723,7 +710,24 @@ public enum FullOptimizer {
                     result.notes.append("the search from off the kink ended above the symmetric optimum (\(symmetric))")
                 }
                 return result
-            case nil: return nil
+            case nil:
+                // The fixed rules decline the start itself (every class of m0 in bench/exact.py has
+                // its two margins equal at the family's axis; trades keeps all its adversary's
+                // vertices, so the class is not smooth there): Newton starts a step 1e-3 |x| off
+                // it, along a direction that favours no entry, and the symmetric optimum's own
+                // value (`symmetricValue`, given once: the shifted start does not shift again)
+                // stays the comparison. (The simplex on values ran over 20 minutes.)
+                guard known == nil, let symmetricValue else { return nil }
+                let size = max(x0.reduce(0) { max($0, abs($1)) }, 1e-3)
+                let shifted = x0.indices.map { x0[$0] + 1e-3 * size * sin(Double($0) + 1.3) }
+                guard var result = try fastSolve(engine, start: shifted, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue) else { return nil }
+                result.notes.insert("the fixed rules decline the symmetric start (a class's margins coincide there): Newton started 1e-3 |x| off it", at: 0)
+                result.symmetricValue = symmetricValue
+                if result.value > symmetricValue {
+                    result.converged = false
+                    result.notes.append("the search from off the start ended above the symmetric optimum (\(symmetricValue))")
+                }
+                return result
             }
         }
         // The last working-rule evaluation with its classes' shares: the estimate at the Newton

@@ -193,12 +193,12 @@ extension FullOptimizer {
         let x: [Double]
         var notes: [String] = []
         var converged: Bool
-        // The bundle-Newton method's gap is no bound on F - F* for trades (not convex).
-        var bundleContinued = false
+        // Set when the bundle-Newton method continued along the kink: its gap is then no bound on
+        // F - F* (trades is not convex).
+        var bundleNote: String? = nil
         do {
             var run = try DampedNewton.minimize(start: others.map { x0[$0] }, maxIterations: 60, evaluatesRoundingSteps: !engine.onLines,
                                                 secantUpdates: engine.onLines, stallWindow: engine.onLines ? 6 : nil, restricted)
-            var bundleNote: String? = nil
             if !run.converged && engine.tradesBeta != nil {
                 // A second kink along the manifold (trades on the featureless-class model of
                 // BundleNewtonTests, eps 0.3: BFGS stalled after 7 iterations at gradient 0.014, R
@@ -221,7 +221,6 @@ extension FullOptimizer {
             run.argument = x
             newton = run
             converged = run.converged
-            bundleContinued = bundleNote != nil
             if let bundleNote { notes.append(bundleNote) } else if !run.converged { notes.append("Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)") }
             var decrement = run.decrement
             if engine.tradesBeta != nil {
@@ -278,6 +277,6 @@ extension FullOptimizer {
         return .solved(FullOptimum(
             classifier: LinearClassifier(weights: matrix(useStart ? x0 : x)), value: value, symmetricValue: startEstimate.value, projected: (0, 0),
             iterations: newton.iterations, converged: converged && value.isFinite, errorBound: max(final.errorBound, startEstimate.errorBound),
-            gradientNorm: gradientNorm, optimalityGap: bundleContinued ? nil : newton.decrement, method: .fast, notes: notes))
+            gradientNorm: gradientNorm, optimalityGap: bundleNote == nil ? newton.decrement : nil, method: .fast, notes: notes))
     }
 }
