@@ -49,6 +49,8 @@ extension SymmetricOptimizer {
         var converged = true
         var w1 = 0.0, w2 = 0.0
         var derivative: Double? = nil
+        // dF/dw1 at (0+, w2) when the optimum is on the face w1 = 0.
+        var exclusiveDerivative: Estimate? = nil
         // w1 of the axis point where `derivative` is taken (the scale s, or the free-scale
         // axis optimum) and the working-rule evaluation there.
         var axisPoint = 0.0
@@ -85,18 +87,25 @@ extension SymmetricOptimizer {
             axisPoint = s
             axisWorking = last?.r
             let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { working(s * cos($0), s * sin($0)).value })
-            let theta = arc.theta
+            var theta = arc.theta
             converged = converged && arc.converged
             finalValue = arc.value
             if theta == 0 { derivative = atZero }
             if theta < 1e-4 && derivative == nil { derivative = atZero }
-            w1 = s * cos(theta)
+            switch try arcEnd(theta: theta, best: { arc.value ?? working(s * cos(theta), s * sin(theta)).value }, derivative: { faceDerivative(e, w2: s, working) }, atFace: { working(0, s).value }) {
+            case .face(let value, let d, let note):
+                theta = .pi / 2
+                finalValue = value
+                exclusiveDerivative = d
+                notes.append(note)
+            case .uncertified(let failure):
+                converged = false
+                notes.append(failure)
+            case .inside: break
+            }
+            w1 = theta == .pi / 2 ? 0 : s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
             boundary = theta == 0
-            if theta == .pi / 2 {
-                converged = false
-                notes.append("dF/dtheta is negative on the whole arc: the optimum is at w1 = 0, a bound of the family")
-            }
         case .free, .weightDecay, .centeredWeightDecay:
             let warmScale = warmStart.map { 0.5 * log($0.w1 * $0.w1 + $0.w2 * $0.w2) }
             let axisSearch = try fastAxis(e, from: warmScale.map { min(max($0, smallestLogScale), extendedLogScaleRange.upperBound) })
@@ -111,28 +120,59 @@ extension SymmetricOptimizer {
             axisWorking = last?.r
             w1 = r0; w2 = 0; boundary = true
             finalValue = axis.value
-            if (axis.g2 < 0 || !isConvex) && !pinnedHigh && !pinnedLow {
-                var start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
-                if let w = warmStart, !w.onBoundary, w.w2 > 0, axis.g2 < 0 { start = (w.w1, w.w2) }
-                // As the l_2 path: a coarse stage on secant Hessians, then the working rule, here
-                // with the last step at F's rounding taken (w to ~1e-10; the final estimate
-                // reuses that evaluation).
-                let interior = try warmNewton(working, coarse: coarse, start: start, evaluatesRoundingSteps: true)
-                if interior.value < axis.value {
-                    w1 = interior.w1; w2 = interior.w2; boundary = false
-                    finalValue = interior.value
-                    if !interior.converged {
+            // The face w1 = 0 (no weight on the exclusive features), searched when the interior
+            // search heads there or the axis has no minimiser above w1 = 0 (the exclusive
+            // features alone are no better than w = 0): asked at most once.
+            var faceCandidate: ExclusiveFaceCandidate? = nil
+            func face() throws -> ExclusiveFaceCandidate {
+                if let faceCandidate { return faceCandidate }
+                let c = try gradientFaceCandidate(working, coarse: coarse) { w2 in faceDerivative(e, w2: w2, working) }
+                faceCandidate = c
+                return c
+            }
+            // An axis pinned low (w1 -> 0) is left only where F falls into the family (dF/dw2 < 0):
+            // towards the face when the cross-class features alone do better.
+            if (axis.g2 < 0 || !isConvex) && !pinnedHigh && (!pinnedLow || axis.g2 < 0) {
+                var chosen: InteriorPoint
+                if pinnedLow, isConvex, try face().certified {
+                    // Convex F, minimal along the face and rising into the family: the minimiser.
+                    let c = try face()
+                    chosen = facePoint(c, search: "Newton")
+                    exclusiveDerivative = c.derivative
+                } else {
+                    var start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
+                    if pinnedLow { start = faceCandidate.map { (0.1 * $0.w2, $0.w2) } ?? (0.1, 1) }
+                    if let w = warmStart, !w.onBoundary, w.w1 > 0, w.w2 > 0, axis.g2 < 0 { start = (w.w1, w.w2) }
+                    // As the l_2 path: a coarse stage on secant Hessians, then the working rule, here
+                    // with the last step at F's rounding taken (w to ~1e-10; the final estimate
+                    // reuses that evaluation).
+                    let interior = try warmNewton(working, coarse: coarse, start: start, evaluatesRoundingSteps: true)
+                    let preferred = try preferringExclusiveFace(
+                        InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
+                                      failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
+                        search: "Newton", face: face)
+                    chosen = preferred.point
+                    exclusiveDerivative = preferred.derivative
+                }
+                if chosen.value < axis.value {
+                    w1 = chosen.w1; w2 = chosen.w2; boundary = false
+                    finalValue = chosen.value
+                    notes += chosen.notes
+                    if let failure = chosen.failure {
                         converged = false
-                        notes.append("Newton stopped after \(interior.iterations) iterations with step \(interior.step)")
+                        notes.append(failure)
                     }
                     let rhoI = 0.5 * log(w1 * w1 + w2 * w2)
                     if rhoI >= highest - 1e-6 || rhoI <= lowest + 1e-6 {
                         converged = false
                         notes.append("optimal scale at the search limit e^\(rhoI >= highest - 1e-6 ? highest : lowest): a point on a search bound, not a minimiser")
                     }
-                } else if axis.g2 < 0 {
-                    converged = false
-                    notes.append("derivative at w2 = 0 is negative (\(axis.g2)) but Newton found no better interior point")
+                } else {
+                    exclusiveDerivative = nil
+                    if axis.g2 < 0 {
+                        converged = false
+                        notes.append("derivative at w2 = 0 is negative (\(axis.g2)) but Newton found no better interior point")
+                    }
                 }
             }
             if boundary && pinnedHigh {
@@ -161,7 +201,16 @@ extension SymmetricOptimizer {
         }
         return try optimum(w1: w1, w2: w2, value: finalValue ?? working(w1, w2).value, objectiveValue: objectiveOnly,
                            derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,
-                           converged: converged, notes: notes)
+                           converged: converged, notes: notes, exclusiveDerivative: exclusiveDerivative)
+    }
+
+    /// dF/dw1 at (0+, w2) from `working` (F on the working rule), bounded by the verification
+    /// rule's difference from it (`PairObjective.estimate`).
+    func faceDerivative(_ e: PairObjective, w2: Double, _ working: (Double, Double) -> (value: Double, g1: Double, g2: Double)) -> Estimate {
+        let d = working(0, w2).g1
+        let verified = e.estimate(w1: 0, w2: w2, tolerance: tolerance)
+        let error = verified.gradientError + abs(penalised(0, w2, verified.result).g1 - d)
+        return Estimate(value: d, errorBound: error, converged: error.isFinite, method: .gaussLegendre2DGradient)
     }
 
     /// The optimal scale on the axis w2 = 0 (`gradientAxis`): the root on the coarse rule, then

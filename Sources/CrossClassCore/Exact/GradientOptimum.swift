@@ -393,6 +393,11 @@ extension SymmetricOptimizer {
                 guard let r = e.detailedEstimate(w1: w1, w2: w2, working: known) else { throw Declined() }
                 final = L2FinalEvaluations(w1: w1, w2: w2, working: r.working, verification: r.verification)
                 return (r.value, r.errorBound)
+            }, faceDerivative: { w2 in
+                let d = penalised(0, w2, try working(0, w2)).g1
+                guard let r = e.estimate(w1: 0, w2: w2) else { throw Declined() }
+                let error = r.gradientError + abs(penalised(0, w2, (r.value, r.g1, r.g2)).g1 - d)
+                return Estimate(value: d, errorBound: error, converged: error.isFinite, method: .gaussLegendre2DGradient)
             })
             return (optimum, final.flatMap { $0.w1 == optimum.w1 && $0.w2 == optimum.w2 ? $0 : nil })
         } catch is Declined {
@@ -446,17 +451,22 @@ extension SymmetricOptimizer {
         }
     }
 
-    /// - Parameter coarse: f on a cheaper rule: the free-scale axis root and the first Newton
-    ///   steps run on it (as `solveFast` does), and are then located on f.
+    /// - Parameters:
+    ///   - coarse: f on a cheaper rule: the free-scale axis root and the first Newton steps run on
+    ///     it (as `solveFast` does), and are then located on f.
+    ///   - faceDerivative: dF/dw1 at (0+, w2) with its error bound (the face w1 = 0).
     func solveWithGradient(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
         coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))? = nil,
-        verify: (Double, Double) throws -> (value: Double, errorBound: Double)
+        verify: (Double, Double) throws -> (value: Double, errorBound: Double),
+        faceDerivative: (Double) throws -> Estimate
     ) throws -> SymmetricOptimum {
         var notes: [String] = []
         var converged = true
         var w1 = 0.0, w2 = 0.0
         var derivative: Double? = nil
+        // dF/dw1 at (0+, w2) when the optimum is on the face w1 = 0.
+        var exclusiveDerivative: Estimate? = nil
         // w1 of the axis point where `derivative` is taken (the scale s, or the free-scale
         // axis optimum).
         var axisPoint = 0.0
@@ -470,16 +480,22 @@ extension SymmetricOptimizer {
             let atZero = try f(s, 0).g2
             axisPoint = s
             let arc = try arcMinimum(atZero: atZero * s, slope: slope, value: { try f(s * cos($0), s * sin($0)).value })
-            let theta = arc.theta
+            var theta = arc.theta
             converged = converged && arc.converged
             if theta == 0 { derivative = atZero }
-            w1 = s * cos(theta)
+            switch try arcEnd(theta: theta, best: { try arc.value ?? f(s * cos(theta), s * sin(theta)).value }, derivative: { try faceDerivative(s) }, atFace: { try f(0, s).value }) {
+            case .face(_, let d, let note):
+                theta = .pi / 2
+                exclusiveDerivative = d
+                notes.append(note)
+            case .uncertified(let failure):
+                converged = false
+                notes.append(failure)
+            case .inside: break
+            }
+            w1 = theta == .pi / 2 ? 0 : s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
             boundary = theta == 0
-            if theta == .pi / 2 {
-                converged = false
-                notes.append("dF/dtheta is negative on the whole arc: the optimum is at w1 = 0, a bound of the family")
-            }
         case .free, .weightDecay, .centeredWeightDecay:
             let axis = try warmAxis(fine: { try f($0, 0).g1 }, coarse: coarse.map { c in { try c($0, 0).g1 } })
             let r0 = exp(axis.logScale)
@@ -492,24 +508,50 @@ extension SymmetricOptimizer {
             // tries an interior start, always at the angle 0.35 (the start at (r0, 1e-3 r0) cost
             // three dear evaluations near w2 = 0 and reached the same optima: eps 0.05-0.45,
             // trades:1 and trades:6 within 3e-15 in value, 10-25% faster).
-            if (atAxis.g2 < 0 || !isConvex) && !axis.pinnedLow && !axis.pinnedHigh {
-                let begin = atAxis.g2 < 0 && isConvex ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
-                // A last step at F's rounding is not evaluated: it was a fifth of trades' time.
-                let interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: false)
-                if interior.value < atAxis.value {
-                    w1 = interior.w1; w2 = interior.w2; boundary = false
-                    if !interior.converged {
+            // The face w1 = 0, as in `solveFast`: asked at most once.
+            var faceCandidate: ExclusiveFaceCandidate? = nil
+            func face() throws -> ExclusiveFaceCandidate {
+                if let faceCandidate { return faceCandidate }
+                let c = try gradientFaceCandidate(f, coarse: coarse, derivative: faceDerivative)
+                faceCandidate = c
+                return c
+            }
+            if (atAxis.g2 < 0 || !isConvex) && !axis.pinnedHigh && (!axis.pinnedLow || atAxis.g2 < 0) {
+                var chosen: InteriorPoint
+                if axis.pinnedLow, isConvex, try face().certified {
+                    let c = try face()
+                    chosen = facePoint(c, search: "Newton")
+                    exclusiveDerivative = c.derivative
+                } else {
+                    var begin = atAxis.g2 < 0 && isConvex ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
+                    if axis.pinnedLow { begin = faceCandidate.map { (0.1 * $0.w2, $0.w2) } ?? (0.1, 1) }
+                    // A last step at F's rounding is not evaluated: it was a fifth of trades' time.
+                    let interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: false)
+                    let preferred = try preferringExclusiveFace(
+                        InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
+                                      failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
+                        search: "Newton", face: face)
+                    chosen = preferred.point
+                    exclusiveDerivative = preferred.derivative
+                }
+                if chosen.value < atAxis.value {
+                    w1 = chosen.w1; w2 = chosen.w2; boundary = false
+                    notes += chosen.notes
+                    if let failure = chosen.failure {
                         converged = false
-                        notes.append("Newton stopped after \(interior.iterations) iterations with step \(interior.step)")
+                        notes.append(failure)
                     }
                     let rho = 0.5 * log(w1 * w1 + w2 * w2)
                     if rho >= extendedLogScaleRange.upperBound - 1e-6 || rho <= smallestLogScale + 1e-6 {
                         converged = false
                         notes.append("optimal scale at the search limit: a point on a search bound, not a minimiser")
                     }
-                } else if atAxis.g2 < 0 {
-                    converged = false
-                    notes.append("derivative at w2 = 0 is negative (\(atAxis.g2)) but Newton found no better interior point")
+                } else {
+                    exclusiveDerivative = nil
+                    if atAxis.g2 < 0 {
+                        converged = false
+                        notes.append("derivative at w2 = 0 is negative (\(atAxis.g2)) but Newton found no better interior point")
+                    }
                 }
             }
             if boundary && axis.pinnedHigh {
@@ -530,7 +572,22 @@ extension SymmetricOptimizer {
         let derivativeError = try derivative.map { try derivativeAtZeroError($0, w1: axisPoint) }
         return try optimum(w1: w1, w2: w2, value: try f(w1, w2).value, objectiveValue: final.value,
                            derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,
-                           converged: converged, notes: notes)
+                           converged: converged, notes: notes, exclusiveDerivative: exclusiveDerivative)
+    }
+
+    /// The face candidate from an evaluator with exact gradients (the fast paths): the root of
+    /// dF/dlog w2 along the face w1 = 0 (`warmAxis`) and the one-sided dF/dw1 at (0+, w2) there
+    /// with its error bound (`derivative`; the evaluators differentiate |w1| from w1 > 0).
+    func gradientFaceCandidate(
+        _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
+        coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))?,
+        derivative: (_ w2: Double) throws -> Estimate
+    ) throws -> ExclusiveFaceCandidate {
+        let axis = try warmAxis(fine: { try f(0, $0).g2 }, coarse: coarse.map { c in { try c(0, $0).g2 } })
+        let w2 = exp(axis.logScale)
+        var d = try derivative(w2)
+        d.converged = d.converged && axis.converged
+        return ExclusiveFaceCandidate(w2: w2, value: try f(0, w2).value, derivative: d, pinned: axis.pinnedLow || axis.pinnedHigh, convex: isConvex)
     }
 
     /// The minimiser of F on the arc ||w|| = s over theta in [0, pi/2] (the fixed scale), from

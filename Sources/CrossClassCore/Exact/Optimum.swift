@@ -281,21 +281,115 @@ public struct SymmetricOptimizer: Sendable {
         return (edge.argument, edge.value, range, pinned)
     }
 
-    /// The candidate on the family's face w1 = 0 (no weight on the exclusive features) at free
-    /// scale or under weight decay: w2 optimal along the face (`scaleSearchOnValues` over log w2)
-    /// and the one-sided derivative dF/dw1 at (0+, w2) (`derivativeAtExclusiveZeroEstimate`).
-    /// `certified` when the scale is inside the range searched and the derivative is >= 0 beyond
-    /// its error bound: for ce and ls (convex) the face point is then the minimiser over the
-    /// whole family (F is minimal along the face and rises into the family); for trades a local
-    /// one, as the family Newton's points are.
-    func exclusiveFaceCandidate(_ f: (Double, Double) throws -> Double) throws
-        -> (w2: Double, value: Double, derivative: Estimate, pinned: Bool, certified: Bool)
-    {
+    /// A candidate on the family's face w1 = 0 (no weight on the exclusive features) at free
+    /// scale or under weight decay: w2 optimal along the face and the one-sided derivative
+    /// dF/dw1 at (0+, w2). `certified` when the scale is inside the range searched and the
+    /// derivative certifies the face (`certifiesFace`).
+    struct ExclusiveFaceCandidate {
+        var w2: Double
+        var value: Double
+        var derivative: Estimate
+        var pinned: Bool
+        /// ce and ls (convex F).
+        var convex: Bool
+        var certified: Bool { !pinned && Self.certifiesFace(derivative, convex: convex) }
+
+        /// Whether dF/dw1(0+) = d at a point of the face w1 = 0 makes it a minimiser: d >= 0
+        /// beyond its error bound, the first-order condition of the constraint w1 >= 0 (for ce
+        /// and ls, convex, sufficient over the whole family; for trades a local minimum, as the
+        /// family Newton's points are). For convex F, |d| within its bound too: the sign is not
+        /// resolved, and the point is a minimiser to that error, as a point on the face w2 = 0
+        /// is (on l_2 with mu = 0 on the exclusive features F is even in w1, and d is 0).
+        static func certifiesFace(_ d: Estimate, convex: Bool) -> Bool {
+            d.converged && (d.value - d.errorBound >= 0 || (convex && abs(d.value) <= d.errorBound))
+        }
+
+        /// How a note states the derivative's value.
+        static func derivativeText(_ d: Estimate) -> String {
+            "\(d.value) (error \(d.errorBound))\(abs(d.value) <= d.errorBound ? ", its sign not resolved: F convex, the face point is a minimiser to that error" : "")"
+        }
+    }
+
+    /// The face candidate on values (`scaleSearchOnValues` over log w2, then
+    /// `derivativeAtExclusiveZeroEstimate`).
+    func exclusiveFaceCandidate(_ f: (Double, Double) throws -> Double) throws -> ExclusiveFaceCandidate {
         let search = try scaleSearchOnValues { rho in try f(0, exp(rho)) }
         let w2 = exp(search.logScale)
-        let d = try derivativeAtExclusiveZeroEstimate(w2: w2)
-        let certified = !search.atSearchBound && d.converged && d.value - d.errorBound >= 0
-        return (w2, search.value, d, search.atSearchBound, certified)
+        return ExclusiveFaceCandidate(
+            w2: w2, value: search.value, derivative: try derivativeAtExclusiveZeroEstimate(w2: w2), pinned: search.atSearchBound,
+            convex: isConvex)
+    }
+
+    /// An interior search's point (`solveOnValues`, the fast paths), with the reason it is not
+    /// converged and its notes.
+    struct InteriorPoint {
+        var w1: Double, w2: Double, value: Double
+        var failure: String?
+        var notes: [String] = []
+    }
+
+    /// The interior point, or the face candidate (`face`, asked only then) when the search
+    /// headed to the face w1 = 0 (w1 < 1e-3 w2) and the face is as low, to 10 quadrature
+    /// tolerances. A search that heads there crawls (Newton's w1 shrank to 1e-12 of w2 in 60
+    /// iterations on HonestErrorTests' model), and the face is not one of its points. `search`
+    /// names the interior search in the failure note.
+    func preferringExclusiveFace(_ interior: InteriorPoint, search: String, face: () throws -> ExclusiveFaceCandidate) throws
+        -> (point: InteriorPoint, derivative: Estimate?)
+    {
+        guard interior.w1 < 1e-3 * interior.w2 else { return (interior, nil) }
+        let candidate = try face()
+        guard candidate.value <= interior.value + 10 * tolerance else {
+            var kept = interior
+            if interior.failure != nil {
+                kept.notes.append("w1 -> 0 (w1 / w2 = \(interior.w1 / interior.w2)), but the face w1 = 0 is higher (\(candidate.value) against \(interior.value))")
+            }
+            return (kept, nil)
+        }
+        return (facePoint(candidate, search: search), candidate.derivative)
+    }
+
+    /// The face candidate as an interior search's point: its failure (a search bound, or a
+    /// derivative that does not certify it) and its note.
+    func facePoint(_ candidate: ExclusiveFaceCandidate, search: String) -> InteriorPoint {
+        let d = candidate.derivative
+        var failure: String? = nil
+        if candidate.pinned {
+            failure = "the optimal scale along the face w1 = 0 is at a search limit: a point on a search bound, not a minimiser"
+        } else if !candidate.certified {
+            failure = "the one-sided derivative dF/dw1 at (0+, w2 = \(candidate.w2)) is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified (\(search) stopped near it)"
+        }
+        return InteriorPoint(w1: 0, w2: candidate.w2, value: candidate.value, failure: failure, notes: [
+            "\(Self.exclusiveFaceNote): F is minimal along the face at w2 = \(candidate.w2) and its one-sided derivative into the family dF/dw1(0+) is \(ExclusiveFaceCandidate.derivativeText(d))\(isConvex ? "" : "; a local minimum: trades is not convex")",
+        ])
+    }
+
+    /// Where the fixed-scale arc's minimiser ends up beside its end theta = pi/2 (w1 = 0).
+    enum ArcEnd {
+        /// Inside the arc, as found.
+        case inside
+        /// On the face: F there and dF/dw1(0+, s), with the note that says so.
+        case face(value: Double, derivative: Estimate, note: String)
+        /// At theta = pi/2, but not certified: the reason.
+        case uncertified(String)
+    }
+
+    /// The arc's end at the face w1 = 0: dF/dtheta(pi/2-) = -s dF/dw1(0+, s), so a minimiser
+    /// within 1e-4 of pi/2 moves there when that derivative (`derivative`) is >= 0 beyond its
+    /// error bound (F rises into the family; a minimiser of F on the arc for ce and ls, convex;
+    /// `ExclusiveFaceCandidate.certifiesFace`) and F there (`atFace`) is as low as at the
+    /// minimiser (`best`, asked only then), to 10 quadrature tolerances. A minimiser at pi/2
+    /// that it does not certify is not converged.
+    func arcEnd(theta: Double, best: () throws -> Double, derivative: () throws -> Estimate, atFace: () throws -> Double) throws -> ArcEnd {
+        guard theta > .pi / 2 - 1e-4 else { return .inside }
+        let d = try derivative()
+        if ExclusiveFaceCandidate.certifiesFace(d, convex: isConvex) {
+            let value = try atFace()
+            if try value <= best() + 10 * tolerance {
+                return .face(value: value, derivative: d, note: "\(Self.exclusiveFaceNote): dF/dw1(0+) = \(ExclusiveFaceCandidate.derivativeText(d))")
+            }
+        }
+        guard theta == .pi / 2 else { return .inside }
+        return .uncertified("the minimiser on the arc is at theta = pi/2 (w1 = 0), but the one-sided derivative dF/dw1(0+) there is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified")
     }
 
     /// How a note names an optimum on the face w1 = 0.
@@ -371,21 +465,16 @@ public struct SymmetricOptimizer: Sendable {
                     if atZero <= best + 10 * tolerance { theta = 0; best = atZero }
                 }
             }
-            if theta > .pi / 2 - 1e-4 {
-                // The family's other face, w1 = 0, likewise: dF/dtheta(pi/2-) = -s dF/dw1(0+, s),
-                // so a derivative >= 0 beyond its error means w1* = 0 exactly (F rises into the
-                // family there; a minimiser of F on the arc for ce and ls, convex).
-                let estimate = try derivativeAtExclusiveZeroEstimate(w2: s)
-                let atFace = try f(0, s)
-                if estimate.converged && estimate.value - estimate.errorBound >= 0 && atFace <= best + 10 * tolerance {
-                    theta = .pi / 2
-                    best = atFace
-                    exclusiveDerivative = estimate
-                    notes.append("\(Self.exclusiveFaceNote): dF/dw1(0+) = \(estimate.value) (error \(estimate.errorBound))")
-                } else if theta == .pi / 2 {
-                    converged = false
-                    notes.append("the minimiser on the arc is at theta = pi/2 (w1 = 0), but the one-sided derivative dF/dw1(0+) there is \(estimate.value) (error \(estimate.errorBound)): the face w1 = 0 is not certified")
-                }
+            switch try arcEnd(theta: theta, best: { best }, derivative: { try derivativeAtExclusiveZeroEstimate(w2: s) }, atFace: { try f(0, s) }) {
+            case .face(let value, let d, let note):
+                theta = .pi / 2
+                best = value
+                exclusiveDerivative = d
+                notes.append(note)
+            case .uncertified(let failure):
+                converged = false
+                notes.append(failure)
+            case .inside: break
             }
             w1 = theta == .pi / 2 ? 0 : s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
@@ -438,30 +527,12 @@ public struct SymmetricOptimizer: Sendable {
                     interior = (exp(rho) * cos(theta), exp(rho) * sin(theta), result.value,
                                 result.converged ? nil : "simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)")
                 }
-                // The family's other face, w1 = 0 (no weight on the exclusive features), is not a
-                // point of the interior search, and a search that heads there crawls (Newton's w1
-                // shrank to 1e-12 of w2 in 60 iterations on HonestErrorTests' model): near it, the
-                // face's own candidate, certified by the one-sided derivative into the family,
-                // replaces the interior point when it is as low (to the quadrature tolerance).
-                var chosen = (w1: interior.w1, w2: interior.w2, value: interior.value, failure: interior.failure, notes: interiorNotes)
-                if interior.w1 < 1e-3 * interior.w2 {
-                    let face = try exclusiveFaceCandidate(f)
-                    let d = face.derivative
-                    if face.value <= interior.value + 10 * tolerance {
-                        var failure: String? = nil
-                        if face.pinned {
-                            failure = "the optimal scale along the face w1 = 0 is at a search limit: a point on a search bound, not a minimiser"
-                        } else if !face.certified {
-                            failure = "the one-sided derivative dF/dw1 at (0+, w2 = \(face.w2)) is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified (\(search) stopped near it)"
-                        }
-                        chosen = (0, face.w2, face.value, failure, [
-                            "\(Self.exclusiveFaceNote): F is minimal along the face at w2 = \(face.w2) and its one-sided derivative into the family dF/dw1(0+) is \(d.value) (error \(d.errorBound))\(isConvex ? "" : "; a local minimum: trades is not convex")",
-                        ])
-                        exclusiveDerivative = d
-                    } else if interior.failure != nil {
-                        chosen.notes.append("w1 -> 0 (w1 / w2 = \(interior.w1 / interior.w2)), but the face w1 = 0 is higher (\(face.value) against \(interior.value))")
-                    }
-                }
+                // The family's other face, w1 = 0, is not a point of the interior search.
+                let preferred = try preferringExclusiveFace(
+                    InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value, failure: interior.failure, notes: interiorNotes),
+                    search: search, face: { try exclusiveFaceCandidate(f) })
+                let chosen = preferred.point
+                if let d = preferred.derivative { exclusiveDerivative = d }
                 if let failure = chosen.failure {
                     converged = false
                     notes.append(failure)

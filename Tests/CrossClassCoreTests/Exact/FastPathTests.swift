@@ -123,7 +123,9 @@ struct FastPathTests {
         var o = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: 0.499), objective: .ce, scale: .free)
         o.smallestLogScale = -5
         let r = try o.solve()
-        #expect(!r.converged && r.onBoundary && abs(log(r.w1) + 5) < 1e-9, "\(r)")
+        // F falls into the family at the pinned axis point (dF/dw2 < 0), so the interior is
+        // searched too: its best point is at (or below) the same bound.
+        #expect(!r.converged && 0.5 * log(r.w1 * r.w1 + r.w2 * r.w2) <= -5 + 1e-6, "\(r)")
         #expect(r.notes.contains { $0.contains("search limit") }, "\(r.notes)")
         // Inside the default range the same point is resolved.
         let resolved = try SymmetricOptimizer(model: model, threat: ThreatModel(norm: .linf, eps: 0.499), objective: .ce, scale: .free).solve()

@@ -203,6 +203,59 @@ struct HonestErrorTests {
         #expect(away.value + away.errorBound < 0, "\(away)")
     }
 
+    /// complement(3) with weak exclusive features (mu 0.3 against 1.2 on the cross-class ones,
+    /// sigma 0.5): the fast pair paths' setting.
+    static func weakExclusive(mu: Double = 0.3) throws -> DataModel {
+        try DataModel(name: "weak-exclusive",
+                      membership: [[true, false, false, false, true, true], [false, true, false, true, false, true],
+                                   [false, false, true, true, true, false]],
+                      mu: [mu, mu, mu, 1.2, 1.2, 1.2], sigma: [Double](repeating: 0.5, count: 6))
+    }
+
+    @Test("the fast pair paths find an optimum on the face w1 = 0 and certify it by their exact one-sided derivative (l_inf: ce, ls, trades, free and fixed scale; l_2 with mu 0 on the exclusive features: its sign is not resolved, accepted for ce, not for trades)")
+    func fastPathsOnTheExclusiveFace() throws {
+        // Before, the axis w2 = 0 had no minimiser above w1 = e^-12 and no interior was
+        // searched: every objective ended NOT converged at w = (6e-6, 0), or after 60 Newton
+        // steps towards the face.
+        let model = try Self.weakExclusive()
+        let threat = try ThreatModel(norm: .linf, eps: 0.2)
+        for objective in [Objective.ce, .ls(alpha: 0.1), .trades(beta: 1)] {
+            let o = try SymmetricOptimizer(model: model, threat: threat, objective: objective)
+            let r = try o.solve()
+            #expect(r.converged && r.w1 == 0 && r.w2 > 1 && r.onExclusiveFace, "\(objective): \(r)")
+            let d = try #require(r.derivativeAtExclusiveZero), e = try #require(r.derivativeAtExclusiveZeroError)
+            #expect(d - e > 0 && e < 1e-9, "\(objective): dF/dw1(0+) = \(d) +- \(e)")
+            // Independent: the family evaluator's derivative (Hermite differences of full-W
+            // values and gradients), a forward difference of values, and F along the face.
+            let family = try o.derivativeAtExclusiveZeroEstimate(w2: r.w2)
+            #expect(abs(family.value - d) <= family.errorBound + e, "\(objective): family \(family) against \(d) +- \(e)")
+            let f0 = try o.value(w1: 0, w2: r.w2).value
+            let h = 1e-4 * r.w2
+            #expect(abs((try o.value(w1: h, w2: r.w2).value - f0) / h - d) < 0.05 * d, "\(objective)")
+            for t in [0.99, 1.01] { #expect(try o.value(w1: 0, w2: t * r.w2).value > f0, "\(objective): along the face at \(t) w2") }
+            let arc = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .fixed(3)).solve()
+            #expect(arc.converged && arc.w1 == 0 && arc.w2 == 3 && (arc.derivativeAtExclusiveZero ?? -1) > 0, "\(objective): \(arc)")
+        }
+        // The reference path (values, Brent along the face, Richardson) finds the same point.
+        var reference = try SymmetricOptimizer(model: model, threat: threat, objective: .ce)
+        let fast = try reference.solve()
+        reference.method = .reference
+        let slow = try reference.solve()
+        #expect(slow.converged && slow.w1 == 0 && abs(slow.w2 - fast.w2) < 1e-6 * fast.w2 && abs(slow.value - fast.value) < 1e-9,
+                "\(slow) against \(fast)")
+        // l_2, mu 0 on the exclusive features: F is even in w1, so dF/dw1(0+) = 0 up to rounding.
+        // Convex ce takes the face (a stationary point of a convex F); trades, not convex, does
+        // not; with mu 0.02 the optimum is inside.
+        let l2 = try ThreatModel(norm: .l2, eps: 0.5)
+        let even = try SymmetricOptimizer(model: try Self.weakExclusive(mu: 0), threat: l2, objective: .ce).solve()
+        #expect(even.converged && even.w1 == 0 && abs(even.derivativeAtExclusiveZero ?? 1) <= (even.derivativeAtExclusiveZeroError ?? 0), "\(even)")
+        #expect(even.notes.contains { $0.contains("sign not resolved") }, "\(even.notes)")
+        let evenTrades = try SymmetricOptimizer(model: try Self.weakExclusive(mu: 0), threat: l2, objective: .trades(beta: 1)).solve()
+        #expect(!evenTrades.converged && evenTrades.notes.contains { $0.contains("not certified") }, "\(evenTrades)")
+        let inside = try SymmetricOptimizer(model: try Self.weakExclusive(mu: 0.02), threat: l2, objective: .ce).solve()
+        #expect(inside.converged && inside.w1 > 0.01 && !inside.onExclusiveFace, "\(inside)")
+    }
+
     @Test("the optimiser marks a point on the upper or lower scale bound as not converged")
     func optimiserPinned() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 1)
