@@ -221,6 +221,23 @@ struct ReliabilityTests {
         #expect(r.stderr.contains(fragment) && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(try Self.files(dir).isEmpty)
     }
+
+    /// Weak exclusive features (mu 0.3 against 1.2 on the cross-class ones): the exact ce
+    /// optimum at eps 0.2 has w1 = 0. Before, compare printed an infinite exact ratio and an
+    /// OUTSIDE verdict for a run heading there, and --out failed on the infinity (exit 3).
+    @Test("compare refuses an exact optimum on the face w1 = 0 (w2/w1 infinite) up front: one line, exit 2, nothing written")
+    func compareOnTheExclusiveFace() throws {
+        let dir = try CLI.temporaryDirectory(), models = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: models) }
+        let model = models.appendingPathComponent("weak.json")
+        try #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": [0.3,0.3,0.3,1.2,1.2,1.2], "sigma": [0.5,0.5,0.5,0.5,0.5,0.5]}"#
+            .write(to: model, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["compare", "--model", model.path, "--eps", "0.2", "--epochs", "8", "--steps-per-epoch", "5", "--seeds", "2",
+                             "--out", dir.appendingPathComponent("o.csv").path])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("is on the face w1 = 0") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(try Self.files(dir).isEmpty)
+    }
 }
 
 /// Extreme and degenerate values, as a new user would try them, on every subcommand: generated

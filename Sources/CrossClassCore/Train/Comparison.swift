@@ -38,6 +38,13 @@ public enum Comparison {
     /// on: bounds the memory of a run to this many logs, whatever the number of epochs.
     public static let defaultChunk = 32
 
+    /// The refusal when the exact optimum (free scale, or fixed at ||w|| = `scale`) is on the
+    /// family's face w1 = 0: the comparison holds the trained w2/w1 to the exact one, which is
+    /// infinite there (a trained run heading to the face reads as far outside any tolerance).
+    static func faceRefusal(objective: Objective, threat: ThreatModel, at scale: Double?) -> InputError {
+        InputError("the exact optimum of \(objective) at eps \(threat.eps)\(scale.map { " and ||(w1, w2)|| = \($0)" } ?? "") is on the face w1 = 0 (no weight on the exclusive features): its w2/w1 is infinite, and the comparison judges w2/w1; `ccsim optimum` reports that optimum")
+    }
+
     /// Trains with `configuration` (population, linear, no bias is what the exact optimum
     /// assumes) and compares with the exact optimum of `objective` under `scale`.
     ///
@@ -64,6 +71,7 @@ public enum Comparison {
         var exactOptimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: scale)
         exactOptimizer.tolerance = 1e-10
         let exact = try exactOptimizer.solve()
+        if exact.onExclusiveFace { throw faceRefusal(objective: objective, threat: threat, at: nil) }
         let epochs = configuration.epochs
         let burnIn = Int((Double(epochs) * burnInFraction).rounded(.up))
         let window = max(2, Int((Double(epochs) * windowFraction).rounded(.up)))
@@ -99,7 +107,9 @@ public enum Comparison {
                 guard s > 0 else { return 0 }
                 var o = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .fixed(s))
                 o.tolerance = 1e-9
-                return try o.solve().ratio
+                let optimum = try o.solve()
+                if optimum.onExclusiveFace { throw faceRefusal(objective: objective, threat: threat, at: s) }
+                return optimum.ratio
             }
             for (log, exactAtScale) in zip(pending, ratios) {
                 let w1 = log.w1 ?? 0, w2 = log.w2 ?? 0
@@ -230,6 +240,7 @@ extension Comparison {
                     var o = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .fixed(s))
                     o.tolerance = tolerance
                     let optimum = try o.solve()
+                    if optimum.onExclusiveFace { throw faceRefusal(objective: objective, threat: threat, at: s) }
                     exactRatio = optimum.ratio
                     if threat.norm == .linf {
                         exactCAS = try ExactAttribution.symmetricFamilyCAS(model: model, threat: attributionThreat, w1: optimum.w1, w2: optimum.w2).adversarialCAS ?? 0

@@ -45,7 +45,8 @@ struct CompareCommand: ParsableCommand {
             free scale, or with @wd=L the centred weight-decay optimum, which is what SGD weight decay from \
             W = 0 converges to), trajectory_error (largest gap, after a 20% burn-in, between the trained w2/w1 \
             and the exact fixed-scale optimum at the same ||(w1, w2)||), the tolerance (4 standard errors of \
-            that mean, from 4 block means: SGD noise is autocorrelated) and within_tolerance.
+            that mean, from 4 block means: SGD noise is autocorrelated) and within_tolerance. An exact \
+            optimum on the face w1 = 0 (no exclusive weight: w2/w1 infinite) is refused up front.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
