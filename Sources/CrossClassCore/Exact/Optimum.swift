@@ -1003,15 +1003,16 @@ public enum FullOptimizer {
             if engine.onLines && !atStart && engine.tradesBeta != nil {
                 // A BFGS Hessian is positive definite by construction, so it says nothing about
                 // the curvature where Newton stopped, and trades is not convex: the point's own
-                // Hessian (the coarse rule's gradients, as at the start) decides that it is a
-                // minimum and gives the decrement. (ce and ls are convex: a stationary point is
+                // Hessian (`pointDecrement`) decides that it is a minimum and gives the
+                // decrement. (ce and ls are convex: a stationary point is
                 // the minimum, and the updated Hessian's decrement estimates F - F*.)
-                if let h = coarseHessian(active, at: newton.argument, matrix: matrix),
-                   let value = DampedNewton.decrement(hessian: restricted(h, to: moving), gradient: newton.gradient) {
+                if let value = pointDecrement(gradient: newton.gradient, { rule in
+                    coarseHessian(active, at: newton.argument, matrix: matrix, rule: rule).map { restricted($0, to: moving) }
+                }) {
                     decrement = value
                 } else {
                     minimum = false
-                    notes.append("the Hessian (coarse rule) at the point found is not positive definite: not a certified local minimum")
+                    notes.append("the Hessian (coarse and working rules) at the point found is not positive definite: not a certified local minimum")
                 }
             }
             let useStart = atStart || startEstimate.value < final.value
@@ -1107,12 +1108,11 @@ public enum FullOptimizer {
         if engine.tradesBeta != nil {
             // trades is not convex, and a BFGS Hessian is positive definite by construction: the
             // point's own Hessian along the subspace decides that it is a minimum there.
-            if let h = subspaceHessian(engine, at: x, basis: basis, matrix: matrix),
-               let value = DampedNewton.decrement(hessian: h, gradient: newton.gradient) {
+            if let value = pointDecrement(gradient: newton.gradient, { subspaceHessian(engine, at: x, basis: basis, matrix: matrix, rule: $0) }) {
                 decrement = value
             } else {
                 converged = false
-                notes.append("the Hessian (coarse rule) along the symmetric subspace at the point found is not positive definite: not a certified local minimum")
+                notes.append("the Hessian (coarse and working rules) along the symmetric subspace at the point found is not positive definite: not a certified local minimum")
             }
         }
         if !(decrement <= max(tolerance, 1e-15 * (1 + abs(final.value)))) {
@@ -1240,13 +1240,14 @@ public enum FullOptimizer {
     static func constantClasses(_ engine: LinearPairCE, _ w: Matrix) -> [Int] { engine.classes(w) { $0.sr == 0 } }
 
     /// The Hessian of R along an orthonormal basis of a subspace through x (coordinates in it),
-    /// by forward differences (step 1e-4 |x|) of the coarse rule's gradients: every point stays
-    /// in the subspace (`subspaceSolve`: off it R has a kink).
-    static func subspaceHessian(_ engine: LinearPairCE, at x: [Double], basis: [[Double]], matrix: ([Double]) -> Matrix) -> [Double]? {
+    /// by forward differences (step 1e-4 |x|) of the coarse rule's gradients (or `rule`'s):
+    /// every point stays in the subspace (`subspaceSolve`: off it R has a kink).
+    static func subspaceHessian(_ engine: LinearPairCE, at x: [Double], basis: [[Double]], matrix: ([Double]) -> Matrix,
+                                rule: GaussLegendre = .coarse) -> [Double]? {
         let m = basis.count, n = x.count
         let step = 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3)
         func gradient(_ point: [Double]) -> [Double]? {
-            engine.evaluate(matrix(point), rule: .coarse).map { r in WeightSymmetry.coordinates(Array(r.gradient.storage.prefix(n)), in: basis) }
+            engine.evaluate(matrix(point), rule: rule).map { r in WeightSymmetry.coordinates(Array(r.gradient.storage.prefix(n)), in: basis) }
         }
         guard let g0 = gradient(x) else { return nil }
         var hessian = [Double](repeating: 0, count: m * m)
@@ -1261,8 +1262,20 @@ public enum FullOptimizer {
     /// The Hessian of R in the free entries at x by forward differences (step 1e-4 |x|) of the
     /// coarse rule's exact per-class gradients (`LinearPairCE.freeHessian`, which uses the
     /// classes' symmetries): its noise (~1e-8 / step) and truncation (~step) are far below what a
-    /// Newton step from a stationary start needs.
-    static func coarseHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix) -> [Double]? {
-        engine.freeHessian(matrix(x), rule: .coarse, step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3))
+    /// Newton step from a stationary start needs. `rule`: the working rule's gradients instead.
+    static func coarseHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix, rule: GaussLegendre = .coarse) -> [Double]? {
+        engine.freeHessian(matrix(x), rule: rule, step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3))
+    }
+
+    /// The Newton decrement at a trades point from its own Hessian: the coarse rule's, or where
+    /// that is not positive definite the working rule's (the coarse rule can miss a small
+    /// curvature: at a random 3-class model's trades:1 optimum the working rule's smallest
+    /// eigenvalue was 1.13e-3 at steps 1e-3, 1e-4 and 1e-5 of |x| alike, and the coarse
+    /// rule's Hessian was indefinite). nil when neither is positive definite.
+    static func pointDecrement(gradient: [Double], _ hessian: (GaussLegendre) -> [Double]?) -> Double? {
+        for rule in [GaussLegendre.coarse, .working] {
+            if let h = hessian(rule), let value = DampedNewton.decrement(hessian: h, gradient: gradient) { return value }
+        }
+        return nil
     }
 }

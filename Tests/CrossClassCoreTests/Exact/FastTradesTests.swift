@@ -595,4 +595,19 @@ struct FastTradesTests {
             for (entry, rise) in try freeEntryRises(engine, at: w, step: 1e-3).rises { #expect(rise > 1e-9, "entry \(entry): \(rise)") }
         }
     }
+
+    @Test("Full W, trades:1, a random 3-class model whose optimum has a small curvature (smallest eigenvalue 1.1e-3) that the coarse rule's Hessian misses (indefinite there): the working rule's Hessian certifies the minimum; R rises along 8 directions")
+    func smallCurvature() throws {
+        let model = try DataModel(name: "r1", membership: [[true, true, false], [false, true, true], [true, false, false]], mu: [1.42, 0.84, 1.22], sigma: [0.48, 0.41, 0.38])
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1))
+        #expect(full.converged && full.method == .fast, "\(full.notes)")
+        let gap = try #require(full.optimalityGap)
+        #expect(full.value < full.symmetricValue - 0.05 && gap <= 1e-10, "\(full.value) against \(full.symmetricValue), gap \(gap)")
+        let w = full.classifier.weights
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        for (u, rise) in try randomDirectionRises(at: w, count: 8, seed: 7, step: 1e-2, { engine.evaluate($0)?.value }) {
+            #expect(rise > 1e-9, "direction \(u): \(rise)")
+        }
+    }
 }
