@@ -120,40 +120,19 @@ extension SymmetricOptimizer {
             axisWorking = last?.r
             w1 = r0; w2 = 0; boundary = true
             finalValue = axis.value
-            // The face w1 = 0 (no weight on the exclusive features), searched when the interior
-            // search heads there or the axis has no minimiser above w1 = 0 (the exclusive
-            // features alone are no better than w = 0): asked at most once.
-            var faceCandidate: ExclusiveFaceCandidate? = nil
-            func face() throws -> ExclusiveFaceCandidate {
-                if let faceCandidate { return faceCandidate }
-                let c = try gradientFaceCandidate(working, coarse: coarse) { w2 in faceDerivative(e, w2: w2, working) }
-                faceCandidate = c
-                return c
-            }
             // An axis pinned low (w1 -> 0) is left only where F falls into the family (dF/dw2 < 0):
-            // towards the face when the cross-class features alone do better.
+            // towards the face w1 = 0 when the cross-class features alone do better.
             if (axis.g2 < 0 || !isConvex) && !pinnedHigh && (!pinnedLow || axis.g2 < 0) {
-                var chosen: InteriorPoint
-                if pinnedLow, isConvex, try face().certified {
-                    // Convex F, minimal along the face and rising into the family: the minimiser.
-                    let c = try face()
-                    chosen = facePoint(c, search: "Newton")
-                    exclusiveDerivative = c.derivative
-                } else {
-                    var start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
-                    if pinnedLow { start = faceCandidate.map { (0.1 * $0.w2, $0.w2) } ?? (0.1, 1) }
-                    if let w = warmStart, !w.onBoundary, w.w1 > 0, w.w2 > 0, axis.g2 < 0 { start = (w.w1, w.w2) }
-                    // As the l_2 path: a coarse stage on secant Hessians, then the working rule, here
-                    // with the last step at F's rounding taken (w to ~1e-10; the final estimate
-                    // reuses that evaluation).
-                    let interior = try warmNewton(working, coarse: coarse, start: start, evaluatesRoundingSteps: true)
-                    let preferred = try preferringExclusiveFace(
-                        InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
-                                      failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
-                        search: "Newton", face: face)
-                    chosen = preferred.point
-                    exclusiveDerivative = preferred.derivative
+                var start = axis.g2 < 0 ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
+                if let w = warmStart, !w.onBoundary, w.w1 > 0, w.w2 > 0, axis.g2 < 0 { start = (w.w1, w.w2) }
+                // As the l_2 path: a coarse stage on secant Hessians, then the working rule, here
+                // with the last step at F's rounding taken (w to ~1e-10; the final estimate
+                // reuses that evaluation).
+                let search = try offAxisSearch(working, coarse: coarse, start: start, axisPinnedLow: pinnedLow, evaluatesRoundingSteps: true) {
+                    faceDerivative(e, w2: $0, working)
                 }
+                let chosen = search.point
+                exclusiveDerivative = search.derivative
                 if chosen.value < axis.value {
                     w1 = chosen.w1; w2 = chosen.w2; boundary = false
                     finalValue = chosen.value

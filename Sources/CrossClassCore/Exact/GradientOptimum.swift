@@ -508,32 +508,13 @@ extension SymmetricOptimizer {
             // tries an interior start, always at the angle 0.35 (the start at (r0, 1e-3 r0) cost
             // three dear evaluations near w2 = 0 and reached the same optima: eps 0.05-0.45,
             // trades:1 and trades:6 within 3e-15 in value, 10-25% faster).
-            // The face w1 = 0, as in `solveFast`: asked at most once.
-            var faceCandidate: ExclusiveFaceCandidate? = nil
-            func face() throws -> ExclusiveFaceCandidate {
-                if let faceCandidate { return faceCandidate }
-                let c = try gradientFaceCandidate(f, coarse: coarse, derivative: faceDerivative)
-                faceCandidate = c
-                return c
-            }
             if (atAxis.g2 < 0 || !isConvex) && !axis.pinnedHigh && (!axis.pinnedLow || atAxis.g2 < 0) {
-                var chosen: InteriorPoint
-                if axis.pinnedLow, isConvex, try face().certified {
-                    let c = try face()
-                    chosen = facePoint(c, search: "Newton")
-                    exclusiveDerivative = c.derivative
-                } else {
-                    var begin = atAxis.g2 < 0 && isConvex ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
-                    if axis.pinnedLow { begin = faceCandidate.map { (0.1 * $0.w2, $0.w2) } ?? (0.1, 1) }
-                    // A last step at F's rounding is not evaluated: it was a fifth of trades' time.
-                    let interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: false)
-                    let preferred = try preferringExclusiveFace(
-                        InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
-                                      failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
-                        search: "Newton", face: face)
-                    chosen = preferred.point
-                    exclusiveDerivative = preferred.derivative
-                }
+                let begin = atAxis.g2 < 0 && isConvex ? (r0, 1e-3 * r0) : (r0 * cos(0.35), r0 * sin(0.35))
+                // A last step at F's rounding is not evaluated: it was a fifth of trades' time.
+                let search = try offAxisSearch(f, coarse: coarse, start: begin, axisPinnedLow: axis.pinnedLow, evaluatesRoundingSteps: false,
+                                               faceDerivative: faceDerivative)
+                let chosen = search.point
+                exclusiveDerivative = search.derivative
                 if chosen.value < atAxis.value {
                     w1 = chosen.w1; w2 = chosen.w2; boundary = false
                     notes += chosen.notes
@@ -573,6 +554,37 @@ extension SymmetricOptimizer {
         return try optimum(w1: w1, w2: w2, value: try f(w1, w2).value, objectiveValue: final.value,
                            derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,
                            converged: converged, notes: notes, exclusiveDerivative: exclusiveDerivative)
+    }
+
+    /// The free-scale search off the axis w2 = 0 on the fast paths (`solveFast`,
+    /// `solveWithGradient`). Where the axis is pinned low (no minimiser above w1 = 0, and F falls
+    /// into the family there) the face w1 = 0 comes first: for convex F a certified face point
+    /// is the minimiser. Otherwise Newton (`warmNewton`) from `start`, or beside the face point
+    /// when the axis is pinned low, with the face preferred where Newton heads for it
+    /// (`preferringExclusiveFace`). The face is searched at most once.
+    func offAxisSearch(
+        _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
+        coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))?, start: (Double, Double),
+        axisPinnedLow: Bool, evaluatesRoundingSteps: Bool, faceDerivative: (Double) throws -> Estimate
+    ) throws -> (point: InteriorPoint, derivative: Estimate?) {
+        var candidate: ExclusiveFaceCandidate? = nil
+        func face() throws -> ExclusiveFaceCandidate {
+            if let candidate { return candidate }
+            let c = try gradientFaceCandidate(f, coarse: coarse, derivative: faceDerivative)
+            candidate = c
+            return c
+        }
+        var begin = start
+        if axisPinnedLow {
+            let c = try face()
+            if isConvex && c.certified { return (facePoint(c, search: "Newton"), c.derivative) }
+            begin = (0.1 * c.w2, c.w2)
+        }
+        let interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: evaluatesRoundingSteps)
+        return try preferringExclusiveFace(
+            InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
+                          failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
+            search: "Newton", face: face)
     }
 
     /// The face candidate from an evaluator with exact gradients (the fast paths): the root of
