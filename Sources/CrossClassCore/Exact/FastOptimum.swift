@@ -92,16 +92,10 @@ extension SymmetricOptimizer {
             finalValue = arc.value
             if theta == 0 { derivative = atZero }
             if theta < 1e-4 && derivative == nil { derivative = atZero }
-            switch try arcEnd(theta: theta, best: { arc.value ?? working(s * cos(theta), s * sin(theta)).value }, derivative: { faceDerivative(e, w2: s, working) }, atFace: { working(0, s).value }) {
-            case .face(let value, let d, let note):
-                theta = .pi / 2
-                finalValue = value
-                exclusiveDerivative = d
-                notes.append(note)
-            case .uncertified(let failure):
-                converged = false
-                notes.append(failure)
-            case .inside: break
+            if let atFace = try settleArcEnd(&theta, converged: &converged, notes: &notes, exclusiveDerivative: &exclusiveDerivative,
+                                             best: { arc.value ?? working(s * cos(arc.theta), s * sin(arc.theta)).value },
+                                             derivative: { faceDerivative(e, w2: s, working) }, atFace: { working(0, s).value }) {
+                finalValue = atFace
             }
             w1 = theta == .pi / 2 ? 0 : s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)

@@ -483,16 +483,9 @@ extension SymmetricOptimizer {
             var theta = arc.theta
             converged = converged && arc.converged
             if theta == 0 { derivative = atZero }
-            switch try arcEnd(theta: theta, best: { try arc.value ?? f(s * cos(theta), s * sin(theta)).value }, derivative: { try faceDerivative(s) }, atFace: { try f(0, s).value }) {
-            case .face(_, let d, let note):
-                theta = .pi / 2
-                exclusiveDerivative = d
-                notes.append(note)
-            case .uncertified(let failure):
-                converged = false
-                notes.append(failure)
-            case .inside: break
-            }
+            _ = try settleArcEnd(&theta, converged: &converged, notes: &notes, exclusiveDerivative: &exclusiveDerivative,
+                                 best: { try arc.value ?? f(s * cos(arc.theta), s * sin(arc.theta)).value },
+                                 derivative: { try faceDerivative(s) }, atFace: { try f(0, s).value })
             w1 = theta == .pi / 2 ? 0 : s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
             boundary = theta == 0

@@ -363,33 +363,33 @@ public struct SymmetricOptimizer: Sendable {
         ])
     }
 
-    /// Where the fixed-scale arc's minimiser ends up beside its end theta = pi/2 (w1 = 0).
-    enum ArcEnd {
-        /// Inside the arc, as found.
-        case inside
-        /// On the face: F there and dF/dw1(0+, s), with the note that says so.
-        case face(value: Double, derivative: Estimate, note: String)
-        /// At theta = pi/2, but not certified: the reason.
-        case uncertified(String)
-    }
-
     /// The arc's end at the face w1 = 0: dF/dtheta(pi/2-) = -s dF/dw1(0+, s), so a minimiser
-    /// within 1e-4 of pi/2 moves there when that derivative (`derivative`) is >= 0 beyond its
-    /// error bound (F rises into the family; a minimiser of F on the arc for ce and ls, convex;
-    /// `ExclusiveFaceCandidate.certifiesFace`) and F there (`atFace`) is as low as at the
-    /// minimiser (`best`, asked only then), to 10 quadrature tolerances. A minimiser at pi/2
-    /// that it does not certify is not converged.
-    func arcEnd(theta: Double, best: () throws -> Double, derivative: () throws -> Estimate, atFace: () throws -> Double) throws -> ArcEnd {
-        guard theta > .pi / 2 - 1e-4 else { return .inside }
+    /// `theta` within 1e-4 of pi/2 moves there when that derivative (`derivative`) is >= 0 beyond
+    /// its error bound (F rises into the family; a minimiser of F on the arc for ce and ls,
+    /// convex; `ExclusiveFaceCandidate.certifiesFace`) and F there (`atFace`) is as low as at the
+    /// minimiser (`best`, asked only then), to 10 quadrature tolerances: theta becomes pi/2, the
+    /// derivative and a note are recorded, and F at the face is returned. A minimiser at pi/2
+    /// that the derivative does not certify is not converged, with the reason.
+    func settleArcEnd(
+        _ theta: inout Double, converged: inout Bool, notes: inout [String], exclusiveDerivative: inout Estimate?,
+        best: () throws -> Double, derivative: () throws -> Estimate, atFace: () throws -> Double
+    ) throws -> Double? {
+        guard theta > .pi / 2 - 1e-4 else { return nil }
         let d = try derivative()
         if ExclusiveFaceCandidate.certifiesFace(d, convex: isConvex) {
             let value = try atFace()
             if try value <= best() + 10 * tolerance {
-                return .face(value: value, derivative: d, note: "\(Self.exclusiveFaceNote): dF/dw1(0+) = \(ExclusiveFaceCandidate.derivativeText(d))")
+                theta = .pi / 2
+                exclusiveDerivative = d
+                notes.append("\(Self.exclusiveFaceNote): dF/dw1(0+) = \(ExclusiveFaceCandidate.derivativeText(d))")
+                return value
             }
         }
-        guard theta == .pi / 2 else { return .inside }
-        return .uncertified("the minimiser on the arc is at theta = pi/2 (w1 = 0), but the one-sided derivative dF/dw1(0+) there is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified")
+        if theta == .pi / 2 {
+            converged = false
+            notes.append("the minimiser on the arc is at theta = pi/2 (w1 = 0), but the one-sided derivative dF/dw1(0+) there is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified")
+        }
+        return nil
     }
 
     /// How a note names an optimum on the face w1 = 0.
@@ -465,16 +465,10 @@ public struct SymmetricOptimizer: Sendable {
                     if atZero <= best + 10 * tolerance { theta = 0; best = atZero }
                 }
             }
-            switch try arcEnd(theta: theta, best: { best }, derivative: { try derivativeAtExclusiveZeroEstimate(w2: s) }, atFace: { try f(0, s) }) {
-            case .face(let value, let d, let note):
-                theta = .pi / 2
-                best = value
-                exclusiveDerivative = d
-                notes.append(note)
-            case .uncertified(let failure):
-                converged = false
-                notes.append(failure)
-            case .inside: break
+            let found = best
+            if let atFace = try settleArcEnd(&theta, converged: &converged, notes: &notes, exclusiveDerivative: &exclusiveDerivative,
+                                             best: { found }, derivative: { try derivativeAtExclusiveZeroEstimate(w2: s) }, atFace: { try f(0, s) }) {
+                best = atFace
             }
             w1 = theta == .pi / 2 ? 0 : s * cos(theta)
             w2 = theta == 0 ? 0 : s * sin(theta)
