@@ -582,7 +582,8 @@ extension SymmetricOptimizer {
 
     /// The face candidate from an evaluator with exact gradients (the fast paths): the root of
     /// dF/dlog w2 along the face w1 = 0 (`warmAxis`) and the one-sided dF/dw1 at (0+, w2) there
-    /// with its error bound (`derivative`; the evaluators differentiate |w1| from w1 > 0).
+    /// with its error bound (`derivative`; the evaluators differentiate |w1| from w1 > 0), and
+    /// for trades with that derivative's sign not resolved, F's curvature there.
     func gradientFaceCandidate(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
         coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))?,
@@ -592,7 +593,21 @@ extension SymmetricOptimizer {
         let w2 = exp(axis.logScale)
         var d = try derivative(w2)
         d.converged = d.converged && axis.converged
-        return ExclusiveFaceCandidate(w2: w2, value: try f(0, w2).value, derivative: d, pinned: axis.pinnedLow || axis.pinnedHigh, convex: isConvex)
+        let atFace = try f(0, w2)
+        var candidate = ExclusiveFaceCandidate(w2: w2, value: atFace.value, derivative: d, pinned: axis.pinnedLow || axis.pinnedHigh, convex: isConvex)
+        if !isConvex && d.converged && abs(d.value) <= d.errorBound {
+            // trades, the sign of dF/dw1(0+) not resolved: the point is a local minimum to that
+            // error when F's Hessian in (w1, w2) there (forward differences of the exact
+            // gradients, into the family in w1) is positive definite beyond the differences'
+            // noise (the gradients' error over the step).
+            let h = 1e-4 * w2
+            let along1 = try f(h, w2), along2 = try f(0, w2 + h)
+            let a = (along1.g1 - atFace.g1) / h, c = (along2.g2 - atFace.g2) / h
+            let b = 0.5 * ((along2.g1 - atFace.g1) + (along1.g2 - atFace.g2)) / h
+            let smallest = 0.5 * (a + c) - (0.25 * (a - c) * (a - c) + b * b).squareRoot()
+            if smallest > 10 * d.errorBound / h { candidate.curvature = smallest }
+        }
+        return candidate
     }
 
     /// The minimiser of F on the arc ||w|| = s over theta in [0, pi/2] (the fixed scale), from

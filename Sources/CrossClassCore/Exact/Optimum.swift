@@ -292,21 +292,32 @@ public struct SymmetricOptimizer: Sendable {
         var pinned: Bool
         /// ce and ls (convex F).
         var convex: Bool
-        var certified: Bool { !pinned && Self.certifiesFace(derivative, convex: convex) }
+        /// trades with the derivative's sign not resolved: the smallest eigenvalue of F's Hessian
+        /// in (w1, w2) at the face point (one-sided in w1), when it is positive beyond its noise.
+        var curvature: Double? = nil
+        var certified: Bool { !pinned && Self.certifiesFace(derivative, acceptsUnresolvedSign: convex || curvature != nil) }
 
         /// Whether dF/dw1(0+) = d at a point of the face w1 = 0 makes it a minimiser: d >= 0
         /// beyond its error bound, the first-order condition of the constraint w1 >= 0 (for ce
         /// and ls, convex, sufficient over the whole family; for trades a local minimum, as the
-        /// family Newton's points are). For convex F, |d| within its bound too: the sign is not
-        /// resolved, and the point is a minimiser to that error, as a point on the face w2 = 0
-        /// is (on l_2 with mu = 0 on the exclusive features F is even in w1, and d is 0).
-        static func certifiesFace(_ d: Estimate, convex: Bool) -> Bool {
-            d.converged && (d.value - d.errorBound >= 0 || (convex && abs(d.value) <= d.errorBound))
+        /// family Newton's points are). With `acceptsUnresolvedSign` (F convex, or its Hessian
+        /// there positive definite), |d| within its bound too: the point is then a minimiser to
+        /// that error, as a point on the face w2 = 0 is (on l_2 with mu = 0 on the exclusive
+        /// features F is even in w1, and d is 0).
+        static func certifiesFace(_ d: Estimate, acceptsUnresolvedSign: Bool) -> Bool {
+            d.converged && (d.value - d.errorBound >= 0 || (acceptsUnresolvedSign && abs(d.value) <= d.errorBound))
         }
 
-        /// How a note states the derivative's value.
-        static func derivativeText(_ d: Estimate) -> String {
-            "\(d.value) (error \(d.errorBound))\(abs(d.value) <= d.errorBound ? ", its sign not resolved: F convex, the face point is a minimiser to that error" : "")"
+        /// How a note states the derivative's value (`unresolved`: why a sign within its error
+        /// bound of 0 is accepted).
+        static func derivativeText(_ d: Estimate, unresolved: String = "F convex, the face point is a minimiser to that error") -> String {
+            "\(d.value) (error \(d.errorBound))\(abs(d.value) <= d.errorBound ? ", its sign not resolved: \(unresolved)" : "")"
+        }
+
+        var derivativeText: String {
+            guard let curvature else { return Self.derivativeText(derivative) }
+            return Self.derivativeText(
+                derivative, unresolved: "F's Hessian in (w1, w2) there is positive definite (smallest eigenvalue \(curvature)), a local minimum to that error")
         }
     }
 
@@ -359,7 +370,7 @@ public struct SymmetricOptimizer: Sendable {
             failure = "the one-sided derivative dF/dw1 at (0+, w2 = \(candidate.w2)) is \(d.value) (error \(d.errorBound)): the face w1 = 0 is not certified (\(search) stopped near it)"
         }
         return InteriorPoint(w1: 0, w2: candidate.w2, value: candidate.value, failure: failure, notes: [
-            "\(Self.exclusiveFaceNote): F is minimal along the face at w2 = \(candidate.w2) and its one-sided derivative into the family dF/dw1(0+) is \(ExclusiveFaceCandidate.derivativeText(d))\(isConvex ? "" : "; a local minimum: trades is not convex")",
+            "\(Self.exclusiveFaceNote): F is minimal along the face at w2 = \(candidate.w2) and its one-sided derivative into the family dF/dw1(0+) is \(candidate.derivativeText)\(isConvex ? "" : "; a local minimum: trades is not convex")",
         ])
     }
 
@@ -376,7 +387,7 @@ public struct SymmetricOptimizer: Sendable {
     ) throws -> Double? {
         guard theta > .pi / 2 - 1e-4 else { return nil }
         let d = try derivative()
-        if ExclusiveFaceCandidate.certifiesFace(d, convex: isConvex) {
+        if ExclusiveFaceCandidate.certifiesFace(d, acceptsUnresolvedSign: isConvex) {
             let value = try atFace()
             if try value <= best() + 10 * tolerance {
                 theta = .pi / 2

@@ -212,7 +212,7 @@ struct HonestErrorTests {
                       mu: [mu, mu, mu, 1.2, 1.2, 1.2], sigma: [Double](repeating: 0.5, count: 6))
     }
 
-    @Test("the fast pair paths find an optimum on the face w1 = 0 and certify it by their exact one-sided derivative (l_inf: ce, ls, trades, free and fixed scale; l_2 with mu 0 on the exclusive features: its sign is not resolved, accepted for ce, not for trades)")
+    @Test("the fast pair paths find an optimum on the face w1 = 0 and certify it by their exact one-sided derivative (l_inf: ce, ls, trades, free and fixed scale; l_2 with mu 0 on the exclusive features: its sign is not resolved, accepted for ce, convex, and for trades where its Hessian there is positive definite)")
     func fastPathsOnTheExclusiveFace() throws {
         // Before, the axis w2 = 0 had no minimiser above w1 = e^-12 and no interior was
         // searched: every objective ended NOT converged at w = (6e-6, 0), or after 60 Newton
@@ -244,14 +244,22 @@ struct HonestErrorTests {
         #expect(slow.converged && slow.w1 == 0 && abs(slow.w2 - fast.w2) < 1e-6 * fast.w2 && abs(slow.value - fast.value) < 1e-9,
                 "\(slow) against \(fast)")
         // l_2, mu 0 on the exclusive features: F is even in w1, so dF/dw1(0+) = 0 up to rounding.
-        // Convex ce takes the face (a stationary point of a convex F); trades, not convex, does
-        // not; with mu 0.02 the optimum is inside.
+        // Convex ce takes the face (a stationary point of a convex F); trades, not convex, takes
+        // it where F's Hessian in (w1, w2) there is positive definite (a local minimum), and
+        // values rise from it into the family; with mu 0.02 the optimum is inside.
         let l2 = try ThreatModel(norm: .l2, eps: 0.5)
         let even = try SymmetricOptimizer(model: try Self.weakExclusive(mu: 0), threat: l2, objective: .ce).solve()
         #expect(even.converged && even.w1 == 0 && abs(even.derivativeAtExclusiveZero ?? 1) <= (even.derivativeAtExclusiveZeroError ?? 0), "\(even)")
-        #expect(even.notes.contains { $0.contains("sign not resolved") }, "\(even.notes)")
-        let evenTrades = try SymmetricOptimizer(model: try Self.weakExclusive(mu: 0), threat: l2, objective: .trades(beta: 1)).solve()
-        #expect(!evenTrades.converged && evenTrades.notes.contains { $0.contains("not certified") }, "\(evenTrades)")
+        #expect(even.notes.contains { $0.contains("sign not resolved: F convex") }, "\(even.notes)")
+        let evenTradesOptimizer = try SymmetricOptimizer(model: try Self.weakExclusive(mu: 0), threat: l2, objective: .trades(beta: 1))
+        let evenTrades = try evenTradesOptimizer.solve()
+        #expect(evenTrades.converged && evenTrades.w1 == 0 && evenTrades.notes.contains { $0.contains("Hessian in (w1, w2) there is positive definite") },
+                "\(evenTrades)")
+        let f0 = try evenTradesOptimizer.value(w1: 0, w2: evenTrades.w2).value
+        for (u1, u2) in [(1.0, 0.0), (1, 1), (1, -1)] {
+            let h = 1e-2 * evenTrades.w2
+            #expect(try evenTradesOptimizer.value(w1: h * u1, w2: evenTrades.w2 + h * u2).value > f0, "trades: direction (\(u1), \(u2))")
+        }
         let inside = try SymmetricOptimizer(model: try Self.weakExclusive(mu: 0.02), threat: l2, objective: .ce).solve()
         #expect(inside.converged && inside.w1 > 0.01 && !inside.onExclusiveFace, "\(inside)")
     }
