@@ -601,11 +601,13 @@ extension SymmetricOptimizer {
             // gradients, into the family in w1) is positive definite beyond the differences'
             // noise (the gradients' error over the step).
             let h = 1e-4 * w2
-            let along1 = try f(h, w2), along2 = try f(0, w2 + h)
-            let a = (along1.g1 - atFace.g1) / h, c = (along2.g2 - atFace.g2) / h
-            let b = 0.5 * ((along2.g1 - atFace.g1) + (along1.g2 - atFace.g2)) / h
-            let smallest = 0.5 * (a + c) - (0.25 * (a - c) * (a - c) + b * b).squareRoot()
-            if smallest > 10 * d.errorBound / h { candidate.curvature = smallest }
+            let hessian = try DampedNewton.differencedHessian(at: [0, w2], gradient: [atFace.g1, atFace.g2], step: h) { p in
+                let v = try f(p[0], p[1])
+                return [v.g1, v.g2]
+            }
+            if let smallest = try SymmetricEigen.decompose(hessian, 2).values.min(), smallest > 10 * d.errorBound / h {
+                candidate.curvature = smallest
+            }
         }
         return candidate
     }

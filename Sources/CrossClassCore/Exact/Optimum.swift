@@ -824,7 +824,7 @@ public enum FullOptimizer {
             // symmetric optimum) is stationary by symmetry, so the first Hessian -- which only
             // certifies the minimum and measures the decrement there -- comes from the coarse
             // rule's gradients (a Newton step above 1e-3 |x| differences afresh on the working rule).
-            let initial = engine.onLines ? coarseHessian(startEngine, at: x0, matrix: matrix) : nil
+            let initial = engine.onLines ? freeEntriesHessian(startEngine, at: x0, matrix: matrix) : nil
             // A step at F's rounding is not evaluated there: the step (~1e-9) puts rounding dust
             // on the symmetric start's zero entries, which splits the kinks that coincide there
             // (at the eps 0.1 trades:1 optimum under l_inf, 60 s against 2 s at the start).
@@ -1012,7 +1012,7 @@ public enum FullOptimizer {
                 // decrement. (ce and ls are convex: a stationary point is
                 // the minimum, and the updated Hessian's decrement estimates F - F*.)
                 if let value = pointDecrement(gradient: newton.gradient, { rule in
-                    coarseHessian(active, at: newton.argument, matrix: matrix, rule: rule).map { restricted($0, to: moving) }
+                    freeEntriesHessian(active, at: newton.argument, matrix: matrix, rule: rule).map { restricted($0, to: moving) }
                 }) {
                     decrement = value
                 } else {
@@ -1268,7 +1268,7 @@ public enum FullOptimizer {
     /// coarse rule's exact per-class gradients (`LinearPairCE.freeHessian`, which uses the
     /// classes' symmetries): its noise (~1e-8 / step) and truncation (~step) are far below what a
     /// Newton step from a stationary start needs. `rule`: the working rule's gradients instead.
-    static func coarseHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix, rule: GaussLegendre = .coarse) -> [Double]? {
+    static func freeEntriesHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix, rule: GaussLegendre = .coarse) -> [Double]? {
         engine.freeHessian(matrix(x), rule: rule, step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3))
     }
 
