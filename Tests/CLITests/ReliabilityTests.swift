@@ -239,6 +239,35 @@ struct ReliabilityTests {
         #expect(r.stderr.contains("is on the face w1 = 0") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(try Self.files(dir).isEmpty)
     }
+
+    @Test("an optimum at W = 0: sweep writes it converged with an empty ratio, compare refuses it (one line, exit 2, nothing written)")
+    func optimumAtTheOrigin() throws {
+        let dir = try CLI.temporaryDirectory(), models = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: models) }
+        let model = models.appendingPathComponent("flat.json")
+        try #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": [0.3,0.3,0.3,0.3,0.3,0.3], "sigma": [0.5,0.5,0.5,0.5,0.5,0.5]}"#
+            .write(to: model, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("s.csv")
+        let sweep = try CLI.run(["sweep", "--model", model.path, "--eps", "0.1:0.3:0.2", "--objectives", "ce,ls:0.1", "--out", out.path])
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = try #require(lines.first)
+        let column = { (name: String) in try #require(header.firstIndex(of: name)) }
+        let (eps, w1, w2, ratio, converged) = (try column("eps"), try column("w1"), try column("w2"), try column("ratio"), try column("converged"))
+        #expect(lines.count == 5)
+        for row in lines.dropFirst() {
+            #expect(row[converged] == "true")
+            let atOrigin = row[eps] == "0.3"
+            #expect((row[w1] == "0.0" && row[w2] == "0.0" && row[ratio].isEmpty) == atOrigin, "\(row)")
+        }
+        #expect(sweep.stdout.contains("0.3 (W = 0)"), "\(sweep.stdout)")
+        try FileManager.default.removeItem(at: out)
+        try? FileManager.default.removeItem(at: dir.appendingPathComponent("s.manifest.json"))
+        let r = try CLI.run(["compare", "--model", model.path, "--eps", "0.3", "--epochs", "8", "--steps-per-epoch", "5", "--seeds", "2",
+                             "--out", dir.appendingPathComponent("o.csv").path])
+        #expect(r.status == 2 && r.stderr.contains("is W = 0") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(try Self.files(dir).isEmpty)
+    }
 }
 
 /// Extreme and degenerate values, as a new user would try them, on every subcommand: generated

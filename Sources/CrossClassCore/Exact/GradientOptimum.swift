@@ -572,12 +572,39 @@ extension SymmetricOptimizer {
             let c = try face()
             if isConvex && c.certified { return (facePoint(c, search: "Newton"), c.derivative) }
             begin = (0.1 * c.w2, c.w2)
+            // Both the axis and the face have their best scale at w -> 0: beside them Newton
+            // starts at e^-12 and crawls (60 steps of 1e-6).
+            if c.pinned, let ray = try steepestRay(f, coarse: coarse) { begin = ray }
         }
         let interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: evaluatesRoundingSteps)
         return try preferringExclusiveFace(
             InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
                           failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
             search: "Newton", face: face)
+    }
+
+    /// A start at a scale that fits when F falls from W = 0 into the family but neither the
+    /// axis nor the face has a minimiser above the search limit: along the family's steepest
+    /// direction at W = 0 (`OriginDerivative.familyBound`, closed form), the root of the ray's
+    /// slope in log-scale (`warmAxis`). nil when F does not fall from W = 0 along any direction
+    /// of the family beyond rounding, or the ray's scale is pinned as well.
+    func steepestRay(
+        _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
+        coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))?
+    ) throws -> (Double, Double)? {
+        guard let origin = OriginDerivative(model: model, threat: threat, objective: objective) else { return nil }
+        let bound = origin.familyBound()
+        guard bound.negative else { return nil }
+        let c = 1 - bound.lambda, s = bound.lambda
+        func along(_ g: @escaping (Double, Double) throws -> (value: Double, g1: Double, g2: Double)) -> (Double) throws -> Double {
+            { t in let v = try g(t * c, t * s); return c * v.g1 + s * v.g2 }
+        }
+        let ray = try withoutActuallyEscaping(f) { f in
+            try warmAxis(fine: along(f), coarse: coarse.map { along($0) })
+        }
+        guard !ray.pinnedLow, !ray.pinnedHigh else { return nil }
+        let t = exp(ray.logScale)
+        return (t * c, t * s)
     }
 
     /// The face candidate from an evaluator with exact gradients (the fast paths): the root of

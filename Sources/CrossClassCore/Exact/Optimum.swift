@@ -5,9 +5,10 @@ import GSL
 public struct SymmetricOptimum: Sendable, Equatable, Codable {
     public var w1: Double
     public var w2: Double
-    /// w2 / w1 (0 when w1 = 0 and w2 = 0).
-    public var ratio: Double { w1 == 0 ? (w2 == 0 ? 0 : .infinity) : w2 / w1 }
-    /// `ratio`, nil when it is infinite (the face w1 = 0): results files and JSON leave it empty.
+    /// w2 / w1: infinite on the face w1 = 0, undefined (NaN) at W = 0.
+    public var ratio: Double { w1 == 0 ? (w2 == 0 ? .nan : .infinity) : w2 / w1 }
+    /// `ratio`, nil when it is infinite (the face w1 = 0) or undefined (W = 0): results files
+    /// and JSON leave it empty.
     public var finiteRatio: Double? { ratio.isFinite ? ratio : nil }
     /// The minimised value (objective plus the weight-decay penalty, if any).
     public var value: Double
@@ -30,6 +31,9 @@ public struct SymmetricOptimum: Sendable, Equatable, Codable {
     public var derivativeAtExclusiveZeroError: Double? = nil
     /// True when the optimum is exactly on the face w1 = 0 (and w2 > 0).
     public var onExclusiveFace: Bool { w1 == 0 && w2 > 0 }
+    /// True when the optimum is W = 0 (the adversary cancels every class's mean signal: no
+    /// weight pays), certified by the closed-form directional derivative there (`OriginDerivative`).
+    public var atOrigin: Bool { w1 == 0 && w2 == 0 }
     /// False when a minimiser or a quadrature did not reach its tolerance (see `notes`).
     public var converged: Bool
     public var notes: [String]
@@ -429,10 +433,26 @@ public struct SymmetricOptimizer: Sendable {
     /// Or the family Newton's full-W evaluations at the optimum (`FamilyFinalEvaluations`), when
     /// it is that Newton's point.
     func solveKeepingEvaluations() throws -> (optimum: SymmetricOptimum, final: L2FinalEvaluations?, family: FamilyFinalEvaluations?) {
+        if let o = try originOptimum() { return (o, nil, nil) }
         if let e = pairEvaluator { return (try solveFast(e), nil, nil) }
         if let e = l2Evaluator, let o = try solveL2Fast(e) { return (o.optimum, o.final, nil) }
         let o = try solveOnValues()
         return (o.optimum, nil, o.family)
+    }
+
+    /// W = 0, when the closed-form first-order test certifies it: ce and ls (convex) at free
+    /// scale or with weight decay (its penalty is second order at 0), where the one-sided
+    /// derivative of F at W = 0 is positive, beyond rounding, along every direction of the
+    /// family. No search could report this point: its log-scale is -infinity. nil otherwise
+    /// (the searches run, as before).
+    func originOptimum() throws -> SymmetricOptimum? {
+        if case .fixed = scale { return nil }
+        guard isConvex, let d = OriginDerivative(model: model, threat: threat, objective: objective) else { return nil }
+        let bound = d.familyBound()
+        guard bound.nonNegative else { return nil }
+        let note = "W = 0 is the minimiser (the adversary cancels the mean signal): F is convex and its one-sided derivative at W = 0 along W(1 - l, l), l in [0, 1], is >= \(bound.lowerBound) (rounding \(bound.rounding); closed form, no quadrature). w2/w1 is undefined there"
+        return try optimum(w1: 0, w2: 0, value: d.valueAtOrigin, objectiveValue: d.valueAtOrigin, derivativeAtZero: nil,
+                           derivativeError: nil, onBoundary: true, converged: true, notes: [note])
     }
 
     /// The optimum from objective values alone (the reference path, and settings without a
@@ -677,6 +697,9 @@ public enum FullOptimizer {
         symmetricOptimizer.parallelEvaluation = parallel
         let (symmetric, symmetricFinal, familyFinal) = try symmetricOptimizer.solveKeepingEvaluations()
         let k = model.classCount, d = model.dimension
+        if symmetric.atOrigin, let origin = originOptimum(model: model, threat: threat, objective: objective, symmetric: symmetric) {
+            return origin
+        }
         let start = LinearClassifier.symmetric(model: model, w1: symmetric.w1, w2: symmetric.w2).weights
         var x0: [Double] = []
         for r in 0..<(k - 1) { for f in 0..<d { x0.append(start[r, f] - start[k - 1, f]) } }
@@ -737,6 +760,26 @@ public enum FullOptimizer {
             projected: (result.value <= symmetricValue ? best : LinearClassifier(weights: start)).projectSymmetric(model: model),
             iterations: result.iterations, converged: result.converged,
             notes: result.converged ? [] : ["simplex stopped after \(result.iterations) iterations with size \(result.simplexSize)"])
+    }
+
+    /// W = 0 over the full W, when the symmetric optimum is W = 0 and the closed form certifies
+    /// it for every W: ce and ls (convex), with the class means inside one ball of radius eps
+    /// of the threat's norm (`OriginDerivative.meanRadius`). nil otherwise: the search runs
+    /// from W = 0 (a direction of descent exists when the radius is beyond eps).
+    static func originOptimum(model: DataModel, threat: ThreatModel, objective: Objective, symmetric: SymmetricOptimum) -> FullOptimum? {
+        switch objective {
+        case .ce, .ls: break
+        default: return nil
+        }
+        guard let derivative = OriginDerivative(model: model, threat: threat, objective: objective) else { return nil }
+        let (radius, rounding) = derivative.meanRadius()
+        guard radius < threat.eps - rounding else { return nil }
+        let ball = threat.norm == .linf ? "box of half-width" : "l_2 ball of radius"
+        return FullOptimum(
+            classifier: LinearClassifier(weights: Matrix(rows: model.classCount, columns: model.dimension)),
+            value: symmetric.value, symmetricValue: symmetric.value, projected: (0, 0), iterations: 0, converged: true,
+            errorBound: 0, gradientNorm: nil, optimalityGap: 0, method: .fast,
+            notes: ["W = 0 is the minimiser over the full W (closed form, no quadrature): F is convex, and the class means fit in one \(ball) \(radius) <= eps = \(threat.eps) (rounding \(rounding)), so the adversary can move every class to a common point and every direction's one-sided derivative at W = 0 is >= 0"])
     }
 
     /// The start's working-rule evaluation and its estimate, when the caller has them.

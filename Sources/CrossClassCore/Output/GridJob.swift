@@ -94,7 +94,8 @@ public struct GridSummary: Sendable {
             let used = rows.map { $0.2 > SymmetricOptimum.crossClassTolerance * max(abs($0.1), 1e-300) }
             var crossing = "none"
             if let last = used.lastIndex(of: true) {
-                if last + 1 < rows.count { crossing = "\(rows[last + 1].0)" }
+                // (W = 0: the optimum has no weight at all there, not only none on w2.)
+                if last + 1 < rows.count { crossing = "\(rows[last + 1].0)" + (rows[last + 1].1 == 0 ? " (W = 0)" : "") }
             } else if !rows.isEmpty {
                 crossing = "\(rows[0].0) (all)"
             }

@@ -72,6 +72,9 @@ public enum Comparison {
         exactOptimizer.tolerance = 1e-10
         let exact = try exactOptimizer.solve()
         if exact.onExclusiveFace { throw faceRefusal(objective: objective, threat: threat, at: nil) }
+        if exact.atOrigin {
+            throw InputError("the exact optimum of \(objective) at eps \(threat.eps) is W = 0 (every class mean within the adversary's reach): its w2/w1 is undefined, and the comparison judges w2/w1; `ccsim optimum` reports that optimum")
+        }
         let epochs = configuration.epochs
         let burnIn = Int((Double(epochs) * burnInFraction).rounded(.up))
         let window = max(2, Int((Double(epochs) * windowFraction).rounded(.up)))

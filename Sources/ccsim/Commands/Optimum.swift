@@ -43,7 +43,7 @@ struct OptimumCommand: ParsableCommand {
                 "objective": .string(spec.objective.description), "full_value": .number(f.value),
                 "symmetric_value": .number(f.symmetricValue), "improvement": .number(f.improvement),
                 "projected_w1": .number(f.projected.w1), "projected_w2": .number(f.projected.w2),
-                "projected_ratio": .number(f.projected.w1 == 0 ? 0 : f.projected.w2 / f.projected.w1),
+                "projected_ratio": JSONValue(f.projected.w1 == 0 ? nil : f.projected.w2 / f.projected.w1),
                 "weights": .array(f.classifier.weights.nested.map { JSONValue($0) }),
                 "iterations": .number(Double(f.iterations)), "converged": .bool(f.converged),
                 "error_bound": JSONValue(f.errorBound), "gradient_norm": JSONValue(f.gradientNorm),
@@ -74,13 +74,13 @@ struct OptimumCommand: ParsableCommand {
             "minimised_value": .number(o.value), "robust_accuracy": .number(o.robustAccuracy),
             "natural_accuracy": .number(o.naturalAccuracy), "derivative_at_w2_zero": JSONValue(o.derivativeAtZero),
             "derivative_at_w2_zero_error": JSONValue(o.derivativeAtZeroError),
-            "on_boundary": .bool(o.onBoundary), "on_exclusive_face": .bool(o.onExclusiveFace),
+            "on_boundary": .bool(o.onBoundary), "on_exclusive_face": .bool(o.onExclusiveFace), "at_origin": .bool(o.atOrigin),
             "derivative_at_w1_zero": JSONValue(o.derivativeAtExclusiveZero),
             "derivative_at_w1_zero_error": JSONValue(o.derivativeAtExclusiveZeroError), "converged": .bool(o.converged),
             "notes": .array(o.notes.map { .string($0) }), "method": .string(methodOptions.method.rawValue),
         ]
         if json { try Emit.json(out) } else {
-            print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective) [\(spec.scale)]: w1=\(o.w1) w2=\(o.w2) ratio=\(o.ratio) objective=\(o.objectiveValue) RA=\(o.robustAccuracy)\(o.converged ? "" : " (NOT converged: \(o.notes.joined(separator: "; ")))")")
+            print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective) [\(spec.scale)]: w1=\(o.w1) w2=\(o.w2) ratio=\(o.atOrigin ? "undefined (W = 0)" : "\(o.ratio)") objective=\(o.objectiveValue) RA=\(o.robustAccuracy)\(o.converged ? "" : " (NOT converged: \(o.notes.joined(separator: "; ")))")")
         }
     }
 }
