@@ -577,10 +577,26 @@ extension SymmetricOptimizer {
             if c.pinned, let ray = try steepestRay(f, coarse: coarse) { begin = ray }
         }
         let interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: evaluatesRoundingSteps)
-        return try preferringExclusiveFace(
+        let chosen = try preferringExclusiveFace(
             InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
                           failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
             search: "Newton", face: face)
+        // Newton stopped at the face, but F falls into the family there beyond its error: not
+        // a minimiser. Once more from inside, beside the face point (trades on complement(3)
+        // with exclusive means 0.3, cross-class 1.2, sigma 0.3, eps 0.1: the minimiser is at
+        // w1 = 1.2, w2 = 20, where Newton from the angle 0.35 ended at the face).
+        if chosen.point.w1 == 0, chosen.point.failure != nil, let d = chosen.derivative, d.value + d.errorBound < 0,
+           let c = candidate, !c.pinned
+        {
+            let again = try warmNewton(f, coarse: coarse, start: (0.1 * c.w2, c.w2), evaluatesRoundingSteps: evaluatesRoundingSteps)
+            if again.w1 >= 1e-3 * again.w2 && again.value < chosen.point.value {
+                let note = "Newton from beside the face w1 = 0 (w2 = \(c.w2)), where F falls into the family (dF/dw1(0+) = \(d.value), error \(d.errorBound)) and the first Newton run had stopped"
+                return (InteriorPoint(w1: again.w1, w2: again.w2, value: again.value,
+                                      failure: again.converged ? nil : "Newton stopped after \(again.iterations) iterations with step \(again.step)",
+                                      notes: [note]), nil)
+            }
+        }
+        return chosen
     }
 
     /// A start at a scale that fits when F falls from W = 0 into the family but neither the

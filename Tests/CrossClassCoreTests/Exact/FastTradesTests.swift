@@ -610,4 +610,22 @@ struct FastTradesTests {
             #expect(rise > 1e-9, "direction \(u): \(rise)")
         }
     }
+
+    @Test("trades: where Newton stops at the face w1 = 0 but F falls into the family there, Newton runs again from beside the face and converges inside, below the face, with F rising around it")
+    func restartBesideTheFace() throws {
+        // Before: NOT converged on the face (w2 = 20.77, dF/dw1(0+) = -7.1e-5 beyond its error).
+        let model = try DataModel(name: "weak-exclusive-sharp", membership: [[true, false, false, false, true, true], [false, true, false, true, false, true],
+                                                                             [false, false, true, true, true, false]],
+                                  mu: [0.3, 0.3, 0.3, 1.2, 1.2, 1.2], sigma: [Double](repeating: 0.3, count: 6))
+        let threat = try ThreatModel(norm: .linf, eps: 0.1)
+        let o = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 1)).solve()
+        #expect(o.converged && o.w1 > 1 && !o.onExclusiveFace, "\(o)")
+        let evaluator = RobustObjective(model: model, threat: threat, objective: .trades(beta: 1), tolerance: 1e-12)
+        let face = try evaluator.evaluate(w1: 0, w2: 20.773365876829935).value
+        #expect(o.value < face - 4e-5, "\(o.value) against the face's \(face)")
+        for (d1, d2) in [(0.05, 0.0), (-0.05, 0.0), (0.0, 0.5), (0.0, -0.5), (0.05, 0.5), (-0.05, -0.5)] {
+            let f = try evaluator.evaluate(w1: o.w1 + d1, w2: o.w2 + d2).value
+            #expect(f > o.value, "F rises by \(f - o.value) at (\(d1), \(d2))")
+        }
+    }
 }
