@@ -576,7 +576,14 @@ extension SymmetricOptimizer {
             // starts at e^-12 and crawls (60 steps of 1e-6).
             if c.pinned, let ray = try steepestRay(f, coarse: coarse) { begin = ray }
         }
-        let interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: evaluatesRoundingSteps)
+        var interior = try warmNewton(f, coarse: coarse, start: begin, evaluatesRoundingSteps: evaluatesRoundingSteps, faceStreak: 4)
+        if interior.towardsFace {
+            // Newton heads for the face w1 = 0, halving w1 each step: the face is asked now,
+            // and a certified face point as low wins. Otherwise Newton goes on from there.
+            let c = try face()
+            if c.certified && !c.pinned && c.value <= interior.value + 10 * tolerance { return (facePoint(c, search: "Newton"), c.derivative) }
+            interior = try warmNewton(f, coarse: nil, start: (interior.w1, interior.w2), evaluatesRoundingSteps: evaluatesRoundingSteps)
+        }
         let chosen = try preferringExclusiveFace(
             InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
                           failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
@@ -776,11 +783,12 @@ extension SymmetricOptimizer {
     func warmNewton(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
         coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))?, start: (Double, Double),
-        maxIterations: Int = 60, evaluatesRoundingSteps: Bool, stallWindow: Int? = nil
-    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double) {
+        maxIterations: Int = 60, evaluatesRoundingSteps: Bool, stallWindow: Int? = nil, faceStreak: Int? = nil
+    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, towardsFace: Bool) {
         var begin = start
         var warmHessian: [Double]? = nil
-        if let coarse, let warm = try? newton2(coarse, start: start, maxIterations: 30, stopBelow: 1e-4, secantUpdates: true, stallWindow: stallWindow),
+        if let coarse, let warm = try? newton2(coarse, start: start, maxIterations: 30, stopBelow: 1e-4, secantUpdates: true, stallWindow: stallWindow,
+                                               boundStreak: faceStreak.map { (0, $0) }),
            warm.w1 > 0, warm.w2 > 0, warm.value.isFinite {
             begin = (warm.w1, warm.w2)
             let size = (warm.w1 * warm.w1 + warm.w2 * warm.w2).squareRoot()
@@ -790,22 +798,24 @@ extension SymmetricOptimizer {
             }
         }
         let r = try newton2(f, start: begin, maxIterations: maxIterations, hessian: warmHessian, evaluatesRoundingSteps: evaluatesRoundingSteps,
-                            stallWindow: stallWindow)
-        return (r.w1, r.w2, r.value, r.converged, r.iterations, r.step)
+                            stallWindow: stallWindow, boundStreak: faceStreak.map { (0, $0) })
+        return (r.w1, r.w2, r.value, r.converged, r.iterations, r.step, r.headingForBound == 0)
     }
 
     func newton2(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double), start: (Double, Double), maxIterations: Int = 60,
-        stopBelow: Double? = nil, hessian: [Double]? = nil, secantUpdates: Bool = false, evaluatesRoundingSteps: Bool = true, stallWindow: Int? = nil
-    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, gradient: [Double]) {
+        stopBelow: Double? = nil, hessian: [Double]? = nil, secantUpdates: Bool = false, evaluatesRoundingSteps: Bool = true, stallWindow: Int? = nil,
+        boundStreak: (index: Int, iterations: Int)? = nil
+    ) throws -> (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, gradient: [Double], headingForBound: Int?) {
         var x = [start.0, start.1]
         let result = try DampedNewton.minimize(start: x, maxIterations: maxIterations, lowerBounds: [0, 0], stopBelow: stopBelow, hessian: hessian,
-                                               evaluatesRoundingSteps: evaluatesRoundingSteps, secantUpdates: secantUpdates, stallWindow: stallWindow) { p in
+                                               evaluatesRoundingSteps: evaluatesRoundingSteps, secantUpdates: secantUpdates, stallWindow: stallWindow,
+                                               boundStreak: boundStreak) { p in
             let v = try f(p[0], p[1])
             return (v.value, [v.g1, v.g2])
         }
         x = result.argument
-        return (x[0], x[1], result.value, result.converged, result.iterations, result.step, result.gradient)
+        return (x[0], x[1], result.value, result.converged, result.iterations, result.step, result.gradient, result.headingForBound)
     }
 }
 
@@ -832,6 +842,9 @@ public enum DampedNewton {
         public var iterations: Int
         public var step: Double
         public var converged: Bool
+        /// The coordinate whose lower bound cut the steps `boundStreak` times in a row, when the
+        /// run stopped for that (NOT converged).
+        public var headingForBound: Int? = nil
     }
 
     /// - Parameter stopBelow: return (as converged) once a Newton step is below this fraction
@@ -851,13 +864,17 @@ public enum DampedNewton {
     ///   halved over this many iterations, or when two line searches in a row gained no more than
     ///   F's rounding: Newton minimising a rule's error or crawling along a kink (the caller
     ///   decides what to do from there).
+    /// - Parameter boundStreak: return (NOT converged, `headingForBound` set) when the steps were
+    ///   cut at coordinate `index`'s lower bound `iterations` times in a row: Newton heading for
+    ///   a bound halves its distance each step and crawls there (the caller settles the bound's
+    ///   face).
     /// - Parameter decrementBelow: return (as converged) once the Newton decrement from a
     ///   positive definite Hessian is below this: for an f whose gradient has an error floor
     ///   above F's rounding, where the decrement test at rounding is never met.
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
         evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, decrementBelow: Double? = nil,
-        _ f: ([Double]) throws -> (value: Double, gradient: [Double])
+        boundStreak: (index: Int, iterations: Int)? = nil, _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
         var x = start
@@ -869,6 +886,7 @@ public enum DampedNewton {
         var reusable: [Double]? = initial
         var gradientNorms: [Double] = []
         var roundingGains = 0
+        var cuts = (bound: -1, count: 0)
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             gradientNorms.append(current.gradient.reduce(0) { max($0, abs($1)) })
@@ -905,10 +923,18 @@ public enum DampedNewton {
                 return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
             }
             var t = 1.0
+            var cutBy = -1
             if let lowerBounds {
                 for i in 0..<n where x[i] + step[i] <= lowerBounds[i] && step[i] < 0 {
-                    t = min(t, 0.5 * (x[i] - lowerBounds[i]) / -step[i])
+                    let ti = 0.5 * (x[i] - lowerBounds[i]) / -step[i]
+                    if ti < t { t = ti; cutBy = i }
                 }
+            }
+            cuts = cutBy >= 0 && cutBy == cuts.bound ? (cutBy, cuts.count + 1) : (cutBy, cutBy >= 0 ? 1 : 0)
+            if let streak = boundStreak, cuts.bound == streak.index, cuts.count >= streak.iterations {
+                var r = Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false)
+                r.headingForBound = cutBy
+                return r
             }
             step = step.map { $0 * t }
             let noise = 1e-15 * (1 + abs(current.value))

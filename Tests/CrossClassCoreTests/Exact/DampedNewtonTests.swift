@@ -96,6 +96,22 @@ struct DampedNewtonTests {
         #expect(abs(result.argument[0] - 1) <= 0.05 && abs(result.argument[1] + 2) <= 0.05, "\(result.argument)")
     }
 
+    @Test("boundStreak: heading for a lower bound (the minimiser beyond it) the run stops NOT converged after the streak, naming the bound; without it, it crawls to maxIterations")
+    func boundStreak() throws {
+        // (x + 1)^2 + (y - 1)^2 on x, y >= 0: the bound x = 0 is the minimiser's face, and each
+        // step towards it is cut to half the distance.
+        func f(_ p: [Double]) -> (value: Double, gradient: [Double]) {
+            ((p[0] + 1) * (p[0] + 1) + (p[1] - 1) * (p[1] - 1), [2 * (p[0] + 1), 2 * (p[1] - 1)])
+        }
+        let stopped = try DampedNewton.minimize(start: [1, 3], maxIterations: 60, lowerBounds: [0, 0], boundStreak: (0, 4)) { f($0) }
+        #expect(!stopped.converged && stopped.headingForBound == 0 && stopped.iterations == 4, "\(stopped)")
+        // (The cut scales the whole step: y moves only as far, from 3 towards 1.)
+        #expect(stopped.argument[0] > 0 && stopped.argument[0] <= 1.0 / 8 && stopped.argument[1] > 1 && stopped.argument[1] < 3, "\(stopped.argument)")
+        // The streak on the other coordinate only: this run never stops for it.
+        let other = try DampedNewton.minimize(start: [1, 3], maxIterations: 60, lowerBounds: [0, 0], boundStreak: (1, 4)) { f($0) }
+        #expect(other.headingForBound == nil && !other.converged && other.iterations == 60 && other.argument[0] < 1e-15, "\(other)")
+    }
+
     @Test("stallWindow: on a kink (|x1| + x2^2, the gradient never below 1 off x1 = 0) the run stops NOT converged after the window, not at maxIterations")
     func stall() throws {
         let f: ([Double]) -> (value: Double, gradient: [Double]) = { x in
