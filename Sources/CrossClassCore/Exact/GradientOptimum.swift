@@ -591,7 +591,7 @@ extension SymmetricOptimizer {
         // Newton stopped at the face, but F falls into the family there beyond its error: not
         // a minimiser. Once more from inside, beside the face point (trades on complement(3)
         // with exclusive means 0.3, cross-class 1.2, sigma 0.3, eps 0.1: the minimiser is at
-        // w1 = 1.2, w2 = 20, where Newton from the angle 0.35 ended at the face).
+        // w1 = 1.47, w2 = 20.9, where Newton from the angle 0.35 ended at the face).
         if chosen.point.w1 == 0, chosen.point.failure != nil, let d = chosen.derivative, d.value + d.errorBound < 0,
            let c = candidate, !c.pinned
         {
