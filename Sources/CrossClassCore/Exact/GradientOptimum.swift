@@ -608,17 +608,14 @@ extension SymmetricOptimizer {
 
     /// A start at a scale that fits when F falls from W = 0 into the family but neither the
     /// axis nor the face has a minimiser above the search limit: along the family's steepest
-    /// direction at W = 0 (`OriginDerivative.familyBound`, closed form), the root of the ray's
+    /// direction at W = 0 (`steepestDirectionAtOrigin`, closed form), the root of the ray's
     /// slope in log-scale (`warmAxis`). nil when F does not fall from W = 0 along any direction
     /// of the family beyond rounding, or the ray's scale is pinned as well.
     func steepestRay(
         _ f: (Double, Double) throws -> (value: Double, g1: Double, g2: Double),
         coarse: ((Double, Double) throws -> (value: Double, g1: Double, g2: Double))?
     ) throws -> (Double, Double)? {
-        guard let origin = OriginDerivative(model: model, threat: threat, objective: objective) else { return nil }
-        let bound = origin.familyBound()
-        guard bound.negative else { return nil }
-        let c = 1 - bound.lambda, s = bound.lambda
+        guard let (c, s) = steepestDirectionAtOrigin() else { return nil }
         func along(_ g: @escaping (Double, Double) throws -> (value: Double, g1: Double, g2: Double)) -> (Double) throws -> Double {
             { t in let v = try g(t * c, t * s); return c * v.g1 + s * v.g2 }
         }

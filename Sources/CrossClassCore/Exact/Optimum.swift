@@ -455,6 +455,15 @@ public struct SymmetricOptimizer: Sendable {
                            derivativeError: nil, onBoundary: true, converged: true, notes: [note])
     }
 
+    /// The family's steepest direction (1 - l, l) at W = 0 when F falls from W = 0 along it
+    /// beyond rounding (`OriginDerivative.familyBound`, closed form); nil otherwise.
+    func steepestDirectionAtOrigin() -> (Double, Double)? {
+        guard let origin = OriginDerivative(model: model, threat: threat, objective: objective) else { return nil }
+        let bound = origin.familyBound()
+        guard bound.negative else { return nil }
+        return (1 - bound.lambda, bound.lambda)
+    }
+
     /// The optimum from objective values alone (the reference path, and settings without a
     /// fast evaluator), with the family Newton's evaluations when the optimum is its point.
     func solveOnValues() throws -> (optimum: SymmetricOptimum, family: FamilyFinalEvaluations?) {
@@ -526,7 +535,15 @@ public struct SymmetricOptimizer: Sendable {
                 let interior: (w1: Double, w2: Double, value: Double, failure: String?)
                 var interiorNotes: [String] = []
                 let search: String
-                if let newton = try familyNewton(start: (r0 * cos(0.35), r0 * sin(0.35))) {
+                // With the axis's best scale below the search range, Newton from beside it starts
+                // at e^-12 and crawls: where F falls from W = 0 into the family, it starts at F's
+                // minimiser along the steepest direction there (the value search along that ray).
+                var start = (r0 * cos(0.35), r0 * sin(0.35))
+                if axis.atSearchBound && edge.argument <= range.lowerBound + 1e-6, let (c, s) = steepestDirectionAtOrigin() {
+                    let ray = try scaleSearchOnValues { rho in try f(exp(rho) * c, exp(rho) * s) }
+                    if !ray.atSearchBound { start = (exp(ray.logScale) * c, exp(ray.logScale) * s) }
+                }
+                if let newton = try familyNewton(start: start) {
                     search = "Newton"
                     interiorObjective = newton.objective.map { (newton.w1, newton.w2, $0) }
                     familyFinal = newton.final

@@ -207,5 +207,18 @@ struct OriginTests {
                 #expect(f > o.value, "\(objective): F rises by \(f - o.value) at (\(d1), \(d2))")
             }
         }
+        // The same on the family Newton's path (a 3-class model without the complement
+        // structure: full-W evaluations through the family), from the value search along the ray.
+        // Before: NOT converged at |w| = 9e-6 after 60 Newton steps.
+        let general = try DataModel(name: "ray", membership: [[true, false, true], [false, true, false], [false, false, true]],
+                                    mu: [0.76, 1.42, 0.36], sigma: [0.5, 0.5, 0.5])
+        let wide = try ThreatModel(norm: .l2, eps: 0.758)
+        let o = try SymmetricOptimizer(model: general, threat: wide, objective: .ce).solve()
+        #expect(o.converged && o.w1 > 0.01 && o.value < log(3.0) - 1e-5, "\(o)")
+        let evaluator = RobustObjective(model: general, threat: wide, objective: .ce, tolerance: 1e-12)
+        for (d1, d2) in [(1e-3, 0.0), (-1e-3, 0.0), (0.0, 1e-3), (0.0, -1e-3)] {
+            let f = try evaluator.evaluate(w1: o.w1 + d1, w2: o.w2 + d2).value
+            #expect(f > o.value, "F rises by \(f - o.value) at (\(d1), \(d2))")
+        }
     }
 }
