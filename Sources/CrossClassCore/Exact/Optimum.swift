@@ -535,15 +535,23 @@ public struct SymmetricOptimizer: Sendable {
                 let interior: (w1: Double, w2: Double, value: Double, failure: String?)
                 var interiorNotes: [String] = []
                 let search: String
+                var family = try familyNewton(start: (r0 * cos(0.35), r0 * sin(0.35)))
                 // With the axis's best scale below the search range, Newton from beside it starts
-                // at e^-12 and crawls: where F falls from W = 0 into the family, it starts at F's
-                // minimiser along the steepest direction there (the value search along that ray).
-                var start = (r0 * cos(0.35), r0 * sin(0.35))
-                if axis.atSearchBound && edge.argument <= range.lowerBound + 1e-6, let (c, s) = steepestDirectionAtOrigin() {
+                // at e^-12 and may crawl there. Where it did not converge and F falls from W = 0
+                // into the family, it runs again from F's minimiser along the steepest direction
+                // at W = 0 (a value search along that ray: dear on the adaptive path, so only
+                // then), and the better point is kept.
+                if let first = family, !first.converged, axis.atSearchBound && edge.argument <= range.lowerBound + 1e-6,
+                   let (c, s) = steepestDirectionAtOrigin()
+                {
                     let ray = try scaleSearchOnValues { rho in try f(exp(rho) * c, exp(rho) * s) }
-                    if !ray.atSearchBound { start = (exp(ray.logScale) * c, exp(ray.logScale) * s) }
+                    if !ray.atSearchBound, let again = try familyNewton(start: (exp(ray.logScale) * c, exp(ray.logScale) * s)),
+                       again.value < first.value || (again.converged && again.value <= first.value + 10 * tolerance)
+                    {
+                        family = again
+                    }
                 }
-                if let newton = try familyNewton(start: start) {
+                if let newton = family {
                     search = "Newton"
                     interiorObjective = newton.objective.map { (newton.w1, newton.w2, $0) }
                     familyFinal = newton.final

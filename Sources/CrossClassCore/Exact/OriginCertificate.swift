@@ -123,6 +123,13 @@ public struct OriginDerivative: Sendable {
         let a = centredRows(LinearClassifier.symmetric(model: model, w1: 1, w2: 0).weights)
         let b = centredRows(LinearClassifier.symmetric(model: model, w1: 0, w2: 1).weights)
         let line = Line(a: a, delta: zip(b, a).map { zip($0, $1).map { $0 - $1 } })
+        if b.allSatisfy({ $0.allSatisfy { $0 == 0 } }) {
+            // w2 cancels from every margin (each cross-class feature is in every class): F is
+            // constant along W(0, 1), so every direction of the family is the axis's up to that,
+            // and D(1 - l, l) = (1 - l) D(1, 0). The axis alone decides.
+            let e = evaluate(line, at: 0)
+            return FamilyBound(minimum: e.value, lambda: 0, lowerBound: e.value, rounding: e.rounding)
+        }
         // Candidates: the ends, every kink (an entry, or under l_2 a whole u_y, vanishing
         // inside the segment) and the minimiser of D.
         var candidates: [Double] = [0, 1]

@@ -135,6 +135,13 @@ struct OriginTests {
         // its clean part always pays for weight on the means).
         let trades = try SymmetricOptimizer(model: model, threat: try ThreatModel(norm: .linf, eps: 0.4), objective: .trades(beta: 1)).solve()
         #expect(!trades.atOrigin && trades.value < log(3.0))
+        // w2 cancels from every margin (the one cross-class feature is in every class): F is
+        // constant along W(0, 1), and the axis alone decides (D(0, 1) = 0 exactly).
+        let cancelling = try DataModel(name: "cancelling", membership: [[false, true, false, false, false], [false, true, true, false, true],
+                                                                        [true, true, false, true, false]],
+                                       mu: [0.96, 0.6, 0.69, 0.34, 0.71], sigma: [0.32, 0.46, 0.94, 0.5, 0.49])
+        let cancelled = try SymmetricOptimizer(model: cancelling, threat: try ThreatModel(norm: .linf, eps: 0.492), objective: .ce).solve()
+        #expect(cancelled.atOrigin && cancelled.converged, "\(cancelled)")
         // A fixed scale never reaches W = 0.
         let fixed = try SymmetricOptimizer(model: model, threat: try ThreatModel(norm: .linf, eps: 0.4), objective: .ce, scale: .fixed(1)).solve()
         #expect(!fixed.atOrigin)
