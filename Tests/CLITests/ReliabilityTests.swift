@@ -223,6 +223,20 @@ struct ReliabilityTests {
         #expect(try Self.files(dir).isEmpty)
     }
 
+    /// A complement(3) model file (sigma 0.5) with the given exclusive and cross-class means.
+    static func complementThree(exclusiveMean e: Double, crossMean c: Double, in dir: URL) throws -> URL {
+        let model = dir.appendingPathComponent("complement3-\(e)-\(c).json")
+        try #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": [\#(e),\#(e),\#(e),\#(c),\#(c),\#(c)], "sigma": [0.5,0.5,0.5,0.5,0.5,0.5]}"#
+            .write(to: model, atomically: true, encoding: .utf8)
+        return model
+    }
+
+    /// A short population compare (8 epochs of 5 steps, 2 seeds) writing to `out`/o.csv.
+    static func shortCompare(model: URL, eps: Double, out: URL) throws -> CLI.Output {
+        try CLI.run(["compare", "--model", model.path, "--eps", "\(eps)", "--epochs", "8", "--steps-per-epoch", "5", "--seeds", "2",
+                     "--out", out.appendingPathComponent("o.csv").path])
+    }
+
     /// Weak exclusive features (mu 0.3 against 1.2 on the cross-class ones): the exact ce
     /// optimum at eps 0.2 has w1 = 0. Before, compare printed an infinite exact ratio and an
     /// OUTSIDE verdict for a run heading there, and --out failed on the infinity (exit 3).
@@ -230,11 +244,8 @@ struct ReliabilityTests {
     func compareOnTheExclusiveFace() throws {
         let dir = try CLI.temporaryDirectory(), models = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: models) }
-        let model = models.appendingPathComponent("weak.json")
-        try #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": [0.3,0.3,0.3,1.2,1.2,1.2], "sigma": [0.5,0.5,0.5,0.5,0.5,0.5]}"#
-            .write(to: model, atomically: true, encoding: .utf8)
-        let r = try CLI.run(["compare", "--model", model.path, "--eps", "0.2", "--epochs", "8", "--steps-per-epoch", "5", "--seeds", "2",
-                             "--out", dir.appendingPathComponent("o.csv").path])
+        let model = try Self.complementThree(exclusiveMean: 0.3, crossMean: 1.2, in: models)
+        let r = try Self.shortCompare(model: model, eps: 0.2, out: dir)
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.stderr.contains("is on the face w1 = 0") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(try Self.files(dir).isEmpty)
@@ -244,9 +255,7 @@ struct ReliabilityTests {
     func optimumAtTheOrigin() throws {
         let dir = try CLI.temporaryDirectory(), models = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: models) }
-        let model = models.appendingPathComponent("flat.json")
-        try #"{"membership": [[1,0,0,0,1,1],[0,1,0,1,0,1],[0,0,1,1,1,0]], "mu": [0.3,0.3,0.3,0.3,0.3,0.3], "sigma": [0.5,0.5,0.5,0.5,0.5,0.5]}"#
-            .write(to: model, atomically: true, encoding: .utf8)
+        let model = try Self.complementThree(exclusiveMean: 0.3, crossMean: 0.3, in: models)
         let out = dir.appendingPathComponent("s.csv")
         let sweep = try CLI.run(["sweep", "--model", model.path, "--eps", "0.1:0.3:0.2", "--objectives", "ce,ls:0.1", "--out", out.path])
         #expect(sweep.status == 0, "\(sweep.stderr)")
@@ -263,8 +272,7 @@ struct ReliabilityTests {
         #expect(sweep.stdout.contains("0.3 (W = 0)"), "\(sweep.stdout)")
         try FileManager.default.removeItem(at: out)
         try? FileManager.default.removeItem(at: dir.appendingPathComponent("s.manifest.json"))
-        let r = try CLI.run(["compare", "--model", model.path, "--eps", "0.3", "--epochs", "8", "--steps-per-epoch", "5", "--seeds", "2",
-                             "--out", dir.appendingPathComponent("o.csv").path])
+        let r = try Self.shortCompare(model: model, eps: 0.3, out: dir)
         #expect(r.status == 2 && r.stderr.contains("is W = 0") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(try Self.files(dir).isEmpty)
     }

@@ -722,7 +722,9 @@ public enum FullOptimizer {
         symmetricOptimizer.parallelEvaluation = parallel
         let (symmetric, symmetricFinal, familyFinal) = try symmetricOptimizer.solveKeepingEvaluations()
         let k = model.classCount, d = model.dimension
-        if symmetric.atOrigin, let origin = originOptimum(model: model, threat: threat, objective: objective, symmetric: symmetric) {
+        if symmetric.atOrigin, symmetricOptimizer.isConvex,
+           let origin = originOptimum(model: model, threat: threat, objective: objective, symmetric: symmetric)
+        {
             return origin
         }
         let start = LinearClassifier.symmetric(model: model, w1: symmetric.w1, w2: symmetric.w2).weights
@@ -788,14 +790,10 @@ public enum FullOptimizer {
     }
 
     /// W = 0 over the full W, when the symmetric optimum is W = 0 and the closed form certifies
-    /// it for every W: ce and ls (convex), with the class means inside one ball of radius eps
+    /// it for every W (the caller asks for ce and ls only: convex), with the class means inside one ball of radius eps
     /// of the threat's norm (`OriginDerivative.meanRadius`). nil otherwise: the search runs
     /// from W = 0 (a direction of descent exists when the radius is beyond eps).
     static func originOptimum(model: DataModel, threat: ThreatModel, objective: Objective, symmetric: SymmetricOptimum) -> FullOptimum? {
-        switch objective {
-        case .ce, .ls: break
-        default: return nil
-        }
         guard let derivative = OriginDerivative(model: model, threat: threat, objective: objective) else { return nil }
         let (radius, rounding) = derivative.meanRadius()
         guard radius < threat.eps - rounding else { return nil }

@@ -22,11 +22,14 @@ public struct OriginDerivative: Sendable {
     /// c and c_eps above.
     let meanFactor: Double
     let adversaryFactor: Double
+    /// m_y, the class means (the only part of the model D depends on).
+    let means: [[Double]]
 
     /// nil for objectives without a log K value at W = 0 (the margin objectives).
     public init?(model: DataModel, threat: ThreatModel, objective: Objective) {
         self.model = model
         self.threat = threat
+        means = (0..<model.classCount).map { model.mean(ofClass: $0) }
         let k = Double(model.classCount)
         switch objective {
         case .ce: meanFactor = 1; adversaryFactor = 1
@@ -56,8 +59,7 @@ public struct OriginDerivative: Sendable {
     func evaluate(_ line: Line, at lambda: Double) -> (value: Double, right: Double, left: Double, rounding: Double) {
         var value = 0.0, right = 0.0, left = 0.0, magnitude = 0.0
         let e = adversaryFactor * threat.eps
-        for y in 0..<model.classCount {
-            let m = model.mean(ofClass: y)
+        for (y, m) in means.enumerated() {
             let u = zip(line.a[y], line.delta[y]).map { $0 + lambda * $1 }
             let du = line.delta[y]
             for f in u.indices {
@@ -86,7 +88,7 @@ public struct OriginDerivative: Sendable {
                 value += e * norm
                 magnitude += e * norm
                 let atKink = norm <= 4 * Double.ulpOfOne * size
-                let s = atKink ? 0 : zip(u, du).reduce(0) { $0 + $1.0 * $1.1 } / norm
+                let s = atKink ? 0 : WeightSymmetry.dot(u, du) / norm
                 right += e * (atKink ? slopeNorm : s)
                 left += e * (atKink ? -slopeNorm : s)
             }
@@ -143,7 +145,7 @@ public struct OriginDerivative: Sendable {
             case .l2:
                 let dd = line.delta[y].reduce(0) { $0 + $1 * $1 }
                 guard dd > 0 else { continue }
-                let root = -zip(a[y], line.delta[y]).reduce(0) { $0 + $1.0 * $1.1 } / dd
+                let root = -WeightSymmetry.dot(a[y], line.delta[y]) / dd
                 let closest = zip(a[y], line.delta[y]).map { $0 + root * $1 }.reduce(0) { max($0, abs($1)) }
                 let size = a[y].reduce(0) { max($0, abs($1)) } + line.delta[y].reduce(0) { max($0, abs($1)) }
                 if root > 0 && root < 1 && closest <= 1e-14 * size { candidates.append(root) }
@@ -177,7 +179,6 @@ public struct OriginDerivative: Sendable {
     /// every u with sum_y u_y = 0 has sum_y u_y . m_y >= -eps sum_y ||u_y||_*), and a direction
     /// of descent exists when it is > eps (duality).
     public func meanRadius() -> (radius: Double, rounding: Double) {
-        let means = (0..<model.classCount).map { model.mean(ofClass: $0) }
         let size = means.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
         switch threat.norm {
         case .linf:
@@ -222,7 +223,7 @@ enum SmallestEnclosingBall {
         let m = p.count - 1
         if m == 0 { return (p[0], 0) }
         let e = (1...m).map { i in zip(p[i], p[0]).map { $0 - $1 } }
-        func dot(_ u: [Double], _ v: [Double]) -> Double { zip(u, v).reduce(0) { $0 + $1.0 * $1.1 } }
+        let dot = WeightSymmetry.dot
         let gram = (0..<m).flatMap { i in (0..<m).map { j in dot(e[i], e[j]) } }
         guard let x = DampedNewton.solve(gram, (0..<m).map { 0.5 * dot(e[$0], e[$0]) }, m) else { return nil }
         var offset = [Double](repeating: 0, count: p[0].count)

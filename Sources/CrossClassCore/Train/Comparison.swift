@@ -38,11 +38,19 @@ public enum Comparison {
     /// on: bounds the memory of a run to this many logs, whatever the number of epochs.
     public static let defaultChunk = 32
 
-    /// The refusal when the exact optimum (free scale, or fixed at ||w|| = `scale`) is on the
-    /// family's face w1 = 0: the comparison holds the trained w2/w1 to the exact one, which is
-    /// infinite there (a trained run heading to the face reads as far outside any tolerance).
-    static func faceRefusal(objective: Objective, threat: ThreatModel, at scale: Double?) -> InputError {
-        InputError("the exact optimum of \(objective) at eps \(threat.eps)\(scale.map { " and ||(w1, w2)|| = \($0)" } ?? "") is on the face w1 = 0 (no weight on the exclusive features): its w2/w1 is infinite, and the comparison judges w2/w1; `ccsim optimum` reports that optimum")
+    /// The refusal when the exact optimum (free scale, or fixed at ||w|| = `scale`) has no
+    /// finite w2/w1, which the comparison judges: on the family's face w1 = 0 (infinite: a
+    /// trained run heading there read as far outside any tolerance) or at W = 0 (undefined).
+    /// nil for every other optimum.
+    static func ratioRefusal(_ optimum: SymmetricOptimum, objective: Objective, threat: ThreatModel, at scale: Double?) -> InputError? {
+        let at = "the exact optimum of \(objective) at eps \(threat.eps)\(scale.map { " and ||(w1, w2)|| = \($0)" } ?? "")"
+        if optimum.onExclusiveFace {
+            return InputError("\(at) is on the face w1 = 0 (no weight on the exclusive features): its w2/w1 is infinite, and the comparison judges w2/w1; `ccsim optimum` reports that optimum")
+        }
+        if optimum.atOrigin {
+            return InputError("\(at) is W = 0 (every class mean within the adversary's reach): its w2/w1 is undefined, and the comparison judges w2/w1; `ccsim optimum` reports that optimum")
+        }
+        return nil
     }
 
     /// Trains with `configuration` (population, linear, no bias is what the exact optimum
@@ -71,10 +79,7 @@ public enum Comparison {
         var exactOptimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: scale)
         exactOptimizer.tolerance = 1e-10
         let exact = try exactOptimizer.solve()
-        if exact.onExclusiveFace { throw faceRefusal(objective: objective, threat: threat, at: nil) }
-        if exact.atOrigin {
-            throw InputError("the exact optimum of \(objective) at eps \(threat.eps) is W = 0 (every class mean within the adversary's reach): its w2/w1 is undefined, and the comparison judges w2/w1; `ccsim optimum` reports that optimum")
-        }
+        if let refusal = ratioRefusal(exact, objective: objective, threat: threat, at: nil) { throw refusal }
         let epochs = configuration.epochs
         let burnIn = Int((Double(epochs) * burnInFraction).rounded(.up))
         let window = max(2, Int((Double(epochs) * windowFraction).rounded(.up)))
@@ -111,7 +116,7 @@ public enum Comparison {
                 var o = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .fixed(s))
                 o.tolerance = 1e-9
                 let optimum = try o.solve()
-                if optimum.onExclusiveFace { throw faceRefusal(objective: objective, threat: threat, at: s) }
+                if let refusal = ratioRefusal(optimum, objective: objective, threat: threat, at: s) { throw refusal }
                 return optimum.ratio
             }
             for (log, exactAtScale) in zip(pending, ratios) {
@@ -243,7 +248,7 @@ extension Comparison {
                     var o = try SymmetricOptimizer(model: model, threat: threat, objective: objective, scale: .fixed(s))
                     o.tolerance = tolerance
                     let optimum = try o.solve()
-                    if optimum.onExclusiveFace { throw faceRefusal(objective: objective, threat: threat, at: s) }
+                    if let refusal = ratioRefusal(optimum, objective: objective, threat: threat, at: s) { throw refusal }
                     exactRatio = optimum.ratio
                     if threat.norm == .linf {
                         exactCAS = try ExactAttribution.symmetricFamilyCAS(model: model, threat: attributionThreat, w1: optimum.w1, w2: optimum.w2).adversarialCAS ?? 0
