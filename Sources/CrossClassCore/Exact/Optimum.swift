@@ -965,15 +965,16 @@ public enum FullOptimizer {
                     newton = try newtonRun(free: all)
                 }
             }
-            if engine.threat.norm == .linf && !newton.converged {
-                // Features whose weights are nearly equal in every class where Newton stopped: the
-                // l_inf shift's kink where a column vanishes is where the minimiser of a weak
-                // feature often is (sparsity), and Newton straddling it stalls (a model whose
-                // classes' features are nested, ce: 60 iterations, gradient 0.06, feature 1's
-                // entries 3e-5 against 1.06). The smallest such column, then the two smallest (up
-                // to a tenth of the largest entry), are held tied from the point reached, and
-                // kept so when that run converges at or below it and the ties are certified
-                // (`TiedFeatures`).
+            // Features whose weights are nearly equal in every class where Newton stopped: the
+            // l_inf shift's kink where a column vanishes is where the minimiser of a weak
+            // feature often is (sparsity), and Newton straddling it stalls (a model whose
+            // classes' features are nested, ce: 60 iterations, gradient 0.06, feature 1's
+            // entries 3e-5 against 1.06). The smallest such column, then the two smallest (up
+            // to a tenth of the largest entry), are held tied from the point reached, and
+            // kept so when that run converges at or below it and the ties are certified
+            // (`TiedFeatures`).
+            func holdNearlyTied() throws {
+                guard engine.threat.norm == .linf && !newton.converged else { return }
                 let point = newton.argument
                 let size = point.reduce(0) { max($0, abs($1)) }
                 let candidates = (0..<d).filter { moving.contains($0) }.map { f in (f, max(abs(point[f]), abs(point[d + f]))) }
@@ -995,9 +996,10 @@ public enum FullOptimizer {
                     result.iterations += newton.iterations
                     newton = result
                     moving = held
-                    break
+                    return
                 }
             }
+            try holdNearlyTied()
             // Newton stalled where kinks of R meet (the adversary's vertices of a featureless
             // class tied, a column tied, margins that coincide): its quadratic model of one
             // side overshoots the other, and its decrement says nothing about the distance to
@@ -1046,6 +1048,9 @@ public enum FullOptimizer {
                 newton.iterations += wide.iterations
                 tieNotes.append("Newton on the wide v panels stopped after \(wide.iterations) iterations (gradient \(wide.gradient.reduce(0) { max($0, abs($1)) })); it continued on the fine panels (width \(LinearPairCE.fineVWidth)) from there")
             }
+            // A column may come near zero only on the fine panels (a random 3-class model, trades:1:
+            // Newton on them cycled with step 0.04 beside feature 3's vanishing column).
+            if engine.onLines && active.vWidth != engine.vWidth { try holdNearlyTied() }
             // A Newton point within rounding of the start is the start (no second estimate).
             let size = x0.reduce(0) { max($0, abs($1)) }
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }

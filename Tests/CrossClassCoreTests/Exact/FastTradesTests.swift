@@ -611,6 +611,23 @@ struct FastTradesTests {
         }
     }
 
+    @Test("Full W, trades:1, a random 3-class model whose feature 3 (class 2's alone) has its column vanish at the optimum, seen only on the fine v panels (Newton cycled there beside it, step 0.04): the column held at 0 from there converges, the tie certified, below the stalled point; R rises along 4 directions")
+    func nearlyTiedOnTheFinePanels() throws {
+        let model = try DataModel(name: "q0", membership: [[true, false, false, false], [true, false, true, false], [true, true, true, true]],
+                                  mu: [1.31, 1.43, 1.29, 0.77], sigma: [0.6, 0.48, 0.63, 0.49])
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1))
+        #expect(full.converged && full.method == .fast, "\(full.notes)")
+        let w = full.classifier.weights
+        #expect((0..<3).allSatisfy { w[$0, 3] == w[2, 3] }, "feature 3's column: \((0..<3).map { w[$0, 3] })")
+        // Where Newton stalled before (NOT converged): 0.4966850344162285.
+        #expect(full.value < 0.4966850344162285 - 4e-5, "\(full.value)")
+        let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        for (u, rise) in try randomDirectionRises(at: w, count: 4, seed: 11, step: 1e-2, { engine.evaluate($0)?.value }) {
+            #expect(rise > 1e-9, "direction \(u): \(rise)")
+        }
+    }
+
     @Test("trades: where Newton stops at the face w1 = 0 but F falls into the family there, Newton runs again from beside the face and converges inside, below the face, with F rising around it")
     func restartBesideTheFace() throws {
         // Before: NOT converged on the face (w2 = 20.77, dF/dw1(0+) = -7.1e-5 beyond its error).
