@@ -372,16 +372,33 @@ extension SymmetricOptimizer {
     /// The l_2 optimum by the fast evaluator, or nil when it declines a point on the way (the
     /// caller then uses the reference path), with the evaluations at the returned point.
     func solveL2Fast(_ e: L2PairObjective) throws -> (optimum: SymmetricOptimum, final: L2FinalEvaluations?)? {
-        // The last working-rule evaluation: the optimisers ask for the same point again (a
-        // root finder's bracket ends, the final verification at the Newton point).
-        var last: (w1: Double, w2: Double, r: L2PairObjective.Evaluation)? = nil
-        var final: L2FinalEvaluations? = nil
-        func working(_ w1: Double, _ w2: Double) throws -> (value: Double, g1: Double, g2: Double) {
-            if let last, last.w1 == w1, last.w2 == w2 { return (last.r.value, last.r.g1, last.r.g2) }
+        // Every working-rule evaluation and estimate of this solve, by point: the optimisers and
+        // the final checks ask for the same points again (a root finder's bracket ends, the
+        // face's derivative, the verification at the Newton point: one face optimum's point was
+        // integrated 4 times on the working rule and twice on the verification rule). A solve
+        // makes tens of evaluations, so the memo stays small.
+        struct Point: Hashable { var w1: Double, w2: Double }
+        var evaluations: [Point: L2PairObjective.Evaluation] = [:]
+        var estimates: [Point: (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double,
+                                working: L2PairObjective.Evaluation, verification: L2PairObjective.Evaluation)] = [:]
+        func workingEvaluation(_ w1: Double, _ w2: Double) throws -> L2PairObjective.Evaluation {
+            if let known = evaluations[Point(w1: w1, w2: w2)] { return known }
             guard let r = e.evaluation(w1: w1, w2: w2, rule: .working) else { throw Declined() }
-            last = (w1, w2, r)
+            evaluations[Point(w1: w1, w2: w2)] = r
+            return r
+        }
+        func working(_ w1: Double, _ w2: Double) throws -> (value: Double, g1: Double, g2: Double) {
+            let r = try workingEvaluation(w1, w2)
             return (r.value, r.g1, r.g2)
         }
+        func estimate(_ w1: Double, _ w2: Double) throws -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double,
+                                                             working: L2PairObjective.Evaluation, verification: L2PairObjective.Evaluation) {
+            if let known = estimates[Point(w1: w1, w2: w2)] { return known }
+            guard let r = e.detailedEstimate(w1: w1, w2: w2, working: try workingEvaluation(w1, w2)) else { throw Declined() }
+            estimates[Point(w1: w1, w2: w2)] = r
+            return r
+        }
+        var final: L2FinalEvaluations? = nil
         do {
             let optimum = try solveWithGradient({ w1, w2 in
                 penalised(w1, w2, try working(w1, w2))
@@ -389,13 +406,12 @@ extension SymmetricOptimizer {
                 guard let r = e.evaluate(w1: w1, w2: w2, rule: .coarse) else { throw Declined() }
                 return penalised(w1, w2, r)
             }, verify: { w1, w2 in
-                let known = last.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0.r : nil }
-                guard let r = e.detailedEstimate(w1: w1, w2: w2, working: known) else { throw Declined() }
+                let r = try estimate(w1, w2)
                 final = L2FinalEvaluations(w1: w1, w2: w2, working: r.working, verification: r.verification)
                 return (r.value, r.errorBound)
             }, faceDerivative: { w2 in
                 let d = penalised(0, w2, try working(0, w2)).g1
-                guard let r = e.estimate(w1: 0, w2: w2) else { throw Declined() }
+                let r = try estimate(0, w2)
                 let error = r.gradientError + abs(penalised(0, w2, (r.value, r.g1, r.g2)).g1 - d)
                 return Estimate(value: d, errorBound: error, converged: error.isFinite, method: .gaussLegendre2DGradient)
             })
