@@ -379,8 +379,9 @@ extension SymmetricOptimizer {
         // makes tens of evaluations, so the memo stays small.
         struct Point: Hashable { var w1: Double, w2: Double }
         var evaluations: [Point: L2PairObjective.Evaluation] = [:]
-        var estimates: [Point: (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double,
-                                working: L2PairObjective.Evaluation, verification: L2PairObjective.Evaluation)] = [:]
+        typealias Detailed = (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double,
+                              working: L2PairObjective.Evaluation, verification: L2PairObjective.Evaluation)
+        var estimates: [Point: Detailed] = [:]
         func workingEvaluation(_ w1: Double, _ w2: Double) throws -> L2PairObjective.Evaluation {
             if let known = evaluations[Point(w1: w1, w2: w2)] { return known }
             guard let r = e.evaluation(w1: w1, w2: w2, rule: .working) else { throw Declined() }
@@ -391,8 +392,7 @@ extension SymmetricOptimizer {
             let r = try workingEvaluation(w1, w2)
             return (r.value, r.g1, r.g2)
         }
-        func estimate(_ w1: Double, _ w2: Double) throws -> (value: Double, g1: Double, g2: Double, errorBound: Double, gradientError: Double,
-                                                             working: L2PairObjective.Evaluation, verification: L2PairObjective.Evaluation) {
+        func estimate(_ w1: Double, _ w2: Double) throws -> Detailed {
             if let known = estimates[Point(w1: w1, w2: w2)] { return known }
             guard let r = e.detailedEstimate(w1: w1, w2: w2, working: try workingEvaluation(w1, w2)) else { throw Declined() }
             estimates[Point(w1: w1, w2: w2)] = r

@@ -284,13 +284,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
         return (l11 * c, l21 * c + l22 * s)
     }
 
-    /// l_inf: the best vertex (exact; `flat` when every vertex is within 1e-12 (1 + |f|) of
-    /// it); l_2: the certified maximum over the ellipse.
     /// A polygon's vertices are separate peaks (its maximum jumps between them).
     func onOnePlateau(_ u: Double, _ v: Double, _ a: Double, _ b: Double, top: Double) -> Bool {
         polygon == nil && arcIsPlateau(u, v, a, b, top: top)
     }
 
+    /// l_inf: the best vertex (exact; `flat` when every vertex is within 1e-12 (1 + |f|) of
+    /// it); l_2: the certified maximum over the ellipse.
     func maximum(_ q: Double, _ r: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)? {
         guard let polygon else { return certifiedMaximum(q, r, along: table) }
         let (d1, d2) = margins(q, r)
