@@ -600,9 +600,12 @@ extension SymmetricOptimizer {
             if c.certified && !c.pinned && c.value <= interior.value + 10 * tolerance { return (facePoint(c, search: "Newton"), c.derivative) }
             interior = try warmNewton(f, coarse: nil, start: (interior.w1, interior.w2), evaluatesRoundingSteps: evaluatesRoundingSteps)
         }
+        func failure(_ r: (w1: Double, w2: Double, value: Double, converged: Bool, iterations: Int, step: Double, towardsFace: Bool)) -> String? {
+            r.converged ? nil : "Newton stopped after \(r.iterations) iterations with step \(r.step)"
+        }
         let chosen = try preferringExclusiveFace(
             InteriorPoint(w1: interior.w1, w2: interior.w2, value: interior.value,
-                          failure: interior.converged ? nil : "Newton stopped after \(interior.iterations) iterations with step \(interior.step)"),
+                          failure: failure(interior)),
             search: "Newton", face: face)
         // Newton stopped at the face, but F falls into the family there beyond its error: not
         // a minimiser. Once more from inside, beside the face point (trades on complement(3)
@@ -615,7 +618,7 @@ extension SymmetricOptimizer {
             if again.w1 >= 1e-3 * again.w2 && again.value < chosen.point.value {
                 let note = "Newton from beside the face w1 = 0 (w2 = \(c.w2)), where F falls into the family (dF/dw1(0+) = \(d.value), error \(d.errorBound)) and the first Newton run had stopped"
                 return (InteriorPoint(w1: again.w1, w2: again.w2, value: again.value,
-                                      failure: again.converged ? nil : "Newton stopped after \(again.iterations) iterations with step \(again.step)",
+                                      failure: failure(again),
                                       notes: [note]), nil)
             }
         }

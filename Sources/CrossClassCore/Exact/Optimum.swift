@@ -1050,7 +1050,7 @@ public enum FullOptimizer {
             }
             // A column may come near zero only on the fine panels (a random 3-class model, trades:1:
             // Newton on them cycled with step 0.04 beside feature 3's vanishing column).
-            if engine.onLines && active.vWidth != engine.vWidth { try holdNearlyTied() }
+            if active.vWidth != engine.vWidth { try holdNearlyTied() }
             // A Newton point within rounding of the start is the start (no second estimate).
             let size = x0.reduce(0) { max($0, abs($1)) }
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
