@@ -160,6 +160,12 @@ def run(R, quick, python, log):
                    "sigma": [0.69, 0.46, 0.66, 0.57], "tau": 0},
             # The family optimum on its face w1 = 0 (bench/ANALYSIS.md stop 49).
             "m10": {"membership": [[1, 1, 1], [1, 0, 0], [0, 1, 0]], "mu": [1.22, 0.88, 1.03], "sigma": [0.34, 0.31, 0.58], "tau": 0},
+            # complement(3) with one exclusive and two cross-class features a class, exclusive
+            # means 0, tau 0.2: l_2 trades' peaks tie to third order (bench/ANALYSIS.md stop 53).
+            "x03": {"membership": [[1, 0, 0, 0, 1, 1], [0, 1, 0, 1, 0, 1], [0, 0, 1, 1, 1, 0]], "mu": [0, 0, 0, 0.3, 0.3, 0.3],
+                    "sigma": [0.3] * 6, "tau": 0.2},
+            "x12": {"membership": [[1, 0, 0, 0, 1, 1], [0, 1, 0, 1, 0, 1], [0, 0, 1, 1, 1, 0]], "mu": [0, 0, 0, 1.2, 1.2, 1.2],
+                    "sigma": [0.3] * 6, "tau": 0.2},
         }
         for name, model in models.items():
             with open(os.path.join(tmp, name + ".json"), "w") as f:
@@ -194,6 +200,10 @@ def run(R, quick, python, log):
              [CCSIM, "optimum", "--full", "--model", os.path.join(tmp, "m0.json"), "--eps", "0.3", "--objective", "trades:1"], None),
             ("`optimum --model m10.json --eps 0.3 --objective ce` (the family's face w1 = 0)",
              [CCSIM, "optimum", "--model", os.path.join(tmp, "m10.json"), "--eps", "0.3", "--objective", "ce"], None),
+            ("`optimum --model x03.json --norm l2 --eps 0.1 --objective trades:1` (exclusive means 0, tau 0.2; 14 s before stop 53)",
+             [CCSIM, "optimum", "--model", os.path.join(tmp, "x03.json"), "--norm", "l2", "--eps", "0.1", "--objective", "trades:1"], 2.0),
+            ("`optimum --model x12.json --norm l2 --eps 0.3 --objective trades:1` (the same, cross-class means 1.2; 22 s before stop 53)",
+             [CCSIM, "optimum", "--model", os.path.join(tmp, "x12.json"), "--norm", "l2", "--eps", "0.3", "--objective", "trades:1"], 2.0),
             ("`threshold --norm l2 --objective ce`", [CCSIM, "threshold", "--norm", "l2", "--objective", "ce"], None),
             ("`threshold --model complement:4 --objective ls:0.1` (the axis w2 = 0 exact; was refused at the default tolerance)",
              [CCSIM, "threshold", "--model", "complement:4", "--objective", "ls:0.1"], None),

@@ -144,6 +144,35 @@ struct AngleTable {
 }
 
 extension EllipseMaximand {
+    /// The kink signature of the line at v (`kinkSignature`) whose known kinks (trades' kinks
+    /// of symmetry) lie at `plusOne` and `minusOne` (in z1): per kink, +1 or -1 on them
+    /// (`onKnownKink`), 0 elsewhere; a run of kinks on one known kink counts once (rounding
+    /// splits its jump into three, ~3e-6 apart, at some v and not at others).
+    func signature(_ kinks: [Double], plusOne: Double, minusOne: Double, _ v: Double) -> [Int8] {
+        var out: [Int8] = []
+        for z in kinks {
+            let s: Int8 = onKnownKink(z, plusOne, v) ? 1 : onKnownKink(z, minusOne, v) ? -1 : 0
+            if s != 0 && out.last == s { continue }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// Whether a kink at z (in z1) on the line at v is the known kink `line`: within
+    /// 1e-10 (1 + |z|) of it, or within 1e-4 (1 + |z|) with f's two highest peaks tied to its
+    /// rounding, 1e-14 (1 + |f|), halfway between them. There the maximiser's jump is not
+    /// resolved: nearly antipodal peaks that tie to third order in u left it anywhere up to
+    /// 1e-4 beside the line, on or off it from one v to the next (l_2 trades on complement(3)
+    /// with exclusive means 0 and tau 0.2), and each such flicker of the signature was a v
+    /// event (`vNodes`): 50-150 an evaluation, 0.1-4 s of location lines.
+    func onKnownKink(_ z: Double, _ line: Double, _ v: Double) -> Bool {
+        let distance = abs(z - line)
+        if distance <= 1e-10 * (1 + abs(z)) { return true }
+        guard distance <= 1e-4 * (1 + abs(z)) else { return false }
+        let peaks = ellipsePeaks(mu + su * 0.5 * (z + line), v)
+        return peaks.count >= 2 && peaks[0].f - peaks[1].f <= 1e-14 * (1 + abs(peaks[0].f))
+    }
+
     typealias Point = ClassPairLS.Point
 
     /// The certified maximum of f over t in [0, pi] (on the circle: [-pi, pi]) at clean (u, v)
@@ -603,9 +632,12 @@ extension EllipseMaximand {
         for i in 0..<max(probes.count - 1, 0) where locate && probes[i].signature == probes[i + 1].signature {
             let a = probes[i], b = probes[i + 1]
             // Per kink, the steepest change of its third-peak gap over this probe interval and
-            // its neighbours of the same signature.
+            // its neighbours of the same signature and kinks (a run of kinks on a known kink
+            // counts once in a signature: `signature(_:plusOne:minusOne:_:)`).
             var slopes = [Double](repeating: 0, count: a.gaps.count)
-            for j in max(i - 1, 0)...min(i + 1, probes.count - 2) where probes[j].signature == a.signature && probes[j + 1].signature == a.signature {
+            for j in max(i - 1, 0)...min(i + 1, probes.count - 2)
+            where probes[j].signature == a.signature && probes[j + 1].signature == a.signature
+                && probes[j].gaps.count == a.gaps.count && probes[j + 1].gaps.count == a.gaps.count {
                 let h = probes[j + 1].z - probes[j].z
                 guard h > 0 else { continue }
                 for k in slopes.indices where probes[j].gaps[k].isFinite && probes[j + 1].gaps[k].isFinite {

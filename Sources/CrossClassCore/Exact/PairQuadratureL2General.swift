@@ -430,10 +430,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// symmetric W), 0 elsewhere.
     func kinkSignature(_ kinks: [Double], _ r: Double) -> [Int8] {
         let zero = zeroLines(r)
-        return kinks.map { z in
-            let tolerance = 1e-10 * (1 + abs(z))
-            return abs(z - zero.d2) <= tolerance ? 1 : abs(z - zero.d1) <= tolerance ? -1 : 0
-        }
+        return signature(kinks, plusOne: zero.d2, minusOne: zero.d1, r)
     }
 
     /// The loss at node (q, r) with maximiser t and its coefficients, added with weight w (as

@@ -472,10 +472,7 @@ struct ClassPairLS: EllipseMaximand {
     /// maps the ellipse onto itself, so two maximisers tie there exactly) -- and 0 elsewhere.
     func kinkSignature(_ kinks: [Double], _ v: Double) -> [Int8] {
         let plus = (v - mu) / su, minus = (-v - mu) / su
-        return kinks.map { z in
-            let tolerance = 1e-10 * (1 + abs(z))
-            return abs(z - plus) <= tolerance ? 1 : abs(z - minus) <= tolerance ? -1 : 0
-        }
+        return signature(kinks, plusOne: plus, minusOne: minus, v)
     }
 
     func vAt(_ z: Double) -> Double { sv * z }

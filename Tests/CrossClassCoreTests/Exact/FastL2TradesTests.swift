@@ -111,6 +111,28 @@ struct FastL2TradesTests {
                 "fast \(r.value) (+- \(r.errorBound)) against \(reference)")
     }
 
+    @Test("trades under l2 where nearly antipodal peaks tie to third order beside the kinks of symmetry (exclusive means 0, tau 0.2, sigma 1; eps 0.1): on the face W(0, 0.45) and on the axis W(0.0067, 0) the values equal the reference path's to 1e-12 and within both bounds")
+    func tiedPeaksBesideSymmetry() throws {
+        // There the maximiser's jump lands anywhere up to 1e-4 beside u = +-v, and (before
+        // stop 53) each v where it came off the line was a v event: 57 an evaluation on the face
+        // (0.9 s), the rule's budget at the axis point (40 s for the two rules; 0.8 s now). The
+        // reference values are `ccsim objective --model M --norm l2 --eps 0.1 --objective
+        // trades:1 --w1 W1 --w2 W2 --reference` (adaptive; 6 s and 4 s, so not run here).
+        let membership = [[true, false, false, false, true, true], [false, true, false, true, false, true], [false, false, true, true, true, false]]
+        let cases: [(sigma: Double, w1: Double, w2: Double, reference: Double, bound: Double)] = [
+            (1.0, 0, 0.4515514803649101, 1.0549054816950387, 3.5364981691371917e-12),
+            (0.3, 0.006737946999085467, 0, 1.098613221955103, 1.9266836560718524e-12),
+        ]
+        for c in cases {
+            let model = try DataModel(name: "tied-peaks", membership: membership, mu: [0, 0, 0, 0.3, 0.3, 0.3],
+                                      sigma: [Double](repeating: c.sigma, count: 6), tau: 0.2)
+            let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.1), objective: .trades(beta: 1)))
+            let r = try #require(e.estimate(w1: c.w1, w2: c.w2))
+            #expect(r.errorBound <= 1e-11 && abs(r.value - c.reference) <= 1e-12 && abs(r.value - c.reference) <= r.errorBound + c.bound,
+                    "W(\(c.w1), \(c.w2)): fast \(r.value) (+- \(r.errorBound)) against \(c.reference)")
+        }
+    }
+
     @Test("trades under l2 where the kink structure of the u lines changes inside the first v panel (trades:6, W(3.116, 2.6), eps 0.3): those v are panel ends and the rules agree to 1e-10 (7.5e-9 when they were not)")
     func kinkEventsInV() throws {
         // Kink curves in u meet or join the symmetry lines u = +-v near v = 0.117, 0.228 and
