@@ -133,6 +133,22 @@ struct FastL2TradesTests {
         }
     }
 
+    @Test("trades under l2 where a kink of the u lines is born at v = 0+ (means and sigma 0.3, eps 0.45, W(1.49, 1.27)): the first v panel is taken through a cube, the rules agree to 1e-12 (1.2e-10 before) and the value equals the reference path's within both bounds")
+    func kinkBornAtZero() throws {
+        // I(v) has a v^2 log v term there, and the Gauss-Legendre rules on the first v panel
+        // converged only as n^-6 (s^8 log s after the map v ~ s^3). The reference value is `ccsim objective --model M --norm l2
+        // --eps 0.45 --objective trades:1 --w1 1.4927759386101191 --w2 1.2719007994674263
+        // --reference` (adaptive; 4 s, so not run here).
+        let model = try DataModel(name: "born-at-zero", membership: [[true, false, false, false, true, true], [false, true, false, true, false, true],
+                                                                     [false, false, true, true, true, false]],
+                                  mu: [Double](repeating: 0.3, count: 6), sigma: [Double](repeating: 0.3, count: 6))
+        let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.45), objective: .trades(beta: 1)))
+        let r = try #require(e.estimate(w1: 1.4927759386101191, w2: 1.2719007994674263))
+        let reference = 0.8262085783327467, referenceBound = 3.082014683036621e-12
+        #expect(r.errorBound <= 1e-12 && abs(r.value - reference) <= r.errorBound + referenceBound,
+                "fast \(r.value) (+- \(r.errorBound)) against \(reference)")
+    }
+
     @Test("trades under l2 where the kink structure of the u lines changes inside the first v panel (trades:6, W(3.116, 2.6), eps 0.3): those v are panel ends and the rules agree to 1e-10 (7.5e-9 when they were not)")
     func kinkEventsInV() throws {
         // Kink curves in u meet or join the symmetry lines u = +-v near v = 0.117, 0.228 and
