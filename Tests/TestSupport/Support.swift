@@ -249,3 +249,14 @@ package func centralDifferenceError(
     }
     return worst
 }
+
+extension DataModel {
+    /// complement(3)'s membership (`DataModel.complement`) with one mean on the exclusive
+    /// features and another on the cross-class ones, and one sigma: the models the tests of the
+    /// face w1 = 0, of W = 0 and of the l_2 trades kinks are built on.
+    package static func complementThree(name: String, exclusiveMean: Double, crossMean: Double, sigma: Double, tau: Double = 0) throws -> DataModel {
+        try DataModel(name: name, membership: try DataModel.complement(classes: 3).membership,
+                      mu: [exclusiveMean, exclusiveMean, exclusiveMean, crossMean, crossMean, crossMean],
+                      sigma: [Double](repeating: sigma, count: 6), tau: tau)
+    }
+}

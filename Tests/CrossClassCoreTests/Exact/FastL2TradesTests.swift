@@ -101,9 +101,7 @@ struct FastL2TradesTests {
         // 1356 lines an evaluation (6.3 s here; 1.3 s now). The reference value is
         // `ccsim objective --model M --norm l2 --eps 0.1 --objective trades:1 --w1 0 --w2 22 --reference`
         // (adaptive, error <= 8.9e-12; about a minute, so not run here).
-        let model = try DataModel(name: "flat-peaks", membership: [[true, false, false, false, true, true], [false, true, false, true, false, true],
-                                                                   [false, false, true, true, true, false]],
-                                  mu: [0, 0, 0, 1.2, 1.2, 1.2], sigma: [Double](repeating: 0.3, count: 6))
+        let model = try DataModel.complementThree(name: "flat-peaks", exclusiveMean: 0, crossMean: 1.2, sigma: 0.3)
         let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.1), objective: .trades(beta: 1)))
         let r = try #require(e.estimate(w1: 0, w2: 22))
         let reference = 0.0008717110728919284, referenceBound = 8.855996058007395e-12
@@ -118,14 +116,12 @@ struct FastL2TradesTests {
         // (0.9 s), the rule's budget at the axis point (40 s for the two rules; 0.8 s now). The
         // reference values are `ccsim objective --model M --norm l2 --eps 0.1 --objective
         // trades:1 --w1 W1 --w2 W2 --reference` (adaptive; 6 s and 4 s, so not run here).
-        let membership = [[true, false, false, false, true, true], [false, true, false, true, false, true], [false, false, true, true, true, false]]
         let cases: [(sigma: Double, w1: Double, w2: Double, reference: Double, bound: Double)] = [
             (1.0, 0, 0.4515514803649101, 1.0549054816950387, 3.5364981691371917e-12),
             (0.3, 0.006737946999085467, 0, 1.098613221955103, 1.9266836560718524e-12),
         ]
         for c in cases {
-            let model = try DataModel(name: "tied-peaks", membership: membership, mu: [0, 0, 0, 0.3, 0.3, 0.3],
-                                      sigma: [Double](repeating: c.sigma, count: 6), tau: 0.2)
+            let model = try DataModel.complementThree(name: "tied-peaks", exclusiveMean: 0, crossMean: 0.3, sigma: c.sigma, tau: 0.2)
             let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.1), objective: .trades(beta: 1)))
             let r = try #require(e.estimate(w1: c.w1, w2: c.w2))
             #expect(r.errorBound <= 1e-11 && abs(r.value - c.reference) <= 1e-12 && abs(r.value - c.reference) <= r.errorBound + c.bound,
@@ -136,12 +132,11 @@ struct FastL2TradesTests {
     @Test("trades under l2 where a kink of the u lines is born at v = 0+ (means and sigma 0.3, eps 0.45, W(1.49, 1.27)): the first v panel is taken through a cube, the rules agree to 1e-12 (1.2e-10 before) and the value equals the reference path's within both bounds")
     func kinkBornAtZero() throws {
         // I(v) has a v^2 log v term there, and the Gauss-Legendre rules on the first v panel
-        // converged only as n^-6 (s^8 log s after the map v ~ s^3). The reference value is `ccsim objective --model M --norm l2
-        // --eps 0.45 --objective trades:1 --w1 1.4927759386101191 --w2 1.2719007994674263
-        // --reference` (adaptive; 4 s, so not run here).
-        let model = try DataModel(name: "born-at-zero", membership: [[true, false, false, false, true, true], [false, true, false, true, false, true],
-                                                                     [false, false, true, true, true, false]],
-                                  mu: [Double](repeating: 0.3, count: 6), sigma: [Double](repeating: 0.3, count: 6))
+        // converged only as n^-6 (s^8 log s after the map v ~ s^3). The reference value is
+        // `ccsim objective --model M --norm l2 --eps 0.45 --objective trades:1 --w1
+        // 1.4927759386101191 --w2 1.2719007994674263 --reference` (adaptive; 4 s, so not run
+        // here).
+        let model = try DataModel.complementThree(name: "born-at-zero", exclusiveMean: 0.3, crossMean: 0.3, sigma: 0.3)
         let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.45), objective: .trades(beta: 1)))
         let r = try #require(e.estimate(w1: 1.4927759386101191, w2: 1.2719007994674263))
         let reference = 0.8262085783327467, referenceBound = 3.082014683036621e-12

@@ -631,9 +631,7 @@ struct FastTradesTests {
     @Test("trades: where Newton stops at the face w1 = 0 but F falls into the family there, Newton runs again from beside the face and converges inside, below the face, with F rising around it")
     func restartBesideTheFace() throws {
         // Before: NOT converged on the face (w2 = 20.77, dF/dw1(0+) = -7.1e-5 beyond its error).
-        let model = try DataModel(name: "weak-exclusive-sharp", membership: [[true, false, false, false, true, true], [false, true, false, true, false, true],
-                                                                             [false, false, true, true, true, false]],
-                                  mu: [0.3, 0.3, 0.3, 1.2, 1.2, 1.2], sigma: [Double](repeating: 0.3, count: 6))
+        let model = try DataModel.complementThree(name: "weak-exclusive-sharp", exclusiveMean: 0.3, crossMean: 1.2, sigma: 0.3)
         let threat = try ThreatModel(norm: .linf, eps: 0.1)
         let o = try SymmetricOptimizer(model: model, threat: threat, objective: .trades(beta: 1)).solve()
         #expect(o.converged && o.w1 > 1 && !o.onExclusiveFace, "\(o)")

@@ -206,10 +206,7 @@ struct HonestErrorTests {
     /// complement(3) with weak exclusive features (mu 0.3 against 1.2 on the cross-class ones,
     /// sigma 0.5): the fast pair paths' setting.
     static func weakExclusive(mu: Double = 0.3) throws -> DataModel {
-        try DataModel(name: "weak-exclusive",
-                      membership: [[true, false, false, false, true, true], [false, true, false, true, false, true],
-                                   [false, false, true, true, true, false]],
-                      mu: [mu, mu, mu, 1.2, 1.2, 1.2], sigma: [Double](repeating: 0.5, count: 6))
+        try DataModel.complementThree(name: "weak-exclusive", exclusiveMean: mu, crossMean: 1.2, sigma: 0.5)
     }
 
     @Test("the fast pair paths find an optimum on the face w1 = 0 and certify it by their exact one-sided derivative (l_inf: ce, ls, trades, free and fixed scale; l_2 with mu 0 on the exclusive features: its sign is not resolved, accepted for ce, convex, and for trades where its Hessian there is positive definite)")

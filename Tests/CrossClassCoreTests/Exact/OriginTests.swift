@@ -11,9 +11,7 @@ struct OriginTests {
     /// complement(3) with every mean 0.3 (sigma 0.5): under l_inf W = 0 is optimal from eps =
     /// 0.15 (= mu / 2) on; D = (w1 + w2)(4 eps - 2 mu) / 3 on the family.
     static func flat(mu: Double = 0.3, sigma: Double = 0.5) throws -> DataModel {
-        try DataModel(name: "flat", membership: [[true, false, false, false, true, true], [false, true, false, true, false, true],
-                                                 [false, false, true, true, true, false]],
-                      mu: [Double](repeating: mu, count: 6), sigma: [Double](repeating: sigma, count: 6))
+        try DataModel.complementThree(name: "flat", exclusiveMean: mu, crossMean: mu, sigma: sigma)
     }
 
     /// A 3-class model whose family cone has no direction of descent at W = 0 under l_inf at
