@@ -102,11 +102,19 @@ struct FastL2TradesTests {
         // `ccsim objective --model M --norm l2 --eps 0.1 --objective trades:1 --w1 0 --w2 22 --reference`
         // (adaptive, error <= 8.9e-12; about a minute, so not run here).
         let model = try DataModel.complementThree(name: "flat-peaks", exclusiveMean: 0, crossMean: 1.2, sigma: 0.3)
-        let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.1), objective: .trades(beta: 1)))
-        let r = try #require(e.estimate(w1: 0, w2: 22))
-        let reference = 0.0008717110728919284, referenceBound = 8.855996058007395e-12
-        #expect(r.errorBound <= 1e-10 && abs(r.value - reference) <= 1e-13 && abs(r.value - reference) <= r.errorBound + referenceBound,
-                "fast \(r.value) (+- \(r.errorBound)) against \(reference)")
+        try Self.expectTradesAgainstReference(model, eps: 0.1, w1: 0, w2: 22, reference: 0.0008717110728919284,
+                                              referenceBound: 8.855996058007395e-12, bound: 1e-10, difference: 1e-13)
+    }
+
+    /// trades:1's fast estimate at W(w1, w2) against the adaptive reference path's value (a
+    /// fixture, with its error bound): its own bound at most `bound`, the two within `difference`
+    /// and within both bounds.
+    static func expectTradesAgainstReference(_ model: DataModel, eps: Double, w1: Double, w2: Double, reference: Double, referenceBound: Double,
+                                             bound: Double, difference: Double = .infinity) throws {
+        let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: eps), objective: .trades(beta: 1)))
+        let r = try #require(e.estimate(w1: w1, w2: w2))
+        #expect(r.errorBound <= bound && abs(r.value - reference) <= difference && abs(r.value - reference) <= r.errorBound + referenceBound,
+                "W(\(w1), \(w2)): fast \(r.value) (+- \(r.errorBound)) against \(reference)")
     }
 
     @Test("trades under l2 where nearly antipodal peaks tie to third order beside the kinks of symmetry (exclusive means 0, tau 0.2, sigma 1; eps 0.1): on the face W(0, 0.45) and on the axis W(0.0067, 0) the values equal the reference path's to 1e-12 and within both bounds")
@@ -122,10 +130,8 @@ struct FastL2TradesTests {
         ]
         for c in cases {
             let model = try DataModel.complementThree(name: "tied-peaks", exclusiveMean: 0, crossMean: 0.3, sigma: c.sigma, tau: 0.2)
-            let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.1), objective: .trades(beta: 1)))
-            let r = try #require(e.estimate(w1: c.w1, w2: c.w2))
-            #expect(r.errorBound <= 1e-11 && abs(r.value - c.reference) <= 1e-12 && abs(r.value - c.reference) <= r.errorBound + c.bound,
-                    "W(\(c.w1), \(c.w2)): fast \(r.value) (+- \(r.errorBound)) against \(c.reference)")
+            try Self.expectTradesAgainstReference(model, eps: 0.1, w1: c.w1, w2: c.w2, reference: c.reference, referenceBound: c.bound,
+                                                  bound: 1e-11, difference: 1e-12)
         }
     }
 
@@ -137,11 +143,8 @@ struct FastL2TradesTests {
         // 1.4927759386101191 --w2 1.2719007994674263 --reference` (adaptive; 4 s, so not run
         // here).
         let model = try DataModel.complementThree(name: "born-at-zero", exclusiveMean: 0.3, crossMean: 0.3, sigma: 0.3)
-        let e = try #require(L2PairObjective(model: model, threat: try ThreatModel(norm: .l2, eps: 0.45), objective: .trades(beta: 1)))
-        let r = try #require(e.estimate(w1: 1.4927759386101191, w2: 1.2719007994674263))
-        let reference = 0.8262085783327467, referenceBound = 3.082014683036621e-12
-        #expect(r.errorBound <= 1e-12 && abs(r.value - reference) <= r.errorBound + referenceBound,
-                "fast \(r.value) (+- \(r.errorBound)) against \(reference)")
+        try Self.expectTradesAgainstReference(model, eps: 0.45, w1: 1.4927759386101191, w2: 1.2719007994674263, reference: 0.8262085783327467,
+                                              referenceBound: 3.082014683036621e-12, bound: 1e-12)
     }
 
     @Test("trades under l2 where the kink structure of the u lines changes inside the first v panel (trades:6, W(3.116, 2.6), eps 0.3): those v are panel ends and the rules agree to 1e-10 (7.5e-9 when they were not)")
