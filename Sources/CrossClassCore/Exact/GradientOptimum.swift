@@ -873,6 +873,9 @@ public enum DampedNewton {
         /// The coordinate whose lower bound cut the steps `boundStreak` times in a row, when the
         /// run stopped for that (NOT converged).
         public var headingForBound: Int? = nil
+        /// The last positive definite Hessian at `argument` (nil when there is none): a
+        /// continuation's first (`hessian:`), as a finer rule's run from a coarser one's point.
+        public var hessian: [Double]? = nil
     }
 
     /// - Parameter stopBelow: return (as converged) once a Newton step is below this fraction
@@ -892,6 +895,12 @@ public enum DampedNewton {
     ///   halved over this many iterations, or when two line searches in a row gained no more than
     ///   F's rounding: Newton minimising a rule's error or crawling along a kink (the caller
     ///   decides what to do from there).
+    /// - Parameter stallGain: with `stallWindow`, a window counts as a stall only when F fell by
+    ///   at most this fraction of 1 + |F| over it: a nonconvex F (trades) descends for many
+    ///   iterations before its gradient halves, while a Newton minimising a rule's error gains
+    ///   about that error. A window where F fell by under a millionth of it stalls even when
+    ///   the gradient halved, unless it fell 100-fold: at a rule's noise floor the gradient's
+    ///   jitter halves it by chance, while a converging Newton's falls by orders.
     /// - Parameter boundStreak: return (NOT converged, `headingForBound` set) when the steps were
     ///   cut at coordinate `index`'s lower bound `iterations` times in a row: Newton heading for
     ///   a bound halves its distance each step and crawls there (the caller settles the bound's
@@ -901,7 +910,7 @@ public enum DampedNewton {
     ///   above F's rounding, where the decrement test at rounding is never met.
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
-        evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, decrementBelow: Double? = nil,
+        evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, stallGain: Double? = nil, decrementBelow: Double? = nil,
         boundStreak: (index: Int, iterations: Int)? = nil, _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
@@ -913,14 +922,25 @@ public enum DampedNewton {
         var decrement = Double.infinity
         var reusable: [Double]? = initial
         var gradientNorms: [Double] = []
+        var values: [Double] = []
         var roundingGains = 0
         var cuts = (bound: -1, count: 0)
+        // The last positive definite Hessian at x (differenced, reused or updated), for a run
+        // that continues from x (`Result.hessian`).
+        var carried: [Double]? = initial
+        func carrying(_ r: Result) -> Result { var r = r; r.hessian = carried; return r }
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             gradientNorms.append(current.gradient.reduce(0) { max($0, abs($1)) })
-            if let window = stallWindow, gradientNorms.count > window,
-               gradientNorms[gradientNorms.count - 1] > 0.5 * gradientNorms[gradientNorms.count - 1 - window] {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false)
+            values.append(current.value)
+            if let window = stallWindow, gradientNorms.count > window {
+                let halved = gradientNorms[gradientNorms.count - 1] <= 0.5 * gradientNorms[gradientNorms.count - 1 - window]
+                let gain = (values[values.count - 1 - window] - current.value) / (1 + abs(current.value))
+                let fell100 = gradientNorms[gradientNorms.count - 1] <= 0.01 * gradientNorms[gradientNorms.count - 1 - window]
+                let stalled = stallGain.map { gain <= $0 && (!halved || (gain <= 1e-6 * $0 && !fell100)) } ?? !halved
+                if stalled {
+                    return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
+                }
             }
             let h = 1e-6 * max(size, 1e-3)
             let reusedHessian = reusable != nil
@@ -941,6 +961,7 @@ public enum DampedNewton {
                     p = solve(shifted, current.gradient.map { -$0 }, n)
                 }
             }
+            carried = positiveDefinite ? hessian : nil
             guard var step = p else { break }
             let newtonStep = step.reduce(0) { $0 + $1 * $1 }.squareRoot()
             decrement = 0.5 * abs(zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 })
@@ -948,7 +969,7 @@ public enum DampedNewton {
             // the decrement below `decrementBelow`.
             if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false)
                 || (positiveDefinite && decrementBelow.map { decrement <= $0 } ?? false) {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true))
             }
             var t = 1.0
             var cutBy = -1
@@ -959,16 +980,23 @@ public enum DampedNewton {
                 }
             }
             cuts = cutBy >= 0 && cutBy == cuts.bound ? (cutBy, cuts.count + 1) : (cutBy, cutBy >= 0 ? 1 : 0)
-            if let streak = boundStreak, cuts.bound == streak.index, cuts.count >= streak.iterations {
+            // Within 1e-9 |x| of the bound and heading for it: there F's change along the
+            // bound's coordinate is below rounding, so the line search halves a step F cannot
+            // judge ~30 times (a crawl at w1 ~ 1e-10 that the streak, broken by uncut steps,
+            // missed). The bound's face decides.
+            let atBound = boundStreak.map { streak in
+                lowerBounds.map { step[streak.index] < 0 && x[streak.index] - $0[streak.index] <= 1e-9 * max(size, 1e-3) } ?? false
+            } ?? false
+            if let streak = boundStreak, (cuts.bound == streak.index && cuts.count >= streak.iterations) || atBound {
                 var r = Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false)
-                r.headingForBound = cutBy
-                return r
+                r.headingForBound = streak.index
+                return carrying(r)
             }
             step = step.map { $0 * t }
             let noise = 1e-15 * (1 + abs(current.value))
             if t == 1, decrement <= noise, newtonStep <= 1e-7 * max(size, 1e-3) {
                 if !evaluatesRoundingSteps && positiveDefinite {
-                    return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                    return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true))
                 }
                 // The predicted decrease is at F's rounding, so a line search cannot judge the
                 // step: the Newton point is taken (one evaluation) unless F rises there beyond
@@ -979,7 +1007,7 @@ public enum DampedNewton {
                 // noise floor, and the search has converged.
                 if newtonStep > 0.25 * roundingStep {
                     if reusedHessian { reusable = nil; continue }
-                    return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                    return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true))
                 }
                 let trial = zip(x, step).map { $0 + $1 }
                 let next = try f(trial)
@@ -987,7 +1015,7 @@ public enum DampedNewton {
                 // so a rise within 10 noise, or a smaller gradient, does not refuse the step.
                 func squaredNorm(_ g: [Double]) -> Double { g.reduce(0) { $0 + $1 * $1 } }
                 guard next.value <= current.value + 10 * noise || squaredNorm(next.gradient) < squaredNorm(current.gradient) else {
-                    return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true)
+                    return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true))
                 }
                 x = trial; current = next
                 roundingStep = newtonStep
@@ -1019,21 +1047,22 @@ public enum DampedNewton {
             if secantUpdates && accepted {
                 reusable = bfgs(hessian, step: step, change: zip(current.gradient, from.gradient).map { $0 - $1 })
             }
+            if accepted { carried = reusable }
             if accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3) {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true)
+                return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true))
             }
             if !accepted {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep,
-                              converged: newtonStep <= 1e-7 * max(size, 1e-3))
+                return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep,
+                              converged: newtonStep <= 1e-7 * max(size, 1e-3)))
             }
             // (A converging Newton reaches F's rounding through the rounding-step branch above,
             // without a line search.)
             roundingGains = from.value - current.value <= 1e-14 * (1 + abs(current.value)) ? roundingGains + 1 : 0
             if stallWindow != nil && roundingGains >= 2 {
-                return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false)
+                return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
             }
         }
-        return Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false)
+        return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false))
     }
 
     /// The Newton decrement g'H^-1 g / 2 (F - F* of the quadratic model) for a Hessian h that is

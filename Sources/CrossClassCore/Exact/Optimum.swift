@@ -901,19 +901,27 @@ public enum FullOptimizer {
             // Newton over the entries `moving` (the others stay at x0's), its gradient in them.
             let all = Array(0..<(2 * d))
             func restricted(_ h: [Double], to moving: [Int]) -> [Double] { moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } } }
-            func newtonRun(free moving: [Int], from start: [Double] = x0, decrementBelow: Double? = nil) throws -> DampedNewton.Result {
+            // A run that returns nil where the evaluator declines a point (other errors rethrown).
+            func declining(_ run: () throws -> DampedNewton.Result) throws -> DampedNewton.Result? {
+                do { return try run() } catch is Declined { return nil }
+            }
+            // `patient`: on lines a stall needs F to have stopped falling as well (see the
+            // continuation below).
+            func newtonRun(free moving: [Int], from start: [Double] = x0, decrementBelow: Double? = nil, hessian warm: [Double]? = nil,
+                           patient: Bool = false) throws -> DampedNewton.Result {
                 func expand(_ y: [Double]) -> [Double] {
                     var x = start
                     for (i, j) in moving.enumerated() { x[j] = y[i] }
                     return x
                 }
                 // The coarse Hessian is the start's.
-                let hessian = start == x0 ? initial.map { restricted($0, to: moving) } : nil
+                let hessian = warm ?? (start == x0 ? initial.map { restricted($0, to: moving) } : nil)
                 // On lines a stall (the gradient not halving in 6 iterations, or line searches
                 // gaining only rounding) ends the run, for the fine panels below to continue.
                 var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
                                                        evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines,
-                                                       stallWindow: engine.onLines ? 6 : (engine.tradesBeta == nil ? 20 : nil), decrementBelow: decrementBelow) { y in
+                                                       stallWindow: engine.onLines ? 6 : (engine.tradesBeta == nil ? 20 : nil),
+                                                       stallGain: engine.onLines && patient ? 1e-5 : nil, decrementBelow: decrementBelow) { y in
                     let r = try f(expand(y))
                     return (r.value, moving.map { r.gradient[$0] })
                 }
@@ -1034,6 +1042,24 @@ public enum FullOptimizer {
                     if !bundle.converged { tieNotes.append("the bundle-Newton method stopped after \(bundle.evaluations) steps") }
                 }
             }
+            // On lines a run stops where its gradient has not halved in 6 iterations: Newton
+            // straddling a tie's kink, which `holdNearlyTied` then settles, or minimising the
+            // rule's error. But trades also descends that way on a nonconvex stretch: on a random
+            // 3-class model (q1 of bench/ANALYSIS.md stop 54) the runs stopped 5e-5 above the
+            // optimum, NOT converged. When no tie settled the stall, Newton continues on the same
+            // rule from there with its last Hessian, stopping only where F has stopped falling
+            // too (on the wide panels an evaluation is a fifth of the fine panels').
+            // A point the evaluator declines on the way ends the continuation, not the search.
+            var stalledRun: DampedNewton.Result? = nil
+            if engine.onLines && !newton.converged {
+                let stalled = newton
+                stalledRun = stalled
+                if var continued = try declining({ try newtonRun(free: moving, from: stalled.argument, hessian: stalled.hessian, patient: true) }),
+                   continued.value <= stalled.value {
+                    continued.iterations += stalled.iterations
+                    newton = continued
+                }
+            }
             if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth {
                 // The wide v panels' rule can be off by 1e-6 off the family, and Newton then
                 // minimises its error: on a tau = 0.1 model with unequal means (trades:1, eps
@@ -1044,9 +1070,29 @@ public enum FullOptimizer {
                 active.vWidth = LinearPairCE.fineVWidth
                 active.refinedLineEnds = true
                 last = nil
-                newton = try newtonRun(free: moving, from: wide.argument, decrementBelow: 0.1 * tolerance)
-                newton.iterations += wide.iterations
-                tieNotes.append("Newton on the wide v panels stopped after \(wide.iterations) iterations (gradient \(wide.gradient.reduce(0) { max($0, abs($1)) })); it continued on the fine panels (width \(LinearPairCE.fineVWidth)) from there")
+                // The wide run's last Hessian starts it: differenced afresh on the fine panels it
+                // is 2 d + 1 evaluations of the dearest rule.
+                var handedOver = wide
+                if var run = try declining({ try newtonRun(free: moving, from: wide.argument, decrementBelow: 0.1 * tolerance, hessian: wide.hessian, patient: true) }) {
+                    // That Hessian is the wide rule's secant model; where it leaves the run NOT
+                    // converged (a random 3-class model: decrement 6e-9 after 7 iterations), once
+                    // more from there with one differenced on the fine panels.
+                    if !run.converged && wide.hessian != nil,
+                       var again = try declining({ try newtonRun(free: moving, from: run.argument, decrementBelow: 0.1 * tolerance, patient: true) }),
+                       again.value <= run.value {
+                        again.iterations += run.iterations
+                        run = again
+                    }
+                    newton = run
+                } else {
+                    // The fine panels decline a point on the way from the continued one (a
+                    // featureless class's candidates tie near it): from the stalled run's point,
+                    // with a Hessian differenced there, as before the continuation.
+                    handedOver = stalledRun ?? wide
+                    newton = try newtonRun(free: moving, from: handedOver.argument, decrementBelow: 0.1 * tolerance)
+                }
+                newton.iterations += handedOver.iterations
+                tieNotes.append("Newton on the wide v panels stopped after \(handedOver.iterations) iterations (gradient \(handedOver.gradient.reduce(0) { max($0, abs($1)) })); it continued on the fine panels (width \(LinearPairCE.fineVWidth)) from there")
             }
             // A column may come near zero only on the fine panels (a random 3-class model, trades:1:
             // Newton on them cycled with step 0.04 beside feature 3's vanishing column).

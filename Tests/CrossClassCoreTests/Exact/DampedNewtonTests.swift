@@ -112,6 +112,61 @@ struct DampedNewtonTests {
         #expect(other.headingForBound == nil && !other.converged && other.iterations == 60 && other.argument[0] < 1e-15, "\(other)")
     }
 
+    @Test("boundStreak: a start within 1e-9 |x| of the bound, heading for it, stops at once naming the bound (no line search F cannot judge there)")
+    func atBound() throws {
+        func f(_ p: [Double]) -> (value: Double, gradient: [Double]) {
+            ((p[0] + 1) * (p[0] + 1) + (p[1] - 1) * (p[1] - 1), [2 * (p[0] + 1), 2 * (p[1] - 1)])
+        }
+        var count = 0
+        let stopped = try DampedNewton.minimize(start: [1e-12, 3], maxIterations: 60, lowerBounds: [0, 0], boundStreak: (0, 4)) { p in
+            count += 1
+            return f(p)
+        }
+        #expect(!stopped.converged && stopped.headingForBound == 0 && stopped.iterations == 1, "\(stopped)")
+        // The start and the differenced Hessian's two: no step evaluated.
+        #expect(count == 3 && stopped.argument == [1e-12, 3], "\(count) evaluations")
+        // At 1e-3 from the bound the streak decides, as before.
+        let streak = try DampedNewton.minimize(start: [1e-3, 3], maxIterations: 60, lowerBounds: [0, 0], boundStreak: (0, 4)) { f($0) }
+        #expect(streak.headingForBound == 0 && streak.iterations == 4, "\(streak)")
+    }
+
+    @Test("stallGain: on Rosenbrock's valley the gradient does not halve for many iterations while F falls; with the gain the run goes on to the minimiser, without it it stops NOT converged")
+    func stallGain() throws {
+        // 100 (y - x^2)^2 + (1 - x)^2 from (-1.2, 1): minimiser (1, 1), F = 0.
+        let f: ([Double]) -> (value: Double, gradient: [Double]) = { p in
+            let (x, y) = (p[0], p[1])
+            return (100 * (y - x * x) * (y - x * x) + (1 - x) * (1 - x),
+                    [-400 * x * (y - x * x) - 2 * (1 - x), 200 * (y - x * x)])
+        }
+        let impatient = try DampedNewton.minimize(start: [-1.2, 1], maxIterations: 200, stallWindow: 2, f)
+        #expect(!impatient.converged && impatient.value > 1e-3, "\(impatient)")
+        let patient = try DampedNewton.minimize(start: [-1.2, 1], maxIterations: 200, stallWindow: 2, stallGain: 1e-5, f)
+        #expect(patient.converged && abs(patient.argument[0] - 1) <= 1e-8 && abs(patient.argument[1] - 1) <= 1e-8, "\(patient)")
+    }
+
+    @Test("Result.hessian: the last positive definite Hessian at the point, which starts a continuation (a finer rule's run from there) without differencing one")
+    func carriedHessian() throws {
+        var first = 0, second = 0, fresh = 0
+        let converged = try withUnsafeMutablePointer(to: &first) { c in
+            try DampedNewton.minimize(start: [2.5, 0.5], maxIterations: 60, Self.function(noise: 0, count: c))
+        }
+        let h = try #require(converged.hessian)
+        // The Hessian at the minimiser (1, -2): [[1, 0.3], [0.3, 1]].
+        #expect(converged.converged && h.count == 4)
+        #expect(abs(h[0] - 1) <= 1e-3 && abs(h[1] - 0.3) <= 1e-3 && abs(h[2] - 0.3) <= 1e-3 && abs(h[3] - 1) <= 1e-3, "\(h)")
+        // From beside the minimiser, with and without it.
+        let start = [1.01, -2.01]
+        let continued = try withUnsafeMutablePointer(to: &second) { c in
+            try DampedNewton.minimize(start: start, maxIterations: 60, hessian: h, Self.function(noise: 0, count: c))
+        }
+        let restarted = try withUnsafeMutablePointer(to: &fresh) { c in
+            try DampedNewton.minimize(start: start, maxIterations: 60, Self.function(noise: 0, count: c))
+        }
+        #expect(continued.converged && restarted.converged)
+        #expect(abs(continued.argument[0] - 1) <= 1e-9 && abs(continued.argument[1] + 2) <= 1e-9, "\(continued.argument)")
+        #expect(second < fresh, "\(second) evaluations against \(fresh)")
+    }
+
     @Test("stallWindow: on a kink (|x1| + x2^2, the gradient never below 1 off x1 = 0) the run stops NOT converged after the window, not at maxIterations")
     func stall() throws {
         let f: ([Double]) -> (value: Double, gradient: [Double]) = { x in
