@@ -901,6 +901,8 @@ public enum DampedNewton {
     ///   about that error. A window where F fell by under a millionth of it stalls even when
     ///   the gradient halved, unless it fell 100-fold: at a rule's noise floor the gradient's
     ///   jitter halves it by chance, while a converging Newton's falls by orders.
+    /// - Parameter patientAt: where it is false at x, `stallGain` does not apply there (a point
+    ///   beside a kink, where the gradient stalls while Newton crawls along it).
     /// - Parameter boundStreak: return (NOT converged, `headingForBound` set) when the steps were
     ///   cut at coordinate `index`'s lower bound `iterations` times in a row: Newton heading for
     ///   a bound halves its distance each step and crawls there (the caller settles the bound's
@@ -910,8 +912,8 @@ public enum DampedNewton {
     ///   above F's rounding, where the decrement test at rounding is never met.
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
-        evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, stallGain: Double? = nil, decrementBelow: Double? = nil,
-        boundStreak: (index: Int, iterations: Int)? = nil, _ f: ([Double]) throws -> (value: Double, gradient: [Double])
+        evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, stallGain: Double? = nil, patientAt: (([Double]) -> Bool)? = nil,
+        decrementBelow: Double? = nil, boundStreak: (index: Int, iterations: Int)? = nil, _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
         var x = start
@@ -937,7 +939,8 @@ public enum DampedNewton {
                 let halved = gradientNorms[gradientNorms.count - 1] <= 0.5 * gradientNorms[gradientNorms.count - 1 - window]
                 let gain = (values[values.count - 1 - window] - current.value) / (1 + abs(current.value))
                 let fell100 = gradientNorms[gradientNorms.count - 1] <= 0.01 * gradientNorms[gradientNorms.count - 1 - window]
-                let stalled = stallGain.map { gain <= $0 && (!halved || (gain <= 1e-6 * $0 && !fell100)) } ?? !halved
+                let gainHere = patientAt.map { $0(x) } ?? true ? stallGain : nil
+                let stalled = gainHere.map { gain <= $0 && (!halved || (gain <= 1e-6 * $0 && !fell100)) } ?? !halved
                 if stalled {
                     return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
                 }

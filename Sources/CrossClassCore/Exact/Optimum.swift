@@ -916,12 +916,21 @@ public enum FullOptimizer {
                 }
                 // The coarse Hessian is the start's.
                 let hessian = warm ?? (start == x0 ? initial.map { restricted($0, to: moving) } : nil)
+                // Patience ends beside a tie's kink under l_inf (a column below a tenth of the
+                // largest entry, as `holdNearlyTied` takes them): Newton crawls along it there
+                // (q0 of bench/ANALYSIS.md stop 54: 32 iterations of gradient 0.07), and the tie,
+                // held, settles it.
+                func besideTie(_ y: [Double]) -> Bool {
+                    let x = expand(y), size = x.reduce(0) { max($0, abs($1)) }
+                    return (0..<d).contains { moving.contains($0) && max(abs(x[$0]), abs(x[d + $0])) <= 0.1 * size }
+                }
                 // On lines a stall (the gradient not halving in 6 iterations, or line searches
                 // gaining only rounding) ends the run, for the fine panels below to continue.
                 var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
                                                        evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines,
                                                        stallWindow: engine.onLines ? 6 : (engine.tradesBeta == nil ? 20 : nil),
-                                                       stallGain: engine.onLines && patient ? 1e-5 : nil, decrementBelow: decrementBelow) { y in
+                                                       stallGain: engine.onLines && patient ? 1e-5 : nil,
+                                                       patientAt: engine.threat.norm == .linf ? { !besideTie($0) } : nil, decrementBelow: decrementBelow) { y in
                     let r = try f(expand(y))
                     return (r.value, moving.map { r.gradient[$0] })
                 }
@@ -1058,6 +1067,7 @@ public enum FullOptimizer {
                    continued.value <= stalled.value {
                     continued.iterations += stalled.iterations
                     newton = continued
+                    try holdNearlyTied()
                 }
             }
             if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth {
@@ -1128,7 +1138,12 @@ public enum FullOptimizer {
                 // Hessian (`pointDecrement`) decides that it is a minimum and gives the
                 // decrement. (ce and ls are convex: a stationary point is
                 // the minimum, and the updated Hessian's decrement estimates F - F*.)
-                if let value = pointDecrement(gradient: newton.gradient, { rule in
+                // The gradient is the final estimate's: where its rules were refined (and the value
+                // taken from the adaptive path), more accurate than the run's own (a random 3-class
+                // model: 1.8e-5 against 1e-7, and two such runs' points 2.3e-10 apart in F, each
+                // with a decrement of 1e-13 from the run's gradient).
+                let finalGradient = freeEntries(final.gradient)
+                if let value = pointDecrement(gradient: moving.map { finalGradient[$0] }, { rule in
                     freeEntriesHessian(active, at: newton.argument, matrix: matrix, rule: rule).map { restricted($0, to: moving) }
                 }) {
                     decrement = value
