@@ -876,6 +876,9 @@ public enum DampedNewton {
         /// The last positive definite Hessian at `argument` (nil when there is none): a
         /// continuation's first (`hessian:`), as a finer rule's run from a coarser one's point.
         public var hessian: [Double]? = nil
+        /// When the run returned for a stall (`stallWindow`): how far F fell over the window,
+        /// relative to 1 + |F| (a rule's noise floor: about its error; a slow descent: more).
+        public var stallGain: Double? = nil
     }
 
     /// - Parameter stopBelow: return (as converged) once a Newton step is below this fraction
@@ -942,7 +945,9 @@ public enum DampedNewton {
                 let gainHere = patientAt.map { $0(x) } ?? true ? stallGain : nil
                 let stalled = gainHere.map { gain <= $0 && (!halved || (gain <= 1e-6 * $0 && !fell100)) } ?? !halved
                 if stalled {
-                    return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
+                    var r = carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
+                    r.stallGain = gain
+                    return r
                 }
             }
             let h = 1e-6 * max(size, 1e-3)
@@ -1062,7 +1067,9 @@ public enum DampedNewton {
             // without a line search.)
             roundingGains = from.value - current.value <= 1e-14 * (1 + abs(current.value)) ? roundingGains + 1 : 0
             if stallWindow != nil && roundingGains >= 2 {
-                return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
+                var r = carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
+                r.stallGain = 0
+                return r
             }
         }
         return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false))

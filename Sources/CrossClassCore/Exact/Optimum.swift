@@ -1057,10 +1057,12 @@ public enum FullOptimizer {
             // 3-class model (q1 of bench/ANALYSIS.md stop 54) the runs stopped 5e-5 above the
             // optimum, NOT converged. When no tie settled the stall, Newton continues on the same
             // rule from there with its last Hessian, stopping only where F has stopped falling
-            // too (on the wide panels an evaluation is a fifth of the fine panels').
+            // too (on the wide panels an evaluation is a fifth of the fine panels'). Not where F
+            // had stopped falling over the stalled window (below the same 1e-5 (1 + |F|)): the
+            // rule's noise floor, which the fine panels' run takes up.
             // A point the evaluator declines on the way ends the continuation, not the search.
             var stalledRun: DampedNewton.Result? = nil
-            if engine.onLines && !newton.converged {
+            if engine.onLines && !newton.converged && newton.stallGain.map({ $0 > 1e-5 }) ?? true {
                 let stalled = newton
                 stalledRun = stalled
                 if var continued = try declining({ try newtonRun(free: moving, from: stalled.argument, hessian: stalled.hessian, patient: true) }),
