@@ -878,7 +878,7 @@ public enum DampedNewton {
         public var hessian: [Double]? = nil
         /// When the run returned for a stall (`stallWindow`): how far F fell over the window,
         /// relative to 1 + |F| (a rule's noise floor: about its error; a slow descent: more).
-        public var stallGain: Double? = nil
+        public var windowGain: Double? = nil
     }
 
     /// - Parameter stopBelow: return (as converged) once a Newton step is below this fraction
@@ -942,11 +942,11 @@ public enum DampedNewton {
                 let halved = gradientNorms[gradientNorms.count - 1] <= 0.5 * gradientNorms[gradientNorms.count - 1 - window]
                 let gain = (values[values.count - 1 - window] - current.value) / (1 + abs(current.value))
                 let fell100 = gradientNorms[gradientNorms.count - 1] <= 0.01 * gradientNorms[gradientNorms.count - 1 - window]
-                let gainHere = patientAt.map { $0(x) } ?? true ? stallGain : nil
+                let gainHere = (patientAt.map { $0(x) } ?? true) ? stallGain : nil
                 let stalled = gainHere.map { gain <= $0 && (!halved || (gain <= 1e-6 * $0 && !fell100)) } ?? !halved
                 if stalled {
                     var r = carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
-                    r.stallGain = gain
+                    r.windowGain = gain
                     return r
                 }
             }
@@ -1068,7 +1068,7 @@ public enum DampedNewton {
             roundingGains = from.value - current.value <= 1e-14 * (1 + abs(current.value)) ? roundingGains + 1 : 0
             if stallWindow != nil && roundingGains >= 2 {
                 var r = carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
-                r.stallGain = 0
+                r.windowGain = 0
                 return r
             }
         }

@@ -1062,7 +1062,7 @@ public enum FullOptimizer {
             // rule's noise floor, which the fine panels' run takes up.
             // A point the evaluator declines on the way ends the continuation, not the search.
             var stalledRun: DampedNewton.Result? = nil
-            if engine.onLines && !newton.converged && newton.stallGain.map({ $0 > 1e-5 }) ?? true {
+            if engine.onLines && !newton.converged && newton.windowGain.map({ $0 > 1e-5 }) ?? true {
                 let stalled = newton
                 stalledRun = stalled
                 if var continued = try declining({ try newtonRun(free: moving, from: stalled.argument, hessian: stalled.hessian, patient: true) }),
@@ -1140,10 +1140,11 @@ public enum FullOptimizer {
                 // Hessian (`pointDecrement`) decides that it is a minimum and gives the
                 // decrement. (ce and ls are convex: a stationary point is
                 // the minimum, and the updated Hessian's decrement estimates F - F*.)
-                // The gradient is the final estimate's: where its rules were refined (and the value
-                // taken from the adaptive path), more accurate than the run's own (a random 3-class
-                // model: 1.8e-5 against 1e-7, and two such runs' points 2.3e-10 apart in F, each
-                // with a decrement of 1e-13 from the run's gradient).
+                // The gradient is the one reported: where the rules were refined at the point (and
+                // the value taken from the adaptive path) it differs from the run's own by their
+                // error, which the decrement must not hide (a random 3-class model: 1.8e-5 against
+                // 1e-7, and two such runs' points 2.3e-10 apart in F, each with a decrement of
+                // 1e-13 from the run's gradient).
                 let finalGradient = freeEntries(final.gradient)
                 if let value = pointDecrement(gradient: moving.map { finalGradient[$0] }, { rule in
                     freeEntriesHessian(active, at: newton.argument, matrix: matrix, rule: rule).map { restricted($0, to: moving) }
