@@ -933,7 +933,14 @@ public enum DampedNewton {
         // The last positive definite Hessian at x (differenced, reused or updated), for a run
         // that continues from x (`Result.hessian`).
         var carried: [Double]? = initial
-        func carrying(_ r: Result) -> Result { var r = r; r.hessian = carried; return r }
+        /// The result at x after `iterations`, with the carried Hessian.
+        func finish(_ iterations: Int, step: Double, converged: Bool, windowGain: Double? = nil, headingForBound: Int? = nil) -> Result {
+            var r = Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iterations, step: step, converged: converged)
+            r.hessian = carried
+            r.windowGain = windowGain
+            r.headingForBound = headingForBound
+            return r
+        }
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
             gradientNorms.append(current.gradient.reduce(0) { max($0, abs($1)) })
@@ -945,9 +952,7 @@ public enum DampedNewton {
                 let gainHere = (patientAt.map { $0(x) } ?? true) ? stallGain : nil
                 let stalled = gainHere.map { gain <= $0 && (!halved || (gain <= 1e-6 * $0 && !fell100)) } ?? !halved
                 if stalled {
-                    var r = carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
-                    r.windowGain = gain
-                    return r
+                    return finish(iteration, step: lastStep, converged: false, windowGain: gain)
                 }
             }
             let h = 1e-6 * max(size, 1e-3)
@@ -977,7 +982,7 @@ public enum DampedNewton {
             // the decrement below `decrementBelow`.
             if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false)
                 || (positiveDefinite && decrementBelow.map { decrement <= $0 } ?? false) {
-                return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true))
+                return finish(iteration, step: newtonStep, converged: true)
             }
             var t = 1.0
             var cutBy = -1
@@ -996,15 +1001,13 @@ public enum DampedNewton {
                 lowerBounds.map { step[streak.index] < 0 && x[streak.index] - $0[streak.index] <= 1e-9 * max(size, 1e-3) } ?? false
             } ?? false
             if let streak = boundStreak, (cuts.bound == streak.index && cuts.count >= streak.iterations) || atBound {
-                var r = Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false)
-                r.headingForBound = streak.index
-                return carrying(r)
+                return finish(iteration, step: lastStep, converged: false, headingForBound: streak.index)
             }
             step = step.map { $0 * t }
             let noise = 1e-15 * (1 + abs(current.value))
             if t == 1, decrement <= noise, newtonStep <= 1e-7 * max(size, 1e-3) {
                 if !evaluatesRoundingSteps && positiveDefinite {
-                    return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true))
+                    return finish(iteration, step: newtonStep, converged: true)
                 }
                 // The predicted decrease is at F's rounding, so a line search cannot judge the
                 // step: the Newton point is taken (one evaluation) unless F rises there beyond
@@ -1015,7 +1018,7 @@ public enum DampedNewton {
                 // noise floor, and the search has converged.
                 if newtonStep > 0.25 * roundingStep {
                     if reusedHessian { reusable = nil; continue }
-                    return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true))
+                    return finish(iteration, step: newtonStep, converged: true)
                 }
                 let trial = zip(x, step).map { $0 + $1 }
                 let next = try f(trial)
@@ -1023,7 +1026,7 @@ public enum DampedNewton {
                 // so a rise within 10 noise, or a smaller gradient, does not refuse the step.
                 func squaredNorm(_ g: [Double]) -> Double { g.reduce(0) { $0 + $1 * $1 } }
                 guard next.value <= current.value + 10 * noise || squaredNorm(next.gradient) < squaredNorm(current.gradient) else {
-                    return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: newtonStep, converged: true))
+                    return finish(iteration, step: newtonStep, converged: true)
                 }
                 x = trial; current = next
                 roundingStep = newtonStep
@@ -1057,22 +1060,19 @@ public enum DampedNewton {
             }
             if accepted { carried = reusable }
             if accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3) {
-                return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: true))
+                return finish(iteration, step: lastStep, converged: true)
             }
             if !accepted {
-                return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep,
-                              converged: newtonStep <= 1e-7 * max(size, 1e-3)))
+                return finish(iteration, step: lastStep, converged: newtonStep <= 1e-7 * max(size, 1e-3))
             }
             // (A converging Newton reaches F's rounding through the rounding-step branch above,
             // without a line search.)
             roundingGains = from.value - current.value <= 1e-14 * (1 + abs(current.value)) ? roundingGains + 1 : 0
             if stallWindow != nil && roundingGains >= 2 {
-                var r = carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: iteration, step: lastStep, converged: false))
-                r.windowGain = 0
-                return r
+                return finish(iteration, step: lastStep, converged: false, windowGain: 0)
             }
         }
-        return carrying(Result(argument: x, value: current.value, gradient: current.gradient, decrement: decrement, iterations: maxIterations, step: lastStep, converged: false))
+        return finish(maxIterations, step: lastStep, converged: false)
     }
 
     /// The Newton decrement g'H^-1 g / 2 (F - F* of the quadratic model) for a Hessian h that is

@@ -901,6 +901,13 @@ public enum FullOptimizer {
             // Newton over the entries `moving` (the others stay at x0's), its gradient in them.
             let all = Array(0..<(2 * d))
             func restricted(_ h: [Double], to moving: [Int]) -> [Double] { moving.flatMap { i in moving.map { j in h[i * 2 * d + j] } } }
+            // The features among `moving`'s whose column in x is below a tenth of its largest
+            // entry, smallest first: where an l_inf tie's kink is near (`holdNearlyTied`).
+            func nearlyTiedColumns(_ x: [Double], moving: [Int]) -> [Int] {
+                let size = x.reduce(0) { max($0, abs($1)) }
+                return (0..<d).filter { moving.contains($0) }.map { f in (f, max(abs(x[f]), abs(x[d + f]))) }
+                    .filter { $0.1 <= 0.1 * size }.sorted { $0.1 < $1.1 }.map { $0.0 }
+            }
             // A run that returns nil where the evaluator declines a point (other errors rethrown).
             func declining(_ run: () throws -> DampedNewton.Result) throws -> DampedNewton.Result? {
                 do { return try run() } catch is Declined { return nil }
@@ -920,10 +927,7 @@ public enum FullOptimizer {
                 // largest entry, as `holdNearlyTied` takes them): Newton crawls along it there
                 // (q0 of bench/ANALYSIS.md stop 54: 32 iterations of gradient 0.07), and the tie,
                 // held, settles it.
-                func besideTie(_ y: [Double]) -> Bool {
-                    let x = expand(y), size = x.reduce(0) { max($0, abs($1)) }
-                    return (0..<d).contains { moving.contains($0) && max(abs(x[$0]), abs(x[d + $0])) <= 0.1 * size }
-                }
+                func besideTie(_ y: [Double]) -> Bool { !nearlyTiedColumns(expand(y), moving: moving).isEmpty }
                 // On lines a stall (the gradient not halving in 6 iterations, or line searches
                 // gaining only rounding) ends the run, for the fine panels below to continue.
                 var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
@@ -993,9 +997,7 @@ public enum FullOptimizer {
             func holdNearlyTied() throws {
                 guard engine.threat.norm == .linf && !newton.converged else { return }
                 let point = newton.argument
-                let size = point.reduce(0) { max($0, abs($1)) }
-                let candidates = (0..<d).filter { moving.contains($0) }.map { f in (f, max(abs(point[f]), abs(point[d + f]))) }
-                    .filter { $0.1 <= 0.1 * size }.sorted { $0.1 < $1.1 }.map { $0.0 }
+                let candidates = nearlyTiedColumns(point, moving: moving)
                 for count in 1...2 where count <= candidates.count {
                     let nearlyTied = Array(candidates.prefix(count))
                     var start = point
