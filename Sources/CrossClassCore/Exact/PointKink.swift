@@ -111,12 +111,18 @@ extension FullOptimizer {
         case leave(point: [Double], value: Double, start: Double, note: String)
     }
 
-    public static func pointKinkSolve(_ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double) throws -> PointKinkOutcome? {
+    ///
+    /// `near`: how close the two best candidates must be at the start (relative to 1 + |f|).
+    /// `holding`: features whose columns are 0 at the start and are held there too (an l_inf
+    /// tie that the search settled), certified with the rest off the manifold.
+    public static func pointKinkSolve(_ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double,
+                                      near: Double = 1e-2, holding: [Int] = []) throws -> PointKinkOutcome? {
         let d = x0.count / 2
-        guard var kink = PointKink(base, at: matrix(x0)) else { return nil }
+        guard var kink = PointKink(base, at: matrix(x0), near: near) else { return nil }
         let y = kink.pointClass
         let variance = base.model.variance(ofClass: y)
-        let tied = (0..<d).filter { variance[$0] > 0 }
+        let classTied = (0..<d).filter { variance[$0] > 0 }
+        let tied = Array(Set(classTied + holding)).sorted()
         // Class y's margins are constant only while its columns are 0 in the free entries.
         guard tied.allSatisfy({ x0[$0] == 0 && x0[d + $0] == 0 }) else { return nil }
         let held = (0..<(2 * d)).filter { !tied.contains($0 % d) }
@@ -172,10 +178,11 @@ extension FullOptimizer {
             }
             return (directions, verdict)
         }
-        let constant = tied.isEmpty
+        let constant = classTied.isEmpty
             ? "class \(y) has no features (both margins are 0 on every W)"
-            : "class \(y) has both margins constant with feature\(tied.count == 1 ? "" : "s") \(tied.map(String.init).joined(separator: ", ")) tied"
-        let manifold = "\(constant), and two of its inner maximum's candidates tie at the start"
+            : "class \(y) has both margins constant with feature\(classTied.count == 1 ? "" : "s") \(classTied.map(String.init).joined(separator: ", ")) tied"
+        let heldToo = holding.isEmpty ? "" : " (feature\(holding.count == 1 ? "" : "s") \(holding.map(String.init).joined(separator: ", ")) held tied too)"
+        let manifold = "\(constant), and two of its inner maximum's candidates tie at the start\(heldToo)"
         guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
         /// The best point along a descent direction off the manifold from x, as an outcome.
         func leave(_ x: [Double], value: Double, along z: [Double], rate: Double, directions: [[Double]], at place: String) -> PointKinkOutcome? {
@@ -270,7 +277,7 @@ extension FullOptimizer {
             notes.insert("\(along); the kink off it is not decided (an evaluation near the point was declined, or \(directions.count) directions)", at: 0)
         }
         let useStart = startEstimate.value < final.value
-        if useStart { notes.append("Newton found no point below the symmetric optimum") }
+        if useStart { notes.append("Newton along the kink found no point below its start (R = \(startEstimate.value))") }
         let value = useStart ? startEstimate.value : final.value
         // Along the manifold (off it the gradient is one side's).
         let gradientNorm = newton.gradient.reduce(0.0) { max($0, abs($1)) }

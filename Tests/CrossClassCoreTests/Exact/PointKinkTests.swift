@@ -1,0 +1,73 @@
+import CrossClassCore
+import Foundation
+import TestSupport
+import Testing
+
+/// A full-W trades optimum on the kink of a featureless class's inner maximum, where Newton over
+/// all entries stops: r8 of bench/ANALYSIS.md stop 55 (class 1 has no features, tau = 0, so its
+/// loss is the adversary's best vertex at x = 0; features 1 and 4 belong to no class). Checked
+/// independently of the optimiser: the adaptive reference path's value at the point, and R's
+/// rise along random directions about it.
+@Suite("a point class's kink where Newton over all entries stops")
+struct PointKinkTests {
+    static func r8() throws -> DataModel {
+        try DataModel(name: "r8", membership: [[false, false, false, true, false], [false, false, false, false, false], [true, false, true, true, false]],
+                      mu: [0.75, 1.36, 1.16, 0.69, 0.68], sigma: [0.61, 0.46, 0.64, 0.32, 0.49])
+    }
+
+    /// Where Newton over all entries stopped on r8 (trades:1, l_inf, eps 0.3): its Hessian there
+    /// not positive definite, NOT converged, R = 0.7395526029171315.
+    static let stalled: [Double] = [-0.38918649062162125, 0, -2.2005025143017916, 0.8798314878428793, 0,
+                                    -0.26457841140847815, 0, -1.9225130691033057, -1.692522450997626, 0]
+    static let stalledValue = 0.7395526029171315
+
+    @Test("Newton along the kink from where Newton over all entries stopped (features 1 and 4 held tied): converged with the kink certified, 2e-7 lower; the reference path confirms the value within both bounds, and R rises along 8 random directions 1e-3 |W| away")
+    func alongTheKinkFromTheStall() throws {
+        let model = try Self.r8()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        func matrix(_ x: [Double]) -> Matrix { Matrix(rows: 3, columns: 5, storage: x + [0, 0, 0, 0, 0]) }
+        let base = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        let start = try #require(base.estimate(matrix(Self.stalled)))
+        #expect(abs(start.value - Self.stalledValue) <= 1e-10, "\(start.value)")
+        // Not the kink of a nearby pair of candidates only: the two best tie within 1e-6 there.
+        #expect(try FullOptimizer.pointKinkSolve(base, start: Self.stalled, matrix: matrix, tolerance: 1e-10, near: 1e-8, holding: [1, 4]) == nil)
+        let outcome = try #require(try FullOptimizer.pointKinkSolve(base, start: Self.stalled, matrix: matrix, tolerance: 1e-10, near: 1e-4, holding: [1, 4]))
+        guard case .solved(let full) = outcome else {
+            Issue.record("expected Newton along the kink to end on it: \(outcome)")
+            return
+        }
+        let verdict = try #require(full.notes.first)
+        #expect(full.converged && verdict.contains("held tied too") && verdict.contains("R rises at rate >="), "\(full.notes)")
+        #expect(try #require(full.optimalityGap) <= 1e-10)
+        #expect(full.value <= Self.stalledValue - 1e-7, "\(full.value)")
+        let w = full.classifier.weights
+        #expect((0..<3).allSatisfy { w[$0, 1] == 0 && w[$0, 4] == 0 }, "the held columns moved: \(w.storage)")
+        var reference = RobustObjective(model: model, threat: threat, objective: .trades(beta: 1))
+        reference.method = .reference
+        let r = try reference.evaluate(full.classifier)
+        let bound = try #require(full.errorBound)
+        #expect(r.converged && abs(r.value - full.value) <= r.errorBound + bound, "reference \(r.value) +- \(r.errorBound), kink \(full.value) +- \(bound)")
+        // A first-order kink across the manifold and curvature along it: R rises by >= ~1e-6 at
+        // 1e-3 |W| along every direction, far above the rules' 1e-11.
+        let x = Array(w.storage.prefix(10))
+        let size = x.reduce(0) { max($0, abs($1)) }
+        let random = TestRandom(seed: 55)
+        for _ in 0..<8 {
+            let v = (0..<10).map { _ in random.gaussian() }
+            let length = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let u = v.map { $0 / length }
+            let there = try #require(base.estimate(matrix(zip(x, u).map { $0 + 1e-3 * size * $1 })))
+            #expect(there.value > full.value + 1e-8, "along \(u): \(there.value) against \(full.value)")
+        }
+    }
+
+    @Test("end to end (with CCSIM_SLOW_TESTS=1): the full-W optimum on r8 ends on the kink, converged, at the point Newton along it finds")
+    func endToEnd() throws {
+        guard SlowTier.enabled else { return }
+        let model = try Self.r8()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
+        #expect(full.converged && full.value <= Self.stalledValue - 1e-7, "\(full.value) \(full.notes)")
+        #expect(full.notes.contains { $0.contains("Newton along that kink continued") }, "\(full.notes)")
+    }
+}
