@@ -2,64 +2,125 @@ import Foundation
 import GSL
 
 /// The kink of a point class's loss (`LinearPairCE.pointClasses`: both margins constant, its
-/// loss the inner maximum at one point): where two candidates of that maximum (ellipse peaks,
-/// or polygon vertices) tie, R is the larger of two smooth functions, and a minimiser can sit on
-/// the tie (`SymmetricOptimizer.familyKinkSolve`, `FullOptimizer.fastSolve`'s held runs).
+/// loss the inner maximum at one point): where two or three candidates of that maximum (ellipse
+/// peaks, or polygon vertices) tie, R is the largest of smooth functions, and a minimiser can sit
+/// on the tie (`SymmetricOptimizer.familyKinkSolve`, `FullOptimizer.fastSolve`'s held runs).
 ///
-/// The two candidates are followed by their angles (peaks and vertices move continuously with
-/// W), from the last point on the kink; `gap` is the first's value minus the second's, exact to
-/// rounding and cheap (one point, no integral), so the kink is found by root-finding on it and
-/// its normal by differences.
+/// The candidates are followed by their angles (peaks and vertices move continuously with W),
+/// from the last point on the kink; `gaps` are the first's value minus each other's, exact to
+/// rounding and cheap (one point, no integral), so the kink is found by root-finding on them and
+/// its normals by differences.
 struct PointKink {
     let engine: LinearPairCE
     let pointClass: Int
-    /// The angles of the two tying candidates at the last point followed.
-    private(set) var angles: (Double, Double)
+    /// The angles of the tying candidates at the last point followed.
+    private(set) var angles: [Double]
 
-    /// The kink of the first point class at W whose two best candidates are within `near` of
-    /// each other (relative to 1 + |f|); nil when there is none.
-    init?(_ engine: LinearPairCE, at w: Matrix, near: Double = 1e-2) {
+    /// The kink of the first point class at W whose `count` best candidates are within `near` of
+    /// the best (relative to 1 + |f|); nil when there is none.
+    init?(_ engine: LinearPairCE, at w: Matrix, near: Double = 1e-2, count: Int = 2) {
+        precondition(count >= 2)
         for y in engine.pointClasses(w) {
-            guard let peaks = engine.pointPeaks(w, class: y), peaks.count >= 2,
-                  peaks[0].f - peaks[1].f <= near * (1 + abs(peaks[0].f)) else { continue }
+            guard let peaks = engine.pointPeaks(w, class: y), peaks.count >= count,
+                  peaks[0].f - peaks[count - 1].f <= near * (1 + abs(peaks[0].f)) else { continue }
             self.engine = engine
             pointClass = y
-            angles = (peaks[0].t, peaks[1].t)
+            angles = peaks.prefix(count).map(\.t)
             return
         }
         return nil
     }
 
-    /// The two followed candidates at W (the nearest in angle to each), nil when they merge or y
-    /// is no longer a point class there.
-    private func candidates(_ w: Matrix) -> (a: (f: Double, t: Double), b: (f: Double, t: Double))? {
-        guard let peaks = engine.pointPeaks(w, class: pointClass), peaks.count >= 2,
-              let a = peaks.min(by: { ClassPairLS.gap($0.t, angles.0) < ClassPairLS.gap($1.t, angles.0) }),
-              let b = peaks.min(by: { ClassPairLS.gap($0.t, angles.1) < ClassPairLS.gap($1.t, angles.1) }),
-              ClassPairLS.gap(a.t, b.t) > 1e-6 else { return nil }
-        return (a, b)
+    /// How many candidates tie.
+    var count: Int { angles.count }
+
+    /// The followed candidates at W (the nearest in angle to each), nil when two merge or y is no
+    /// longer a point class there.
+    private func candidates(_ w: Matrix) -> [(f: Double, t: Double)]? {
+        guard let peaks = engine.pointPeaks(w, class: pointClass), peaks.count >= count else { return nil }
+        let followed = angles.compactMap { a in peaks.min(by: { ClassPairLS.gap($0.t, a) < ClassPairLS.gap($1.t, a) }) }
+        for i in followed.indices {
+            for j in followed.indices where j > i { guard ClassPairLS.gap(followed[i].t, followed[j].t) > 1e-6 else { return nil } }
+        }
+        return followed
     }
 
+    /// The first candidate's value minus each other's at W.
+    func gaps(_ w: Matrix) -> [Double]? { candidates(w).map { c in c.dropFirst().map { c[0].f - $0.f } } }
+
     /// The first candidate's value minus the second's at W.
-    func gap(_ w: Matrix) -> Double? { candidates(w).map { $0.a.f - $0.b.f } }
+    func gap(_ w: Matrix) -> Double? { gaps(w)?.first }
 
     /// Follows the candidates to W (a point on the kink), for the next points near it.
     mutating func follow(_ w: Matrix) {
-        if let c = candidates(w) { angles = (c.a.t, c.b.t) }
+        if let c = candidates(w) { angles = c.map(\.t) }
     }
 
-    /// The gap's gradient in the `entries` of x (W = `matrix(x)`) by central differences of
-    /// `step`: the gap is analytic in W and exact to rounding, so a step of 1e-6 to 1e-5 |x| leaves
-    /// ~1e-10 truncation and ~1e-11 rounding. nil where the candidates cannot be followed.
-    func gradient(at x: [Double], entries: [Int], step h: Double, matrix: ([Double]) -> Matrix) -> [Double]? {
-        var n: [Double] = []
+    /// The gaps' Jacobian in the `entries` of x (W = `matrix(x)`), one row per gap, by central
+    /// differences of `step`: the gaps are analytic in W and exact to rounding, so a step of 1e-6
+    /// to 1e-5 |x| leaves ~1e-10 truncation and ~1e-11 rounding. nil where the candidates cannot
+    /// be followed.
+    func jacobian(at x: [Double], entries: [Int], step h: Double, matrix: ([Double]) -> Matrix) -> [[Double]]? {
+        var columns: [[Double]] = []
         for i in entries {
             var plus = x, minus = x
             plus[i] += h; minus[i] -= h
-            guard let a = gap(matrix(plus)), let b = gap(matrix(minus)) else { return nil }
-            n.append((a - b) / (2 * h))
+            guard let a = gaps(matrix(plus)), let b = gaps(matrix(minus)) else { return nil }
+            columns.append(zip(a, b).map { ($0 - $1) / (2 * h) })
         }
-        return n
+        return (0..<(count - 1)).map { r in columns.map { $0[r] } }
+    }
+
+    /// The first gap's gradient in the `entries` of x (`jacobian`'s first row).
+    func gradient(at x: [Double], entries: [Int], step h: Double, matrix: ([Double]) -> Matrix) -> [Double]? {
+        jacobian(at: x, entries: entries, step: h, matrix: matrix)?.first
+    }
+
+    /// x with its `pivots` (one per gap) moved so that every gap is 0: Brent on the one gap
+    /// (`root`, steps from `step` doubling up to `limit`), or Newton on two with their Jacobian in
+    /// the pivots differenced (`jacobianStep`) at each step. nil when no root is found.
+    func solve(pivots: [Int], from x: [Double], step: Double, jacobianStep: Double, limit: Double, matrix: ([Double]) -> Matrix) -> [Double]? {
+        precondition(pivots.count == count - 1 && count <= 3)
+        if count == 2 {
+            let j = pivots[0]
+            guard let xj = Self.root(near: x[j], step: step, limit: limit, { v in
+                var p = x
+                p[j] = v
+                return gap(matrix(p))
+            }) else { return nil }
+            var out = x
+            out[j] = xj
+            return out
+        }
+        var point = x
+        var last = Double.infinity
+        for _ in 0..<30 {
+            guard let g = gaps(matrix(point)) else { return nil }
+            let size = g.reduce(0) { max($0, abs($1)) }
+            // At rounding (the gaps are exact to it), or no longer falling there.
+            if size <= 1e-15 || (size >= 0.5 * last && size <= 1e-13) { return point }
+            guard size < last, let j = jacobian(at: point, entries: pivots, step: jacobianStep, matrix: matrix),
+                  let step = Self.solveLinear(j, g.map { -$0 }), step.allSatisfy({ abs($0) <= limit }) else { return nil }
+            last = size
+            for (i, k) in pivots.enumerated() { point[k] += step[i] }
+        }
+        return nil
+    }
+
+    /// The solution of A z = b for a 1 x 1 or 2 x 2 A (rows), by Cramer's rule; nil when A is
+    /// singular or the solution not finite.
+    static func solveLinear(_ a: [[Double]], _ b: [Double]) -> [Double]? {
+        let z: [Double]
+        switch b.count {
+        case 1:
+            z = [b[0] / a[0][0]]
+        case 2:
+            let det = a[0][0] * a[1][1] - a[0][1] * a[1][0]
+            z = [(a[1][1] * b[0] - a[0][1] * b[1]) / det, (a[0][0] * b[1] - a[1][0] * b[0]) / det]
+        default:
+            preconditionFailure("solveLinear: 1 x 1 or 2 x 2 only")
+        }
+        return z.allSatisfy(\.isFinite) ? z : nil
     }
 
     /// A root of `g` near x0 (Brent, bracketed by steps from `step`, doubling up to `limit`, inside
@@ -111,14 +172,17 @@ extension FullOptimizer {
         case leave(point: [Double], value: Double, start: Double, note: String)
     }
 
-    ///
-    /// `near`: how close the two best candidates must be at the start (relative to 1 + |f|).
-    /// `holding`: features whose columns are 0 at the start and are held there too (an l_inf
-    /// tie that the search settled), certified with the rest off the manifold.
+    /// Newton along a point class's kink from x0 (see `PointKinkOutcome`).
+    /// - Parameters:
+    ///   - near: how close the `count` best candidates must be at the start (relative to 1 + |f|).
+    ///   - count: how many candidates tie (2 or 3; three tie on a manifold of codimension 2).
+    ///   - holding: features whose columns are 0 at the start and are held there too (an l_inf
+    ///     tie that the search settled), certified with the rest off the manifold.
     public static func pointKinkSolve(_ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double,
-                                      near: Double = 1e-2, holding: [Int] = []) throws -> PointKinkOutcome? {
+                                      near: Double = 1e-2, count: Int = 2, holding: [Int] = []) throws -> PointKinkOutcome? {
+        precondition(count == 2 || count == 3)
         let d = x0.count / 2
-        guard var kink = PointKink(base, at: matrix(x0), near: near) else { return nil }
+        guard var kink = PointKink(base, at: matrix(x0), near: near, count: count) else { return nil }
         let y = kink.pointClass
         let variance = base.model.variance(ofClass: y)
         let classTied = (0..<d).filter { variance[$0] > 0 }
@@ -130,51 +194,78 @@ extension FullOptimizer {
         engine.valueOnly = true
         let free = freeEntries
         let size = max(x0.reduce(0) { max($0, abs($1)) }, 1e-3)
-        // The gap's gradient in the held entries.
-        func normal(_ x: [Double]) -> [Double]? { kink.gradient(at: x, entries: held, step: 1e-5 * size, matrix: matrix) }
-        guard let n0 = normal(x0), let jIndex = n0.indices.max(by: { abs(n0[$0]) < abs(n0[$1]) }), n0[jIndex] != 0 else { return nil }
-        let j = held[jIndex], others = held.filter { $0 != j }
+        // The gaps' gradients in the held entries (one row per gap).
+        func normals(_ x: [Double]) -> [[Double]]? { kink.jacobian(at: x, entries: held, step: 1e-5 * size, matrix: matrix) }
+        // The pivots, solved from the gaps: the entry of the gap's largest slope, or the pair of
+        // entries whose columns of the two gaps' Jacobian are furthest from dependent.
+        guard let n0 = normals(x0) else { return nil }
+        let pivotColumns: [Int]
+        if count == 2 {
+            guard let c = n0[0].indices.max(by: { abs(n0[0][$0]) < abs(n0[0][$1]) }), n0[0][c] != 0 else { return nil }
+            pivotColumns = [c]
+        } else {
+            let pairs = held.indices.flatMap { a in held.indices.filter { $0 > a }.map { (a, $0) } }
+            func det(_ p: (Int, Int)) -> Double { abs(n0[0][p.0] * n0[1][p.1] - n0[0][p.1] * n0[1][p.0]) }
+            guard let best = pairs.max(by: { det($0) < det($1) }), det(best) > 0 else { return nil }
+            pivotColumns = [best.0, best.1]
+        }
+        let pivots = pivotColumns.map { held[$0] }, others = held.filter { !pivots.contains($0) }
         var onKink = x0
-        /// x with the others' entries y and entry j on the kink (from the last point there).
+        /// x with the others' entries y and the pivots on the kink (from the last point there).
         func point(_ y: [Double]) -> [Double]? {
             var x = onKink
             for (i, k) in others.enumerated() { x[k] = y[i] }
-            guard let xj = PointKink.root(near: onKink[j], step: 1e-6 * size, limit: size, { v in
-                var p = x
-                p[j] = v
-                return kink.gap(matrix(p))
-            }) else { return nil }
-            x[j] = xj
-            return x
+            return kink.solve(pivots: pivots, from: x, step: 1e-6 * size, jacobianStep: 1e-5 * size, limit: size, matrix: matrix)
         }
         struct Declined: Error {}
-        /// R on the manifold at y and its gradient there.
+        /// R on the manifold at y and its gradient there: G_others - N_others' lambda, with the
+        /// multipliers lambda from N_pivots' lambda = G_pivots (N the gaps' Jacobian), which
+        /// removes the pivots' dependence on the others (implicit function theorem).
         func restricted(_ y: [Double]) throws -> (value: Double, gradient: [Double]) {
-            // Beyond the kink's reach (no tie along entry j, or the candidates merge): a point
+            // Beyond the kink's reach (no tie along the pivots, or candidates merge): a point
             // the line search refuses.
-            guard let p = point(y), let n = normal(p) else { return (.infinity, others.map { _ in .nan }) }
+            let refused = (Double.infinity, others.map { _ in Double.nan })
+            guard let p = point(y), let n = normals(p) else { return refused }
             guard let r = engine.evaluate(matrix(p)), r.value.isFinite else { throw Declined() }
             onKink = p
             kink.follow(matrix(p))
             let g = free(r.gradient)
-            let slope = g[j] / n[jIndex]
-            return (r.value, others.map { k in g[k] - slope * n[held.firstIndex(of: k)!] })
+            let transposed = pivotColumns.map { c in n.map { $0[c] } }
+            guard let lambda = PointKink.solveLinear(transposed, pivots.map { g[$0] }) else { return refused }
+            return (r.value, others.map { k in
+                let c = held.firstIndex(of: k)!
+                return g[k] - zip(lambda, n).reduce(0) { $0 + $1.0 * $1.1[c] }
+            })
         }
-        /// The directions off the manifold at x (the tied columns, g's normal in the held entries)
+        /// The directions off the manifold at x (the tied columns, the gaps' normals in the held
+        /// entries, orthonormal)
         /// and `KinkCertificate`'s verdict there, on the gradients a step 1e-7 |x| along each.
         func certificate(at x: [Double], error: Double) -> (directions: [[Double]], verdict: KinkCertificate.Verdict?) {
             var directions: [[Double]] = []
             for f in tied {
                 for r in 0..<2 { var e = [Double](repeating: 0, count: 2 * d); e[r * d + f] = 1; directions.append(e) }
             }
-            guard let n = normal(x), directions.count < KinkCertificate.maxDimension else { return (directions, nil) }
-            var across = [Double](repeating: 0, count: 2 * d)
-            for (i, k) in held.enumerated() { across[k] = n[i] }
-            directions.append(WeightSymmetry.unit(across))
+            guard let n = normals(x), directions.count + n.count <= KinkCertificate.maxDimension else { return (directions, nil) }
+            let across = n.map { row in
+                var v = [Double](repeating: 0, count: 2 * d)
+                for (i, k) in held.enumerated() { v[k] = row[i] }
+                return v
+            }
+            let normalDirections = WeightSymmetry.orthonormal(across, against: directions)
+            guard normalDirections.count == n.count else { return (directions, nil) }
+            directions += normalDirections
             let h = 1e-7 * size
+            // A direction that keeps two of three tying candidates tied (to second order: the
+            // second normal is orthogonal to the first gap's) probes a point the rules decline; a
+            // direction 1e-3 away from it does not.
+            let generic = WeightSymmetry.unit(directions.indices.map { sin(Double($0) + 1.3) })
             let verdict = KinkCertificate.certify(dimension: directions.count, error: error) { z in
-                let probe = WeightSymmetry.combination(z.map { h * $0 }, of: directions, plus: x)
-                return base.evaluate(matrix(probe)).map { r in (z, WeightSymmetry.coordinates(free(r.gradient), in: directions)) }
+                for tilt in [0, 1e-3, -1e-3] {
+                    let u = tilt == 0 ? z : WeightSymmetry.unit(zip(z, generic).map { $0 + tilt * $1 })
+                    let probe = WeightSymmetry.combination(u.map { h * $0 }, of: directions, plus: x)
+                    if let r = base.evaluate(matrix(probe)) { return (u, WeightSymmetry.coordinates(free(r.gradient), in: directions)) }
+                }
+                return nil
             }
             return (directions, verdict)
         }
@@ -182,7 +273,7 @@ extension FullOptimizer {
             ? "class \(y) has no features (both margins are 0 on every W)"
             : "class \(y) has both margins constant with feature\(classTied.count == 1 ? "" : "s") \(classTied.map(String.init).joined(separator: ", ")) tied"
         let heldToo = holding.isEmpty ? "" : " (feature\(holding.count == 1 ? "" : "s") \(holding.map(String.init).joined(separator: ", ")) held tied too)"
-        let manifold = "\(constant), and two of its inner maximum's candidates tie at the start\(heldToo)"
+        let manifold = "\(constant), and \(count == 2 ? "two" : "three") of its inner maximum's candidates tie at the start\(heldToo)"
         guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
         /// The best point along a descent direction off the manifold from x, as an outcome.
         func leave(_ x: [Double], value: Double, along z: [Double], rate: Double, directions: [[Double]], at place: String) -> PointKinkOutcome? {
@@ -223,6 +314,19 @@ extension FullOptimizer {
                     bundleNote = "Newton along the kink stalled after \(stalled.iterations) iterations (R = \(stalled.value), step \(stalled.step)); the bundle-Newton method continued along it: R = \(b.value) after \(b.evaluations) steps, \(b.activePlanes) planes active (\(b.activePlanes > 1 ? "a further kink along the manifold" : "R smooth there")), aggregate subgradient \(b.aggregateGradient.reduce(0) { max($0, abs($1)) }); trades is not convex, so its model's certificate (decrement \(b.decrement), gap \(b.gap)) does not certify a local minimum"
                 }
             }
+            // A third candidate ties where the run ended (trades:1 on that model: the bundle-Newton
+            // method's point ties three vertices to 1e-10, 3 planes active): Newton along the
+            // three-way kink from there, which the certificate can decide.
+            if !run.converged && count == 2, let p = point(run.argument), PointKink(base, at: matrix(p), near: 1e-4, count: 3) != nil,
+               case .solved(var three)? = try pointKinkSolve(base, start: p, matrix: matrix, tolerance: tolerance, near: 1e-4, count: 3, holding: holding),
+               three.converged || three.value < run.value {
+                let stopped = bundleNote ?? "Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)"
+                three.notes = ["\(manifold): Newton along that kink (\(others.count) entries)", stopped,
+                               "a third candidate ties at that point (R = \(run.value)): Newton along the three-way kink from there"] + three.notes
+                three.symmetricValue = startEstimate.value
+                three.iterations += run.iterations
+                return .solved(three)
+            }
             guard let p = point(run.argument) else { return nil }
             x = p
             run.argument = x
@@ -258,7 +362,7 @@ extension FullOptimizer {
         }
         let (directions, verdict) = certificate(at: x, error: max(10 * final.gradientError, 1e-5))
         let error = max(10 * final.gradientError, 1e-5)
-        let along = "\(manifold): Newton along that kink (\(held.count - 1) entries)"
+        let along = "\(manifold): Newton along that kink (\(others.count) entries)"
         switch verdict {
         case .optimal(let slack, let flat)? where flat.isEmpty:
             notes.insert("\(along); R rises at rate >= \(slack.map { String($0) } ?? "0") along every direction off it (error \(error))", at: 0)

@@ -286,8 +286,11 @@ struct FamilyNewtonTests {
             Issue.record("expected Newton along the kink to end on it: \(outcome)")
             return
         }
+        // Two vertices tie at the start; Newton along that kink continues along the three-way
+        // kink where a third ties (`BundleNewtonTests.tradesAlongTheKink`), certified there.
         let verdict = try #require(full.notes.first)
-        #expect(verdict.contains("no features") && verdict.contains("Newton along that kink") && verdict.contains("R rises at rate >="), "\(full.notes)")
+        #expect(verdict.contains("no features") && verdict.contains("Newton along that kink"), "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("R rises at rate >=") }, "\(full.notes)")
         #expect(full.value < full.symmetricValue - 1e-3 && abs(full.symmetricValue - o.objectiveValue) <= 1e-9, "\(full.value), family \(full.symmetricValue) (\(o.objectiveValue))")
         var reference = RobustObjective(model: model, threat: threat, objective: .trades(beta: 1))
         reference.method = .reference

@@ -3,11 +3,11 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A full-W trades optimum on the kink of a featureless class's inner maximum, where Newton over
-/// all entries stops: r8 of bench/ANALYSIS.md stop 55 (class 1 has no features, tau = 0, so its
-/// loss is the adversary's best vertex at x = 0; features 1 and 4 belong to no class). Checked
-/// independently of the optimiser: the adaptive reference path's value at the point, and R's
-/// rise along random directions about it.
+/// Full-W trades optima on the kink of a featureless class's inner maximum (tau = 0, so its loss
+/// is the adversary's best vertex at x = 0): r8 of bench/ANALYSIS.md stop 55, where Newton over
+/// all entries stops beside two tying vertices (features 1 and 4 belong to no class), and s2,
+/// where three vertices tie. Checked independently of the optimiser: the adaptive reference
+/// path's value at the point, and R's rise along random directions about it.
 @Suite("a point class's kink where Newton over all entries stops")
 struct PointKinkTests {
     static func r8() throws -> DataModel {
@@ -42,22 +42,53 @@ struct PointKinkTests {
         #expect(full.value <= Self.stalledValue - 1e-7, "\(full.value)")
         let w = full.classifier.weights
         #expect((0..<3).allSatisfy { w[$0, 1] == 0 && w[$0, 4] == 0 }, "the held columns moved: \(w.storage)")
+        try expectMinimum(model, threat, base, full)
+    }
+
+    static func s2() throws -> DataModel {
+        try DataModel(name: "s2", membership: [[true, false, true], [false, true, true], [false, false, false]], mu: [1.0, 1.1, 0.8], sigma: [0.5, 0.5, 0.6])
+    }
+
+    @Test("three vertices tie where the bundle-Newton method stopped on s2 (trades:1, l_inf, eps 0.3; NOT converged there, no certificate for a nonconvex F): Newton along the three-way kink (codimension 2) converges with the kink certified; the reference path confirms the value, and R rises along 8 random directions 1e-3 |W| away")
+    func threeWayKink() throws {
+        let model = try Self.s2()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        func matrix(_ x: [Double]) -> Matrix { Matrix(rows: 3, columns: 3, storage: x + [0, 0, 0]) }
+        let base = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        // The bundle-Newton method's point (stop 54's output, R = 0.6274440459671125).
+        let bundlePoint = [2.6242869422684523, 0.48953153969032515, 0.6472813738786091, 0.43064619638558654, 2.694465052102507, 0.6230515172504196]
+        let outcome = try #require(try FullOptimizer.pointKinkSolve(base, start: bundlePoint, matrix: matrix, tolerance: 1e-10, near: 1e-4, count: 3))
+        guard case .solved(let full) = outcome else {
+            Issue.record("expected Newton along the three-way kink to end on it: \(outcome)")
+            return
+        }
+        let verdict = try #require(full.notes.first)
+        #expect(full.converged && verdict.contains("three of its") && verdict.contains("(4 entries)") && verdict.contains("R rises at rate >="), "\(full.notes)")
+        #expect(try #require(full.optimalityGap) <= 1e-10)
+        #expect(full.value <= 0.6274440459671125, "\(full.value)")
+        try expectMinimum(model, threat, base, full)
+    }
+
+    /// The reference path's value at the point within both bounds, and a rise of R (the fast
+    /// estimate) along 8 random directions 1e-3 |W| away: a first-order kink across the
+    /// manifold and curvature along it make it >= ~1e-7 there, far above the rules' 1e-11.
+    func expectMinimum(_ model: DataModel, _ threat: ThreatModel, _ base: LinearPairCE, _ full: FullOptimum) throws {
         var reference = RobustObjective(model: model, threat: threat, objective: .trades(beta: 1))
         reference.method = .reference
         let r = try reference.evaluate(full.classifier)
         let bound = try #require(full.errorBound)
         #expect(r.converged && abs(r.value - full.value) <= r.errorBound + bound, "reference \(r.value) +- \(r.errorBound), kink \(full.value) +- \(bound)")
-        // A first-order kink across the manifold and curvature along it: R rises by >= ~1e-6 at
-        // 1e-3 |W| along every direction, far above the rules' 1e-11.
-        let x = Array(w.storage.prefix(10))
+        let w = full.classifier.weights
+        let free = (w.rows - 1) * w.columns
+        let x = Array(w.storage.prefix(free))
         let size = x.reduce(0) { max($0, abs($1)) }
         let random = TestRandom(seed: 55)
         for _ in 0..<8 {
-            let v = (0..<10).map { _ in random.gaussian() }
+            let v = (0..<free).map { _ in random.gaussian() }
             let length = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            let u = v.map { $0 / length }
-            let there = try #require(base.estimate(matrix(zip(x, u).map { $0 + 1e-3 * size * $1 })))
-            #expect(there.value > full.value + 1e-8, "along \(u): \(there.value) against \(full.value)")
+            let moved = zip(x, v).map { $0 + 1e-3 * size * $1 / length } + [Double](repeating: 0, count: w.columns)
+            let there = try #require(base.estimate(Matrix(rows: w.rows, columns: w.columns, storage: moved)))
+            #expect(there.value > full.value + 1e-8, "along \(v): \(there.value) against \(full.value)")
         }
     }
 
