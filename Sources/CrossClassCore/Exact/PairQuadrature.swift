@@ -153,7 +153,7 @@ extension Panels {
     /// merged across slivers for trades (`merged`, gap `sliverGapL2`, panels of at most 3
     /// margin units), then the kinks and the fixed ends (known kinks, ties), which always stay
     /// ends; sorted, without repeats.
-    static func lineEnds(scan: [Double], besides: Set<Double>, kinks: [Double], fixed: Set<Double>, scale s: Double, mergesSlivers: Bool) -> [Double] {
+    static func lineEnds(scan: [Double], besides: [Double], kinks: [Double], fixed: [Double], scale s: Double, mergesSlivers: Bool) -> [Double] {
         var ends = scan.filter { !besides.contains($0) }.sorted()
         if mergesSlivers { ends = merged(ends, scale: s, gap: sliverGapL2, maxMarginWidth: 3) }
         let out = (ends + kinks + fixed).sorted()
