@@ -45,6 +45,17 @@ struct PointKinkTests {
         try expectMinimum(model, threat, base, full)
     }
 
+    @Test("r3 under l_2 (with CCSIM_SLOW_TESTS=1; trades:1, eps 0.3; class 0 has no features): Newton along the two-way kink from the family optimum stalls with a third candidate 1.4e-4 below; R falls off the three-way kink there, and from the best point along that descent the full-W search converges, certified, 6e-5 below the NOT converged point of stop 54")
+    func leaveTheThreeWayKink() throws {
+        guard SlowTier.enabled else { return }
+        let model = try DataModel(name: "r3", membership: [[false, false, false, false], [true, true, true, true], [true, true, false, true]],
+                                  mu: [0.71, 0.65, 1.3, 0.66], sigma: [0.57, 0.53, 0.42, 0.64])
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
+        #expect(full.converged && full.value <= 0.5996547481384085 - 6e-5, "\(full.value) \(full.notes)")
+        #expect(full.notes.contains { $0.contains("a third candidate nearly ties") && $0.contains("R decreases at rate") }, "\(full.notes)")
+    }
+
     static func s2() throws -> DataModel {
         try DataModel(name: "s2", membership: [[true, false, true], [false, true, true], [false, false, false]], mu: [1.0, 1.1, 0.8], sigma: [0.5, 0.5, 0.6])
     }
