@@ -1184,16 +1184,18 @@ public enum FullOptimizer {
                 iterations: newton.iterations, converged: converged && value.isFinite, errorBound: errorBound,
                 gradientNorm: gradientNorm, optimalityGap: minimum ? decrement : nil, method: .fast, notes: notes)
             // Newton over the entries can end on a point class's kink: a featureless class whose
-            // two best vertices tie (r3, r4 and r8 of bench/ANALYSIS.md stop 55, trades:1 under
-            // l_inf: Newton straddled the kink, its Hessian there not positive definite, NOT
-            // converged, up to 2.1e-7 above the optimum). Newton along that kink from there, with
-            // the columns held tied still held, and the certificate off it (`pointKinkSolve`)
-            // decide; its point is taken where it is certified or lower.
+            // two best vertices (l_inf) or peaks (l_2) tie (r3, r4 and r8 of bench/ANALYSIS.md
+            // stop 55, trades:1: Newton straddled the kink, its Hessian there not positive
+            // definite, NOT converged, up to 2.1e-7 above the optimum). Newton along that kink
+            // from there, with the columns held tied still held, and the certificate off it
+            // (`pointKinkSolve`) decide; its point is taken where it is lower, or certified and no
+            // higher beyond its bound. Where R decreases off the kink (`.leave`), Newton's point
+            // stands: the search over all entries from beside it is the one that stopped here.
             guard !smooth.converged && !useStart,
                   case .solved(var onKink)? = try pointKinkSolve(active, start: newton.argument, matrix: matrix, tolerance: tolerance, near: 1e-4,
                                                                 holding: (0..<d).filter { !moving.contains($0) }),
-                  onKink.converged || onKink.value < smooth.value else { return smooth }
-            onKink.notes = notes + ["Newton over all entries stopped there (R = \(value), not certified) on the kink of a point class's inner maximum: Newton along that kink continued from there"] + onKink.notes
+                  improves(onKink, on: smooth.value, tolerance: tolerance) else { return smooth }
+            onKink.notes = notes + ["Newton over all entries stopped there (R = \(value), not certified) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there"] + onKink.notes
             onKink.symmetricValue = startEstimate.value
             onKink.iterations += newton.iterations
             return onKink

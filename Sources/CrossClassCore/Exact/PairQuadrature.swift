@@ -70,6 +70,20 @@ struct GaussLegendre: Sendable {
 /// one margin unit), so that every panel is at least as far from the centre's singularities as
 /// it is wide; no panel is wider than `maxWidth` in z (the Gaussian weight's own resolution).
 enum Panels {
+    /// The values sorted, without repeats. (Not a set's order: Swift seeds its hashing per
+    /// process, so an order taken from a set differs from run to run.)
+    static func sortedUnique(_ values: [Double]) -> [Double] { Array(Set(values)).sorted() }
+
+    /// The scan points just beside known kinks (1e-9 (1 + |z|) either side), sorted: at a kink
+    /// itself the maximisers tie, and which one rounding returns would hide a kink curve that
+    /// leaves it on the other side.
+    static func besides(_ kinks: [Double]) -> [Double] {
+        sortedUnique(kinks.flatMap { z -> [Double] in
+            let offset: Double = 1e-9 * (1 + abs(z))
+            return [z - offset, z + offset]
+        })
+    }
+
     static let maxWidth = 1.5
     static let ratio = 3.0
     /// Most panels between two graded points (see `PairObjective.isTractable`).

@@ -478,7 +478,7 @@ struct ClassPairCE {
             var b = Panels.boundaries(lo, hi, scale: scale, centres: centres, maxMarginWidth: 3)
             if !fine.isEmpty {
                 // Graded from 1e-4 margin units (same widest panel).
-                b = Array(Set(b + Panels.boundaries(lo, hi, scale: scale * 1e4, centres: fine, maxMarginWidth: 3e4))).sorted()
+                b = Panels.sortedUnique(b + Panels.boundaries(lo, hi, scale: scale * 1e4, centres: fine, maxMarginWidth: 3e4))
             }
             for i in 0..<(b.count - 1) where b[i + 1] > b[i] { out.append((b[i], b[i + 1], strip)) }
         }

@@ -408,16 +408,14 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// jumps. nil when an inner maximum declines.
     func uBoundaries(_ r: Double) -> (ends: [Double], kinks: [Double])? {
         var centres = [reach1 - (1 - gamma) * r, reach2 + gamma * r].map { ($0 - mu) / su }
-        // Sorted arrays, not sets: a set's order varies from run to run (Swift seeds its
-        // hashing per process), and so would every order-dependent use.
         var ties: [Double] = []
         if beta != nil {
             let zero = zeroLines(r)
             centres += [zero.d2, zero.d1]
-            ties = Array(Set([zero.d2, zero.d1].filter { abs($0) < Self.cut })).sorted()
+            ties = Panels.sortedUnique([zero.d2, zero.d1].filter { abs($0) < Self.cut })
         }
         let base = Panels.boundaries(-Self.cut, Self.cut, scale: su, centres: centres, maxMarginWidth: 3)
-        let besides = Array(Set(ties.flatMap { [$0 - 1e-9 * (1 + abs($0)), $0 + 1e-9 * (1 + abs($0))] })).sorted()
+        let besides = Panels.besides(ties)
         guard let found = scanKinks(r, scanBase: base.filter { !ties.contains($0) } + besides, crossesKnown: { _, _ in nil }) else { return nil }
         // trades: the slivers between the four centres' gradings merge, as on the symmetric
         // family's lines; the kinks and ties stay ends.
@@ -588,9 +586,9 @@ struct ClassPairLSGeneral: EllipseMaximand {
             if beta != nil { ties.append(zOf(mu / gamma)) }
         }
         centres = centres.filter { $0.isFinite && abs($0) < Self.cut }
-        ties = Array(Set(ties.filter { $0.isFinite && $0 > lower && $0 < upper })).sorted()
+        ties = Panels.sortedUnique(ties.filter { $0.isFinite && $0 > lower && $0 < upper })
         let base = Panels.boundaries(lower, upper, scale: sr, centres: centres, maxMarginWidth: vWidth)
-        let besides = Array(Set(ties.flatMap { [$0 - 1e-9 * (1 + abs($0)), $0 + 1e-9 * (1 + abs($0))] })).sorted()
+        let besides = Panels.besides(ties)
         guard let found = scanKinks(at: { (self.mu, self.vAt($0)) }, table: { self.angleTable(self.vAt($0)) }, mirror: nil,
                                     scanBase: base.filter { !ties.contains($0) } + besides, crossesKnown: { _, _ in nil }) else { return nil }
         return Panels.lineEnds(scan: found.scan, besides: besides, kinks: found.kinks, fixed: ties, scale: sr, mergesSlivers: false)

@@ -453,11 +453,9 @@ struct ClassPairLS: EllipseMaximand {
         // panel ends without a search, scanned just beside them (at the line itself the two
         // maximisers tie, and which one rounding returns would hide a kink curve that leaves
         // the line on the other side).
-        // Sorted arrays, not sets: a set's order varies from run to run (Swift seeds its
-        // hashing per process), and `crossesKnown` takes the first of them in a range.
-        let known = beta == nil ? [] : Array(Set([-v, v].map { ($0 - mu) / su }.filter { abs($0) < Self.cut })).sorted()
-        func beside(_ z: Double) -> Double { 1e-9 * (1 + abs(z)) }
-        let besides = Array(Set(known.flatMap { [$0 - beside($0), $0 + beside($0)] })).sorted()
+        // Sorted (`crossesKnown` takes the first of them in a range).
+        let known = beta == nil ? [] : Panels.sortedUnique([-v, v].map { ($0 - mu) / su }.filter { abs($0) < Self.cut })
+        let besides = Panels.besides(known)
         let scanBase = base.filter { !known.contains($0) } + besides
         func crossesKnown(_ lo: Double, _ hi: Double) -> Double? { known.first { lo < $0 && $0 < hi } }
         guard let found = scanKinks(v, scanBase: scanBase, crossesKnown: crossesKnown) else { return nil }

@@ -8,19 +8,19 @@ import GSL
 ///
 /// The candidates are followed by their angles (peaks and vertices move continuously with W),
 /// from the last point on the kink; `gaps` are the first's value minus each other's, exact to
-/// rounding and cheap (one point, no integral), so the kink is found by root-finding on them and
-/// its normals by differences.
+/// rounding and cheap (one point, no integral), so the kink is found by root-finding on them
+/// (Brent on one gap, Newton on two) and its normals by differences.
 struct PointKink {
     let engine: LinearPairCE
     let pointClass: Int
     /// The angles of the tying candidates at the last point followed.
     private(set) var angles: [Double]
 
-    /// The kink of the first point class at W whose `count` best candidates are within `near` of
-    /// the best (relative to 1 + |f|); nil when there is none.
-    init?(_ engine: LinearPairCE, at w: Matrix, near: Double = 1e-2, count: Int = 2) {
-        precondition(count >= 2)
-        for y in engine.pointClasses(w) {
+    /// The kink of the first point class at W (or of class `only`) whose `count` best candidates
+    /// are within `near` of the best (relative to 1 + |f|); nil when there is none.
+    init?(_ engine: LinearPairCE, at w: Matrix, near: Double = 1e-2, count: Int = 2, only: Int? = nil) {
+        precondition(count == 2 || count == 3)
+        for y in engine.pointClasses(w) where only.map({ $0 == y }) ?? true {
             guard let peaks = engine.pointPeaks(w, class: y), peaks.count >= count,
                   peaks[0].f - peaks[count - 1].f <= near * (1 + abs(peaks[0].f)) else { continue }
             self.engine = engine
@@ -45,8 +45,13 @@ struct PointKink {
         return followed
     }
 
+    /// The first candidate's value and its value minus each other's at W.
+    private func state(_ w: Matrix) -> (top: Double, gaps: [Double])? {
+        candidates(w).map { c in (c[0].f, c.dropFirst().map { c[0].f - $0.f }) }
+    }
+
     /// The first candidate's value minus each other's at W.
-    func gaps(_ w: Matrix) -> [Double]? { candidates(w).map { c in c.dropFirst().map { c[0].f - $0.f } } }
+    func gaps(_ w: Matrix) -> [Double]? { state(w)?.gaps }
 
     /// The first candidate's value minus the second's at W.
     func gap(_ w: Matrix) -> Double? { gaps(w)?.first }
@@ -95,10 +100,12 @@ struct PointKink {
         var point = x
         var last = Double.infinity
         for _ in 0..<30 {
-            guard let g = gaps(matrix(point)) else { return nil }
+            guard let (top, g) = state(matrix(point)), g.allSatisfy(\.isFinite) else { return nil }
             let size = g.reduce(0) { max($0, abs($1)) }
-            // At rounding (the gaps are exact to it), or no longer falling there.
-            if size <= 1e-15 || (size >= 0.5 * last && size <= 1e-13) { return point }
+            // At rounding (the gaps are exact to it, relative to the candidates' value), or no
+            // longer falling there.
+            let rounding = 1e-15 * (1 + abs(top))
+            if size <= rounding || (size >= 0.5 * last && size <= 100 * rounding) { return point }
             guard size < last, let j = jacobian(at: point, entries: pivots, step: jacobianStep, matrix: matrix),
                   let step = Self.solveLinear(j, g.map { -$0 }), step.allSatisfy({ abs($0) <= limit }) else { return nil }
             last = size
@@ -148,27 +155,30 @@ extension FullOptimizer {
     /// order of the full-W optimiser's x.
     static func freeEntries(_ g: Matrix) -> [Double] { Array(g.storage.prefix((g.rows - 1) * g.columns)) }
 
-    /// The full-W optimum from a start on a point class's kink (the family optimum on it,
-    /// `SymmetricOptimizer.familyKinkSolve`), where the fixed rules decline the start (a tied point
+    /// The full-W optimum along a point class's kink: from the family optimum on it
+    /// (`SymmetricOptimizer.familyKinkSolve`), where the fixed rules decline the start (a tied point
     /// class has no one-sided gradient to give) and the simplex on values took over (r2 of
     /// bench/ANALYSIS.md stop 42, `--full --norm l2 --objective trades:1`: over 6 minutes, on the
-    /// adaptive path at about a minute an evaluation).
+    /// adaptive path at about a minute an evaluation); or from where Newton over all entries
+    /// stopped beside it (`fastSolve`'s end, bench/ANALYSIS.md stop 55).
     ///
     /// Class y is a point class while its features' columns are tied (its margins constant: every
-    /// row difference is 0 on them), and its candidates tie on the curve g = 0 (`PointKink`): R
-    /// has a kink across both, a cone (off the tied columns y's margins spread, by the distance).
-    /// Newton runs on that manifold: the other classes' entries free, one of them (the gap's
-    /// largest slope) solved from g = 0, the gradient G_i - G_j n_i / n_j from either side's G
-    /// (`valueOnly`). `KinkCertificate` decides the rest (the tied columns and g's normal): R rises
-    /// along every direction that leaves the manifold. A trades point also needs a positive
-    /// definite Hessian along the manifold (differences of its gradient). nil when no point class
-    /// ties at the start or an evaluation on the manifold is declined.
+    /// row difference is 0 on them), and two or three of its candidates tie where their gaps are
+    /// 0 (`PointKink`): R has a kink across both, a cone (off the tied columns y's margins spread,
+    /// by the distance). Newton runs on that manifold: the other classes' entries free, one pivot
+    /// per gap (the entries whose columns of the gaps' Jacobian N are largest, or furthest from
+    /// dependent) solved from the gaps, the gradient G_others - N_others' lambda with
+    /// N_pivots' lambda = G_pivots, from either side's G (`valueOnly`). `KinkCertificate` decides
+    /// the rest (the tied columns and the gaps' normals): R rises along every direction that
+    /// leaves the manifold. A trades point also needs a positive definite Hessian along the
+    /// manifold (differences of its gradient). nil when no point class ties at the start or an
+    /// evaluation on the manifold is declined.
     /// Where the certificate finds R decreasing off the manifold (at the start, or at Newton's
     /// point), the outcome is the best point along that direction (`descend`), off the kink, for
     /// the Newton over all entries to start from.
     public enum PointKinkOutcome {
         case solved(FullOptimum)
-        /// `start`: R at the start (the symmetric optimum's value, both rules).
+        /// `start`: R at the given start (both rules).
         case leave(point: [Double], value: Double, start: Double, note: String)
     }
 
@@ -178,11 +188,12 @@ extension FullOptimizer {
     ///   - count: how many candidates tie (2 or 3; three tie on a manifold of codimension 2).
     ///   - holding: features whose columns are 0 at the start and are held there too (an l_inf
     ///     tie that the search settled), certified with the rest off the manifold.
+    ///   - pointClass: the point class whose kink is followed (default: the first that ties).
     public static func pointKinkSolve(_ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double,
-                                      near: Double = 1e-2, count: Int = 2, holding: [Int] = []) throws -> PointKinkOutcome? {
+                                      near: Double = 1e-2, count: Int = 2, holding: [Int] = [], pointClass: Int? = nil) throws -> PointKinkOutcome? {
         precondition(count == 2 || count == 3)
         let d = x0.count / 2
-        guard var kink = PointKink(base, at: matrix(x0), near: near, count: count) else { return nil }
+        guard var kink = PointKink(base, at: matrix(x0), near: near, count: count, only: pointClass) else { return nil }
         let y = kink.pointClass
         let variance = base.model.variance(ofClass: y)
         let classTied = (0..<d).filter { variance[$0] > 0 }
@@ -206,10 +217,14 @@ extension FullOptimizer {
         } else {
             let pairs = held.indices.flatMap { a in held.indices.filter { $0 > a }.map { (a, $0) } }
             func det(_ p: (Int, Int)) -> Double { abs(n0[0][p.0] * n0[1][p.1] - n0[0][p.1] * n0[1][p.0]) }
-            guard let best = pairs.max(by: { det($0) < det($1) }), det(best) > 0 else { return nil }
+            func length(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            // Normals dependent to 1e-9 (as `WeightSymmetry.orthonormal` drops them): no manifold
+            // of codimension 2 to follow.
+            guard let best = pairs.max(by: { det($0) < det($1) }), det(best) > 1e-9 * length(n0[0]) * length(n0[1]) else { return nil }
             pivotColumns = [best.0, best.1]
         }
         let pivots = pivotColumns.map { held[$0] }, others = held.filter { !pivots.contains($0) }
+        let otherColumns = others.map { held.firstIndex(of: $0)! }
         var onKink = x0
         /// x with the others' entries y and the pivots on the kink (from the last point there).
         func point(_ y: [Double]) -> [Double]? {
@@ -227,19 +242,16 @@ extension FullOptimizer {
             let refused = (Double.infinity, others.map { _ in Double.nan })
             guard let p = point(y), let n = normals(p) else { return refused }
             guard let r = engine.evaluate(matrix(p)), r.value.isFinite else { throw Declined() }
-            onKink = p
-            kink.follow(matrix(p))
             let g = free(r.gradient)
             let transposed = pivotColumns.map { c in n.map { $0[c] } }
             guard let lambda = PointKink.solveLinear(transposed, pivots.map { g[$0] }) else { return refused }
-            return (r.value, others.map { k in
-                let c = held.firstIndex(of: k)!
-                return g[k] - zip(lambda, n).reduce(0) { $0 + $1.0 * $1.1[c] }
-            })
+            onKink = p
+            kink.follow(matrix(p))
+            return (r.value, zip(others, otherColumns).map { k, c in g[k] - zip(lambda, n).reduce(0) { $0 + $1.0 * $1.1[c] } })
         }
-        /// The directions off the manifold at x (the tied columns, the gaps' normals in the held
-        /// entries, orthonormal)
-        /// and `KinkCertificate`'s verdict there, on the gradients a step 1e-7 |x| along each.
+        /// The directions off the manifold at x (the tied columns and the gaps' normals in the held
+        /// entries, orthonormal) and `KinkCertificate`'s verdict there, on the gradients a step
+        /// 1e-7 |x| along each.
         func certificate(at x: [Double], error: Double) -> (directions: [[Double]], verdict: KinkCertificate.Verdict?) {
             var directions: [[Double]] = []
             for f in tied {
@@ -255,9 +267,9 @@ extension FullOptimizer {
             guard normalDirections.count == n.count else { return (directions, nil) }
             directions += normalDirections
             let h = 1e-7 * size
-            // A direction that keeps two of three tying candidates tied (to second order: the
-            // second normal is orthogonal to the first gap's) probes a point the rules decline; a
-            // direction 1e-3 away from it does not.
+            // A direction that keeps two tying candidates tied to first order (three tie: the
+            // second normal is orthogonal to the first gap's gradient) probes a point the rules
+            // decline; a direction 1e-3 away from it does not.
             let generic = WeightSymmetry.unit(directions.indices.map { sin(Double($0) + 1.3) })
             let verdict = KinkCertificate.certify(dimension: directions.count, error: error) { z in
                 for tilt in [0, 1e-3, -1e-3] {
@@ -272,9 +284,15 @@ extension FullOptimizer {
         let constant = classTied.isEmpty
             ? "class \(y) has no features (both margins are 0 on every W)"
             : "class \(y) has both margins constant with feature\(classTied.count == 1 ? "" : "s") \(classTied.map(String.init).joined(separator: ", ")) tied"
-        let heldToo = holding.isEmpty ? "" : " (feature\(holding.count == 1 ? "" : "s") \(holding.map(String.init).joined(separator: ", ")) held tied too)"
-        let manifold = "\(constant), and \(count == 2 ? "two" : "three") of its inner maximum's candidates tie at the start\(heldToo)"
+        let alsoHeld = holding.filter { !classTied.contains($0) }
+        let heldToo = alsoHeld.isEmpty ? "" : " (feature\(alsoHeld.count == 1 ? "" : "s") \(alsoHeld.map(String.init).joined(separator: ", ")) held tied too)"
+        let manifold = "\(constant), and \(count == 2 ? "two" : "three") of its inner maximum's candidates tie at this run's start (to \(near) of 1 + |f|)\(heldToo)"
+        let along = "\(manifold): Newton along that kink (\(others.count) entries)"
         guard let startEstimate = engine.estimate(matrix(x0)) else { return nil }
+        // The start on the kink (x0 can be `near` off it, where the certificate's probes would all
+        // fall on one side); R at the start stays x0's, the value reported for the start.
+        guard let start = point(others.map { x0[$0] }) else { return nil }
+        onKink = start
         /// The best point along a descent direction off the manifold from x, as an outcome.
         func leave(_ x: [Double], value: Double, along z: [Double], rate: Double, directions: [[Double]], at place: String) -> PointKinkOutcome? {
             let u = WeightSymmetry.unit(WeightSymmetry.combination(z, of: directions))
@@ -283,8 +301,8 @@ extension FullOptimizer {
         }
         // At the start first: a kink that is not optimal there is left at once.
         let startError = max(10 * startEstimate.gradientError, 1e-5)
-        if case let (directions, .descent(z, rate)?) = certificate(at: x0, error: startError),
-           let outcome = leave(x0, value: startEstimate.value, along: z, rate: rate, directions: directions, at: "the start") {
+        if case let (directions, .descent(z, rate)?) = certificate(at: start, error: startError),
+           let outcome = leave(start, value: startEstimate.value, along: z, rate: rate, directions: directions, at: "the start") {
             return outcome
         }
         let newton: DampedNewton.Result
@@ -295,7 +313,7 @@ extension FullOptimizer {
         // F - F* (trades is not convex).
         var bundleNote: String? = nil
         do {
-            var run = try DampedNewton.minimize(start: others.map { x0[$0] }, maxIterations: 60, evaluatesRoundingSteps: !engine.onLines,
+            var run = try DampedNewton.minimize(start: others.map { start[$0] }, maxIterations: 60, evaluatesRoundingSteps: !engine.onLines,
                                                 secantUpdates: engine.onLines, stallWindow: engine.onLines ? 6 : nil, restricted)
             if !run.converged && engine.tradesBeta != nil {
                 // A second kink along the manifold (trades on the featureless-class model of
@@ -320,28 +338,27 @@ extension FullOptimizer {
             // kink (r3 of bench/ANALYSIS.md stop 55 under l_2: the two-way run stalled at gradient
             // 8e-3 with a third candidate 1.4e-4 below, and R falls off the three-way kink by
             // 3.5e-5), the best point along the descent is the outcome.
-            if !run.converged && count == 2, let p = point(run.argument), PointKink(base, at: matrix(p), near: 1e-3, count: 3) != nil {
-                let stopped = bundleNote ?? "Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)"
-                switch try pointKinkSolve(base, start: p, matrix: matrix, tolerance: tolerance, near: 1e-3, count: 3, holding: holding) {
-                case .solved(var three)? where three.converged || three.value < run.value:
-                    three.notes = ["\(manifold): Newton along that kink (\(others.count) entries)", stopped,
-                                   "a third candidate ties at that point (R = \(run.value)): Newton along the three-way kink from there"] + three.notes
+            guard let p = point(run.argument) else { return nil }
+            let stopped = bundleNote ?? "Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)"
+            if !run.converged && count == 2 {
+                let nearly = "a third candidate nearly ties at that point (R = \(run.value))"
+                switch try pointKinkSolve(base, start: p, matrix: matrix, tolerance: tolerance, near: 1e-3, count: 3, holding: holding, pointClass: y) {
+                case .solved(var three)? where improves(three, on: run.value, tolerance: tolerance):
+                    three.notes = [along, stopped, "\(nearly): Newton along the three-way kink from there"] + three.notes
                     three.symmetricValue = startEstimate.value
                     three.iterations += run.iterations
                     return .solved(three)
                 case let .leave(point, value, _, note)? where value < run.value:
-                    return .leave(point: point, value: value, start: startEstimate.value,
-                                  note: "\(manifold): Newton along that kink (\(others.count) entries); \(stopped); a third candidate nearly ties at that point (R = \(run.value)): \(note)")
+                    return .leave(point: point, value: value, start: startEstimate.value, note: "\(along); \(stopped); \(nearly): \(note)")
                 default:
                     break
                 }
             }
-            guard let p = point(run.argument) else { return nil }
             x = p
             run.argument = x
             newton = run
             converged = run.converged
-            if let bundleNote { notes.append(bundleNote) } else if !run.converged { notes.append("Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)") }
+            if !run.converged { notes.append(stopped) }
             var decrement = run.decrement
             if engine.tradesBeta != nil {
                 // trades is not convex, and a BFGS Hessian is positive definite by construction.
@@ -371,7 +388,6 @@ extension FullOptimizer {
         }
         let (directions, verdict) = certificate(at: x, error: max(10 * final.gradientError, 1e-5))
         let error = max(10 * final.gradientError, 1e-5)
-        let along = "\(manifold): Newton along that kink (\(others.count) entries)"
         switch verdict {
         case .optimal(let slack, let flat)? where flat.isEmpty:
             notes.insert("\(along); R rises at rate >= \(slack.map { String($0) } ?? "0") along every direction off it (error \(error))", at: 0)
@@ -389,8 +405,12 @@ extension FullOptimizer {
             converged = false
             notes.insert("\(along); the kink off it is not decided (an evaluation near the point was declined, or \(directions.count) directions)", at: 0)
         }
+        // The start is not on the certified point (nor, from `fastSolve`'s end, certified itself).
         let useStart = startEstimate.value < final.value
-        if useStart { notes.append("Newton along the kink found no point below its start (R = \(startEstimate.value))") }
+        if useStart {
+            converged = false
+            notes.append("Newton along the kink found no point below its start (R = \(startEstimate.value)): the start is returned, NOT converged")
+        }
         let value = useStart ? startEstimate.value : final.value
         // Along the manifold (off it the gradient is one side's).
         let gradientNorm = newton.gradient.reduce(0.0) { max($0, abs($1)) }
@@ -398,5 +418,11 @@ extension FullOptimizer {
             classifier: LinearClassifier(weights: matrix(useStart ? x0 : x)), value: value, symmetricValue: startEstimate.value, projected: (0, 0),
             iterations: newton.iterations, converged: converged && value.isFinite, errorBound: max(final.errorBound, startEstimate.errorBound),
             gradientNorm: gradientNorm, optimalityGap: bundleNote == nil ? newton.decrement : nil, method: .fast, notes: notes))
+    }
+
+    /// Whether a result found from a point of value `reference` replaces it: lower, or converged
+    /// and no higher than the reference beyond its error bound (or the tolerance).
+    static func improves(_ candidate: FullOptimum, on reference: Double, tolerance: Double) -> Bool {
+        candidate.value < reference || (candidate.converged && candidate.value <= reference + max(candidate.errorBound ?? 0, tolerance))
     }
 }
