@@ -56,13 +56,9 @@ struct PointKinkTests {
         #expect(full.notes.contains { $0.contains("a third candidate nearly ties") && $0.contains("R decreases at rate") }, "\(full.notes)")
     }
 
-    static func s2() throws -> DataModel {
-        try DataModel(name: "s2", membership: [[true, false, true], [false, true, true], [false, false, false]], mu: [1.0, 1.1, 0.8], sigma: [0.5, 0.5, 0.6])
-    }
-
     @Test("three vertices tie where the bundle-Newton method stopped on s2 (trades:1, l_inf, eps 0.3; NOT converged there, no certificate for a nonconvex F): Newton along the three-way kink (codimension 2) converges with the kink certified; the reference path confirms the value, and R rises along 8 random directions 1e-3 |W| away")
     func threeWayKink() throws {
-        let model = try Self.s2()
+        let model = try BundleNewtonTests.featureless()
         let threat = try ThreatModel(norm: .linf, eps: 0.3)
         func matrix(_ x: [Double]) -> Matrix { Matrix(rows: 3, columns: 3, storage: x + [0, 0, 0]) }
         let base = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
