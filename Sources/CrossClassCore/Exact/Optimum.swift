@@ -701,6 +701,18 @@ public struct FullOptimum: Sendable {
     public var notes: [String] = []
 }
 
+extension FullOptimum {
+    /// This result as the last stage of a longer search: the earlier stages' notes first, their
+    /// iterations added, and R at the whole search's start as the symmetric value.
+    func continuing(after notes: [String], iterations: Int, symmetricValue: Double) -> FullOptimum {
+        var result = self
+        result.notes = notes + self.notes
+        result.iterations += iterations
+        result.symmetricValue = symmetricValue
+        return result
+    }
+}
+
 public enum FullOptimizer {
     public static func solve(
         model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-10,
@@ -844,9 +856,8 @@ public enum FullOptimizer {
             switch try pointKinkSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
             case .solved(let result)?: return result
             case let .leave(point, _, symmetric, note)?:
-                guard var result = try fastSolve(engine, start: point, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue) else { return nil }
-                result.notes.insert(note, at: 0)
-                result.symmetricValue = symmetric
+                guard var result = try fastSolve(engine, start: point, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue)?
+                    .continuing(after: [note], iterations: 0, symmetricValue: symmetric) else { return nil }
                 if symmetric < result.value {
                     result.converged = false
                     result.notes.append("the search from off the kink ended above the symmetric optimum (\(symmetric))")
@@ -1192,13 +1203,11 @@ public enum FullOptimizer {
             // higher beyond its bound. Where R decreases off the kink (`.leave`), Newton's point
             // stands: the search over all entries from beside it is the one that stopped here.
             guard !smooth.converged && !useStart,
-                  case .solved(var onKink)? = try pointKinkSolve(active, start: newton.argument, matrix: matrix, tolerance: tolerance, near: 1e-4,
+                  case .solved(let onKink)? = try pointKinkSolve(active, start: newton.argument, matrix: matrix, tolerance: tolerance, near: 1e-4,
                                                                 holding: (0..<d).filter { !moving.contains($0) }),
                   improves(onKink, on: smooth.value, tolerance: tolerance) else { return smooth }
-            onKink.notes = notes + ["Newton over all entries stopped there (R = \(value), not certified) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there"] + onKink.notes
-            onKink.symmetricValue = startEstimate.value
-            onKink.iterations += newton.iterations
-            return onKink
+            let stopped = "Newton over all entries stopped there (R = \(value), not certified) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there"
+            return onKink.continuing(after: notes + [stopped], iterations: newton.iterations, symmetricValue: startEstimate.value)
         } catch is Declined {
             return nil
         }

@@ -312,6 +312,8 @@ extension FullOptimizer {
         // Set when the bundle-Newton method continued along the kink: its gap is then no bound on
         // F - F* (trades is not convex).
         var bundleNote: String? = nil
+        // The run's end on the kink, where the bundle's check already found it.
+        var end: [Double]? = nil
         do {
             var run = try DampedNewton.minimize(start: others.map { start[$0] }, maxIterations: 60, evaluatesRoundingSteps: !engine.onLines,
                                                 secantUpdates: engine.onLines, stallWindow: engine.onLines ? 6 : nil, restricted)
@@ -326,7 +328,8 @@ extension FullOptimizer {
                 let stalled = run
                 if let b = try? BundleNewton.minimize(start: run.argument, value: run.value, gradient: run.gradient, tolerance: tolerance,
                                                       maxEvaluations: 30, step: 1e-6 * size, restricted),
-                   b.value < run.value, point(b.argument) != nil {
+                   b.value < run.value, let projected = point(b.argument) {
+                    end = projected
                     run = DampedNewton.Result(argument: b.argument, value: b.value, gradient: b.aggregateGradient,
                                               decrement: max(b.decrement, b.gap), iterations: run.iterations + b.evaluations, step: 0, converged: false)
                     bundleNote = "Newton along the kink stalled after \(stalled.iterations) iterations (R = \(stalled.value), step \(stalled.step)); the bundle-Newton method continued along it: R = \(b.value) after \(b.evaluations) steps, \(b.activePlanes) planes active (\(b.activePlanes > 1 ? "a further kink along the manifold" : "R smooth there")), aggregate subgradient \(b.aggregateGradient.reduce(0) { max($0, abs($1)) }); trades is not convex, so its model's certificate (decrement \(b.decrement), gap \(b.gap)) does not certify a local minimum"
@@ -338,16 +341,14 @@ extension FullOptimizer {
             // kink (r3 of bench/ANALYSIS.md stop 55 under l_2: the two-way run stalled at gradient
             // 8e-3 with a third candidate 1.4e-4 below, and R falls off the three-way kink by
             // 3.5e-5), the best point along the descent is the outcome.
-            guard let p = point(run.argument) else { return nil }
+            guard let p = end ?? point(run.argument) else { return nil }
             let stopped = bundleNote ?? "Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)"
             if !run.converged && count == 2 {
                 let nearly = "a third candidate nearly ties at that point (R = \(run.value))"
                 switch try pointKinkSolve(base, start: p, matrix: matrix, tolerance: tolerance, near: 1e-3, count: 3, holding: holding, pointClass: y) {
-                case .solved(var three)? where improves(three, on: run.value, tolerance: tolerance):
-                    three.notes = [along, stopped, "\(nearly): Newton along the three-way kink from there"] + three.notes
-                    three.symmetricValue = startEstimate.value
-                    three.iterations += run.iterations
-                    return .solved(three)
+                case .solved(let three)? where improves(three, on: run.value, tolerance: tolerance):
+                    return .solved(three.continuing(after: [along, stopped, "\(nearly): Newton along the three-way kink from there"],
+                                                    iterations: run.iterations, symmetricValue: startEstimate.value))
                 case let .leave(point, value, _, note)? where value < run.value:
                     return .leave(point: point, value: value, start: startEstimate.value, note: "\(along); \(stopped); \(nearly): \(note)")
                 default:
