@@ -510,6 +510,9 @@ struct FastTradesTests {
         }
     }
 
+    /// Where the halved pieces' bound shows the outer rule's error rather than rounding.
+    static let outerErrorFloor = 1e-12
+
     /// The converged evaluation: 8 sub-pieces with the 24-point outer rule (twice the estimate's
     /// sub-pieces; at sigma = mu, tau 0.2, eps 0.49, W(2.79, 1.11) this setting is within 1e-13
     /// of 8 x 64 points) and the 12-point inner rule (its share is below 1e-14 there).
@@ -547,10 +550,18 @@ struct FastTradesTests {
             #expect(abs(e.value - c) <= e.errorBound, "\(label): estimate \(e.value) (+- \(e.errorBound)) converged \(c)")
             #expect(e.errorBound <= 1e-10, "\(label): bound \(e.errorBound)")
             // The first stage (the optimisers' halved pieces), taken whatever its bound: the
-            // bound still covers its error, and it is the larger one (else the stage is moot).
+            // bound still covers its error, and where the outer rule's error shows in it (above
+            // 1e-12) it is the larger one (else the stage is moot). Below that both bounds are
+            // the rounding term and the inner rule's share, which more outer pieces do not
+            // reduce (measured: 1.15e-14 against 1.16e-14, 1.5e-13 against 2.2e-13).
             #expect(abs(h.value - c) <= h.errorBound, "\(label): halved pieces \(h.value) (+- \(h.errorBound)) converged \(c)")
-            #expect(h.errorBound >= e.errorBound, "\(label): halved bound \(h.errorBound) against \(e.errorBound)")
+            if h.errorBound > Self.outerErrorFloor {
+                #expect(h.errorBound >= e.errorBound, "\(label): halved bound \(h.errorBound) against \(e.errorBound)")
+            }
         }
+        // The comparison is not vacuous: the suite's points (eps 0.49, sigma = mu) are above the floor.
+        let compared = zip(points, outcomes).filter { p, o in p.eps == 0.49 && p.sigma == 1 && (o.1?.errorBound ?? 0) > Self.outerErrorFloor }
+        #expect(compared.count >= 2, "halved bounds above \(Self.outerErrorFloor): \(outcomes.map { $0.1?.errorBound ?? .nan })")
         #expect(points.count == (SlowTier.enabled ? 12 : 2))
     }
 
