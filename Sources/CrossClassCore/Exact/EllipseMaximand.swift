@@ -18,7 +18,9 @@ protocol EllipseMaximand: Sendable {
     /// Panels beyond |z| = tailStart take half the rule's order (`GaussLegendre.onPanel`).
     var tailStart: Double { get }
     var meanX: [Double] { get }
-    /// Sigma D' C^-1 and D'(D D')^-1 (n x 2), per coordinate (`gradient(_:)`).
+    /// The regression coefficients of x on the two centred coordinates whose sums `Sums.gd`
+    /// holds (Sigma D' C^-1 for d - E d; `ClassPairLS`: on (u - mu, v)), and D'(D D')^-1
+    /// (n x 2), per coordinate (`gradient(_:)`).
     var regression: [(Double, Double)] { get }
     var preimage: [(Double, Double)] { get }
     /// Rounding level of f'(t).
@@ -711,7 +713,8 @@ extension EllipseMaximand {
     }
 
     /// dR/dD_k[f] = E[g_k x_f] + E[h_k delta*_f] from the sums, with E[g_k x] = mean_x E[g_k]
-    /// + Sigma D' C^-1 E[g_k (d - E d)] (the regression of x on d, exact for a Gaussian x).
+    /// + Sigma D' C^-1 E[g_k (d - E d)] (the regression of x on d, exact for a Gaussian x; or on
+    /// any two centred coordinates that span d - E d, as `regression` and `Sums.gd` agree).
     func gradient(_ sums: ClassPairLS.Sums) -> [[Double]] {
         let n = meanX.count
         var gradient = [[Double]](repeating: [Double](repeating: 0, count: n), count: 2)

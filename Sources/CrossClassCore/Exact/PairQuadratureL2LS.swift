@@ -40,7 +40,9 @@ import GSL
 /// Gradient (Danskin at the maximiser; x's law does not depend on W):
 ///   dR/dD_k = E[g_k (x + delta*)],  g_k = a - pi_k(m*),  delta* = D'(D D')^-1 Delta*
 /// (the minimum-norm preimage of the maximising shift, of norm exactly eps), with
-/// E[g_k x] = mean_x E[g_k] + Sigma D' C^-1 E[g_k (d - E d)], C = Cov(d).
+/// E[g_k x] = mean_x E[g_k] + A E[g_k (u - mu)] + B E[g_k v], the regression of x on the
+/// independent (u, v) (A = Cov(x, u) / Var u, B = Cov(x, v) / Var v, from the rows' sum and
+/// difference: Var v ~ w2^2 near the axis, where C^-1 loses digits to cancellation).
 ///
 /// trades (`trades: beta`) is the same computation with the linear coefficients a replaced by
 /// the clean probabilities p = pi(d): KL(p || pi(m)) = ce(m) + p . m - ce(d) - p . d, so the
@@ -86,7 +88,15 @@ struct ClassPairLS: EllipseMaximand {
         let scale = max(abs(c11), abs(c22), 1e-300)
         guard abs(m1 - m2) <= 1e-12 * (1 + abs(m1)), abs(c11 - c22) <= 1e-12 * scale,
               abs(p11 - p22) <= 1e-12 * max(p11, p22, 1e-300) else { return nil }
-        let vu = 0.5 * (c11 + c12), vv = 0.5 * (c11 - c12)
+        // Var u and Var v from the rows' sum and difference (u = (d1 + d2)/2, v = (d1 - d2)/2):
+        // 0.5 (c11 - c12) cancels near the axis w2 = 0, where v's variance is ~w2^2 (a relative
+        // error of 1e-2 at w2 = 1e-7, which put dR/dw1 off by 0.02 there).
+        var vu = 0.0, vv = 0.0
+        for f in 0..<n {
+            let sum = rows[0][f] + rows[1][f], difference = rows[0][f] - rows[1][f]
+            vu += 0.25 * sum * sum * variance[f]
+            vv += 0.25 * difference * difference * variance[f]
+        }
         guard vu > 1e-28 * scale, p11 * p22 - p12 * p12 > 1e-24 * p11 * p22 else { return nil }
         // v = 0 almost surely when d1 - d2 has no variance (w2 = 0 on paper3: the cross
         // features absent from both other classes carry no weight): one node on v = 0.
@@ -100,21 +110,15 @@ struct ClassPairLS: EllipseMaximand {
         axisT = (0.5 * eps * eps * max(p11 - p12, 0)).squareRoot()
         thirdBound = Self.thirdBound(axisS, axisT)
         meanX = mean
-        // C^-1 and (D D')^-1 (2 x 2); with v degenerate the regression is on u alone
-        // (d1 - E d1 = d2 - E d2 = u - mu, so half the coefficient on each).
-        let detC = c11 * c22 - c12 * c12, detP = p11 * p22 - p12 * p12
+        // The regression of x on the independent (u, v), E[x_f | u, v] = mean_f + A_f (u - mu)
+        // + B_f v (`accumulate` sums E[g (u - mu)] and E[g v]), with Cov(x_f, u) and Cov(x_f, v)
+        // from the rows' sum and difference (no C^-1: det C ~ w2^2 cancels near the axis); with
+        // v degenerate, on u alone. (D D')^-1 is 2 x 2.
+        let detP = p11 * p22 - p12 * p12
         guard detP > 0 else { return nil }
-        if degenerate {
-            regression = (0..<n).map { f in
-                let half = 0.5 * (0.5 * (cov[0][f] + cov[1][f])) / vu
-                return (half, half)
-            }
-        } else {
-            let ci = (c22 / detC, -c12 / detC, c11 / detC)
-            regression = (0..<n).map { f in
-                let x0 = cov[0][f], x1 = cov[1][f]
-                return (x0 * ci.0 + x1 * ci.1, x0 * ci.1 + x1 * ci.2)
-            }
+        regression = (0..<n).map { f in
+            let a = 0.5 * (rows[0][f] + rows[1][f]) * variance[f] / vu
+            return (a, degenerate ? 0 : 0.5 * (rows[0][f] - rows[1][f]) * variance[f] / vv)
         }
         let pi = (p22 / detP, -p12 / detP, p11 / detP)
         preimage = (0..<n).map { f in
@@ -355,7 +359,8 @@ struct ClassPairLS: EllipseMaximand {
     struct Sums {
         var value = 0.0
         var g = (0.0, 0.0)
-        /// E[g_k (d_j - E d_j)] and E[h_k Delta_j], [k][j].
+        /// E[g_k c_j] for the centred coordinates c of `regression` (d - E d; `ClassPairLS`:
+        /// (u - mu, v)) and E[h_k Delta_j], [k][j].
         var gd = [[0.0, 0.0], [0.0, 0.0]]
         var gDelta = [[0.0, 0.0], [0.0, 0.0]]
         /// E[|dL/dv|] on the line v = 0 (degenerate v only; see `vSlope`).
@@ -404,7 +409,6 @@ struct ClassPairLS: EllipseMaximand {
         let S = u + axisS * c, T = v + axisT * s
         let m1 = S + T, m2 = S - T
         let (ce, q1, q2) = Self.softmax(m1, m2)
-        let e1 = v, e2 = -v  // d - E d = (u - mu + v, u - mu - v); the u part added below
         let du = u - mu
         let delta1 = m1 - (u + v), delta2 = m2 - (u - v)
         let value: Double, g1: Double, g2: Double, h1: Double, h2: Double
@@ -421,8 +425,8 @@ struct ClassPairLS: EllipseMaximand {
         let gk = [(g1, g2, h1, h2), (g2, g1, h2, h1)]
         for (k, pair) in gk.enumerated() {
             let (gn, gm, hn, hm) = pair  // g_k, h_k at the node and at the mirror
-            sums.gd[k][0] += w * (gn * (du + e1) + gm * (du + e2))
-            sums.gd[k][1] += w * (gn * (du + e2) + gm * (du + e1))
+            sums.gd[k][0] += w * (gn + gm) * du
+            sums.gd[k][1] += w * (gn - gm) * v
             sums.gDelta[k][0] += w * (hn * delta1 + hm * delta2)
             sums.gDelta[k][1] += w * (hn * delta2 + hm * delta1)
         }
