@@ -84,6 +84,10 @@ struct ClassPairLSGeneral: EllipseMaximand {
     let constantQ: Bool
     /// The caller takes values (or one side's gradient) where the maximiser ties (`init`).
     let valueOnly: Bool
+    /// `regression` and `Sums.gd` are on the independent (q - E q, r - E r) instead of d - E d:
+    /// where r is nearly constant, E[g (r - E r)] as the difference of the two margins' sums
+    /// loses digits as sq / sr (7e-7 in the gradient at W(3, 1e-9) of paper3's family).
+    let regressesOnQR: Bool
     /// The rows D_1, D_2 (`oneSidedSlope`).
     let rowsD: [[Double]]
 
@@ -150,6 +154,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         thirdBound = ClassPairLS.thirdBound(shift: shift)
         meanX = mean
         let detC = p.c11 * p.c22 - p.c12 * p.c12
+        regressesOnQR = !constantQ && !constantR && p.sr * p.sr < 1e-8 * (p.c11 + p.c22)
         if constantQ {
             // E[x_f | d] = mean + c_f (r - E r), c_f = Cov(x_f, r) / Var r, with d1 - E d1 =
             // (1 - gamma)(r - E r) and d2 - E d2 = -gamma (r - E r): any split (a, b) of c_f with
@@ -170,13 +175,12 @@ struct ClassPairLSGeneral: EllipseMaximand {
             }
         } else if p.sr * p.sr < 1e-8 * (p.c11 + p.c22) {
             // r nearly constant: detC = sr^2 sq^2 cancels in c11 c22 - c12^2, so the regression is
-            // on the independent (q, r), E[x_f | q, r] = mean + a_f (q - E q) + b_f (r - E r),
-            // rewritten in d (q = gamma d1 + (1 - gamma) d2, r = d1 - d2).
+            // on the independent (q, r), E[x_f | q, r] = mean + a_f (q - E q) + b_f (r - E r)
+            // (`regressesOnQR`: `accumulate` sums E[g (q - E q)] and E[g (r - E r)]).
             guard p.sq > 0 else { return nil }
             regression = (0..<n).map { f in
                 let cr = variance[f] * (rows[0][f] - rows[1][f])
-                let a = (p.covariances[1][f] + p.gamma * cr) / (p.sq * p.sq), b = cr / (p.sr * p.sr)
-                return (a * p.gamma + b, a * (1 - p.gamma) - b)
+                return ((p.covariances[1][f] + p.gamma * cr) / (p.sq * p.sq), cr / (p.sr * p.sr))
             }
         } else {
             guard detC > 0 else { return nil }
@@ -440,7 +444,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let (d1, d2) = margins(q, r)
         let (delta1, delta2) = shiftAt(t)
         let (value, g1, g2, h1, h2) = loss(d1, d2, delta1, delta2)
-        let e1 = d1 - mean1, e2 = d2 - mean2
+        let (e1, e2) = regressesOnQR ? (q - mu, r - mr) : (d1 - mean1, d2 - mean2)
         sums.value += w * value
         sums.g.0 += w * g1; sums.g.1 += w * g2
         sums.gd[0][0] += w * g1 * e1; sums.gd[0][1] += w * g1 * e2

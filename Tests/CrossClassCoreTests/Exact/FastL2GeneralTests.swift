@@ -138,6 +138,23 @@ struct FastL2GeneralTests {
         }
     }
 
+    @Test("a W just off the axis w2 = 0 (d1 - d2 of each class nearly constant), ls under l_2: the gradient keeps the family's symmetry and is continuous (the regression on the independent (q, r) sums E[g (r - E r)] directly)")
+    func gradientNearTheAxis() throws {
+        // Before: E[g (r - E r)] was the difference of the margins' sums, and at W(3, 1e-9) the
+        // two cross-feature entries of row 0, equal by symmetry, differed by 7.4e-7.
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let engine = try #require(LinearPairCE(model: model, threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .ls(alpha: 0.1)))
+        let near = try #require(engine.evaluate(LinearClassifier.symmetric(model: model, w1: 3, w2: 1e-7).weights))
+        for w2 in [1e-9, 1e-8] {
+            let g = try #require(engine.evaluate(LinearClassifier.symmetric(model: model, w1: 3, w2: w2).weights)).gradient.storage
+            #expect(abs(g[4] - g[5]) <= 1e-10, "w2 \(w2): entries \(g[4]), \(g[5]) of one orbit")
+            // dR/dW moves by ~0.1 per unit of w2 here (measured between 1e-7 and 1e-5).
+            for i in 0..<6 {
+                #expect(abs(g[i] - near.gradient.storage[i]) <= 2e-8, "w2 \(w2): entry \(i) \(g[i]) against \(near.gradient.storage[i]) at w2 = 1e-7")
+            }
+        }
+    }
+
     @Test("full W under l_2, ls (convex): the Newton optimum is the symmetric family's (the class-permutation average of a minimiser is one), converged")
     func fullOptimumLS() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
