@@ -1127,6 +1127,27 @@ public enum FullOptimizer {
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
             let kept = last.flatMap { $0.x == newton.argument ? $0.shares : nil }
             guard var final = atStart ? startEstimate : active.estimate(matrix(newton.argument), working: nil, workingShares: kept) else { return nil }
+            // Where the fine panels' rules still miss the tolerance at the point reached, their
+            // gradient can be off by far more than Newton's stopping rule sees: on r9 of
+            // bench/ANALYSIS.md stop 54 (trades:1) one class's fine rules were 1e-9 apart, and
+            // Newton converged where their gradient was 0 and R's 2.3e-5. The finer panels
+            // (`LinearPairCE.finerVWidth`) continue from there, kept where their rules agree
+            // better.
+            if !atStart && engine.onLines && active.vWidth == LinearPairCE.fineVWidth && final.errorBound > tolerance {
+                let fine = newton, fineActive = active, fineBound = final.errorBound
+                active.vWidth = LinearPairCE.finerVWidth
+                last = nil
+                if var run = try declining({ try newtonRun(free: moving, from: fine.argument, decrementBelow: 0.1 * tolerance, hessian: fine.hessian, patient: true) }),
+                   let estimate = active.estimate(matrix(run.argument), working: nil, workingShares: last.flatMap { $0.x == run.argument ? $0.shares : nil }),
+                   estimate.errorBound < fineBound {
+                    run.iterations += fine.iterations
+                    newton = run
+                    final = estimate
+                    tieNotes.append("the fine panels' rules differ by \(fineBound) at the point they reached: Newton continued on the finer panels (width \(LinearPairCE.finerVWidth)) from there, \(run.iterations - fine.iterations) iterations")
+                } else {
+                    active = fineActive
+                }
+            }
             // After the fine stage, where its rules miss the tolerance, the wide panels refined
             // where they differ may meet it (the rules' pairs differ in where they are weak: at
             // one W near the tau = 0.1 model's trades:1 optimum, 9.4e-10 fine against 1.2e-11).

@@ -598,6 +598,12 @@ public struct LinearPairCE: Sendable {
     /// use the wide panels: off the family their gradients can be off by 1e-8 (l_2) to 4e-6
     /// (l_inf), which moves a Newton step, not the reported estimate.
     public static let fineVWidth = 0.3
+    /// The v panels the full-W Newton continues on where the fine panels' rules still differ
+    /// by more than the tolerance at the point it reached (`FullOptimizer`): on a random 3-class
+    /// model's trades:1 optimum (r9 of bench/ANALYSIS.md stop 54) one class's fine rules were
+    /// 1e-9 apart and their gradient 2.3e-5 off, where Newton stopped; at 0.1 the rules agreed
+    /// to 2e-15 and with 0.03's to 1e-12.
+    public static let finerVWidth = 0.1
     static let refineAbove = 1e-10
     /// l_2 lines: the kink scan's refinements are u-panel ends too
     /// (`ClassPairLSGeneral.refinedEnds`); `estimate` falls back to them with the finer v panels.

@@ -1,0 +1,68 @@
+import CrossClassCore
+import Foundation
+import TestSupport
+import Testing
+
+/// The full-W Newton's third stage: where the fine v panels' rules still differ by more than
+/// the tolerance at the point reached, Newton continues on the finer panels
+/// (`LinearPairCE.finerVWidth`). r9 of bench/ANALYSIS.md stop 54: a random 3-class model whose
+/// trades:1 run under l_inf converged on the fine panels' error (their gradient 0 where R's was
+/// 2.3e-5) and was reported NOT converged.
+@Suite("finer v panels where the fine panels' rules differ")
+struct FinerPanelsTests {
+    static func r9() throws -> DataModel {
+        let membership = [[1, 0, 1, 1], [0, 1, 0, 0], [0, 0, 0, 1]].map { $0.map { $0 == 1 } }
+        return try DataModel(name: "r9", membership: membership, mu: [0.86, 1.46, 1.08, 1.11], sigma: [0.59, 0.68, 0.45, 0.36], tau: 0)
+    }
+
+    /// Where Newton on the fine panels stopped (stop 55's output, trades:1, eps 0.3), and the
+    /// value then reported (the adaptive path's at that point).
+    static let fineStop = Matrix(rows: 3, columns: 4, storage: [
+        0.48719299862763993, -0.1605638625384244, 2.9355248945692316, -0.9892833790903253,
+        0.25930381481824044, 3.8605609641258254, 0.8186338179028224, -3.7350767816581825,
+        0, 0, 0, 0,
+    ])
+    static let fineStopValue = 0.3735385022549629
+
+    @Test("r9 where the fine panels stopped: one class's fine rules differ by more than 1e-10, its finer panels' rules agree to 1e-11 and with panels a third as wide, and the fine gradient is off by more than 1e-6")
+    func finerResolves() throws {
+        var engine = try #require(LinearPairCE(model: try Self.r9(), threat: try ThreatModel(norm: .linf, eps: 0.3), objective: .trades(beta: 1)))
+        engine.parallel = true
+        func widened(_ width: Double) -> LinearPairCE {
+            var e = engine
+            e.vWidth = width
+            e.refinedLineEnds = true
+            return e
+        }
+        let fine = widened(LinearPairCE.fineVWidth), finer = widened(LinearPairCE.finerVWidth), finest = widened(LinearPairCE.finerVWidth / 3)
+        let fineRules = try (0..<3).map { try #require(fine.classRuleValues(Self.fineStop, class: $0)) }
+        let worst = (0..<3).max { abs(fineRules[$0].working - fineRules[$0].verification) < abs(fineRules[$1].working - fineRules[$1].verification) }!
+        let worstFine = abs(fineRules[worst].working - fineRules[worst].verification)
+        #expect(worstFine > 1e-10, "the fine rules differ by \(worstFine) only")
+        // That class on the finer panels, and on panels a third as wide.
+        let g = try #require(finer.classRuleValues(Self.fineStop, class: worst))
+        let h = try #require(finest.classRuleValues(Self.fineStop, class: worst))
+        #expect(abs(g.working - g.verification) <= 1e-11, "class \(worst): finer rules \(g.working), \(g.verification)")
+        #expect(abs(g.verification - h.verification) <= 1e-11, "class \(worst): finer \(g.verification), a third as wide \(h.verification)")
+        let fineGradient = try #require(fine.evaluate(Self.fineStop)).gradient.storage
+        let finerGradient = try #require(finer.evaluate(Self.fineStop)).gradient.storage
+        let off = zip(fineGradient, finerGradient).map { abs($0 - $1) }.max() ?? 0
+        #expect(off > 1e-6, "the fine gradient is off by \(off) only")
+    }
+
+    @Test("end to end (with CCSIM_SLOW_TESTS=1): r9's full-W trades:1 optimum continues on the finer panels, converged, below the fine panels' point, and the reference path agrees there")
+    func endToEnd() throws {
+        guard SlowTier.enabled else { return }
+        let model = try Self.r9()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
+        #expect(full.converged && full.value <= Self.fineStopValue - 1e-10, "\(full.value) \(full.notes)")
+        #expect(full.notes.contains { $0.contains("finer panels") }, "\(full.notes)")
+        var reference = RobustObjective(model: model, threat: threat, objective: .trades(beta: 1), tolerance: 1e-11)
+        reference.method = .reference
+        let r = try reference.evaluate(full.classifier)
+        let bound = try #require(r.errorBound)
+        let fullBound = try #require(full.errorBound)
+        #expect(r.converged && abs(r.value - full.value) <= bound + fullBound, "reference \(r.value) (+- \(bound)), optimum \(full.value) (+- \(fullBound))")
+    }
+}
