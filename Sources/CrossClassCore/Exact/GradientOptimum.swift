@@ -960,6 +960,8 @@ public enum DampedNewton {
             let hessian = try reusable ?? differencedHessian(at: x, gradient: current.gradient, step: h) { try f($0).gradient }
             var p = solve(hessian, current.gradient.map { -$0 }, n)
             let positiveDefinite = p != nil
+            // The matrix the step solves with: the Hessian, or its shift below.
+            var model = hessian
             if p == nil {
                 // Not positive definite here: shift towards a gradient step.
                 var shifted = hessian
@@ -973,6 +975,7 @@ public enum DampedNewton {
                     for i in 0..<n { shifted[i * n + i] += offDiagonal + shift }
                     p = solve(shifted, current.gradient.map { -$0 }, n)
                 }
+                model = shifted
             }
             carried = positiveDefinite ? hessian : nil
             guard var step = p else { break }
@@ -1056,7 +1059,7 @@ public enum DampedNewton {
             lastStep = newtonStep
             reusable = accepted && newtonStep <= 1e-3 * max(size, 1e-3) && contracting ? hessian : nil
             if secantUpdates && accepted {
-                reusable = bfgs(hessian, step: step, change: zip(current.gradient, from.gradient).map { $0 - $1 })
+                reusable = bfgs(model, step: step, change: zip(current.gradient, from.gradient).map { $0 - $1 })
             }
             if accepted { carried = reusable }
             if accepted && decrement <= 1e-15 * (1 + abs(current.value)) && newtonStep <= 1e-7 * max(size, 1e-3) {
