@@ -261,6 +261,21 @@ struct FastL2TradesTests {
         }
     }
 
+    @Test("trades under l2 on a random 3-class model (with CCSIM_SLOW_TESTS=1): the symmetric optimum converges where Newton's steps along a flat direction gain only F's rounding (they ran to the 60-iteration cap, over 300 s; now 20 s)")
+    func optimumAtTheRoundingFloor() throws {
+        guard SlowTier.enabled else { return }
+        // q1 of bench/ANALYSIS.md stop 56: at the end the decrement was 1.15e-15 from a positive
+        // definite Hessian while each step of 1.24e-6 |w| (the gradient's 3.5e-9 noise along a
+        // direction of curvature ~3e-3) gained 3e-16.
+        let membership = [[0, 1, 0, 1, 1], [0, 1, 1, 0, 1], [1, 0, 1, 1, 0]].map { $0.map { $0 == 1 } }
+        let model = try DataModel(name: "q1", membership: membership, mu: [1.33, 1.09, 0.89, 0.88, 1.2], sigma: [0.48, 0.38, 0.44, 0.59, 0.4], tau: 0)
+        var optimizer = try SymmetricOptimizer(model: model, threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .trades(beta: 1))
+        optimizer.parallelEvaluation = true
+        let o = try optimizer.solve()
+        #expect(o.converged, "\(o.notes)")
+        #expect(abs(o.objectiveValue - 0.17830475208166366) <= 1e-11, "value \(o.objectiveValue)")
+    }
+
     @Test("trades under l2: the fast optimum is converged, stationary, interior, and below its neighbours on a ring")
     func optimumOnRing() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
