@@ -173,7 +173,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
                 let a = p.covariances[1][f] / (p.sq * p.sq)
                 return (0.5 * a, 0.5 * a)
             }
-        } else if p.sr * p.sr < 1e-8 * (p.c11 + p.c22) {
+        } else if regressesOnQR {
             // r nearly constant: detC = sr^2 sq^2 cancels in c11 c22 - c12^2, so the regression is
             // on the independent (q, r), E[x_f | q, r] = mean + a_f (q - E q) + b_f (r - E r)
             // (`regressesOnQR`: `accumulate` sums E[g (q - E q)] and E[g (r - E r)]).
