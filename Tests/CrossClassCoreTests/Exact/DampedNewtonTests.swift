@@ -75,6 +75,32 @@ struct DampedNewtonTests {
         #expect(abs(result.argument[0] - expected) <= 1e-9 && abs(result.argument[1] - expected) <= 1e-9, "\(result.argument)")
     }
 
+    @Test("saddle-free steps out of a genuine saddle: the known minimiser in few iterations, where the shifted steps crawl")
+    func saddleFree() throws {
+        // f = 0.225 x^2 + 0.005 y^2 + 0.01 (z^4 / 4 - z^2 / 2) + 0.01 z: at the start z = 0 the
+        // Hessian diag(0.45, 0.01, -0.01) is indefinite, as on a full-W trades run leaving the
+        // symmetric optimum (eigenvalues -0.008 .. 0.45). The minimiser: x = y = 0 and the
+        // negative root of z^3 - z + 1 = 0. Shifting by the diagonal's magnitudes (0.47) steps
+        // along y with 0.01 / 0.48 of Newton's step: ~50 steps per digit.
+        func f(_ x: [Double]) -> (value: Double, gradient: [Double]) {
+            let z = x[2]
+            return (0.225 * x[0] * x[0] + 0.005 * x[1] * x[1] + 0.01 * (z * z * z * z / 4 - z * z / 2) + 0.01 * z,
+                    [0.45 * x[0], 0.01 * x[1], 0.01 * (z * z * z - z) + 0.01])
+        }
+        // The real root of z^3 - z + 1 (Cardano): about -1.3247.
+        let q = (23.0 / 108).squareRoot()
+        let root = Foundation.cbrt(-0.5 + q) + Foundation.cbrt(-0.5 - q)
+        let saddleFree = try DampedNewton.minimize(start: [1, 1, 0], maxIterations: 60, saddleFree: true, f)
+        #expect(saddleFree.converged)
+        #expect(abs(saddleFree.argument[0]) <= 1e-9 && abs(saddleFree.argument[1]) <= 1e-9 && abs(saddleFree.argument[2] - root) <= 1e-9,
+                "\(saddleFree.argument), z* = \(root)")
+        // The shifted steps (the default) crawl until z has passed the inflection 1/sqrt 3,
+        // where the Hessian turns positive definite.
+        let shifted = try DampedNewton.minimize(start: [1, 1, 0], maxIterations: 60, f)
+        #expect(saddleFree.iterations <= 12 && shifted.iterations >= 2 * saddleFree.iterations,
+                "saddle-free \(saddleFree.iterations) iterations, shifted \(shifted.iterations)")
+    }
+
     @Test("value noise at rounding level: still converged near the minimiser, without long line searches")
     func noisy() throws {
         var count = 0
