@@ -225,10 +225,11 @@ public struct RobustObjective: Sendable {
             let inner = InnerMaximum(set: set, objective: objective, classes: model.classCount)
             // K = 4...6: the lattice's shifts on every core, each with its own scratch (same bits).
             if parallel, let e = try engine.parallelLatticeExpectation(
-                mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, constantPiece: inner.constantPiece
-            ) { body in
-                try inner.withLoss { loss, _ in try withoutActuallyEscaping(loss) { try body($0) } }
-            } {
+                mean: clean.mean, covariance: clean.covariance, growth: 1 + slope * threat.eps, constantPiece: inner.constantPiece,
+                scope: { body in
+                    try inner.withLoss { loss, _ in try withoutActuallyEscaping(loss) { try body($0) } }
+                }
+            ) {
                 return e
             }
             return try inner.withLoss { loss, constantPiece in
