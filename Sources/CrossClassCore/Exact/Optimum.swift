@@ -943,7 +943,7 @@ public enum FullOptimizer {
                 // gaining only rounding) ends the run, for the fine panels below to continue.
                 // Saddle-free steps where the Hessian has mild negative curvature: the symmetric
                 // start is often a saddle of the full W (a random 3-class model under l_2,
-                // trades:1: 120 shifted steps out of it, 175 s; saddle-free 16, 59 s).
+                // trades:1: 140 iterations with the shift, 175 s; saddle-free 21, 21 s).
                 // `pointKinkSolve` and `subspaceSolve` keep the shift: along a kink the negative
                 // eigenvalues are its jump.
                 var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
