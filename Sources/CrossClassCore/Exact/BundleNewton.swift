@@ -178,7 +178,12 @@ public enum BundleNewton {
     /// stiff across the kink (where the planes model it) and leaves the other directions as
     /// they are, where a shift towards the identity would stiffen them all.
     static func positiveDefinite(_ h: [Double], _ n: Int) throws -> (metric: [Double], smallest: Double) {
-        let (values, vectors) = try SymmetricEigen.decompose(h, n)
+        positiveDefinite(try SymmetricEigen.decompose(h, n), n)
+    }
+
+    /// `positiveDefinite` from H's eigen-decomposition (a caller that inspected it first).
+    static func positiveDefinite(_ decomposition: (values: [Double], vectors: [[Double]]), _ n: Int) -> (metric: [Double], smallest: Double) {
+        let (values, vectors) = decomposition
         let top = max(values.map(abs).max() ?? 0, 1e-300)
         var m = [Double](repeating: 0, count: n * n)
         for (value, v) in zip(values, vectors) {

@@ -850,8 +850,8 @@ extension SymmetricOptimizer {
 /// Damped Newton for a smooth convex function with an exact gradient: Hessian by forward
 /// differences of the gradient (step 1e-6 |x|), Cholesky (shifted towards a gradient step, or
 /// saddle-free, when not positive definite), Armijo backtracking, points kept strictly above
-/// optional lower bounds. Stops when the Newton step is below 1e-10 |x| or, after an accepted step, the Newton
-/// decrement g'H^-1 g / 2 (F - F* for the quadratic model) is at rounding level.
+/// optional lower bounds. Stops when the Newton step is below 1e-10 |x| or, after an accepted
+/// step, the Newton decrement g'H^-1 g / 2 (F - F* for the quadratic model) is at rounding level.
 ///
 /// Two savings that do not move the minimiser beyond the stopping rule: after an accepted step
 /// below 1e-3 |x| the next iteration reuses the Hessian (taken that close, its relative error is
@@ -913,17 +913,14 @@ public enum DampedNewton {
     /// - Parameter decrementBelow: return (as converged) once the Newton decrement from a
     ///   positive definite Hessian is below this: for an f whose gradient has an error floor
     ///   above F's rounding, where the decrement test at rounding is never met.
-    /// - Parameter saddleFree: where the Hessian is not positive definite, true steps on it
-    ///   with its eigenvalues replaced by their magnitudes (`BundleNewton.positiveDefinite`):
-    ///   Newton's step along every positive direction, and a descent along a negative one as
-    ///   far as its curvature's magnitude allows. false shifts it by the sum of its diagonal's
-    ///   magnitudes, which damps every direction by the largest curvature: a safe crawl where
-    ///   the negative eigenvalues are a kink's jump across the differencing step (along a
-    ///   point class's kink, `PointKink`), but a gradient descent of ~1/trace steps out of a
-    ///   genuine saddle (a random 3-class model's full-W l_2 trades:1 run from the symmetric
-    ///   optimum: eigenvalues -0.008 .. 0.45, 120 steps at 0.98 of the one before, 175 s;
-    ///   saddle-free: 21 iterations in all, 21 s). Only where the negative curvature is mild
-    ///   (`mildSaddleMetric`); else the shift.
+    /// - Parameter saddleFree: where the Hessian is not positive definite and its negative
+    ///   curvature is mild (`mildSaddleMetric`), true steps on it with its eigenvalues replaced
+    ///   by their magnitudes: Newton's step along every positive direction, and a descent along
+    ///   a negative one as far as its curvature's magnitude allows. Otherwise (and with false)
+    ///   the Hessian is shifted by the sum of its diagonal's magnitudes, which damps every
+    ///   direction by the largest curvature: a safe crawl beside a kink, but a gradient descent
+    ///   of ~1/trace steps out of a smooth saddle (a random 3-class model's full-W l_2 trades:1
+    ///   run from the symmetric optimum: 120 steps at 0.98 of the one before).
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
         evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, stallGain: Double? = nil, patientAt: (([Double]) -> Bool)? = nil,
@@ -1110,8 +1107,9 @@ public enum DampedNewton {
 
     /// The saddle-free metric of an indefinite h (its eigenvalues replaced by their magnitudes,
     /// `BundleNewton.positiveDefinite`) where its negative curvature is mild: no larger than
-    /// the median positive eigenvalue (the upper one of an even count), as at a smooth saddle (where a full-W run leaves the
-    /// symmetric optimum: -0.008 against a median 0.025, largest 0.45). nil where it is an
+    /// the median positive eigenvalue (the upper one of an even count), as at a smooth saddle
+    /// (where a full-W run leaves the symmetric optimum: -0.008 against a median 0.025,
+    /// largest 0.45). nil where it is an
     /// outlier: a Hessian differenced (or updated) across a kink carries the gradient's jump
     /// over the step, far beyond every smooth curvature, and there the shift's crawl lets the
     /// caller's kink machinery decide (a 4-class l_inf trades:1 run 1e-3 off a declined
@@ -1119,10 +1117,11 @@ public enum DampedNewton {
     /// across the kink, NOT converged; a 3-class l_2 run beside a point class's kink: -5.3
     /// against 0.04, 4x slower with magnitudes).
     static func mildSaddleMetric(_ h: [Double], _ n: Int) throws -> [Double]? {
-        let values = try SymmetricEigen.decompose(h, n).values
+        let decomposition = try SymmetricEigen.decompose(h, n)
+        let values = decomposition.values
         let positive = values.filter { $0 > 0 }
         guard let lowest = values.first, lowest < 0, !positive.isEmpty, -lowest <= positive[positive.count / 2] else { return nil }
-        return try BundleNewton.positiveDefinite(h, n).metric
+        return BundleNewton.positiveDefinite(decomposition, n).metric
     }
 
     /// The BFGS update of the n x n Hessian h for the step s and the gradient change y, or nil
