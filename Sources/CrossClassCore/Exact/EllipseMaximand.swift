@@ -28,6 +28,8 @@ protocol EllipseMaximand: Sendable {
     /// Global bound on |f'''|, and M >= |m^(j)(t)| for j >= 1.
     var thirdBound: Double { get }
     var shift: Double { get }
+    /// The amplitudes of S = (m1 + m2) / 2 and T = (m1 - m2) / 2 along the ellipse (`ClassPairLS.splitBound`).
+    var amplitudes: (s: Double, t: Double) { get }
     /// m(t) - (u, u) on the line at v, with its first two t-derivatives (u moves both shifted
     /// margins alike).
     func baseMargins(_ v: Double, _ c: Double, _ s: Double) -> BaseMargins
@@ -87,7 +89,20 @@ struct ConcentratedRanges {
                                  tHigh: exp(min(2 * tHigh, 1)), tLow: exp(min(-2 * tLow, 1)))
     }
 
-    /// The same at u, each clamped at e (without a line's table).
+    /// `ClassPairLS.splitBound`'s exponentials at u = 0: e^{-low_k}, e^{-high_k}, e^{2 tLow},
+    /// e^{2 tHigh} (unclamped).
+    var splitExponentials: SplitExponentials {
+        SplitExponentials(n1Low: exp(-low1), n1High: exp(-high1), n2Low: exp(-low2), n2High: exp(-high2),
+                          t2Low: exp(2 * tLow), t2High: exp(2 * tHigh))
+    }
+
+    /// The same at u (without a line's table: e^{-u} e^{-low_k} could be 0 times infinity).
+    func splitExponentials(at u: Double) -> SplitExponentials {
+        SplitExponentials(n1Low: exp(-u - low1), n1High: exp(-u - high1), n2Low: exp(-u - low2), n2High: exp(-u - high2),
+                          t2Low: exp(2 * tLow), t2High: exp(2 * tHigh))
+    }
+
+    /// The concentrated bound's exponentials at u, each clamped at e (without a line's table).
     func exponentials(at u: Double) -> ConcentratedExponentials {
         ConcentratedExponentials(low1: exp(min(-u - low1, 1)), low2: exp(min(-u - low2, 1)),
                                  high1: exp(min(u + high1, 1)), high2: exp(min(u + high2, 1)),
@@ -97,6 +112,19 @@ struct ConcentratedRanges {
 
 /// `ConcentratedRanges.exponentials`; at u, e^{-m_k low} = e^{-u} low_k and e^{m_k high} = e^u high_k.
 struct ConcentratedExponentials { var low1: Double, low2: Double, high1: Double, high2: Double, tHigh: Double, tLow: Double }
+
+/// `ClassPairLS.splitBound`'s exponentials: e^{-m_k} at the ends of m_k's range (n_k low and
+/// high), e^{2T} at T's; at u, e^{-m} = e^{-u} e^{-b} (T does not move with u).
+struct SplitExponentials {
+    var n1Low: Double, n1High: Double, n2Low: Double, n2High: Double, t2Low: Double, t2High: Double
+
+    /// The same at u from those at u = 0 (`scale` = e^{-u}).
+    @inline(__always)
+    func scaled(_ scale: Double) -> SplitExponentials {
+        SplitExponentials(n1Low: scale * n1Low, n1High: scale * n1High, n2Low: scale * n2Low, n2High: scale * n2High,
+                          t2Low: t2Low, t2High: t2High)
+    }
+}
 
 /// The shifted margins at u = 0 and their first two derivatives in the angle t.
 struct BaseMargins { var b1: Double; var b2: Double; var b1p: Double; var b2p: Double; var b1pp: Double; var b2pp: Double }
@@ -117,6 +145,8 @@ struct AngleTable {
     let largest: Double
     /// trades: per grid interval, the exponentials of its concentrated bound at u = 0.
     let concentrated: [ConcentratedExponentials]
+    /// Per grid interval, the exponentials of its split bound at u = 0 (`ClassPairLS.splitBound`).
+    let split: [SplitExponentials]
 
     init<M: EllipseMaximand>(_ maximand: M, _ v: Double) {
         let grid = maximand.onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid
@@ -129,7 +159,9 @@ struct AngleTable {
         }
         var lows: [(b1: Double, b2: Double, e1: Double, e2: Double)] = []
         var concentrated: [ConcentratedExponentials] = []
+        var split: [SplitExponentials] = []
         lows.reserveCapacity(grid.count - 1)
+        split.reserveCapacity(grid.count - 1)
         for i in 0..<(grid.count - 1) {
             let l = ClassPairLS.Point(t: grid[i].t, c: grid[i].c, s: grid[i].s, f: 0, d1: 0, d2: 0)
             let r = ClassPairLS.Point(t: grid[i + 1].t, c: grid[i + 1].c, s: grid[i + 1].s, f: 0, d1: 0, d2: 0)
@@ -137,10 +169,13 @@ struct AngleTable {
             let e1 = exp(-b.b1), e2 = exp(-b.b2)
             largest = max(largest, e1, e2)
             lows.append((b.b1, b.b2, e1, e2))
-            if maximand.beta != nil { concentrated.append(maximand.concentratedRanges(v, l, r).exponentials) }
+            let ranges = maximand.concentratedRanges(v, l, r)
+            if maximand.beta != nil { concentrated.append(ranges.exponentials) }
+            split.append(ranges.splitExponentials)
         }
         self.lows = lows
         self.concentrated = concentrated
+        self.split = split
         self.largest = largest
     }
 }
@@ -279,50 +314,67 @@ extension EllipseMaximand {
             }
             return p
         }
-        // The intervals to certify, with their grid interval's index (-1 once split: the
-        // table's bounds are the grid intervals').
-        var intervals: [(Point, Point, Int)] = []
-        intervals.reserveCapacity(2 * points.count + 8)
-        for i in 0..<(points.count - 1) {
-            let l = points[i], r = points[i + 1]
-            if l.d1 > 0 && r.d1 < 0 {
-                let peak = refine(l, r)
-                if peak.f > best.f { best = peak }
-                intervals.append((l, peak, -1)); intervals.append((peak, r, -1))
-            } else {
-                intervals.append((l, r, i))
-            }
-        }
-        /// `lowThirdBound`, from the table for a grid interval.
-        func cheapThirdBound(_ l: Point, _ r: Point, _ index: Int) -> Double {
-            guard let table, index >= 0 else { return lowThirdBound(u, v, l, r, k) }
-            let low = table.lows[index]
-            let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
-            return min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift, trades: beta != nil), self.thirdBound)
-        }
-        // trades' concentrated bound, from the table's exponentials for a grid interval (e^u
-        // must be finite and e^{-u} not 0: else their products could be 0 times infinity).
+        // The table's bounds of a grid interval hold on every part of it, and cost no
+        // exponentials; a part's own bounds (tighter) are computed where those fail. trades'
+        // concentrated and the split bounds from the table's exponentials need e^u finite and
+        // e^{-u} not 0 (else their products could be 0 times infinity).
         let inverseScale = 1 / scale
         let tabledExponentials = table != nil && scale > 0 && inverseScale.isFinite
-        func concentratedBound(_ l: Point, _ r: Point, _ index: Int) -> Double {
-            let x: ConcentratedExponentials
-            if let table, tabledExponentials, index >= 0 {
-                let c = table.concentrated[index]
-                x = ConcentratedExponentials(low1: scale * c.low1, low2: scale * c.low2, high1: inverseScale * c.high1,
-                                             high2: inverseScale * c.high2, tHigh: c.tHigh, tLow: c.tLow)
-            } else {
-                x = concentratedRanges(v, l, r).exponentials(at: u)
+        let amplitudes = self.amplitudes
+        /// Whether f is certified at most `level` over [l.t, r.t], part of grid interval `grid`
+        /// (-1: none, without a table), the whole of it when `whole`, by one of the bounds on |f'''|.
+        func below(_ l: Point, _ r: Point, _ grid: Int, whole: Bool, _ level: Double) -> Bool {
+            let half = 0.5 * (r.t - l.t)
+            if let table, grid >= 0 {
+                let low = table.lows[grid]
+                let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
+                let local = min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift, trades: beta != nil), thirdBound)
+                if ClassPairLS.intervalBelow(l, r, local, half, level) { return true }
+                if tabledExponentials {
+                    if beta != nil {
+                        let c = table.concentrated[grid]
+                        let x = ConcentratedExponentials(low1: scale * c.low1, low2: scale * c.low2, high1: inverseScale * c.high1,
+                                                         high2: inverseScale * c.high2, tHigh: c.tHigh, tLow: c.tLow)
+                        if ClassPairLS.intervalBelow(l, r, ClassPairLS.concentratedBound(x, k, shift: shift), half, level) { return true }
+                    }
+                    let split = ClassPairLS.splitBound(table.split[grid].scaled(scale), k, amplitudes: amplitudes)
+                    if ClassPairLS.intervalBelow(l, r, split, half, level) { return true }
+                }
+                if whole && tabledExponentials { return false }
             }
-            return ClassPairLS.concentratedBound(x, k, shift: shift)
+            if ClassPairLS.intervalBelow(l, r, lowThirdBound(u, v, l, r, k), half, level) { return true }
+            let ranges = concentratedRanges(v, l, r)
+            if beta != nil && ClassPairLS.intervalBelow(l, r, ClassPairLS.concentratedBound(ranges.exponentials(at: u), k, shift: shift), half, level) {
+                return true
+            }
+            let split = ClassPairLS.splitBound(ranges.splitExponentials(at: u), k, amplitudes: amplitudes)
+            return ClassPairLS.intervalBelow(l, r, split, half, level)
+        }
+        // The intervals to certify: ends, grid interval (-1 without a table), whether whole.
+        var intervals: [(Point, Point, Int, Bool)] = []
+        intervals.reserveCapacity(2 * points.count + 8)
+        let tabled = table != nil
+        var rising: [Int] = []
+        for i in 0..<(points.count - 1) {
+            if points[i].d1 > 0 && points[i + 1].d1 < 0 { rising.append(i) } else { intervals.append((points[i], points[i + 1], tabled ? i : -1, true)) }
+        }
+        // The peaks from the highest grid interval down: a lower one certified below the best
+        // peak so far is not refined.
+        rising.sort { max(points[$0].f, points[$0 + 1].f) > max(points[$1].f, points[$1 + 1].f) }
+        for (n, i) in rising.enumerated() {
+            let l = points[i], r = points[i + 1], grid = tabled ? i : -1
+            if n > 0 && below(l, r, grid, whole: true, best.f) { intervals.append((l, r, grid, true)); continue }
+            let peak = refine(l, r)
+            if peak.f > best.f { best = peak }
+            intervals.append((l, peak, grid, false)); intervals.append((peak, r, grid, false))
         }
         // Certification: bound every interval; bisect those that might beat best.
         points.removeAll()
-        while let (l, r, index) = intervals.popLast() {
+        while let (l, r, grid, whole) = intervals.popLast() {
             let h = r.t - l.t
             let half = 0.5 * h
             let level = best.f + ClassPairLS.innerTolerance(best.f)
-            if ClassPairLS.intervalBelow(l, r, cheapThirdBound(l, r, index), half, level)
-                || (beta != nil && ClassPairLS.intervalBelow(l, r, concentratedBound(l, r, index), half, level)) { continue }
+            if below(l, r, grid, whole: whole, level) { continue }
             if evaluations > ClassPairLS.innerBudget { return nil }
             let mid = at(l.t + half)
             if mid.f > best.f {
@@ -331,7 +383,7 @@ extension EllipseMaximand {
                 if l.d1 > 0 && mid.d1 < 0 { let p = refine(l, mid); if p.f > best.f { best = p } }
                 else if mid.d1 > 0 && r.d1 < 0 { let p = refine(mid, r); if p.f > best.f { best = p } }
             }
-            intervals.append((l, mid, -1)); intervals.append((mid, r, -1))
+            intervals.append((l, mid, grid, false)); intervals.append((mid, r, grid, false))
         }
         return (best.f, best.t, best.f - lowest <= 1e-12 * (1 + abs(best.f)))
     }
@@ -729,3 +781,4 @@ extension EllipseMaximand {
         return gradient
     }
 }
+

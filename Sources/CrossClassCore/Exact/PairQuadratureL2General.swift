@@ -206,6 +206,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
 
     var derivativeNoise: Double { 4e-16 * shift }
 
+    /// The amplitudes of S = (m1 + m2) / 2 and T = (m1 - m2) / 2 along the ellipse: Delta(t) =
+    /// L (cos t, sin t) moves S by ((l11 + l21) cos t + l22 sin t) / 2 and T by ((l11 - l21) cos t
+    /// - l22 sin t) / 2 (`ClassPairLS.splitBound`).
+    var amplitudes: (s: Double, t: Double) {
+        (0.5 * ((l11 + l21) * (l11 + l21) + l22 * l22).squareRoot(), 0.5 * ((l11 - l21) * (l11 - l21) + l22 * l22).squareRoot())
+    }
+
     @inline(__always)
     func coefficients(_ q: Double, _ r: Double) -> (Double, Double) {
         guard beta != nil else { return (a, a) }
@@ -751,5 +758,37 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let spread = abs(mu) + (1 + abs(gamma)) * abs(mr) + (su + (1 + abs(gamma)) * sr) * (Self.cut + 1)
         let growth = 2 + slope * (2 * spread + 2 * shift)
         return 8 * Normal.upperTail(Self.cut) * growth + ClassPairLS.innerTolerance(spread + shift + 2)
+    }
+}
+
+/// The certified inner maximum of the l_2 full-W paths (`ClassPairLSGeneral`) for one class's
+/// rows D_k = w_y - w_k, exposed for tests: f(t) = ce(m(t)) + k1 m1 + k2 m2 with the shifted
+/// margins m(t) = d + L (cos t, sin t), L L' = eps^2 D D', at clean margins d = (q + (1 -
+/// gamma) r, q - gamma r) in the class's line coordinates (features with mean 0 and variance 1).
+public struct L2GeneralInnerMaximum: Sendable {
+    let pair: ClassPairLSGeneral
+
+    /// trades' inner maximum; nil where D D' is singular.
+    public init?(rows: [[Double]], eps: Double, tradesBeta beta: Double) {
+        let n = rows[0].count
+        guard let pair = ClassPairLSGeneral(mean: Array(repeating: 0, count: n), variance: Array(repeating: 1, count: n),
+                                            differences: rows, eps: eps, smoothing: 0, trades: beta) else { return nil }
+        self.pair = pair
+    }
+
+    /// f(t), f'(t) and f''(t).
+    public func derivatives(q: Double, r: Double, angle t: Double) -> (value: Double, first: Double, second: Double) {
+        let x = pair.inner(q, r, cos(t), sin(t), pair.coefficients(q, r))
+        return (x.f, x.d1, x.d2)
+    }
+
+    /// The certified maximum's bounds on |f'''| over the angles [from, to] (inside [-pi, pi])
+    /// (`L2SmoothedInnerMaximum.thirdDerivativeBounds`).
+    public func thirdDerivativeBounds(q: Double, r: Double, from a: Double, to b: Double) -> (local: Double, split: Double) {
+        let l = ClassPairLS.Point(t: a, c: cos(a), s: sin(a), f: 0, d1: 0, d2: 0)
+        let h = ClassPairLS.Point(t: b, c: cos(b), s: sin(b), f: 0, d1: 0, d2: 0)
+        let k = pair.coefficients(q, r)
+        return (pair.lowThirdBound(q, r, l, h, k),
+                ClassPairLS.splitBound(pair.concentratedRanges(r, l, h).splitExponentials(at: q), k, amplitudes: pair.amplitudes))
     }
 }

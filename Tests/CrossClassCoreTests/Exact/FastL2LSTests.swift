@@ -25,6 +25,73 @@ struct FastL2LSTests {
         }
     }
 
+    @Test("the bound on |f'''| from S's and T's separate amplitudes holds on 400 random ellipses, margins and arcs (f''' by differences of the exact f''), and is 100x below the probabilities' bound where the law sits on the two other classes and the ellipse is long in S")
+    func splitThirdBound() throws {
+        var rng = Uniform(state: 0x2545F4914F6CDD1D)
+        var tightest = 0.0
+        for case_ in 0..<400 {
+            // Round and long ellipses (B from 0.01 A to 1.5 A), margins in [-8, 8] x [-4, 4].
+            let axisS = 0.05 + 3.95 * rng.next(), axisT = axisS * (0.01 + 1.49 * rng.next())
+            let u = -8 + 16 * rng.next(), v = -4 + 8 * rng.next()
+            let inner = case_ % 2 == 0
+                ? L2SmoothedInnerMaximum(axisS: axisS, axisT: axisT, smoothing: 0.3 * rng.next())
+                : L2SmoothedInnerMaximum(axisS: axisS, axisT: axisT, tradesBeta: 1)
+            let width = 0.01 + 0.6 * rng.next()
+            let from = -Double.pi + (2 * Double.pi - width) * rng.next(), to = from + width
+            let bounds = inner.thirdDerivativeBounds(u: u, v: v, from: from, to: to)
+            // f''' at 65 points of the arc, by central differences of the exact f'' (error ~1e-10).
+            let h = 1e-5
+            var largest = 0.0
+            for i in 0...64 {
+                let t = from + width * Double(i) / 64
+                let third = (inner.derivatives(u: u, v: v, angle: t + h).second - inner.derivatives(u: u, v: v, angle: t - h).second) / (2 * h)
+                largest = max(largest, abs(third))
+            }
+            #expect(largest <= bounds.split * (1 + 1e-6) + 1e-8,
+                    "case \(case_) (A \(axisS), B \(axisT), u \(u), v \(v), [\(from), \(to)]): |f'''| \(largest) > bound \(bounds.split)")
+            tightest = max(tightest, largest / bounds.split)
+        }
+        // Not vacuous: somewhere the bound is within a factor 4 of |f'''|.
+        #expect(tightest > 0.25, "the bound is never within 4x of |f'''| (\(tightest))")
+        // The flat case of trades on random 3-class models under l_2: classes 1 and 2 hold the
+        // law (u = -8, v ~ 0) and the ellipse is long in S (A = 3, B = 0.1).
+        let flat = L2SmoothedInnerMaximum(axisS: 3, axisT: 0.1, tradesBeta: 1)
+        let bounds = flat.thirdDerivativeBounds(u: -8, v: 0.003, from: 0.1, to: 0.35)
+        #expect(bounds.split * 100 <= bounds.local, "split \(bounds.split), local \(bounds.local)")
+    }
+
+    @Test("any W: the bound on |f'''| from S's and T's separate amplitudes holds on 300 random rows, margins and arcs (f''' by differences of the exact f'')")
+    func generalSplitThirdBound() throws {
+        var rng = Uniform(state: 0x9E3779B97F4A7C15)
+        var tightest = 0.0
+        var cases = 0
+        for case_ in 0..<300 {
+            // Rows in [-2, 2]^3, some nearly parallel (a long ellipse); eps in (0, 0.8].
+            let first = (0..<3).map { _ in -2 + 4 * rng.next() }
+            let tilt = case_ % 3 == 0 ? 0.05 : 1.0
+            let second = first.map { $0 + tilt * (-2 + 4 * rng.next()) }
+            let eps = 0.01 + 0.79 * rng.next()
+            guard let inner = L2GeneralInnerMaximum(rows: [first, second], eps: eps, tradesBeta: 1) else { continue }
+            cases += 1
+            let q = -8 + 16 * rng.next(), r = -4 + 8 * rng.next()
+            let width = 0.01 + 0.6 * rng.next()
+            let from = -Double.pi + (2 * Double.pi - width) * rng.next(), to = from + width
+            let bounds = inner.thirdDerivativeBounds(q: q, r: r, from: from, to: to)
+            let h = 1e-5
+            var largest = 0.0
+            for i in 0...64 {
+                let t = from + width * Double(i) / 64
+                let third = (inner.derivatives(q: q, r: r, angle: t + h).second - inner.derivatives(q: q, r: r, angle: t - h).second) / (2 * h)
+                largest = max(largest, abs(third))
+            }
+            #expect(largest <= bounds.split * (1 + 1e-6) + 1e-8,
+                    "case \(case_) (rows \(first), \(second), eps \(eps), q \(q), r \(r), [\(from), \(to)]): |f'''| \(largest) > bound \(bounds.split)")
+            tightest = max(tightest, largest / bounds.split)
+        }
+        #expect(cases >= 250)
+        #expect(tightest > 0.25, "the bound is never within 4x of |f'''| (\(tightest))")
+    }
+
     @Test("certified inner maximum == dense angle scan (4096 angles, every local maximum of the scan refined by golden section) on 200 random ellipses and margins")
     func innerMaximumAgainstScan() throws {
         var rng = Uniform(state: 0x5DEECE66D)
