@@ -325,30 +325,34 @@ extension EllipseMaximand {
         /// (-1: none, without a table), the whole of it when `whole`, by one of the bounds on |f'''|.
         func below(_ l: Point, _ r: Point, _ grid: Int, whole: Bool, _ level: Double) -> Bool {
             let half = 0.5 * (r.t - l.t)
+            // The smallest of the bounds that apply, each cubic tested once (most intervals lie
+            // far below and pass the first bound's term-by-term test).
+            var bound = Double.infinity
+            // The global bound first: no exponential, no square root (half the intervals of
+            // trades on random models under l_2 pass here).
+            if ClassPairLS.crudelyBelow(l, r, thirdBound, half, level) { return true }
             if let table, grid >= 0 {
                 let low = table.lows[grid]
                 let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
-                let local = min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift, trades: beta != nil), thirdBound)
-                if ClassPairLS.intervalBelow(l, r, local, half, level) { return true }
+                bound = min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift, trades: beta != nil), thirdBound)
+                if ClassPairLS.crudelyBelow(l, r, bound, half, level) { return true }
                 if tabledExponentials {
                     if beta != nil {
                         let c = table.concentrated[grid]
                         let x = ConcentratedExponentials(low1: scale * c.low1, low2: scale * c.low2, high1: inverseScale * c.high1,
                                                          high2: inverseScale * c.high2, tHigh: c.tHigh, tLow: c.tLow)
-                        if ClassPairLS.intervalBelow(l, r, ClassPairLS.concentratedBound(x, k, shift: shift), half, level) { return true }
+                        bound = min(bound, ClassPairLS.concentratedBound(x, k, shift: shift))
                     }
-                    let split = ClassPairLS.splitBound(table.split[grid].scaled(scale), k, amplitudes: amplitudes)
-                    if ClassPairLS.intervalBelow(l, r, split, half, level) { return true }
+                    bound = min(bound, ClassPairLS.splitBound(table.split[grid].scaled(scale), k, amplitudes: amplitudes))
                 }
+                if ClassPairLS.intervalBelow(l, r, bound, half, level) { return true }
                 if whole && tabledExponentials { return false }
             }
-            if ClassPairLS.intervalBelow(l, r, lowThirdBound(u, v, l, r, k), half, level) { return true }
+            bound = min(bound, lowThirdBound(u, v, l, r, k))
             let ranges = concentratedRanges(v, l, r)
-            if beta != nil && ClassPairLS.intervalBelow(l, r, ClassPairLS.concentratedBound(ranges.exponentials(at: u), k, shift: shift), half, level) {
-                return true
-            }
-            let split = ClassPairLS.splitBound(ranges.splitExponentials(at: u), k, amplitudes: amplitudes)
-            return ClassPairLS.intervalBelow(l, r, split, half, level)
+            if beta != nil { bound = min(bound, ClassPairLS.concentratedBound(ranges.exponentials(at: u), k, shift: shift)) }
+            bound = min(bound, ClassPairLS.splitBound(ranges.splitExponentials(at: u), k, amplitudes: amplitudes))
+            return ClassPairLS.intervalBelow(l, r, bound, half, level)
         }
         // The intervals to certify: ends, grid interval (-1 without a table), whether whole.
         var intervals: [(Point, Point, Int, Bool)] = []
@@ -781,4 +785,5 @@ extension EllipseMaximand {
         return gradient
     }
 }
+
 

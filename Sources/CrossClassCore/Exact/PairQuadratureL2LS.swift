@@ -266,10 +266,15 @@ struct ClassPairLS: EllipseMaximand {
     /// intervals lie well below the maximum and are settled by it).
     @inline(__always)
     static func intervalBelow(_ l: Point, _ r: Point, _ bound: Double, _ half: Double, _ level: Double) -> Bool {
+        crudelyBelow(l, r, bound, half, level) || intervalMaximum(l, r, bound, half) <= level
+    }
+
+    /// The term-by-term test of `intervalBelow` alone.
+    @inline(__always)
+    static func crudelyBelow(_ l: Point, _ r: Point, _ bound: Double, _ half: Double, _ level: Double) -> Bool {
         let cubic = bound * half * half * half / 6, square = 0.5 * half * half
-        if l.f + max(l.d1, 0) * half + max(l.d2, 0) * square + cubic <= level
-            && r.f + max(-r.d1, 0) * half + max(r.d2, 0) * square + cubic <= level { return true }
-        return intervalMaximum(l, r, bound, half) <= level
+        return l.f + max(l.d1, 0) * half + max(l.d2, 0) * square + cubic <= level
+            && r.f + max(-r.d1, 0) * half + max(r.d2, 0) * square + cubic <= level
     }
 
 
