@@ -785,5 +785,3 @@ extension EllipseMaximand {
         return gradient
     }
 }
-
-
