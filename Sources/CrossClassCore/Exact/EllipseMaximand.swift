@@ -224,6 +224,21 @@ extension EllipseMaximand {
     func angleTable(_ v: Double) -> AngleTable? { AngleTable(self, v) }
     func onOnePlateau(_ u: Double, _ v: Double, _ a: Double, _ b: Double, top: Double) -> Bool { arcIsPlateau(u, v, a, b, top: top) }
 
+    /// f, f', f'' at angle t at clean (u, v) (for tests).
+    func derivatives(_ u: Double, _ v: Double, angle t: Double) -> (value: Double, first: Double, second: Double) {
+        let r = inner(u, v, cos(t), sin(t), coefficients(u, v))
+        return (r.f, r.d1, r.d2)
+    }
+
+    /// The certificate's bounds on |f'''| over the angles [a, b] (inside [-pi, pi]) at clean
+    /// (u, v), from the interval's own ranges: `lowThirdBound` and `ClassPairLS.splitBound`
+    /// (for tests).
+    func thirdDerivativeBounds(_ u: Double, _ v: Double, from a: Double, to b: Double) -> (local: Double, split: Double) {
+        let l = Point(t: a, c: cos(a), s: sin(a), f: 0, d1: 0, d2: 0), r = Point(t: b, c: cos(b), s: sin(b), f: 0, d1: 0, d2: 0)
+        let k = coefficients(u, v)
+        return (lowThirdBound(u, v, l, r, k), ClassPairLS.splitBound(concentratedRanges(v, l, r).splitExponentials(at: u), k, amplitudes: amplitudes))
+    }
+
     /// Whether f stays within 1e-12 (1 + |top|) of the maximum `top` along the arc from angle a
     /// to b at (u, v) (probed every 0.01 or closer). Where the clean margins are large, a peak
     /// can be flat to rounding over 0.1 and more (f'' ~ 1e-12) while f elsewhere on the circle

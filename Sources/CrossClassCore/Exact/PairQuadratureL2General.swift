@@ -778,17 +778,12 @@ public struct L2GeneralInnerMaximum: Sendable {
 
     /// f(t), f'(t) and f''(t).
     public func derivatives(q: Double, r: Double, angle t: Double) -> (value: Double, first: Double, second: Double) {
-        let x = pair.inner(q, r, cos(t), sin(t), pair.coefficients(q, r))
-        return (x.f, x.d1, x.d2)
+        pair.derivatives(q, r, angle: t)
     }
 
     /// The certified maximum's bounds on |f'''| over the angles [from, to] (inside [-pi, pi])
     /// (`L2SmoothedInnerMaximum.thirdDerivativeBounds`).
     public func thirdDerivativeBounds(q: Double, r: Double, from a: Double, to b: Double) -> (local: Double, split: Double) {
-        let l = ClassPairLS.Point(t: a, c: cos(a), s: sin(a), f: 0, d1: 0, d2: 0)
-        let h = ClassPairLS.Point(t: b, c: cos(b), s: sin(b), f: 0, d1: 0, d2: 0)
-        let k = pair.coefficients(q, r)
-        return (pair.lowThirdBound(q, r, l, h, k),
-                ClassPairLS.splitBound(pair.concentratedRanges(r, l, h).splitExponentials(at: q), k, amplitudes: pair.amplitudes))
+        pair.thirdDerivativeBounds(q, r, from: a, to: b)
     }
 }

@@ -613,18 +613,13 @@ public struct L2SmoothedInnerMaximum: Sendable {
 
     /// f(t), f'(t) and f''(t).
     public func derivatives(u: Double, v: Double, angle t: Double) -> (value: Double, first: Double, second: Double) {
-        let r = pair.inner(u, v, cos(t), sin(t), pair.coefficients(u, v))
-        return (r.f, r.d1, r.d2)
+        pair.derivatives(u, v, angle: t)
     }
 
     /// The certified maximum's bounds on |f'''| over the angles [from, to] (inside [-pi, pi]):
     /// from the probabilities' upper bounds (`localBound`) and from S's and T's separate
     /// amplitudes (`splitBound`).
     public func thirdDerivativeBounds(u: Double, v: Double, from a: Double, to b: Double) -> (local: Double, split: Double) {
-        let l = ClassPairLS.Point(t: a, c: cos(a), s: sin(a), f: 0, d1: 0, d2: 0)
-        let r = ClassPairLS.Point(t: b, c: cos(b), s: sin(b), f: 0, d1: 0, d2: 0)
-        let k = pair.coefficients(u, v)
-        return (pair.lowThirdBound(u, v, l, r, k),
-                ClassPairLS.splitBound(pair.concentratedRanges(v, l, r).splitExponentials(at: u), k, amplitudes: pair.amplitudes))
+        pair.thirdDerivativeBounds(u, v, from: a, to: b)
     }
 }
