@@ -340,12 +340,11 @@ extension EllipseMaximand {
         /// (-1: none, without a table), the whole of it when `whole`, by one of the bounds on |f'''|.
         func below(_ l: Point, _ r: Point, _ grid: Int, whole: Bool, _ level: Double) -> Bool {
             let half = 0.5 * (r.t - l.t)
-            // The smallest of the bounds that apply, each cubic tested once (most intervals lie
-            // far below and pass the first bound's term-by-term test).
-            var bound = Double.infinity
-            // The global bound first: no exponential, no square root (half the intervals of
-            // trades on random models under l_2 pass here).
+            // The global bound's term-by-term test first: no exponential, no square root (half
+            // the intervals of trades on random models under l_2 pass it). Then the smallest
+            // of the bounds that apply, the cubics tested once.
             if ClassPairLS.crudelyBelow(l, r, thirdBound, half, level) { return true }
+            var bound = Double.infinity
             if let table, grid >= 0 {
                 let low = table.lows[grid]
                 let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
