@@ -376,7 +376,7 @@ struct ClassPairLS: EllipseMaximand {
     /// S''' (k1 + k2 - (1 - p0)) + T''' (k1 - k2 - (p1 - p2)). Where the law sits on classes
     /// 1 and 2 (Var a ~ 0) and the ellipse is long in S (A >> B), f is nearly flat and this
     /// bound ~ B^2 is far below `localBound`'s ~ max(A, B)^3 (trades on random 3-class models
-    /// under l_2: 1000x).
+    /// under l_2: |f'''| ~ 0.005 where `localBound` said 4).
     @inline(__always)
     static func splitBound(_ x: SplitExponentials, _ k: (Double, Double), amplitudes: (s: Double, t: Double)) -> Double {
         let (A, B) = amplitudes
