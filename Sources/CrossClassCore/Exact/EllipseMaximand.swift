@@ -89,14 +89,9 @@ struct ConcentratedRanges {
                                  tHigh: exp(min(2 * tHigh, 1)), tLow: exp(min(-2 * tLow, 1)))
     }
 
-    /// `ClassPairLS.splitBound`'s exponentials at u = 0: e^{-low_k}, e^{-high_k}, e^{2 tLow},
-    /// e^{2 tHigh} (unclamped).
-    var splitExponentials: SplitExponentials {
-        SplitExponentials(n1Low: exp(-low1), n1High: exp(-high1), n2Low: exp(-low2), n2High: exp(-high2),
-                          t2Low: exp(2 * tLow), t2High: exp(2 * tHigh))
-    }
-
-    /// The same at u (without a line's table: e^{-u} e^{-low_k} could be 0 times infinity).
+    /// `ClassPairLS.splitBound`'s exponentials at u, unclamped: e^{-u - low_k}, e^{-u - high_k},
+    /// e^{2 tLow}, e^{2 tHigh} (a line's table keeps them at u = 0; without one, e^{-u} e^{-low_k}
+    /// could be 0 times infinity).
     func splitExponentials(at u: Double) -> SplitExponentials {
         SplitExponentials(n1Low: exp(-u - low1), n1High: exp(-u - high1), n2Low: exp(-u - low2), n2High: exp(-u - high2),
                           t2Low: exp(2 * tLow), t2High: exp(2 * tHigh))
@@ -171,7 +166,7 @@ struct AngleTable {
             lows.append((b.b1, b.b2, e1, e2))
             let ranges = maximand.concentratedRanges(v, l, r)
             if maximand.beta != nil { concentrated.append(ranges.exponentials) }
-            split.append(ranges.splitExponentials)
+            split.append(ranges.splitExponentials(at: 0))
         }
         self.lows = lows
         self.concentrated = concentrated

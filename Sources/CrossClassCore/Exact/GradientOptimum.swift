@@ -1109,10 +1109,9 @@ public enum DampedNewton {
     /// `BundleNewton.positiveDefinite`) where its negative curvature is mild: no larger than
     /// the median positive eigenvalue (the upper one of an even count), as at a smooth saddle
     /// (where a full-W run leaves the symmetric optimum: -0.008 against a median 0.025,
-    /// largest 0.45). nil where it is an
-    /// outlier: a Hessian differenced (or updated) across a kink carries the gradient's jump
-    /// over the step, far beyond every smooth curvature, and there the shift's crawl lets the
-    /// caller's kink machinery decide (a 4-class l_inf trades:1 run 1e-3 off a declined
+    /// largest 0.45). nil where it is an outlier: a Hessian differenced (or updated) across a
+    /// kink carries the gradient's jump over the step, far beyond every smooth curvature, and
+    /// there the shift's crawl lets the caller's kink machinery decide (a 4-class l_inf trades:1 run 1e-3 off a declined
     /// symmetric start: -1.47 against a median 0.03, where Newton with magnitudes oscillated
     /// across the kink, NOT converged; a 3-class l_2 run beside a point class's kink: -5.3
     /// against 0.04, 4x slower with magnitudes).

@@ -46,6 +46,10 @@ struct ClassPairLSGeneral: EllipseMaximand {
     let l11: Double, l21: Double, l22: Double
     /// M >= |Delta^(j)(t)| for every j.
     let shift: Double
+    /// The amplitudes of S = (m1 + m2) / 2 and T = (m1 - m2) / 2 along the ellipse: Delta(t) =
+    /// L (cos t, sin t) moves S by ((l11 + l21) cos t + l22 sin t) / 2 and T by ((l11 - l21) cos t
+    /// - l22 sin t) / 2 (`ClassPairLS.splitBound`; 0 for the polygon, which does not use it).
+    let amplitudes: (s: Double, t: Double)
     /// sqrt(G_kk): the largest decrease of margin k.
     let reach1: Double, reach2: Double
     let thirdBound: Double
@@ -152,6 +156,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
             reach1 = l11; reach2 = g22.squareRoot()
         }
         thirdBound = ClassPairLS.thirdBound(shift: shift)
+        amplitudes = (0.5 * ((l11 + l21) * (l11 + l21) + l22 * l22).squareRoot(), 0.5 * ((l11 - l21) * (l11 - l21) + l22 * l22).squareRoot())
         meanX = mean
         let detC = p.c11 * p.c22 - p.c12 * p.c12
         regressesOnQR = !constantQ && !constantR && p.sr * p.sr < 1e-8 * (p.c11 + p.c22)
@@ -206,12 +211,6 @@ struct ClassPairLSGeneral: EllipseMaximand {
 
     var derivativeNoise: Double { 4e-16 * shift }
 
-    /// The amplitudes of S = (m1 + m2) / 2 and T = (m1 - m2) / 2 along the ellipse: Delta(t) =
-    /// L (cos t, sin t) moves S by ((l11 + l21) cos t + l22 sin t) / 2 and T by ((l11 - l21) cos t
-    /// - l22 sin t) / 2 (`ClassPairLS.splitBound`).
-    var amplitudes: (s: Double, t: Double) {
-        (0.5 * ((l11 + l21) * (l11 + l21) + l22 * l22).squareRoot(), 0.5 * ((l11 - l21) * (l11 - l21) + l22 * l22).squareRoot())
-    }
 
     @inline(__always)
     func coefficients(_ q: Double, _ r: Double) -> (Double, Double) {
