@@ -1133,25 +1133,30 @@ public enum FullOptimizer {
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
             let kept = last.flatMap { $0.x == newton.argument ? $0.shares : nil }
             guard var final = atStart ? startEstimate : active.estimate(matrix(newton.argument), working: nil, workingShares: kept) else { return nil }
-            // Where the fine panels' rules still miss the tolerance at the point reached, their
-            // gradient can be off by far more than Newton's stopping rule sees: on r9 of
-            // bench/ANALYSIS.md stop 54 (trades:1) one class's fine rules were 1e-9 apart, and
-            // Newton converged where their gradient was 0 and R's 2.3e-5. The finer panels
-            // (`LinearPairCE.finerVWidth`) continue from there, kept where their rules agree
-            // better.
-            if !atStart && engine.onLines && active.vWidth == LinearPairCE.fineVWidth && final.errorBound > tolerance {
-                let fine = newton, fineActive = active, fineBound = final.errorBound
-                active.vWidth = LinearPairCE.finerVWidth
+            // Where a stage's rules still miss the tolerance at the point reached, their gradient
+            // can be off by far more than Newton's stopping rule sees: on r9 of bench/ANALYSIS.md
+            // stop 54 (trades:1) one class's fine rules were 1e-9 apart, and Newton converged
+            // where their gradient was 0 and R's 2.3e-5. The next finer panels continue from
+            // there, kept where their rules agree better: the fine panels after a wide run that
+            // converged (r5 of bench/ANALYSIS.md stop 59, trades:1 under l_2, with a trial of that
+            // stop: its wide run converged where the wide rules were 1.2e-10 apart, and the result
+            // was NOT converged), the finer (`LinearPairCE.finerVWidth`) after the fine.
+            for (from, to) in [(engine.vWidth, LinearPairCE.fineVWidth), (LinearPairCE.fineVWidth, LinearPairCE.finerVWidth)]
+            where from > to && !atStart && engine.onLines && active.vWidth == from && final.errorBound > tolerance {
+                let stopped = newton, stoppedActive = active, stoppedBound = final.errorBound
+                active.vWidth = to
+                active.refinedLineEnds = true
                 last = nil
-                if var run = try declining({ try newtonRun(free: moving, from: fine.argument, decrementBelow: 0.1 * tolerance, hessian: fine.hessian, patient: true) }),
+                if var run = try declining({ try newtonRun(free: moving, from: stopped.argument, decrementBelow: 0.1 * tolerance, hessian: stopped.hessian, patient: true) }),
                    let estimate = active.estimate(matrix(run.argument), working: nil, workingShares: last.flatMap { $0.x == run.argument ? $0.shares : nil }),
-                   estimate.errorBound < fineBound {
-                    run.iterations += fine.iterations
+                   estimate.errorBound < stoppedBound {
+                    run.iterations += stopped.iterations
                     newton = run
                     final = estimate
-                    tieNotes.append("the fine panels' rules differ by \(fineBound) at the point they reached: Newton continued on the finer panels (width \(LinearPairCE.finerVWidth)) from there, \(run.iterations - fine.iterations) iterations")
+                    let names = to == LinearPairCE.finerVWidth ? ("fine", "finer") : ("wide", "fine")
+                    tieNotes.append("the \(names.0) panels' rules differ by \(stoppedBound) at the point they reached: Newton continued on the \(names.1) panels (width \(to)) from there, \(run.iterations - stopped.iterations) iterations")
                 } else {
-                    active = fineActive
+                    active = stoppedActive
                 }
             }
             // After the fine stage, where its rules miss the tolerance, the wide panels refined
