@@ -24,6 +24,17 @@ struct DampedNewtonTests {
         }
     }
 
+    /// `function`'s cosh function plus 100, reading `rise` high everywhere but at `start`: F's
+    /// sums at their rounding, where a rule's nodes number thousands (a random 3-class model
+    /// under l_2: F rose 6e-15 at a Newton point where 2.1e-15 was predicted).
+    static func readingHigh(by rise: Double, awayFrom start: [Double], count: UnsafeMutablePointer<Int>) -> ([Double]) -> (value: Double, gradient: [Double]) {
+        { x in
+            count.pointee += 1
+            let a = x[0] - 1, b = x[1] + 2
+            return (100 + cosh(a) + cosh(b) + 0.3 * a * b + (x == start ? 0 : rise), [sinh(a) + 0.3 * b, sinh(b) + 0.3 * a])
+        }
+    }
+
     @Test("smooth convex function: converged to the known minimiser within 1e-9, in few evaluations")
     func smooth() throws {
         var count = 0
@@ -114,18 +125,13 @@ struct DampedNewtonTests {
 
     @Test("dear evaluations: a step whose predicted decrease is below F's sums' rounding takes one evaluation, not a line search F cannot judge; converged at the Newton point")
     func belowSumsRounding() throws {
-        // The cosh function plus 100, 1.4e-6 off its minimiser: the decrement is 7e-13, below
-        // 10 times F's rounding (1.03e-12), for a step of 6e-7 |x|, larger than a rounding step.
-        // Everywhere but at the start F reads 2e-12 high, as sums of thousands of node terms
-        // can (a random 3-class model under l_2: F rose 6e-15 where 2.1e-15 was predicted).
+        // 1.4e-6 off the minimiser: the decrement is 7e-13, below 10 times F's rounding
+        // (1.03e-12), for a step of 6e-7 |x|, larger than a rounding step; F reads 2e-12 high.
         let start = [1 + 1e-6, -2 - 1e-6]
         var count = 0
-        func f(_ x: [Double]) -> (value: Double, gradient: [Double]) {
-            count += 1
-            let a = x[0] - 1, b = x[1] + 2
-            return (100 + cosh(a) + cosh(b) + 0.3 * a * b + (x == start ? 0 : 2e-12), [sinh(a) + 0.3 * b, sinh(b) + 0.3 * a])
+        let result = try withUnsafeMutablePointer(to: &count) { c in
+            try DampedNewton.minimize(start: start, maxIterations: 60, evaluatesRoundingSteps: false, Self.readingHigh(by: 2e-12, awayFrom: start, count: c))
         }
-        let result = try DampedNewton.minimize(start: start, maxIterations: 60, evaluatesRoundingSteps: false, f)
         #expect(result.converged)
         // The start, two gradients for the Hessian, the Newton point; the next step is
         // rounding-sized and not evaluated. (A line search halved the step 40 times, every
@@ -136,17 +142,15 @@ struct DampedNewtonTests {
 
     @Test("dear evaluations, secant updates and a stall window: a line search stops halving where its trial's predicted decrease is below F's sums' rounding, NOT converged as a stall that gained nothing")
     func unjudgedLineSearch() throws {
-        // The cosh function plus 100, 2.7e-6 off its minimiser: decrement 2.9e-12, above 10
-        // times F's rounding (1.03e-12); everywhere but at the start F reads 2e-11 high (a rule
-        // at its error floor: the wide v panels' line searches of 6-15 trials at 1e-13).
+        // 2.7e-6 off the minimiser: decrement 2.9e-12, above 10 times F's rounding (1.03e-12);
+        // F reads 2e-11 high (a rule at its error floor: the wide v panels' line searches of
+        // 6-15 trials at 1e-13).
         let start = [1 + 2.5e-6, -2 - 1e-6]
         var count = 0
-        func f(_ x: [Double]) -> (value: Double, gradient: [Double]) {
-            count += 1
-            let a = x[0] - 1, b = x[1] + 2
-            return (100 + cosh(a) + cosh(b) + 0.3 * a * b + (x == start ? 0 : 2e-11), [sinh(a) + 0.3 * b, sinh(b) + 0.3 * a])
+        let result = try withUnsafeMutablePointer(to: &count) { c in
+            try DampedNewton.minimize(start: start, maxIterations: 60, evaluatesRoundingSteps: false, secantUpdates: true, stallWindow: 6,
+                                      Self.readingHigh(by: 2e-11, awayFrom: start, count: c))
         }
-        let result = try DampedNewton.minimize(start: start, maxIterations: 60, evaluatesRoundingSteps: false, secantUpdates: true, stallWindow: 6, f)
         #expect(!result.converged && result.windowGain == 0)
         #expect(result.argument == start)
         // The start, two gradients for the Hessian, and the trials at 1, 1/2 and 1/4 of the
