@@ -134,8 +134,8 @@ struct DampedNewtonTests {
         }
         #expect(result.converged)
         // The start, two gradients for the Hessian, the Newton point; the next step is
-        // rounding-sized and not evaluated. (A line search halved the step 40 times, every
-        // trial 2e-12 high, and stopped NOT converged.)
+        // rounding-sized and not evaluated. (Without the rule a line search spends its trials on
+        // a step F cannot judge, every one 2e-12 high: the count and the point fail.)
         #expect(count <= 4, "\(count) evaluations")
         #expect(abs(result.argument[0] - 1) <= 1e-10 && abs(result.argument[1] + 2) <= 1e-10, "\(result.argument)")
     }
@@ -154,8 +154,8 @@ struct DampedNewtonTests {
         #expect(!result.converged && result.windowGain == 0)
         #expect(result.argument == start)
         // The start, two gradients for the Hessian, and the trials at 1, 1/2 and 1/4 of the
-        // step (predicted decreases 5.8e-12, 2.9e-12, 1.4e-12); 1/8 (7.2e-13) is not tried. (The
-        // halving went on to 40 trials.)
+        // step (predicted decreases 5.8e-12, 2.9e-12, 1.4e-12); 1/8 (7.2e-13) is not tried.
+        // (Without the rule this test fails.)
         #expect(count <= 6, "\(count) evaluations")
     }
 
