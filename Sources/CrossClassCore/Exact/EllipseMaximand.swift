@@ -344,7 +344,8 @@ extension EllipseMaximand {
                 let low = table.lows[grid]
                 let p1 = u + low.b1 >= 0 ? scale * low.e1 : 1, p2 = u + low.b2 >= 0 ? scale * low.e2 : 1
                 bound = min(ClassPairLS.localBound(p1: p1, p2: p2, k, shift: shift, trades: beta != nil), thirdBound)
-                if ClassPairLS.crudelyBelow(l, r, bound, half, level) { return true }
+                // (At the global bound the term-by-term test has just failed.)
+                if bound < thirdBound && ClassPairLS.crudelyBelow(l, r, bound, half, level) { return true }
                 if tabledExponentials {
                     if beta != nil {
                         let c = table.concentrated[grid]

@@ -1118,7 +1118,9 @@ public enum DampedNewton {
             // a flat direction, which do not contract below the 1e-7 |x| of the rounding branch,
             // and F cannot judge them. Converged. (A random 3-class model's symmetric l_2 trades:1
             // optimum: decrement 1.15e-15, steps 1.24e-6 |x| at gradient 3.5e-9, each gaining
-            // 3e-16 in 20 s, to the 60-iteration cap.)
+            // 3e-16 in 20 s, to the 60-iteration cap.) A differenced Hessian's full step with
+            // such a decrement now takes the one-evaluation branch above; this rule is left for
+            // secant updates and steps cut at a bound.
             if !evaluatesRoundingSteps && roundingGains >= 2 && positiveDefinite && decrement <= 1e-14 * (1 + abs(current.value)) {
                 return finish(iteration, step: lastStep, converged: true)
             }
@@ -1140,10 +1142,10 @@ public enum DampedNewton {
     /// (where a full-W run leaves the symmetric optimum: -0.008 against a median 0.025,
     /// largest 0.45). nil where it is an outlier: a Hessian differenced (or updated) across a
     /// kink carries the gradient's jump over the step, far beyond every smooth curvature, and
-    /// there the shift's crawl lets the caller's kink machinery decide (a 4-class l_inf trades:1 run 1e-3 off a declined
-    /// symmetric start: -1.47 against a median 0.03, where Newton with magnitudes oscillated
-    /// across the kink, NOT converged; a 3-class l_2 run beside a point class's kink: -5.3
-    /// against 0.04, 4x slower with magnitudes).
+    /// there the shift's crawl lets the caller's kink machinery decide (a 4-class l_inf
+    /// trades:1 run 1e-3 off a declined symmetric start: -1.47 against a median 0.03, where
+    /// Newton with magnitudes oscillated across the kink, NOT converged; a 3-class l_2 run
+    /// beside a point class's kink: -5.3 against 0.04, 4x slower with magnitudes).
     static func mildSaddleMetric(_ h: [Double], _ n: Int) throws -> [Double]? {
         let decomposition = try SymmetricEigen.decompose(h, n)
         let values = decomposition.values
