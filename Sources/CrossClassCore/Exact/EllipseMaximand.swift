@@ -73,6 +73,36 @@ protocol EllipseMaximand: Sendable {
     func onOnePlateau(_ u: Double, _ v: Double, _ a: Double, _ b: Double, top: Double) -> Bool
 }
 
+/// An interval of angles `certifiedMaximum` is to certify: its ends, its grid interval (-1
+/// without a table), and whether it is the whole of that interval.
+struct CertifiedInterval { var l: ClassPairLS.Point, r: ClassPairLS.Point, grid: Int, whole: Bool }
+
+/// A last-in first-out stack of intervals in memory lent by the caller, spilling to an array
+/// when that is full; it pops in the order an array's `popLast` would.
+struct IntervalStack {
+    private let buffer: UnsafeMutableBufferPointer<CertifiedInterval>
+    private var count = 0
+    private var spill: [CertifiedInterval] = []
+
+    init(_ buffer: UnsafeMutableBufferPointer<CertifiedInterval>) { self.buffer = buffer }
+
+    mutating func push(_ interval: CertifiedInterval) {
+        if spill.isEmpty && count < buffer.count {
+            buffer.initializeElement(at: count, to: interval)
+            count += 1
+        } else {
+            spill.append(interval)
+        }
+    }
+
+    mutating func pop() -> CertifiedInterval? {
+        if let last = spill.popLast() { return last }
+        guard count > 0 else { return nil }
+        count -= 1
+        return buffer[count]
+    }
+}
+
 /// One u line's quadrature nodes: u, the maximiser t, and the weight (with the v weight).
 typealias EllipseLine = [(u: Double, t: Double, w: Double)]
 
@@ -270,35 +300,55 @@ extension EllipseMaximand {
     func mirrorAngle(_ v: Double) -> Double? { nil }
     func peakBeats(_ u: Double, _ v: Double, _ a: (f: Double, t: Double), _ b: (f: Double, t: Double)) -> Bool { a.f >= b.f }
 
+    /// The maximum of f over the ellipse at clean (u, v), certified: the grid's peaks refined,
+    /// then every interval of angles bounded below the best value found or bisected.
     ///
     /// With the line's `table`, the grid's values and its intervals' probability bounds come
     /// from it (the same quantities, to rounding); without it, or where e^{-u} e^{-b} could
     /// overflow, from `inner` and `localThirdBound`.
     func certifiedMaximum(_ u: Double, _ v: Double, along table: AngleTable? = nil) -> (value: Double, t: Double, flat: Bool)? {
+        let table = table.flatMap { exp(-u) * $0.largest < 1e300 ? $0 : nil }
+        let count = table?.entries.count ?? (onCircle(v) ? ClassPairLS.circleGrid.count : ClassPairLS.grid.count)
+        // The grid's points, the rising intervals and the stack of intervals to certify in
+        // scratch memory of this call, not in arrays (the l_2 lines ask millions of maxima per
+        // optimum; three arrays a call, their growth and reference counting were about a tenth
+        // of the cycles). The runtime puts blocks above 1 kB on the heap: one or two a call.
+        return withUnsafeTemporaryAllocation(of: Point.self, capacity: count) { points in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { rising in
+                withUnsafeTemporaryAllocation(of: CertifiedInterval.self, capacity: 2 * count + 8) { stack in
+                    certifiedMaximum(u, v, table, points: points, rising: rising, stack: stack)
+                }
+            }
+        }
+    }
+
+    /// `certifiedMaximum` with its scratch memory: `points` and `rising` hold `count` values,
+    /// `stack` 2 count + 8 intervals before it spills to an array.
+    private func certifiedMaximum(_ u: Double, _ v: Double, _ table: AngleTable?, points: UnsafeMutableBufferPointer<Point>,
+                                  rising: UnsafeMutableBufferPointer<Int>, stack: UnsafeMutableBufferPointer<CertifiedInterval>)
+        -> (value: Double, t: Double, flat: Bool)? {
         var evaluations = 0
         let k = coefficients(u, v)
         let scale = exp(-u)
-        let table = table.flatMap { scale * $0.largest < 1e300 ? $0 : nil }
         func at(_ t: Double) -> Point {
             evaluations += 1
             let c = cos(t), s = sin(t)
             let r = inner(u, v, c, s, k)
             return Point(t: t, c: c, s: s, f: r.f, d1: r.d1, d2: r.d2)
         }
-        var points: [Point]
         if let table {
-            points = table.entries.map { g in
+            for (i, g) in table.entries.enumerated() {
                 let b = g.base
                 let x1 = scale * g.e1, x2 = scale * g.e2
                 let sum = x1 + x2, inverse = 1 / (1 + sum), p1 = x1 * inverse, p2 = x2 * inverse
                 let d = ClassPairLS.angleDerivatives(p1, p2, k, b.b1p, b.b2p, b.b1pp, b.b2pp)
                 let f = log1p(sum) + k.0 * (u + b.b1) + k.1 * (u + b.b2)
-                return Point(t: g.t, c: g.c, s: g.s, f: f, d1: d.d1, d2: d.d2)
+                points.initializeElement(at: i, to: Point(t: g.t, c: g.c, s: g.s, f: f, d1: d.d1, d2: d.d2))
             }
         } else {
-            points = (onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid).map { g in
+            for (i, g) in (onCircle(v) ? ClassPairLS.circleGrid : ClassPairLS.grid).enumerated() {
                 let r = inner(u, v, g.c, g.s, k)
-                return Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2)
+                points.initializeElement(at: i, to: Point(t: g.t, c: g.c, s: g.s, f: r.f, d1: r.d1, d2: r.d2))
             }
         }
         evaluations += points.count
@@ -364,27 +414,33 @@ extension EllipseMaximand {
             bound = min(bound, ClassPairLS.splitBound(ranges.splitExponentials(at: u), k, amplitudes: amplitudes))
             return ClassPairLS.intervalBelow(l, r, bound, half, level)
         }
-        // The intervals to certify: ends, grid interval (-1 without a table), whether whole.
-        var intervals: [(Point, Point, Int, Bool)] = []
-        intervals.reserveCapacity(2 * points.count + 8)
+        // The intervals to certify.
+        var intervals = IntervalStack(stack)
         let tabled = table != nil
-        var rising: [Int] = []
+        var risingCount = 0
         for i in 0..<(points.count - 1) {
-            if points[i].d1 > 0 && points[i + 1].d1 < 0 { rising.append(i) } else { intervals.append((points[i], points[i + 1], tabled ? i : -1, true)) }
+            if points[i].d1 > 0 && points[i + 1].d1 < 0 {
+                rising[risingCount] = i
+                risingCount += 1
+            } else {
+                intervals.push(CertifiedInterval(l: points[i], r: points[i + 1], grid: tabled ? i : -1, whole: true))
+            }
         }
         // The peaks from the highest grid interval down: a lower one certified below the best
         // peak so far is not refined.
-        rising.sort { max(points[$0].f, points[$0 + 1].f) > max(points[$1].f, points[$1 + 1].f) }
-        for (n, i) in rising.enumerated() {
+        var peaks = UnsafeMutableBufferPointer<Int>(rebasing: rising[0..<risingCount])
+        peaks.sort { (a: Int, b: Int) -> Bool in max(points[a].f, points[a + 1].f) > max(points[b].f, points[b + 1].f) }
+        for (n, i) in peaks.enumerated() {
             let l = points[i], r = points[i + 1], grid = tabled ? i : -1
-            if n > 0 && below(l, r, grid, whole: true, best.f) { intervals.append((l, r, grid, true)); continue }
+            if n > 0 && below(l, r, grid, whole: true, best.f) { intervals.push(CertifiedInterval(l: l, r: r, grid: grid, whole: true)); continue }
             let peak = refine(l, r)
             if peak.f > best.f { best = peak }
-            intervals.append((l, peak, grid, false)); intervals.append((peak, r, grid, false))
+            intervals.push(CertifiedInterval(l: l, r: peak, grid: grid, whole: false))
+            intervals.push(CertifiedInterval(l: peak, r: r, grid: grid, whole: false))
         }
         // Certification: bound every interval; bisect those that might beat best.
-        points.removeAll()
-        while let (l, r, grid, whole) = intervals.popLast() {
+        while let interval = intervals.pop() {
+            let (l, r, grid, whole) = (interval.l, interval.r, interval.grid, interval.whole)
             let h = r.t - l.t
             let half = 0.5 * h
             let level = best.f + ClassPairLS.innerTolerance(best.f)
@@ -397,7 +453,8 @@ extension EllipseMaximand {
                 if l.d1 > 0 && mid.d1 < 0 { let p = refine(l, mid); if p.f > best.f { best = p } }
                 else if mid.d1 > 0 && r.d1 < 0 { let p = refine(mid, r); if p.f > best.f { best = p } }
             }
-            intervals.append((l, mid, grid, false)); intervals.append((mid, r, grid, false))
+            intervals.push(CertifiedInterval(l: l, r: mid, grid: grid, whole: false))
+            intervals.push(CertifiedInterval(l: mid, r: r, grid: grid, whole: false))
         }
         return (best.f, best.t, best.f - lowest <= 1e-12 * (1 + abs(best.f)))
     }
