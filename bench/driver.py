@@ -82,7 +82,14 @@ def main():
     ap.add_argument("--pair-sweep", action="store_true", help="with --render: measure ccsim on scipy's sweep points first")
     ap.add_argument("--exact", action="store_true",
                     help="only the exact engine's targets (issue 12; bench/exact.py): a few minutes, writes bench/RESULTS-exact.md")
+    ap.add_argument("--random", action="store_true",
+                    help="only the full-W optimum on random 3-class models (bench/random_models.py): about 12 minutes "
+                         "(--quick: l_inf only), writes bench/RESULTS-random.md")
     a = ap.parse_args()
+    if a.random:
+        import random_models
+        random_models.main(a.quick)
+        return
     if a.exact:
         import exact
         exact.main(a.repeats or (1 if a.quick else 3), a.quick, PY)
