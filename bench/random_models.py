@@ -13,11 +13,12 @@ clock includes process start. Run through bench/run, which builds ccsim.
 import datetime
 import json
 import os
-import resource
 import shlex
 import subprocess
 import tempfile
 import time
+
+from exact import timed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -28,13 +29,8 @@ TARGET = 2.0  # issue 12: `optimum --norm l2` and `--full` <= 2 s
 
 def timed_json(argv, env):
     """Wall and CPU seconds of one command, and the last JSON object it printed."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    out = subprocess.run(argv, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    lines = [l for l in out.stdout.splitlines() if l.strip().startswith("{")]
+    wall, cpu, stdout = timed(argv, env)
+    lines = [l for l in stdout.splitlines() if l.strip().startswith("{")]
     return wall, cpu, json.loads(lines[-1])
 
 
