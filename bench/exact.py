@@ -32,10 +32,15 @@ CCSIM = os.path.join(ROOT, ".build", "release", "ccsim")
 REF = os.path.join(HERE, "reference")
 
 
+def last_json(stdout):
+    """The last JSON object a command printed (one per line)."""
+    lines = [l for l in stdout.splitlines() if l.strip().startswith("{")]
+    return json.loads(lines[-1])
+
+
 def json_of(argv, env):
     out = subprocess.run(argv, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
-    lines = [l for l in out.stdout.splitlines() if l.strip().startswith("{")]
-    return json.loads(lines[-1])
+    return last_json(out.stdout)
 
 
 def timed(argv, env):

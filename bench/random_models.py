@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 
-from exact import timed
+from exact import last_json, timed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -30,8 +30,7 @@ TARGET = 2.0  # issue 12: `optimum --norm l2` and `--full` <= 2 s
 def timed_json(argv, env):
     """Wall and CPU seconds of one command, and the last JSON object it printed."""
     wall, cpu, stdout = timed(argv, env)
-    lines = [l for l in stdout.splitlines() if l.strip().startswith("{")]
-    return wall, cpu, json.loads(lines[-1])
+    return wall, cpu, last_json(stdout)
 
 
 def summary(o):

@@ -307,7 +307,8 @@ extension EllipseMaximand {
     /// from it (the same quantities, to rounding); without it, or where e^{-u} e^{-b} could
     /// overflow, from `inner` and `localThirdBound`.
     func certifiedMaximum(_ u: Double, _ v: Double, along table: AngleTable? = nil) -> (value: Double, t: Double, flat: Bool)? {
-        let table = table.flatMap { exp(-u) * $0.largest < 1e300 ? $0 : nil }
+        let scale = exp(-u)
+        let table = table.flatMap { scale * $0.largest < 1e300 ? $0 : nil }
         let count = table?.entries.count ?? (onCircle(v) ? ClassPairLS.circleGrid.count : ClassPairLS.grid.count)
         // The grid's points, the rising intervals and the stack of intervals to certify in
         // scratch memory of this call, not in arrays (the l_2 lines ask millions of maxima per
@@ -316,20 +317,19 @@ extension EllipseMaximand {
         return withUnsafeTemporaryAllocation(of: Point.self, capacity: count) { points in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { rising in
                 withUnsafeTemporaryAllocation(of: CertifiedInterval.self, capacity: 2 * count + 8) { stack in
-                    certifiedMaximum(u, v, table, points: points, rising: rising, stack: stack)
+                    certifiedMaximum(u, v, scale: scale, table, points: points, rising: rising, stack: stack)
                 }
             }
         }
     }
 
-    /// `certifiedMaximum` with its scratch memory: `points` and `rising` hold `count` values,
-    /// `stack` 2 count + 8 intervals before it spills to an array.
-    private func certifiedMaximum(_ u: Double, _ v: Double, _ table: AngleTable?, points: UnsafeMutableBufferPointer<Point>,
+    /// `certifiedMaximum` with its scratch memory (`scale` = e^{-u}): `points` and `rising` hold
+    /// `count` values, `stack` 2 count + 8 intervals before it spills to an array.
+    private func certifiedMaximum(_ u: Double, _ v: Double, scale: Double, _ table: AngleTable?, points: UnsafeMutableBufferPointer<Point>,
                                   rising: UnsafeMutableBufferPointer<Int>, stack: UnsafeMutableBufferPointer<CertifiedInterval>)
         -> (value: Double, t: Double, flat: Bool)? {
         var evaluations = 0
         let k = coefficients(u, v)
-        let scale = exp(-u)
         func at(_ t: Double) -> Point {
             evaluations += 1
             let c = cos(t), s = sin(t)
