@@ -104,6 +104,11 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// The rows the polygon's vertices are built from (`ClassPairLSBox.snapped`), for the
     /// vertices' differences (`vertexDifference`).
     let polygonRows: [[Double]]
+    /// l_inf: each vertex's shift and its e^{-v1}, e^{-v2}, for `maximum`'s screen (`VertexScreen`);
+    /// nil under l_2, or where a shift leaves [-340, 340] (its exponentials' products could overflow).
+    let vertexScreen: VertexScreen?
+    /// Whether `maximum` uses `vertexScreen` (tests compare it with evaluating every vertex).
+    var screensVertices = true
 
     /// `smoothing`: ls's a = alpha / 2; `trades`: trades' beta instead. nil when a coordinate
     /// is degenerate or the ellipse is flat (the reference path answers there).
@@ -142,12 +147,14 @@ struct ClassPairLSGeneral: EllipseMaximand {
             guard vertices.count >= 2, trades != nil else { return nil }
             polygon = vertices
             polygonRows = ClassPairLSBox.snapped(rows)
+            vertexScreen = VertexScreen(vertices.map { ($0.v1, $0.v2) })
             l11 = 0; l21 = 0; l22 = 0
             shift = vertices.reduce(0) { max($0, ($1.v1 * $1.v1 + $1.v2 * $1.v2).squareRoot()) }
             reach1 = vertices.reduce(0) { max($0, -$1.v1) }; reach2 = vertices.reduce(0) { max($0, -$1.v2) }
         } else {
             polygon = nil
             polygonRows = []
+            vertexScreen = nil
             let g11 = eps * eps * p11, g12 = eps * eps * p12, g22 = eps * eps * p22
             l11 = g11.squareRoot()
             l21 = g12 / l11
@@ -216,8 +223,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
     func coefficients(_ q: Double, _ r: Double) -> (Double, Double) {
         guard beta != nil else { return (a, a) }
         let (d1, d2) = margins(q, r)
-        let c = ClassPairLS.softmax(d1, d2)
-        return (c.p1, c.p2)
+        return ClassPairLS.probabilities(d1, d2)
     }
 
     /// No mirror: always the whole circle.
@@ -306,9 +312,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let (d1, d2) = margins(q, r)
         let k = coefficients(q, r)
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: polygon.count) { values in
+            // The screen marks the vertices far below the best with -inf (none when it declines);
+            // the rest are evaluated exactly, so the result is the same as evaluating them all.
+            let screened = screensVertices ? vertexScreen?.mark(d1, d2, k, values) ?? false : false
             var best = -Double.infinity, lowest = Double.infinity, index = 0
-            for (i, v) in polygon.enumerated() {
-                let f = vertexValue(d1 + v.v1, d2 + v.v2, k)
+            for i in polygon.indices {
+                if screened && values[i] == -.infinity { lowest = -.infinity; continue }
+                let f = vertexValue(d1 + polygon[i].v1, d2 + polygon[i].v2, k)
                 values[i] = f
                 if f > best { best = f; index = i }
                 lowest = min(lowest, f)
@@ -325,6 +335,73 @@ struct ClassPairLSGeneral: EllipseMaximand {
                 if vertexDifference(i, index, d1, d2, k) > 0 { index = i }
             }
             return (best, vertexAngle(index, polygon.count), best - lowest <= near)
+        }
+    }
+
+    /// `maximum`'s screen of the polygon's vertices. With A_k = e^{-d_k}, vertex i's value is
+    /// f_i = k . d + h_i, h_i = log S_i + k . v_i, S_i = 1 + A_1 e^{-v1_i} + A_2 e^{-v2_i}: two
+    /// exponentials a node place every vertex, where evaluating f_i takes three and a logarithm
+    /// (60% of an l_inf full-W optimum's cycles were these). The exponent and mantissa of S_i
+    /// bound log S_i within 0.0597 without a logarithm, which drops the vertices far below
+    /// the best; the rest get h_i. Only those within `margin` of the best h are then evaluated
+    /// exactly. The margin, 1e-10 (1 + |h| + |k . d| + |k . v|), is 100 times `withinRounding`
+    /// and 1e4 times the rounding of h and f, so a vertex it drops is below the exact best by
+    /// more than `withinRounding`: never the maximum, a near tie, or part of a flat polygon.
+    struct VertexScreen {
+        /// v1, v2, e^{-v1}, e^{-v2} per vertex.
+        let vertices: [(v1: Double, v2: Double, e1: Double, e2: Double)]
+        /// max |v1|, max |v2|.
+        let reach: (Double, Double)
+
+        /// nil where some |v_k| > 340: then A_k e^{-v_k} with A_k <= 1e150 could overflow. (Its
+        /// underflow is harmless: the 1 in S dominates.)
+        init?(_ shifts: [(Double, Double)]) {
+            guard shifts.allSatisfy({ abs($0.0) <= 340 && abs($0.1) <= 340 }) else { return nil }
+            vertices = shifts.map { ($0.0, $0.1, exp(-$0.0), exp(-$0.1)) }
+            reach = (shifts.reduce(0) { max($0, abs($1.0)) }, shifts.reduce(0) { max($0, abs($1.1)) })
+        }
+
+        /// log x from below for finite x >= 1, within 0.0597: log2 x = e + log2 m with m in
+        /// [1, 2), and log2 m >= m - 1 (the chord of a concave function; the gap peaks at
+        /// m = 1 / ln 2, 0.0861, times ln 2).
+        @inline(__always)
+        static func logBelow(_ x: Double) -> Double {
+            let bits = x.bitPattern
+            let e = Double(Int((bits >> 52) & 0x7ff) - 1023)
+            let m = Double(bitPattern: (bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
+            return 0.6931471805599453 * (e + (m - 1))
+        }
+
+        /// `logBelow`'s gap, with room for rounding.
+        static let logGap = 0.0600
+
+        /// Leaves h_i (or a lower bound within `logGap` of it) in `values` and replaces those
+        /// below the best by more than the margin with -inf. false (nothing marked) where
+        /// A_k > 1e150 (a margin below -345) or S or k . v is not finite: the caller then
+        /// evaluates every vertex.
+        @inline(__always)
+        func mark(_ d1: Double, _ d2: Double, _ k: (Double, Double), _ values: UnsafeMutableBufferPointer<Double>) -> Bool {
+            let a1 = exp(-d1), a2 = exp(-d2)
+            guard a1 <= 1e150, a2 <= 1e150 else { return false }
+            var floor = -Double.infinity
+            for i in vertices.indices {
+                let v = vertices[i]
+                let s = 1 + a1 * v.e1 + a2 * v.e2, y = k.0 * v.v1 + k.1 * v.v2
+                guard s.isFinite, y.isFinite else { return false }
+                values[i] = Self.logBelow(s) + y
+                floor = max(floor, values[i])
+            }
+            // |h| <= |floor| + logGap for the best h, which lies in [floor, floor + logGap].
+            let margin = 1e-10 * (1 + abs(floor) + Self.logGap + abs(k.0 * d1 + k.1 * d2) + abs(k.0) * reach.0 + abs(k.1) * reach.1)
+            var top = -Double.infinity
+            for i in vertices.indices {
+                guard values[i] + Self.logGap + margin >= floor else { values[i] = -.infinity; continue }
+                let v = vertices[i]
+                values[i] = log(1 + a1 * v.e1 + a2 * v.e2) + k.0 * v.v1 + k.1 * v.v2
+                top = max(top, values[i])
+            }
+            for i in vertices.indices where values[i] < top - margin { values[i] = -.infinity }
+            return true
         }
     }
 
@@ -757,6 +834,32 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let spread = abs(mu) + (1 + abs(gamma)) * abs(mr) + (su + (1 + abs(gamma)) * sr) * (Self.cut + 1)
         let growth = 2 + slope * (2 * spread + 2 * shift)
         return 8 * Normal.upperTail(Self.cut) * growth + ClassPairLS.innerTolerance(spread + shift + 2)
+    }
+}
+
+/// The l_inf inner maximum of the full-W trades path (`ClassPairLSGeneral` on its polygon of
+/// margin shifts) for one class's rows D_k = w_y - w_k, exposed for tests, at clean margins d =
+/// (q + (1 - gamma) r, q - gamma r) in the class's line coordinates (features with mean 0 and
+/// variance 1).
+public struct LinfGeneralInnerMaximum: Sendable {
+    let pair: ClassPairLSGeneral
+
+    /// trades' inner maximum; nil where D D' is singular. `screened`: whether the maximum
+    /// screens the vertices (`ClassPairLSGeneral.VertexScreen`) or evaluates every one.
+    public init?(rows: [[Double]], eps: Double, tradesBeta beta: Double, screened: Bool) {
+        let n = rows[0].count
+        guard var pair = ClassPairLSGeneral(mean: Array(repeating: 0, count: n), variance: Array(repeating: 1, count: n),
+                                            differences: rows, eps: eps, smoothing: 0, trades: beta, norm: .linf) else { return nil }
+        pair.screensVertices = screened
+        self.pair = pair
+    }
+
+    /// The number of vertices.
+    public var vertexCount: Int { pair.polygon?.count ?? 0 }
+
+    /// The best vertex's value, its angle, and whether every vertex is within rounding of it.
+    public func maximum(q: Double, r: Double) -> (value: Double, angle: Double, flat: Bool)? {
+        pair.maximum(q, r, along: nil).map { ($0.value, $0.t, $0.flat) }
     }
 }
 

@@ -175,6 +175,15 @@ struct ClassPairLS: EllipseMaximand {
         return (top + log(sum), e1 / sum, e2 / sum)
     }
 
+    /// `softmax`'s probabilities alone (the same bits, without its logarithm).
+    @inline(__always)
+    static func probabilities(_ m1: Double, _ m2: Double) -> (p1: Double, p2: Double) {
+        let top = max(0, -m1, -m2)
+        let e0 = top == 0 ? 1 : exp(-top), e1 = exp(-m1 - top), e2 = exp(-m2 - top)
+        let sum = e0 + e1 + e2
+        return (e1 / sum, e2 / sum)
+    }
+
     /// The angles' range at v: [0, pi] for ls (the mirror t -> -t is never better for v >= 0);
     /// the whole circle for trades, whose term (p1 - p2) T can favour sin t < 0 at v > 0, except
     /// on v = 0, where p1 = p2 and f is even in t (searching the circle there would return t or

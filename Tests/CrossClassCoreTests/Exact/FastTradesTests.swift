@@ -584,6 +584,37 @@ struct FastTradesTests {
         #expect(abs(fast.value - r.value) <= fast.errorBound + r.errorBound, "fast \(fast.value) reference \(r.value) (\(r.errorBound))")
     }
 
+    @Test("l_inf inner maximum: screening the polygon's vertices (two exponentials a node and a logarithm's bound from S's exponent and mantissa) gives the same bits as evaluating every vertex -- value, maximising vertex and flat flag -- on 4000 random rows, budgets and margins, with nearly parallel and repeated columns (ties to rounding), tiny budgets (flat polygons) and margins beyond the screen's range")
+    func screenedVertices() throws {
+        var rng = FastL2LSTests.Uniform(state: 0x2545F4914F6CDD1D)
+        var cases = 0, flat = 0, close = 0
+        for case_ in 0..<4000 {
+            let n = 2 + case_ % 5
+            let first = (0..<n).map { _ in -2 + 4 * rng.next() }
+            var second = (0..<n).map { _ in -2 + 4 * rng.next() }
+            switch case_ % 4 {
+            case 1: second = first.map { $0 + 1e-9 * rng.next() }              // d1 - d2 nearly constant
+            case 2: second[n - 1] = second[0]; second[n - 2] = second[0]     // repeated entries
+            default: break
+            }
+            let eps = case_ % 50 == 7 ? 1e-15 : 0.01 + 0.8 * rng.next()
+            guard let a = LinfGeneralInnerMaximum(rows: [first, second], eps: eps, tradesBeta: 1, screened: true),
+                  let b = LinfGeneralInnerMaximum(rows: [first, second], eps: eps, tradesBeta: 1, screened: false) else { continue }
+            for _ in 0..<4 {
+                let wide = case_ % 10 == 3 ? 400.0 : 10.0
+                let q = wide * (-1 + 2 * rng.next()), r = 6 * (-1 + 2 * rng.next())
+                let x = try #require(a.maximum(q: q, r: r)), y = try #require(b.maximum(q: q, r: r))
+                let same = x.value.bitPattern == y.value.bitPattern && x.angle == y.angle && x.flat == y.flat
+                #expect(same,
+                        "case \(case_) (rows \(first), \(second), eps \(eps), q \(q), r \(r)): screened \(x), every vertex \(y)")
+                cases += 1
+                if y.flat { flat += 1 }
+            }
+            close += a.vertexCount >= 4 ? 1 : 0
+        }
+        #expect(cases >= 12000 && flat >= 100 && close >= 1000, "\(cases) cases, \(flat) flat, \(close) with 4 or more vertices")
+    }
+
     @Test("Full W, trades:1, on a model whose classes all have their two margins equal at the symmetric start (m0 of bench/exact.py, l_inf eps 0.3; the fixed rules decline that start, and the simplex on values ran over 20 minutes): Newton from 1e-3 |x| off the start converges to a local minimum 0.06 below the symmetric optimum; R rises along 8 directions (slow tier: and every free entry both ways)")
     func declinedStart() throws {
         let model = try BundleNewtonTests.m0()
