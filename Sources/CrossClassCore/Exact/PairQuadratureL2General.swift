@@ -310,11 +310,15 @@ struct ClassPairLSGeneral: EllipseMaximand {
     func maximum(_ q: Double, _ r: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)? {
         guard let polygon else { return certifiedMaximum(q, r, along: table) }
         let (d1, d2) = margins(q, r)
-        let k = coefficients(q, r)
+        let screen = screensVertices ? vertexScreen : nil
+        // e^{-d1}, e^{-d2}: the screen's, and trades' clean probabilities where both margins are
+        // >= 0 (`softmax` then takes the same exponentials: the same bits).
+        let a = screen == nil ? (Double.nan, Double.nan) : (exp(-d1), exp(-d2))
+        let k = beta != nil && max(0, -d1, -d2) == 0 && screen != nil ? (a.0 / (1 + a.0 + a.1), a.1 / (1 + a.0 + a.1)) : coefficients(q, r)
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: polygon.count) { values in
             // The screen marks the vertices far below the best with -inf (none when it declines);
             // the rest are evaluated exactly, so the result is the same as evaluating them all.
-            let screened = screensVertices ? vertexScreen?.mark(d1, d2, k, values) ?? false : false
+            let screened = screen?.mark(a, d1, d2, k, values) ?? false
             var best = -Double.infinity, lowest = Double.infinity, index = 0
             for i in polygon.indices {
                 if screened && values[i] == -.infinity { lowest = -.infinity; continue }
@@ -339,14 +343,16 @@ struct ClassPairLSGeneral: EllipseMaximand {
     }
 
     /// `maximum`'s screen of the polygon's vertices. With A_k = e^{-d_k}, vertex i's value is
-    /// f_i = k . d + h_i, h_i = log S_i + k . v_i, S_i = 1 + A_1 e^{-v1_i} + A_2 e^{-v2_i}: two
-    /// exponentials a node place every vertex, where evaluating f_i takes three and a logarithm
-    /// (60% of an l_inf full-W optimum's cycles were these). The exponent and mantissa of S_i
-    /// bound log S_i within 0.0597 without a logarithm, which drops the vertices far below
-    /// the best; the rest get h_i. Only those within `margin` of the best h are then evaluated
-    /// exactly. The margin, 1e-10 (1 + |h| + |k . d| + |k . v|), is 100 times `withinRounding`
-    /// and 1e4 times the rounding of h and f, so a vertex it drops is below the exact best by
-    /// more than `withinRounding`: never the maximum, a near tie, or part of a flat polygon.
+    /// f_i = k . d + h_i, h_i = log(1 + x_i) + k . v_i, x_i = A_1 e^{-v1_i} + A_2 e^{-v2_i}: two
+    /// exponentials a node (trades' clean probabilities share them) place every vertex, where
+    /// evaluating f_i takes three and a logarithm (60% of an l_inf full-W optimum's cycles were
+    /// these). A lower bound on log(1 + x) that falls short by at most 1.3e-4 (a series for
+    /// small x, a chord of a table beyond) drops the vertices below the best without a
+    /// logarithm; where more than one remain, they get h_i. Only those within `margin` of the
+    /// best h are then evaluated exactly. The margin, 1e-10 (1 + |h| + |k . d| + |k . v|), is
+    /// 100 times `withinRounding` and 1e4 times the rounding of h and f, so a vertex it drops
+    /// is below the exact best by more than `withinRounding`: never the maximum, a near tie, or
+    /// part of a flat polygon.
     struct VertexScreen {
         /// v1, v2, e^{-v1}, e^{-v2} per vertex.
         let vertices: [(v1: Double, v2: Double, e1: Double, e2: Double)]
@@ -361,47 +367,69 @@ struct ClassPairLSGeneral: EllipseMaximand {
             reach = (shifts.reduce(0) { max($0, abs($1.0)) }, shifts.reduce(0) { max($0, abs($1.1)) })
         }
 
-        /// log x from below for finite x >= 1, within 0.0597: log2 x = e + log2 m with m in
-        /// [1, 2), and log2 m >= m - 1 (the chord of a concave function; the gap peaks at
-        /// m = 1 / ln 2, 0.0861, times ln 2).
+        /// log(1 + x) from below for finite x >= 0, and the most it can fall short (rounding
+        /// aside, which `mark`'s margin covers). x <= 1/8: x - x^2/2 + x^3/3 - x^4/4 (the
+        /// alternating series cut after an even power), short by at most x^5/5 <= 6.2e-6.
+        /// Beyond: with 1 + x = 2^e m, m in [1, 2), log m from below by the chord of log over
+        /// m's 32nd of [1, 2] (log is concave), short by at most (1/32)^2 / 8 max |log''| =
+        /// 1.22e-4 (`chordGap`).
         @inline(__always)
-        static func logBelow(_ x: Double) -> Double {
-            let bits = x.bitPattern
+        func log1pBelow(_ x: Double) -> (value: Double, gap: Double) {
+            if x <= 0.125 {
+                let x2 = x * x
+                return (x - x2 * (0.5 - x * (1.0 / 3 - 0.25 * x)), 0.2 * x2 * x2 * x)
+            }
+            let bits = (1 + x).bitPattern
             let e = Double(Int((bits >> 52) & 0x7ff) - 1023)
             let m = Double(bitPattern: (bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            return 0.6931471805599453 * (e + (m - 1))
+            let j = Int((bits >> 47) & 31)
+            let low = logTable[j], high = logTable[j + 1]
+            return (0.6931471805599453 * e + low + (m - (1 + Double(j) / 32)) * 32 * (high - low), Self.chordGap)
         }
 
-        /// `logBelow`'s gap, with room for rounding.
-        static let logGap = 0.0600
+        /// log(1 + j/32), j = 0...32.
+        let logTable: [Double] = (0...32).map { log(1 + Double($0) / 32) }
 
-        /// Leaves h_i (or a lower bound within `logGap` of it) in `values` and replaces those
-        /// below the best by more than the margin with -inf. false (nothing marked) where
-        /// A_k > 1e150 (a margin below -345) or S or k . v is not finite: the caller then
-        /// evaluates every vertex.
+        /// `log1pBelow`'s largest shortfall beyond x = 1/8, with room for rounding.
+        static let chordGap = 1.3e-4
+
+        /// Leaves h_i (or a lower bound on it) in `values` and replaces those below the best
+        /// by more than the margin with -inf. false (nothing marked) where A_k > 1e150 (a
+        /// margin below -345) or S or k . v is not finite: the caller then evaluates every
+        /// vertex.
         @inline(__always)
-        func mark(_ d1: Double, _ d2: Double, _ k: (Double, Double), _ values: UnsafeMutableBufferPointer<Double>) -> Bool {
-            let a1 = exp(-d1), a2 = exp(-d2)
+        func mark(_ a: (Double, Double), _ d1: Double, _ d2: Double, _ k: (Double, Double), _ values: UnsafeMutableBufferPointer<Double>) -> Bool {
+            let (a1, a2) = a
             guard a1 <= 1e150, a2 <= 1e150 else { return false }
-            var floor = -Double.infinity
-            for i in vertices.indices {
-                let v = vertices[i]
-                let s = 1 + a1 * v.e1 + a2 * v.e2, y = k.0 * v.v1 + k.1 * v.v2
-                guard s.isFinite, y.isFinite else { return false }
-                values[i] = Self.logBelow(s) + y
-                floor = max(floor, values[i])
+            return withUnsafeTemporaryAllocation(of: Double.self, capacity: vertices.count) { gaps in
+                var floor = -Double.infinity, widest = 0.0
+                for i in vertices.indices {
+                    let v = vertices[i]
+                    let x = a1 * v.e1 + a2 * v.e2, y = k.0 * v.v1 + k.1 * v.v2
+                    guard x.isFinite, y.isFinite else { return false }
+                    let below = log1pBelow(x)
+                    values[i] = below.value + y
+                    gaps[i] = below.gap
+                    floor = max(floor, values[i])
+                    widest = max(widest, below.gap)
+                }
+                // The best h lies in [floor, floor + widest gap].
+                let margin = 1e-10 * (1 + abs(floor) + widest + abs(k.0 * d1 + k.1 * d2) + abs(k.0) * reach.0 + abs(k.1) * reach.1)
+                var survivors = 0
+                for i in vertices.indices {
+                    if values[i] + gaps[i] + margin >= floor { survivors += 1 } else { values[i] = -.infinity }
+                }
+                // One survivor is the best vertex, and the only one within the margin of it.
+                guard survivors > 1 else { return true }
+                var top = -Double.infinity
+                for i in vertices.indices where values[i] != -.infinity {
+                    let v = vertices[i]
+                    values[i] = log1p(a1 * v.e1 + a2 * v.e2) + k.0 * v.v1 + k.1 * v.v2
+                    top = max(top, values[i])
+                }
+                for i in vertices.indices where values[i] < top - margin { values[i] = -.infinity }
+                return true
             }
-            // |h| <= |floor| + logGap for the best h, which lies in [floor, floor + logGap].
-            let margin = 1e-10 * (1 + abs(floor) + Self.logGap + abs(k.0 * d1 + k.1 * d2) + abs(k.0) * reach.0 + abs(k.1) * reach.1)
-            var top = -Double.infinity
-            for i in vertices.indices {
-                guard values[i] + Self.logGap + margin >= floor else { values[i] = -.infinity; continue }
-                let v = vertices[i]
-                values[i] = log(1 + a1 * v.e1 + a2 * v.e2) + k.0 * v.v1 + k.1 * v.v2
-                top = max(top, values[i])
-            }
-            for i in vertices.indices where values[i] < top - margin { values[i] = -.infinity }
-            return true
         }
     }
 
