@@ -805,8 +805,15 @@ extension EllipseMaximand {
     /// in node order (so sums over them have the same bits either way); nil when an inner
     /// maximum declines.
     func lines(_ rule: GaussLegendre, _ vNodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?]) -> [EllipseLine]? {
-        func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> EllipseLine? {
-            var out: EllipseLine = []
+        lineNodes(rule, vNodes, computed: computed) { u, v, w, table in maximum(u, v, along: table).map { (u, $0.t, w) } }
+    }
+
+    /// `lines` with each node made by `node(u, v, weight, the line's angle table)` (nil: the
+    /// line declines).
+    func lineNodes<Node>(_ rule: GaussLegendre, _ vNodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?],
+                         _ node: (Double, Double, Double, AngleTable?) -> Node?) -> [[Node]]? {
+        func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> [Node]? {
+            var out: [Node] = []
             out.reserveCapacity((uEnds.count - 1) * rule.nodes.count)
             let table = angleTable(v)
             for q in 0..<(uEnds.count - 1) {
@@ -815,18 +822,17 @@ extension EllipseMaximand {
                 let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
                 for i in 0..<nodes.count {
                     let z1 = um + uh * nodes[i]
-                    let u = mu + su * z1
-                    guard let m = maximum(u, v, along: table) else { return nil }
-                    out.append((u, m.t, wv * uh * weights[i] * Normal.pdf(z1)))
+                    guard let n = node(mu + su * z1, v, wv * uh * weights[i] * Normal.pdf(z1), table) else { return nil }
+                    out.append(n)
                 }
             }
             return out
         }
-        let all = Parallel.indexed(vNodes.count, parallel: parallel) { k -> EllipseLine? in
+        let all = Parallel.indexed(vNodes.count, parallel: parallel) { k -> [Node]? in
             guard let e = computed[k] ?? uBoundaries(vNodes[k].v) else { return nil }
             return line(vNodes[k].v, vNodes[k].w, e.ends)
         }
-        var out: [EllipseLine] = []
+        var out: [[Node]] = []
         out.reserveCapacity(all.count)
         for l in all {
             guard let l else { return nil }

@@ -308,22 +308,55 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// l_inf: the best vertex (exact; `flat` when every vertex is within 1e-12 (1 + |f|) of
     /// it); l_2: the certified maximum over the ellipse.
     func maximum(_ q: Double, _ r: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)? {
-        guard let polygon else { return certifiedMaximum(q, r, along: table) }
+        guard polygon != nil else { return certifiedMaximum(q, r, along: table) }
+        return polygonMaximum(q, r, softmaxes: false).map { ($0.value, $0.t, $0.flat) }
+    }
+
+    /// trades' two softmaxes at a node, the clean margins' and the maximising vertex's shifted
+    /// margins': `accumulate`'s loss from them takes no exponential.
+    typealias NodeSoftmaxes = (clean: (ce: Double, p1: Double, p2: Double), shifted: (ce: Double, p1: Double, p2: Double))
+
+    /// A line's node with the softmaxes its maximum found (nil: `accumulate` computes them).
+    typealias Node = (u: Double, t: Double, w: Double, softmaxes: NodeSoftmaxes?)
+
+    /// `maximum` on the polygon; with `softmaxes` (trades) also the node's two softmaxes, the
+    /// bits `accumulate` would compute (the same calls on the same margins).
+    func polygonMaximum(_ q: Double, _ r: Double, softmaxes: Bool) -> (value: Double, t: Double, flat: Bool, softmaxes: NodeSoftmaxes?)? {
+        guard let polygon else { return nil }
         let (d1, d2) = margins(q, r)
         let screen = screensVertices ? vertexScreen : nil
-        // e^{-d1}, e^{-d2}: the screen's, and trades' clean probabilities where both margins are
-        // >= 0 (`softmax` then takes the same exponentials: the same bits).
+        // e^{-d1}, e^{-d2}: the screen's, and trades' clean softmax where both margins are >= 0
+        // (`softmax` then takes the same exponentials: the same bits).
         let a = screen == nil ? (Double.nan, Double.nan) : (exp(-d1), exp(-d2))
-        let k = beta != nil && max(0, -d1, -d2) == 0 && screen != nil ? (a.0 / (1 + a.0 + a.1), a.1 / (1 + a.0 + a.1)) : coefficients(q, r)
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: polygon.count) { values in
+        var clean: (ce: Double, p1: Double, p2: Double)? = nil
+        let k: (Double, Double)
+        if beta != nil && screen != nil && max(0, -d1, -d2) == 0 {
+            let sum = 1 + a.0 + a.1
+            k = (a.0 / sum, a.1 / sum)
+            if softmaxes { clean = (log(sum), k.0, k.1) }
+        } else if beta != nil && softmaxes {
+            let c = ClassPairLS.softmax(d1, d2)
+            k = (c.p1, c.p2)
+            clean = c
+        } else {
+            k = coefficients(q, r)
+        }
+        let n = polygon.count
+        // values, then each evaluated vertex's shifted softmax (ce, p1, p2).
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 4 * n) { scratch in
+            let values = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
             // The screen marks the vertices far below the best with -inf (none when it declines);
             // the rest are evaluated exactly, so the result is the same as evaluating them all.
             let screened = screen?.mark(a, d1, d2, k, values) ?? false
             var best = -Double.infinity, lowest = Double.infinity, index = 0
-            for i in polygon.indices {
+            for i in 0..<n {
                 if screened && values[i] == -.infinity { lowest = -.infinity; continue }
-                let f = vertexValue(d1 + polygon[i].v1, d2 + polygon[i].v2, k)
+                let m1 = d1 + polygon[i].v1, m2 = d2 + polygon[i].v2
+                let shifted = ClassPairLS.softmax(m1, m2)
+                // `vertexValue`, keeping the softmax.
+                let f = shifted.ce + k.0 * m1 + k.1 * m2
                 values[i] = f
+                scratch[n + i] = shifted.ce; scratch[2 * n + i] = shifted.p1; scratch[3 * n + i] = shifted.p2
                 if f > best { best = f; index = i }
                 lowest = min(lowest, f)
             }
@@ -335,10 +368,11 @@ struct ClassPairLSGeneral: EllipseMaximand {
             // evaluation; bench/ANALYSIS.md stop 40).
             let near = Self.withinRounding(best)
             let first = index
-            for i in polygon.indices where i != first && best - values[i] <= near {
+            for i in 0..<n where i != first && best - values[i] <= near {
                 if vertexDifference(i, index, d1, d2, k) > 0 { index = i }
             }
-            return (best, vertexAngle(index, polygon.count), best - lowest <= near)
+            let terms = clean.map { ($0, (scratch[n + index], scratch[2 * n + index], scratch[3 * n + index])) }
+            return (best, vertexAngle(index, n), best - lowest <= near, terms)
         }
     }
 
@@ -551,10 +585,12 @@ struct ClassPairLSGeneral: EllipseMaximand {
     /// The loss at node (q, r) with maximiser t and its coefficients, added with weight w (as
     /// `ClassPairLS.accumulate`, without the mirror).
     @inline(__always)
-    func accumulate(_ q: Double, _ r: Double, _ t: Double, _ w: Double, _ sums: inout ClassPairLS.Sums, _ vertexSums: inout [(Double, Double)]) {
+    func accumulate(_ q: Double, _ r: Double, _ t: Double, _ w: Double, _ sums: inout ClassPairLS.Sums, _ vertexSums: inout [(Double, Double)],
+                    softmaxes: NodeSoftmaxes? = nil) {
         let (d1, d2) = margins(q, r)
         let (delta1, delta2) = shiftAt(t)
-        let (value, g1, g2, h1, h2) = loss(d1, d2, delta1, delta2)
+        let (value, g1, g2, h1, h2) = softmaxes.flatMap { s in beta.map { ClassPairLS.tradesLoss($0, clean: s.clean, shifted: s.shifted, delta1, delta2) } }
+            ?? loss(d1, d2, delta1, delta2)
         let (e1, e2) = regressesOnQR ? (q - mu, r - mr) : (d1 - mean1, d2 - mean2)
         sums.value += w * value
         sums.g.0 += w * g1; sums.g.1 += w * g2
@@ -775,7 +811,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         -> (value: Double, gradient: [[Double]], parts: [PanelPart])? {
         let planned: (nodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?])
         var ends: [Double] = []
-        let all: [EllipseLine]
+        let all: [[Node]]
         if constantQ {
             // One point on each line, u = E q: a point (r constant too), or one integral across
             // the lines with the maximiser's jumps as panel ends.
@@ -794,13 +830,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
                 }
             }
             planned = (nodes, [])
-            var points: [EllipseLine] = []
+            var points: [[Node]] = []
             points.reserveCapacity(nodes.count)
             for node in nodes {
                 guard let m = maximum(mu, node.v, along: angleTable(node.v)) else { return nil }
                 // A point whose maximiser ties: the gradient would be one side's.
                 if constantR && !valueOnly && !hasOneMaximiser(mu, node.v) { return nil }
-                points.append([(mu, m.t, node.w)])
+                points.append([(mu, m.t, node.w, nil)])
             }
             all = points
         } else {
@@ -811,8 +847,17 @@ struct ClassPairLSGeneral: EllipseMaximand {
                 guard let v = vNodes(rule, panels: ends) else { return nil }
                 planned = v
             }
-            guard let lines = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
-            all = lines
+            if polygon != nil {
+                // The maximum's softmaxes travel with each node (half the exponentials of an
+                // l_inf evaluation were `accumulate` computing them again).
+                guard let lines = lineNodes(rule, planned.nodes, computed: planned.computed, { u, v, w, _ -> Node? in
+                    polygonMaximum(u, v, softmaxes: true).map { (u, $0.t, w, $0.softmaxes) }
+                }) else { return nil }
+                all = lines
+            } else {
+                guard let lines = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
+                all = lines.map { $0.map { ($0.u, $0.t, $0.w, nil) } }
+            }
         }
         var sums = ClassPairLS.Sums()
         // l_inf: E[h_k; vertex i] (delta* is vertex i's sign pattern there).
@@ -845,7 +890,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
                 let z = zOf(planned.nodes[k].v)
                 while panel + 2 < ends.count && z > ends[panel + 1] { closePanel(); panel += 1 }
             }
-            for node in l { accumulate(node.u, planned.nodes[k].v, node.t, node.w, &sums, &vertexSums) }
+            for node in l { accumulate(node.u, planned.nodes[k].v, node.t, node.w, &sums, &vertexSums, softmaxes: node.softmaxes) }
         }
         if parts && ends.count >= 2 {
             closePanel()
