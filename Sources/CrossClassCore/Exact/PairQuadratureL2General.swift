@@ -429,7 +429,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
 
         /// Leaves h_i (or a lower bound on it) in `values` and replaces those below the best
         /// by more than the margin with -inf. false (nothing marked) where A_k > 1e150 (a
-        /// margin below -345) or S or k . v is not finite: the caller then evaluates every
+        /// margin below -345) or x or k . v is not finite: the caller then evaluates every
         /// vertex.
         @inline(__always)
         func mark(_ a: (Double, Double), _ d1: Double, _ d2: Double, _ k: (Double, Double), _ values: UnsafeMutableBufferPointer<Double>) -> Bool {
@@ -933,6 +933,18 @@ public struct LinfGeneralInnerMaximum: Sendable {
     /// The best vertex's value, its angle, and whether every vertex is within rounding of it.
     public func maximum(q: Double, r: Double) -> (value: Double, angle: Double, flat: Bool)? {
         pair.maximum(q, r, along: nil).map { ($0.value, $0.t, $0.flat) }
+    }
+
+    /// The clean margins d at (q, r).
+    public func margins(q: Double, r: Double) -> (Double, Double) { pair.margins(q, r) }
+
+    /// The margin shift of the vertex standing for `angle`.
+    public func shift(angle t: Double) -> (Double, Double) { pair.shiftAt(t) }
+
+    /// The softmaxes (ce, p1, p2) the maximum hands the integration at (q, r): the clean
+    /// margins' and the best vertex's shifted margins'.
+    public func softmaxes(q: Double, r: Double) -> (clean: (Double, Double, Double), shifted: (Double, Double, Double))? {
+        pair.polygonMaximum(q, r, softmaxes: true)?.softmaxes.map { ($0.clean, $0.shifted) }
     }
 }
 

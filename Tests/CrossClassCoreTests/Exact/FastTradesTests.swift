@@ -584,10 +584,10 @@ struct FastTradesTests {
         #expect(abs(fast.value - r.value) <= fast.errorBound + r.errorBound, "fast \(fast.value) reference \(r.value) (\(r.errorBound))")
     }
 
-    @Test("l_inf inner maximum: screening the polygon's vertices (two exponentials a node and a logarithm's bound from S's exponent and mantissa) gives the same bits as evaluating every vertex -- value, maximising vertex and flat flag -- on 4000 random rows, budgets and margins, with nearly parallel and repeated columns (ties to rounding), tiny budgets (flat polygons) and margins beyond the screen's range")
+    @Test("l_inf inner maximum: screening the polygon's vertices (two exponentials a node and a lower bound on log(1 + x) without a logarithm) gives the same bits as evaluating every vertex -- value, maximising vertex and flat flag -- on 4000 random rows, budgets and margins, with nearly parallel and repeated columns (ties to rounding), tiny budgets (flat polygons) and margins beyond the screen's range; the softmaxes it hands the integration equal the clean and the best vertex's shifted margins' softmax computed here")
     func screenedVertices() throws {
         var rng = FastL2LSTests.Uniform(state: 0x2545F4914F6CDD1D)
-        var cases = 0, flat = 0, close = 0
+        var cases = 0, flat = 0, close = 0, softmaxChecks = 0
         for case_ in 0..<4000 {
             let n = 2 + case_ % 5
             let first = (0..<n).map { _ in -2 + 4 * rng.next() }
@@ -605,6 +605,19 @@ struct FastTradesTests {
                 let q = wide * (-1 + 2 * rng.next()), r = 6 * (-1 + 2 * rng.next())
                 let x = try #require(a.maximum(q: q, r: r)), y = try #require(b.maximum(q: q, r: r))
                 let same = x.value.bitPattern == y.value.bitPattern && x.angle == y.angle && x.flat == y.flat
+                // The softmaxes, against ce = log(1 + e^{-m1} + e^{-m2}), p_k = e^{-m_k} / (1 + e^{-m1} + e^{-m2}).
+                if wide < 100, let s = a.softmaxes(q: q, r: r) {
+                    let (d1, d2) = a.margins(q: q, r: r), (v1, v2) = a.shift(angle: x.angle)
+                    for (got, m) in [(s.clean, (d1, d2)), (s.shifted, (d1 + v1, d2 + v2))] {
+                        // Scaled by e^{-top}, top = max(0, -m1, -m2) (margins reach -6e9 here).
+                        let top = max(0, -m.0, -m.1)
+                        let sum = exp(-top) + exp(-m.0 - top) + exp(-m.1 - top)
+                        let want = (top + log(sum), exp(-m.0 - top) / sum, exp(-m.1 - top) / sum)
+                        let close = abs(got.0 - want.0) <= 1e-13 * (1 + abs(want.0)) && abs(got.1 - want.1) <= 1e-13 && abs(got.2 - want.2) <= 1e-13
+                        #expect(close, "case \(case_): softmax \(got) against \(want) at margins \(m)")
+                    }
+                    softmaxChecks += 1
+                }
                 #expect(same,
                         "case \(case_) (rows \(first), \(second), eps \(eps), q \(q), r \(r)): screened \(x), every vertex \(y)")
                 cases += 1
@@ -612,7 +625,8 @@ struct FastTradesTests {
             }
             close += a.vertexCount >= 4 ? 1 : 0
         }
-        #expect(cases >= 12000 && flat >= 100 && close >= 1000, "\(cases) cases, \(flat) flat, \(close) with 4 or more vertices")
+        #expect(cases >= 12000 && flat >= 100 && close >= 1000 && softmaxChecks >= 10000,
+                "\(cases) cases, \(flat) flat, \(close) with 4 or more vertices, \(softmaxChecks) softmaxes")
     }
 
     @Test("Full W, trades:1, on a model whose classes all have their two margins equal at the symmetric start (m0 of bench/exact.py, l_inf eps 0.3; the fixed rules decline that start, and the simplex on values ran over 20 minutes): Newton from 1e-3 |x| off the start converges to a local minimum 0.06 below the symmetric optimum; R rises along 8 directions (slow tier: and every free entry both ways)")
