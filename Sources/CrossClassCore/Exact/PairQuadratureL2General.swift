@@ -325,21 +325,18 @@ struct ClassPairLSGeneral: EllipseMaximand {
         guard let polygon else { return nil }
         let (d1, d2) = margins(q, r)
         let screen = screensVertices ? vertexScreen : nil
-        // e^{-d1}, e^{-d2}: the screen's, and trades' clean softmax where both margins are >= 0
-        // (`softmax` then takes the same exponentials: the same bits).
-        let a = screen == nil ? (Double.nan, Double.nan) : (exp(-d1), exp(-d2))
+        // e^{-d1}, e^{-d2}: the screen's, and the clean softmax's where both margins are >= 0.
+        let a = screen == nil ? nil : (exp(-d1), exp(-d2))
         var clean: (ce: Double, p1: Double, p2: Double)? = nil
         let k: (Double, Double)
-        if beta != nil && screen != nil && max(0, -d1, -d2) == 0 {
-            let sum = 1 + a.0 + a.1
-            k = (a.0 / sum, a.1 / sum)
-            if softmaxes { clean = (log(sum), k.0, k.1) }
-        } else if beta != nil && softmaxes {
-            let c = ClassPairLS.softmax(d1, d2)
+        if beta == nil {
+            k = coefficients(q, r)
+        } else if softmaxes {
+            let c = ClassPairLS.softmax(d1, d2, unscaled: a)
             k = (c.p1, c.p2)
             clean = c
         } else {
-            k = coefficients(q, r)
+            k = ClassPairLS.probabilities(d1, d2, unscaled: a)
         }
         let n = polygon.count
         // values, then each evaluated vertex's shifted softmax (ce, p1, p2).
@@ -347,14 +344,12 @@ struct ClassPairLSGeneral: EllipseMaximand {
             let values = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
             // The screen marks the vertices far below the best with -inf (none when it declines);
             // the rest are evaluated exactly, so the result is the same as evaluating them all.
-            let screened = screen?.mark(a, d1, d2, k, values) ?? false
+            var screened = false
+            if let screen, let a { screened = screen.mark(a, d1, d2, k, values) }
             var best = -Double.infinity, lowest = Double.infinity, index = 0
             for i in 0..<n {
                 if screened && values[i] == -.infinity { lowest = -.infinity; continue }
-                let m1 = d1 + polygon[i].v1, m2 = d2 + polygon[i].v2
-                let shifted = ClassPairLS.softmax(m1, m2)
-                // `vertexValue`, keeping the softmax.
-                let f = shifted.ce + k.0 * m1 + k.1 * m2
+                let (f, shifted) = vertexTerms(d1 + polygon[i].v1, d2 + polygon[i].v2, k)
                 values[i] = f
                 scratch[n + i] = shifted.ce; scratch[2 * n + i] = shifted.p1; scratch[3 * n + i] = shifted.p2
                 if f > best { best = f; index = i }
@@ -417,12 +412,12 @@ struct ClassPairLSGeneral: EllipseMaximand {
             let e = Double(Int((bits >> 52) & 0x7ff) - 1023)
             let m = Double(bitPattern: (bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
             let j = Int((bits >> 47) & 31)
-            let low = logTable[j], high = logTable[j + 1]
+            let low = Self.logTable[j], high = Self.logTable[j + 1]
             return (0.6931471805599453 * e + low + (m - (1 + Double(j) / 32)) * 32 * (high - low), Self.chordGap)
         }
 
         /// log(1 + j/32), j = 0...32.
-        let logTable: [Double] = (0...32).map { log(1 + Double($0) / 32) }
+        static let logTable: [Double] = (0...32).map { log(1 + Double($0) / 32) }
 
         /// `log1pBelow`'s largest shortfall beyond x = 1/8, with room for rounding.
         static let chordGap = 1.3e-4
@@ -542,8 +537,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
 
     /// The inner function at shifted margins m (ce(m) + k1 m1 + k2 m2).
     @inline(__always)
-    func vertexValue(_ m1: Double, _ m2: Double, _ k: (Double, Double)) -> Double {
-        ClassPairLS.softmax(m1, m2).ce + k.0 * m1 + k.1 * m2
+    func vertexValue(_ m1: Double, _ m2: Double, _ k: (Double, Double)) -> Double { vertexTerms(m1, m2, k).value }
+
+    /// `vertexValue` and the softmax it came from.
+    @inline(__always)
+    func vertexTerms(_ m1: Double, _ m2: Double, _ k: (Double, Double)) -> (value: Double, softmax: (ce: Double, p1: Double, p2: Double)) {
+        let softmax = ClassPairLS.softmax(m1, m2)
+        return (softmax.ce + k.0 * m1 + k.1 * m2, softmax)
     }
 
     func vAt(_ z: Double) -> Double { mr + sr * z }
@@ -847,17 +847,13 @@ struct ClassPairLSGeneral: EllipseMaximand {
                 guard let v = vNodes(rule, panels: ends) else { return nil }
                 planned = v
             }
-            if polygon != nil {
-                // The maximum's softmaxes travel with each node (half the exponentials of an
-                // l_inf evaluation were `accumulate` computing them again).
-                guard let lines = lineNodes(rule, planned.nodes, computed: planned.computed, { u, v, w, _ -> Node? in
-                    polygonMaximum(u, v, softmaxes: true).map { (u, $0.t, w, $0.softmaxes) }
-                }) else { return nil }
-                all = lines
-            } else {
-                guard let lines = lines(rule, planned.nodes, computed: planned.computed) else { return nil }
-                all = lines.map { $0.map { ($0.u, $0.t, $0.w, nil) } }
-            }
+            // l_inf: the maximum's softmaxes travel with each node (`accumulate` computed them
+            // again: six exponentials and two logarithms a node).
+            guard let lines = lineNodes(rule, planned.nodes, computed: planned.computed, { u, v, w, table -> Node? in
+                polygon == nil ? maximum(u, v, along: table).map { (u, $0.t, w, nil) }
+                    : polygonMaximum(u, v, softmaxes: true).map { (u, $0.t, w, $0.softmaxes) }
+            }) else { return nil }
+            all = lines
         }
         var sums = ClassPairLS.Sums()
         // l_inf: E[h_k; vertex i] (delta* is vertex i's sign pattern there).
@@ -910,6 +906,15 @@ struct ClassPairLSGeneral: EllipseMaximand {
     }
 }
 
+extension ClassPairLSGeneral {
+    /// trades on one class's rows over features with mean 0 and variance 1 (the test hooks').
+    static func standardized(rows: [[Double]], eps: Double, tradesBeta beta: Double, norm: Norm) -> ClassPairLSGeneral? {
+        let n = rows[0].count
+        return ClassPairLSGeneral(mean: Array(repeating: 0, count: n), variance: Array(repeating: 1, count: n),
+                                  differences: rows, eps: eps, smoothing: 0, trades: beta, norm: norm)
+    }
+}
+
 /// The l_inf inner maximum of the full-W trades path (`ClassPairLSGeneral` on its polygon of
 /// margin shifts) for one class's rows D_k = w_y - w_k, exposed for tests, at clean margins d =
 /// (q + (1 - gamma) r, q - gamma r) in the class's line coordinates (features with mean 0 and
@@ -920,9 +925,7 @@ public struct LinfGeneralInnerMaximum: Sendable {
     /// trades' inner maximum; nil where D D' is singular. `screened`: whether the maximum
     /// screens the vertices (`ClassPairLSGeneral.VertexScreen`) or evaluates every one.
     public init?(rows: [[Double]], eps: Double, tradesBeta beta: Double, screened: Bool) {
-        let n = rows[0].count
-        guard var pair = ClassPairLSGeneral(mean: Array(repeating: 0, count: n), variance: Array(repeating: 1, count: n),
-                                            differences: rows, eps: eps, smoothing: 0, trades: beta, norm: .linf) else { return nil }
+        guard var pair = ClassPairLSGeneral.standardized(rows: rows, eps: eps, tradesBeta: beta, norm: .linf) else { return nil }
         pair.screensVertices = screened
         self.pair = pair
     }
@@ -957,9 +960,7 @@ public struct L2GeneralInnerMaximum: Sendable {
 
     /// trades' inner maximum; nil where D D' is singular.
     public init?(rows: [[Double]], eps: Double, tradesBeta beta: Double) {
-        let n = rows[0].count
-        guard let pair = ClassPairLSGeneral(mean: Array(repeating: 0, count: n), variance: Array(repeating: 1, count: n),
-                                            differences: rows, eps: eps, smoothing: 0, trades: beta) else { return nil }
+        guard let pair = ClassPairLSGeneral.standardized(rows: rows, eps: eps, tradesBeta: beta, norm: .l2) else { return nil }
         self.pair = pair
     }
 

@@ -166,22 +166,29 @@ struct ClassPairLS: EllipseMaximand {
     }
 
     /// ce(m) = log(1 + e^{-m1} + e^{-m2}) and pi_k = e^{-m_k - ce}, k = 1, 2 (without overflow).
+    /// `unscaled`: (e^{-m1}, e^{-m2}) where the caller has them (`scaledExponentials`).
     @inline(__always)
-    static func softmax(_ m1: Double, _ m2: Double) -> (ce: Double, p1: Double, p2: Double) {
+    static func softmax(_ m1: Double, _ m2: Double, unscaled: (Double, Double)? = nil) -> (ce: Double, p1: Double, p2: Double) {
         // Two or three exponentials and one logarithm (the inner maximum's cost is mostly here).
-        let top = max(0, -m1, -m2)
-        let e0 = top == 0 ? 1 : exp(-top), e1 = exp(-m1 - top), e2 = exp(-m2 - top)
-        let sum = e0 + e1 + e2
-        return (top + log(sum), e1 / sum, e2 / sum)
+        let e = scaledExponentials(m1, m2, unscaled: unscaled)
+        return (e.top + log(e.sum), e.e1 / e.sum, e.e2 / e.sum)
     }
 
     /// `softmax`'s probabilities alone (the same bits, without its logarithm).
     @inline(__always)
-    static func probabilities(_ m1: Double, _ m2: Double) -> (p1: Double, p2: Double) {
+    static func probabilities(_ m1: Double, _ m2: Double, unscaled: (Double, Double)? = nil) -> (p1: Double, p2: Double) {
+        let e = scaledExponentials(m1, m2, unscaled: unscaled)
+        return (e.e1 / e.sum, e.e2 / e.sum)
+    }
+
+    /// top = max(0, -m1, -m2), e_k = e^{-m_k - top} and sum = e^{-top} + e_1 + e_2. Where top is
+    /// 0 the caller's `unscaled` (e^{-m1}, e^{-m2}) serve as e_k: -m_k - 0 = -m_k, the same bits.
+    @inline(__always)
+    static func scaledExponentials(_ m1: Double, _ m2: Double, unscaled: (Double, Double)?) -> (top: Double, e1: Double, e2: Double, sum: Double) {
         let top = max(0, -m1, -m2)
+        if top == 0, let unscaled { return (top, unscaled.0, unscaled.1, 1 + unscaled.0 + unscaled.1) }
         let e0 = top == 0 ? 1 : exp(-top), e1 = exp(-m1 - top), e2 = exp(-m2 - top)
-        let sum = e0 + e1 + e2
-        return (e1 / sum, e2 / sum)
+        return (top, e1, e2, e0 + e1 + e2)
     }
 
     /// The angles' range at v: [0, pi] for ls (the mirror t -> -t is never better for v >= 0);
