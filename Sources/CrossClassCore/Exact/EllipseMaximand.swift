@@ -51,9 +51,9 @@ protocol EllipseMaximand: Sendable {
     func vAt(_ z: Double) -> Double
     func zOf(_ v: Double) -> Double
     /// The inner maximum at clean (u, v) and its maximiser as an angle (default: the certified
-    /// maximum over the ellipse, `certifiedMaximum`, with the line's `AngleTable` when given; a
-    /// polygon's vertices map to angles).
-    func maximum(_ u: Double, _ v: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)?
+    /// maximum over the ellipse, `certifiedMaximum`, with the line's `AngleTable` when given, in
+    /// `scratch` when given; a polygon's vertices map to angles).
+    func maximum(_ u: Double, _ v: Double, along table: AngleTable?, scratch: MaximumScratch?) -> (value: Double, t: Double, flat: Bool)?
     /// The grid angles' table of the line at v (default: `AngleTable(self, v)`; nil where
     /// `maximum` does not use it).
     func angleTable(_ v: Double) -> AngleTable?
@@ -100,6 +100,27 @@ struct IntervalStack {
         guard count > 0 else { return nil }
         count -= 1
         return buffer[count]
+    }
+}
+
+/// Scratch memory of `certifiedMaximum` for any grid of angles: the grid's points, its rising
+/// intervals, and the stack of intervals to certify before it spills to an array. The l_2
+/// lines and kink scans ask millions of maxima an optimum; memory lent once per line saves a
+/// heap block or two a maximum (the runtime puts blocks above 1 kB on the heap).
+struct MaximumScratch {
+    let points: UnsafeMutableBufferPointer<ClassPairLS.Point>
+    let rising: UnsafeMutableBufferPointer<Int>
+    let stack: UnsafeMutableBufferPointer<CertifiedInterval>
+
+    /// `body` with scratch for grids of up to `count` points (memory valid inside it only).
+    static func with<R>(count: Int = ClassPairLS.circleGrid.count, _ body: (MaximumScratch) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: ClassPairLS.Point.self, capacity: count) { points in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { rising in
+                withUnsafeTemporaryAllocation(of: CertifiedInterval.self, capacity: 2 * count + 8) { stack in
+                    body(MaximumScratch(points: points, rising: rising, stack: stack))
+                }
+            }
+        }
     }
 }
 
@@ -243,8 +264,12 @@ extension EllipseMaximand {
     /// `flat`: f varies by at most 1e-12 (1 + |f|) on the grid -- where the clean and shifted
     /// softmax laws are both concentrated on one class (trades far out in the tails), f is
     /// constant to rounding and its argmax is noise: the kink scan does not follow it there.
+    func maximum(_ u: Double, _ v: Double, along table: AngleTable?, scratch: MaximumScratch?) -> (value: Double, t: Double, flat: Bool)? {
+        certifiedMaximum(u, v, along: table, scratch: scratch)
+    }
+    /// `maximum` in scratch memory of its own.
     func maximum(_ u: Double, _ v: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)? {
-        certifiedMaximum(u, v, along: table)
+        maximum(u, v, along: table, scratch: nil)
     }
     func angleTable(_ v: Double) -> AngleTable? { AngleTable(self, v) }
     func onOnePlateau(_ u: Double, _ v: Double, _ a: Double, _ b: Double, top: Double) -> Bool { arcIsPlateau(u, v, a, b, top: top) }
@@ -306,21 +331,21 @@ extension EllipseMaximand {
     /// With the line's `table`, the grid's values and its intervals' probability bounds come
     /// from it (the same quantities, to rounding); without it, or where e^{-u} e^{-b} could
     /// overflow, from `inner` and `localThirdBound`.
-    func certifiedMaximum(_ u: Double, _ v: Double, along table: AngleTable? = nil) -> (value: Double, t: Double, flat: Bool)? {
+    func certifiedMaximum(_ u: Double, _ v: Double, along table: AngleTable? = nil, scratch: MaximumScratch? = nil) -> (value: Double, t: Double, flat: Bool)? {
         let scale = exp(-u)
         let table = table.flatMap { scale * $0.largest < 1e300 ? $0 : nil }
         let count = table?.entries.count ?? (onCircle(v) ? ClassPairLS.circleGrid.count : ClassPairLS.grid.count)
         // The grid's points, the rising intervals and the stack of intervals to certify in
-        // scratch memory of this call, not in arrays (the l_2 lines ask millions of maxima per
-        // optimum; three arrays a call, their growth and reference counting were about a tenth
-        // of the cycles). The runtime puts blocks above 1 kB on the heap: one or two a call.
-        return withUnsafeTemporaryAllocation(of: Point.self, capacity: count) { points in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { rising in
-                withUnsafeTemporaryAllocation(of: CertifiedInterval.self, capacity: 2 * count + 8) { stack in
-                    certifiedMaximum(u, v, scale: scale, table, points: points, rising: rising, stack: stack)
-                }
-            }
+        // scratch memory (the line's, or this call's), not in arrays (the l_2 lines ask millions
+        // of maxima per optimum; three arrays a call, their growth and reference counting were
+        // about a tenth of the cycles).
+        func certify(_ scratch: MaximumScratch) -> (value: Double, t: Double, flat: Bool)? {
+            certifiedMaximum(u, v, scale: scale, table, points: UnsafeMutableBufferPointer(rebasing: scratch.points[0..<count]),
+                             rising: UnsafeMutableBufferPointer(rebasing: scratch.rising[0..<count]),
+                             stack: UnsafeMutableBufferPointer(rebasing: scratch.stack[0..<(2 * count + 8)]))
         }
+        if let scratch, scratch.points.count >= count { return certify(scratch) }
+        return MaximumScratch.with(count: count, certify)
     }
 
     /// `certifiedMaximum` with its scratch memory (`scale` = e^{-u}): `points` and `rising` hold
@@ -508,6 +533,13 @@ extension EllipseMaximand {
     /// points, the maximisers there (up to the mirror) and the jumps.
     func scanKinks(at point: (Double) -> (u: Double, v: Double), table: (Double) -> AngleTable?, mirror: Double?,
                    scanBase: [Double], crossesKnown: (Double, Double) -> Double?) -> (scan: [Double], argmax: [Double], kinks: [Double])? {
+        MaximumScratch.with { scanKinks(at: point, table: table, mirror: mirror, scanBase: scanBase, crossesKnown: crossesKnown, scratch: $0) }
+    }
+
+    /// `scanKinks(at:table:mirror:scanBase:crossesKnown:)` with its maxima in `scratch`.
+    private func scanKinks(at point: (Double) -> (u: Double, v: Double), table: (Double) -> AngleTable?, mirror: Double?,
+                           scanBase: [Double], crossesKnown: (Double, Double) -> Double?, scratch: MaximumScratch)
+        -> (scan: [Double], argmax: [Double], kinks: [Double])? {
         var scan: [Double] = []
         var argmax: [Double] = []
         var flat: [Bool] = []
@@ -519,12 +551,12 @@ extension EllipseMaximand {
             let d = remainder(t - alpha, 2 * Double.pi)
             return remainder(alpha + abs(d), 2 * Double.pi)
         }
-        func maximum(_ z: Double) -> (value: Double, t: Double, flat: Bool)? {
+        func maximum(_ z: Double, _ scratch: MaximumScratch) -> (value: Double, t: Double, flat: Bool)? {
             let (u, v) = point(z)
-            return self.maximum(u, v, along: table(z)).map { ($0.value, canonical($0.t), $0.flat) }
+            return self.maximum(u, v, along: table(z), scratch: scratch).map { ($0.value, canonical($0.t), $0.flat) }
         }
         for z in scanBase.sorted().reversed() {
-            guard let m = maximum(z) else { return nil }
+            guard let m = maximum(z, scratch) else { return nil }
             stack.append((z, m.t, m.flat, m.value))
         }
         /// Whether the maximisers at scan points z1 and z2 are one plateau's at both (not a jump).
@@ -538,7 +570,7 @@ extension EllipseMaximand {
             if ClassPairLS.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z))
                 && crossesKnown(current.z, next.z) == nil && !plateau(current.z, current.t, current.top, next.z, next.t, next.top) {
                 let mid = 0.5 * (current.z + next.z)
-                guard let m = maximum(mid) else { return nil }
+                guard let m = maximum(mid, scratch) else { return nil }
                 stack.append((mid, m.t, m.flat, m.value))
                 continue
             }
@@ -565,7 +597,7 @@ extension EllipseMaximand {
                     leftWins = peakBeats(u, v, left, right)
                     if leftWins { tl = left.t } else { tr = right.t }
                 } else {
-                    guard let m = maximum(mid) else { return nil }
+                    guard let m = maximum(mid, scratch) else { return nil }
                     leftWins = ClassPairLS.gap(m.t, tl) <= ClassPairLS.gap(m.t, tr)
                 }
                 if leftWins { lo = mid } else { hi = mid }
@@ -805,14 +837,17 @@ extension EllipseMaximand {
     /// in node order (so sums over them have the same bits either way); nil when an inner
     /// maximum declines.
     func lines(_ rule: GaussLegendre, _ vNodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?]) -> [EllipseLine]? {
-        lineNodes(rule, vNodes, computed: computed) { u, v, w, table in maximum(u, v, along: table).map { (u, $0.t, w) } }
+        lineNodes(rule, vNodes, computed: computed) { u, v, w, table, scratch in maximum(u, v, along: table, scratch: scratch).map { (u, $0.t, w) } }
     }
 
-    /// `lines` with each node made by `node(u, v, weight, the line's angle table)` (nil: the
-    /// line declines).
+    /// `lines` with each node made by `node(u, v, weight, the line's angle table, scratch for
+    /// its maximum)` (nil: the line declines).
     func lineNodes<Node>(_ rule: GaussLegendre, _ vNodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?],
-                         _ node: (Double, Double, Double, AngleTable?) -> Node?) -> [[Node]]? {
+                         _ node: (Double, Double, Double, AngleTable?, MaximumScratch) -> Node?) -> [[Node]]? {
         func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> [Node]? {
+            MaximumScratch.with { line(v, wv, uEnds, $0) }
+        }
+        func line(_ v: Double, _ wv: Double, _ uEnds: [Double], _ scratch: MaximumScratch) -> [Node]? {
             var out: [Node] = []
             out.reserveCapacity((uEnds.count - 1) * rule.nodes.count)
             let table = angleTable(v)
@@ -822,7 +857,7 @@ extension EllipseMaximand {
                 let uh = 0.5 * (uEnds[q + 1] - uEnds[q]), um = 0.5 * (uEnds[q + 1] + uEnds[q])
                 for i in 0..<nodes.count {
                     let z1 = um + uh * nodes[i]
-                    guard let n = node(mu + su * z1, v, wv * uh * weights[i] * Normal.pdf(z1), table) else { return nil }
+                    guard let n = node(mu + su * z1, v, wv * uh * weights[i] * Normal.pdf(z1), table, scratch) else { return nil }
                     out.append(n)
                 }
             }

@@ -307,8 +307,8 @@ struct ClassPairLSGeneral: EllipseMaximand {
 
     /// l_inf: the best vertex (exact; `flat` when every vertex is within 1e-12 (1 + |f|) of
     /// it); l_2: the certified maximum over the ellipse.
-    func maximum(_ q: Double, _ r: Double, along table: AngleTable?) -> (value: Double, t: Double, flat: Bool)? {
-        guard polygon != nil else { return certifiedMaximum(q, r, along: table) }
+    func maximum(_ q: Double, _ r: Double, along table: AngleTable?, scratch: MaximumScratch?) -> (value: Double, t: Double, flat: Bool)? {
+        guard polygon != nil else { return certifiedMaximum(q, r, along: table, scratch: scratch) }
         return polygonMaximum(q, r, softmaxes: false).map { ($0.value, $0.t, $0.flat) }
     }
 
@@ -849,8 +849,8 @@ struct ClassPairLSGeneral: EllipseMaximand {
             }
             // l_inf: the maximum's softmaxes travel with each node (`accumulate` computed them
             // again: six exponentials and two logarithms a node).
-            guard let lines = lineNodes(rule, planned.nodes, computed: planned.computed, { u, v, w, table -> Node? in
-                polygon == nil ? maximum(u, v, along: table).map { (u, $0.t, w, nil) }
+            guard let lines = lineNodes(rule, planned.nodes, computed: planned.computed, { u, v, w, table, scratch -> Node? in
+                polygon == nil ? maximum(u, v, along: table, scratch: scratch).map { (u, $0.t, w, nil) }
                     : polygonMaximum(u, v, softmaxes: true).map { (u, $0.t, w, $0.softmaxes) }
             }) else { return nil }
             all = lines
