@@ -551,12 +551,12 @@ extension EllipseMaximand {
             let d = remainder(t - alpha, 2 * Double.pi)
             return remainder(alpha + abs(d), 2 * Double.pi)
         }
-        func maximum(_ z: Double, _ scratch: MaximumScratch) -> (value: Double, t: Double, flat: Bool)? {
+        func maximum(_ z: Double) -> (value: Double, t: Double, flat: Bool)? {
             let (u, v) = point(z)
             return self.maximum(u, v, along: table(z), scratch: scratch).map { ($0.value, canonical($0.t), $0.flat) }
         }
         for z in scanBase.sorted().reversed() {
-            guard let m = maximum(z, scratch) else { return nil }
+            guard let m = maximum(z) else { return nil }
             stack.append((z, m.t, m.flat, m.value))
         }
         /// Whether the maximisers at scan points z1 and z2 are one plateau's at both (not a jump).
@@ -570,7 +570,7 @@ extension EllipseMaximand {
             if ClassPairLS.gap(next.t, current.t) > 0.1 && !(next.flat && current.flat) && next.z - current.z > 1e-9 * (1 + abs(current.z))
                 && crossesKnown(current.z, next.z) == nil && !plateau(current.z, current.t, current.top, next.z, next.t, next.top) {
                 let mid = 0.5 * (current.z + next.z)
-                guard let m = maximum(mid, scratch) else { return nil }
+                guard let m = maximum(mid) else { return nil }
                 stack.append((mid, m.t, m.flat, m.value))
                 continue
             }
@@ -597,7 +597,7 @@ extension EllipseMaximand {
                     leftWins = peakBeats(u, v, left, right)
                     if leftWins { tl = left.t } else { tr = right.t }
                 } else {
-                    guard let m = maximum(mid, scratch) else { return nil }
+                    guard let m = maximum(mid) else { return nil }
                     leftWins = ClassPairLS.gap(m.t, tl) <= ClassPairLS.gap(m.t, tr)
                 }
                 if leftWins { lo = mid } else { hi = mid }
