@@ -844,9 +844,6 @@ extension EllipseMaximand {
     /// its maximum)` (nil: the line declines).
     func lineNodes<Node>(_ rule: GaussLegendre, _ vNodes: [(v: Double, w: Double)], computed: [(ends: [Double], kinks: [Double])?],
                          _ node: (Double, Double, Double, AngleTable?, MaximumScratch) -> Node?) -> [[Node]]? {
-        func line(_ v: Double, _ wv: Double, _ uEnds: [Double]) -> [Node]? {
-            MaximumScratch.with { line(v, wv, uEnds, $0) }
-        }
         func line(_ v: Double, _ wv: Double, _ uEnds: [Double], _ scratch: MaximumScratch) -> [Node]? {
             var out: [Node] = []
             out.reserveCapacity((uEnds.count - 1) * rule.nodes.count)
@@ -865,7 +862,7 @@ extension EllipseMaximand {
         }
         let all = Parallel.indexed(vNodes.count, parallel: parallel) { k -> [Node]? in
             guard let e = computed[k] ?? uBoundaries(vNodes[k].v) else { return nil }
-            return line(vNodes[k].v, vNodes[k].w, e.ends)
+            return MaximumScratch.with { line(vNodes[k].v, vNodes[k].w, e.ends, $0) }
         }
         var out: [[Node]] = []
         out.reserveCapacity(all.count)
