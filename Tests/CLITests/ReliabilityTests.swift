@@ -56,7 +56,9 @@ struct ReliabilityTests {
         return d.filter { $0 == 0x0A }.count
     }
 
-    @Test("an l_2 trades:1 optimum on a 3-class model is byte-identical across processes: Swift seeds its hashing per process, and the line ends once took a set's order (4 runs, one with SWIFT_DETERMINISTIC_HASHING; 2 in 5 runs differed in the last bits before)")
+    /// Four l_2 optima (13 s of CPU): in the slow tier, which CI runs.
+    @Test("an l_2 trades:1 optimum on a 3-class model is byte-identical across processes: Swift seeds its hashing per process, and the line ends once took a set's order (4 runs, one with SWIFT_DETERMINISTIC_HASHING; 2 in 5 runs differed in the last bits before) (slow)",
+          .enabled(if: ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1"))
     func identicalAcrossHashSeeds() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -149,13 +149,14 @@ struct FamilyNewtonTests {
                       sigma: [0.69, 0.46, 0.66, 0.57])
     }
 
-    @Test("nested classes (a class's features a subset of another's, tau = 0): on the family the fast values equal the reference path's to 1e-9 (trades:1 under l_inf, ls:0.1 under l_2); the gradient equals central differences of values off the family, where no margin is constant; the l_inf trades:1 family optimum is Newton's and stationary")
+    @Test("nested classes (a class's features a subset of another's, tau = 0): on the family the fast values equal the reference path's to 1e-9 (trades:1 under l_inf, and ls:0.1 under l_2 in the slow tier); the gradient equals central differences of values off the family, where no margin is constant; the l_inf trades:1 family optimum is Newton's and stationary")
     func nestedClasses() throws {
         let model = try Self.nested()
         let w = LinearClassifier.symmetric(model: model, w1: 1, w2: 1.9).weights
         // A direction off the family (the last row stays 0).
         let direction = Matrix(rows: 3, columns: 4, storage: [0.3, -0.5, 0.2, 0.4, -0.1, 0.6, -0.3, 0.2, 0, 0, 0, 0])
-        let cases: [(Norm, Objective)] = [(.linf, .trades(beta: 1)), (.l2, .ls(alpha: 0.1))]
+        // l_2 ls:0.1 (its reference path takes seconds) in the slow tier.
+        let cases: [(Norm, Objective)] = [(.linf, .trades(beta: 1))] + (SlowTier.enabled ? [(.l2, .ls(alpha: 0.1))] : [])
         struct Outcome: Sendable {
             var points: [Int]
             var value: Double, slope: Double, bound: Double
@@ -323,7 +324,7 @@ struct FamilyNewtonTests {
         }
     }
 
-    @Test("dF/dw2 at (w1, 0+) under l_2 from the axis lines alone (ls, trades: the kink across the mirror as a folded normal): ls:0.1 equals the Hermite difference of 2-D evaluations within both bounds; for trades:1 the exact interior derivative f'(s) approaches it linearly (f'(s) - d0 shrinks 5x and more from s = 1e-4 to 1e-5), where the Hermite difference was 6e-6 off, twice its bound")
+    @Test("dF/dw2 at (w1, 0+) under l_2 from the axis lines alone (ls, trades: the kink across the mirror as a folded normal): ls:0.1 equals the Hermite difference of 2-D evaluations within both bounds; for trades:1 the exact interior derivative f'(s) approaches it linearly (f'(s) - d0 shrinks 5x and more from s = 1e-4 to 1e-5), where the Hermite difference was 6e-6 off, twice its bound (trades in the slow tier)")
     func derivativeAtZeroOnAxisLines() throws {
         let model = try Self.skewed()
         let threat = try ThreatModel(norm: .l2, eps: 0.3)
@@ -358,7 +359,9 @@ struct FamilyNewtonTests {
             let bound = (4 * steps[1].noise + steps[0].noise) / 3 + abs(steps[0].d - steps[1].d) / 3
             #expect(abs(d.value - hermite) <= d.errorBound + bound, "ls: axis lines \(d.value) +- \(d.errorBound), Hermite \(hermite) +- \(bound)")
         }
-        do {
+        // trades (the interior at two W: most of the test's 12 s) in the slow tier; the suite
+        // keeps ls's check of the same axis lines above.
+        if SlowTier.enabled {
             let w1 = 4.4
             let (d, _, engine) = try axisDerivative(.trades(beta: 1), w1)
             let far = try interior(engine, w1, 1e-4 * w1), near = try interior(engine, w1, 1e-5 * w1)

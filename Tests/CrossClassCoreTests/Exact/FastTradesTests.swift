@@ -297,12 +297,14 @@ struct FastTradesTests {
     /// same rules, the value moves by rounding only, with 12 and with 24 points (measured with
     /// the inner merge alone: at most 1.8e-15 at |R| ~ 5.7; with 6 inner points, the coarse
     /// rule's, up to 1e-11). 5 settings from margin scale 1 to 27, both betas.
-    @Test("panels: merging the narrowest graded panels (outer and inner) moves the value by rounding only (12 and 24 points; 5 settings)")
+    @Test("panels: merging the narrowest graded panels (outer and inner) moves the value by rounding only (12 and 24 points; 3 settings, 5 in the slow tier)")
     func mergedPanels() throws {
         struct P: Sendable { var beta, sigma, tau, eps, w1, w2: Double }
-        let settings = [P(beta: 6, sigma: 1, tau: 0.2, eps: 0.49, w1: 2.79, w2: 1.11), P(beta: 1, sigma: 0.5, tau: 0, eps: 0.3, w1: 2.2777, w2: 1.3907),
-                        P(beta: 6, sigma: 0.5, tau: 0, eps: 0.05, w1: 6.2105, w2: 5.7525), P(beta: 6, sigma: 0.25, tau: 0, eps: 0.05, w1: 27.6, w2: 27.6),
-                        P(beta: 1, sigma: 1.5, tau: 0, eps: 0.1, w1: 0.5, w2: 3)]
+        // The suite takes the margin scales' ends and one beta-1 setting; the slow tier all 5.
+        let all = [P(beta: 6, sigma: 1, tau: 0.2, eps: 0.49, w1: 2.79, w2: 1.11), P(beta: 1, sigma: 0.5, tau: 0, eps: 0.3, w1: 2.2777, w2: 1.3907),
+                   P(beta: 6, sigma: 0.5, tau: 0, eps: 0.05, w1: 6.2105, w2: 5.7525), P(beta: 6, sigma: 0.25, tau: 0, eps: 0.05, w1: 27.6, w2: 27.6),
+                   P(beta: 1, sigma: 1.5, tau: 0, eps: 0.1, w1: 0.5, w2: 3)]
+        let settings = SlowTier.enabled ? all : [all[1], all[3], all[4]]
         let outcomes = try Parallel.map(settings) { p -> [(Double, Double)?] in
             let model = try DataModel.paper3(mu: 1, sigma: p.sigma, tau: p.tau)
             let threat = try ThreatModel(norm: .linf, eps: p.eps)
@@ -629,7 +631,9 @@ struct FastTradesTests {
                 "\(cases) cases, \(flat) flat, \(close) with 4 or more vertices, \(softmaxChecks) softmaxes")
     }
 
-    @Test("Full W, trades:1, on a model whose classes all have their two margins equal at the symmetric start (m0 of bench/exact.py, l_inf eps 0.3; the fixed rules decline that start, and the simplex on values ran over 20 minutes): Newton from 1e-3 |x| off the start converges to a local minimum 0.06 below the symmetric optimum; R rises along 8 directions (slow tier: and every free entry both ways)")
+    /// 16 s on one core: in the slow tier.
+    @Test("Full W, trades:1, on a model whose classes all have their two margins equal at the symmetric start (m0 of bench/exact.py, l_inf eps 0.3; the fixed rules decline that start, and the simplex on values ran over 20 minutes): Newton from 1e-3 |x| off the start converges to a local minimum 0.06 below the symmetric optimum; R rises along 8 directions and every free entry both ways (slow)",
+          .enabled(if: SlowTier.enabled))
     func declinedStart() throws {
         let model = try BundleNewtonTests.m0()
         let threat = try ThreatModel(norm: .linf, eps: 0.3)
@@ -639,7 +643,7 @@ struct FastTradesTests {
         let gap = try #require(full.optimalityGap), bound = try #require(full.errorBound)
         #expect(full.value < full.symmetricValue - 0.05 && gap <= 1e-10, "\(full.value) against \(full.symmetricValue), gap \(gap)")
         // Independently of the optimiser's gradients and Hessian: values (one rule) rise from the
-        // point along 8 directions, and in the slow tier along every free entry both ways too.
+        // point along 8 directions and along every free entry both ways.
         let w = full.classifier.weights
         let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
         let at = try #require(engine.evaluate(w))
@@ -647,12 +651,12 @@ struct FastTradesTests {
         for (u, rise) in try randomDirectionRises(at: w, count: 8, seed: 5, step: 1e-3, { engine.evaluate($0)?.value }) {
             #expect(rise > 1e-9, "direction \(u): \(rise)")
         }
-        if SlowTier.enabled {
-            for (entry, rise) in try freeEntryRises(engine, at: w, step: 1e-3).rises { #expect(rise > 1e-9, "entry \(entry): \(rise)") }
-        }
+        for (entry, rise) in try freeEntryRises(engine, at: w, step: 1e-3).rises { #expect(rise > 1e-9, "entry \(entry): \(rise)") }
     }
 
-    @Test("Full W, trades:1, a random 3-class model whose optimum has a small curvature (smallest eigenvalue 1.1e-3) that the coarse rule's Hessian misses (indefinite there): the working rule's Hessian certifies the minimum; R rises along 8 directions")
+    /// 8 s on one core (the whole r1 run): in the slow tier.
+    @Test("Full W, trades:1, a random 3-class model whose optimum has a small curvature (smallest eigenvalue 1.1e-3) that the coarse rule's Hessian misses (indefinite there): the working rule's Hessian certifies the minimum; R rises along 8 directions (slow)",
+          .enabled(if: SlowTier.enabled))
     func smallCurvature() throws {
         let model = try DataModel(name: "r1", membership: [[true, true, false], [false, true, true], [true, false, false]], mu: [1.42, 0.84, 1.22], sigma: [0.48, 0.41, 0.38])
         let threat = try ThreatModel(norm: .linf, eps: 0.3)
@@ -667,7 +671,11 @@ struct FastTradesTests {
         }
     }
 
-    @Test("Full W, trades:1, a random 3-class model whose feature 3 (class 2's alone) has its column vanish at the optimum, seen only on the fine v panels (Newton cycled there beside it, step 0.04): the column held at 0 from there converges, the tie certified, below the stalled point; R rises along 4 directions")
+    /// 60 s on one core (the whole q0 run under l_inf): in the slow tier. bench/run --random
+    /// runs the same optimum end to end, and the suite holds a column nearly tied from where
+    /// Newton stalled in `TiedFeatureTests`.
+    @Test("Full W, trades:1, a random 3-class model whose feature 3 (class 2's alone) has its column vanish at the optimum, seen only on the fine v panels (Newton cycled there beside it, step 0.04): the column held at 0 from there converges, the tie certified, below the stalled point; R rises along 4 directions (slow)",
+          .enabled(if: SlowTier.enabled))
     func nearlyTiedOnTheFinePanels() throws {
         let model = try DataModel(name: "q0", membership: [[true, false, false, false], [true, false, true, false], [true, true, true, true]],
                                   mu: [1.31, 1.43, 1.29, 0.77], sigma: [0.6, 0.48, 0.63, 0.49])
@@ -684,7 +692,10 @@ struct FastTradesTests {
         }
     }
 
-    @Test("trades: where Newton stops at the face w1 = 0 but F falls into the family there, Newton runs again from beside the face and converges inside, below the face, with F rising around it")
+    /// 6 s on one core (a trades optimum and the reference path's values around it): in the slow
+    /// tier; the suite keeps the face's certificate in HonestErrorTests.
+    @Test("trades: where Newton stops at the face w1 = 0 but F falls into the family there, Newton runs again from beside the face and converges inside, below the face, with F rising around it (slow)",
+          .enabled(if: SlowTier.enabled))
     func restartBesideTheFace() throws {
         // Before: NOT converged on the face (w2 = 20.77, dF/dw1(0+) = -7.1e-5 beyond its error).
         let model = try DataModel.complementThree(name: "weak-exclusive-sharp", exclusiveMean: 0.3, crossMean: 1.2, sigma: 0.3)

@@ -56,7 +56,8 @@ struct PointKinkTests {
         #expect(full.notes.contains { $0.contains("a third candidate nearly ties") && $0.contains("R decreases at rate") }, "\(full.notes)")
     }
 
-    @Test("three vertices tie where the bundle-Newton method stopped on s2 (trades:1, l_inf, eps 0.3; NOT converged there, no certificate for a nonconvex F): Newton along the three-way kink (codimension 2) converges with the kink certified; the reference path confirms the value, and R rises along 8 random directions 1e-3 |W| away")
+    @Test("three vertices tie where the bundle-Newton method stopped on s2 (trades:1, l_inf, eps 0.3; NOT converged there, no certificate for a nonconvex F): Newton along the three-way kink (codimension 2) converges with the kink certified; the reference path confirms the value, and R rises along 8 random directions 1e-3 |W| away (slow)",
+          .enabled(if: SlowTier.enabled))
     func threeWayKink() throws {
         let model = try BundleNewtonTests.featureless()
         let threat = try ThreatModel(norm: .linf, eps: 0.3)

@@ -153,7 +153,9 @@ struct TiedFeatureTests {
         for (entry, rise) in rises.rises { #expect(rise > 1e-9, "entry \(entry): \(rise)") }
     }
 
-    @Test("Where the fixed rules miss the tolerance at the full-W point found (their two rules 6.4e-10 apart), the value and bound are the adaptive path's: converged, within the fixed rules' bound of their value")
+    /// 10 s on one core (the whole m2 run): in the slow tier.
+    @Test("Where the fixed rules miss the tolerance at the full-W point found (their two rules 6.4e-10 apart), the value and bound are the adaptive path's: converged, within the fixed rules' bound of their value (slow)",
+          .enabled(if: SlowTier.enabled))
     func adaptiveValueAtPoint() throws {
         let membership = [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1], [0, 1, 1, 1, 1]].map { $0.map { $0 == 1 } }
         let model = try DataModel(name: "m2", membership: membership, mu: [1.41, 0.86, 0.82, 1.02, 1.11], sigma: [0.49, 0.61, 0.8, 0.71, 0.57])
