@@ -9,7 +9,7 @@ import Testing
 /// full-W Newton optimiser -- against the adaptive reference path.
 @Suite("fast exact l2 and full-W paths equal the reference path")
 struct FastL2FullTests {
-    static var slow: Bool { ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1" }
+    static var slow: Bool { SlowTier.enabled }
 
     static func objective(_ model: DataModel, _ norm: Norm, eps: Double, _ method: ExactMethod, tolerance: Double = 1e-11) throws -> RobustObjective {
         var r = RobustObjective(model: model, threat: try ThreatModel(norm: norm, eps: eps), objective: .ce, tolerance: tolerance)

@@ -9,7 +9,7 @@ import Testing
 /// symmetric W, the adaptive reference path at general W, and central differences.
 @Suite("fast exact l2 ls and trades of a general W")
 struct FastL2GeneralTests {
-    static var slow: Bool { ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1" }
+    static var slow: Bool { SlowTier.enabled }
 
     @Test("a symmetric W: the general evaluator (whole plane, three classes) equals the symmetric family's (half plane, one class): ls to 1e-12 with the gradient, trades' working rules to 1e-10")
     func symmetricPoint() throws {

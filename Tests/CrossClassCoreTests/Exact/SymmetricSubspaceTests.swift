@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CrossClassCore
+import TestSupport
 
 @Suite("Symmetric subspace and the kink across it (a class with constant d1 - d2)")
 struct SymmetricSubspaceTests {
@@ -164,7 +165,7 @@ struct SymmetricSubspaceTests {
 
     /// 9 s on one core (a full-W run): in the slow tier.
     @Test("A class with d1 - d2 constant at the start and no symmetry of the model (trades:1 under l_inf): its line has no tie, so the start's gradient is the regression on q alone; the full-W Newton converges (a simplex on values ran over 5 minutes), below the start, at the reference path's value, with R rising along every free entry both ways. On m1, whose symmetry ties the line, the start is refused that gradient (slow)",
-          .enabled(if: ProcessInfo.processInfo.environment["CCSIM_SLOW_TESTS"] == "1"))
+          .enabled(if: SlowTier.enabled))
     func constantClassWithoutSymmetry() throws {
         // Classes 0 and 1 weigh class 2's features (2 and 3) alike on the family, tau = 0.
         let membership = [[1, 1, 0, 1], [1, 0, 0, 1], [0, 0, 1, 1]].map { $0.map { $0 == 1 } }
