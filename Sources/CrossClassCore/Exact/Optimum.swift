@@ -1092,12 +1092,27 @@ public enum FullOptimizer {
                 }
             }
             if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth {
+                // Beside a point class's kink (its two best candidates within 1e-4 of 1 + |f|)
+                // Newton over all entries crawls: on r8 of bench/ANALYSIS.md stop 64 (trades:1
+                // under l_2) the fine panels' run took 31 iterations of up to 17 halvings each
+                // (140 s) towards the kink, where `pointKinkSolve` at the end then settled it.
+                // Newton along that kink on the fine panels goes first; its point is kept where
+                // it is certified and no higher than the wide run's, else the run below goes on.
+                var fine = engine
+                fine.vWidth = LinearPairCE.fineVWidth
+                fine.refinedLineEnds = true
+                let wide = newton
+                if case .solved(let onKink)? = try pointKinkSolve(fine, start: wide.argument, matrix: matrix, tolerance: tolerance, near: 1e-4,
+                                                                 holding: (0..<d).filter { !moving.contains($0) }),
+                   onKink.converged, improves(onKink, on: wide.value, tolerance: tolerance) {
+                    let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on the fine panels (width \(LinearPairCE.fineVWidth))"
+                    return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
+                }
                 // The wide v panels' rule can be off by 1e-6 off the family, and Newton then
                 // minimises its error: on a tau = 0.1 model with unequal means (trades:1, eps
                 // 0.3) it stalled 20 iterations at gradient 7.4e-4 where the rule was 3.4e-6 off.
                 // The fine panels continue from there, stopping at a decrement a tenth of the
                 // tolerance (their gradients' error floor, ~1e-7, is far above F's rounding).
-                let wide = newton
                 active.vWidth = LinearPairCE.fineVWidth
                 active.refinedLineEnds = true
                 last = nil
