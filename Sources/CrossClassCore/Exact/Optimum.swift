@@ -1097,14 +1097,16 @@ public enum FullOptimizer {
                 // under l_2) the fine panels' run took 31 iterations of up to 17 halvings each
                 // (140 s) towards the kink, where `pointKinkSolve` at the end then settled it.
                 // Newton along that kink on the fine panels goes first; its point is kept where
-                // it is certified and no higher than the wide run's, else the run below goes on.
+                // it is certified (converged: no higher than the fine panels' estimate at its
+                // start, R rising off the kink), else the run below goes on. (Not against the wide
+                // run's value: the working rule on the wide panels, up to 1e-6 off under l_inf.)
                 var fine = engine
                 fine.vWidth = LinearPairCE.fineVWidth
                 fine.refinedLineEnds = true
                 let wide = newton
                 if case .solved(let onKink)? = try pointKinkSolve(fine, start: wide.argument, matrix: matrix, tolerance: tolerance, near: 1e-4,
                                                                  holding: (0..<d).filter { !moving.contains($0) }),
-                   onKink.converged, improves(onKink, on: wide.value, tolerance: tolerance) {
+                   onKink.converged {
                     let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on the fine panels (width \(LinearPairCE.fineVWidth))"
                     return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
                 }
