@@ -100,7 +100,7 @@ struct PointKinkTests {
         }
     }
 
-    @Test("end to end (with CCSIM_SLOW_TESTS=1): the full-W optimum on r8 ends on the kink, converged, at the point Newton along it finds")
+    @Test("end to end (with CCSIM_SLOW_TESTS=1): the full-W optimum on r8 ends on the kink, converged, at the point Newton along it finds, from where the wide panels' run stopped beside it (no run over all entries on the fine panels first)")
     func endToEnd() throws {
         guard SlowTier.enabled else { return }
         let model = try Self.r8()
@@ -108,5 +108,7 @@ struct PointKinkTests {
         let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
         #expect(full.converged && full.value <= Self.stalledValue - 1e-7, "\(full.value) \(full.notes)")
         #expect(full.notes.contains { $0.contains("Newton along that kink continued") }, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("stopped on the wide v panels") } && !full.notes.contains { $0.contains("continued on the fine panels") },
+                "\(full.notes)")
     }
 }
