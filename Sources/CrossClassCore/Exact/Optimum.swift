@@ -961,6 +961,11 @@ public enum FullOptimizer {
             // Under l_inf, features tied at the start are held tied, and the tie certified
             // (`TiedFeatures`); a tie that is not optimal, or not decided, frees them all.
             var moving = all
+            // Newton along a point class's kink from x, where Newton over all entries stopped
+            // within 1e-4 of it, the features held tied (outside `moving`) held there too.
+            func kinkSolve(_ evaluator: LinearPairCE, from x: [Double]) throws -> PointKinkOutcome? {
+                try pointKinkSolve(evaluator, start: x, matrix: matrix, tolerance: tolerance, near: 1e-4, holding: (0..<d).filter { !moving.contains($0) })
+            }
             var tieNotes: [String] = []
             let tied = engine.threat.norm == .linf ? TiedFeatures.features(of: x0, columns: d) : []
             // The working rule's gradients off the family can be off by 4e-6 (trades on lines):
@@ -1100,13 +1105,8 @@ public enum FullOptimizer {
                 // it is certified (converged: no higher than the fine panels' estimate at its
                 // start, R rising off the kink), else the run below goes on. (Not against the wide
                 // run's value: the working rule on the wide panels, up to 1e-6 off under l_inf.)
-                var fine = engine
-                fine.vWidth = LinearPairCE.fineVWidth
-                fine.refinedLineEnds = true
                 let wide = newton
-                if case .solved(let onKink)? = try pointKinkSolve(fine, start: wide.argument, matrix: matrix, tolerance: tolerance, near: 1e-4,
-                                                                 holding: (0..<d).filter { !moving.contains($0) }),
-                   onKink.converged {
+                if case .solved(let onKink)? = try kinkSolve(engine.onPanels(width: LinearPairCE.fineVWidth), from: wide.argument), onKink.converged {
                     let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on the fine panels (width \(LinearPairCE.fineVWidth))"
                     return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
                 }
@@ -1115,8 +1115,7 @@ public enum FullOptimizer {
                 // 0.3) it stalled 20 iterations at gradient 7.4e-4 where the rule was 3.4e-6 off.
                 // The fine panels continue from there, stopping at a decrement a tenth of the
                 // tolerance (their gradients' error floor, ~1e-7, is far above F's rounding).
-                active.vWidth = LinearPairCE.fineVWidth
-                active.refinedLineEnds = true
+                active = active.onPanels(width: LinearPairCE.fineVWidth)
                 last = nil
                 // The wide run's last Hessian starts it: differenced afresh on the fine panels it
                 // is 2 d + 1 evaluations of the dearest rule.
@@ -1161,8 +1160,7 @@ public enum FullOptimizer {
             for (from, to) in [(engine.vWidth, LinearPairCE.fineVWidth), (LinearPairCE.fineVWidth, LinearPairCE.finerVWidth)]
             where from > to && !atStart && engine.onLines && active.vWidth == from && final.errorBound > tolerance {
                 let stopped = newton, stoppedActive = active, stoppedBound = final.errorBound
-                active.vWidth = to
-                active.refinedLineEnds = true
+                active = active.onPanels(width: to)
                 last = nil
                 if var run = try declining({ try newtonRun(free: moving, from: stopped.argument, decrementBelow: 0.1 * tolerance, hessian: stopped.hessian, patient: true) }),
                    let estimate = active.estimate(matrix(run.argument), working: nil, workingShares: last.flatMap { $0.x == run.argument ? $0.shares : nil }),
@@ -1252,8 +1250,7 @@ public enum FullOptimizer {
             // higher beyond its bound. Where R decreases off the kink (`.leave`), Newton's point
             // stands: the search over all entries from beside it is the one that stopped here.
             guard !smooth.converged && !useStart,
-                  case .solved(let onKink)? = try pointKinkSolve(active, start: newton.argument, matrix: matrix, tolerance: tolerance, near: 1e-4,
-                                                                holding: (0..<d).filter { !moving.contains($0) }),
+                  case .solved(let onKink)? = try kinkSolve(active, from: newton.argument),
                   improves(onKink, on: smooth.value, tolerance: tolerance) else { return smooth }
             let stopped = "Newton over all entries stopped there (R = \(value), not certified) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there"
             return onKink.continuing(after: notes + [stopped], iterations: newton.iterations, symmetricValue: startEstimate.value)

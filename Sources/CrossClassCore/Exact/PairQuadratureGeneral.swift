@@ -608,6 +608,15 @@ public struct LinearPairCE: Sendable {
     /// l_2 lines: the kink scan's refinements are u-panel ends too
     /// (`ClassPairLSGeneral.refinedEnds`); `estimate` falls back to them with the finer v panels.
     public var refinedLineEnds = false
+
+    /// This evaluator on v panels of `width` with the refined line ends: the finer panels that
+    /// `estimate` and the full-W Newton's later stages fall back to.
+    func onPanels(width: Double) -> LinearPairCE {
+        var finer = self
+        finer.vWidth = width
+        finer.refinedLineEnds = true
+        return finer
+    }
     /// Values only: a class whose d1 - d2 is constant is integrated on its one line too
     /// (`ClassPairLSGeneral`'s `valueOnly`; else it declines), and the gradient is then NaN.
     public var valueOnly = false
@@ -1001,9 +1010,7 @@ public struct LinearPairCE: Sendable {
         let first = estimate(working: a, verification: combine(verification, columns: w.columns))
         guard refines(first.errorBound), let workingWithParts = workingShares ?? sharesWithParts(w, rule: .working) else { return first }
         var working = workingWithParts.shares
-        var fine = self
-        fine.vWidth = Self.fineVWidth
-        fine.refinedLineEnds = true
+        let fine = onPanels(width: Self.fineVWidth)
         let problems = problems(w)
         let correspondences = correspondences(problems)
         func difference(_ y: Int) -> Double { abs(working[y].value - verification[y].value) }
