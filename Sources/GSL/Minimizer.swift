@@ -59,6 +59,43 @@ public enum Minimizer1D {
         return Minimum(argument: end, value: endValue, iterations: halvings, converged: true)
     }
 
+    /// Brent's method on a bracket whose three values are already known (lower < start <
+    /// upper, f(start) strictly below both ends): GSL `gsl_min_fminimizer_set_with_values`
+    /// takes them instead of evaluating f there again. Stops when the bracket is narrower than
+    /// `width` (absolute); the result is the best point evaluated. nil when the values do not
+    /// bracket a minimum (ties included), so the caller picks another method.
+    public static func refine(
+        lower: (x: Double, f: Double), start: (x: Double, f: Double), upper: (x: Double, f: Double),
+        width: Double, maxIterations: Int = 100, _ f: (Double) throws -> Double
+    ) throws -> Minimum? {
+        GSL.prepare()
+        guard lower.x < start.x, start.x < upper.x, start.f < lower.f, start.f < upper.f, width > 0 else { return nil }
+        guard let solver = gsl_min_fminimizer_alloc(ccsim_min_brent()) else {
+            fatalError("gsl_min_fminimizer_alloc failed: out of memory")
+        }
+        defer { gsl_min_fminimizer_free(solver) }
+        return try withCallback(f) { fn, _ throws -> Minimum in
+            try GSL.check(
+                gsl_min_fminimizer_set_with_values(solver, fn, start.x, start.f, lower.x, lower.f, upper.x, upper.f),
+                "minimiser set-up on [\(lower.x), \(upper.x)] from \(start.x)")
+            var iterations = 0
+            var converged = false
+            while iterations < maxIterations {
+                iterations += 1
+                try GSL.check(gsl_min_fminimizer_iterate(solver), "minimiser iteration")
+                let a = gsl_min_fminimizer_x_lower(solver), b = gsl_min_fminimizer_x_upper(solver)
+                if gsl_min_test_interval(a, b, width, 0) == Int32(GSL_SUCCESS) {
+                    converged = true
+                    break
+                }
+            }
+            return Minimum(
+                argument: gsl_min_fminimizer_x_minimum(solver),
+                value: gsl_min_fminimizer_f_minimum(solver),
+                iterations: iterations, converged: converged)
+        }
+    }
+
     /// GSL Brent on a valid bracket.
     static func brent(
         lower: Double, upper: Double, start: Double,

@@ -35,6 +35,26 @@ struct GSLTests {
         #expect(abs(nearEdge.argument - 1e-4) < 1e-8)
     }
 
+    @Test("minimiser from a known bracket: the three values are not evaluated again, the bracket closes to its width in few steps; a tie or an unordered bracket is declined")
+    func refineFromBracket() throws {
+        // cos on [2.5, 3.5] around pi, |x| ~ 3 (GSL's steps keep sqrt(eps) |x| ~ 4.5e-8 apart).
+        var calls = 0
+        let f = { (x: Double) -> Double in cos(x) }
+        let m = try #require(try Minimizer1D.refine(lower: (2.5, f(2.5)), start: (3.0, f(3.0)), upper: (3.5, f(3.5)), width: 1e-7) { x in
+            calls += 1
+            return f(x)
+        })
+        #expect(m.converged && abs(m.argument - Double.pi) <= 1e-7 && abs(m.value + 1) <= 1e-14, "\(m)")
+        // One evaluation an iteration, and one in GSL's set-up (Brent's first golden point):
+        // none at the bracket's three points.
+        #expect(calls == m.iterations + 1 && calls <= 20, "\(calls) evaluations in \(m.iterations) iterations: \(m)")
+        // A width the minimiser cannot close to at this |x| is reported, not claimed.
+        let tight = try #require(try Minimizer1D.refine(lower: (2.5, f(2.5)), start: (3.0, f(3.0)), upper: (3.5, f(3.5)), width: 1e-12, maxIterations: 60, f))
+        #expect(!tight.converged)
+        #expect(try Minimizer1D.refine(lower: (2.5, f(3.0)), start: (3.0, f(3.0)), upper: (3.5, f(3.5)), width: 1e-7, f) == nil)
+        #expect(try Minimizer1D.refine(lower: (3.5, f(3.5)), start: (3.0, f(3.0)), upper: (2.5, f(2.5)), width: 1e-7, f) == nil)
+    }
+
     @Test("symmetric eigen-decomposition: a known 2 x 2, and V diag(values) V' rebuilds a 5 x 5 with orthonormal V, values ascending")
     func symmetricEigen() throws {
         let two = try SymmetricEigen.decompose([2, 1, 1, 2], 2)
