@@ -368,6 +368,14 @@ struct InnerMaximum {
     /// method (to 1e-7 in angle; golden section to 1e-12 where the scan's values tie) around
     /// the two best local maxima of the scan;
     /// for m = 1 the better end of the segment [-B, B].
+    /// The scan's angles k h (h = 2 pi / 48) as cos and sin, computed once (each maximum took
+    /// 96 trigonometric calls for them).
+    static let scanStep = 2 * Double.pi / 48
+    static let scanCircle: [(c: Double, s: Double)] = (0..<48).map { k in
+        let t = Double(k) * scanStep
+        return (cos(t), sin(t))
+    }
+
     func ellipseMaximum(_ b: [Double], _ m: Int, _ f: (UnsafePointer<Double>) -> Double) -> (value: Double, sector: Int) {
         if m == 1 {
             // K = 2: the set of margin shifts is the segment [-b, b], and a loss convex in the
@@ -376,16 +384,19 @@ struct InnerMaximum {
             return ends[0] >= ends[1] ? (ends[0], 0) : (ends[1], 1)
         }
         precondition(m == 2, "the l2 inner maximum is implemented for K <= 3 (callers refuse K >= 4)")
-        var delta = [0.0, 0.0]
-        func g(_ t: Double) -> Double {
-            let c = cos(t), s = sin(t)
+        // delta in memory of this call's (a captured array written per evaluation cost a
+        // dynamic exclusivity check each time).
+        let delta = UnsafeMutablePointer<Double>.allocate(capacity: 2)
+        defer { delta.deallocate() }
+        func g(_ c: Double, _ s: Double) -> Double {
             delta[0] = b[0] * c
             delta[1] = b[2] * c + b[3] * s
-            return delta.withUnsafeBufferPointer { f($0.baseAddress!) }
+            return f(delta)
         }
-        let n = 48
-        let h = 2 * Double.pi / Double(n)
-        let values = (0..<n).map { g(Double($0) * h) }
+        func g(_ t: Double) -> Double { g(cos(t), sin(t)) }
+        let n = Self.scanCircle.count
+        let h = Self.scanStep
+        let values = Self.scanCircle.map { g($0.c, $0.s) }
         var peaks = (0..<n).filter { values[$0] >= values[($0 + n - 1) % n] && values[$0] >= values[($0 + 1) % n] }
         peaks.sort { values[$0] > values[$1] }
         var best = values.max() ?? -.infinity
