@@ -30,7 +30,7 @@ struct FastL2FullTests {
         return w
     }
 
-    @Test("l2 ce, symmetric family: fast == reference (adaptive, ellipse scan + golden section) to 1e-9")
+    @Test("l2 ce, symmetric family: fast == reference (adaptive, ellipse scan + Brent at its two best peaks) to 1e-9")
     func l2Values() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
         // (0.45, 6, 4): eps ||w|| = 3.2 > sqrt(6), two maximiser branches switching at r = 0.
@@ -130,7 +130,7 @@ struct FastL2FullTests {
     func generalValues() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
         for norm in [Norm.linf, .l2] {
-            // The l_2 reference (a 48-point scan and golden section at every node) takes ~8 s a
+            // The l_2 reference (a 48-point scan and Brent at its two best peaks, at every node) takes seconds a
             // point: the suite holds seed 1 to its committed value below, the slow tier computes
             // it at every seed.
             let seeds: [UInt64] = Self.slow ? Array(1...8) : (norm == .linf ? [1, 2, 3, 4] : [])
