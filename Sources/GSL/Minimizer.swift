@@ -70,29 +70,10 @@ public enum Minimizer1D {
     ) throws -> Minimum? {
         GSL.prepare()
         guard lower.x < start.x, start.x < upper.x, start.f < lower.f, start.f < upper.f, width > 0 else { return nil }
-        guard let solver = gsl_min_fminimizer_alloc(ccsim_min_brent()) else {
-            fatalError("gsl_min_fminimizer_alloc failed: out of memory")
-        }
-        defer { gsl_min_fminimizer_free(solver) }
-        return try withCallback(f) { fn, _ throws -> Minimum in
+        return try brent(absolute: width, relative: 0, maxIterations: maxIterations, f) { solver, fn in
             try GSL.check(
                 gsl_min_fminimizer_set_with_values(solver, fn, start.x, start.f, lower.x, lower.f, upper.x, upper.f),
                 "minimiser set-up on [\(lower.x), \(upper.x)] from \(start.x)")
-            var iterations = 0
-            var converged = false
-            while iterations < maxIterations {
-                iterations += 1
-                try GSL.check(gsl_min_fminimizer_iterate(solver), "minimiser iteration")
-                let a = gsl_min_fminimizer_x_lower(solver), b = gsl_min_fminimizer_x_upper(solver)
-                if gsl_min_test_interval(a, b, width, 0) == Int32(GSL_SUCCESS) {
-                    converged = true
-                    break
-                }
-            }
-            return Minimum(
-                argument: gsl_min_fminimizer_x_minimum(solver),
-                value: gsl_min_fminimizer_f_minimum(solver),
-                iterations: iterations, converged: converged)
         }
     }
 
@@ -101,22 +82,33 @@ public enum Minimizer1D {
         lower: Double, upper: Double, start: Double,
         tolerance: Double, maxIterations: Int, _ f: (Double) throws -> Double
     ) throws -> Minimum {
+        try brent(absolute: tolerance, relative: 1e-7, maxIterations: maxIterations, f) { solver, fn in
+            try GSL.check(
+                gsl_min_fminimizer_set(solver, fn, start, lower, upper),
+                "minimiser set-up on [\(lower), \(upper)] from \(start)")
+        }
+    }
+
+    /// GSL Brent after `setUp` (one of GSL's set functions), until the bracket passes
+    /// `gsl_min_test_interval` with the two tolerances or `maxIterations` run out (then not
+    /// converged). A throwing `f` stops the solver; withCallback rethrows its error.
+    private static func brent(
+        absolute: Double, relative: Double, maxIterations: Int, _ f: (Double) throws -> Double,
+        setUp: (UnsafeMutablePointer<gsl_min_fminimizer>, UnsafeMutablePointer<gsl_function>) throws -> Void
+    ) throws -> Minimum {
         guard let solver = gsl_min_fminimizer_alloc(ccsim_min_brent()) else {
             fatalError("gsl_min_fminimizer_alloc failed: out of memory")
         }
         defer { gsl_min_fminimizer_free(solver) }
-        // A throwing `f` stops the solver; withCallback rethrows its error.
-        let result = try withCallback(f) { fn, _ throws -> Minimum in
-            try GSL.check(
-                gsl_min_fminimizer_set(solver, fn, start, lower, upper),
-                "minimiser set-up on [\(lower), \(upper)] from \(start)")
+        return try withCallback(f) { fn, _ throws -> Minimum in
+            try setUp(solver, fn)
             var iterations = 0
             var converged = false
             while iterations < maxIterations {
                 iterations += 1
                 try GSL.check(gsl_min_fminimizer_iterate(solver), "minimiser iteration")
                 let a = gsl_min_fminimizer_x_lower(solver), b = gsl_min_fminimizer_x_upper(solver)
-                if gsl_min_test_interval(a, b, tolerance, 1e-7) == Int32(GSL_SUCCESS) {
+                if gsl_min_test_interval(a, b, absolute, relative) == Int32(GSL_SUCCESS) {
                     converged = true
                     break
                 }
@@ -126,7 +118,6 @@ public enum Minimizer1D {
                 value: gsl_min_fminimizer_f_minimum(solver),
                 iterations: iterations, converged: converged)
         }
-        return result
     }
 }
 

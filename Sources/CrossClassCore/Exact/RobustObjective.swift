@@ -364,10 +364,6 @@ struct InnerMaximum {
         }
     }
 
-    /// max over the ellipse boundary {B (cos t, sin t)} (m = 2): a 48-point scan, then Brent's
-    /// method (to 1e-7 in angle; golden section to 1e-12 where the scan's values tie) around
-    /// the two best local maxima of the scan;
-    /// for m = 1 the better end of the segment [-B, B].
     /// The scan's angles k h (h = 2 pi / 48) as cos and sin, computed once (each maximum took
     /// 96 trigonometric calls for them).
     static let scanStep = 2 * Double.pi / 48
@@ -376,6 +372,9 @@ struct InnerMaximum {
         return (cos(t), sin(t))
     }
 
+    /// max over the ellipse boundary {B (cos t, sin t)} (m = 2): a 48-point scan, then Brent's
+    /// method (to 1e-7 in angle; golden section to 1e-12 where the scan's values tie) around
+    /// the two best local maxima of the scan; for m = 1 the better end of the segment [-B, B].
     func ellipseMaximum(_ b: [Double], _ m: Int, _ f: (UnsafePointer<Double>) -> Double) -> (value: Double, sector: Int) {
         if m == 1 {
             // K = 2: the set of margin shifts is the segment [-b, b], and a loss convex in the
@@ -406,7 +405,7 @@ struct InnerMaximum {
             // Brent (GSL) on -g from the scan's three values, in the angle measured from h
             // before the bracket: GSL's steps are at least sqrt(machine eps) |x| from its best
             // point, so |x| in [h, 3h] lets the bracket close to 1e-7 (a value error below
-            // |g''| 1e-14 / 2, the parabola's point usually far closer), ~12 evaluations where
+            // |g''| 1e-14 / 2, the parabola's point usually far closer), about 10 evaluations where
             // golden section to 1e-12 takes ~55 (the reference path's l_2 time was mostly
             // these). A tie with a neighbour (no strict bracket) or a stall: golden section.
             let offset = lo - h
