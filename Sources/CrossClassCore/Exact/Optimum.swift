@@ -1016,6 +1016,10 @@ public enum FullOptimizer {
             // to a tenth of the largest entry), are held tied from the point reached, and
             // kept so when that run converges at or below it and the ties are certified
             // (`TiedFeatures`).
+            // On the wide v panels a held run can end below the run it was held from yet NOT
+            // converged: the wide rule, up to 1e-6 off under l_inf, is its noise floor. That
+            // run is kept (`heldBelow`, the lowest) for the fine panels to hold first.
+            var heldBelow: (tied: [Int], held: [Int], nearlyTied: [Int], result: DampedNewton.Result)? = nil
             func holdNearlyTied() throws {
                 guard engine.threat.norm == .linf && !newton.converged else { return }
                 let point = newton.argument
@@ -1027,8 +1031,13 @@ public enum FullOptimizer {
                     let held = moving.filter { !nearlyTied.contains($0 % d) }
                     let tiedNow = (0..<d).filter { !held.contains($0) }
                     let stopped = newton
-                    guard let run = try heldRun(free: held, from: start, tied: tiedNow, certifies: { $0.converged && $0.value <= stopped.value + tolerance }),
-                          let verdicts = run.verdicts else { continue }
+                    guard let run = try heldRun(free: held, from: start, tied: tiedNow, certifies: { $0.converged && $0.value <= stopped.value + tolerance }) else { continue }
+                    guard let verdicts = run.verdicts else {
+                        if active.vWidth > LinearPairCE.fineVWidth && run.result.value < stopped.value && run.result.value < heldBelow?.result.value ?? .infinity {
+                            heldBelow = (tiedNow, held, nearlyTied, run.result)
+                        }
+                        continue
+                    }
                     let summary = TiedFeatures.summary(verdicts, tied: tiedNow, error: tieError)
                     guard summary.certified else { continue }
                     tieNotes.append("Newton over all entries stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) })) with feature\(count == 1 ? "" : "s") \(nearlyTied.map(String.init).joined(separator: ", ")) nearly tied; held tied from there")
@@ -1117,29 +1126,55 @@ public enum FullOptimizer {
                 // tolerance (their gradients' error floor, ~1e-7, is far above F's rounding).
                 active = active.onPanels(width: LinearPairCE.fineVWidth)
                 last = nil
-                // The wide run's last Hessian starts it: differenced afresh on the fine panels it
-                // is 2 d + 1 evaluations of the dearest rule.
-                var handedOver = wide
-                if var run = try declining({ try newtonRun(free: moving, from: wide.argument, decrementBelow: 0.1 * tolerance, hessian: wide.hessian, patient: true) }) {
-                    // That Hessian is the wide rule's secant model; where it leaves the run NOT
-                    // converged (a random 3-class model: decrement 6e-9 after 7 iterations), once
-                    // more from there with one differenced on the fine panels.
-                    if !run.converged && wide.hessian != nil,
-                       var again = try declining({ try newtonRun(free: moving, from: run.argument, decrementBelow: 0.1 * tolerance, patient: true) }),
-                       again.value <= run.value {
-                        again.iterations += run.iterations
-                        run = again
-                    }
-                    newton = run
-                } else {
-                    // The fine panels decline a point on the way from the continued one (a
-                    // featureless class's candidates tie near it): from the stalled run's point,
-                    // with a Hessian differenced there, as before the continuation.
-                    handedOver = stalledRun ?? wide
-                    newton = try newtonRun(free: moving, from: handedOver.argument, decrementBelow: 0.1 * tolerance)
+                // A tie held on the wide panels that ended below the wide run, NOT converged there:
+                // held on the fine panels first, from its point. On q0 of bench/ANALYSIS.md stop 66
+                // (trades:1 under l_inf) the fine panels' run over all entries took 24 s back to
+                // that tie, where held it then converged in 2 iterations. Kept where it converges
+                // no higher than the fine panels' value at the wide run's point and the tie is
+                // certified; else the run over all entries below, as before.
+                func holdOnFinePanels(_ below: (tied: [Int], held: [Int], nearlyTied: [Int], result: DampedNewton.Result)) throws -> DampedNewton.Result? {
+                    let reference: Double
+                    do { reference = try f(wide.argument).value } catch is Declined { return nil }
+                    guard let run = try heldRun(free: below.held, from: below.result.argument, tied: below.tied,
+                                                certifies: { $0.converged && $0.value <= reference + tolerance }),
+                          let verdicts = run.verdicts else { return nil }
+                    let summary = TiedFeatures.summary(verdicts, tied: below.tied, error: tieError)
+                    guard summary.certified else { return nil }
+                    let features = below.nearlyTied.map(String.init).joined(separator: ", ")
+                    tieNotes.append("Newton over all entries stopped on the wide v panels after \(wide.iterations) iterations (gradient \(wide.gradient.reduce(0) { max($0, abs($1)) })) with feature\(below.nearlyTied.count == 1 ? "" : "s") \(features) nearly tied; held tied there it ended below that (R = \(below.result.value) on the working rule) NOT converged, and held tied on the fine panels (width \(LinearPairCE.fineVWidth)) from its point it converged")
+                    tieNotes.append(summary.note)
+                    var result = run.result
+                    result.iterations += wide.iterations + below.result.iterations
+                    return result
                 }
-                newton.iterations += handedOver.iterations
-                tieNotes.append("Newton on the wide v panels stopped after \(handedOver.iterations) iterations (gradient \(handedOver.gradient.reduce(0) { max($0, abs($1)) })); it continued on the fine panels (width \(LinearPairCE.fineVWidth)) from there")
+                if let below = heldBelow, let held = try holdOnFinePanels(below) {
+                    newton = held
+                    moving = below.held
+                } else {
+                    // The wide run's last Hessian starts it: differenced afresh on the fine panels it
+                    // is 2 d + 1 evaluations of the dearest rule.
+                    var handedOver = wide
+                    if var run = try declining({ try newtonRun(free: moving, from: wide.argument, decrementBelow: 0.1 * tolerance, hessian: wide.hessian, patient: true) }) {
+                        // That Hessian is the wide rule's secant model; where it leaves the run NOT
+                        // converged (a random 3-class model: decrement 6e-9 after 7 iterations), once
+                        // more from there with one differenced on the fine panels.
+                        if !run.converged && wide.hessian != nil,
+                           var again = try declining({ try newtonRun(free: moving, from: run.argument, decrementBelow: 0.1 * tolerance, patient: true) }),
+                           again.value <= run.value {
+                            again.iterations += run.iterations
+                            run = again
+                        }
+                        newton = run
+                    } else {
+                        // The fine panels decline a point on the way from the continued one (a
+                        // featureless class's candidates tie near it): from the stalled run's point,
+                        // with a Hessian differenced there, as before the continuation.
+                        handedOver = stalledRun ?? wide
+                        newton = try newtonRun(free: moving, from: handedOver.argument, decrementBelow: 0.1 * tolerance)
+                    }
+                    newton.iterations += handedOver.iterations
+                    tieNotes.append("Newton on the wide v panels stopped after \(handedOver.iterations) iterations (gradient \(handedOver.gradient.reduce(0) { max($0, abs($1)) })); it continued on the fine panels (width \(LinearPairCE.fineVWidth)) from there")
+                }
             }
             // A column may come near zero only on the fine panels (a random 3-class model, trades:1:
             // Newton on them cycled with step 0.04 beside feature 3's vanishing column).
