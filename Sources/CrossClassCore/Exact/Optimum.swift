@@ -1019,7 +1019,8 @@ public enum FullOptimizer {
             // On the wide v panels a held run can end below the run it was held from yet NOT
             // converged: the wide rule, up to 1e-6 off under l_inf, is its noise floor. That
             // run is kept (`heldBelow`, the lowest) for the fine panels to hold first.
-            var heldBelow: (tied: [Int], held: [Int], nearlyTied: [Int], result: DampedNewton.Result)? = nil
+            struct HeldRun { var tied: [Int], held: [Int], nearlyTied: [Int], result: DampedNewton.Result }
+            var heldBelow: HeldRun? = nil
             func holdNearlyTied() throws {
                 guard engine.threat.norm == .linf && !newton.converged else { return }
                 let point = newton.argument
@@ -1034,7 +1035,7 @@ public enum FullOptimizer {
                     guard let run = try heldRun(free: held, from: start, tied: tiedNow, certifies: { $0.converged && $0.value <= stopped.value + tolerance }) else { continue }
                     guard let verdicts = run.verdicts else {
                         if active.vWidth > LinearPairCE.fineVWidth && run.result.value < stopped.value && run.result.value < heldBelow?.result.value ?? .infinity {
-                            heldBelow = (tiedNow, held, nearlyTied, run.result)
+                            heldBelow = HeldRun(tied: tiedNow, held: held, nearlyTied: nearlyTied, result: run.result)
                         }
                         continue
                     }
@@ -1132,7 +1133,7 @@ public enum FullOptimizer {
                 // that tie, where held it then converged in 2 iterations. Kept where it converges
                 // no higher than the fine panels' value at the wide run's point and the tie is
                 // certified; else the run over all entries below, as before.
-                func holdOnFinePanels(_ below: (tied: [Int], held: [Int], nearlyTied: [Int], result: DampedNewton.Result)) throws -> DampedNewton.Result? {
+                func holdOnFinePanels(_ below: HeldRun) throws -> DampedNewton.Result? {
                     let reference: Double
                     do { reference = try f(wide.argument).value } catch is Declined { return nil }
                     guard let run = try heldRun(free: below.held, from: below.result.argument, tied: below.tied,
