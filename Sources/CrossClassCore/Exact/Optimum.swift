@@ -1021,6 +1021,15 @@ public enum FullOptimizer {
             // run is kept (`heldBelow`, the lowest) for the fine panels to hold first.
             struct HeldRun { var tied: [Int], held: [Int], nearlyTied: [Int], result: DampedNewton.Result }
             var heldBelow: HeldRun? = nil
+            // `heldRun` kept where it converges no higher than `ceiling` (+ the tolerance) and its
+            // ties are certified: the run, and then the certificate's note; nil where declined.
+            func holdTied(free held: [Int], from start: [Double], tied: [Int], noHigherThan ceiling: Double) throws
+                -> (result: DampedNewton.Result, certified: String?)? {
+                guard let run = try heldRun(free: held, from: start, tied: tied, certifies: { $0.converged && $0.value <= ceiling + tolerance }) else { return nil }
+                guard let verdicts = run.verdicts else { return (run.result, nil) }
+                let summary = TiedFeatures.summary(verdicts, tied: tied, error: tieError)
+                return (run.result, summary.certified ? summary.note : nil)
+            }
             func holdNearlyTied() throws {
                 guard engine.threat.norm == .linf && !newton.converged else { return }
                 let point = newton.argument
@@ -1032,18 +1041,17 @@ public enum FullOptimizer {
                     let held = moving.filter { !nearlyTied.contains($0 % d) }
                     let tiedNow = (0..<d).filter { !held.contains($0) }
                     let stopped = newton
-                    guard let run = try heldRun(free: held, from: start, tied: tiedNow, certifies: { $0.converged && $0.value <= stopped.value + tolerance }) else { continue }
-                    guard let verdicts = run.verdicts else {
-                        if active.vWidth > LinearPairCE.fineVWidth && run.result.value < stopped.value && run.result.value < heldBelow?.result.value ?? .infinity {
-                            heldBelow = HeldRun(tied: tiedNow, held: held, nearlyTied: nearlyTied, result: run.result)
+                    guard let hold = try holdTied(free: held, from: start, tied: tiedNow, noHigherThan: stopped.value) else { continue }
+                    guard let note = hold.certified else {
+                        let r = hold.result
+                        if !r.converged && active.vWidth > LinearPairCE.fineVWidth && r.value < stopped.value && r.value < heldBelow?.result.value ?? .infinity {
+                            heldBelow = HeldRun(tied: tiedNow, held: held, nearlyTied: nearlyTied, result: r)
                         }
                         continue
                     }
-                    let summary = TiedFeatures.summary(verdicts, tied: tiedNow, error: tieError)
-                    guard summary.certified else { continue }
                     tieNotes.append("Newton over all entries stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) })) with feature\(count == 1 ? "" : "s") \(nearlyTied.map(String.init).joined(separator: ", ")) nearly tied; held tied from there")
-                    tieNotes.append(summary.note)
-                    var result = run.result
+                    tieNotes.append(note)
+                    var result = hold.result
                     result.iterations += newton.iterations
                     newton = result
                     moving = held
@@ -1136,15 +1144,12 @@ public enum FullOptimizer {
                 func holdOnFinePanels(_ below: HeldRun) throws -> DampedNewton.Result? {
                     let reference: Double
                     do { reference = try f(wide.argument).value } catch is Declined { return nil }
-                    guard let run = try heldRun(free: below.held, from: below.result.argument, tied: below.tied,
-                                                certifies: { $0.converged && $0.value <= reference + tolerance }),
-                          let verdicts = run.verdicts else { return nil }
-                    let summary = TiedFeatures.summary(verdicts, tied: below.tied, error: tieError)
-                    guard summary.certified else { return nil }
+                    guard let hold = try holdTied(free: below.held, from: below.result.argument, tied: below.tied, noHigherThan: reference),
+                          let note = hold.certified else { return nil }
                     let features = below.nearlyTied.map(String.init).joined(separator: ", ")
                     tieNotes.append("Newton over all entries stopped on the wide v panels after \(wide.iterations) iterations (gradient \(wide.gradient.reduce(0) { max($0, abs($1)) })) with feature\(below.nearlyTied.count == 1 ? "" : "s") \(features) nearly tied; held tied there it ended below that (R = \(below.result.value) on the working rule) NOT converged, and held tied on the fine panels (width \(LinearPairCE.fineVWidth)) from its point it converged")
-                    tieNotes.append(summary.note)
-                    var result = run.result
+                    tieNotes.append(note)
+                    var result = hold.result
                     result.iterations += wide.iterations + below.result.iterations
                     return result
                 }

@@ -366,8 +366,9 @@ struct InnerMaximum {
 
     /// The scan's angles k h (h = 2 pi / 48) as cos and sin, computed once (each maximum took
     /// 96 trigonometric calls for them).
-    static let scanStep = 2 * Double.pi / 48
-    static let scanCircle: [(c: Double, s: Double)] = (0..<48).map { k in
+    static let scanCount = 48
+    static let scanStep = 2 * Double.pi / Double(scanCount)
+    static let scanCircle: [(c: Double, s: Double)] = (0..<scanCount).map { k in
         let t = Double(k) * scanStep
         return (cos(t), sin(t))
     }
