@@ -1189,7 +1189,28 @@ public enum FullOptimizer {
             let size = x0.reduce(0) { max($0, abs($1)) }
             let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
             let kept = last.flatMap { $0.x == newton.argument ? $0.shares : nil }
-            guard var final = atStart ? startEstimate : active.estimate(matrix(newton.argument), working: nil, workingShares: kept) else { return nil }
+            // After the fine stage under l_2, the point's estimate is first the wide panels'
+            // refined where their rules differ (`LinearPairCE.estimate`, as everywhere else), kept
+            // where it meets the tolerance: at the fine-stage optima of three random 3-class
+            // models (trades:1, bench/ANALYSIS.md stop 67) it took 1.6-4.1 s against 4.0-27 s for
+            // the fine panels' two rules, its bound 1.4e-11 to 4.1e-11, its value within 6e-13 of
+            // theirs and its gradient within 3.6e-10. Its gradient decides the decrement below;
+            // where that misses the tolerance the fine panels' estimate is taken after all.
+            let fineStageOnL2 = active.vWidth != engine.vWidth && engine.threat.norm == .l2
+            func fineEstimate() -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
+                active.estimate(matrix(newton.argument), working: nil, workingShares: kept)
+            }
+            var finalOnWidePanels = false
+            var final: (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
+            if atStart {
+                final = startEstimate
+            } else if fineStageOnL2, let wide = engine.estimate(matrix(newton.argument)), wide.errorBound <= tolerance {
+                final = wide
+                finalOnWidePanels = true
+            } else {
+                guard let estimate = fineEstimate() else { return nil }
+                final = estimate
+            }
             // Where a stage's rules still miss the tolerance at the point reached, their gradient
             // can be off by far more than Newton's stopping rule sees: on r9 of bench/ANALYSIS.md
             // stop 54 (trades:1) one class's fine rules were 1e-9 apart, and Newton converged
@@ -1246,14 +1267,28 @@ public enum FullOptimizer {
                 // error, which the decrement must not hide (a random 3-class model: 1.8e-5 against
                 // 1e-7, and two such runs' points 2.3e-10 apart in F, each with a decrement of
                 // 1e-13 from the run's gradient).
-                let finalGradient = freeEntries(final.gradient)
-                if let value = pointDecrement(gradient: moving.map { finalGradient[$0] }, { rule in
-                    freeEntriesHessian(active, at: newton.argument, matrix: matrix, rule: rule).map { restricted($0, to: moving) }
+                // After the fine stage under l_2 the first Hessian is the wide panels' working
+                // rule's: at the fine-stage optima of three random 3-class models (bench/ANALYSIS.md
+                // stop 67) it was within 3e-7 to 2.9e-5 of the fine panels' working rule's (the
+                // most accurate, 4-9 s a class), the coarse rule's on the fine panels within
+                // 8.3e-7 to 6.4e-5, at 45% of its cost. Where it is not positive definite, the
+                // fine panels' coarse and working rules as before.
+                let rules: [(evaluator: LinearPairCE, rule: GaussLegendre)] = (fineStageOnL2 ? [(engine, .working)] : []) + [(active, .coarse), (active, .working)]
+                func movingGradient(_ g: Matrix) -> [Double] { let free = freeEntries(g); return moving.map { free[$0] } }
+                if let point = pointDecrement(gradient: movingGradient(final.gradient), candidates: rules.count, { i in
+                    freeEntriesHessian(rules[i].evaluator, at: newton.argument, matrix: matrix, rule: rules[i].rule).map { restricted($0, to: moving) }
                 }) {
-                    decrement = value
+                    decrement = point.decrement
+                    if finalOnWidePanels && !(decrement <= max(tolerance, 1e-15 * (1 + abs(final.value)))),
+                       let fine = fineEstimate(), fine.errorBound <= tolerance,
+                       let fineDecrement = DampedNewton.decrement(hessian: point.hessian, gradient: movingGradient(fine.gradient)) {
+                        notes.append("the wide panels' gradient at the point found gives the decrement \(decrement) > tolerance \(tolerance): the value, bound and gradient are the fine panels' (width \(active.vWidth))")
+                        final = fine
+                        decrement = fineDecrement
+                    }
                 } else {
                     minimum = false
-                    notes.append("the Hessian (coarse and working rules) at the point found is not positive definite: not a certified local minimum")
+                    notes.append("the Hessian (\(fineStageOnL2 ? "the wide panels' working rule, the fine panels' " : "")coarse and working rules) at the point found is not positive definite: not a certified local minimum")
                 }
             }
             let useStart = atStart || startEstimate.value < final.value
@@ -1527,8 +1562,14 @@ public enum FullOptimizer {
     /// eigenvalue was 1.13e-3 at steps 1e-3, 1e-4 and 1e-5 of |x| alike, and the coarse
     /// rule's Hessian was indefinite). nil when neither is positive definite.
     static func pointDecrement(gradient: [Double], _ hessian: (GaussLegendre) -> [Double]?) -> Double? {
-        for rule in [GaussLegendre.coarse, .working] {
-            if let h = hessian(rule), let value = DampedNewton.decrement(hessian: h, gradient: gradient) { return value }
+        pointDecrement(gradient: gradient, candidates: 2) { hessian($0 == 0 ? .coarse : .working) }?.decrement
+    }
+
+    /// The decrement from the first of the candidate Hessians 0..<candidates that is positive
+    /// definite, with that Hessian; nil when none is.
+    static func pointDecrement(gradient: [Double], candidates: Int, _ hessian: (Int) -> [Double]?) -> (decrement: Double, hessian: [Double])? {
+        for i in 0..<candidates {
+            if let h = hessian(i), let value = DampedNewton.decrement(hessian: h, gradient: gradient) { return (value, h) }
         }
         return nil
     }

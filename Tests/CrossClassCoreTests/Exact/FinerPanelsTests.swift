@@ -65,4 +65,34 @@ struct FinerPanelsTests {
         let fullBound = try #require(full.errorBound)
         #expect(r.converged && abs(r.value - full.value) <= bound + fullBound, "reference \(r.value) (+- \(bound)), optimum \(full.value) (+- \(fullBound))")
     }
+
+    /// 20 s on 2 cores: in the slow tier.
+    @Test("l_2, r9's full-W trades:1 optimum after the fine stage: its estimate and Hessian on the wide panels (refined where their rules differ, stop 67) give the optimum before stop 67; the fine panels' two rules agree with its value within both bounds there, and their working rule's Hessian is positive definite with a decrement below the tolerance (slow)",
+          .enabled(if: SlowTier.enabled))
+    func wideCertificateAfterTheFineStage() throws {
+        let model = try Self.r9()
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
+        #expect(full.converged && full.method == .fast, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("continued on the fine panels") }, "\(full.notes)")
+        let bound = try #require(full.errorBound)
+        // Before stop 67 (the fine panels' estimate and coarse Hessian): 0.20433739629462777,
+        // bound 5.9e-12, the same weights.
+        #expect(abs(full.value - 0.20433739629462777) <= 1e-10 + bound, "\(full.value) +- \(bound)")
+        // The fine panels' two rules at the point, independently of the estimate reported.
+        var fine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        fine.parallel = true
+        fine.vWidth = LinearPairCE.fineVWidth
+        fine.refinedLineEnds = true
+        let w = full.classifier.weights
+        let e = try #require(fine.estimate(w))
+        #expect(e.errorBound <= 1e-10 && abs(e.value - full.value) <= e.errorBound + bound, "fine \(e.value) +- \(e.errorBound), reported \(full.value) +- \(bound)")
+        // The fine working rule's Hessian in the free entries (rows 0 and 1; row 2 is 0).
+        let x = Array(w.storage.prefix(2 * w.columns))
+        #expect(w.storage.suffix(w.columns).allSatisfy { $0 == 0 })
+        let h = try #require(fine.freeHessian(w, step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3)))
+        let g = Array(e.gradient.storage.prefix(2 * w.columns))
+        let decrement = try #require(DampedNewton.decrement(hessian: h, gradient: g), "the fine working rule's Hessian is not positive definite")
+        #expect(decrement <= 1e-10, "decrement \(decrement)")
+    }
 }
