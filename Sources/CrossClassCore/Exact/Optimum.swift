@@ -1200,11 +1200,14 @@ public enum FullOptimizer {
             func fineEstimate() -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
                 active.estimate(matrix(newton.argument), working: nil, workingShares: kept)
             }
+            // The wide panels' estimate where it was made (the fallback after the fine stage below
+            // takes it again where the point has not moved).
+            let wideAtPoint = !atStart && fineStageOnL2 ? engine.estimate(matrix(newton.argument)).map { (x: newton.argument, estimate: $0) } : nil
             var finalOnWidePanels = false
             var final: (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
             if atStart {
                 final = startEstimate
-            } else if fineStageOnL2, let wide = engine.estimate(matrix(newton.argument)), wide.errorBound <= tolerance {
+            } else if let wide = wideAtPoint?.estimate, wide.errorBound <= tolerance {
                 final = wide
                 finalOnWidePanels = true
             } else {
@@ -1240,7 +1243,8 @@ public enum FullOptimizer {
             // where they differ may meet it (the rules' pairs differ in where they are weak: at
             // one W near the tau = 0.1 model's trades:1 optimum, 9.4e-10 fine against 1.2e-11).
             if active.vWidth != engine.vWidth && final.errorBound > tolerance,
-               let wide = engine.estimate(matrix(newton.argument)), wide.errorBound < final.errorBound {
+               let wide = wideAtPoint.flatMap({ $0.x == newton.argument ? $0.estimate : nil }) ?? engine.estimate(matrix(newton.argument)),
+               wide.errorBound < final.errorBound {
                 final = wide
             }
             // Where the fixed rules still miss the tolerance there, the adaptive path's value and
@@ -1279,7 +1283,7 @@ public enum FullOptimizer {
                     freeEntriesHessian(rules[i].evaluator, at: newton.argument, matrix: matrix, rule: rules[i].rule).map { restricted($0, to: moving) }
                 }) {
                     decrement = point.decrement
-                    if finalOnWidePanels && !(decrement <= max(tolerance, 1e-15 * (1 + abs(final.value)))),
+                    if finalOnWidePanels && !decrementMeets(decrement, value: final.value, tolerance: tolerance),
                        let fine = fineEstimate(), fine.errorBound <= tolerance,
                        let fineDecrement = DampedNewton.decrement(hessian: point.hessian, gradient: movingGradient(fine.gradient)) {
                         notes.append("the wide panels' gradient at the point found gives the decrement \(decrement) > tolerance \(tolerance): the value, bound and gradient are the fine panels' (width \(active.vWidth))")
@@ -1303,7 +1307,7 @@ public enum FullOptimizer {
             let errorBound = useStart ? startEstimate.errorBound : final.errorBound
             var converged = newton.converged && minimum
             if !newton.converged && aggregateGradient == nil { notes.append("Newton stopped after \(newton.iterations) iterations with step \(newton.step)") }
-            if minimum && !(decrement <= max(tolerance, 1e-15 * (1 + abs(value)))) {
+            if minimum && !decrementMeets(decrement, value: value, tolerance: tolerance) {
                 converged = false
                 notes.append(aggregateGradient != nil ? "the bundle-Newton decrement or gap \(decrement) exceeds the tolerance \(tolerance)" : "Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
             }
@@ -1404,7 +1408,7 @@ public enum FullOptimizer {
                 notes.append("the Hessian (coarse and working rules) along the symmetric subspace at the point found is not positive definite: not a certified local minimum")
             }
         }
-        if !(decrement <= max(tolerance, 1e-15 * (1 + abs(final.value)))) {
+        if !decrementMeets(decrement, value: final.value, tolerance: tolerance) {
             converged = false
             notes.append("Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
         }
@@ -1561,6 +1565,12 @@ public enum FullOptimizer {
     /// curvature: at a random 3-class model's trades:1 optimum the working rule's smallest
     /// eigenvalue was 1.13e-3 at steps 1e-3, 1e-4 and 1e-5 of |x| alike, and the coarse
     /// rule's Hessian was indefinite). nil when neither is positive definite.
+    /// Whether a Newton decrement certifies the point: within the tolerance, or F's rounding
+    /// (1e-15 (1 + |F|)) where that is larger. False for NaN.
+    static func decrementMeets(_ decrement: Double, value: Double, tolerance: Double) -> Bool {
+        decrement <= max(tolerance, 1e-15 * (1 + abs(value)))
+    }
+
     static func pointDecrement(gradient: [Double], _ hessian: (GaussLegendre) -> [Double]?) -> Double? {
         pointDecrement(gradient: gradient, candidates: 2) { hessian($0 == 0 ? .coarse : .working) }?.decrement
     }

@@ -375,7 +375,7 @@ extension FullOptimizer {
                 }
                 onKink = x
             }
-            if !(decrement <= max(tolerance, 1e-15 * (1 + abs(run.value)))) {
+            if !decrementMeets(decrement, value: run.value, tolerance: tolerance) {
                 converged = false
                 notes.append("Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
             }
