@@ -1274,8 +1274,8 @@ public enum FullOptimizer {
                 // After the fine stage under l_2 the first Hessian is the wide panels' working
                 // rule's: at the fine-stage optima of three random 3-class models (bench/ANALYSIS.md
                 // stop 67) it was within 3e-7 to 2.9e-5 of the fine panels' working rule's (the
-                // most accurate, 4-9 s a class), the coarse rule's on the fine panels within
-                // 8.3e-7 to 6.4e-5, at 45% of its cost. Where it is not positive definite, the
+                // most accurate, 9-68 s), the coarse rule's on the fine panels within
+                // 8.3e-7 to 6.4e-5, at 45-70% of its cost. Where it is not positive definite, the
                 // fine panels' coarse and working rules as before.
                 let rules: [(evaluator: LinearPairCE, rule: GaussLegendre)] = (fineStageOnL2 ? [(engine, .working)] : []) + [(active, .coarse), (active, .working)]
                 func movingGradient(_ g: Matrix) -> [Double] { let free = freeEntries(g); return moving.map { free[$0] } }
