@@ -820,7 +820,7 @@ public enum FullOptimizer {
     /// The start's working-rule evaluation and its estimate, when the caller has them.
     struct StartEvaluations {
         var working: (value: Double, gradient: Matrix, tail: Double)
-        var estimate: (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
+        var estimate: LinearPairCE.RuleEstimate
     }
 
     /// Newton on the exact value and gradient; nil when the fast evaluator declines a point
@@ -1197,14 +1197,14 @@ public enum FullOptimizer {
             // theirs and its gradient within 3.6e-10. Its gradient decides the decrement below;
             // where that misses the tolerance the fine panels' estimate is taken after all.
             let fineStageOnL2 = active.vWidth != engine.vWidth && engine.threat.norm == .l2
-            func fineEstimate() -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
+            func fineEstimate() -> LinearPairCE.RuleEstimate? {
                 active.estimate(matrix(newton.argument), working: nil, workingShares: kept)
             }
             // The wide panels' estimate where it was made (the fallback after the fine stage below
             // takes it again where the point has not moved).
             let wideAtPoint = !atStart && fineStageOnL2 ? engine.estimate(matrix(newton.argument)).map { (x: newton.argument, estimate: $0) } : nil
             var finalOnWidePanels = false
-            var final: (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
+            var final: LinearPairCE.RuleEstimate
             if atStart {
                 final = startEstimate
             } else if let wide = wideAtPoint?.estimate, wide.errorBound <= tolerance {
@@ -1560,17 +1560,17 @@ public enum FullOptimizer {
         engine.freeHessian(matrix(x), rule: rule, step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3))
     }
 
-    /// The Newton decrement at a trades point from its own Hessian: the coarse rule's, or where
-    /// that is not positive definite the working rule's (the coarse rule can miss a small
-    /// curvature: at a random 3-class model's trades:1 optimum the working rule's smallest
-    /// eigenvalue was 1.13e-3 at steps 1e-3, 1e-4 and 1e-5 of |x| alike, and the coarse
-    /// rule's Hessian was indefinite). nil when neither is positive definite.
     /// Whether a Newton decrement certifies the point: within the tolerance, or F's rounding
     /// (1e-15 (1 + |F|)) where that is larger. False for NaN.
     static func decrementMeets(_ decrement: Double, value: Double, tolerance: Double) -> Bool {
         decrement <= max(tolerance, 1e-15 * (1 + abs(value)))
     }
 
+    /// The Newton decrement at a trades point from its own Hessian: the coarse rule's, or where
+    /// that is not positive definite the working rule's (the coarse rule can miss a small
+    /// curvature: at a random 3-class model's trades:1 optimum the working rule's smallest
+    /// eigenvalue was 1.13e-3 at steps 1e-3, 1e-4 and 1e-5 of |x| alike, and the coarse
+    /// rule's Hessian was indefinite). nil when neither is positive definite.
     static func pointDecrement(gradient: [Double], _ hessian: (GaussLegendre) -> [Double]?) -> Double? {
         pointDecrement(gradient: gradient, candidates: 2) { hessian($0 == 0 ? .coarse : .working) }?.decrement
     }

@@ -745,6 +745,10 @@ public struct LinearPairCE: Sendable {
         return (a.value, b.value)
     }
 
+    /// R and dR/dW at one W from the two rules (`estimate`): the reported rule's value and
+    /// gradient, the bound of the value and the gradient's error.
+    public typealias RuleEstimate = (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)
+
     /// One class's share of R: its value, its gradient in its rows D_y (2 x d), its tail bound.
     typealias ClassShare = (value: Double, gradient: [[Double]], tail: Double)
 
@@ -885,7 +889,7 @@ public struct LinearPairCE: Sendable {
 
     /// `estimate` from the two rules' results at one W (no refinement).
     func estimate(working a: (value: Double, gradient: Matrix, tail: Double), verification b: (value: Double, gradient: Matrix, tail: Double))
-        -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double) {
+        -> RuleEstimate {
         var gradientError = 0.0
         for i in 0..<a.gradient.storage.count { gradientError = max(gradientError, abs(a.gradient.storage[i] - b.gradient.storage[i])) }
         let reported = smoothing == nil ? a : b
@@ -985,7 +989,7 @@ public struct LinearPairCE: Sendable {
     /// truncated tails. ls reports the more accurate rule, as `L2PairObjective` does: at small
     /// margin scales (W of norm ~1) its working rule was 1.5e-11 from the reference with the
     /// verification rule within 2e-13 of it.
-    public func estimate(_ w: Matrix) -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
+    public func estimate(_ w: Matrix) -> RuleEstimate? {
         estimate(w, working: nil)
     }
 
@@ -1002,7 +1006,7 @@ public struct LinearPairCE: Sendable {
     /// the caller kept them: the refinement needs them, which `working` alone does not give.
     func estimate(_ w: Matrix, working: (value: Double, gradient: Matrix, tail: Double)?,
                   workingShares known: (shares: [ClassShare], parts: [[ClassPairLSGeneral.PanelPart]])? = nil)
-        -> (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)? {
+        -> RuleEstimate? {
         let workingShares = known ?? (working == nil ? sharesWithParts(w, rule: .working) : nil)
         guard let a = workingShares.map({ combine($0.shares, columns: w.columns) }) ?? working,
               let verificationShares = sharesWithParts(w, rule: .verification) else { return nil }
