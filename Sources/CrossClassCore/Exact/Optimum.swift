@@ -1124,6 +1124,15 @@ public enum FullOptimizer {
                 // start, R rising off the kink), else the run below goes on. (Not against the wide
                 // run's value: the working rule on the wide panels, up to 1e-6 off under l_inf.)
                 let wide = newton
+                // Under l_2 the wide panels first: there the kink's runs cost a seventh of the fine
+                // panels' (r8 of bench/ANALYSIS.md stop 68, trades:1: 112 evaluations on the
+                // fine panels, 94 s), and a point certified on them -- the estimate's bound and
+                // its gradient's decrement within the tolerance, R rising off the kink -- stands
+                // as stop 67's wide estimates do after the fine stage.
+                if engine.threat.norm == .l2, case .solved(let onKink)? = try kinkSolve(engine, from: wide.argument), onKink.converged {
+                    let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on the same panels"
+                    return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
+                }
                 if case .solved(let onKink)? = try kinkSolve(engine.onPanels(width: LinearPairCE.fineVWidth), from: wide.argument), onKink.converged {
                     let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on the fine panels (width \(LinearPairCE.fineVWidth))"
                     return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)

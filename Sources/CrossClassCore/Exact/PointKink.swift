@@ -242,12 +242,17 @@ extension FullOptimizer {
             let refused = (Double.infinity, others.map { _ in Double.nan })
             guard let p = point(y), let n = normals(p) else { return refused }
             guard let r = engine.evaluate(matrix(p)), r.value.isFinite else { throw Declined() }
-            let g = free(r.gradient)
-            let transposed = pivotColumns.map { c in n.map { $0[c] } }
-            guard let lambda = PointKink.solveLinear(transposed, pivots.map { g[$0] }) else { return refused }
+            guard let gradient = tangential(free(r.gradient), normals: n) else { return refused }
             onKink = p
             kink.follow(matrix(p))
-            return (r.value, zip(others, otherColumns).map { k, c in g[k] - zip(lambda, n).reduce(0) { $0 + $1.0 * $1.1[c] } })
+            return (r.value, gradient)
+        }
+        /// A gradient in the free entries (either side's) along the manifold, given the gaps'
+        /// normals there; nil where the pivots' normals are singular.
+        func tangential(_ g: [Double], normals n: [[Double]]) -> [Double]? {
+            let transposed = pivotColumns.map { c in n.map { $0[c] } }
+            guard let lambda = PointKink.solveLinear(transposed, pivots.map { g[$0] }) else { return nil }
+            return zip(others, otherColumns).map { k, c in g[k] - zip(lambda, n).reduce(0) { $0 + $1.0 * $1.1[c] } }
         }
         /// The directions off the manifold at x (the tied columns and the gaps' normals in the held
         /// entries, orthonormal) and `KinkCertificate`'s verdict there, on the gradients a step
@@ -309,6 +314,9 @@ extension FullOptimizer {
         let x: [Double]
         var notes: [String] = []
         var converged: Bool
+        // Newton's decrement at its point, and the Hessian along the manifold it came from.
+        var decrement = Double.infinity
+        var curvature: [Double]? = nil
         // Set when the bundle-Newton method continued along the kink: its gap is then no bound on
         // F - F* (trades is not convex).
         var bundleNote: String? = nil
@@ -360,7 +368,8 @@ extension FullOptimizer {
             newton = run
             converged = run.converged
             if !run.converged { notes.append(stopped) }
-            var decrement = run.decrement
+            decrement = run.decrement
+            curvature = run.hessian
             if engine.tradesBeta != nil {
                 // trades is not convex, and a BFGS Hessian is positive definite by construction.
                 let step = 1e-4 * size
@@ -369,20 +378,31 @@ extension FullOptimizer {
                 if let h = try? DampedNewton.differencedHessian(at: yx, gradient: g0, step: step, { try restricted($0).gradient }),
                    let value = DampedNewton.decrement(hessian: h, gradient: run.gradient) {
                     decrement = value
+                    curvature = h
                 } else {
+                    curvature = nil
                     converged = false
                     notes.append("the Hessian along the kink at the point found is not positive definite: not a certified local minimum")
                 }
                 onKink = x
             }
-            if !decrementMeets(decrement, value: run.value, tolerance: tolerance) {
-                converged = false
-                notes.append("Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
-            }
         } catch is Declined {
             return nil
         }
         guard let final = engine.estimate(matrix(x)) else { return nil }
+        // The decrement on the estimate's gradient too (along the manifold): Newton's are the
+        // working rule's, unrefined, which on the wide v panels can be further off.
+        if let h = curvature, let n = normals(x), let g = tangential(free(final.gradient), normals: n), g.allSatisfy(\.isFinite),
+           let value = DampedNewton.decrement(hessian: h, gradient: g) {
+            decrement = max(decrement, value)
+        } else if converged {
+            converged = false
+            notes.append("the decrement on the estimate's gradient along the kink is not available: not certified")
+        }
+        if !decrementMeets(decrement, value: newton.value, tolerance: tolerance) {
+            converged = false
+            notes.append("Newton decrement \(decrement) (F - F* of the quadratic model) exceeds the tolerance \(tolerance)")
+        }
         // The start is not on the certified point (nor, from `fastSolve`'s end, certified itself).
         let useStart = startEstimate.value < final.value
         // The bound of the value returned (from `fastSolve`'s end the start is a point where the
@@ -393,8 +413,13 @@ extension FullOptimizer {
             converged = false
             notes.append("the fixed rule and its verification rule differ by \(errorBound) > tolerance \(tolerance)")
         }
-        let (directions, verdict) = certificate(at: x, error: max(10 * final.gradientError, 1e-5))
-        let error = max(10 * final.gradientError, 1e-5)
+        // The certificate's probes take the working rule's gradients, unrefined: its error also
+        // covers how far that is from the estimate's at the point (on the wide v panels the
+        // estimate refines the panels where the rules differ).
+        guard let working = engine.evaluate(matrix(x)) else { return nil }
+        let workingOff = zip(free(working.gradient), free(final.gradient)).reduce(0.0) { max($0, ($1.0 - $1.1).isNaN ? .infinity : abs($1.0 - $1.1)) }
+        let error = max(10 * final.gradientError, 10 * workingOff, 1e-5)
+        let (directions, verdict) = certificate(at: x, error: error)
         switch verdict {
         case .optimal(let slack, let flat)? where flat.isEmpty:
             notes.insert("\(along); R rises at rate >= \(slack.map { String($0) } ?? "0") along every direction off it (error \(error))", at: 0)

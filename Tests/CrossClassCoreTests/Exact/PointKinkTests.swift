@@ -100,6 +100,50 @@ struct PointKinkTests {
         }
     }
 
+    static func r3() throws -> DataModel {
+        try DataModel(name: "r3", membership: [[false, false, false, false], [true, true, true, true], [true, true, false, true]],
+                      mu: [0.71, 0.65, 1.3, 0.66], sigma: [0.57, 0.53, 0.42, 0.64])
+    }
+
+    /// 30 s on 2 cores: in the slow tier.
+    @Test("l_2, r3's full-W trades:1 optimum: Newton along class 0's kink on the wide panels from where the wide run stopped beside it, certified there (stop 68); the optimum of the fine panels' run along it before stop 68 within both bounds, the fine panels' two rules agreeing with its value, and R rising along 8 random directions 1e-3 |W| away (slow)",
+          .enabled(if: SlowTier.enabled))
+    func wideKinkUnderL2() throws {
+        let model = try Self.r3()
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
+        #expect(full.converged && full.method == .fast, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("continued from there on the same panels") }, "\(full.notes)")
+        #expect(full.notes.contains { $0.contains("class 0 has no features") && $0.contains("R rises at rate >=") }, "\(full.notes)")
+        let bound = try #require(full.errorBound)
+        // Before stop 68 (Newton along the kink on the fine panels): 0.5995929210088388, bound 2.9e-11.
+        #expect(abs(full.value - 0.5995929210088388) <= 2.9e-11 + bound, "\(full.value) +- \(bound)")
+        var fine = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        fine.parallel = true
+        fine.vWidth = LinearPairCE.fineVWidth
+        fine.refinedLineEnds = true
+        // On the kink the point class's candidates tie: values only, as along it.
+        fine.valueOnly = true
+        let w = full.classifier.weights
+        let e = try #require(fine.estimate(w))
+        #expect(e.errorBound <= 1e-10 && abs(e.value - full.value) <= e.errorBound + bound, "fine \(e.value) +- \(e.errorBound), reported \(full.value) +- \(bound)")
+        // A first-order kink across the manifold and curvature along it: the rise 1e-3 |W| away
+        // is >= ~1e-7, far above the rules' 1e-11.
+        var wide = try #require(LinearPairCE(model: model, threat: threat, objective: .trades(beta: 1)))
+        wide.parallel = true
+        let free = (w.rows - 1) * w.columns
+        let x = Array(w.storage.prefix(free))
+        let size = x.reduce(0) { max($0, abs($1)) }
+        let random = TestRandom(seed: 68)
+        for _ in 0..<8 {
+            let v = (0..<free).map { _ in random.gaussian() }
+            let length = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let moved = zip(x, v).map { $0 + 1e-3 * size * $1 / length } + [Double](repeating: 0, count: w.columns)
+            let there = try #require(wide.estimate(Matrix(rows: w.rows, columns: w.columns, storage: moved)))
+            #expect(there.value > full.value + 1e-8, "along \(v): \(there.value) against \(full.value)")
+        }
+    }
+
     @Test("end to end (with CCSIM_SLOW_TESTS=1): the full-W optimum on r8 ends on the kink, converged, at the point Newton along it finds, from where the wide panels' run stopped beside it (no run over all entries on the fine panels first)")
     func endToEnd() throws {
         guard SlowTier.enabled else { return }
