@@ -195,6 +195,17 @@ extension FullOptimizer {
         let d = x0.count / 2
         guard var kink = PointKink(base, at: matrix(x0), near: near, count: count, only: pointClass) else { return nil }
         let y = kink.pointClass
+        // A third candidate within `near` at the start too: the three-way kink is the one at hand,
+        // and Newton along it goes first; its point is kept where certified. Along the two-way
+        // kink Newton stalls on it, and the bundle-Newton method crawls to it (r8 of
+        // bench/ANALYSIS.md stop 68, trades:1 under l_2, its third candidate 1.1e-6 below at the
+        // wide run's stop: 7 iterations and 12 bundle steps, 18 s, before the three-way run;
+        // 37 -> 17 s in all, the same point).
+        if count == 2, PointKink(base, at: matrix(x0), near: near, count: 3, only: y) != nil,
+           case .solved(let three)? = try pointKinkSolve(base, start: x0, matrix: matrix, tolerance: tolerance, near: near, count: 3, holding: holding, pointClass: y),
+           three.converged {
+            return .solved(three)
+        }
         let variance = base.model.variance(ofClass: y)
         let classTied = (0..<d).filter { variance[$0] > 0 }
         let tied = Array(Set(classTied + holding)).sorted()
