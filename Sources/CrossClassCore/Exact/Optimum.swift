@@ -1021,6 +1021,11 @@ public enum FullOptimizer {
             // run is kept (`heldBelow`, the lowest) for the fine panels to hold first.
             struct HeldRun { var tied: [Int], held: [Int], nearlyTied: [Int], result: DampedNewton.Result }
             var heldBelow: HeldRun? = nil
+            /// A Newton point within rounding of the start is the start (no second estimate).
+            func isStart(_ x: [Double]) -> Bool {
+                let size = x0.reduce(0) { max($0, abs($1)) }
+                return zip(x, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
+            }
             // `heldRun` kept where it converges no higher than `ceiling` (+ the tolerance) and its
             // ties are certified: the run, and then the certificate's note; nil where declined.
             func holdTied(free held: [Int], from start: [Double], tied: [Int], noHigherThan ceiling: Double) throws
@@ -1128,9 +1133,9 @@ public enum FullOptimizer {
             var settled: (estimate: LinearPairCE.RuleEstimate, decrement: Double)? = nil
             if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth && engine.threat.norm == .l2 && engine.tradesBeta != nil,
                let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
-               !zip(newton.argument, x0).allSatisfy({ abs($0 - $1) <= 1e-9 * x0.reduce(0) { max($0, abs($1)) } }),
-               let estimate = engine.estimate(matrix(newton.argument)), estimate.errorBound <= tolerance,
-               let point = pointDecrement(gradient: moving.map { freeEntries(estimate.gradient)[$0] }, candidates: 1, { _ in
+               !isStart(newton.argument), let estimate = engine.estimate(matrix(newton.argument)), estimate.errorBound <= tolerance,
+               case let gradient = freeEntries(estimate.gradient),
+               let point = pointDecrement(gradient: moving.map { gradient[$0] }, candidates: 1, { _ in
                    freeEntriesHessian(engine, at: newton.argument, matrix: matrix, rule: .working).map { restricted($0, to: moving) }
                }), decrementMeets(point.decrement, value: estimate.value, tolerance: tolerance) {
                 settled = (estimate, point.decrement)
@@ -1148,9 +1153,10 @@ public enum FullOptimizer {
                 // start, R rising off the kink), else the run below goes on. (Not against the wide
                 // run's value: the working rule on the wide panels, up to 1e-6 off under l_inf.)
                 let wide = newton
-                // Under l_2 the wide panels first: there the kink's runs cost a seventh of the fine
-                // panels' (r8 of bench/ANALYSIS.md stop 68, trades:1: 112 evaluations on the
-                // fine panels, 94 s), and a point certified on them -- the estimate's bound and
+                // Under l_2 the wide panels first: there an evaluation costs a quarter to an eighth
+                // of the fine panels' (r8 and r3 of bench/ANALYSIS.md stop 68, trades:1: 0.19
+                // against 0.70 s, 0.17 against 1.24 s; r8's kink took 112 evaluations on the fine
+                // panels, 94 s), and a point certified on them -- the estimate's bound and
                 // its gradient's decrement within the tolerance, R rising off the kink -- stands
                 // as stop 67's wide estimates do after the fine stage.
                 if engine.threat.norm == .l2, case .solved(let onKink)? = try kinkSolve(engine, from: wide.argument), onKink.converged {
@@ -1218,9 +1224,7 @@ public enum FullOptimizer {
             // A column may come near zero only on the fine panels (a random 3-class model, trades:1:
             // Newton on them cycled with step 0.04 beside feature 3's vanishing column).
             if active.vWidth != engine.vWidth { try holdNearlyTied() }
-            // A Newton point within rounding of the start is the start (no second estimate).
-            let size = x0.reduce(0) { max($0, abs($1)) }
-            let atStart = zip(newton.argument, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
+            let atStart = isStart(newton.argument)
             let kept = last.flatMap { $0.x == newton.argument ? $0.shares : nil }
             // After the fine stage under l_2, the point's estimate is first the wide panels'
             // refined where their rules differ (`LinearPairCE.estimate`, as everywhere else), kept

@@ -200,7 +200,7 @@ extension FullOptimizer {
         // kink Newton stalls on it, and the bundle-Newton method crawls to it (r8 of
         // bench/ANALYSIS.md stop 68, trades:1 under l_2, its third candidate 1.1e-6 below at the
         // wide run's stop: 7 iterations and 12 bundle steps, 18 s, before the three-way run;
-        // 37 -> 17 s in all, the same point).
+        // 37 -> 14 s in all, the same point within 2e-15).
         if count == 2, PointKink(base, at: matrix(x0), near: near, count: 3, only: y) != nil,
            case .solved(let three)? = try pointKinkSolve(base, start: x0, matrix: matrix, tolerance: tolerance, near: near, count: 3, holding: holding, pointClass: y),
            three.converged {
