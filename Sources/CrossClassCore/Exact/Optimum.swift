@@ -1021,6 +1021,12 @@ public enum FullOptimizer {
             // run is kept (`heldBelow`, the lowest) for the fine panels to hold first.
             struct HeldRun { var tied: [Int], held: [Int], nearlyTied: [Int], result: DampedNewton.Result }
             var heldBelow: HeldRun? = nil
+            /// A gradient in W in the entries `moving`.
+            func movingGradient(_ g: Matrix) -> [Double] { let free = freeEntries(g); return moving.map { free[$0] } }
+            /// An evaluator's Hessian at x on `rule`, in the entries `moving`.
+            func movingHessian(_ evaluator: LinearPairCE, at x: [Double], rule: GaussLegendre) -> [Double]? {
+                freeEntriesHessian(evaluator, at: x, matrix: matrix, rule: rule).map { restricted($0, to: moving) }
+            }
             /// A Newton point within rounding of the start is the start (no second estimate).
             func isStart(_ x: [Double]) -> Bool {
                 let size = x0.reduce(0) { max($0, abs($1)) }
@@ -1134,9 +1140,8 @@ public enum FullOptimizer {
             if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth && engine.threat.norm == .l2 && engine.tradesBeta != nil,
                let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
                !isStart(newton.argument), let estimate = engine.estimate(matrix(newton.argument)), estimate.errorBound <= tolerance,
-               case let gradient = freeEntries(estimate.gradient),
-               let point = pointDecrement(gradient: moving.map { gradient[$0] }, candidates: 1, { _ in
-                   freeEntriesHessian(engine, at: newton.argument, matrix: matrix, rule: .working).map { restricted($0, to: moving) }
+               let point = pointDecrement(gradient: movingGradient(estimate.gradient), candidates: 1, { _ in
+                   movingHessian(engine, at: newton.argument, rule: .working)
                }), decrementMeets(point.decrement, value: estimate.value, tolerance: tolerance) {
                 settled = (estimate, point.decrement)
                 tieNotes.append("Newton on the wide v panels stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) })) at their rule's noise floor; certified there: the estimate's bound \(estimate.errorBound) and the decrement \(point.decrement) from its gradient and the working rule's Hessian within the tolerance")
@@ -1159,12 +1164,10 @@ public enum FullOptimizer {
                 // panels, 94 s), and a point certified on them -- the estimate's bound and
                 // its gradient's decrement within the tolerance, R rising off the kink -- stands
                 // as stop 67's wide estimates do after the fine stage.
-                if engine.threat.norm == .l2, case .solved(let onKink)? = try kinkSolve(engine, from: wide.argument), onKink.converged {
-                    let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on the same panels"
-                    return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
-                }
-                if case .solved(let onKink)? = try kinkSolve(engine.onPanels(width: LinearPairCE.fineVWidth), from: wide.argument), onKink.converged {
-                    let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on the fine panels (width \(LinearPairCE.fineVWidth))"
+                for evaluator in (engine.threat.norm == .l2 ? [engine] : []) + [engine.onPanels(width: LinearPairCE.fineVWidth)] {
+                    guard case .solved(let onKink)? = try kinkSolve(evaluator, from: wide.argument), onKink.converged else { continue }
+                    let panels = evaluator.vWidth == engine.vWidth ? "the same panels" : "the fine panels (width \(evaluator.vWidth))"
+                    let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on \(panels)"
                     return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
                 }
                 // The wide v panels' rule can be off by 1e-6 off the family, and Newton then
@@ -1319,9 +1322,8 @@ public enum FullOptimizer {
                 // 8.3e-7 to 6.4e-5, at 45-70% of its cost. Where it is not positive definite, the
                 // fine panels' coarse and working rules as before.
                 let rules: [(evaluator: LinearPairCE, rule: GaussLegendre)] = (fineStageOnL2 ? [(engine, .working)] : []) + [(active, .coarse), (active, .working)]
-                func movingGradient(_ g: Matrix) -> [Double] { let free = freeEntries(g); return moving.map { free[$0] } }
                 if let point = pointDecrement(gradient: movingGradient(final.gradient), candidates: rules.count, { i in
-                    freeEntriesHessian(rules[i].evaluator, at: newton.argument, matrix: matrix, rule: rules[i].rule).map { restricted($0, to: moving) }
+                    movingHessian(rules[i].evaluator, at: newton.argument, rule: rules[i].rule)
                 }) {
                     decrement = point.decrement
                     if finalOnWidePanels && !decrementMeets(decrement, value: final.value, tolerance: tolerance),

@@ -400,7 +400,11 @@ extension FullOptimizer {
         } catch is Declined {
             return nil
         }
-        guard let final = engine.estimate(matrix(x)) else { return nil }
+        // The working rule's shares at x, once: the estimate's working half, and the gradient the
+        // certificate's error is measured from below.
+        guard let workingShares = engine.sharesWithParts(matrix(x), rule: .working),
+              let final = engine.estimate(matrix(x), working: nil, workingShares: workingShares) else { return nil }
+        let working = engine.combine(workingShares.shares, columns: d)
         // The decrement on the estimate's gradient too (along the manifold): Newton's are the
         // working rule's, unrefined, which on the wide v panels can be further off.
         if let h = curvature, let n = normals(x), let g = tangential(free(final.gradient), normals: n), g.allSatisfy(\.isFinite),
@@ -427,7 +431,6 @@ extension FullOptimizer {
         // The certificate's probes take the working rule's gradients, unrefined: its error also
         // covers how far that is from the estimate's at the point (on the wide v panels the
         // estimate refines the panels where the rules differ).
-        guard let working = engine.evaluate(matrix(x)) else { return nil }
         let workingOff = zip(free(working.gradient), free(final.gradient)).reduce(0.0) { max($0, ($1.0 - $1.1).isNaN ? .infinity : abs($1.0 - $1.1)) }
         let error = max(10 * final.gradientError, 10 * workingOff, 1e-5)
         let (directions, verdict) = certificate(at: x, error: error)
