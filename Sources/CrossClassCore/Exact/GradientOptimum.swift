@@ -916,6 +916,10 @@ public enum DampedNewton {
     /// - Parameter decrementBelow: return (as converged) once the Newton decrement from a
     ///   positive definite Hessian is below this: for an f whose gradient has an error floor
     ///   above F's rounding, where the decrement test at rounding is never met.
+    /// - Parameter stallBelow: return NOT converged, as a stall that gained nothing (`windowGain`
+    ///   0), once the decrement from a positive definite Hessian (a secant model's too) is below
+    ///   this: where the caller certifies a stalled point with a Hessian of its own, and the
+    ///   steps from here to the rule's noise floor would only cost evaluations.
     /// - Parameter saddleFree: where the Hessian is not positive definite and its negative
     ///   curvature is mild (`mildSaddleMetric`), true steps on it with its eigenvalues replaced
     ///   by their magnitudes: Newton's step along every positive direction, and a descent along
@@ -927,7 +931,7 @@ public enum DampedNewton {
     public static func minimize(
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
         evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, stallGain: Double? = nil, patientAt: (([Double]) -> Bool)? = nil,
-        decrementBelow: Double? = nil, boundStreak: (index: Int, iterations: Int)? = nil, saddleFree: Bool = false,
+        decrementBelow: Double? = nil, stallBelow: Double? = nil, boundStreak: (index: Int, iterations: Int)? = nil, saddleFree: Bool = false,
         _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
@@ -998,6 +1002,9 @@ public enum DampedNewton {
             if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false)
                 || (positiveDefinite && decrementBelow.map { decrement <= $0 } ?? false) {
                 return finish(iteration, step: newtonStep, converged: true)
+            }
+            if positiveDefinite, let stallBelow, decrement <= stallBelow {
+                return finish(iteration, step: lastStep, converged: false, windowGain: 0)
             }
             var t = 1.0
             var cutBy = -1

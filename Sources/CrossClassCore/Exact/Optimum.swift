@@ -923,6 +923,12 @@ public enum FullOptimizer {
             func declining(_ run: () throws -> DampedNewton.Result) throws -> DampedNewton.Result? {
                 do { return try run() } catch is Declined { return nil }
             }
+            // Under l_2 (trades) a run on the wide v panels that stalls is certified where it
+            // stopped when it can be (`settled` below), so it stops once its secant model's
+            // decrement is a hundredth of the tolerance: the steps from there to the rule's noise
+            // floor moved R by 5e-14 on q1 of bench/ANALYSIS.md stop 69 (7 of its 20 evaluations,
+            // 5 s) and 3.6e-13 on q0, both far inside the point's error bound.
+            let settlesStalls = engine.onLines && engine.vWidth > LinearPairCE.fineVWidth && engine.threat.norm == .l2 && engine.tradesBeta != nil
             // `patient`: on lines a stall needs F to have stopped falling as well (see the
             // continuation below).
             func newtonRun(free moving: [Int], from start: [Double] = x0, decrementBelow: Double? = nil, hessian warm: [Double]? = nil,
@@ -951,6 +957,7 @@ public enum FullOptimizer {
                                                        stallWindow: engine.onLines ? 6 : (engine.tradesBeta == nil ? 20 : nil),
                                                        stallGain: engine.onLines && patient ? 1e-5 : nil,
                                                        patientAt: engine.threat.norm == .linf ? { !besideTie($0) } : nil, decrementBelow: decrementBelow,
+                                                       stallBelow: settlesStalls && active.vWidth == engine.vWidth ? 0.01 * tolerance : nil,
                                                        saddleFree: true) { y in
                     let r = try f(expand(y))
                     return (r.value, moving.map { r.gradient[$0] })
@@ -1137,14 +1144,13 @@ public enum FullOptimizer {
             // (its last Hessian, on its gradient) predicts a decrement below a tenth of the
             // tolerance; otherwise, or where the certificate fails, the fine stage as before.
             var settled: (estimate: LinearPairCE.RuleEstimate, decrement: Double)? = nil
-            if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth && engine.threat.norm == .l2 && engine.tradesBeta != nil,
-               let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
+            if settlesStalls && !newton.converged, let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
                !isStart(newton.argument), let estimate = engine.estimate(matrix(newton.argument)), estimate.errorBound <= tolerance,
                let point = pointDecrement(gradient: movingGradient(estimate.gradient), candidates: 1, { _ in
                    movingHessian(engine, at: newton.argument, rule: .working)
                }), decrementMeets(point.decrement, value: estimate.value, tolerance: tolerance) {
                 settled = (estimate, point.decrement)
-                tieNotes.append("Newton on the wide v panels stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) })) at their rule's noise floor; certified there: the estimate's bound \(estimate.errorBound) and the decrement \(point.decrement) from its gradient and the working rule's Hessian within the tolerance")
+                tieNotes.append("Newton on the wide v panels stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) }), its secant model's decrement \(predicted)); certified there: the estimate's bound \(estimate.errorBound) and the decrement \(point.decrement) from its gradient and the working rule's Hessian within the tolerance")
                 newton.converged = true
                 newton.decrement = point.decrement
             }

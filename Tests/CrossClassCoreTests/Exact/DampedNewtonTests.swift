@@ -254,6 +254,25 @@ struct DampedNewtonTests {
         #expect(full.iterations > stalled.iterations, "\(full.iterations) against \(stalled.iterations)")
     }
 
+    @Test("stallBelow: with secant updates the run stops NOT converged, as a stall that gained nothing (windowGain 0), once the decrement from its positive definite (secant) Hessian is below it, that Hessian carried; F there within a few times the decrement of the minimum; without it the run goes on to converge")
+    func stallBelowDecrement() throws {
+        let f: ([Double]) -> (value: Double, gradient: [Double]) = { x in
+            let a = x[0] - 1, b = x[1] + 2
+            return (cosh(a) + cosh(b) + 0.3 * a * b, [sinh(a) + 0.3 * b, sinh(b) + 0.3 * a])
+        }
+        let stopped = try DampedNewton.minimize(start: [2.5, 0.5], maxIterations: 60, secantUpdates: true, stallBelow: 1e-8, f)
+        #expect(!stopped.converged && stopped.windowGain == 0)
+        #expect(stopped.decrement <= 1e-8 && stopped.decrement > 0, "decrement \(stopped.decrement)")
+        let h = try #require(stopped.hessian)
+        let carried = try #require(DampedNewton.decrement(hessian: h, gradient: stopped.gradient))
+        #expect(abs(carried - stopped.decrement) <= 1e-12 * stopped.decrement + 1e-300, "\(carried) against \(stopped.decrement)")
+        let unaided = try DampedNewton.minimize(start: [2.5, 0.5], maxIterations: 60, secantUpdates: true, f)
+        #expect(unaided.converged && unaided.iterations > stopped.iterations, "\(unaided.iterations) against \(stopped.iterations)")
+        // F* = f(1, -2) = 2; the quadratic model's F - F* is the decrement, a secant model's
+        // within a small factor of it.
+        #expect(stopped.value - 2 <= 10 * stopped.decrement && stopped.value - 2 > 0, "F - F* \(stopped.value - 2), decrement \(stopped.decrement)")
+    }
+
     @Test("decrementBelow: with a gradient error floor of 1e-7 far above F's rounding the run stops, converged, near the minimiser; without it, it does not converge")
     func gradientFloor() throws {
         // `function`'s f without noise, its gradient off by a deterministic 1e-7 that changes

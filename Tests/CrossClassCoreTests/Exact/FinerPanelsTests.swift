@@ -77,7 +77,7 @@ struct FinerPanelsTests {
     func wideStallCertified() throws {
         // Before stop 68 (the fine stage, then stop 67's wide estimate): 0.20433739629469105,
         // bound 6.2e-12, the same weights.
-        let full = try Self.checkedOptimum(try Self.r9(), note: "at their rule's noise floor; certified there", before: 0.20433739629469105)
+        let full = try Self.checkedOptimum(try Self.r9(), note: "certified there: the estimate's bound", before: 0.20433739629469105)
         #expect(!full.notes.contains { $0.contains("continued on the fine panels") }, "\(full.notes)")
     }
 
