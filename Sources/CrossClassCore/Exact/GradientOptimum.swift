@@ -61,12 +61,15 @@ extension SymmetricOptimizer {
         }
         let holdsTie = !constant[0].isEmpty && constant[0] == constant[1]
         engine.constantRGradients = holdsTie
-        var last: (w1: Double, w2: Double, r: (value: Double, gradient: Matrix, tail: Double))? = nil
+        // The last working-rule evaluation, with its classes' shares (the estimate at the point
+        // refines them where its rules differ, instead of integrating them again).
+        var last: (w1: Double, w2: Double, r: (value: Double, gradient: Matrix, tail: Double), shares: LinearPairCE.SharesWithParts)? = nil
         func f(_ w1: Double, _ w2: Double, _ rule: GaussLegendre, working: Bool = false) throws -> (value: Double, g1: Double, g2: Double) {
             let w = LinearClassifier.symmetric(model: model, w1: w1, w2: w2).weights
-            guard w2 > 0, let r = engine.evaluate(w, rule: rule), r.value.isFinite else { throw Declined() }
+            guard w2 > 0, let shares = engine.sharesWithParts(w, rule: rule), case let r = engine.combine(shares.shares, columns: w.columns),
+                  r.value.isFinite else { throw Declined() }
             onEvaluation?()
-            if working { last = (w1, w2, r) }
+            if working { last = (w1, w2, r, shares) }
             return penalised(w1, w2, (r.value, Self.along(r.gradient, u1), Self.along(r.gradient, u2)))
         }
         // A class whose margins are both constant on the family (`LinearPairCE.pointClasses`:
@@ -91,10 +94,10 @@ extension SymmetricOptimizer {
                 o.iterations += stalled.iterations
                 if !o.converged { return nil }
             }
-            let known = last.flatMap { $0.w1 == o.w1 && $0.w2 == o.w2 ? $0.r : nil }
+            let known = last.flatMap { $0.w1 == o.w1 && $0.w2 == o.w2 ? $0 : nil }
             // R's estimate at the point (as `RobustObjective.fixedRuleEstimate`), with its gradient.
             let w = LinearClassifier.symmetric(model: model, w1: o.w1, w2: o.w2).weights
-            guard let e = engine.estimate(w, working: known), e.value.isFinite else {
+            guard let e = engine.estimate(w, working: nil, workingShares: known?.shares), e.value.isFinite else {
                 return FamilyOptimum(w1: o.w1, w2: o.w2, value: o.value, converged: o.converged, iterations: o.iterations, step: o.step)
             }
             let estimate = e.errorBound <= tolerance
@@ -102,7 +105,7 @@ extension SymmetricOptimizer {
                 : nil
             // Not with a constant class: its gradient here is one side's across the symmetry, which
             // the full-W optimiser must not start from (`FullOptimizer.subspaceSolve`).
-            let final = holdsTie ? nil : known.map { FamilyFinalEvaluations(w1: o.w1, w2: o.w2, evaluations: .init(working: $0, estimate: e)) }
+            let final = holdsTie ? nil : known.map { FamilyFinalEvaluations(w1: o.w1, w2: o.w2, evaluations: .init(working: $0.r, estimate: e)) }
             return FamilyOptimum(w1: o.w1, w2: o.w2, value: o.value, converged: o.converged, iterations: o.iterations, step: o.step,
                                  objective: estimate, final: final)
         } catch is Declined {

@@ -885,14 +885,14 @@ public enum FullOptimizer {
         }
         // The last working-rule evaluation with its classes' shares: the estimate at the Newton
         // point (where the last one was made) takes them instead of integrating them again.
-        var last: (x: [Double], shares: (shares: [LinearPairCE.ClassShare], parts: [[ClassPairLSGeneral.PanelPart]]))? = nil
+        var last: (x: [Double], width: Double, shares: LinearPairCE.SharesWithParts)? = nil
         // The evaluator of the Newton runs: `engine`, or its fine v panels after a stall.
         var active = engine
         func f(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
             if x == x0 && active.vWidth == engine.vWidth { return free(working0) }
             let w = matrix(x)
             guard let r = active.sharesWithParts(w, rule: .working) else { throw Declined() }
-            last = (x, r)
+            last = (x, active.vWidth, r)
             return free(engine.combine(r.shares, columns: w.columns))
         }
         do {
@@ -1030,9 +1030,15 @@ public enum FullOptimizer {
             var heldBelow: HeldRun? = nil
             /// A gradient in W in the entries `moving`.
             func movingGradient(_ g: Matrix) -> [Double] { let free = freeEntries(g); return moving.map { free[$0] } }
-            /// An evaluator's Hessian at x on `rule`, in the entries `moving`.
-            func movingHessian(_ evaluator: LinearPairCE, at x: [Double], rule: GaussLegendre) -> [Double]? {
-                freeEntriesHessian(evaluator, at: x, matrix: matrix, rule: rule).map { restricted($0, to: moving) }
+            /// An evaluator's Hessian at x on `rule`, in the entries `moving`; `base`: its shares at
+            /// x on that rule, where known.
+            func movingHessian(_ evaluator: LinearPairCE, at x: [Double], rule: GaussLegendre, base: [LinearPairCE.ClassShare]? = nil) -> [Double]? {
+                freeEntriesHessian(evaluator, at: x, matrix: matrix, rule: rule, base: base).map { restricted($0, to: moving) }
+            }
+            /// The working-rule shares of the runs' last evaluation where it was made at x on
+            /// `evaluator`'s v panels.
+            func lastShares(at x: [Double], on evaluator: LinearPairCE) -> LinearPairCE.SharesWithParts? {
+                last.flatMap { $0.x == x && $0.width == evaluator.vWidth ? $0.shares : nil }
             }
             /// A Newton point within rounding of the start is the start (no second estimate).
             func isStart(_ x: [Double]) -> Bool {
@@ -1145,9 +1151,10 @@ public enum FullOptimizer {
             // tolerance; otherwise, or where the certificate fails, the fine stage as before.
             var settled: (estimate: LinearPairCE.RuleEstimate, decrement: Double)? = nil
             if settlesStalls && !newton.converged, let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
-               !isStart(newton.argument), let estimate = engine.estimate(matrix(newton.argument)), estimate.errorBound <= tolerance,
+               !isStart(newton.argument), case let known = lastShares(at: newton.argument, on: engine),
+               let estimate = engine.estimate(matrix(newton.argument), working: nil, workingShares: known), estimate.errorBound <= tolerance,
                let point = pointDecrement(gradient: movingGradient(estimate.gradient), candidates: 1, { _ in
-                   movingHessian(engine, at: newton.argument, rule: .working)
+                   movingHessian(engine, at: newton.argument, rule: .working, base: known?.shares)
                }), decrementMeets(point.decrement, value: estimate.value, tolerance: tolerance) {
                 settled = (estimate, point.decrement)
                 tieNotes.append("Newton on the wide v panels stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) }), its secant model's decrement \(predicted)); certified there: the estimate's bound \(estimate.errorBound) and the decrement \(point.decrement) from its gradient and the working rule's Hessian within the tolerance")
@@ -1234,7 +1241,7 @@ public enum FullOptimizer {
             // Newton on them cycled with step 0.04 beside feature 3's vanishing column).
             if active.vWidth != engine.vWidth { try holdNearlyTied() }
             let atStart = isStart(newton.argument)
-            let kept = last.flatMap { $0.x == newton.argument ? $0.shares : nil }
+            let kept = lastShares(at: newton.argument, on: active)
             // After the fine stage under l_2, the point's estimate is first the wide panels'
             // refined where their rules differ (`LinearPairCE.estimate`, as everywhere else), kept
             // where it meets the tolerance: at the fine-stage optima of three random 3-class
@@ -1276,7 +1283,7 @@ public enum FullOptimizer {
                 active = active.onPanels(width: to)
                 last = nil
                 if var run = try declining({ try newtonRun(free: moving, from: stopped.argument, decrementBelow: 0.1 * tolerance, hessian: stopped.hessian, patient: true) }),
-                   let estimate = active.estimate(matrix(run.argument), working: nil, workingShares: last.flatMap { $0.x == run.argument ? $0.shares : nil }),
+                   let estimate = active.estimate(matrix(run.argument), working: nil, workingShares: lastShares(at: run.argument, on: active)),
                    estimate.errorBound < stoppedBound {
                     run.iterations += stopped.iterations
                     newton = run
@@ -1327,9 +1334,12 @@ public enum FullOptimizer {
                 // most accurate, 9-68 s), the coarse rule's on the fine panels within
                 // 8.3e-7 to 6.4e-5, at 45-70% of its cost. Where it is not positive definite, the
                 // fine panels' coarse and working rules as before.
-                let rules: [(evaluator: LinearPairCE, rule: GaussLegendre)] = (fineStageOnL2 ? [(engine, .working)] : []) + [(active, .coarse), (active, .working)]
+                // (`base`: the working rule's shares at the point where the run's last evaluation was there.)
+                func shares(on evaluator: LinearPairCE) -> [LinearPairCE.ClassShare]? { lastShares(at: newton.argument, on: evaluator)?.shares }
+                let rules: [(evaluator: LinearPairCE, rule: GaussLegendre, base: [LinearPairCE.ClassShare]?)] =
+                    (fineStageOnL2 ? [(engine, .working, shares(on: engine))] : []) + [(active, .coarse, nil), (active, .working, shares(on: active))]
                 if let point = pointDecrement(gradient: movingGradient(final.gradient), candidates: rules.count, { i in
-                    movingHessian(rules[i].evaluator, at: newton.argument, rule: rules[i].rule)
+                    movingHessian(rules[i].evaluator, at: newton.argument, rule: rules[i].rule, base: rules[i].base)
                 }) {
                     decrement = point.decrement
                     if finalOnWidePanels && !decrementMeets(decrement, value: final.value, tolerance: tolerance),
@@ -1605,8 +1615,9 @@ public enum FullOptimizer {
     /// coarse rule's exact per-class gradients (`LinearPairCE.freeHessian`, which uses the
     /// classes' symmetries): its noise (~1e-8 / step) and truncation (~step) are far below what a
     /// Newton step from a stationary start needs. `rule`: the working rule's gradients instead.
-    static func freeEntriesHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix, rule: GaussLegendre = .coarse) -> [Double]? {
-        engine.freeHessian(matrix(x), rule: rule, step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3))
+    static func freeEntriesHessian(_ engine: LinearPairCE, at x: [Double], matrix: ([Double]) -> Matrix, rule: GaussLegendre = .coarse,
+                                   base: [LinearPairCE.ClassShare]? = nil) -> [Double]? {
+        engine.freeHessian(matrix(x), rule: rule, step: 1e-4 * max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-3), base: base)
     }
 
     /// Whether a Newton decrement certifies the point: within the tolerance, or F's rounding

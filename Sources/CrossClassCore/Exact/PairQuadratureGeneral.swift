@@ -751,6 +751,8 @@ public struct LinearPairCE: Sendable {
 
     /// One class's share of R: its value, its gradient in its rows D_y (2 x d), its tail bound.
     typealias ClassShare = (value: Double, gradient: [[Double]], tail: Double)
+    /// Every class's share with its base v-panel parts (`sharesWithParts`).
+    typealias SharesWithParts = (shares: [ClassShare], parts: [[ClassPairLSGeneral.PanelPart]])
 
     func evaluate(_ w: Matrix, rule: GaussLegendre) -> (value: Double, gradient: Matrix, tail: Double)? {
         shares(w, rule: rule).map { combine($0, columns: w.columns) }
@@ -904,7 +906,15 @@ public struct LinearPairCE: Sendable {
     /// gradients instead of 13 three-class ones. nil when a class is outside the fixed rules.
     public func freeHessian(_ w: Matrix, step h: Double) -> [Double]? { freeHessian(w, rule: .working, step: h) }
 
-    func freeHessian(_ w: Matrix, rule: GaussLegendre, step h: Double) -> [Double]? {
+    /// `freeHessian(_:step:)` from the working rule's shares at w integrated first, as a Newton
+    /// run's last evaluation gives them (for tests: the same bits).
+    public func freeHessianFromEvaluatedShares(_ w: Matrix, step h: Double) -> [Double]? {
+        sharesWithParts(w, rule: .working).flatMap { freeHessian(w, rule: .working, step: h, base: $0.shares) }
+    }
+
+    /// `base`: the classes' shares at w on `rule` where they are known (the last evaluation of a
+    /// run there: one evaluation of the 2 (K - 1) d + 1 fewer, the same bits).
+    func freeHessian(_ w: Matrix, rule: GaussLegendre, step h: Double, base: [ClassShare]? = nil) -> [Double]? {
         let d = w.columns, n = 2 * d
         let problems = problems(w)
         let correspondences = usesClassSymmetry ? ClassCorrespondence.map(problems) : [nil, nil, nil]
@@ -917,7 +927,7 @@ public struct LinearPairCE: Sendable {
                       let r = pair.evaluate(rule) else { return nil }
                 return r.gradient[0] + r.gradient[1]
             }
-            guard let g0 = gradient(p.rows) else { return nil }
+            guard let g0 = base.map({ $0[y].gradient[0] + $0[y].gradient[1] }) ?? gradient(p.rows) else { return nil }
             let swap = usesClassSymmetry ? ClassCorrespondence.selfSwap(p) : nil
             var hessian = [Double](repeating: 0, count: n * n)
             var done = [Bool](repeating: false, count: n)

@@ -64,6 +64,18 @@ struct ClassCorrespondenceTests {
         #expect(abs(c.value - a.value) > 1e-4)
     }
 
+    @Test("the Hessian from the working rule's shares at W already integrated (a Newton run's last evaluation) has the same bits as the one that integrates them: ce under l_inf at a general W, trades:1 on lines under l_inf at a symmetric W (one class integrated, two rearranged)")
+    func hessianFromEvaluatedShares() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        for (objective, w) in [(Objective.ce, Self.freeLayout(Self.general)), (.trades(beta: 1), Self.freeSymmetric(model, 1.47, 1.33))] {
+            let e = try Self.evaluator(model, objective: objective, symmetry: true)
+            let a = try #require(e.freeHessian(w, step: 1e-4))
+            let b = try #require(e.freeHessianFromEvaluatedShares(w, step: 1e-4))
+            #expect(a == b, "\(objective)")
+            #expect(a.contains { $0 != 0 })
+        }
+    }
+
     @Test("the Hessian from one class's orbits equals central differences of the whole gradient, at a symmetric and a general W")
     func hessian() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
