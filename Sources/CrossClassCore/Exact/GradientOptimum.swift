@@ -922,7 +922,9 @@ public enum DampedNewton {
     /// - Parameter stallBelow: return NOT converged, as a stall that gained nothing (`windowGain`
     ///   0), once the decrement from a positive definite Hessian (a secant model's too) is below
     ///   this: where the caller certifies a stalled point with a Hessian of its own, and the
-    ///   steps from here to the rule's noise floor would only cost evaluations.
+    ///   steps from here to the rule's noise floor would only cost evaluations. With secant
+    ///   updates and a `stallWindow`, a line search also stops halving (the same stall) once its
+    ///   trial's predicted decrease is below this, where that is above F's sums' rounding.
     /// - Parameter saddleFree: where the Hessian is not positive definite and its negative
     ///   curvature is mild (`mildSaddleMetric`), true steps on it with its eigenvalues replaced
     ///   by their magnitudes: Newton's step along every positive direction, and a descent along
@@ -1078,12 +1080,15 @@ public enum DampedNewton {
             // times g'H^-1 g) is below F's own rounding: F cannot judge it. The run stops there,
             // NOT converged, as a stall that gained nothing. (A random 3-class model's full-W l_2
             // trades:1 run on the wide v panels: line searches of 6-15 trials at decrements of
-            // 1e-13, the wide rule's floor, and one of 33 at 6e-15: 17 s of its 57 s.)
+            // 1e-13, the wide rule's floor, and one of 33 at 6e-15: 17 s of its 57 s.) Or below
+            // `stallBelow`, where the caller certifies a stall: r2 of bench/ANALYSIS.md stop 69
+            // (l_2 trades:1, wide panels) spent 19 evaluations, 4.7 s, in line searches at
+            // decrements of 1e-11 whose gradient (off by 1e-6) disagreed with its values.
             var fraction = t
             var unjudged = false
             let stallsUnjudged = !evaluatesRoundingSteps && secantUpdates && stallWindow != nil
             for _ in 0..<40 {
-                if stallsUnjudged && fraction < t && fraction * 2 * decrement <= 10 * noise {
+                if stallsUnjudged && fraction < t && fraction * 2 * decrement <= max(10 * noise, stallBelow ?? 0) {
                     unjudged = true
                     break
                 }

@@ -159,6 +159,22 @@ struct DampedNewtonTests {
         #expect(count <= 6, "\(count) evaluations")
     }
 
+    @Test("stallBelow also ends a line search where its trial's predicted decrease falls below it (above F's sums' rounding): the same stall, fewer evaluations")
+    func unjudgedLineSearchBelowStallLevel() throws {
+        // `unjudgedLineSearch`'s start (decrement 2.9e-12) with the level 2e-12 between the
+        // trials at 1/2 (2.9e-12) and 1/4 (1.4e-12) of the step.
+        let start = [1 + 2.5e-6, -2 - 1e-6]
+        var count = 0
+        let result = try withUnsafeMutablePointer(to: &count) { c in
+            try DampedNewton.minimize(start: start, maxIterations: 60, evaluatesRoundingSteps: false, secantUpdates: true, stallWindow: 6,
+                                      stallBelow: 2e-12, Self.readingHigh(by: 2e-11, awayFrom: start, count: c))
+        }
+        #expect(!result.converged && result.windowGain == 0)
+        #expect(result.argument == start)
+        // The start, two gradients for the Hessian, and the trials at 1 and 1/2 (6 without the level).
+        #expect(count == 5, "\(count) evaluations")
+    }
+
     @Test("stopBelow returns a warm start before taking a step of that size")
     func warmStart() throws {
         var count = 0
