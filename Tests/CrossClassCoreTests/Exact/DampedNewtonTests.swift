@@ -140,19 +140,26 @@ struct DampedNewtonTests {
         #expect(abs(result.argument[0] - 1) <= 1e-10 && abs(result.argument[1] + 2) <= 1e-10, "\(result.argument)")
     }
 
-    @Test("dear evaluations, secant updates and a stall window: a line search stops halving where its trial's predicted decrease is below F's sums' rounding, NOT converged as a stall that gained nothing")
-    func unjudgedLineSearch() throws {
-        // 2.7e-6 off the minimiser: decrement 2.9e-12, above 10 times F's rounding (1.03e-12);
-        // F reads 2e-11 high (a rule at its error floor: the wide v panels' line searches of
-        // 6-15 trials at 1e-13).
+    /// A secant run with a stall window, dear evaluations and `stallBelow`, from 2.7e-6 off the
+    /// minimiser (decrement 2.9e-12, above 10 times F's rounding, 1.03e-12), where F reads 2e-11
+    /// high (a rule at its error floor: the wide v panels' line searches of 6-15 trials at
+    /// 1e-13). The result (NOT converged, a stall that gained nothing, at the start) and the
+    /// evaluations it took.
+    static func unjudgedRun(stallBelow: Double? = nil) throws -> (result: DampedNewton.Result, count: Int) {
         let start = [1 + 2.5e-6, -2 - 1e-6]
         var count = 0
         let result = try withUnsafeMutablePointer(to: &count) { c in
             try DampedNewton.minimize(start: start, maxIterations: 60, evaluatesRoundingSteps: false, secantUpdates: true, stallWindow: 6,
-                                      Self.readingHigh(by: 2e-11, awayFrom: start, count: c))
+                                      stallBelow: stallBelow, Self.readingHigh(by: 2e-11, awayFrom: start, count: c))
         }
         #expect(!result.converged && result.windowGain == 0)
         #expect(result.argument == start)
+        return (result, count)
+    }
+
+    @Test("dear evaluations, secant updates and a stall window: a line search stops halving where its trial's predicted decrease is below F's sums' rounding, NOT converged as a stall that gained nothing")
+    func unjudgedLineSearch() throws {
+        let count = try Self.unjudgedRun().count
         // The start, two gradients for the Hessian, and the trials at 1, 1/2 and 1/4 of the
         // step (predicted decreases 5.8e-12, 2.9e-12, 1.4e-12); 1/8 (7.2e-13) is not tried.
         // (Without the rule this test fails.)
@@ -161,17 +168,9 @@ struct DampedNewtonTests {
 
     @Test("stallBelow also ends a line search where its trial's predicted decrease falls below it (above F's sums' rounding): the same stall, fewer evaluations")
     func unjudgedLineSearchBelowStallLevel() throws {
-        // `unjudgedLineSearch`'s start (decrement 2.9e-12) with the level 2e-12 between the
-        // trials at 1/2 (2.9e-12) and 1/4 (1.4e-12) of the step.
-        let start = [1 + 2.5e-6, -2 - 1e-6]
-        var count = 0
-        let result = try withUnsafeMutablePointer(to: &count) { c in
-            try DampedNewton.minimize(start: start, maxIterations: 60, evaluatesRoundingSteps: false, secantUpdates: true, stallWindow: 6,
-                                      stallBelow: 2e-12, Self.readingHigh(by: 2e-11, awayFrom: start, count: c))
-        }
-        #expect(!result.converged && result.windowGain == 0)
-        #expect(result.argument == start)
-        // The start, two gradients for the Hessian, and the trials at 1 and 1/2 (6 without the level).
+        // The level 2e-12 lies between the trials at 1/2 (2.9e-12) and 1/4 (1.4e-12) of the step:
+        // the start, two gradients for the Hessian, and the trials at 1 and 1/2 (6 without it).
+        let count = try Self.unjudgedRun(stallBelow: 2e-12).count
         #expect(count == 5, "\(count) evaluations")
     }
 
