@@ -1139,7 +1139,7 @@ public enum FullOptimizer {
                 }
             }
             // Under l_2 (trades) a wide run that stalled at its rule's noise floor beside the
-            // optimum is certified where it stopped when it can be: the wide panels' estimate there
+            // optimum, or stopped at `stallBelow`, is certified where it stopped when it can be: the wide panels' estimate there
             // (refined where their rules differ) within the tolerance, and the decrement from its
             // gradient and the wide working rule's Hessian (positive definite) too -- the estimate
             // and Hessian that decide the point after the fine stage (stop 67). On three random
@@ -1334,10 +1334,10 @@ public enum FullOptimizer {
                 // most accurate, 9-68 s), the coarse rule's on the fine panels within
                 // 8.3e-7 to 6.4e-5, at 45-70% of its cost. Where it is not positive definite, the
                 // fine panels' coarse and working rules as before.
-                // (`base`: the working rule's shares at the point where the run's last evaluation was there.)
-                func shares(on evaluator: LinearPairCE) -> [LinearPairCE.ClassShare]? { lastShares(at: newton.argument, on: evaluator)?.shares }
+                // (`base`: the working rule's shares at the point, where the run's last evaluation was
+                // there; after the fine stage the last evaluations are the fine panels'.)
                 let rules: [(evaluator: LinearPairCE, rule: GaussLegendre, base: [LinearPairCE.ClassShare]?)] =
-                    (fineStageOnL2 ? [(engine, .working, shares(on: engine))] : []) + [(active, .coarse, nil), (active, .working, shares(on: active))]
+                    (fineStageOnL2 ? [(engine, .working, nil)] : []) + [(active, .coarse, nil), (active, .working, lastShares(at: newton.argument, on: active)?.shares)]
                 if let point = pointDecrement(gradient: movingGradient(final.gradient), candidates: rules.count, { i in
                     movingHessian(rules[i].evaluator, at: newton.argument, rule: rules[i].rule, base: rules[i].base)
                 }) {
