@@ -969,9 +969,11 @@ public enum FullOptimizer {
             // (`TiedFeatures`); a tie that is not optimal, or not decided, frees them all.
             var moving = all
             // Newton along a point class's kink from x, where Newton over all entries stopped
-            // within 1e-4 of it, the features held tied (outside `moving`) held there too.
-            func kinkSolve(_ evaluator: LinearPairCE, from x: [Double]) throws -> PointKinkOutcome? {
-                try pointKinkSolve(evaluator, start: x, matrix: matrix, tolerance: tolerance, near: 1e-4, holding: (0..<d).filter { !moving.contains($0) })
+            // within `near` of it, the features held tied (outside `moving`) held there too; a
+            // third candidate sends it along the three-way kink first within 1e-4.
+            func kinkSolve(_ evaluator: LinearPairCE, from x: [Double], near: Double = 1e-4) throws -> PointKinkOutcome? {
+                try pointKinkSolve(evaluator, start: x, matrix: matrix, tolerance: tolerance, near: near, holding: (0..<d).filter { !moving.contains($0) },
+                                   threeWayNear: 1e-4)
             }
             var tieNotes: [String] = []
             let tied = engine.threat.norm == .linf ? TiedFeatures.features(of: x0, columns: d) : []
@@ -1150,6 +1152,14 @@ public enum FullOptimizer {
             // (its last Hessian, on its gradient) predicts a decrement below a tenth of the
             // tolerance; otherwise, or where the certificate fails, the fine stage as before.
             var settled: (estimate: LinearPairCE.RuleEstimate, decrement: Double)? = nil
+            // A secant run straddling a kink of R takes the gradient's jump there for curvature:
+            // its steps shrink below 1e-7 |x| and it reports convergence at a gradient far above
+            // any rule's error (r3 of bench/ANALYSIS.md stop 70: 9.2e-3 on the wide panels, where
+            // the fine stage then crawled 180 s to the kink). Such a run is a stall, which the kink
+            // or the fine stage below takes up.
+            if engine.onLines && newton.converged && newton.gradient.reduce(0, { max($0, abs($1)) }) > 1e-4 {
+                newton.converged = false
+            }
             if settlesStalls && !newton.converged, let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
                !isStart(newton.argument), case let known = lastShares(at: newton.argument, on: engine),
                let estimate = engine.estimate(matrix(newton.argument), working: nil, workingShares: known), estimate.errorBound <= tolerance,
@@ -1171,6 +1181,15 @@ public enum FullOptimizer {
                 // start, R rising off the kink), else the run below goes on. (Not against the wide
                 // run's value: the working rule on the wide panels, up to 1e-6 off under l_inf.)
                 let wide = newton
+                // A run that stalls at a gradient a hundred times the wide rule's error (~1e-6)
+                // is on a kink of R, not at the rule's noise floor: there the kink is taken within
+                // 1e-2 of 1 + |f| (as at a run's start), since Newton hopping across it leaves the
+                // candidates' gap at the size of its steps. (r3 of bench/ANALYSIS.md stop 70,
+                // trades:1 under l_2: a start 1e-9 apart in W stalled at gradient 9.2e-3 with the
+                // gap above 1e-4, and the fine stage took 180 s to the same kink.) A third
+                // candidate still goes first only within 1e-4 (`kinkSolve`): within 1e-2 on r3 the
+                // three-way run took 21 s and ended off its kink, before the two-way run's 5 s.
+                let besideKink = wide.gradient.reduce(0) { max($0, abs($1)) } > 1e-4 ? 1e-2 : 1e-4
                 // Under l_2 the wide panels first: there an evaluation costs a quarter to an eighth
                 // of the fine panels' (r8 and r3 of bench/ANALYSIS.md stop 68, trades:1: 0.19
                 // against 0.70 s, 0.17 against 1.24 s; r8's kink took 112 evaluations on the fine
@@ -1178,9 +1197,9 @@ public enum FullOptimizer {
                 // its gradient's decrement within the tolerance, R rising off the kink -- stands
                 // as stop 67's wide estimates do after the fine stage.
                 for evaluator in (engine.threat.norm == .l2 ? [engine] : []) + [engine.onPanels(width: LinearPairCE.fineVWidth)] {
-                    guard case .solved(let onKink)? = try kinkSolve(evaluator, from: wide.argument), onKink.converged else { continue }
+                    guard case .solved(let onKink)? = try kinkSolve(evaluator, from: wide.argument, near: besideKink), onKink.converged else { continue }
                     let panels = evaluator.vWidth == engine.vWidth ? "the same panels" : "the fine panels (width \(evaluator.vWidth))"
-                    let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within 1e-4 of the kink of a point class's inner maximum: Newton along that kink continued from there on \(panels)"
+                    let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within \(besideKink) of the kink of a point class's inner maximum: Newton along that kink continued from there on \(panels)"
                     return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
                 }
                 // The wide v panels' rule can be off by 1e-6 off the family, and Newton then

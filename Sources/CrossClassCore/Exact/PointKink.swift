@@ -189,8 +189,11 @@ extension FullOptimizer {
     ///   - holding: features whose columns are 0 at the start and are held there too (an l_inf
     ///     tie that the search settled), certified with the rest off the manifold.
     ///   - pointClass: the point class whose kink is followed (default: the first that ties).
+    ///   - threeWayNear: how close a third candidate must be at the start for Newton along the
+    ///     three-way kink to go first (default: `near`).
     public static func pointKinkSolve(_ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double,
-                                      near: Double = 1e-2, count: Int = 2, holding: [Int] = [], pointClass: Int? = nil) throws -> PointKinkOutcome? {
+                                      near: Double = 1e-2, count: Int = 2, holding: [Int] = [], pointClass: Int? = nil,
+                                      threeWayNear: Double? = nil) throws -> PointKinkOutcome? {
         precondition(count == 2 || count == 3)
         let d = x0.count / 2
         guard var kink = PointKink(base, at: matrix(x0), near: near, count: count, only: pointClass) else { return nil }
@@ -201,8 +204,8 @@ extension FullOptimizer {
         // bench/ANALYSIS.md stop 68, trades:1 under l_2, its third candidate 1.1e-6 below at the
         // wide run's stop: 7 iterations and 12 bundle steps, 18 s, before the three-way run;
         // 37 -> 14 s in all, the same point within 2e-15).
-        if count == 2, PointKink(base, at: matrix(x0), near: near, count: 3, only: y) != nil,
-           case .solved(let three)? = try pointKinkSolve(base, start: x0, matrix: matrix, tolerance: tolerance, near: near, count: 3, holding: holding, pointClass: y),
+        if count == 2, case let nearThree = threeWayNear ?? near, PointKink(base, at: matrix(x0), near: nearThree, count: 3, only: y) != nil,
+           case .solved(let three)? = try pointKinkSolve(base, start: x0, matrix: matrix, tolerance: tolerance, near: nearThree, count: 3, holding: holding, pointClass: y),
            three.converged {
             return .solved(three)
         }
@@ -336,6 +339,36 @@ extension FullOptimizer {
         do {
             var run = try DampedNewton.minimize(start: others.map { start[$0] }, maxIterations: 60, evaluatesRoundingSteps: !engine.onLines,
                                                 secantUpdates: engine.onLines, stallWindow: engine.onLines ? 6 : nil, restricted)
+            /// Newton along the three-way kink from p, where the two-way run (value R, `stopped`)
+            /// stalled beside it, as the outcome where it improves on R; nil otherwise.
+            func threeWay(from p: [Double], value: Double, iterations: Int, stopped: String) throws -> PointKinkOutcome? {
+                let nearly = "a third candidate nearly ties at that point (R = \(value))"
+                switch try pointKinkSolve(base, start: p, matrix: matrix, tolerance: tolerance, near: 1e-3, count: 3, holding: holding, pointClass: y) {
+                case .solved(let three)? where improves(three, on: value, tolerance: tolerance):
+                    return .solved(three.continuing(after: [along, stopped, "\(nearly): Newton along the three-way kink from there"],
+                                                    iterations: iterations, symmetricValue: startEstimate.value))
+                case let .leave(point, left, _, note)? where left < value:
+                    return .leave(point: point, value: left, start: startEstimate.value, note: "\(along); \(stopped); \(nearly): \(note)")
+                default:
+                    return nil
+                }
+            }
+            // A third candidate ties where the run ended: Newton along the three-way kink from
+            // there, which the certificate decides. Where R decreases off that kink (r3 of
+            // bench/ANALYSIS.md stop 55 under l_2: the two-way run stalled at gradient 8e-3 with a
+            // third candidate 1.4e-4 below, and R falls off the three-way kink by 3.5e-5), the
+            // best point along the descent is the outcome. Where the third candidate is within
+            // 1e-3 at the stall, this goes before the bundle-Newton method below (on r3 the
+            // bundle's 21 evaluations, 3.9 s of 28 s, gained nothing before it); where it does not
+            // improve, the bundle runs as before and the three-way kink is tried again from the
+            // bundle's point.
+            let stalledOnTwo = !run.converged && count == 2
+            let stoppedNote = "Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)"
+            var threeTriedFrom: [Double]? = nil
+            if stalledOnTwo, let p = point(run.argument), PointKink(base, at: matrix(p), near: 1e-3, count: 3, only: y) != nil {
+                threeTriedFrom = p
+                if let outcome = try threeWay(from: p, value: run.value, iterations: run.iterations, stopped: stoppedNote) { return outcome }
+            }
             if !run.converged && engine.tradesBeta != nil {
                 // A second kink along the manifold (trades on the featureless-class model of
                 // BundleNewtonTests, eps 0.3: BFGS stalled after 7 iterations at gradient 0.014, R
@@ -354,25 +387,13 @@ extension FullOptimizer {
                     bundleNote = "Newton along the kink stalled after \(stalled.iterations) iterations (R = \(stalled.value), step \(stalled.step)); the bundle-Newton method continued along it: R = \(b.value) after \(b.evaluations) steps, \(b.activePlanes) planes active (\(b.activePlanes > 1 ? "a further kink along the manifold" : "R smooth there")), aggregate subgradient \(b.aggregateGradient.reduce(0) { max($0, abs($1)) }); trades is not convex, so its model's certificate (decrement \(b.decrement), gap \(b.gap)) does not certify a local minimum"
                 }
             }
-            // A third candidate ties where the run ended (trades:1 on that model: the bundle-Newton
-            // method's point ties three vertices to 1e-10, 3 planes active): Newton along the
-            // three-way kink from there, which the certificate decides. Where R decreases off that
-            // kink (r3 of bench/ANALYSIS.md stop 55 under l_2: the two-way run stalled at gradient
-            // 8e-3 with a third candidate 1.4e-4 below, and R falls off the three-way kink by
-            // 3.5e-5), the best point along the descent is the outcome.
-            guard let p = end ?? point(run.argument) else { return nil }
-            let stopped = bundleNote ?? "Newton along the kink stopped after \(run.iterations) iterations with step \(run.step)"
-            if !run.converged && count == 2 {
-                let nearly = "a third candidate nearly ties at that point (R = \(run.value))"
-                switch try pointKinkSolve(base, start: p, matrix: matrix, tolerance: tolerance, near: 1e-3, count: 3, holding: holding, pointClass: y) {
-                case .solved(let three)? where improves(three, on: run.value, tolerance: tolerance):
-                    return .solved(three.continuing(after: [along, stopped, "\(nearly): Newton along the three-way kink from there"],
-                                                    iterations: run.iterations, symmetricValue: startEstimate.value))
-                case let .leave(point, value, _, note)? where value < run.value:
-                    return .leave(point: point, value: value, start: startEstimate.value, note: "\(along); \(stopped); \(nearly): \(note)")
-                default:
-                    break
-                }
+            // The three-way kink from where the run (or the bundle) ended (trades:1 on the
+            // bundle's model: its point ties three vertices to 1e-10, 3 planes active), unless
+            // tried from there above.
+            guard let p = end ?? threeTriedFrom ?? point(run.argument) else { return nil }
+            let stopped = bundleNote ?? stoppedNote
+            if stalledOnTwo && p != threeTriedFrom, let outcome = try threeWay(from: p, value: run.value, iterations: run.iterations, stopped: stopped) {
+                return outcome
             }
             x = p
             run.argument = x
