@@ -121,7 +121,13 @@ enum Panels {
             let start = out[out.count - 1]
             // Capped (in Double, before the conversion) so that an extreme margin scale cannot
             // overflow Int; callers decline such scales first (`PairObjective.isTractable`).
-            let pieces = Int(min(((p - start) / maxWidth).rounded(.up), Double(maxPiecesPerGap)))
+            // A gap that is a whole number of widths to rounding takes that number: graded gaps
+            // (2, 6, 18 / s) against a width of `maxMarginWidth` / s are exactly 2 and 6 widths
+            // for 3 margin units (20 and 60 for 0.3), and ceil of the rounded quotient gave n or
+            // n + 1 pieces by the last bit of W, a layout that flipped between points 2e-9 apart
+            // (r1 of bench/ANALYSIS.md stop 70: the wide working rule 9.6e-9 apart there).
+            let widths = (p - start) / maxWidth
+            let pieces = Int(min((widths * (1 - 1e-9)).rounded(.up), Double(maxPiecesPerGap)))
             if pieces > 1 {
                 for j in 1..<pieces { out.append(start + (p - start) * Double(j) / Double(pieces)) }
             }
