@@ -117,8 +117,9 @@ struct PointKinkTests {
     func wideKinkUnderL2() throws {
         // Before stop 68 (Newton along the kink on the fine panels): 0.5995929210088388, bound 2.9e-11.
         let full = try Self.checkedKinkOptimum(try Self.r3(), before: 0.5995929210088388, beforeBound: 2.9e-11)
-        // The wide run's secant steps shrink across the kink and it reports convergence at
-        // gradient 9e-3: taken as a stall (stop 70), not handed to the fine panels.
+        // The wide run stops beside the kink at gradient 9e-3 (from a start 1e-9 apart it
+        // reported convergence there, its secant steps shrunk across the kink): a stall whose
+        // kink is taken within 1e-2 on the same panels (stop 70), not handed to the fine panels.
         #expect(full.notes.contains { $0.contains("within 0.01 of the kink") && $0.contains("continued from there on the same panels") }, "\(full.notes)")
         #expect(!full.notes.contains { $0.contains("fine panels") }, "\(full.notes)")
         #expect(full.notes.contains { $0.contains("class 0 has no features") && $0.contains("two of its") && $0.contains("R rises at rate >=") }, "\(full.notes)")
