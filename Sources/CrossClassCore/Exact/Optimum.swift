@@ -1157,7 +1157,9 @@ public enum FullOptimizer {
             // any rule's error (r3 of bench/ANALYSIS.md stop 70: 9.2e-3 on the wide panels, where
             // the fine stage then crawled 180 s to the kink). Such a run is a stall, which the kink
             // or the fine stage below takes up.
-            if engine.onLines && newton.converged && newton.gradient.reduce(0, { max($0, abs($1)) }) > 1e-4 {
+            // (Above a hundred times the wide rule's gradient error, ~1e-6: a kink, not its noise.)
+            let onKinkGradient = newton.gradient.reduce(0) { max($0, abs($1)) } > 1e-4
+            if engine.onLines && newton.converged && onKinkGradient {
                 newton.converged = false
             }
             if settlesStalls && !newton.converged, let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
@@ -1189,7 +1191,7 @@ public enum FullOptimizer {
                 // gap above 1e-4, and the fine stage took 180 s to the same kink.) A third
                 // candidate still goes first only within 1e-4 (`kinkSolve`): within 1e-2 on r3 the
                 // three-way run took 21 s and ended off its kink, before the two-way run's 5 s.
-                let besideKink = wide.gradient.reduce(0) { max($0, abs($1)) } > 1e-4 ? 1e-2 : 1e-4
+                let besideKink = onKinkGradient ? 1e-2 : 1e-4
                 // Under l_2 the wide panels first: there an evaluation costs a quarter to an eighth
                 // of the fine panels' (r8 and r3 of bench/ANALYSIS.md stop 68, trades:1: 0.19
                 // against 0.70 s, 0.17 against 1.24 s; r8's kink took 112 evaluations on the fine
