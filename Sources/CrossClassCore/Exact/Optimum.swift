@@ -923,12 +923,14 @@ public enum FullOptimizer {
             func declining(_ run: () throws -> DampedNewton.Result) throws -> DampedNewton.Result? {
                 do { return try run() } catch is Declined { return nil }
             }
-            // Under l_2 (trades) a run on the wide v panels that stalls is certified where it
-            // stopped when it can be (`settled` below), so it stops once its secant model's
-            // decrement is a hundredth of the tolerance: the steps from there to the rule's noise
+            // A trades run on the wide v panels that stalls is certified where it stopped when it
+            // can be (`settled` below), so it stops once its secant model's decrement is a
+            // hundredth of the tolerance: under l_2 the steps from there to the rule's noise
             // floor moved R by 5e-14 on q1 of bench/ANALYSIS.md stop 69 (7 of its 20 evaluations,
-            // 5 s) and 3.6e-13 on q0, both far inside the point's error bound.
-            let settlesStalls = engine.onLines && engine.vWidth > LinearPairCE.fineVWidth && engine.threat.norm == .l2 && engine.tradesBeta != nil
+            // 5 s) and 3.6e-13 on q0, both far inside the point's error bound; under l_inf (stop
+            // 71) they were line searches at secant decrements of 2e-13 on q1 (2.3 s), after
+            // which its fine stage took 4.4 s more.
+            let settlesStalls = engine.onLines && engine.vWidth > LinearPairCE.fineVWidth && engine.tradesBeta != nil
             // `patient`: on lines a stall needs F to have stopped falling as well (see the
             // continuation below).
             func newtonRun(free moving: [Int], from start: [Double] = x0, decrementBelow: Double? = nil, hessian warm: [Double]? = nil,
@@ -1140,17 +1142,6 @@ public enum FullOptimizer {
                     try holdNearlyTied()
                 }
             }
-            // Under l_2 (trades) a wide run that stalled at its rule's noise floor beside the
-            // optimum, or stopped at `stallBelow`, is certified where it stopped when it can be: the wide panels' estimate there
-            // (refined where their rules differ) within the tolerance, and the decrement from its
-            // gradient and the wide working rule's Hessian (positive definite) too -- the estimate
-            // and Hessian that decide the point after the fine stage (stop 67). On three random
-            // 3-class models (q0, q1 and r9 of bench/ANALYSIS.md stop 68) the wide runs stalled at
-            // gradients of 4e-9 to 1.1e-8, and the fine stage's Newton did not move their points
-            // (the same weights bit for bit) in 2-13 s; r2's, at 8.8e-7, is not certified here
-            // and takes the fine stage. Tried only where the run's own model
-            // (its last Hessian, on its gradient) predicts a decrement below a tenth of the
-            // tolerance; otherwise, or where the certificate fails, the fine stage as before.
             var settled: (estimate: LinearPairCE.RuleEstimate, decrement: Double)? = nil
             // A secant run straddling a kink of R takes the gradient's jump there for curvature:
             // its steps shrink below 1e-7 |x| and it reports convergence at a gradient far above
@@ -1162,14 +1153,33 @@ public enum FullOptimizer {
             if engine.onLines && newton.converged && onKinkGradient {
                 newton.converged = false
             }
-            if settlesStalls && !newton.converged, let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
+            // A trades wide run that stalled at its rule's noise floor beside the optimum, or
+            // stopped at `stallBelow`, is certified where it stopped when it can be: the wide
+            // panels' estimate there (refined where their rules differ) within the tolerance, and
+            // the decrement from its gradient and a positive definite Hessian on the wide panels
+            // too. Under l_2 that is the working rule's, the estimate and Hessian that decide the
+            // point after the fine stage (stop 67); under l_inf the coarse rule's first, then the
+            // working rule's, as for a wide run that converged. On three random 3-class models
+            // (q0, q1 and r9 of bench/ANALYSIS.md stop 68, l_2) the wide runs stalled at gradients
+            // of 4e-9 to 1.1e-8, and the fine stage's Newton did not move their points (the same
+            // weights bit for bit) in 2-13 s; r2's, at 8.8e-7, is not certified here and takes the
+            // fine stage. Tried only where the run's own model (its last Hessian, on its gradient)
+            // predicts a decrement below a tenth of the tolerance, and not at a gradient above
+            // 1e-4 (`onKinkGradient`: a kink's jump, which a Hessian differenced across it takes
+            // for curvature); otherwise, or where the certificate fails, the fine stage as before.
+            var settlingRule = "working"   // the rule whose Hessian certified it, for the note
+            if settlesStalls && !newton.converged && !onKinkGradient, let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
                !isStart(newton.argument), case let known = lastShares(at: newton.argument, on: engine),
                let estimate = engine.estimate(matrix(newton.argument), working: nil, workingShares: known), estimate.errorBound <= tolerance,
-               let point = pointDecrement(gradient: movingGradient(estimate.gradient), candidates: 1, { _ in
-                   movingHessian(engine, at: newton.argument, rule: .working, base: known?.shares)
+               // (The coarse rule's Hessian on r1 under l_inf: 0.1 s, the working rule's 0.4 s.)
+               case let rules: [(rule: GaussLegendre, base: [LinearPairCE.ClassShare]?)] =
+                   (engine.threat.norm == .l2 ? [] : [(.coarse, nil)]) + [(.working, known?.shares)],
+               let point = pointDecrement(gradient: movingGradient(estimate.gradient), candidates: rules.count, { i in
+                   settlingRule = i == rules.count - 1 ? "working" : "coarse"
+                   return movingHessian(engine, at: newton.argument, rule: rules[i].rule, base: rules[i].base)
                }), decrementMeets(point.decrement, value: estimate.value, tolerance: tolerance) {
                 settled = (estimate, point.decrement)
-                tieNotes.append("Newton on the wide v panels stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) }), its secant model's decrement \(predicted)); certified there: the estimate's bound \(estimate.errorBound) and the decrement \(point.decrement) from its gradient and the working rule's Hessian within the tolerance")
+                tieNotes.append("Newton on the wide v panels stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) }), its secant model's decrement \(predicted)); certified there: the estimate's bound \(estimate.errorBound) and the decrement \(point.decrement) from its gradient and the wide panels' \(settlingRule) rule's Hessian within the tolerance")
                 newton.converged = true
                 newton.decrement = point.decrement
             }

@@ -90,12 +90,26 @@ struct FinerPanelsTests {
         _ = try Self.checkedOptimum(try Self.r2(), note: "continued on the fine panels", before: 0.48983543165765187)
     }
 
-    /// The full-W trades:1 optimum under l_2 (eps 0.3), converged with `note`, within 1e-10 and its
-    /// bound of `before`; independently of what it reports, the fine panels' two rules agree with
-    /// its value within both bounds, and their working rule's Hessian is positive definite with
-    /// a decrement (on their gradient) below the tolerance.
-    static func checkedOptimum(_ model: DataModel, note: String, before: Double) throws -> FullOptimum {
-        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+    static func q1() throws -> DataModel {
+        let membership = [[0, 1, 0, 1, 1], [0, 1, 1, 0, 1], [1, 0, 1, 1, 0]].map { $0.map { $0 == 1 } }
+        return try DataModel(name: "q1", membership: membership, mu: [1.33, 1.09, 0.89, 0.88, 1.2], sigma: [0.48, 0.38, 0.44, 0.59, 0.4], tau: 0)
+    }
+
+    /// 6 s on 2 cores: in the slow tier.
+    @Test("l_inf, q1's full-W trades:1 optimum: the wide run stops where its secant model's decrement is a hundredth of the tolerance and is certified there (stop 71: no fine stage; before, 20 more evaluations at the wide rule's floor and the fine stage, 12 s); the fine stage's optimum before within both bounds, the fine panels' two rules agreeing with its value, and their working rule's Hessian positive definite with a decrement below the tolerance (slow)",
+          .enabled(if: SlowTier.enabled))
+    func wideStallCertifiedUnderLinf() throws {
+        // Before stop 71 (the fine stage): 0.3184625104793417, bound 1.2e-11.
+        let full = try Self.checkedOptimum(try Self.q1(), norm: .linf, note: "certified there: the estimate's bound", before: 0.3184625104793417)
+        #expect(!full.notes.contains { $0.contains("continued on the fine panels") }, "\(full.notes)")
+    }
+
+    /// The full-W trades:1 optimum under `norm` (eps 0.3), converged with `note`, within 1e-10 and
+    /// its bound of `before`; independently of what it reports, the fine panels' two rules agree
+    /// with its value within both bounds, and their working rule's Hessian is positive definite
+    /// with a decrement (on their gradient) below the tolerance.
+    static func checkedOptimum(_ model: DataModel, norm: Norm = .l2, note: String, before: Double) throws -> FullOptimum {
+        let threat = try ThreatModel(norm: norm, eps: 0.3)
         let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
         #expect(full.converged && full.method == .fast, "\(full.notes)")
         #expect(full.notes.contains { $0.contains(note) }, "\(full.notes)")
