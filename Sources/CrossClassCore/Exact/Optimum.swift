@@ -1161,11 +1161,11 @@ public enum FullOptimizer {
             // converged (stop 71; the working rule's alone before, the Hessian that decides the
             // point after the l_2 fine stage: the same points, decrements 10% apart and far below
             // the tolerance; the Hessian on q1 under l_2 1.7 s against 7.4 s, 30 -> 25 s in all).
-            // On three random 3-class models
-            // (q0, q1 and r9 of bench/ANALYSIS.md stop 68, l_2) the wide runs stalled at gradients
-            // of 4e-9 to 1.1e-8, and the fine stage's Newton did not move their points (the same
-            // weights bit for bit) in 2-13 s; r2's, at 8.8e-7, is not certified here and takes the
-            // fine stage. Tried only where the run's own model (its last Hessian, on its gradient)
+            // On three random 3-class models (q0, q1 and r9 of bench/ANALYSIS.md stop 68, l_2) the
+            // wide runs stalled at gradients of 4e-9 to 1.1e-8, and the fine stage's Newton did not
+            // move their points (the same weights bit for bit) in 2-13 s; r2's, at 8.8e-7, is not
+            // certified here and takes the fine stage; under l_inf q1's, r1's and r2's are certified
+            // here (stop 71). Tried only where the run's own model (its last Hessian, on its gradient)
             // predicts a decrement below a tenth of the tolerance, and not at a gradient above
             // 1e-4 (`onKinkGradient`: a kink's jump, which a Hessian differenced across it takes
             // for curvature); otherwise, or where the certificate fails, the fine stage as before.
