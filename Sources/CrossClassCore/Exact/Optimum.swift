@@ -1149,7 +1149,8 @@ public enum FullOptimizer {
             // the fine stage then crawled 180 s to the kink). Such a run is a stall, which the kink
             // or the fine stage below takes up.
             // (Above a hundred times the wide rule's gradient error, ~1e-6: a kink, not its noise.)
-            let onKinkGradient = newton.gradient.reduce(0) { max($0, abs($1)) } > 1e-4
+            let wideGradient = newton.gradient.reduce(0) { max($0, abs($1)) }
+            let onKinkGradient = wideGradient > 1e-4
             if engine.onLines && newton.converged && onKinkGradient {
                 newton.converged = false
             }
@@ -1169,18 +1170,16 @@ public enum FullOptimizer {
             // predicts a decrement below a tenth of the tolerance, and not at a gradient above
             // 1e-4 (`onKinkGradient`: a kink's jump, which a Hessian differenced across it takes
             // for curvature); otherwise, or where the certificate fails, the fine stage as before.
-            var settlingRule = "working"   // the rule whose Hessian certified it, for the note
             if settlesStalls && !newton.converged && !onKinkGradient, let h = newton.hessian, let predicted = DampedNewton.decrement(hessian: h, gradient: newton.gradient), predicted <= 0.1 * tolerance,
                !isStart(newton.argument), case let known = lastShares(at: newton.argument, on: engine),
                let estimate = engine.estimate(matrix(newton.argument), working: nil, workingShares: known), estimate.errorBound <= tolerance,
-               case let rules: [(rule: GaussLegendre, base: [LinearPairCE.ClassShare]?)] =
-                   [(.coarse, nil), (.working, known?.shares)],
+               case let rules: [(name: String, rule: GaussLegendre, base: [LinearPairCE.ClassShare]?)] =
+                   [("coarse", .coarse, nil), ("working", .working, known?.shares)],
                let point = pointDecrement(gradient: movingGradient(estimate.gradient), candidates: rules.count, { i in
-                   settlingRule = i == rules.count - 1 ? "working" : "coarse"
-                   return movingHessian(engine, at: newton.argument, rule: rules[i].rule, base: rules[i].base)
+                   movingHessian(engine, at: newton.argument, rule: rules[i].rule, base: rules[i].base)
                }), decrementMeets(point.decrement, value: estimate.value, tolerance: tolerance) {
                 settled = (estimate, point.decrement)
-                tieNotes.append("Newton on the wide v panels stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) }), its secant model's decrement \(predicted)); certified there: the estimate's bound \(estimate.errorBound) and the decrement \(point.decrement) from its gradient and the wide panels' \(settlingRule) rule's Hessian within the tolerance")
+                tieNotes.append("Newton on the wide v panels stopped after \(newton.iterations) iterations (gradient \(wideGradient), its secant model's decrement \(predicted)); certified there: the estimate's bound \(estimate.errorBound) and the decrement \(point.decrement) from its gradient and the wide panels' \(rules[point.candidate].name) rule's Hessian within the tolerance")
                 newton.converged = true
                 newton.decrement = point.decrement
             }
@@ -1668,10 +1667,10 @@ public enum FullOptimizer {
     }
 
     /// The decrement from the first of the candidate Hessians 0..<candidates that is positive
-    /// definite, with that Hessian; nil when none is.
-    static func pointDecrement(gradient: [Double], candidates: Int, _ hessian: (Int) -> [Double]?) -> (decrement: Double, hessian: [Double])? {
+    /// definite, with that Hessian and its index; nil when none is.
+    static func pointDecrement(gradient: [Double], candidates: Int, _ hessian: (Int) -> [Double]?) -> (decrement: Double, hessian: [Double], candidate: Int)? {
         for i in 0..<candidates {
-            if let h = hessian(i), let value = DampedNewton.decrement(hessian: h, gradient: gradient) { return (value, h) }
+            if let h = hessian(i), let value = DampedNewton.decrement(hessian: h, gradient: gradient) { return (value, h, i) }
         }
         return nil
     }
