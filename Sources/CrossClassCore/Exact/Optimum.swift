@@ -714,9 +714,12 @@ extension FullOptimum {
 }
 
 public enum FullOptimizer {
+    /// The optimum over the full W, from the symmetric optimum. `coarseStage`: under l_2 the first
+    /// Newton run goes on the coarse rule first (`fastSolve`); false starts it on the working
+    /// rule (as before stop 72), for tests of the stages after it.
     public static func solve(
         model: DataModel, threat: ThreatModel, objective: Objective, tolerance: Double = 1e-10,
-        maxIterations: Int = 4000, method: ExactMethod = .fast, parallel: Bool = false
+        maxIterations: Int = 4000, method: ExactMethod = .fast, parallel: Bool = false, coarseStage: Bool = true
     ) throws -> FullOptimum {
         switch objective {
         case .ce, .ls, .trades: break
@@ -772,7 +775,7 @@ public enum FullOptimizer {
                 evaluator.method = .reference
                 return try evaluator.evaluate(LinearClassifier(weights: w))
             } : nil
-            if var r = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance, known: known, adaptiveValue: adaptive,
+            if var r = try fastSolve(engine, start: x0, matrix: matrix, tolerance: tolerance, known: known, adaptiveValue: adaptive, coarseStage: coarseStage,
                                      symmetricValue: symmetric.objectiveValue) {
                 r.projected = r.classifier.projectSymmetric(model: model)
                 if !symmetric.converged {
@@ -827,9 +830,10 @@ public enum FullOptimizer {
     /// (then the reference path runs). `known`: the start's evaluations (else computed here).
     /// `symmetricValue`: R at the start, for a search that must start off it (the fixed rules
     /// decline the start itself).
+    /// `coarseStage`: see `solve`.
     static func fastSolve(
         _ engine: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double, known: StartEvaluations? = nil,
-        adaptiveValue: ((Matrix) throws -> Estimate)? = nil, symmetricValue: Double? = nil
+        adaptiveValue: ((Matrix) throws -> Estimate)? = nil, coarseStage: Bool = true, symmetricValue: Double? = nil
     ) throws -> FullOptimum? {
         let k = 3, d = x0.count / 2
         struct Declined: Error {}
@@ -856,7 +860,7 @@ public enum FullOptimizer {
             switch try pointKinkSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
             case .solved(let result)?: return result
             case let .leave(point, _, symmetric, note)?:
-                guard var result = try fastSolve(engine, start: point, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue)?
+                guard var result = try fastSolve(engine, start: point, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue, coarseStage: coarseStage)?
                     .continuing(after: [note], iterations: 0, symmetricValue: symmetric) else { return nil }
                 if symmetric < result.value {
                     result.converged = false
@@ -873,7 +877,7 @@ public enum FullOptimizer {
                 guard known == nil, let symmetricValue else { return nil }
                 let size = max(x0.reduce(0) { max($0, abs($1)) }, 1e-3)
                 let shifted = x0.indices.map { x0[$0] + 1e-3 * size * sin(Double($0) + 1.3) }
-                guard var result = try fastSolve(engine, start: shifted, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue) else { return nil }
+                guard var result = try fastSolve(engine, start: shifted, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue, coarseStage: coarseStage) else { return nil }
                 result.notes.insert("the fixed rules decline the symmetric start (a class's margins coincide there): Newton started 1e-3 |x| off it", at: 0)
                 result.symmetricValue = symmetricValue
                 if result.value > symmetricValue {
@@ -888,6 +892,12 @@ public enum FullOptimizer {
         var last: (x: [Double], width: Double, shares: LinearPairCE.SharesWithParts)? = nil
         // The evaluator of the Newton runs: `engine`, or its fine v panels after a stall.
         var active = engine
+        // The coarse rule's value and gradient on the wide v panels, for the coarse stage of
+        // `newtonRun` (at the start, the start's evaluator: its regression gradients).
+        func coarse(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
+            guard let r = (x == x0 ? startEngine : engine).evaluate(matrix(x), rule: .coarse) else { throw Declined() }
+            return free(r)
+        }
         func f(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
             if x == x0 && active.vWidth == engine.vWidth { return free(working0) }
             let w = matrix(x)
@@ -931,6 +941,8 @@ public enum FullOptimizer {
             // 71) they were line searches at secant decrements of 2e-13 on q1 (2.3 s), after
             // which its fine stage took 4.4 s more.
             let settlesStalls = engine.onLines && engine.vWidth > LinearPairCE.fineVWidth && engine.tradesBeta != nil
+            // The coarse stages' notes (`newtonRun`).
+            var stageNotes: [String] = []
             // `patient`: on lines a stall needs F to have stopped falling as well (see the
             // continuation below).
             func newtonRun(free moving: [Int], from start: [Double] = x0, decrementBelow: Double? = nil, hessian warm: [Double]? = nil,
@@ -941,7 +953,39 @@ public enum FullOptimizer {
                     return x
                 }
                 // The coarse Hessian is the start's.
-                let hessian = warm ?? (start == x0 ? initial.map { restricted($0, to: moving) } : nil)
+                var hessian = warm ?? (start == x0 ? initial.map { restricted($0, to: moving) } : nil)
+                var begin = moving.map { start[$0] }
+                // Under l_2 a run from the start goes first on the coarse rule (an evaluation a
+                // fifth to a tenth of the working rule's), to its secant model's decrement 1e-8 or
+                // steps of 1e-4 |x|, and the working rule's run continues from its point with a
+                // coarse Hessian differenced there. From the start the BFGS updates of the start's
+                // Hessian converge linearly on the working rule (q1 of bench/ANALYSIS.md stop 72,
+                // trades:1: 14 iterations of 0.9 s, the gradient halving at each; from the coarse
+                // stage's point 3). Kept only where that stage ends at a gradient below 1e-4:
+                // above it the stage has stopped on a kink of R (r3 and r8 there), and a Hessian
+                // differenced beside it would take the kink's jump for curvature (on r8 the
+                // working run then took 12 iterations against the start's 26 slower ones, 20%
+                // more time). Not under l_inf, whose kinks (the adversary's vertices) stopped
+                // the stage on six of seven such models there, where it only cost time. Nor where
+                // the start's Hessian is positive definite and predicts a decrease below the
+                // stage's 1e-8 from the working rule's gradient: the start is the minimum (paper3,
+                // ls:0.1), which the coarse rule's would only move off.
+                var coarseIterations = 0
+                let startDecrement = hessian.flatMap { DampedNewton.decrement(hessian: $0, gradient: moving.map { free(working0).gradient[$0] }) }
+                if coarseStage && engine.onLines && engine.threat.norm == .l2 && warm == nil && start == x0 && active.vWidth == engine.vWidth,
+                   startDecrement.map({ $0 > 1e-8 }) ?? true,
+                   let stage = try? DampedNewton.minimize(start: begin, maxIterations: 40, stopBelow: 1e-4, hessian: hessian, evaluatesRoundingSteps: false,
+                                                          secantUpdates: true, stallWindow: 6, stallBelow: 1e-8, saddleFree: true, { y in
+                                                              let r = try coarse(expand(y))
+                                                              return (r.value, moving.map { r.gradient[$0] })
+                                                          }),
+                   stage.gradient.reduce(0, { max($0, abs($1)) }) <= 1e-4,
+                   let h = freeEntriesHessian(engine, at: expand(stage.argument), matrix: matrix).map({ restricted($0, to: moving) }) {
+                    begin = stage.argument
+                    hessian = h
+                    coarseIterations = stage.iterations
+                    stageNotes.append("Newton \(moving.count == 2 * d ? "over all entries" : "over \(moving.count) entries") went first on the coarse rule from the start: \(stage.iterations) iterations (gradient \(stage.gradient.reduce(0) { max($0, abs($1)) })), counted in the iterations; the working rule's run continued from there with a coarse Hessian differenced at that point")
+                }
                 // Patience ends beside a tie's kink under l_inf (a column below a tenth of the
                 // largest entry, as `holdNearlyTied` takes them): Newton crawls along it there
                 // (q0 of bench/ANALYSIS.md stop 54: 32 iterations of gradient 0.07), and the tie,
@@ -954,7 +998,7 @@ public enum FullOptimizer {
                 // trades:1: 140 iterations with the shift, 175 s; saddle-free 21, 21 s).
                 // `pointKinkSolve` and `subspaceSolve` keep the shift: along a kink the negative
                 // eigenvalues are its jump.
-                var result = try DampedNewton.minimize(start: moving.map { start[$0] }, maxIterations: 60, hessian: hessian,
+                var result = try DampedNewton.minimize(start: begin, maxIterations: 60, hessian: hessian,
                                                        evaluatesRoundingSteps: !engine.onLines, secantUpdates: engine.onLines,
                                                        stallWindow: engine.onLines ? 6 : (engine.tradesBeta == nil ? 20 : nil),
                                                        stallGain: engine.onLines && patient ? 1e-5 : nil,
@@ -965,6 +1009,7 @@ public enum FullOptimizer {
                     return (r.value, moving.map { r.gradient[$0] })
                 }
                 result.argument = expand(result.argument)
+                result.iterations += coarseIterations
                 return result
             }
             // Under l_inf, features tied at the start are held tied, and the tie certified
@@ -1212,7 +1257,7 @@ public enum FullOptimizer {
                     guard case .solved(let onKink)? = try kinkSolve(evaluator, from: wide.argument, near: besideKink), onKink.converged else { continue }
                     let panels = evaluator.vWidth == engine.vWidth ? "the same panels" : "the fine panels (width \(evaluator.vWidth))"
                     let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within \(besideKink) of the kink of a point class's inner maximum: Newton along that kink continued from there on \(panels)"
-                    return onKink.continuing(after: startNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
+                    return onKink.continuing(after: startNotes + stageNotes + tieNotes + [stopped], iterations: wide.iterations, symmetricValue: startEstimate.value)
                 }
                 // The wide v panels' rule can be off by 1e-6 off the family, and Newton then
                 // minimises its error: on a tau = 0.1 model with unequal means (trades:1, eps
@@ -1343,7 +1388,7 @@ public enum FullOptimizer {
                 final.value = r.value
                 final.errorBound = r.errorBound
             }
-            var notes = startNotes + tieNotes + valueNotes
+            var notes = startNotes + stageNotes + tieNotes + valueNotes
             var decrement = newton.decrement
             var minimum = true
             if let settled {

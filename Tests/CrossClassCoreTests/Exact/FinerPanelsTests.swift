@@ -82,12 +82,28 @@ struct FinerPanelsTests {
     }
 
     /// 25 s on 2 cores: in the slow tier.
-    @Test("l_2, r2's full-W trades:1 optimum after the fine stage (its wide run stalls at gradient 8.8e-7, not certified there): its estimate and Hessian on the wide panels (refined where their rules differ, stop 67) give stop 67's optimum; the fine panels' two rules agree with its value within both bounds, and their working rule's Hessian is positive definite with a decrement below the tolerance (slow)",
+    @Test("l_2, r2's full-W trades:1 optimum after the fine stage, without the coarse stage (its wide run then stalls at gradient 8.8e-7, not certified there): its estimate and Hessian on the wide panels (refined where their rules differ, stop 67) give stop 67's optimum; the fine panels' two rules agree with its value within both bounds, and their working rule's Hessian is positive definite with a decrement below the tolerance (slow)",
           .enabled(if: SlowTier.enabled))
     func wideCertificateAfterTheFineStage() throws {
         // Stop 67's output: 0.48983543165765187, bound 1.4e-11 (the fine panels' estimate before
-        // stop 67 was 4e-13 lower, the same weights).
-        _ = try Self.checkedOptimum(try Self.r2(), note: "continued on the fine panels", before: 0.48983543165765187)
+        // stop 67 was 4e-13 lower, the same weights). With the coarse stage (stop 72) the wide run
+        // is certified where it stops, 4.5e-11 higher with that decrement, and no fine stage runs.
+        _ = try Self.checkedOptimum(try Self.r2(), note: "continued on the fine panels", before: 0.48983543165765187, coarseStage: false)
+    }
+
+    static func q0() throws -> DataModel {
+        let membership = [[1, 0, 0, 0], [1, 0, 1, 0], [1, 1, 1, 1]].map { $0.map { $0 == 1 } }
+        return try DataModel(name: "q0", membership: membership, mu: [1.31, 1.43, 1.29, 0.77], sigma: [0.6, 0.48, 0.63, 0.49], tau: 0)
+    }
+
+    /// 7 s on 2 cores: in the slow tier.
+    @Test("l_2, q0's full-W trades:1 optimum: the first run goes on the coarse rule from the start, and the working rule's run from its point is certified on the wide panels (stop 72: 16 iterations in all, 14 of them coarse, against 18 on the working rule) at stop 71's optimum within both bounds; the fine panels' two rules agree with its value, and their working rule's Hessian is positive definite with a decrement below the tolerance (slow)",
+          .enabled(if: SlowTier.enabled))
+    func coarseStageFirst() throws {
+        // Stop 71's output (no coarse stage): 0.32190775564440566, bound 8.2e-11.
+        let full = try Self.checkedOptimum(try Self.q0(), note: "went first on the coarse rule from the start", before: 0.32190775564440566)
+        #expect(full.notes.contains { $0.contains("certified there: the estimate's bound") }, "\(full.notes)")
+        #expect(full.iterations <= 20, "\(full.iterations) iterations")
     }
 
     static func q1() throws -> DataModel {
@@ -104,13 +120,13 @@ struct FinerPanelsTests {
         #expect(!full.notes.contains { $0.contains("continued on the fine panels") }, "\(full.notes)")
     }
 
-    /// The full-W trades:1 optimum under `norm` (eps 0.3), converged with `note`, within 1e-10 and
-    /// its bound of `before`; independently of what it reports, the fine panels' two rules agree
+    /// The full-W trades:1 optimum under `norm` (eps 0.3, `coarseStage` as `FullOptimizer.solve`),
+    /// converged with `note`, within 1e-10 and its bound of `before`; independently of what it reports, the fine panels' two rules agree
     /// with its value within both bounds, and their working rule's Hessian is positive definite
     /// with a decrement (on their gradient) below the tolerance.
-    static func checkedOptimum(_ model: DataModel, norm: Norm = .l2, note: String, before: Double) throws -> FullOptimum {
+    static func checkedOptimum(_ model: DataModel, norm: Norm = .l2, note: String, before: Double, coarseStage: Bool = true) throws -> FullOptimum {
         let threat = try ThreatModel(norm: norm, eps: 0.3)
-        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1), parallel: true, coarseStage: coarseStage)
         #expect(full.converged && full.method == .fast, "\(full.notes)")
         #expect(full.notes.contains { $0.contains(note) }, "\(full.notes)")
         let bound = try #require(full.errorBound)
