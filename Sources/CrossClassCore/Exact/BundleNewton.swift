@@ -208,7 +208,7 @@ public enum BundleNewton {
         var lambda = [Double](repeating: 0, count: m)
         lambda[first] = 1
         var support = [first]
-        let scale = max(largest, e.reduce(0) { max($0, abs($1)) }, 1e-300)
+        let scale = max(largest, e.maxMagnitude, 1e-300)
         for _ in 0..<(10 * m + 10) {
             // The equality-constrained minimiser on the support, stepping back while it leaves the simplex.
             for _ in 0..<(m + 1) {

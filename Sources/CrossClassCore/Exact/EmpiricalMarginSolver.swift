@@ -233,7 +233,7 @@ extension EmpiricalRobustObjective {
         if startNorm > 0.9 * s { z = z.map { $0 * 0.9 * s / startNorm } }
         var y = z + [Double](repeating: 0, count: vCount)
         let startDifferences = differences(y)
-        let typical = max(startDifferences.flatMap { $0 }.reduce(0) { max($0, abs($1)) }, 1e-3 * s, 1e-12)
+        let typical = max(startDifferences.flatMap { $0 }.maxMagnitude, 1e-3 * s, 1e-12)
         for p in 0..<pairCount {
             if linf {
                 for j in 0..<d { y[vIndex(p, j)] = abs(startDifferences[p][j]) + typical }

@@ -120,7 +120,7 @@ public struct EmpiricalRobustObjective: Sendable {
         let inner = InnerMaximum(set: set, objective: .ce, classes: k)
         // The candidates InnerMaximum indexes its pieces by (see InnerMaximum.withLoss).
         let candidates = set.lowestVertex ?? set.vertices
-        let scale = differences.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let scale = differences.flatMap { $0 }.maxMagnitude
         var clean = [Double](repeating: 0, count: m)
         var delta = [Double](repeating: 0, count: d)
         var logits = [Double](repeating: 0, count: k)

@@ -964,7 +964,7 @@ public enum DampedNewton {
         }
         for iteration in 1...maxIterations {
             let size = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            gradientNorms.append(current.gradient.reduce(0) { max($0, abs($1)) })
+            gradientNorms.append(current.gradient.maxMagnitude)
             values.append(current.value)
             if let window = stallWindow, gradientNorms.count > window {
                 let halved = gradientNorms[gradientNorms.count - 1] <= 0.5 * gradientNorms[gradientNorms.count - 1 - window]

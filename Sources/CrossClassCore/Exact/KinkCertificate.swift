@@ -116,7 +116,7 @@ public enum KinkCertificate {
 
         init(dimension: Int) { n = dimension }
 
-        var tolerance: Double { 1e-12 * max(points.reduce(0) { max($0, $1.reduce(0) { max($0, abs($1)) }) }, 1e-300) }
+        var tolerance: Double { 1e-12 * max(points.reduce(0) { max($0, $1.maxMagnitude) }, 1e-300) }
 
         mutating func add(_ p: [Double]) {
             let old = points
@@ -163,7 +163,7 @@ public enum KinkCertificate {
         static func normal(through face: [[Double]]) -> [Double]? {
             let n = face[0].count
             var rows = (1..<face.count).map { i in zip(face[i], face[0]).map { $0 - $1 } }
-            let scale = rows.reduce(0.0) { max($0, $1.reduce(0) { max($0, abs($1)) }) }
+            let scale = rows.reduce(0.0) { max($0, $1.maxMagnitude) }
             var pivotColumns: [Int] = []
             var r = 0
             for c in 0..<n where r < rows.count {

@@ -875,7 +875,7 @@ public enum FullOptimizer {
                 // value (`symmetricValue`, given once: the shifted start does not shift again)
                 // stays the comparison. (The simplex on values ran over 20 minutes.)
                 guard known == nil, let symmetricValue else { return nil }
-                let size = max(x0.reduce(0) { max($0, abs($1)) }, 1e-3)
+                let size = max(x0.maxMagnitude, 1e-3)
                 let shifted = x0.indices.map { x0[$0] + 1e-3 * size * sin(Double($0) + 1.3) }
                 guard var result = try fastSolve(engine, start: shifted, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue, coarseStage: coarseStage) else { return nil }
                 result.notes.insert("the fixed rules decline the symmetric start (a class's margins coincide there): Newton started 1e-3 |x| off it", at: 0)
@@ -925,7 +925,7 @@ public enum FullOptimizer {
             // The features among `moving`'s whose column in x is below a tenth of its largest
             // entry, smallest first: where an l_inf tie's kink is near (`holdNearlyTied`).
             func nearlyTiedColumns(_ x: [Double], moving: [Int]) -> [Int] {
-                let size = x.reduce(0) { max($0, abs($1)) }
+                let size = x.maxMagnitude
                 return (0..<d).filter { moving.contains($0) }.map { f in (f, max(abs(x[f]), abs(x[d + f]))) }
                     .filter { $0.1 <= 0.1 * size }.sorted { $0.1 < $1.1 }.map { $0.0 }
             }
@@ -979,12 +979,12 @@ public enum FullOptimizer {
                                                               let r = try coarse(expand(y))
                                                               return (r.value, moving.map { r.gradient[$0] })
                                                           }),
-                   stage.gradient.reduce(0, { max($0, abs($1)) }) <= 1e-4,
+                   stage.gradient.maxMagnitude <= 1e-4,
                    let h = freeEntriesHessian(engine, at: expand(stage.argument), matrix: matrix).map({ restricted($0, to: moving) }) {
                     begin = stage.argument
                     hessian = h
                     coarseIterations = stage.iterations
-                    stageNotes.append("Newton \(moving.count == 2 * d ? "over all entries" : "over \(moving.count) entries") went first on the coarse rule from the start: \(stage.iterations) iterations (gradient \(stage.gradient.reduce(0) { max($0, abs($1)) })), counted in the iterations; the working rule's run continued from there with a coarse Hessian differenced at that point")
+                    stageNotes.append("Newton \(moving.count == 2 * d ? "over all entries" : "over \(moving.count) entries") went first on the coarse rule from the start: \(stage.iterations) iterations (gradient \(stage.gradient.maxMagnitude)), counted in the iterations; the working rule's run continued from there with a coarse Hessian differenced at that point")
                 }
                 // Patience ends beside a tie's kink under l_inf (a column below a tenth of the
                 // largest entry, as `holdNearlyTied` takes them): Newton crawls along it there
@@ -1091,7 +1091,7 @@ public enum FullOptimizer {
             }
             /// A Newton point within rounding of the start is the start (no second estimate).
             func isStart(_ x: [Double]) -> Bool {
-                let size = x0.reduce(0) { max($0, abs($1)) }
+                let size = x0.maxMagnitude
                 return zip(x, x0).allSatisfy { abs($0 - $1) <= 1e-9 * size }
             }
             // `heldRun` kept where it converges no higher than `ceiling` (+ the tolerance) and its
@@ -1122,7 +1122,7 @@ public enum FullOptimizer {
                         }
                         continue
                     }
-                    tieNotes.append("Newton over all entries stopped after \(newton.iterations) iterations (gradient \(newton.gradient.reduce(0) { max($0, abs($1)) })) with feature\(count == 1 ? "" : "s") \(nearlyTied.map(String.init).joined(separator: ", ")) nearly tied; held tied from there")
+                    tieNotes.append("Newton over all entries stopped after \(newton.iterations) iterations (gradient \(newton.gradient.maxMagnitude)) with feature\(count == 1 ? "" : "s") \(nearlyTied.map(String.init).joined(separator: ", ")) nearly tied; held tied from there")
                     tieNotes.append(note)
                     var result = hold.result
                     result.iterations += newton.iterations
@@ -1162,7 +1162,7 @@ public enum FullOptimizer {
                                                  step: 0, converged: bundle.converged)
                     aggregateGradient = bundle.aggregateGradient
                     let planes = bundle.activePlanes == 1 ? "one plane active at the point (R smooth there)" : "\(bundle.activePlanes) planes active at the point (a kink)"
-                    tieNotes.append("Newton stopped after \(stalled.iterations) iterations (decrement \(stalled.decrement), R = \(stalled.value)); the bundle-Newton method (cutting planes with the piece Hessian) continued from there: \(bundle.evaluations) steps (\(bundle.seriousSteps) serious) and \(bundle.hessianEvaluations) evaluations for Hessians, \(planes); its model's decrement \(bundle.decrement), and F - F* <= \(bundle.gap) for a modulus of convexity \(bundle.modulus) (the piece Hessian's smallest eigenvalue), aggregate subgradient \(bundle.aggregateGradient.reduce(0) { max($0, abs($1)) })")
+                    tieNotes.append("Newton stopped after \(stalled.iterations) iterations (decrement \(stalled.decrement), R = \(stalled.value)); the bundle-Newton method (cutting planes with the piece Hessian) continued from there: \(bundle.evaluations) steps (\(bundle.seriousSteps) serious) and \(bundle.hessianEvaluations) evaluations for Hessians, \(planes); its model's decrement \(bundle.decrement), and F - F* <= \(bundle.gap) for a modulus of convexity \(bundle.modulus) (the piece Hessian's smallest eigenvalue), aggregate subgradient \(bundle.aggregateGradient.maxMagnitude)")
                     if !bundle.converged { tieNotes.append("the bundle-Newton method stopped after \(bundle.evaluations) steps") }
                 }
             }
@@ -1194,7 +1194,7 @@ public enum FullOptimizer {
             // the fine stage then crawled 180 s to the kink). Such a run is a stall, which the kink
             // or the fine stage below takes up.
             // (Above a hundred times the wide rule's gradient error, ~1e-6: a kink, not its noise.)
-            let wideGradient = newton.gradient.reduce(0) { max($0, abs($1)) }
+            let wideGradient = newton.gradient.maxMagnitude
             let onKinkGradient = wideGradient > 1e-4
             if engine.onLines && newton.converged && onKinkGradient {
                 newton.converged = false
@@ -1278,7 +1278,7 @@ public enum FullOptimizer {
                     guard let hold = try holdTied(free: below.held, from: below.result.argument, tied: below.tied, noHigherThan: reference),
                           let note = hold.certified else { return nil }
                     let features = below.nearlyTied.map(String.init).joined(separator: ", ")
-                    tieNotes.append("Newton over all entries stopped on the wide v panels after \(wide.iterations) iterations (gradient \(wide.gradient.reduce(0) { max($0, abs($1)) })) with feature\(below.nearlyTied.count == 1 ? "" : "s") \(features) nearly tied; held tied there it ended below that (R = \(below.result.value) on the working rule) NOT converged, and held tied on the fine panels (width \(LinearPairCE.fineVWidth)) from its point it converged")
+                    tieNotes.append("Newton over all entries stopped on the wide v panels after \(wide.iterations) iterations (gradient \(wide.gradient.maxMagnitude)) with feature\(below.nearlyTied.count == 1 ? "" : "s") \(features) nearly tied; held tied there it ended below that (R = \(below.result.value) on the working rule) NOT converged, and held tied on the fine panels (width \(LinearPairCE.fineVWidth)) from its point it converged")
                     tieNotes.append(note)
                     var result = hold.result
                     result.iterations += wide.iterations + below.result.iterations
@@ -1310,7 +1310,7 @@ public enum FullOptimizer {
                         newton = try newtonRun(free: moving, from: handedOver.argument, decrementBelow: 0.1 * tolerance)
                     }
                     newton.iterations += handedOver.iterations
-                    tieNotes.append("Newton on the wide v panels stopped after \(handedOver.iterations) iterations (gradient \(handedOver.gradient.reduce(0) { max($0, abs($1)) })); it continued on the fine panels (width \(LinearPairCE.fineVWidth)) from there")
+                    tieNotes.append("Newton on the wide v panels stopped after \(handedOver.iterations) iterations (gradient \(handedOver.gradient.maxMagnitude)); it continued on the fine panels (width \(LinearPairCE.fineVWidth)) from there")
                 }
             }
             // A column may come near zero only on the fine panels (a random 3-class model, trades:1:
@@ -1435,7 +1435,7 @@ public enum FullOptimizer {
             // In the free entries: a certified tie's gradient lies inside its subdifferential.
             let gradient = (useStart ? startEstimate.gradient : final.gradient).storage.prefix((k - 1) * d)
             // At a kink: the bundle's aggregate subgradient (the one-sided gradient there is not small).
-            let gradientNorm = aggregateGradient.map { a in a.reduce(0) { max($0, abs($1)) } } ?? moving.reduce(0) { max($0, abs(gradient[$1])) }
+            let gradientNorm = aggregateGradient.map { a in a.maxMagnitude } ?? moving.reduce(0) { max($0, abs(gradient[$1])) }
             // The bound of the value returned (`FullOptimum.errorBound`): the start's only when it
             // is the start (a start 1e-3 |x| off a declined symmetric one can be integrated worse
             // than the point found).

@@ -146,8 +146,8 @@ public struct OriginDerivative: Sendable {
                 let dd = line.delta[y].reduce(0) { $0 + $1 * $1 }
                 guard dd > 0 else { continue }
                 let root = -WeightSymmetry.dot(a[y], line.delta[y]) / dd
-                let closest = zip(a[y], line.delta[y]).map { $0 + root * $1 }.reduce(0) { max($0, abs($1)) }
-                let size = a[y].reduce(0) { max($0, abs($1)) } + line.delta[y].reduce(0) { max($0, abs($1)) }
+                let closest = zip(a[y], line.delta[y]).map { $0 + root * $1 }.maxMagnitude
+                let size = a[y].maxMagnitude + line.delta[y].maxMagnitude
                 if root > 0 && root < 1 && closest <= 1e-14 * size { candidates.append(root) }
             }
         }
@@ -179,7 +179,7 @@ public struct OriginDerivative: Sendable {
     /// every u with sum_y u_y = 0 has sum_y u_y . m_y >= -eps sum_y ||u_y||_*), and a direction
     /// of descent exists when it is > eps (duality).
     public func meanRadius() -> (radius: Double, rounding: Double) {
-        let size = means.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let size = means.flatMap { $0 }.maxMagnitude
         switch threat.norm {
         case .linf:
             var radius = 0.0
@@ -202,7 +202,7 @@ enum SmallestEnclosingBall {
     static func radius(of points: [[Double]]) -> Double {
         let n = points.count
         precondition(n >= 1 && n <= 12)
-        let scale = points.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let scale = points.flatMap { $0 }.maxMagnitude
         var best = Double.infinity
         for mask in 1..<(1 << n) {
             let chosen = (0..<n).filter { mask & (1 << $0) != 0 }

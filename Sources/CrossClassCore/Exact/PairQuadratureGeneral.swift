@@ -150,7 +150,7 @@ struct ClassPairCE {
         // and the near-duplicate vertices it creates put ties between them at arbitrary r (seen:
         // a value 0.453 instead of 0.510 at W(3.74, 2.75) plus 1e-15 dust). The vertex moves
         // by at most eps * d * 1e-13 * max|D| in margin units, far below the rules' error.
-        let largest = unsnapped.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let largest = unsnapped.flatMap { $0 }.maxMagnitude
         let rows = unsnapped.map { $0.map { abs($0) <= 1e-13 * largest ? 0 : $0 } }
         // Normals n = (cos phi, sin phi), phi in (0, pi/2): the vertex -eps sum_f sign(n.D_f) D_f
         // changes where n is orthogonal to a column.
@@ -854,7 +854,7 @@ public struct LinearPairCE: Sendable {
         let problems = problems(w)
         let zero = problems[0]
         guard zero.mean == problem.mean, zero.variance == problem.variance, problem.rows.count == 2 else { return nil }
-        let scale = zero.rows.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let scale = zero.rows.flatMap { $0 }.maxMagnitude
         for k in 0..<2 {
             guard problem.rows[k].count == w.columns else { return nil }
             for f in 0..<w.columns where abs(zero.rows[k][f] - problem.rows[k][f]) > 1e-14 * scale { return nil }

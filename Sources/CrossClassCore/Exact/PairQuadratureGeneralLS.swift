@@ -84,7 +84,7 @@ struct ClassPairLSBox {
     /// The rows the vertices are built from: rounding dust on zero entries taken as 0 (see
     /// `ClassPairCE.strips`).
     static func snapped(_ rows: [[Double]]) -> [[Double]] {
-        let largest = rows.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let largest = rows.flatMap { $0 }.maxMagnitude
         return rows.map { $0.map { abs($0) <= 1e-13 * largest ? 0 : $0 } }
     }
 
@@ -92,7 +92,7 @@ struct ClassPairLSBox {
     /// n . V for the normals n between two consecutive directions orthogonal to a column.
     static func vertices(_ unsnapped: [[Double]], eps: Double) -> [Vertex] {
         let d = unsnapped[0].count
-        let largest = unsnapped.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let largest = unsnapped.flatMap { $0 }.maxMagnitude
         let rows = snapped(unsnapped)
         var angles: [Double] = []
         for f in 0..<d where rows[0][f] != 0 || rows[1][f] != 0 {

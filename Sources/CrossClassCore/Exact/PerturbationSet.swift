@@ -43,7 +43,7 @@ struct PerturbationSet {
             ellipse = nil
             // Generators g_f = eps * column f of D; merge parallel ones (their segments add).
             var merged: [[Double]] = []
-            let scale = differences.flatMap { $0 }.reduce(0) { max($0, abs($1)) } * max(eps, 1e-300)
+            let scale = differences.flatMap { $0 }.maxMagnitude * max(eps, 1e-300)
             for f in 0..<d {
                 var g = (0..<m).map { eps * differences[$0][f] }
                 guard g.contains(where: { abs($0) > 1e-15 * scale }) else { continue }

@@ -101,7 +101,7 @@ struct PointKink {
         var last = Double.infinity
         for _ in 0..<30 {
             guard let (top, g) = state(matrix(point)), g.allSatisfy(\.isFinite) else { return nil }
-            let size = g.reduce(0) { max($0, abs($1)) }
+            let size = g.maxMagnitude
             // At rounding (the gaps are exact to it, relative to the candidates' value), or no
             // longer falling there.
             let rounding = 1e-15 * (1 + abs(top))
@@ -218,7 +218,7 @@ extension FullOptimizer {
         var engine = base
         engine.valueOnly = true
         let free = freeEntries
-        let size = max(x0.reduce(0) { max($0, abs($1)) }, 1e-3)
+        let size = max(x0.maxMagnitude, 1e-3)
         // The gaps' gradients in the held entries (one row per gap).
         func normals(_ x: [Double]) -> [[Double]]? { kink.jacobian(at: x, entries: held, step: 1e-5 * size, matrix: matrix) }
         // The pivots, solved from the gaps: the entry of the gap's largest slope, or the pair of
@@ -384,7 +384,7 @@ extension FullOptimizer {
                     end = projected
                     run = DampedNewton.Result(argument: b.argument, value: b.value, gradient: b.aggregateGradient,
                                               decrement: max(b.decrement, b.gap), iterations: run.iterations + b.evaluations, step: 0, converged: false)
-                    bundleNote = "Newton along the kink stalled after \(stalled.iterations) iterations (R = \(stalled.value), step \(stalled.step)); the bundle-Newton method continued along it: R = \(b.value) after \(b.evaluations) steps, \(b.activePlanes) planes active (\(b.activePlanes > 1 ? "a further kink along the manifold" : "R smooth there")), aggregate subgradient \(b.aggregateGradient.reduce(0) { max($0, abs($1)) }); trades is not convex, so its model's certificate (decrement \(b.decrement), gap \(b.gap)) does not certify a local minimum"
+                    bundleNote = "Newton along the kink stalled after \(stalled.iterations) iterations (R = \(stalled.value), step \(stalled.step)); the bundle-Newton method continued along it: R = \(b.value) after \(b.evaluations) steps, \(b.activePlanes) planes active (\(b.activePlanes > 1 ? "a further kink along the manifold" : "R smooth there")), aggregate subgradient \(b.aggregateGradient.maxMagnitude); trades is not convex, so its model's certificate (decrement \(b.decrement), gap \(b.gap)) does not certify a local minimum"
                 }
             }
             // The three-way kink from where the run (or the bundle) ended (trades:1 on the

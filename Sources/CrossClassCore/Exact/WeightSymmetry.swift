@@ -38,7 +38,7 @@ public struct WeightSymmetry: Sendable {
             let mean = (0..<k).reduce(0.0) { $0 + w[$1][f] } / Double(k)
             for r in 0..<k { w[r][f] -= mean }
         }
-        let size = x.reduce(0) { max($0, abs($1)) }
+        let size = x.maxMagnitude
         func matches(_ pi: [Int], _ f: Int, _ g: Int) -> Bool {
             for c in 0..<k {
                 if means[pi[c]][g] != means[c][f] || variances[pi[c]][g] != variances[c][f] { return false }

@@ -194,7 +194,7 @@ public struct ExactAttribution: Sendable {
         precondition(unsnapped.count == 2)
         let d = mean.count
         let u = Double.ulpOfOne
-        let largest = unsnapped.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let largest = unsnapped.flatMap { $0 }.maxMagnitude
         let rows = unsnapped.map { $0.map { abs($0) <= zeroColumn * largest ? 0 : $0 } }
         // Chain vertices: s_f = -sign(n . D_f) for normals n = (cos phi, sin phi) between
         // consecutive critical angles in [0, pi/2] (n orthogonal to a column of mixed signs).
@@ -301,7 +301,7 @@ public struct ExactAttribution: Sendable {
     /// of the zonotope); nil when some column has both signs.
     static func commonVertexSigns(_ differences: [[Double]]) -> [Double]? {
         let d = differences.first?.count ?? 0
-        let scale = differences.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let scale = differences.flatMap { $0 }.maxMagnitude
         var signs = [Double](repeating: 0, count: d)
         for f in 0..<d {
             var positive = false, negative = false
@@ -321,7 +321,7 @@ public struct ExactAttribution: Sendable {
     /// patterns; each of `set`'s vertices is matched to the one that reproduces it.
     static func vertexSignPatterns(set: PerturbationSet, differences: [[Double]], eps: Double) throws -> [[Double]] {
         let m = differences.count, d = differences.first?.count ?? 0
-        let scale = differences.flatMap { $0 }.reduce(0) { max($0, abs($1)) }
+        let scale = differences.flatMap { $0 }.maxMagnitude
         let columns = (0..<d).map { f in (0..<m).map { differences[$0][f] } }
         let live = columns.map { c in c.contains { abs($0) > zeroColumn * scale } }
         var directions: [[Double]] = []
