@@ -952,6 +952,11 @@ public enum FullOptimizer {
                     for (i, j) in moving.enumerated() { x[j] = y[i] }
                     return x
                 }
+                /// `evaluate` at the entries y of `moving`, its gradient in them.
+                func onMoving(_ y: [Double], _ evaluate: ([Double]) throws -> (value: Double, gradient: [Double])) throws -> (value: Double, gradient: [Double]) {
+                    let r = try evaluate(expand(y))
+                    return (r.value, moving.map { r.gradient[$0] })
+                }
                 // The coarse Hessian is the start's.
                 var hessian = warm ?? (start == x0 ? initial.map { restricted($0, to: moving) } : nil)
                 var begin = moving.map { start[$0] }
@@ -976,10 +981,7 @@ public enum FullOptimizer {
                 if coarseStage && engine.onLines && engine.threat.norm == .l2 && warm == nil && start == x0 && active.vWidth == engine.vWidth,
                    !startIsMinimum(),
                    let stage = try? DampedNewton.minimize(start: begin, maxIterations: 40, stopBelow: 1e-4, hessian: hessian, evaluatesRoundingSteps: false,
-                                                          secantUpdates: true, stallWindow: 6, stallBelow: 1e-8, saddleFree: true, { y in
-                                                              let r = try coarse(expand(y))
-                                                              return (r.value, moving.map { r.gradient[$0] })
-                                                          }),
+                                                          secantUpdates: true, stallWindow: 6, stallBelow: 1e-8, saddleFree: true, { y in try onMoving(y, coarse) }),
                    stage.gradient.maxMagnitude <= 1e-4,
                    let h = freeEntriesHessian(engine, at: expand(stage.argument), matrix: matrix).map({ restricted($0, to: moving) }) {
                     begin = stage.argument
@@ -1005,10 +1007,7 @@ public enum FullOptimizer {
                                                        stallGain: engine.onLines && patient ? 1e-5 : nil,
                                                        patientAt: engine.threat.norm == .linf ? { !besideTie($0) } : nil, decrementBelow: decrementBelow,
                                                        stallBelow: settlesStalls && active.vWidth == engine.vWidth ? 0.01 * tolerance : nil,
-                                                       saddleFree: true) { y in
-                    let r = try f(expand(y))
-                    return (r.value, moving.map { r.gradient[$0] })
-                }
+                                                       saddleFree: true) { y in try onMoving(y, f) }
                 result.argument = expand(result.argument)
                 result.iterations += coarseIterations
                 return result
@@ -1436,7 +1435,7 @@ public enum FullOptimizer {
             // In the free entries: a certified tie's gradient lies inside its subdifferential.
             let gradient = (useStart ? startEstimate.gradient : final.gradient).storage.prefix((k - 1) * d)
             // At a kink: the bundle's aggregate subgradient (the one-sided gradient there is not small).
-            let gradientNorm = aggregateGradient.map { a in a.maxMagnitude } ?? moving.reduce(0) { max($0, abs(gradient[$1])) }
+            let gradientNorm = aggregateGradient?.maxMagnitude ?? moving.reduce(0) { max($0, abs(gradient[$1])) }
             // The bound of the value returned (`FullOptimum.errorBound`): the start's only when it
             // is the start (a start 1e-3 |x| off a declined symmetric one can be integrated worse
             // than the point found).

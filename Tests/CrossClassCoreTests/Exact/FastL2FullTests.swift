@@ -296,9 +296,7 @@ struct FastL2FullTests {
         // q0 of bench/ANALYSIS.md stop 57: the Hessian at the start has eigenvalues -0.008 ..
         // 0.45; the steps shifted by the diagonal's magnitudes crawled out of it (140
         // iterations, 252 s), the saddle-free ones take 21 (21 s).
-        let membership = [[1, 0, 0, 0], [1, 0, 1, 0], [1, 1, 1, 1]].map { $0.map { $0 == 1 } }
-        let model = try DataModel(name: "q0", membership: membership, mu: [1.31, 1.43, 1.29, 0.77], sigma: [0.6, 0.48, 0.63, 0.49], tau: 0)
-        let full = try FullOptimizer.solve(model: model, threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .trades(beta: 1))
+        let full = try FullOptimizer.solve(model: try FinerPanelsTests.q0(), threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .trades(beta: 1))
         #expect(full.method == .fast && full.converged, "notes: \(full.notes)")
         #expect(full.value <= full.symmetricValue - 0.3, "value \(full.value), symmetric \(full.symmetricValue)")
         // Two independent paths (shifted and saddle-free steps) reached this value within 3e-13.

@@ -677,8 +677,7 @@ struct FastTradesTests {
     @Test("Full W, trades:1, a random 3-class model whose feature 3 (class 2's alone) has its column vanish at the optimum: held at 0 on the wide v panels it ends below the run over all entries but NOT converged (the wide rule's noise), and held on the fine panels from there it converges, the tie certified, below the stalled point; R rises along 4 directions (slow)",
           .enabled(if: SlowTier.enabled))
     func nearlyTiedOnTheFinePanels() throws {
-        let model = try DataModel(name: "q0", membership: [[true, false, false, false], [true, false, true, false], [true, true, true, true]],
-                                  mu: [1.31, 1.43, 1.29, 0.77], sigma: [0.6, 0.48, 0.63, 0.49])
+        let model = try FinerPanelsTests.q0()
         let threat = try ThreatModel(norm: .linf, eps: 0.3)
         let full = try FullOptimizer.solve(model: model, threat: threat, objective: .trades(beta: 1))
         #expect(full.converged && full.method == .fast, "\(full.notes)")
