@@ -1030,10 +1030,10 @@ public enum FullOptimizer {
             // Newton over `held` from `start` (the features `tied` at 0 there) and the ties'
             // verdicts at its point when `certifies` accepts the run (else none); nil where the
             // fast evaluator declines a point on the way or near the tie (the tie undecided).
-            func heldRun(free held: [Int], from start: [Double], tied: [Int], certifies: (DampedNewton.Result) -> Bool = { _ in true }) throws
+            func heldRun(free held: [Int], from start: [Double], tied: [Int], hessian: [Double]? = nil, certifies: (DampedNewton.Result) -> Bool = { _ in true }) throws
                 -> (result: DampedNewton.Result, verdicts: [Int: TiedFeatures.Verdict]?)? {
                 let result: DampedNewton.Result
-                do { result = try newtonRun(free: held, from: start) } catch is Declined { return nil }
+                do { result = try newtonRun(free: held, from: start, hessian: hessian) } catch is Declined { return nil }
                 guard certifies(result) else { return (result, nil) }
                 let point = result.argument
                 let kept = last.flatMap { $0.x == point ? engine.combine($0.shares.shares, columns: d) : nil }
@@ -1096,9 +1096,9 @@ public enum FullOptimizer {
             }
             // `heldRun` kept where it converges no higher than `ceiling` (+ the tolerance) and its
             // ties are certified: the run, and then the certificate's note; nil where declined.
-            func holdTied(free held: [Int], from start: [Double], tied: [Int], noHigherThan ceiling: Double) throws
+            func holdTied(free held: [Int], from start: [Double], tied: [Int], hessian: [Double]? = nil, noHigherThan ceiling: Double) throws
                 -> (result: DampedNewton.Result, certified: String?)? {
-                guard let run = try heldRun(free: held, from: start, tied: tied, certifies: { $0.converged && $0.value <= ceiling + tolerance }) else { return nil }
+                guard let run = try heldRun(free: held, from: start, tied: tied, hessian: hessian, certifies: { $0.converged && $0.value <= ceiling + tolerance }) else { return nil }
                 guard let verdicts = run.verdicts else { return (run.result, nil) }
                 let summary = TiedFeatures.summary(verdicts, tied: tied, error: tieError)
                 return (run.result, summary.certified ? summary.note : nil)
@@ -1176,8 +1176,14 @@ public enum FullOptimizer {
             // had stopped falling over the stalled window (below the same 1e-5 (1 + |F|)): the
             // rule's noise floor, which the fine panels' run takes up.
             // A point the evaluator declines on the way ends the continuation, not the search.
+            // Nor where a tie held from the stall ended below it at the wide rule's noise floor
+            // (`heldBelow`, its gradient below 1e-4: not on a kink), which the fine panels hold
+            // first: on q0 of bench/ANALYSIS.md stop 73 (trades:1 under l_inf) the continuation
+            // took 13 iterations (1.9 s) back beside that tie, and held once more there it ended
+            // NOT converged again (1.3 s), before the fine panels held it from the first point.
+            let heldAtFloor = heldBelow.map { $0.result.gradient.maxMagnitude <= 1e-4 } ?? false
             var stalledRun: DampedNewton.Result? = nil
-            if engine.onLines && !newton.converged && newton.windowGain.map({ $0 > 1e-5 }) ?? true {
+            if engine.onLines && !newton.converged && !heldAtFloor && newton.windowGain.map({ $0 > 1e-5 }) ?? true {
                 let stalled = newton
                 stalledRun = stalled
                 if var continued = try declining({ try newtonRun(free: moving, from: stalled.argument, hessian: stalled.hessian, patient: true) }),
@@ -1271,11 +1277,14 @@ public enum FullOptimizer {
                 // (trades:1 under l_inf) the fine panels' run over all entries took 24 s back to
                 // that tie, where held it then converged in 2 iterations. Kept where it converges
                 // no higher than the fine panels' value at the wide run's point and the tie is
-                // certified; else the run over all entries below, as before.
+                // certified; else the run over all entries below, as before. The held run's last
+                // Hessian (its secant model on the wide panels) starts it: differenced afresh on
+                // the fine panels it was 2 d + 1 evaluations of the dearest rule (q0 there, stop
+                // 73: 4 iterations of 0.3 s from it, against a 2 s Hessian and 2 iterations).
                 func holdOnFinePanels(_ below: HeldRun) throws -> DampedNewton.Result? {
                     let reference: Double
                     do { reference = try f(wide.argument).value } catch is Declined { return nil }
-                    guard let hold = try holdTied(free: below.held, from: below.result.argument, tied: below.tied, noHigherThan: reference),
+                    guard let hold = try holdTied(free: below.held, from: below.result.argument, tied: below.tied, hessian: below.result.hessian, noHigherThan: reference),
                           let note = hold.certified else { return nil }
                     let features = below.nearlyTied.map(String.init).joined(separator: ", ")
                     tieNotes.append("Newton over all entries stopped on the wide v panels after \(wide.iterations) iterations (gradient \(wide.gradient.maxMagnitude)) with feature\(below.nearlyTied.count == 1 ? "" : "s") \(features) nearly tied; held tied there it ended below that (R = \(below.result.value) on the working rule) NOT converged, and held tied on the fine panels (width \(LinearPairCE.fineVWidth)) from its point it converged")
