@@ -925,6 +925,9 @@ public enum DampedNewton {
     ///   steps from here to the rule's noise floor would only cost evaluations. With secant
     ///   updates and a `stallWindow`, a line search also stops halving (the same stall) once its
     ///   trial's predicted decrease is below this, where that is above F's sums' rounding.
+    /// - Parameter interpolates: a rejected trial is followed by the one `cubicCut` places
+    ///   (within [0.1, 0.5] of it) instead of its half: where evaluations are dear and a secant
+    ///   model's steps overshoot (the full-W runs on lines, bench/ANALYSIS.md stop 73).
     /// - Parameter saddleFree: where the Hessian is not positive definite and its negative
     ///   curvature is mild (`mildSaddleMetric`), true steps on it with its eigenvalues replaced
     ///   by their magnitudes: Newton's step along every positive direction, and a descent along
@@ -937,7 +940,7 @@ public enum DampedNewton {
         start: [Double], maxIterations: Int, lowerBounds: [Double]? = nil, stopBelow: Double? = nil, hessian initial: [Double]? = nil,
         evaluatesRoundingSteps: Bool = true, secantUpdates: Bool = false, stallWindow: Int? = nil, stallGain: Double? = nil, patientAt: (([Double]) -> Bool)? = nil,
         decrementBelow: Double? = nil, stallBelow: Double? = nil, boundStreak: (index: Int, iterations: Int)? = nil, saddleFree: Bool = false,
-        _ f: ([Double]) throws -> (value: Double, gradient: [Double])
+        interpolates: Bool = false, _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
         var x = start
@@ -1101,8 +1104,13 @@ public enum DampedNewton {
                     accepted = true
                     break
                 }
-                step = step.map { 0.5 * $0 }
-                fraction *= 0.5
+                // With `interpolates`, the next trial is the minimiser of the cubic that matches F
+                // and its slope at both ends of this one (the trial's gradient comes with its
+                // value), kept within [0.1, 0.5] of it: never less than a halving.
+                let cut = interpolates ? cubicCut(value: current.value, slope: slope, trialValue: next.value,
+                                                    trialSlope: zip(step, next.gradient).reduce(0) { $0 + $1.0 * $1.1 }) : 0.5
+                step = step.map { cut * $0 }
+                fraction *= cut
             }
             // A Hessian is reused only while it contracts the steps: a step above a quarter of
             // the one before means a rough Hessian (a warm start's, from a coarser rule at large
@@ -1141,6 +1149,26 @@ public enum DampedNewton {
             }
         }
         return finish(maxIterations, step: lastStep, converged: false)
+    }
+
+    /// The backtracking factor in [0.1, 0.5] from a rejected trial: the minimiser of the cubic
+    /// matching F and its slope along the step at 0 (`value`, `slope` < 0) and at the trial
+    /// (`trialValue`, `trialSlope`), as Nocedal and Wright's interpolating line search takes it
+    /// (their (3.59)); the quadratic's from the three values where the cubic has no minimiser,
+    /// and a halving where neither is finite.
+    public static func cubicCut(value f0: Double, slope d0: Double, trialValue f1: Double, trialSlope d1: Double) -> Double {
+        let bar = d0 + d1 - 3 * (f1 - f0)
+        let discriminant = bar * bar - d0 * d1
+        var s = Double.nan
+        if discriminant >= 0 {
+            let root = discriminant.squareRoot()
+            s = 1 - (d1 + root - bar) / (d1 - d0 + 2 * root)
+        }
+        if !s.isFinite {
+            s = -d0 / (2 * (f1 - f0 - d0))
+        }
+        guard s.isFinite else { return 0.5 }
+        return min(max(s, 0.1), 0.5)
     }
 
     /// The Newton decrement g'H^-1 g / 2 (F - F* of the quadratic model) for a Hessian h that is

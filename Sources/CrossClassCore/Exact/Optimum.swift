@@ -981,7 +981,8 @@ public enum FullOptimizer {
                 if coarseStage && engine.onLines && engine.threat.norm == .l2 && warm == nil && start == x0 && active.vWidth == engine.vWidth,
                    !startIsMinimum(),
                    let stage = try? DampedNewton.minimize(start: begin, maxIterations: 40, stopBelow: 1e-4, hessian: hessian, evaluatesRoundingSteps: false,
-                                                          secantUpdates: true, stallWindow: 6, stallBelow: 1e-8, saddleFree: true, { y in try onMoving(y, coarse) }),
+                                                          secantUpdates: true, stallWindow: 6, stallBelow: 1e-8, saddleFree: true, interpolates: true,
+                                                          { y in try onMoving(y, coarse) }),
                    stage.gradient.maxMagnitude <= 1e-4,
                    let h = freeEntriesHessian(engine, at: expand(stage.argument), matrix: matrix).map({ restricted($0, to: moving) }) {
                     begin = stage.argument
@@ -1007,7 +1008,7 @@ public enum FullOptimizer {
                                                        stallGain: engine.onLines && patient ? 1e-5 : nil,
                                                        patientAt: engine.threat.norm == .linf ? { !besideTie($0) } : nil, decrementBelow: decrementBelow,
                                                        stallBelow: settlesStalls && active.vWidth == engine.vWidth ? 0.01 * tolerance : nil,
-                                                       saddleFree: true) { y in try onMoving(y, f) }
+                                                       saddleFree: true, interpolates: engine.onLines) { y in try onMoving(y, f) }
                 result.argument = expand(result.argument)
                 result.iterations += coarseIterations
                 return result
@@ -1030,10 +1031,11 @@ public enum FullOptimizer {
             // Newton over `held` from `start` (the features `tied` at 0 there) and the ties'
             // verdicts at its point when `certifies` accepts the run (else none); nil where the
             // fast evaluator declines a point on the way or near the tie (the tie undecided).
-            func heldRun(free held: [Int], from start: [Double], tied: [Int], hessian: [Double]? = nil, certifies: (DampedNewton.Result) -> Bool = { _ in true }) throws
+            func heldRun(free held: [Int], from start: [Double], tied: [Int], hessian: [Double]? = nil, decrementBelow: Double? = nil,
+                         certifies: (DampedNewton.Result) -> Bool = { _ in true }) throws
                 -> (result: DampedNewton.Result, verdicts: [Int: TiedFeatures.Verdict]?)? {
                 let result: DampedNewton.Result
-                do { result = try newtonRun(free: held, from: start, hessian: hessian) } catch is Declined { return nil }
+                do { result = try newtonRun(free: held, from: start, decrementBelow: decrementBelow, hessian: hessian) } catch is Declined { return nil }
                 guard certifies(result) else { return (result, nil) }
                 let point = result.argument
                 let kept = last.flatMap { $0.x == point ? engine.combine($0.shares.shares, columns: d) : nil }
@@ -1096,9 +1098,9 @@ public enum FullOptimizer {
             }
             // `heldRun` kept where it converges no higher than `ceiling` (+ the tolerance) and its
             // ties are certified: the run, and then the certificate's note; nil where declined.
-            func holdTied(free held: [Int], from start: [Double], tied: [Int], hessian: [Double]? = nil, noHigherThan ceiling: Double) throws
-                -> (result: DampedNewton.Result, certified: String?)? {
-                guard let run = try heldRun(free: held, from: start, tied: tied, hessian: hessian, certifies: { $0.converged && $0.value <= ceiling + tolerance }) else { return nil }
+            func holdTied(free held: [Int], from start: [Double], tied: [Int], hessian: [Double]? = nil, decrementBelow: Double? = nil,
+                          noHigherThan ceiling: Double) throws -> (result: DampedNewton.Result, certified: String?)? {
+                guard let run = try heldRun(free: held, from: start, tied: tied, hessian: hessian, decrementBelow: decrementBelow, certifies: { $0.converged && $0.value <= ceiling + tolerance }) else { return nil }
                 guard let verdicts = run.verdicts else { return (run.result, nil) }
                 let summary = TiedFeatures.summary(verdicts, tied: tied, error: tieError)
                 return (run.result, summary.certified ? summary.note : nil)
@@ -1280,11 +1282,16 @@ public enum FullOptimizer {
                 // certified; else the run over all entries below, as before. The held run's last
                 // Hessian (its secant model on the wide panels) starts it: differenced afresh on
                 // the fine panels it was 2 d + 1 evaluations of the dearest rule (q0 there, stop
-                // 73: 4 iterations of 0.3 s from it, against a 2 s Hessian and 2 iterations).
+                // 73: 4 iterations of 0.3 s from it, against a 2 s Hessian and 2 iterations). It
+                // stops at a decrement a tenth of the tolerance, as the fine stage's other runs
+                // do: without that, a run whose last decrement (2.7e-15) was above F's rounding
+                // stopped as a stall its line search could not judge, NOT converged, and the fine
+                // panels' run over all entries took 13 s more (q0 with stop 73's line search).
                 func holdOnFinePanels(_ below: HeldRun) throws -> DampedNewton.Result? {
                     let reference: Double
                     do { reference = try f(wide.argument).value } catch is Declined { return nil }
-                    guard let hold = try holdTied(free: below.held, from: below.result.argument, tied: below.tied, hessian: below.result.hessian, noHigherThan: reference),
+                    guard let hold = try holdTied(free: below.held, from: below.result.argument, tied: below.tied, hessian: below.result.hessian,
+                                                  decrementBelow: 0.1 * tolerance, noHigherThan: reference),
                           let note = hold.certified else { return nil }
                     let features = below.nearlyTied.map(String.init).joined(separator: ", ")
                     tieNotes.append("Newton over all entries stopped on the wide v panels after \(wide.iterations) iterations (gradient \(wide.gradient.maxMagnitude)) with feature\(below.nearlyTied.count == 1 ? "" : "s") \(features) nearly tied; held tied there it ended below that (R = \(below.result.value) on the working rule) NOT converged, and held tied on the fine panels (width \(LinearPairCE.fineVWidth)) from its point it converged")

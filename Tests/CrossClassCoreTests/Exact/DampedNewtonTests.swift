@@ -232,6 +232,42 @@ struct DampedNewtonTests {
         #expect(patient.converged && abs(patient.argument[0] - 1) <= 1e-8 && abs(patient.argument[1] - 1) <= 1e-8, "\(patient)")
     }
 
+    @Test("cubicCut: the minimiser of the cubic through F and its slope at both ends of a rejected trial (exact for a cubic F), kept within [0.1, 0.5]; a halving where the data are not finite")
+    func cubicCut() {
+        // F(s) = -s + 2 s^2 + s^3 / 2 along the trial: F' = -1 + 4 s + 1.5 s^2, zero at (sqrt(22) - 4) / 3.
+        let exact = (22.0.squareRoot() - 4) / 3
+        let cut = DampedNewton.cubicCut(value: 0, slope: -1, trialValue: 1.5, trialSlope: 4.5)
+        #expect(abs(cut - exact) <= 1e-14, "\(cut) against \(exact)")
+        // A quadratic, F(s) = -s + 2 s^2: its minimiser 1/4.
+        #expect(abs(DampedNewton.cubicCut(value: 0, slope: -1, trialValue: 1, trialSlope: 3) - 0.25) <= 1e-14)
+        // F(s) = -s + 50 s^2: the minimiser 0.01 is cut at a tenth of the trial.
+        #expect(DampedNewton.cubicCut(value: 0, slope: -1, trialValue: 49, trialSlope: 99) == 0.1)
+        // F(s) = -s + 0.625 s^2: the minimiser 0.8 is cut at a half.
+        #expect(DampedNewton.cubicCut(value: 0, slope: -1, trialValue: -0.375, trialSlope: 0.25) == 0.5)
+        #expect(DampedNewton.cubicCut(value: 0, slope: -1, trialValue: .nan, trialSlope: .nan) == 0.5)
+        #expect(DampedNewton.cubicCut(value: 0, slope: -1, trialValue: .infinity, trialSlope: 1) == 0.1 || DampedNewton.cubicCut(value: 0, slope: -1, trialValue: .infinity, trialSlope: 1) == 0.5)
+    }
+
+    @Test("interpolates: a secant step that overshoots 50-fold is cut by the cubic, in 3 trials to the minimiser of x^2 / 2, where halving takes 6 to a point the Armijo test accepts")
+    func interpolatedLineSearch() throws {
+        // From x = 1 with a Hessian of 0.02 (the true one 1): the step is -50. The cubic through
+        // F and its slope at a trial is F itself (a quadratic), so its cuts are the minimiser's
+        // place within the trial, kept at [0.1, 0.5]: 0.02 -> 0.1 (x = -4), then 0.2 (x = 0).
+        // Halving tries -49, -24, -11.5, -5.25, -2.125 and -0.5625.
+        var counts = [0, 0]
+        var points: [Double] = []
+        for (i, dear) in [true, false].enumerated() {
+            let r = try DampedNewton.minimize(start: [1], maxIterations: 1, hessian: [0.02], evaluatesRoundingSteps: false, secantUpdates: true,
+                                              stallWindow: 6, interpolates: dear) { x in
+                counts[i] += 1
+                return (0.5 * x[0] * x[0], [x[0]])
+            }
+            points.append(r.argument[0])
+        }
+        #expect(counts == [4, 7], "\(counts) evaluations (the start and the trials), cubic then halving")
+        #expect(abs(points[0]) <= 1e-15 && points[1] == -0.5625, "\(points)")
+    }
+
     @Test("Result.hessian: the last positive definite Hessian at the point, which starts a continuation (a finer rule's run from there) without differencing one")
     func carriedHessian() throws {
         var first = 0, second = 0, fresh = 0
