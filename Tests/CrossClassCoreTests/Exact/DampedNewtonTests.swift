@@ -256,9 +256,9 @@ struct DampedNewtonTests {
         // Halving tries -49, -24, -11.5, -5.25, -2.125 and -0.5625.
         var counts = [0, 0]
         var points: [Double] = []
-        for (i, dear) in [true, false].enumerated() {
+        for (i, interpolating) in [true, false].enumerated() {
             let r = try DampedNewton.minimize(start: [1], maxIterations: 1, hessian: [0.02], evaluatesRoundingSteps: false, secantUpdates: true,
-                                              stallWindow: 6, interpolates: dear) { x in
+                                              stallWindow: 6, interpolates: interpolating) { x in
                 counts[i] += 1
                 return (0.5 * x[0] * x[0], [x[0]])
             }

@@ -685,7 +685,7 @@ struct FastTradesTests {
         #expect(full.notes.contains { $0.contains("feature 3 nearly tied; held tied there it ended below that") && $0.contains("held tied on the fine panels") }, "\(full.notes)")
         // Before stop 73 Newton over all entries first continued on the wide panels from its
         // stall (13 iterations back beside the tie, where held once more it ended NOT converged
-        // again): 34 iterations in all, against 22 now.
+        // again): 34 iterations in all, against 20 at stop 73.
         #expect(full.iterations <= 25, "\(full.iterations) iterations: \(full.notes)")
         let w = full.classifier.weights
         #expect((0..<3).allSatisfy { w[$0, 3] == w[2, 3] }, "feature 3's column: \((0..<3).map { w[$0, 3] })")
