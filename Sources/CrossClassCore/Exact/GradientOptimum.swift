@@ -1004,7 +1004,7 @@ public enum DampedNewton {
             carried = positiveDefinite ? hessian : nil
             guard var step = p else { break }
             let newtonStep = step.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            decrement = 0.5 * abs(zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 })
+            decrement = 0.5 * abs(step.dot(current.gradient))
             // Converged before stepping: the step is below 1e-10 |x| (or `stopBelow`'s size), or
             // the decrement below `decrementBelow`.
             if newtonStep <= 1e-10 * max(size, 1e-3) || (stopBelow.map { newtonStep <= $0 * max(size, 1e-3) } ?? false)
@@ -1096,7 +1096,7 @@ public enum DampedNewton {
                     break
                 }
                 let trial = zip(x, step).map { $0 + $1 }
-                let slope = zip(step, current.gradient).reduce(0) { $0 + $1.0 * $1.1 }
+                let slope = step.dot(current.gradient)
                 let next = try f(trial)
                 if next.value <= current.value + 1e-4 * slope
                     || (next.value <= current.value && step.reduce(0) { $0 + abs($1) } < 1e-9 * size) {
@@ -1107,8 +1107,7 @@ public enum DampedNewton {
                 // With `interpolates`, the next trial is the minimiser of the cubic that matches F
                 // and its slope at both ends of this one (the trial's gradient comes with its
                 // value), kept within [0.1, 0.5] of it: never less than a halving.
-                let cut = interpolates ? cubicCut(value: current.value, slope: slope, trialValue: next.value,
-                                                    trialSlope: zip(step, next.gradient).reduce(0) { $0 + $1.0 * $1.1 }) : 0.5
+                let cut = interpolates ? cubicCut(value: current.value, slope: slope, trialValue: next.value, trialSlope: step.dot(next.gradient)) : 0.5
                 step = step.map { cut * $0 }
                 fraction *= cut
             }
