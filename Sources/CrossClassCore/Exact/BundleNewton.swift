@@ -76,18 +76,17 @@ public enum BundleNewton {
         // null step.
         var tau = 1.0
         let maxBundle = 2 * n + 4
-        let dot = WeightSymmetry.dot
         func gram(_ vectors: [[Double]], _ scaled: [[Double]], _ factor: Double) -> [Double] {
             let m = vectors.count
             var q = [Double](repeating: 0, count: m * m)
             for i in 0..<m { for j in 0...i {
-                let v = factor * dot(vectors[i], scaled[j])
+                let v = factor * vectors[i].dot(scaled[j])
                 q[i * m + j] = v; q[j * m + i] = v
             } }
             return q
         }
         while true {
-            let errors = bundle.map { max(0, centre.value - $0.value - dot($0.gradient, zip(centre.point, $0.point).map { $0 - $1 })) }
+            let errors = bundle.map { max(0, centre.value - $0.value - $0.gradient.dot(zip(centre.point, $0.point).map { $0 - $1 })) }
             let gradients = bundle.map(\.gradient)
             // The model's minimum at this centre.
             let scaled = try gradients.map { g -> [Double] in
@@ -101,7 +100,7 @@ public enum BundleNewton {
                 for k in 0..<n { modelGradient[k] += lambda[i] * gradients[i][k]; step[k] -= tau * lambda[i] * scaled[i][k] }
                 modelError += lambda[i] * errors[i]
             }
-            let decrement = modelError + 0.5 * max(0, -dot(modelGradient, step))
+            let decrement = modelError + 0.5 * max(0, -modelGradient.dot(step))
             // The certificate: lambda minimising e + |g|^2 / (2 mu) (the gap's two terms, with
             // the identity metric the modulus bounds).
             let certificate = simplexQuadratic(gram(gradients, gradients, 1 / modulus), errors)
@@ -110,7 +109,7 @@ public enum BundleNewton {
                 for k in 0..<n { aggregate[k] += certificate[i] * gradients[i][k] }
                 error += certificate[i] * errors[i]
             }
-            let a = dot(aggregate, aggregate).squareRoot() / (2 * modulus).squareRoot()
+            let a = aggregate.dot(aggregate).squareRoot() / (2 * modulus).squareRoot()
             let gap = (a + (a * a + error).squareRoot()) * (a + (a * a + error).squareRoot())
             func result(converged: Bool) -> Result {
                 Result(argument: centre.point, value: centre.value, aggregateGradient: aggregate, decrement: decrement, gap: gap,
@@ -132,8 +131,9 @@ public enum BundleNewton {
                 serious += 1
                 if gain > 1.5 { tau = min(2 * tau, 1e8) }
                 // A fresh metric once the centre has moved 1e-3 |x| from the last one's point.
-                let size = max(dot(y, y).squareRoot(), 1e-300)
-                if dot(zip(y, metricPoint).map { $0 - $1 }, zip(y, metricPoint).map { $0 - $1 }).squareRoot() > 1e-3 * size {
+                let size = max(y.dot(y).squareRoot(), 1e-300)
+                let moved = zip(y, metricPoint).map { $0 - $1 }
+                if moved.dot(moved).squareRoot() > 1e-3 * size {
                     (metric, modulus) = try metricAt(y)
                     metricPoint = y
                     tau = 1

@@ -189,17 +189,12 @@ extension EmpiricalRobustObjective {
         func differences(_ y: [Double]) -> [[Double]] {
             (0..<pairCount).map { p in (0..<d).map { j in (0..<(k - 1)).reduce(0.0) { $0 + beta[p][$1] * y[$1 * d + j] } } }
         }
-        func dot(_ a: [Double], _ b: [Double]) -> Double {
-            var s = 0.0
-            for q in a.indices { s += a[q] * b[q] }
-            return s
-        }
         // All slacks, in the order: samples (n (K - 1)), hinge t_i, pairs (l_inf: 2 per (p, j),
         // l2: the cone's v^2 - ||D||^2 and v), ball. nil if one is not positive.
         func slacks(_ t: [Double], _ y: [Double]) -> [Double]? {
             var out: [Double] = []
             out.reserveCapacity(rows.count + n + 2 * vCount + 1)
-            for (r, a) in rows.enumerated() { out.append(t[rowSample[r]] + dot(a, y) - kappa) }
+            for (r, a) in rows.enumerated() { out.append(t[rowSample[r]] + a.dot(y) - kappa) }
             if isHinge { out.append(contentsOf: t) }
             let dd = differences(y)
             for p in 0..<pairCount {
@@ -245,7 +240,7 @@ extension EmpiricalRobustObjective {
         let constraintCount = Double(rows.count + (isHinge ? n : 0) + (linf ? 2 * vCount : 2 * pairCount) + 1)
         var mu = max(1 + abs(startValue), 1e-3) / constraintCount
         var t = [Double](repeating: isHinge ? 0 : -Double.infinity, count: n)
-        for (r, a) in rows.enumerated() { t[rowSample[r]] = max(t[rowSample[r]], kappa - dot(a, y)) }
+        for (r, a) in rows.enumerated() { t[rowSample[r]] = max(t[rowSample[r]], kappa - a.dot(y)) }
         t = t.map { $0 + Double(n) * mu }
 
         var best = MarginInteriorPoint(weights: coordinates.weights(z), value: startValue, bound: -.infinity, multipliers: nil, steps: 0)
@@ -349,8 +344,8 @@ extension EmpiricalRobustObjective {
             for r in 0..<size { schur[r * size + r] += 1e-15 * max(trace / Double(size), 1e-300) }
             guard let solution = Self.choleskySolve(schur, [rhs], size: size) else { return nil }
             let dy = solution[0]
-            let dt = (0..<n).map { i in -(gt[i] + dot(cross[i], dy)) / ht[i] }
-            let decrement = -(dot(gy, dy) + dot(gt, dt))
+            let dt = (0..<n).map { i in -(gt[i] + cross[i].dot(dy)) / ht[i] }
+            let decrement = -(gy.dot(dy) + gt.dot(dt))
             guard decrement.isFinite, dy.allSatisfy(\.isFinite), dt.allSatisfy(\.isFinite) else { return nil }
             return (dt, dy, decrement)
         }
@@ -390,7 +385,7 @@ extension EmpiricalRobustObjective {
                 for corrected in newton == nil ? [false] : [false, true] {
                     var slackChange = [Double](repeating: 0, count: sl.count)
                     if corrected, let (dt, dy, _) = newton {
-                        for (r, a) in rows.enumerated() { slackChange[r] = dt[rowSample[r]] + dot(a, dy) }
+                        for (r, a) in rows.enumerated() { slackChange[r] = dt[rowSample[r]] + a.dot(dy) }
                         let dd = differences(dy)
                         var offset = rows.count + (isHinge ? n : 0)
                         if linf {

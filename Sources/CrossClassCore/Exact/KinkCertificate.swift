@@ -50,7 +50,7 @@ public enum KinkCertificate {
     public static func certify(dimension n: Int, error: Double, maxRounds: Int = 24,
                                exposedPoint: ([Double]) -> (direction: [Double], point: [Double])?) -> Verdict? {
         precondition(n >= 1 && n <= maxDimension)
-        let dot = WeightSymmetry.dot, coordinates = WeightSymmetry.coordinates
+        let coordinates = WeightSymmetry.coordinates
         // The subspace still to certify (orthonormal, coordinates in H) and the flat directions.
         var subspace = (0..<n).map { i -> [Double] in var e = [Double](repeating: 0, count: n); e[i] = 1; return e }
         var flat: [[Double]] = []
@@ -64,7 +64,7 @@ public enum KinkCertificate {
         /// The direction probed u, p(u) and D(u).
         func probe(_ z: [Double]) -> (direction: [Double], point: [Double], rate: Double)?? {
             guard let e = exposedPoint(z) else { return .some(nil) }
-            return .some((e.direction, e.point, dot(e.point, e.direction)))
+            return .some((e.direction, e.point, e.point.dot(e.direction)))
         }
         // The start: +-e_i.
         for i in 0..<n {

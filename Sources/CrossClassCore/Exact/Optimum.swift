@@ -1521,7 +1521,7 @@ public enum FullOptimizer {
               !symmetry.fixed.isEmpty, !symmetry.complement.isEmpty, symmetry.complement.count <= KinkCertificate.maxDimension,
               let working0 = engine.evaluate(matrix(x0)) else { return nil }
         let basis = symmetry.fixed, held = symmetry.complement
-        let dot = WeightSymmetry.dot, coordinates = WeightSymmetry.coordinates, combination = WeightSymmetry.combination
+        let coordinates = WeightSymmetry.coordinates, combination = WeightSymmetry.combination
         /// The free entries' gradient in a basis.
         func projected(_ g: Matrix, _ basis: [[Double]]) -> [Double] { coordinates(Array(g.storage.prefix(2 * d)), basis) }
         // y: x's coordinates in the basis (so that |y| = |x|, the scale of Newton's tests).
@@ -1607,7 +1607,7 @@ public enum FullOptimizer {
                 for (j, l) in flat.enumerated() {
                     guard let plus = engine.evaluate(along(l, step: step)), let minus = engine.evaluate(along(l, step: -step)) else { declined = true; break }
                     let change = zip(plus.gradient.storage.prefix(2 * d), minus.gradient.storage.prefix(2 * d)).map { ($0 - $1) / (2 * step) }
-                    for (i, k) in flat.enumerated() { curvature[i * flat.count + j] = dot(entries(k), change) }
+                    for (i, k) in flat.enumerated() { curvature[i * flat.count + j] = entries(k).dot(change) }
                 }
                 DampedNewton.symmetrize(&curvature, flat.count)
                 let definite = !declined && DampedNewton.decrement(hessian: curvature, gradient: [Double](repeating: 0, count: flat.count)) != nil

@@ -88,7 +88,7 @@ public struct OriginDerivative: Sendable {
                 value += e * norm
                 magnitude += e * norm
                 let atKink = norm <= 4 * Double.ulpOfOne * size
-                let s = atKink ? 0 : WeightSymmetry.dot(u, du) / norm
+                let s = atKink ? 0 : u.dot(du) / norm
                 right += e * (atKink ? slopeNorm : s)
                 left += e * (atKink ? -slopeNorm : s)
             }
@@ -145,7 +145,7 @@ public struct OriginDerivative: Sendable {
             case .l2:
                 let dd = line.delta[y].reduce(0) { $0 + $1 * $1 }
                 guard dd > 0 else { continue }
-                let root = -WeightSymmetry.dot(a[y], line.delta[y]) / dd
+                let root = -a[y].dot(line.delta[y]) / dd
                 let closest = zip(a[y], line.delta[y]).map { $0 + root * $1 }.maxMagnitude
                 let size = a[y].maxMagnitude + line.delta[y].maxMagnitude
                 if root > 0 && root < 1 && closest <= 1e-14 * size { candidates.append(root) }
@@ -223,11 +223,10 @@ enum SmallestEnclosingBall {
         let m = p.count - 1
         if m == 0 { return (p[0], 0) }
         let e = (1...m).map { i in zip(p[i], p[0]).map { $0 - $1 } }
-        let dot = WeightSymmetry.dot
-        let gram = (0..<m).flatMap { i in (0..<m).map { j in dot(e[i], e[j]) } }
-        guard let x = DampedNewton.solve(gram, (0..<m).map { 0.5 * dot(e[$0], e[$0]) }, m) else { return nil }
+        let gram = (0..<m).flatMap { i in (0..<m).map { j in e[i].dot(e[j]) } }
+        guard let x = DampedNewton.solve(gram, (0..<m).map { 0.5 * e[$0].dot(e[$0]) }, m) else { return nil }
         var offset = [Double](repeating: 0, count: p[0].count)
         for i in 0..<m { for f in offset.indices { offset[f] += x[i] * e[i][f] } }
-        return (zip(p[0], offset).map { $0 + $1 }, dot(offset, offset).squareRoot())
+        return (zip(p[0], offset).map { $0 + $1 }, offset.dot(offset).squareRoot())
     }
 }

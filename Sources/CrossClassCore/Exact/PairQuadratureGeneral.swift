@@ -45,9 +45,8 @@ struct PairCoordinates {
     init(mean: [Double], variance: [Double], rows: [[Double]]) {
         let d = mean.count
         covariances = rows.map { row in (0..<d).map { row[$0] * variance[$0] } }
-        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
-        m1 = dot(rows[0], mean); m2 = dot(rows[1], mean)
-        c11 = dot(rows[0], covariances[0]); c12 = dot(rows[0], covariances[1]); c22 = dot(rows[1], covariances[1])
+        m1 = rows[0].dot(mean); m2 = rows[1].dot(mean)
+        c11 = rows[0].dot(covariances[0]); c12 = rows[0].dot(covariances[1]); c22 = rows[1].dot(covariances[1])
         mr = m1 - m2
         var vr = c11 + c22 - 2 * c12
         var c2r = c22 - c12
@@ -130,13 +129,12 @@ struct ClassPairCE {
         covariances = p.covariances
         m1 = p.m1; m2 = p.m2; c11 = p.c11; c12 = p.c12; c22 = p.c22
         mr = p.mr; sr = p.sr; gamma = p.gamma; mq = p.mq; sq = p.sq
-        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
         switch threat.norm {
         case .linf:
             shifts = .polygon(Self.strips(rows, eps: eps))
         case .l2:
             let e2 = eps * eps
-            guard let ellipse = Ellipse(g11: e2 * dot(rows[0], rows[0]), g12: e2 * dot(rows[0], rows[1]), g22: e2 * dot(rows[1], rows[1])) else { return nil }
+            guard let ellipse = Ellipse(g11: e2 * rows[0].dot(rows[0]), g12: e2 * rows[0].dot(rows[1]), g22: e2 * rows[1].dot(rows[1])) else { return nil }
             shifts = .ellipse(ellipse)
         }
     }

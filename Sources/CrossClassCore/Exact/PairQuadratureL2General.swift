@@ -127,7 +127,6 @@ struct ClassPairLSGeneral: EllipseMaximand {
           norm: Norm = .l2, valueOnly: Bool = false, qRegression: Bool = false) {
         precondition(rows.count == 2)
         let n = mean.count
-        func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
         let p = PairCoordinates(mean: mean, variance: variance, rows: rows)
         guard p.sr > 0 || valueOnly || !(p.sq > 0) else { return nil }
         constantR = !(p.sr > 0)
@@ -139,7 +138,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         mean1 = p.m1; mean2 = p.m2
         mu = p.mq; su = p.sq
         mr = p.mr; sr = p.sr; gamma = p.gamma
-        let p11 = dot(rows[0], rows[0]), p12 = dot(rows[0], rows[1]), p22 = dot(rows[1], rows[1])
+        let p11 = rows[0].dot(rows[0]), p12 = rows[0].dot(rows[1]), p22 = rows[1].dot(rows[1])
         let detP = p11 * p22 - p12 * p12
         guard detP > 1e-24 * p11 * p22 else { return nil }
         if norm == .linf {

@@ -79,11 +79,10 @@ struct ClassPairLS: EllipseMaximand {
     init?(mean: [Double], variance: [Double], differences rows: [[Double]], eps: Double, smoothing: Double, trades: Double? = nil) {
         precondition(rows.count == 2)
         let n = mean.count
-        func dot(_ x: [Double], _ y: [Double]) -> Double { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
         let cov = rows.map { row in (0..<n).map { row[$0] * variance[$0] } }
-        let m1 = dot(rows[0], mean), m2 = dot(rows[1], mean)
-        let c11 = dot(rows[0], cov[0]), c22 = dot(rows[1], cov[1])
-        let p11 = dot(rows[0], rows[0]), p12 = dot(rows[0], rows[1]), p22 = dot(rows[1], rows[1])
+        let m1 = rows[0].dot(mean), m2 = rows[1].dot(mean)
+        let c11 = rows[0].dot(cov[0]), c22 = rows[1].dot(cov[1])
+        let p11 = rows[0].dot(rows[0]), p12 = rows[0].dot(rows[1]), p22 = rows[1].dot(rows[1])
         // Exchangeable margins and a symmetric ellipse (else the reduction does not hold).
         let scale = max(abs(c11), abs(c22), 1e-300)
         guard abs(m1 - m2) <= 1e-12 * (1 + abs(m1)), abs(c11 - c22) <= 1e-12 * scale,

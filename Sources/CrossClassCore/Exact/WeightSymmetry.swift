@@ -98,10 +98,9 @@ public struct WeightSymmetry: Sendable {
         return (0..<n).map { i in columns.map { $0[i] } }
     }
 
-    static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 
     /// v's coordinates in an orthonormal basis (its projection on the span).
-    static func coordinates(_ v: [Double], in basis: [[Double]]) -> [Double] { basis.map { dot($0, v) } }
+    static func coordinates(_ v: [Double], in basis: [[Double]]) -> [Double] { basis.map { $0.dot(v) } }
 
     /// x + sum_j c_j basis_j (x: zero when nil), term by term in j (zero coefficients skipped).
     static func combination(_ c: [Double], of basis: [[Double]], plus x: [Double]? = nil) -> [Double] {

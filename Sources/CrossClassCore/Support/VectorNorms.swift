@@ -5,7 +5,12 @@ extension Sequence where Element == Double {
 }
 
 extension Array where Element == Double {
-    /// The inner product with `other` (summed in index order, as the optimisers' slopes and
-    /// decrements always were): a step's slope along a gradient.
-    func dot(_ other: [Double]) -> Double { zip(self, other).reduce(0) { $0 + $1.0 * $1.1 } }
+    /// The inner product with `other` over their common length, summed in index order (every
+    /// caller's sums were in that order, so their bits are unchanged): a step's slope along a
+    /// gradient, a margin's mean and variance, a Gram matrix's entries.
+    func dot(_ other: [Double]) -> Double {
+        var sum = 0.0
+        for i in 0..<Swift.min(count, other.count) { sum += self[i] * other[i] }
+        return sum
+    }
 }
