@@ -46,16 +46,48 @@ public enum BundleNewton {
         public var activePlanes: Int
         /// delta and the gap both within the tolerance.
         public var converged: Bool
+        /// Why it stopped.
+        public var stop: Stop
+    }
+
+    public enum Stop: Sendable, Equatable {
+        /// delta and the gap within the tolerance.
+        case converged
+        /// `maxEvaluations` spent.
+        case budget
+        /// F fell by less than a tenth of the tolerance over the last `progressWindow` evaluations.
+        case noProgress
+        /// A step below F's rounding.
+        case rounding
+        /// F or its gradient not finite at a step.
+        case notFinite
+    }
+
+    /// The evaluations over which the gap must halve (`minimize`'s default).
+    public static let progressWindow = 200
+
+    /// Whether the bundle has stopped making progress: `centreValues[e]` F at the centre after e
+    /// evaluations, fallen by less than `floor` over the last `window` of them. (Not its gap: on
+    /// q1 of bench/ANALYSIS.md stop 74 the gap stayed near 5e-7 over the first 300 evaluations,
+    /// its modulus refreshed with the metric, while F fell 4e-7, and then closed.)
+    public static func stalled(centreValues: [Double], window: Int, floor: Double) -> Bool {
+        let e = centreValues.count - 1
+        return e >= window && !(centreValues[e - window] - centreValues[e] >= floor)
     }
 
     /// - Parameters:
     ///   - start, value, gradient: the centre to start from, F and a (one-sided) gradient there.
     ///   - tolerance: the decrement and the gap at which to stop.
     ///   - maxEvaluations: evaluations of f for steps (the Hessians' are counted apart).
+    ///   - progressWindow: it stops sooner where F has fallen by less than a tenth of the
+    ///     tolerance over this many evaluations. A bundle can close its gap only linearly, where
+    ///     F's curvature is nearly singular beside a kink (ce under l_inf on q1 of
+    ///     bench/ANALYSIS.md stop 74: 1040 evaluations of 5 ms to a gap of 1e-10, NOT converged
+    ///     at the old budget of 200), so the budget is for progress, not a fixed count.
     ///   - step: the differencing step of the piece Hessians (`pieceHessian`).
     ///   - f: F and its gradient (one side's on a kink).
     public static func minimize(
-        start: [Double], value: Double, gradient: [Double], tolerance: Double, maxEvaluations: Int = 200, step h: Double,
+        start: [Double], value: Double, gradient: [Double], tolerance: Double, maxEvaluations: Int = 2000, progressWindow: Int = BundleNewton.progressWindow, step h: Double,
         _ f: ([Double]) throws -> (value: Double, gradient: [Double])
     ) throws -> Result {
         let n = start.count
@@ -71,6 +103,8 @@ public enum BundleNewton {
         var bundle: [(point: [Double], value: Double, gradient: [Double])] = [(start, value, gradient)]
         var centre = (point: start, value: value)
         var evaluations = 0, serious = 0
+        // F at the centre after each number of evaluations.
+        var centreValues: [Double] = []
         // The metric's scale: H / tau. Doubled after a serious step that gains more than 1.5
         // times the model's decrease (H too stiff along the path), halved back towards 1 after a
         // null step.
@@ -111,19 +145,21 @@ public enum BundleNewton {
             }
             let a = aggregate.dot(aggregate).squareRoot() / (2 * modulus).squareRoot()
             let gap = (a + (a * a + error).squareRoot()) * (a + (a * a + error).squareRoot())
-            func result(converged: Bool) -> Result {
+            func result(_ stop: Stop) -> Result {
                 Result(argument: centre.point, value: centre.value, aggregateGradient: aggregate, decrement: decrement, gap: gap,
                        modulus: modulus, evaluations: evaluations, hessianEvaluations: hessianEvaluations, seriousSteps: serious,
-                       activePlanes: lambda.filter { $0 > 0 }.count, converged: converged)
+                       activePlanes: lambda.filter { $0 > 0 }.count, converged: stop == .converged, stop: stop)
             }
-            if decrement <= tolerance && gap <= tolerance { return result(converged: true) }
-            if evaluations >= maxEvaluations { return result(converged: false) }
+            if decrement <= tolerance && gap <= tolerance { return result(.converged) }
+            centreValues.append(centre.value)
+            if evaluations >= maxEvaluations { return result(.budget) }
+            if stalled(centreValues: centreValues, window: progressWindow, floor: 0.1 * tolerance) { return result(.noProgress) }
             let y = zip(centre.point, step).map { $0 + $1 }
             // A step below F's rounding: evaluating it cannot improve the model.
-            if zip(y, centre.point).allSatisfy({ $0 == $1 }) { return result(converged: false) }
+            if zip(y, centre.point).allSatisfy({ $0 == $1 }) { return result(.rounding) }
             let r = try f(y)
             evaluations += 1
-            guard r.value.isFinite, r.gradient.allSatisfy(\.isFinite) else { return result(converged: false) }
+            guard r.value.isFinite, r.gradient.allSatisfy(\.isFinite) else { return result(.notFinite) }
             bundle.append((y, r.value, r.gradient))
             let gain = (centre.value - r.value) / decrement
             if gain >= 0.1 {

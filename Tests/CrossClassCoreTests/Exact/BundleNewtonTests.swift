@@ -82,6 +82,41 @@ struct BundleNewtonTests {
         #expect(!short.converged && max(short.decrement, short.gap) > 1e-12, "\(short)")
     }
 
+    @Test("The bundle's progress rule: F falling by a tenth of the tolerance or more over the window goes on, however slowly its gap closes; F falling by less stops; nothing stops before the window")
+    func progressRule() {
+        // F falling 1e-9 every 100 evaluations (a slow crawl): on.
+        let crawling: [Double] = (0...600).map { (e: Int) -> Double in 0.5 - 1e-11 * Double(e) }
+        #expect(!BundleNewton.stalled(centreValues: crawling, window: 200, floor: 1e-11))
+        // F flat after 300 evaluations (only null steps since): stops once the window is past it.
+        let flat: [Double] = (0...600).map { (e: Int) -> Double in 0.5 - 1e-11 * Double(min(e, 300)) }
+        #expect(!BundleNewton.stalled(centreValues: Array(flat.prefix(400)), window: 200, floor: 1e-11))
+        #expect(BundleNewton.stalled(centreValues: Array(flat.prefix(501)), window: 200, floor: 1e-11))
+        // Falling by just less than the floor over the window stops; by the floor goes on.
+        let slow: [Double] = (0...200).map { (e: Int) -> Double in 1 - 0.99e-11 * Double(e) / 200 }
+        #expect(BundleNewton.stalled(centreValues: slow, window: 200, floor: 1e-11))
+        #expect(!BundleNewton.stalled(centreValues: slow, window: 200, floor: 0.98e-11))
+        #expect(!BundleNewton.stalled(centreValues: Array(slow.prefix(200)), window: 200, floor: 1e-11))
+        // F not a number: no progress.
+        #expect(BundleNewton.stalled(centreValues: [0.5] + [Double](repeating: .nan, count: 200), window: 200, floor: 1e-11))
+    }
+
+    /// About 10 s on 2 cores (1040 bundle steps of 5 ms, the reference path's check): in the slow tier.
+    @Test("Full W, ce under l_inf on q1 of bench/ANALYSIS.md stop 74 (slow): Newton stalls beside a nearly singular kink of R (feature 0, 1 and 4's weights of classes 0 and 1 within 1e-3); the bundle-Newton method closes its gap only linearly, past its old budget of 200 steps (NOT converged there, 1.0e-7 higher), and converges; R rises from the point along every free entry and 16 directions, and the reference path confirms the value",
+          .enabled(if: SlowTier.enabled))
+    func bundleBeyondItsOldBudget() throws {
+        let model = try FinerPanelsTests.q1()
+        let threat = try ThreatModel(norm: .linf, eps: 0.3)
+        let full = try FullOptimizer.solve(model: model, threat: threat, objective: .ce)
+        #expect(full.converged, "\(full.notes)")
+        #expect(try #require(full.optimalityGap) <= 1e-10)
+        let note = try #require(full.notes.first { $0.contains("the bundle-Newton method") })
+        let steps = try #require(note.components(separatedBy: "continued from there: ").last?.split(separator: " ").first.flatMap { Int($0) })
+        #expect(steps > 200, "\(note)")
+        // The point after 200 bundle steps (stop 73): 0.47457621390696914, NOT converged.
+        #expect(full.value < 0.47457621390696914 - 5e-8, "\(full.value)")
+        try expectMinimum(model, threat, .ce, full)
+    }
+
     /// m0 of bench/exact.py: feature 0 in every class, one or two exclusive features each.
     static func m0() throws -> DataModel {
         let t = true, f = false
