@@ -476,7 +476,7 @@ struct ClassPairLSBox {
     var tailBound: Double {
         let shift = vertices.map { abs($0.v1) + abs($0.v2) }.max() ?? 0
         let growth = 2 + (1 + 2 * s) * (abs(m1) + abs(m2) + 4 * (c11 + c22).squareRoot() * Self.cut
-            + 4 * (abs(mr) + 1) * (1 + abs(gamma)) + 4 * shift)
+            + 4 * tailGrowth(mr: mr, sr: sr, gamma: gamma) + 4 * shift)
         return 8 * Normal.upperTail(Self.cut) * growth
     }
 }

@@ -403,3 +403,26 @@ struct VerifierPrecisionTests {
         }
     }
 }
+
+extension HonestErrorTests {
+    @Test("A class with one feature whose other weight on it is nearly 0 (r9 of bench/ANALYSIS.md stop 74, W from its ce optima at eps 0.05 under l_inf and 0.1 under l_2: gamma about -1e12): the fixed rules' bound on the truncated tails stays at rounding (it was 4.5e-6 with (|mr| + 1)(1 + |gamma|), and the fast path gave way to the adaptive one), and their value agrees with the reference path within both bounds")
+    func nearlyCollinearMarginsKeepTheFixedRules() throws {
+        let model = try FinerPanelsTests.r9()
+        let cases: [(ThreatModel, [[Double]])] = [
+            (try ThreatModel(norm: .linf, eps: 0.05), [[8.283839265227664, -6.739878871252293e-12, 18.91588344106852, -5.192967453731057],
+                                                     [3.6876947550877732, 8.36781559527532, 8.381899420907574, -9.215621497686708], [0, 0, 0, 0]]),
+            (try ThreatModel(norm: .l2, eps: 0.1), [[8.756196195274487, -1.4368195114022658e-08, 16.916512288255593, -5.31620597049191],
+                                                   [3.678125859208023, 7.894128777935466, 7.1102260512587, -8.100529742176382], [0, 0, 0, 0]]),
+        ]
+        for (threat, rows) in cases {
+            let w = Matrix(rows)
+            let engine = try #require(LinearPairCE(model: model, threat: threat, objective: .ce))
+            let fast = try #require(engine.estimate(w))
+            #expect(fast.errorBound <= 1e-14, "\(threat.norm): bound \(fast.errorBound)")
+            var evaluator = RobustObjective(model: model, threat: threat, objective: .ce, tolerance: 1e-10)
+            evaluator.method = .reference
+            let reference = try evaluator.evaluate(LinearClassifier(weights: w))
+            #expect(abs(fast.value - reference.value) <= fast.errorBound + reference.errorBound, "\(threat.norm): \(fast.value) vs \(reference.value) +- \(reference.errorBound)")
+        }
+    }
+}
