@@ -63,7 +63,7 @@ public enum BundleNewton {
         case notFinite
     }
 
-    /// The evaluations over which the gap must halve (`minimize`'s default).
+    /// The evaluations over which F must fall by a tenth of the tolerance (`minimize`'s default).
     public static let progressWindow = 200
 
     /// Whether the bundle has stopped making progress: `centreValues[e]` F at the centre after e

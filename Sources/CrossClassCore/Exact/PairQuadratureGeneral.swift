@@ -35,16 +35,6 @@ import GSL
 /// the clean margins d_k = D_k x with x ~ N(mean, diag(variance)) given the class, r = d1 - d2 ~
 /// N(mr, sr^2) and q = d2 + gamma r ~ N(mq, sq^2), independent of r (gamma = Cov(d2, -r) /
 /// Var(r)); a (numerically) constant r gets sr = 0, gamma = 0 and q = d2.
-/// The growth of r and of gamma r out to the cut (r = mr + sr z, |z| <= cut + 1 in the tail
-/// integrals' weighting): the part of a pair loss's bound beyond the cut that its (r, q)
-/// coordinates add, as `ClassPairLSGeneral.tailBound`'s spread takes it. (It was
-/// (|mr| + 1)(1 + |gamma|): on a class with one feature whose other weight is 7e-12, gamma was
-/// -1.2e12 with sr 4.6e-12, and that bound 4.5e-6 where the rules agreed to 1e-15 and with the
-/// reference path to 1e-14: r9 of bench/ANALYSIS.md stop 74.)
-func tailGrowth(mr: Double, sr: Double, gamma: Double) -> Double {
-    (1 + abs(gamma)) * (abs(mr) + sr * (PairObjective.cut + 1)) + 1
-}
-
 struct PairCoordinates {
     /// Sigma D_k' (k = 0, 1).
     let covariances: [[Double]]
@@ -101,6 +91,16 @@ struct PairCoordinates {
         }
         mq = m2 + gamma * mr
     }
+}
+
+/// The growth of r and of gamma r out to the cut (r = mr + sr z, |z| <= cut + 1 in the tail
+/// integrals' weighting): the part of a pair loss's bound beyond the cut that its (r, q)
+/// coordinates add, as `ClassPairLSGeneral.tailBound`'s spread takes it. (It was
+/// (|mr| + 1)(1 + |gamma|): on a class with one feature whose other weight is 7e-12, gamma was
+/// -1.2e12 with sr 4.6e-12, and that bound 4.5e-6 where the rules agreed to 1e-15 and with the
+/// reference path to 1e-14: r9 of bench/ANALYSIS.md stop 74.)
+func tailGrowth(mr: Double, sr: Double, gamma: Double) -> Double {
+    (1 + abs(gamma)) * (abs(mr) + sr * (PairObjective.cut + 1)) + 1
 }
 
 struct ClassPairCE {
