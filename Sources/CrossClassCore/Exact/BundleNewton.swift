@@ -44,10 +44,10 @@ public enum BundleNewton {
         public var seriousSteps: Int
         /// The planes with lambda_i > 0 in the model's minimum: the pieces of F that meet at the point.
         public var activePlanes: Int
-        /// delta and the gap both within the tolerance.
-        public var converged: Bool
         /// Why it stopped.
         public var stop: Stop
+        /// delta and the gap both within the tolerance.
+        public var converged: Bool { stop == .converged }
     }
 
     public enum Stop: Sendable, Equatable {
@@ -61,6 +61,17 @@ public enum BundleNewton {
         case rounding
         /// F or its gradient not finite at a step.
         case notFinite
+
+        /// Why, in an optimum's notes.
+        public var reason: String {
+            switch self {
+            case .converged: return "converged"
+            case .budget: return "its budget"
+            case .noProgress: return "R fell by less than a tenth of the tolerance over its last \(BundleNewton.progressWindow) steps"
+            case .rounding: return "a step at F's rounding"
+            case .notFinite: return "R or its gradient not finite at a step"
+            }
+        }
     }
 
     /// The evaluations over which F must fall by a tenth of the tolerance (`minimize`'s default).
@@ -148,7 +159,7 @@ public enum BundleNewton {
             func result(_ stop: Stop) -> Result {
                 Result(argument: centre.point, value: centre.value, aggregateGradient: aggregate, decrement: decrement, gap: gap,
                        modulus: modulus, evaluations: evaluations, hessianEvaluations: hessianEvaluations, seriousSteps: serious,
-                       activePlanes: lambda.filter { $0 > 0 }.count, converged: stop == .converged, stop: stop)
+                       activePlanes: lambda.filter { $0 > 0 }.count, stop: stop)
             }
             if decrement <= tolerance && gap <= tolerance { return result(.converged) }
             centreValues.append(centre.value)

@@ -1165,17 +1165,7 @@ public enum FullOptimizer {
                     aggregateGradient = bundle.aggregateGradient
                     let planes = bundle.activePlanes == 1 ? "one plane active at the point (R smooth there)" : "\(bundle.activePlanes) planes active at the point (a kink)"
                     tieNotes.append("Newton stopped after \(stalled.iterations) iterations (decrement \(stalled.decrement), R = \(stalled.value)); the bundle-Newton method (cutting planes with the piece Hessian) continued from there: \(bundle.evaluations) steps (\(bundle.seriousSteps) serious) and \(bundle.hessianEvaluations) evaluations for Hessians, \(planes); its model's decrement \(bundle.decrement), and F - F* <= \(bundle.gap) for a modulus of convexity \(bundle.modulus) (the piece Hessian's smallest eigenvalue), aggregate subgradient \(bundle.aggregateGradient.maxMagnitude)")
-                    if !bundle.converged {
-                        let why: String
-                        switch bundle.stop {
-                        case .budget: why = "its budget"
-                        case .noProgress: why = "R fell by less than a tenth of the tolerance over its last \(BundleNewton.progressWindow) steps"
-                        case .rounding: why = "a step at F's rounding"
-                        case .notFinite: why = "R or its gradient not finite at a step"
-                        case .converged: why = "converged"
-                        }
-                        tieNotes.append("the bundle-Newton method stopped after \(bundle.evaluations) steps (\(why))")
-                    }
+                    if !bundle.converged { tieNotes.append("the bundle-Newton method stopped after \(bundle.evaluations) steps (\(bundle.stop.reason))") }
                 }
             }
             // On lines a run stops where its gradient has not halved in 6 iterations: Newton
