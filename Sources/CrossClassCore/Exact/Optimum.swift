@@ -859,9 +859,9 @@ public enum FullOptimizer {
             // A start on a point class's kink (the family optimum there): the lines decline it.
             switch try pointKinkSolve(engine, start: x0, matrix: matrix, tolerance: tolerance) {
             case .solved(let result)?: return result
-            case let .leave(point, _, symmetric, note)?:
+            case let .leave(point, value, symmetric, note)?:
                 guard var result = try fastSolve(engine, start: point, matrix: matrix, tolerance: tolerance, adaptiveValue: adaptiveValue, coarseStage: coarseStage)?
-                    .continuing(after: [note], iterations: 0, symmetricValue: symmetric) else { return nil }
+                    .continuing(after: ["\(note): Newton over all entries from the best point along it (R = \(value))"], iterations: 0, symmetricValue: symmetric) else { return nil }
                 if symmetric < result.value {
                     result.converged = false
                     result.notes.append("the search from off the kink ended above the symmetric optimum (\(symmetric))")

@@ -178,7 +178,8 @@ extension FullOptimizer {
     /// the Newton over all entries to start from.
     public enum PointKinkOutcome {
         case solved(FullOptimum)
-        /// `start`: R at the given start (both rules).
+        /// `start`: R at the given start (both rules); `note`: the kink and the descent off it
+        /// (what runs from `point` is the caller's to say).
         case leave(point: [Double], value: Double, start: Double, note: String)
     }
 
@@ -191,9 +192,12 @@ extension FullOptimizer {
     ///   - pointClass: the point class whose kink is followed (default: the first that ties).
     ///   - threeWayNear: how close a third candidate must be at the start for Newton along the
     ///     three-way kink to go first (default: `near`).
+    ///   - returning: whether, where the three-way kink is left from a two-way run's stall,
+    ///     Newton along the two-way kink runs again from the point left to (false inside that
+    ///     run: it goes back once, and not to the three-way kink first, just left).
     public static func pointKinkSolve(_ base: LinearPairCE, start x0: [Double], matrix: ([Double]) -> Matrix, tolerance: Double,
                                       near: Double = 1e-2, count: Int = 2, holding: [Int] = [], pointClass: Int? = nil,
-                                      threeWayNear: Double? = nil) throws -> PointKinkOutcome? {
+                                      threeWayNear: Double? = nil, returning: Bool = true) throws -> PointKinkOutcome? {
         precondition(count == 2 || count == 3)
         let d = x0.count / 2
         guard var kink = PointKink(base, at: matrix(x0), near: near, count: count, only: pointClass) else { return nil }
@@ -204,7 +208,8 @@ extension FullOptimizer {
         // bench/ANALYSIS.md stop 68, trades:1 under l_2, its third candidate 1.1e-6 below at the
         // wide run's stop: 7 iterations and 12 bundle steps, 18 s, before the three-way run;
         // 37 -> 14 s in all, the same point within 2e-15).
-        if count == 2, case let nearThree = threeWayNear ?? near, PointKink(base, at: matrix(x0), near: nearThree, count: 3, only: y) != nil,
+        if count == 2, returning, case let nearThree = threeWayNear ?? near,
+           PointKink(base, at: matrix(x0), near: nearThree, count: 3, only: y) != nil,
            case .solved(let three)? = try pointKinkSolve(base, start: x0, matrix: matrix, tolerance: tolerance, near: nearThree, count: 3, holding: holding, pointClass: y),
            three.converged {
             return .solved(three)
@@ -316,7 +321,7 @@ extension FullOptimizer {
         func leave(_ x: [Double], value: Double, along z: [Double], rate: Double, directions: [[Double]], at place: String) -> PointKinkOutcome? {
             let u = WeightSymmetry.unit(WeightSymmetry.combination(z, of: directions))
             guard let (point, best) = descend(base, from: x, value: value, along: u, matrix: matrix) else { return nil }
-            return .leave(point: point, value: best, start: startEstimate.value, note: "\(manifold); R decreases at rate \(rate) along \(u) off that kink at \(place): Newton over all entries from the best point along it (R = \(best))")
+            return .leave(point: point, value: best, start: startEstimate.value, note: "\(manifold); R decreases at rate \(rate) along \(u) off that kink at \(place)")
         }
         // At the start first: a kink that is not optimal there is left at once.
         let startError = max(10 * startEstimate.gradientError, 1e-5)
@@ -348,7 +353,25 @@ extension FullOptimizer {
                     return .solved(three.continuing(after: [along, stopped, "\(nearly): Newton along the three-way kink from there"],
                                                     iterations: iterations, symmetricValue: startEstimate.value))
                 case let .leave(point, left, _, note)? where left < value:
-                    return .leave(point: point, value: left, start: startEstimate.value, note: "\(along); \(stopped); \(nearly): \(note)")
+                    let path = "\(along); \(stopped); \(nearly): \(note)"
+                    // Back to the two-way kink from there, once: where R falls off the three-way
+                    // kink, it fell along the two-way one (r3 of bench/ANALYSIS.md stop 75,
+                    // trades:1 under l_2: Newton over all entries from the point left to took 6
+                    // iterations, 5.4 s, gained 1.5e-9 and stopped within 1e-2 of the two-way kink,
+                    // where Newton along it then converged in 4). Kept where certified and no
+                    // higher than the point left to; else Newton over all entries from the point
+                    // left to, as before. Under l_2 only, where the wide v panels certify a kink
+                    // (`fastSolve` runs its kinks there first): under l_inf their rule can be 1e-6
+                    // off, and on r3 the run stalled beside the three-way kink once more (1.2 s),
+                    // and Newton over all entries took as many iterations from its lower point.
+                    if returning && base.threat.norm == .l2,
+                       case .solved(let two)? = try pointKinkSolve(base, start: point, matrix: matrix, tolerance: tolerance, near: near, holding: holding,
+                                                                    pointClass: y, returning: false),
+                       two.converged, improves(two, on: left, tolerance: tolerance) {
+                        return .solved(two.continuing(after: ["\(path): Newton along the two-way kink again from the best point along it (R = \(left))"],
+                                                      iterations: iterations, symmetricValue: startEstimate.value))
+                    }
+                    return .leave(point: point, value: left, start: startEstimate.value, note: path)
                 default:
                     return nil
                 }
