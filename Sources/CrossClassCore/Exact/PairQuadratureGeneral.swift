@@ -755,6 +755,22 @@ public struct LinearPairCE: Sendable {
         return (a.value, b.value)
     }
 
+    /// Class y's panel layout on lines (`ClassPairLSGeneral`, in z): its base v-panel ends, the
+    /// u-panel ends of its lines at the working rule's v nodes, and the |z| beyond which a panel
+    /// takes half the rule's order. nil where the class is not integrated on lines, or on one
+    /// line only. For tests of the layout.
+    package func classLinePanels(_ w: Matrix, class y: Int) -> (tailStart: Double, v: [Double], u: [[Double]])? {
+        guard case .lines(let c)? = classPair(problems(w)[y]), !c.constantQ, !c.constantR else { return nil }
+        let v = c.baseVEnds(-ClassPairLSGeneral.cut, ClassPairLSGeneral.cut)
+        guard let planned = c.vNodes(.working, panels: v) else { return nil }
+        var u: [[Double]] = []
+        for (k, node) in planned.nodes.enumerated() {
+            guard let line = planned.computed[k] ?? c.uBoundaries(node.v) else { return nil }
+            u.append(line.ends)
+        }
+        return (c.tailStart, v, u)
+    }
+
     /// R and dR/dW at one W from the two rules (`estimate`): the reported rule's value and
     /// gradient, the bound of the value and the gradient's error.
     public typealias RuleEstimate = (value: Double, gradient: Matrix, errorBound: Double, gradientError: Double)

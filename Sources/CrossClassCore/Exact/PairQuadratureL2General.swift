@@ -57,12 +57,17 @@ struct ClassPairLSGeneral: EllipseMaximand {
     let regression: [(Double, Double)]
     let preimage: [(Double, Double)]
     var parallel = false
-    /// The full order everywhere (`EllipseMaximand.tailStart`): the half-order tail rule
-    /// switches where a panel end crosses |z| = 4, a small jump in the value as W moves that the
-    /// full-W Newton, running off the family on rougher gradients, did not survive (trades:6
-    /// under l_inf on paper3 with per-feature sigma stalled after 50 iterations in 303 s; 9 s,
-    /// converged, without it).
-    let tailStart = Double.infinity
+    /// Panels beyond |z| = 5 (5.7e-7 of the Gaussian mass) take half the rule's order
+    /// (`EllipseMaximand.tailStart`; 6 points there err by 2e-14 on the Gaussian weight alone
+    /// over [5, 6.5], the verification rule keeps 12). z = +-5 is always a panel end, of the
+    /// u lines, the v panels and the lines across (`tailEnds`): a panel never straddles it, so
+    /// no panel's rule switches as W moves. A half-order tail that switched where a panel end
+    /// crossed |z| = 4 was a small jump in the value, which the full-W Newton, running off the
+    /// family on rougher gradients, did not survive (trades:6 under l_inf on paper3 with
+    /// per-feature sigma stalled after 50 iterations in 303 s; 9 s, converged, at the full order).
+    let tailStart = 5.0
+    /// The ends +-`tailStart` inside (lower, upper), for a panel layout.
+    func tailEnds(_ lower: Double, _ upper: Double) -> [Double] { [-tailStart, tailStart].filter { $0 > lower && $0 < upper } }
     /// Widest v panel, in margin units of r. The kink structure can change and change back
     /// between two v nodes (trades near a symmetric W: a kink curve that appears and ends within
     /// one node gap), which the signatures at the nodes do not see; narrower panels resolve such
@@ -570,7 +575,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         // Under l_2 the scan's refinements (where the maximiser turns fast) are ends only when
         // asked for (`refinedEnds`); the polygon's lead to its kinks and stay.
         let scan = refinedEnds || polygon != nil ? found.scan : base.filter { !ties.contains($0) }
-        let ends = Panels.lineEnds(scan: scan, besides: besides, kinks: found.kinks, fixed: ties, scale: su, mergesSlivers: beta != nil)
+        let ends = Panels.lineEnds(scan: scan, besides: besides, kinks: found.kinks, fixed: ties + tailEnds(-Self.cut, Self.cut), scale: su, mergesSlivers: beta != nil)
         return (ends, found.kinks)
     }
 
@@ -741,7 +746,7 @@ struct ClassPairLSGeneral: EllipseMaximand {
         let besides = Panels.besides(ties)
         guard let found = scanKinks(at: { (self.mu, self.vAt($0)) }, table: { self.angleTable(self.vAt($0)) }, mirror: nil,
                                     scanBase: base.filter { !ties.contains($0) } + besides, crossesKnown: { _, _ in nil }) else { return nil }
-        return Panels.lineEnds(scan: found.scan, besides: besides, kinks: found.kinks, fixed: ties, scale: sr, mergesSlivers: false)
+        return Panels.lineEnds(scan: found.scan, besides: besides, kinks: found.kinks, fixed: ties + tailEnds(lower, upper), scale: sr, mergesSlivers: false)
     }
 
     /// Whether the inner maximum ties along the line of a class whose r is constant
@@ -796,10 +801,11 @@ struct ClassPairLSGeneral: EllipseMaximand {
     }
 
     /// The v panels before events: `vWidth` wide in margin units, graded towards the line
-    /// v = 0 (z2 = -mr / sr), over [lower, upper] in z2.
+    /// v = 0 (z2 = -mr / sr), over [lower, upper] in z2, with ends at +-`tailStart`.
     func baseVEnds(_ lower: Double, _ upper: Double) -> [Double] {
         let symmetric = -mr / sr
-        return Panels.boundaries(lower, upper, scale: sr, centres: abs(symmetric) < Self.cut ? [symmetric] : [], maxMarginWidth: vWidth)
+        let ends = Panels.boundaries(lower, upper, scale: sr, centres: abs(symmetric) < Self.cut ? [symmetric] : [], maxMarginWidth: vWidth)
+        return Panels.sortedUnique(ends + tailEnds(lower, upper))
     }
 
     /// `evaluate` over the v range [lower, upper] (in z2; the whole line by default), with each

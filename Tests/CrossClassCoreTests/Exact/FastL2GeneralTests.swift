@@ -85,6 +85,25 @@ struct FastL2GeneralTests {
         }
     }
 
+    @Test("general W (the fixtures' trades:6 and ls:0.1 under l_2): z = +-5 is a panel end of every class's v panels and of every line's u panels, so no panel straddles where the rule's order halves (stop 75); the fixtures' values stay within both bounds (`againstReference`)")
+    func tailEndsArePanelEnds() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .l2, eps: 0.3)
+        for fixture in Self.fixtures {
+            let engine = try #require(LinearPairCE(model: model, threat: threat, objective: fixture.objective))
+            let w = Self.matrix(fixture.rows)
+            for y in 0..<3 {
+                let layout = try #require(engine.classLinePanels(w, class: y), "\(fixture.objective), class \(y)")
+                #expect(layout.tailStart == 5)
+                #expect(layout.v.contains(-5) && layout.v.contains(5), "\(fixture.objective), class \(y): v ends \(layout.v)")
+                #expect(!layout.u.isEmpty)
+                for (i, ends) in layout.u.enumerated() {
+                    #expect(ends.contains(-5) && ends.contains(5), "\(fixture.objective), class \(y), line \(i): u ends \(ends)")
+                }
+            }
+        }
+    }
+
     /// 12 s on one core: in the slow tier (the suite's `againstReference` holds the refined
     /// estimate of the same W to the reference path).
     @Test("general W, trades:6: the refinement on the v panels where the rules differ equals the finer panels on the whole line within both bounds, and meets 1e-10 (slow)",
