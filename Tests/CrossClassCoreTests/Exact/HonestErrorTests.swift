@@ -133,11 +133,16 @@ struct HonestErrorTests {
             let r = try finder.find()
             let eps0 = try #require(r.eps0)
             let bound = try #require(r.errorBound)
-            // The derivative's error at the root, and the root's sensitivity to it.
+            // The derivative's error at the root, and the root's sensitivity to it: e / |dD/deps|,
+            // the slope measured by a central difference of the derivative across the root (a
+            // step far above the derivative's error; D is linear in eps for worst-margin at
+            // scale 1, slope -2 in closed form).
             let atRoot = try finder.scanPoint(at: eps0)
-            let slope = 2.0  // dD/deps = 2 for worst-margin at scale 1
+            let h = 1e-3
+            let slope = (try finder.scanPoint(at: eps0 + h).derivative - finder.scanPoint(at: eps0 - h).derivative) / (2 * h)
+            #expect(abs(abs(slope) - 2) <= 1e-3, "tolerance \(tolerance): slope \(slope)")
             #expect(atRoot.derivativeError > 0)
-            #expect(bound >= atRoot.derivativeError / slope * 0.5, "tolerance \(tolerance): bound \(bound) vs sensitivity \(atRoot.derivativeError / slope)")
+            #expect(bound >= atRoot.derivativeError / abs(slope), "tolerance \(tolerance): bound \(bound) vs sensitivity \(atRoot.derivativeError / abs(slope))")
             #expect(abs(eps0 - closed) <= bound, "tolerance \(tolerance): |\(eps0) - \(closed)| > bound \(bound)")
             #expect(r.method == Estimate.Method.rootOfDerivative)
         }
@@ -153,10 +158,30 @@ struct HonestErrorTests {
         pinned.smallestLogScale = -5  // no extension below e^-5
         let axis = try pinned.optimalScaleOnAxis()
         #expect(axis.atSearchBound && abs(axis.logScale - (-5)) < 1e-6, "axis optimum \(axis)")
-        // With the default search the same point is resolved inside the range.
+        // The optimum built on that axis point says so.
+        let pinnedOptimum = try pinned.solve()
+        #expect(!pinnedOptimum.converged, "pinned at e^-5, reported converged: \(pinnedOptimum)")
+        // With the default search the same point is resolved inside the range, and converges.
         let free = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .free)
         let resolved = try free.optimalScaleOnAxis()
         #expect(!resolved.atSearchBound && resolved.logScale < -5 && resolved.logScale > -12, "\(resolved)")
+        let optimum = try free.solve()
+        #expect(optimum.converged, "\(optimum)")
+    }
+
+    @Test("a free-scale optimum pinned at the upper end of the scale search (the range capped below the optimal scale) reports converged = false, with the search named; the same optimum with the default range converges above that cap")
+    func pinnedAtUpperSearchBound() throws {
+        // eps 0.05 on paper3: the ce optimum's scale is far above e^0.
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let threat = try ThreatModel(norm: .linf, eps: 0.05)
+        var capped = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .free)
+        capped.logScaleRange = -3...0
+        capped.extendedLogScaleRange = -3...0
+        let r = try capped.solve()
+        #expect(!r.converged, "pinned at the upper bound, reported converged: \(r)")
+        #expect(r.notes.contains { $0.contains("search") }, "\(r.notes)")
+        let free = try SymmetricOptimizer(model: model, threat: threat, objective: .ce, scale: .free).solve()
+        #expect(free.converged && (free.w1 * free.w1 + free.w2 * free.w2).squareRoot() > exp(0.5), "\(free)")
     }
 
     @Test("a family optimum on the face w1 = 0 (no weight on the exclusive feature) is found exactly and certified by the one-sided derivative into the family; elsewhere that derivative is negative")
