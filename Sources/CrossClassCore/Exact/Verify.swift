@@ -335,7 +335,7 @@ public enum Verifier {
 
     // MARK: Theorem 3
 
-    static func theorem3(
+    package static func theorem3(
         _ config: VerifyConfiguration, ce: ObjectiveSpec, ls: ObjectiveSpec, sigma: Double,
         thresholds: [String: ThresholdResult], optima: [String: SymmetricOptimum]
     ) -> [ClaimVerdict] {
@@ -388,7 +388,7 @@ public enum Verifier {
 
     // MARK: (b) large-scale limit
 
-    static func largeScale(_ config: VerifyConfiguration, sigma: Double, optima: [String: SymmetricOptimum]) -> ClaimVerdict {
+    package static func largeScale(_ config: VerifyConfiguration, sigma: Double, optima: [String: SymmetricOptimum]) -> ClaimVerdict {
         let hinge0 = ObjectiveSpec(.hinge(kappa: 0), .fixed(1))
         let o0 = optima["\(hinge0)|\(sigma)|0.3"]!
         let o10 = optima["\(ObjectiveSpec(.ce, .fixed(10)))|\(sigma)|0.3"]!

@@ -427,6 +427,70 @@ struct VerifierPrecisionTests {
             #expect(v.precision.contains("+-"))
         }
     }
+
+    /// A threshold eps0 at `eps0` +- `error` (converged or not).
+    static func threshold(_ eps0: Double, error: Double, converged: Bool = true) -> ThresholdResult {
+        ThresholdResult(kind: .threshold, eps0: eps0, bracket: [eps0 - 0.01, eps0 + 0.01], scan: [], converged: converged,
+                        errorBound: error, method: .rootOfDerivative)
+    }
+
+    @Test("Theorem 3: the threshold verdict states both thresholds' precision and is undecided where a threshold is not converged or the two lie within their error bounds; the weights verdict is undecided where an optimum it compares is not converged; resolved numbers that contradict the claim fail, decided")
+    func theorem3Refused() throws {
+        let config = VerifyConfiguration()
+        let ce = ObjectiveSpec(.ce), ls = ObjectiveSpec(.ls(alpha: 0.1))
+        let sigma = 0.5
+        func verdicts(_ e0: ThresholdResult, _ e1: ThresholdResult, lsRatio: Double = 0.8, unconvergedAt: Double? = nil) -> (threshold: ClaimVerdict, weights: ClaimVerdict) {
+            var optima: [String: SymmetricOptimum] = [:]
+            for eps in config.theorem3Eps {
+                optima["\(ce)|\(sigma)|\(eps)"] = VerifierPrecisionTests.optimum(w1: 1, w2: 0.5, converged: true)
+                optima["\(ls)|\(sigma)|\(eps)"] = VerifierPrecisionTests.optimum(w1: 1, w2: lsRatio, converged: eps != unconvergedAt)
+            }
+            let v = Verifier.theorem3(config, ce: ce, ls: ls, sigma: sigma, thresholds: ["\(ce)|\(sigma)": e0, "\(ls)|\(sigma)": e1], optima: optima)
+            #expect(v.count == 2 && v[0].claim == "theorem3-threshold" && v[1].claim == "theorem3-weights")
+            return (v[0], v[1])
+        }
+        // Resolved and as claimed: eps1 > eps0 beyond both bounds; LS keeps the larger ratio.
+        let good = verdicts(Self.threshold(0.3, error: 1e-12), Self.threshold(0.4, error: 2e-12))
+        #expect(good.threshold.decided && good.threshold.holds, "\(good.threshold)")
+        #expect(good.threshold.precision.contains("eps0 +- 1.0000e-12") && good.threshold.precision.contains("eps1 +- 2.0000e-12")
+                && good.threshold.precision.contains("converged"), "\(good.threshold.precision)")
+        #expect(good.weights.decided && good.weights.holds && good.weights.precision.contains("all converged"), "\(good.weights)")
+        // The two thresholds within their error bounds: no order between them is resolved.
+        let close = verdicts(Self.threshold(0.3, error: 0.02), Self.threshold(0.31, error: 0.02))
+        #expect(!close.threshold.decided && close.threshold.verdict == "undecided" && close.threshold.detail.contains("within their error bounds"), "\(close.threshold)")
+        // A threshold not converged.
+        let loose = verdicts(Self.threshold(0.3, error: 1e-12), Self.threshold(0.4, error: 1e-12, converged: false))
+        #expect(!loose.threshold.decided && loose.threshold.detail.contains("not converged"), "\(loose.threshold)")
+        #expect(loose.threshold.precision.contains("NOT converged"), "\(loose.threshold.precision)")
+        #expect(!loose.weights.decided, "eps1 not converged: \(loose.weights)")
+        // An optimum the weights verdict compares, not converged.
+        let pinned = verdicts(Self.threshold(0.3, error: 1e-12), Self.threshold(0.4, error: 1e-12), unconvergedAt: 0.15)
+        #expect(pinned.threshold.decided)
+        #expect(!pinned.weights.decided && pinned.weights.precision.contains("NOT converged at eps 0.15"), "\(pinned.weights)")
+        // Resolved and contradicting the claim: decided, and it fails.
+        let reversed = verdicts(Self.threshold(0.4, error: 1e-12), Self.threshold(0.3, error: 1e-12), lsRatio: 0.3)
+        #expect(reversed.threshold.decided && !reversed.threshold.holds && reversed.threshold.verdict == "fails", "\(reversed.threshold)")
+        #expect(reversed.weights.decided && reversed.weights.verdict == "fails", "\(reversed.weights)")
+    }
+
+    @Test("the large-scale limit: undecided, with the unconverged optimum named, where one of its three optima is not converged; decided otherwise, holding or failing by the ratios")
+    func largeScaleRefused() throws {
+        let config = VerifyConfiguration()
+        let sigma = 0.5
+        let keys = ["\(ObjectiveSpec(.hinge(kappa: 0), .fixed(1)))|\(sigma)|0.3", "\(ObjectiveSpec(.ce, .fixed(10)))|\(sigma)|0.3",
+                    "\(ObjectiveSpec(.ce, .fixed(100)))|\(sigma)|0.3"]
+        func verdict(_ ratios: [Double], converged: [Bool] = [true, true, true]) -> ClaimVerdict {
+            var optima: [String: SymmetricOptimum] = [:]
+            for i in 0..<3 { optima[keys[i]] = VerifierPrecisionTests.optimum(w1: 1, w2: ratios[i], converged: converged[i]) }
+            return Verifier.largeScale(config, sigma: sigma, optima: optima)
+        }
+        let approaching = verdict([0.5, 0.6, 0.52])
+        #expect(approaching.decided && approaching.holds && approaching.precision.contains("all converged"), "\(approaching)")
+        let receding = verdict([0.5, 0.52, 0.6])
+        #expect(receding.decided && receding.verdict == "fails", "\(receding)")
+        let pinned = verdict([0.5, 0.6, 0.52], converged: [true, true, false])
+        #expect(!pinned.decided && pinned.precision.contains("NOT converged: ce s=100"), "\(pinned)")
+    }
 }
 
 extension HonestErrorTests {
