@@ -362,8 +362,8 @@ extension FullOptimizer {
                     // higher than the point left to; else Newton over all entries from the point
                     // left to, as before. Under l_2 only, where the wide v panels certify a kink
                     // (`fastSolve` runs its kinks there first): under l_inf their rule can be 1e-6
-                    // off, and on r3 the run stalled beside the three-way kink once more (1.2 s),
-                    // and Newton over all entries took as many iterations from its lower point.
+                    // off, and on r3 the run stalled beside the three-way kink once more and left
+                    // it no lower (1.2 s for nothing: Newton over all entries then ran as before).
                     if returning && base.threat.norm == .l2,
                        case .solved(let two)? = try pointKinkSolve(base, start: point, matrix: matrix, tolerance: tolerance, near: near, holding: holding,
                                                                     pointClass: y, returning: false),
