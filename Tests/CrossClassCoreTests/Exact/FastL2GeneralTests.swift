@@ -65,14 +65,21 @@ struct FastL2GeneralTests {
         return w
     }
 
-    @Test("general W: fast == the reference path within both bounds, and the bound <= 1e-10 (trades: after the finer v panels the rules' first difference, 5e-9, asks for)")
-    func againstReference() throws {
+    /// The fixtures' model (paper3, sigma 0.5) and threat (l_2, eps 0.3), and each fixture's
+    /// evaluator and W.
+    static func fixtureCases() throws -> (model: DataModel, threat: ThreatModel, cases: [(objective: Objective, engine: LinearPairCE, w: Matrix)]) {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
         let threat = try ThreatModel(norm: .l2, eps: 0.3)
-        for fixture in Self.fixtures {
-            var engine = try #require(LinearPairCE(model: model, threat: threat, objective: fixture.objective))
+        let cases = try fixtures.map { f in (f.objective, try #require(LinearPairCE(model: model, threat: threat, objective: f.objective)), matrix(f.rows)) }
+        return (model, threat, cases)
+    }
+
+    @Test("general W: fast == the reference path within both bounds, and the bound <= 1e-10 (trades: after the finer v panels the rules' first difference, 5e-9, asks for)")
+    func againstReference() throws {
+        let (model, threat, cases) = try Self.fixtureCases()
+        for (fixture, (_, base, w)) in zip(Self.fixtures, cases) {
+            var engine = base
             engine.parallel = true
-            let w = Self.matrix(fixture.rows)
             let fast = try #require(engine.estimate(w), "\(fixture.objective): declined")
             #expect(fast.errorBound <= 1e-10, "\(fixture.objective): error bound \(fast.errorBound)")
             expectClose(fast.value, fixture.value, tolerance: fast.errorBound + fixture.bound, "\(fixture.objective)")
@@ -87,18 +94,14 @@ struct FastL2GeneralTests {
 
     @Test("general W (the fixtures' trades:6 and ls:0.1 under l_2): z = +-5 is a panel end of every class's v panels and of every line's u panels, so no panel straddles where the rule's order halves (stop 75); the fixtures' values stay within both bounds (`againstReference`)")
     func tailEndsArePanelEnds() throws {
-        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
-        let threat = try ThreatModel(norm: .l2, eps: 0.3)
-        for fixture in Self.fixtures {
-            let engine = try #require(LinearPairCE(model: model, threat: threat, objective: fixture.objective))
-            let w = Self.matrix(fixture.rows)
+        for (objective, engine, w) in try Self.fixtureCases().cases {
             for y in 0..<3 {
-                let layout = try #require(engine.classLinePanels(w, class: y), "\(fixture.objective), class \(y)")
+                let layout = try #require(engine.classLinePanels(w, class: y), "\(objective), class \(y)")
                 #expect(layout.tailStart == 5)
-                #expect(layout.v.contains(-5) && layout.v.contains(5), "\(fixture.objective), class \(y): v ends \(layout.v)")
+                #expect(layout.v.contains(-5) && layout.v.contains(5), "\(objective), class \(y): v ends \(layout.v)")
                 #expect(!layout.u.isEmpty)
                 for (i, ends) in layout.u.enumerated() {
-                    #expect(ends.contains(-5) && ends.contains(5), "\(fixture.objective), class \(y), line \(i): u ends \(ends)")
+                    #expect(ends.contains(-5) && ends.contains(5), "\(objective), class \(y), line \(i): u ends \(ends)")
                 }
             }
         }
