@@ -67,23 +67,23 @@ struct ComplementExactTests {
         }
     }
 
-    @Test("paper3: the order-statistic path equals the 2-D quadrature reference to 1e-9 (grid of eps, sigma, scale, w2/w1, both norms)")
+    @Test("paper3: the order-statistic path equals the 2-D quadrature reference to 1e-9 (grid of 3 (sigma, tau) x 2 norms x 3 eps x 4 scales x 4 w2/w1, scale and w2/w1 crossed)")
     func againstReferenceK3() throws {
-        for sigma in [0.3, 1.0] {
-            let model = try DataModel.paper3(mu: 1, sigma: sigma)
+        for (sigma, tau) in [(0.3, 0.0), (1.0, 0.0), (0.5, 0.2)] {
+            let model = try DataModel.paper3(mu: 1, sigma: sigma, tau: tau)
             for norm in [Norm.linf, .l2] {
                 for eps in [0.05, 0.3, 0.45] {
                     let threat = try ThreatModel(norm: norm, eps: eps)
-                    for (scale, ratio) in [(0.5, 0.0), (1.0, 0.3), (3.0, 1.0), (8.0, 2.5)] {
+                    for scale in [0.5, 1.0, 3.0, 8.0] { for ratio in [0.0, 0.3, 1.0, 2.5] {
                         let w1 = scale / (1 + ratio * ratio).squareRoot(), w2 = w1 * ratio
                         for objective in [Objective.worstMargin, .hinge(kappa: 1), .hinge(kappa: 0)] {
                             let fast = try RobustObjective(model: model, threat: threat, objective: objective).evaluate(w1: w1, w2: w2)
                             var reference = RobustObjective(model: model, threat: threat, objective: objective)
                             reference.method = .reference
                             let slow = try reference.evaluate(w1: w1, w2: w2)
-                            #expect(abs(fast.value - slow.value) <= 1e-9, "sigma \(sigma) \(norm) eps \(eps) w (\(w1), \(w2)) \(objective): fast \(fast.value) reference \(slow.value)")
+                            #expect(abs(fast.value - slow.value) <= 1e-9, "sigma \(sigma) tau \(tau) \(norm) eps \(eps) w (\(w1), \(w2)) \(objective): fast \(fast.value) reference \(slow.value)")
                         }
-                    }
+                    } }
                 }
             }
         }
