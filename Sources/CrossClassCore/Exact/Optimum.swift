@@ -1261,7 +1261,7 @@ public enum FullOptimizer {
                 // panels, 94 s), and a point certified on them -- the estimate's bound and
                 // its gradient's decrement within the tolerance, R rising off the kink -- stands
                 // as stop 67's wide estimates do after the fine stage.
-                for evaluator in (engine.threat.norm == .l2 ? [engine] : []) + [engine.onPanels(width: LinearPairCE.fineVWidth)] {
+                for evaluator in (engine.kinksOnWidePanels ? [engine] : []) + [engine.onPanels(width: LinearPairCE.fineVWidth)] {
                     guard case .solved(let onKink)? = try kinkSolve(evaluator, from: wide.argument, near: besideKink), onKink.converged else { continue }
                     let panels = evaluator.vWidth == engine.vWidth ? "the same panels" : "the fine panels (width \(evaluator.vWidth))"
                     let stopped = "Newton over all entries stopped on the wide v panels (R = \(wide.value) on the working rule, \(wide.iterations) iterations) within \(besideKink) of the kink of a point class's inner maximum: Newton along that kink continued from there on \(panels)"

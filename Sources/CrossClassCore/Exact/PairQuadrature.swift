@@ -1721,17 +1721,22 @@ struct PairObjective: Sendable {
             let halved = bounded(working ?? integrate(pieces, geo, .working), integrate(pieces, geo, .verification))
             if halved.errorBound <= tolerance { return halved }
         }
-        var fine = self
-        fine.outerSplits = 2 * outerSplits
-        var result = bounded(fine.integrate(pieces, geo, .working), fine.integrate(pieces, geo, .verification))
+        /// Both rules on `splits` times `plan`'s outer pieces, bounded.
+        func refined(_ splits: Int) -> (result: Result, errorBound: Double, gradientError: Double) {
+            var fine = self
+            fine.outerSplits = splits
+            return bounded(fine.integrate(pieces, geo, .working), fine.integrate(pieces, geo, .verification))
+        }
+        var splits = 2 * outerSplits
+        var result = refined(splits)
         // Where that still misses the tolerance, twice and four times as many sub-pieces again,
         // the best-bounded kept: at large margin scales (paper3 with sigma = mu, tau 0.2, |W| = 5,
         // trades:6 at eps 0.35 and 0.49: quarters bounded by 1.7e-10 and 4.5e-10) the value was
         // reported NOT converged at the default tolerance 1e-10 (`DenseGridTests`).
         if let tolerance {
             for _ in 0..<2 where result.errorBound > tolerance {
-                fine.outerSplits *= 2
-                let finer = bounded(fine.integrate(pieces, geo, .working), fine.integrate(pieces, geo, .verification))
+                splits *= 2
+                let finer = refined(splits)
                 if finer.errorBound < result.errorBound { result = finer }
             }
         }

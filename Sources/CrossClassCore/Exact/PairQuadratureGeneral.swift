@@ -608,6 +608,10 @@ public struct LinearPairCE: Sendable {
     /// use the wide panels: off the family their gradients can be off by 1e-8 (l_2) to 4e-6
     /// (l_inf), which moves a Newton step, not the reported estimate.
     public static let fineVWidth = 0.3
+    /// Whether Newton along a point class's kink runs on the wide v panels first (`FullOptimizer.
+    /// fastSolve`, `pointKinkSolve`'s return to the two-way kink): under l_2 their rules certify
+    /// a kink; under l_inf they can be 1e-6 off, and kinks go to the fine panels.
+    var kinksOnWidePanels: Bool { threat.norm == .l2 }
     /// The v panels the full-W Newton continues on where the fine panels' rules still differ
     /// by more than the tolerance at the point it reached (`FullOptimizer`): on a random 3-class
     /// model's trades:1 optimum (r9 of bench/ANALYSIS.md stop 54) one class's fine rules were

@@ -360,11 +360,11 @@ extension FullOptimizer {
                     // iterations, 5.4 s, gained 1.5e-9 and stopped within 1e-2 of the two-way kink,
                     // where Newton along it then converged in 4). Kept where certified and no
                     // higher than the point left to; else Newton over all entries from the point
-                    // left to, as before. Under l_2 only, where the wide v panels certify a kink
-                    // (`fastSolve` runs its kinks there first): under l_inf their rule can be 1e-6
-                    // off, and on r3 the run stalled beside the three-way kink once more and left
-                    // it no lower (1.2 s for nothing: Newton over all entries then ran as before).
-                    if returning && base.threat.norm == .l2,
+                    // left to, as before. Only where the wide v panels certify a kink
+                    // (`LinearPairCE.kinksOnWidePanels`): under l_inf, on r3, the run stalled beside
+                    // the three-way kink once more and left it no lower (1.2 s for nothing: Newton
+                    // over all entries then ran as before).
+                    if returning && base.kinksOnWidePanels,
                        case .solved(let two)? = try pointKinkSolve(base, start: point, matrix: matrix, tolerance: tolerance, near: near, holding: holding,
                                                                     pointClass: y, returning: false),
                        two.converged, improves(two, on: left, tolerance: tolerance) {
