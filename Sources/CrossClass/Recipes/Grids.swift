@@ -24,7 +24,7 @@ public enum GridRecipes {
     }
 
     public static let optimumHeader = [
-        "eps", "objective", "scale", "w1", "w2", "ratio", "objective_value", "minimised_value",
+        "eps", "objective", "scale", "w1", "w2", "ratio", "objective_value", "minimised_value", "objective_error",
         "robust_accuracy", "natural_accuracy", "on_boundary", "derivative_at_w2_zero", "derivative_at_w2_zero_error", "converged",
         "cas_adversarial_centred", "cas_natural_centred",
     ]
@@ -47,7 +47,7 @@ public enum GridRecipes {
         return [
             .double(r.eps), .string(r.spec.objective.description), .string(r.spec.scale.description),
             .double(o.w1), .double(o.w2), .optionalDouble(o.finiteRatio), .double(o.objectiveValue), .double(o.value),
-            .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary),
+            .optionalDouble(o.objectiveError), .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary),
             .optionalDouble(o.derivativeAtZero), .optionalDouble(o.derivativeAtZeroError), .bool(o.converged),
         ]
     }

@@ -174,7 +174,8 @@ extension SymmetricOptimizer {
         }
         return try optimum(w1: w1, w2: w2, value: finalValue ?? working(w1, w2).value, objectiveValue: objectiveOnly,
                            derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,
-                           converged: converged, notes: notes, exclusiveDerivative: exclusiveDerivative)
+                           converged: converged, notes: notes, exclusiveDerivative: exclusiveDerivative,
+                           objectiveError: final.errorBound)
     }
 
     /// dF/dw1 at (0+, w2) from `working` (F on the working rule), bounded by the verification

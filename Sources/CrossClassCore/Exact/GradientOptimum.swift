@@ -565,7 +565,8 @@ extension SymmetricOptimizer {
         let derivativeError = try derivative.map { try derivativeAtZeroError($0, w1: axisPoint) }
         return try optimum(w1: w1, w2: w2, value: try f(w1, w2).value, objectiveValue: final.value,
                            derivativeAtZero: derivative, derivativeError: derivativeError, onBoundary: boundary,
-                           converged: converged, notes: notes, exclusiveDerivative: exclusiveDerivative)
+                           converged: converged, notes: notes, exclusiveDerivative: exclusiveDerivative,
+                           objectiveError: final.errorBound)
     }
 
     /// The free-scale search off the axis w2 = 0 on the fast paths (`solveFast`,

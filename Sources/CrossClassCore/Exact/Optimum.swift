@@ -14,6 +14,12 @@ public struct SymmetricOptimum: Sendable, Equatable, Codable {
     public var value: Double
     /// The objective alone at the optimum.
     public var objectiveValue: Double
+    /// Bound on |objectiveValue - R(w1, w2)|: the integration error of the value reported at the
+    /// point reported (the fixed rule against its verification rule, or the adaptive
+    /// quadrature's bound; 0 for a closed form). The point's own error adds only to second
+    /// order: a stationary point whose gradient is off by g sits at most g^2 / (2 F'') above
+    /// the minimum. nil where no bound was computed.
+    public var objectiveError: Double? = nil
     public var robustAccuracy: Double
     public var naturalAccuracy: Double
     /// The one-sided derivative d/dw2 of the minimised value at (w1 optimal for w2 = 0, 0+),
@@ -452,7 +458,7 @@ public struct SymmetricOptimizer: Sendable {
         guard bound.nonNegative else { return nil }
         let note = "W = 0 is the minimiser (the adversary cancels the mean signal): F is convex and its one-sided derivative at W = 0 along W(1 - l, l), l in [0, 1], is >= \(bound.lowerBound) (rounding \(bound.rounding); closed form, no quadrature). w2/w1 is undefined there"
         return try optimum(w1: 0, w2: 0, value: d.valueAtOrigin, objectiveValue: d.valueAtOrigin, derivativeAtZero: nil,
-                           derivativeError: nil, onBoundary: true, converged: true, notes: [note])
+                           derivativeError: nil, onBoundary: true, converged: true, notes: [note], objectiveError: 0)
     }
 
     /// The family's steepest direction (1 - l, l) at W = 0 when F falls from W = 0 along it
@@ -621,15 +627,15 @@ public struct SymmetricOptimizer: Sendable {
         var evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: tolerance)
         evaluator.method = method
         evaluator.parallel = parallelEvaluation
-        let objectiveOnly: Double
+        let objectiveOnly: Estimate
         if let known = interiorObjective, known.w1 == w1, known.w2 == w2 {
-            objectiveOnly = known.estimate.value
+            objectiveOnly = known.estimate
         } else {
-            objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2).value
+            objectiveOnly = try evaluator.evaluate(w1: w1, w2: w2)
         }
-        let o = try optimum(w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly, derivativeAtZero: derivative,
+        let o = try optimum(w1: w1, w2: w2, value: best, objectiveValue: objectiveOnly.value, derivativeAtZero: derivative,
                             derivativeError: derivativeError, onBoundary: boundary, converged: converged, notes: notes,
-                            exclusiveDerivative: exclusiveDerivative)
+                            exclusiveDerivative: exclusiveDerivative, objectiveError: objectiveOnly.errorBound)
         return (o, familyFinal.flatMap { $0.w1 == w1 && $0.w2 == w2 ? $0 : nil })
     }
 
@@ -641,7 +647,8 @@ public struct SymmetricOptimizer: Sendable {
     /// differ by less than the quadrature error, so the direction found is not resolved.
     func optimum(
         w1: Double, w2: Double, value: Double, objectiveValue: Double, derivativeAtZero: Double?,
-        derivativeError: Double?, onBoundary: Bool, converged: Bool, notes: [String], exclusiveDerivative: Estimate? = nil
+        derivativeError: Double?, onBoundary: Bool, converged: Bool, notes: [String], exclusiveDerivative: Estimate? = nil,
+        objectiveError: Double?
     ) throws -> SymmetricOptimum {
         var converged = converged, notes = notes
         switch objective {
@@ -659,6 +666,7 @@ public struct SymmetricOptimizer: Sendable {
             naturalAccuracy: na.value, derivativeAtZero: derivativeAtZero,
             derivativeAtZeroError: derivativeAtZero == nil ? nil : derivativeError, onBoundary: onBoundary,
             converged: converged, notes: notes)
+        o.objectiveError = objectiveError
         if o.onExclusiveFace, let d = exclusiveDerivative {
             o.derivativeAtExclusiveZero = d.value
             o.derivativeAtExclusiveZeroError = d.errorBound

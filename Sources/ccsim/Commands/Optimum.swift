@@ -71,6 +71,7 @@ struct OptimumCommand: ParsableCommand {
             "objective_name": .string(spec.objective.description), "scale": .string(spec.scale.description),
             "spec": .string(spec.spelling),
             "w1": .number(o.w1), "w2": .number(o.w2), "ratio": JSONValue(o.finiteRatio), "objective": .number(o.objectiveValue),
+            "objective_error": JSONValue(o.objectiveError),
             "minimised_value": .number(o.value), "robust_accuracy": .number(o.robustAccuracy),
             "natural_accuracy": .number(o.naturalAccuracy), "derivative_at_w2_zero": JSONValue(o.derivativeAtZero),
             "derivative_at_w2_zero_error": JSONValue(o.derivativeAtZeroError),
@@ -80,7 +81,7 @@ struct OptimumCommand: ParsableCommand {
             "notes": .array(o.notes.map { .string($0) }), "method": .string(methodOptions.method.rawValue),
         ]
         if json { try Emit.json(out) } else {
-            print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective) [\(spec.scale)]: w1=\(o.w1) w2=\(o.w2) ratio=\(o.atOrigin ? "undefined (W = 0)" : "\(o.ratio)") objective=\(o.objectiveValue) RA=\(o.robustAccuracy)\(o.converged ? "" : " (NOT converged: \(o.notes.joined(separator: "; ")))")")
+            print("\(model.name) \(threat.norm.rawValue) eps=\(eps) \(spec.objective) [\(spec.scale)]: w1=\(o.w1) w2=\(o.w2) ratio=\(o.atOrigin ? "undefined (W = 0)" : "\(o.ratio)") objective=\(o.objectiveValue)\(o.objectiveError.map { " (error <= \($0))" } ?? "") RA=\(o.robustAccuracy)\(o.converged ? "" : " (NOT converged: \(o.notes.joined(separator: "; ")))")")
         }
     }
 }

@@ -8,7 +8,7 @@ struct SweepCommand: ParsableCommand {
         abstract: "AT optima over a grid of eps for several objectives, to CSV.",
         discussion: """
             Columns: eps, objective, scale, w1, w2, ratio (w2/w1; empty at w1 = 0, the face without exclusive weight), objective_value, minimised_value, \
-            robust_accuracy, natural_accuracy, on_boundary, derivative_at_w2_zero (the one-sided dF/dw2 at \
+            objective_error (a bound on objective_value's integration error at the point reported), robust_accuracy, natural_accuracy, on_boundary, derivative_at_w2_zero (the one-sided dF/dw2 at \
             (w1 optimal on the axis, 0+)), derivative_at_w2_zero_error (its error bound: its sign is resolved \
             only beyond it), converged, cas_adversarial_centred, cas_natural_centred. \
             Objectives: \(ObjectiveSpec.grammarSummary). Ends with a summary per objective.

@@ -46,6 +46,31 @@ struct HonestErrorTests {
         }
     }
 
+    @Test("a symmetric optimum reports its objective's integration error: <= the tolerance when converged, and it covers the distance to the adaptive reference path's value at the same point (fast l_inf ce, ls:0.1, trades:1; fast l_2 ce; the reference path; complement(4) ce against its 1e-7 QMC reference)")
+    func optimumObjectiveError() throws {
+        let paper3 = try DataModel.paper3()
+        let cases: [(DataModel, Norm, Objective, ExactMethod)] = [
+            (paper3, .linf, .ce, .fast), (paper3, .linf, .ls(alpha: 0.1), .fast), (paper3, .linf, .trades(beta: 1), .fast),
+            (paper3, .l2, .ce, .fast), (paper3, .linf, .ce, .reference),
+            (try DataModel.complement(classes: 4, mu: 1, sigma: 0.5), .linf, .ce, .fast),
+        ]
+        for (model, norm, objective, method) in cases {
+            let label = "\(model.name) \(norm) \(objective) \(method)"
+            let threat = try ThreatModel(norm: norm, eps: 0.3)
+            var optimizer = try SymmetricOptimizer(model: model, threat: threat, objective: objective)
+            optimizer.method = method
+            let o = try optimizer.solve()
+            let bound = try #require(o.objectiveError, "\(label): no objective error reported")
+            #expect(o.converged && bound.isFinite && bound <= optimizer.tolerance, "\(label): converged \(o.converged), bound \(bound)")
+            // K = 4's reference is lattice QMC over three margins, which refuses tolerances below 1e-7.
+            var reference = RobustObjective(model: model, threat: threat, objective: objective, tolerance: model.classCount == 3 ? 1e-12 : 1e-7)
+            reference.method = .reference
+            let r = try reference.evaluate(w1: o.w1, w2: o.w2)
+            #expect(abs(o.objectiveValue - r.value) <= bound + r.errorBound + 1e-14,
+                    "\(label): |\(o.objectiveValue) - \(r.value)| exceeds the bounds \(bound) + \(r.errorBound)")
+        }
+    }
+
     @Test("complement(K) margin-loss thresholds equal (mu - sigma E[max of K-1]) / 2 to 1e-10 (K = 3..10)")
     func complementThresholds() throws {
         let reference = try Self.expectedMaxima()

@@ -121,6 +121,7 @@ struct OriginTests {
                     let o = try optimizer.solve()
                     #expect(o.atOrigin && o.converged && o.ratio.isNaN && o.finiteRatio == nil, "\(norm) \(objective) \(method): \(o)")
                     #expect(o.value == log(3.0) && o.robustAccuracy == 0)
+                    #expect(o.objectiveError == 0, "a closed form carries no integration error: \(String(describing: o.objectiveError))")
                 }
                 let evaluator = RobustObjective(model: model, threat: threat, objective: objective, tolerance: 1e-12)
                 for r in [1e-3, 0.1, 1, 4] {
