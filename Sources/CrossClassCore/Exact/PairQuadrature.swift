@@ -1693,7 +1693,8 @@ struct PairObjective: Sendable {
     /// the working-rule result at this point (the optimisers' last evaluation, whose plan is
     /// reused too), when their bound meets `tolerance`; otherwise (or with no tolerance) both
     /// rules on twice as many sub-pieces (see `tradesOuterSplits`), and with a tolerance that
-    /// they miss, on up to four times as many again.
+    /// they miss, on up to four times as many again. ce and ls: on the plan's pieces, and with a
+    /// tolerance that they miss, on up to four times as many sub-pieces.
     func estimate(w1: Double, w2: Double, tolerance: Double? = nil, working: Result? = nil) -> (result: Result, errorBound: Double, gradientError: Double) {
         let geo = geometry(w1, w2)
         let pieces = working.flatMap { $0.pieces.isEmpty ? nil : $0.pieces } ?? plan(geo)
@@ -1715,24 +1716,32 @@ struct PairObjective: Sendable {
             // evaluation up to 3.6e-15 at |R| ~ 0.5).
             return (v, abs(r.value - v.value) + tail + 1e-14 * (1 + abs(v.value)), gradientError)
         }
-        // (A working-rule result handed in was integrated on these pieces: reused as it is.)
-        guard case .trades = kind else { return bounded(working ?? integrate(pieces, geo, .working), integrate(pieces, geo, .verification)) }
-        if let tolerance {
-            let halved = bounded(working ?? integrate(pieces, geo, .working), integrate(pieces, geo, .verification))
-            if halved.errorBound <= tolerance { return halved }
-        }
         /// Both rules on `splits` times `plan`'s outer pieces, bounded.
         func refined(_ splits: Int) -> (result: Result, errorBound: Double, gradientError: Double) {
             var fine = self
             fine.outerSplits = splits
             return bounded(fine.integrate(pieces, geo, .working), fine.integrate(pieces, geo, .verification))
         }
-        var splits = 2 * outerSplits
-        var result = refined(splits)
-        // Where that still misses the tolerance, twice and four times as many sub-pieces again,
-        // the best-bounded kept: at large margin scales (paper3 with sigma = mu, tau 0.2, |W| = 5,
-        // trades:6 at eps 0.35 and 0.49: quarters bounded by 1.7e-10 and 4.5e-10) the value was
-        // reported NOT converged at the default tolerance 1e-10 (`DenseGridTests`).
+        // (A working-rule result handed in was integrated on these pieces: reused as it is.)
+        let onPieces = { bounded(working ?? integrate(pieces, geo, .working), integrate(pieces, geo, .verification)) }
+        var splits: Int
+        var result: (result: Result, errorBound: Double, gradientError: Double)
+        if case .trades = kind {
+            if let tolerance {
+                let halved = onPieces()
+                if halved.errorBound <= tolerance { return halved }
+            }
+            splits = 2 * outerSplits
+            result = refined(splits)
+        } else {
+            splits = outerSplits
+            result = onPieces()
+        }
+        // Where that misses the tolerance, twice and four times as many sub-pieces again, the
+        // best-bounded kept: at large margin scales the value was reported NOT converged at the
+        // default tolerance 1e-10 (trades:6 on paper3 with sigma = mu, tau 0.2, |W| = 5, eps 0.35
+        // and 0.49, quarters bounded by 1.7e-10 and 4.5e-10, `DenseGridTests`; ls:0.1's optimum
+        // at sigma 0.2, eps 0.4, bounded by 2.6e-10 on the plan's pieces, results/phase_paper3.csv).
         if let tolerance {
             for _ in 0..<2 where result.errorBound > tolerance {
                 splits *= 2
