@@ -1244,6 +1244,16 @@ public enum FullOptimizer {
                 newton.converged = true
                 newton.decrement = point.decrement
             }
+            // A wide run that stopped at `stallBelow` on the start itself, its secant model's
+            // decrement below a hundredth of the tolerance, has left nothing for the fine panels:
+            // the start's verified estimate and the Hessians differenced there at the end decide,
+            // as for a run that converged at the start. (paper3, `--full --norm l2` trades:6,
+            // whose full-W optimum is the symmetric one: the fine stage cost one more iteration
+            // and Hessians on the dearest panels, 1.25 -> 1.8 s, bench/ANALYSIS.md stop 76.)
+            if settlesStalls && !newton.converged && newton.windowGain == 0 && newton.decrement <= 0.01 * tolerance
+                && isStart(newton.argument) {
+                newton.converged = true
+            }
             if engine.onLines && !newton.converged && engine.vWidth > LinearPairCE.fineVWidth {
                 // Beside a point class's kink (its two best candidates within 1e-4 of 1 + |f|)
                 // Newton over all entries crawls: on r8 of bench/ANALYSIS.md stop 64 (trades:1

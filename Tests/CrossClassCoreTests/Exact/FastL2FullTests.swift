@@ -211,6 +211,21 @@ struct FastL2FullTests {
         #expect(abs(full.symmetricValue - symmetric.objectiveValue) <= 1e-10, "\(full.symmetricValue) vs \(symmetric.objectiveValue)")
     }
 
+    /// paper3's full-W trades optimum under l_2 is its symmetric one: the wide panels' run stops
+    /// at the start (its decrement ~1e-18, below `stallBelow`), and the start is certified there
+    /// without the fine panels' stage (which cost one more iteration and Hessians on the dearest
+    /// panels: 1.25 -> 1.8 s, bench/ANALYSIS.md stop 76).
+    @Test("full W, l_2 trades:6, paper3 eps 0.3: the symmetric optimum is certified at the start on the wide panels, in one iteration, no fine stage")
+    func l2TradesCertifiedAtStart() throws {
+        let model = try DataModel.paper3(mu: 1, sigma: 0.5)
+        let full = try FullOptimizer.solve(model: model, threat: try ThreatModel(norm: .l2, eps: 0.3), objective: .trades(beta: 6))
+        #expect(full.method == .fast && full.converged, "notes: \(full.notes)")
+        #expect(full.iterations == 1 && full.value == full.symmetricValue && full.notes.isEmpty,
+                "iterations \(full.iterations), value \(full.value) symmetric \(full.symmetricValue), notes \(full.notes)")
+        #expect((full.optimalityGap ?? 1) <= 1e-14 && (full.errorBound ?? 1) <= 1e-10,
+                "gap \(String(describing: full.optimalityGap)), bound \(String(describing: full.errorBound))")
+    }
+
     /// Under l_2 the start's evaluations are the symmetric optimiser's last ones (class 0's share,
     /// rearranged for classes 1 and 2): they must agree with the full-W evaluator integrating
     /// the same W itself, and leave the start stationary (a wrongly rearranged gradient is ~0.1
