@@ -122,9 +122,14 @@ def reflect(t):
 
 
 def solve(eps, tol=1e-10, sigma=0.5):
-    def f(w1, w2):
-        return ce_objective(w1, w2, eps, sigma=sigma, tol=tol)
+    return search(lambda w1, w2: ce_objective(w1, w2, eps, sigma=sigma, tol=tol), eps, sigma)
 
+
+def search(f, eps, sigma, polish=None):
+    """ccsim's reference optimiser on the family for the objective f(w1, w2): the axis by
+    `minimize_1d` in log w1, the one-sided Richardson derivative there, and where it is negative
+    Nelder-Mead on (log ||w||, angle); `polish(f, w1, w2, value)` (None: none) may refine an
+    interior point, returning (w1, w2, value) or None."""
     lo, hi = -5.0, 4.0
     rho, best = minimize_1d(lambda r: f(math.exp(r), 0.0), lo, hi, 13)
     if rho >= hi - 1e-6:
@@ -149,6 +154,10 @@ def solve(eps, tol=1e-10, sigma=0.5):
             r = min(max(res.x[0], lo), hi)
             t = reflect(res.x[1])
             w1, w2, best, boundary = math.exp(r) * math.cos(t), math.exp(r) * math.sin(t), res.fun, False
+            polished = polish(f, w1, w2, best) if polish else None
+            if polished is not None:
+                w1, w2, best = polished
+    w1, w2 = float(w1), float(w2)
     ra = ra_ref.robust_accuracy(w1, w2, eps, sigma=sigma, tol=1e-13)[0]
     return {"w1": w1, "w2": w2, "ratio": (w2 / w1 if w1 else 0.0), "value": best, "robust_accuracy": ra,
             "on_boundary": boundary, "derivative": derivative}

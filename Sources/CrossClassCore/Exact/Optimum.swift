@@ -1249,7 +1249,8 @@ public enum FullOptimizer {
             // the start's verified estimate and the Hessians differenced there at the end decide,
             // as for a run that converged at the start. (paper3, `--full --norm l2` trades:6,
             // whose full-W optimum is the symmetric one: the fine stage cost one more iteration
-            // and Hessians on the dearest panels, 1.25 -> 1.8 s, bench/ANALYSIS.md stop 76.)
+            // and Hessians on the dearest panels, 1.8 s against stop 54's 1.25 s back to back,
+            // 0.7 s without it: bench/ANALYSIS.md stop 76.)
             if settlesStalls && !newton.converged && newton.windowGain == 0 && newton.decrement <= 0.01 * tolerance
                 && isStart(newton.argument) {
                 newton.converged = true

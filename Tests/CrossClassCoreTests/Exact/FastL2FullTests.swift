@@ -214,7 +214,7 @@ struct FastL2FullTests {
     /// paper3's full-W trades optimum under l_2 is its symmetric one: the wide panels' run stops
     /// at the start (its decrement ~1e-18, below `stallBelow`), and the start is certified there
     /// without the fine panels' stage (which cost one more iteration and Hessians on the dearest
-    /// panels: 1.25 -> 1.8 s, bench/ANALYSIS.md stop 76).
+    /// panels: 1.8 s against stop 54's 1.25 s back to back, bench/ANALYSIS.md stop 76).
     @Test("full W, l_2 trades:6, paper3 eps 0.3: the symmetric optimum is certified at the start on the wide panels, in one iteration, no fine stage")
     func l2TradesCertifiedAtStart() throws {
         let model = try DataModel.paper3(mu: 1, sigma: 0.5)
