@@ -94,13 +94,14 @@ public enum GridRecipes {
         config["resolved_model"] = model.manifestJSON
         let scaleValues = scales.values
         return GridJob(command: "path",
-                       header: ["scale", "eps", "objective", "w1", "w2", "ratio", "objective_value", "robust_accuracy", "natural_accuracy",
+                       header: ["scale", "eps", "objective", "w1", "w2", "ratio", "objective_value", "objective_error", "robust_accuracy", "natural_accuracy",
                                 "on_boundary", "converged", "cas_adversarial_centred", "cas_natural_centred"],
                        itemCount: scaleValues.count, configuration: config, describeItem: { "scale \(scaleValues[$0])" }) { item in
             let s = scaleValues[item]
             let o = try Sweeps.optimum(model: model, norm: norm, eps: eps, spec: ObjectiveSpec(objective, .fixed(s)), tolerance: tolerance).optimum
             return [[.double(s), .double(eps), .string(objective.description), .double(o.w1), .double(o.w2), .optionalDouble(o.finiteRatio),
-                     .double(o.objectiveValue), .double(o.robustAccuracy), .double(o.naturalAccuracy), .bool(o.onBoundary), .bool(o.converged)]
+                     .double(o.objectiveValue), .optionalDouble(o.objectiveError), .double(o.robustAccuracy), .double(o.naturalAccuracy),
+                     .bool(o.onBoundary), .bool(o.converged)]
                     + (try casCells(model: model, norm: norm, eps: eps, w1: o.w1, w2: o.w2))]
         }
     }
